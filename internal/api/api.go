@@ -1,0 +1,156 @@
+// Package api is renderhook's HTTP interface: the route table, auth, the
+// JSON error shape, and handlers that translate between HTTP and the
+// domain packages (render, store, blob).
+package api
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// DefaultMaxBodyBytes is the largest request body accepted (413 beyond).
+const DefaultMaxBodyBytes = 10 << 20
+
+// Config configures the HTTP API.
+type Config struct {
+	Store    store.Store
+	Renderer *render.Service
+	Bucket   blob.Bucket
+	Signer   *blob.Signer
+	// Ready reports whether the server can render (for /healthz).
+	Ready func() bool
+	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	Version      string
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New validates cfg and returns the API server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Renderer == nil || cfg.Bucket == nil || cfg.Signer == nil {
+		return nil, errors.New("api: Store, Renderer, Bucket and Signer are required")
+	}
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
+	}
+	return &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
+}
+
+// Handler returns the whole route table, wrapped in the request-id,
+// body-limit and panic middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /files/{key...}", s.getFile)
+
+	mux.HandleFunc("GET /api/render/{pageId}", s.renderGET)
+	mux.HandleFunc("POST /api/render", s.authed(s.renderPOST))
+
+	mux.HandleFunc("POST /api/templates", s.authed(s.createTemplate))
+	mux.HandleFunc("GET /api/templates", s.authed(s.listTemplates))
+	mux.HandleFunc("GET /api/templates/{id}", s.authed(s.getTemplate))
+	mux.HandleFunc("PUT /api/templates/{id}", s.authed(s.updateTemplate))
+	mux.HandleFunc("DELETE /api/templates/{id}", s.authed(s.deleteTemplate))
+
+	mux.HandleFunc("POST /api/pages", s.authed(s.createPage))
+	mux.HandleFunc("GET /api/pages", s.authed(s.listPages))
+	mux.HandleFunc("GET /api/pages/{id}", s.authed(s.getPage))
+	mux.HandleFunc("PUT /api/pages/{id}", s.authed(s.updatePage))
+	mux.HandleFunc("DELETE /api/pages/{id}", s.authed(s.deletePage))
+	mux.HandleFunc("POST /api/pages/{id}/publish", s.authed(s.publishPage))
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+	})
+	return s.middleware(mux)
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keySpaceID
+	keyToken
+)
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(keyRequestID).(string)
+	return id
+}
+
+func spaceID(r *http.Request) string {
+	id, _ := r.Context().Value(keySpaceID).(string)
+	return id
+}
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := store.NewID("req")
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("handler panic", "request_id", id, "panic", p)
+				if !rec.wrote {
+					writeError(rec, r, http.StatusInternalServerError, "internal_error", "internal error; see the server log for request "+id)
+				}
+			}
+			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Ready() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "the browser is starting")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+}

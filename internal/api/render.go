@@ -1,0 +1,163 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// renderGET serves GET /api/render/{pageId}. A token is required unless the
+// page's template sets requireGetRenderToken to false, so a public page can
+// be used straight from <img src>.
+func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
+	pageID := r.PathValue("pageId")
+	ctx := r.Context()
+	if r.Header.Get("Authorization") != "" {
+		tok, err := s.authenticate(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ctx = withToken(ctx, tok)
+	} else {
+		sp, err := s.publicPageSpace(r, pageID)
+		if err != nil {
+			// Unknown pages and token-only pages answer alike, so the
+			// absence of a token reveals nothing about which ids exist.
+			s.fail(w, r, auth.ErrInvalidToken)
+			return
+		}
+		ctx = withToken(ctx, &store.Token{SpaceID: sp})
+	}
+	r = r.WithContext(ctx)
+	opts, err := render.ParseQuery(pageID, r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.doRender(w, r, opts)
+}
+
+// publicPageSpace returns the space of a page whose template lets GET
+// renders go without a token.
+func (s *Server) publicPageSpace(r *http.Request, pageID string) (string, error) {
+	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
+	if err != nil {
+		return "", err
+	}
+	tplID := p.Draft.TemplateID
+	if p.Published != nil && r.URL.Query().Get("draft") == "" {
+		tplID = p.Published.TemplateID
+	}
+	tpl, err := s.cfg.Store.GetTemplate(r.Context(), p.SpaceID, tplID)
+	if err != nil {
+		return "", err
+	}
+	if tpl.RequireGetRenderToken {
+		return "", auth.ErrInvalidToken
+	}
+	return p.SpaceID, nil
+}
+
+func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	opts, err := render.ParseBody(data)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.doRender(w, r, opts)
+}
+
+// renderResponse is the JSON answer of a render.
+type renderResponse struct {
+	RequestID  string      `json:"requestId"`
+	RenderID   string      `json:"renderId"`
+	Status     string      `json:"status"`
+	PageID     string      `json:"pageId"`
+	TemplateID string      `json:"templateId"`
+	Format     string      `json:"format"`
+	Width      int         `json:"width"`
+	Height     int         `json:"height"`
+	Size       int64       `json:"size"`
+	File       fileJSON    `json:"file"`
+	Timings    timingsJSON `json:"timings"`
+}
+
+type fileJSON struct {
+	URL string `json:"url"`
+}
+
+type timingsJSON struct {
+	QueueMs  int64 `json:"queueMs"`
+	RenderMs int64 `json:"renderMs"`
+	TotalMs  int64 `json:"totalMs"`
+}
+
+func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options) {
+	out, err := s.cfg.Renderer.Render(r.Context(), render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec := out.Render
+	h := w.Header()
+	h.Set("X-Render-Id", rec.ID)
+	h.Set("X-Render-Time-Ms", strconv.FormatInt(rec.TotalMs, 10))
+	if opts.Output == render.OutputJSON {
+		writeJSON(w, http.StatusOK, renderResponse{
+			RequestID: rec.RequestID, RenderID: rec.ID, Status: rec.Status, PageID: rec.PageID, TemplateID: rec.TemplateID,
+			Format: rec.Format, Width: rec.Width, Height: rec.Height, Size: rec.Size,
+			File:    fileJSON{URL: out.FileURL},
+			Timings: timingsJSON{QueueMs: rec.QueueMs, RenderMs: rec.RenderMs, TotalMs: rec.TotalMs},
+		})
+		return
+	}
+	h.Set("Content-Type", rec.ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(out.Data)))
+	h.Set("Content-Disposition", `inline; filename="`+path.Base(rec.BlobKey)+`"`)
+	// Every render is billed; caches must not replay it as a new one.
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Data)
+}
+
+// getFile serves a stored render at its signed URL.
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if !blob.ValidKey(key) || !s.cfg.Signer.Verify(key, r.URL.Query().Get("sig")) {
+		writeError(w, r, http.StatusNotFound, "not_found", "no such file")
+		return
+	}
+	f, _, err := s.cfg.Bucket.Open(r.Context(), key)
+	if errors.Is(err, blob.ErrNotFound) {
+		writeError(w, r, http.StatusNotFound, "not_found", "no such file")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	ct := mime.TypeByExtension(path.Ext(key))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	// Files never change once written; the signature is the capability.
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}

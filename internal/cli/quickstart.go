@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// DemoTemplateHTML is the social-card template quickstart installs; the
+// benchmark renders the same HTML.
+const DemoTemplateHTML = `<!doctype html>
+<html><head><meta charset="utf-8"><style>
+  html, body { margin: 0; width: 1200px; height: 630px; }
+  body { font-family: "Liberation Sans", Arial, sans-serif; background: {{.background}}; color: #fff;
+         display: flex; flex-direction: column; justify-content: center; padding: 0 80px; box-sizing: border-box; }
+  h1 { font-size: 72px; margin: 0 0 24px; line-height: 1.1; }
+  p  { font-size: 34px; margin: 0; opacity: .85; }
+  .badge { position: absolute; right: 60px; bottom: 50px; font-size: 26px; padding: 10px 22px;
+           border-radius: 999px; background: rgba(255,255,255,.18); }
+</style></head>
+<body>
+  <h1>{{.title}}</h1>
+  <p>{{.subtitle}}</p>
+  <div class="badge">renderhook</div>
+</body></html>`
+
+// DemoVariables are the demo template's variables.
+var DemoVariables = []store.Variable{
+	{Name: "title", Type: "string", Default: "Hello from renderhook"},
+	{Name: "subtitle", Type: "string", Default: "Templates to PNG, JPEG, WebP and PDF"},
+	{Name: "background", Type: "color", Default: "#4f46e5"},
+}
+
+// quickstartFile is kept in the data dir so later runs can print the same
+// working token; the database itself only has the token's hash.
+type quickstartFile struct {
+	SpaceID string `json:"spaceId"`
+	Token   string `json:"token"`
+	PageID  string `json:"pageId"`
+}
+
+func quickstart(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "address the server will listen on (for the printed curl line)")
+	publicURL := fs.String("public-url", "", "public base URL (default http://<addr>)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	base := *publicURL
+	if base == "" {
+		base = "http://" + *addr
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	path := filepath.Join(db.dataDir, "quickstart.json")
+	var qs quickstartFile
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &qs); err != nil {
+			return fmt.Errorf("read %s: %w (delete it to start over)", path, err)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		spaces, err := st.ListSpaces(ctx)
+		if err != nil {
+			return err
+		}
+		if len(spaces) > 0 {
+			fmt.Fprintf(stdout, "This data dir already has %d space(s). Create a token with:\n  renderhook token create --data-dir %s --space %s\n",
+				len(spaces), db.dataDir, spaces[0].ID)
+			return nil
+		}
+		if qs, err = seedDemo(ctx, st); err != nil {
+			return err
+		}
+		out, _ := json.MarshalIndent(qs, "", "  ")
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	default:
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+
+	q := url.Values{}
+	q.Set("tweak:title", "Hello, world")
+	fmt.Fprintf(stdout, `
+renderhook is set up.
+  space  %s
+  token  %s
+  page   %s
+(the token is also in %s; delete that file once you have saved it)
+
+Render the demo page once the server is up:
+  curl -fsS -H "Authorization: Bearer %s" "%s/api/render/%s?%s" -o hello.png
+
+`, qs.SpaceID, qs.Token, qs.PageID, path, qs.Token, base, qs.PageID, q.Encode())
+	return nil
+}
+
+func seedDemo(ctx context.Context, st store.Store) (quickstartFile, error) {
+	created, err := createSpace(ctx, st, "default", 0)
+	if err != nil {
+		return quickstartFile{}, err
+	}
+	now := time.Now().UTC()
+	tpl := &store.Template{
+		ID: store.NewID("tpl"), SpaceID: created.SpaceID, Name: "Social card", HTML: DemoTemplateHTML,
+		Width: 1200, Height: 630, Variables: DemoVariables, RequireGetRenderToken: true, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := st.CreateTemplate(ctx, tpl); err != nil {
+		return quickstartFile{}, fmt.Errorf("create demo template: %w", err)
+	}
+	page := &store.Page{ID: store.NewID("pg"), SpaceID: created.SpaceID, CreatedAt: now, UpdatedAt: now,
+		Draft: store.PageVersion{TemplateID: tpl.ID, Name: "Demo card", Values: map[string]any{}}}
+	if err := st.CreatePage(ctx, page); err != nil {
+		return quickstartFile{}, fmt.Errorf("create demo page: %w", err)
+	}
+	if _, err := st.PublishPage(ctx, created.SpaceID, page.ID, now); err != nil {
+		return quickstartFile{}, fmt.Errorf("publish demo page: %w", err)
+	}
+	return quickstartFile{SpaceID: created.SpaceID, Token: created.Token, PageID: page.ID}, nil
+}

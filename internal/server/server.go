@@ -1,0 +1,189 @@
+// Package server assembles renderhook's components (store, blob bucket,
+// browser pool, render service, HTTP API) from one Config and runs them
+// with an ordered start and shutdown. The CLI, the integration tests and
+// the benchmark all build the server through this package.
+package server
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/api"
+	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/sqlite"
+)
+
+// Version is set at build time with -ldflags.
+var Version = "dev"
+
+// Config is everything a renderhook server needs.
+type Config struct {
+	// Addr is the listen address; default 127.0.0.1:8080.
+	Addr string
+	// DataDir holds the SQLite database and the local file store; default ./data.
+	DataDir string
+	// Database is the database URL; "" means SQLite in DataDir.
+	Database string
+	// PublicURL is the base of file URLs; default http://Addr.
+	PublicURL string
+	// Browser configures the Chromium pool.
+	Browser browser.Config
+	// MaxBodyBytes bounds request bodies; default 10 MiB.
+	MaxBodyBytes int64
+	// ShutdownTimeout bounds a graceful shutdown; default 30s.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// OpenStore opens (without migrating) the database named by the config.
+func OpenStore(dataDir, database string) (store.Store, error) {
+	dataDir = cmp.Or(dataDir, "./data")
+	switch {
+	case database == "":
+		return sqlite.Open(sqlite.Config{Path: filepath.Join(dataDir, "renderhook.db")})
+	case strings.HasPrefix(database, "sqlite://"):
+		return sqlite.Open(sqlite.Config{Path: strings.TrimPrefix(database, "sqlite://")})
+	case strings.HasPrefix(database, "sqlite:"):
+		return sqlite.Open(sqlite.Config{Path: strings.TrimPrefix(database, "sqlite:")})
+	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
+		return nil, errors.New("PostgreSQL is not supported yet; use SQLite (leave --database empty)")
+	}
+	return nil, fmt.Errorf("unsupported --database %q: use sqlite:PATH or leave it empty", database)
+}
+
+// Server is a running renderhook.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	Store    store.Store
+	Bucket   blob.Bucket
+	Signer   *blob.Signer
+	Pool     *browser.Pool
+	Renderer *render.Service
+	API      *api.Server
+	http     *http.Server
+	ln       net.Listener
+}
+
+// New opens the store and applies migrations, and prepares every component;
+// nothing listens or launches until Start.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.Addr = cmp.Or(cfg.Addr, "127.0.0.1:8080")
+	cfg.DataDir = cmp.Or(cfg.DataDir, "./data")
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
+	log := cmp.Or(cfg.Logger, slog.Default())
+	cfg.Browser.Logger = cmp.Or(cfg.Browser.Logger, log)
+
+	st, err := OpenStore(cfg.DataDir, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, Store: st}
+	if err := s.init(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context) error {
+	if err := s.Store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	bucket, err := blob.NewLocal(filepath.Join(s.cfg.DataDir, "files"))
+	if err != nil {
+		return err
+	}
+	s.Bucket = bucket
+	var rnd [32]byte
+	_, _ = rand.Read(rnd[:])
+	key, err := s.Store.Setting(ctx, "file_url_key", hex.EncodeToString(rnd[:]))
+	if err != nil {
+		return fmt.Errorf("load file URL key: %w", err)
+	}
+	keyBytes, err := hex.DecodeString(key)
+	if err != nil {
+		return fmt.Errorf("decode file URL key: %w", err)
+	}
+	s.Signer = blob.NewSigner(keyBytes, cmp.Or(s.cfg.PublicURL, "http://"+s.cfg.Addr))
+	if s.Pool, err = browser.New(s.cfg.Browser); err != nil {
+		return fmt.Errorf("browser pool: %w", err)
+	}
+	if s.Renderer, err = render.NewService(render.Config{
+		Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Logger: s.log,
+	}); err != nil {
+		return err
+	}
+	if s.API, err = api.New(api.Config{
+		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
+		Ready: s.Pool.Ready, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Start launches the browser and begins serving on cfg.Addr (or on ln when
+// given, as tests do with a random port).
+func (s *Server) Start(ctx context.Context, ln net.Listener) error {
+	if err := s.Pool.Start(ctx); err != nil {
+		return fmt.Errorf("start browser: %w", err)
+	}
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			_ = s.Pool.Stop(ctx)
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// Stop shuts down in order: HTTP first (finishing requests in flight),
+// then the browser, then the database.
+func (s *Server) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.Pool != nil {
+		errs = append(errs, s.Pool.Stop(ctx))
+	}
+	errs = append(errs, s.Store.Close())
+	return errors.Join(errs...)
+}
