@@ -243,7 +243,9 @@ func checkTyped(d store.Variable, v any) (any, error) {
 		if !ok || !(colorHex.MatchString(s) || colorFunc.MatchString(s) || colorName.MatchString(s)) {
 			return nil, bad("a CSS color such as #ff8800, rgb(255,136,0) or orange")
 		}
-		return s, nil
+		// html/template rejects parentheses in CSS values; this value
+		// matched a strict color grammar, so it is safe to insert as is.
+		return template.CSS(s), nil
 	case "image":
 		s, ok := v.(string)
 		if !ok {

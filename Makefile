@@ -1,0 +1,50 @@
+# renderhook — run `make help` for the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+BIN      := bin/renderhook
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/renderhook/renderhook/internal/server.Version=$(VERSION)
+DATA_DIR ?= ./data
+ADDR     ?= 127.0.0.1:8080
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Install Chromium, fonts and test tools when missing (apt)
+	@./scripts/install-deps.sh
+
+.PHONY: build
+build: ## Build bin/renderhook
+	go build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/renderhook
+
+.PHONY: run
+run: deps build ## Set up what is missing, create a first space/token/page, print a curl line and serve
+	@$(BIN) quickstart --data-dir $(DATA_DIR) --addr $(ADDR)
+	@exec $(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
+
+.PHONY: test
+test: deps ## Install test dependencies and run every test (race detector on)
+	go vet ./...
+	go test -race -count=1 -timeout 20m ./...
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for 30s
+	go test ./internal/render -run '^$$' -fuzz FuzzParseQuery -fuzztime 30s
+	go test ./internal/render -run '^$$' -fuzz FuzzParseBody -fuzztime 30s
+	go test ./internal/render -run '^$$' -fuzz FuzzApplyValues -fuzztime 30s
+
+.PHONY: bench
+bench: deps ## Full benchmark: renderhook against the raw Chromium floor (and Gotenberg if GOTENBERG_URL is set)
+	go run ./bench
+
+.PHONY: bench-quick
+bench-quick: deps ## The same benchmark with fewer samples (under 2 minutes)
+	go run ./bench -quick
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
