@@ -59,8 +59,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /files/{key...}", s.getFile)
 
-	mux.HandleFunc("GET /api/render/{pageId}", s.renderGET)
-	mux.HandleFunc("POST /api/render", s.authed(s.renderPOST))
+	mux.HandleFunc("GET /api/render/{pageId}", s.logged(s.renderGET))
+	mux.HandleFunc("POST /api/render", s.logged(s.authed(s.renderPOST)))
+
+	mux.HandleFunc("GET /api/logs", s.authed(s.listLogs))
+	mux.HandleFunc("GET /api/logs/{requestId}", s.authed(s.getLog))
+	mux.HandleFunc("GET /api/usage", s.authed(s.usage))
 
 	mux.HandleFunc("POST /api/templates", s.authed(s.createTemplate))
 	mux.HandleFunc("GET /api/templates", s.authed(s.listTemplates))
@@ -87,6 +91,7 @@ const (
 	keyRequestID ctxKey = iota
 	keySpaceID
 	keyToken
+	keyLog
 )
 
 func requestID(r *http.Request) string {

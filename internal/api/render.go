@@ -12,6 +12,7 @@ import (
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -74,6 +75,9 @@ func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if h := holder(r); h != nil {
+		h.entry.Body = requestlog.SanitizeBody(data)
+	}
 	opts, err := render.ParseBody(data)
 	if err != nil {
 		s.fail(w, r, err)
@@ -108,10 +112,18 @@ type timingsJSON struct {
 }
 
 func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options) {
-	out, err := s.cfg.Renderer.Render(r.Context(), render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts})
+	req := render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts}
+	hold := holder(r)
+	if hold != nil {
+		req.Log = &hold.entry
+	}
+	out, err := s.cfg.Renderer.Render(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if hold != nil {
+		hold.written = true // recorded with the render, in its transaction
 	}
 	rec := out.Render
 	h := w.Header()

@@ -14,6 +14,9 @@ import (
 )
 
 func withToken(ctx context.Context, tok *store.Token) context.Context {
+	if h, ok := ctx.Value(keyLog).(*logHolder); ok {
+		h.entry.SpaceID, h.entry.TokenPrefix = tok.SpaceID, tok.Prefix
+	}
 	ctx = context.WithValue(ctx, keyToken, tok)
 	return context.WithValue(ctx, keySpaceID, tok.SpaceID)
 }

@@ -38,6 +38,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if h := holder(r); h != nil {
+		h.entry.ErrorCode, h.entry.Error = code, msg
+	}
 	var b errorBody
 	b.Error.Code, b.Error.Message, b.Error.RequestID = code, msg, requestID(r)
 	writeJSON(w, status, b)
@@ -66,6 +69,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusNotFound, "not_found", "no such resource in this space")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, r, http.StatusConflict, "conflict", clean(err, store.ErrConflict))
+	case errors.Is(err, render.ErrCreditLimit):
+		writeError(w, r, http.StatusPaymentRequired, "CreditLimitReached", err.Error())
 	case errors.Is(err, render.ErrNotPublished):
 		writeError(w, r, http.StatusUnprocessableEntity, "page_not_published", err.Error())
 	case errors.Is(err, render.ErrTemplateMismatch):

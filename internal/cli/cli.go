@@ -89,9 +89,9 @@ func (d *dbFlags) open(ctx context.Context) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
+	if err := server.Migrate(ctx, st); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, err
 	}
 	return st, nil
 }
@@ -110,6 +110,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
+	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs are kept")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -14,8 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/callback"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -29,7 +32,14 @@ var (
 	ErrTemplateMismatch = errors.New("templateId does not match the page")
 	// ErrTemplate: the template failed to parse or execute (422).
 	ErrTemplate = errors.New("template error")
+	// ErrCreditLimit: the space has spent its credits (402).
+	ErrCreditLimit = errors.New("credit limit reached")
 )
+
+// Enqueuer inserts jobs in a store transaction.
+type Enqueuer interface {
+	InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs) error
+}
 
 // Browser is what the service needs of the browser pool.
 type Browser interface {
@@ -42,7 +52,11 @@ type Config struct {
 	Browser Browser
 	Bucket  blob.Bucket
 	Signer  *blob.Signer
-	Logger  *slog.Logger
+	// Queue receives the post-render callbacks (store, log, credits). Nil
+	// disables them: renders are then neither stored, logged nor billed,
+	// which only the benchmark's baseline wants.
+	Queue  Enqueuer
+	Logger *slog.Logger
 }
 
 // Service renders pages.
@@ -65,6 +79,10 @@ type Request struct {
 	SpaceID   string
 	RequestID string
 	Options   *Options
+	// Log is the request's log entry as the API filled it (method, path,
+	// sanitised query and body, token prefix); a succeeded render writes
+	// it, completed, in the transaction that records the render.
+	Log *store.RequestLog
 }
 
 // Output is a finished render: the record, the bytes and the timings.
@@ -79,12 +97,19 @@ func (o *Output) Timings() (queueMs, renderMs, totalMs int64) {
 	return o.Render.QueueMs, o.Render.RenderMs, o.Render.TotalMs
 }
 
-// Render loads the pages, renders them and stores the result. Bytes are
-// stored and the render recorded before it returns, so what the client is
-// answered is never lost.
+// Render checks the space's credits, renders the pages and records the
+// result. A succeeded render is recorded in one transaction with its bytes
+// (spooled, unless already stored), its log entry and its callback jobs,
+// before Render returns: an answered render is never lost. For JSON output
+// the bytes are stored first, so the returned file URL works at once.
 func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 	start := time.Now()
 	o := req.Options
+	if s.cfg.Queue != nil {
+		if err := s.checkCredits(ctx, req.SpaceID); err != nil {
+			return nil, err
+		}
+	}
 	pages := make([]browser.Page, 0, len(o.Pages))
 	var first *store.Template
 	var firstPage string
@@ -117,8 +142,10 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		rec.TotalMs = time.Since(start).Milliseconds()
 		// Record the failure on a context the client cannot cancel, so a
 		// disconnect does not erase the evidence.
-		if serr := s.cfg.Store.CreateRender(context.WithoutCancel(ctx), rec); serr != nil {
-			s.log.Error("record failed render", "render_id", rec.ID, "err", serr)
+		if s.cfg.Queue != nil {
+			if serr := s.cfg.Store.CreateRender(context.WithoutCancel(ctx), rec); serr != nil {
+				s.log.Error("record failed render", "render_id", rec.ID, "err", serr)
+			}
 		}
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
@@ -128,17 +155,75 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 	rec.QueueMs = res.QueueWait.Milliseconds()
 	rec.RenderMs = res.RenderTime.Milliseconds()
 	rec.BlobKey = fmt.Sprintf("%s/%s/%s.%s", req.SpaceID, start.UTC().Format("2006/01/02"), rec.ID, extension(o.Format))
+	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey)}
+	if s.cfg.Queue == nil {
+		rec.TotalMs = time.Since(start).Milliseconds()
+		return out, nil
+	}
 
-	// The client has asked; finish storing even if it hangs up now.
+	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
-	if err := s.cfg.Bucket.Put(sctx, rec.BlobKey, res.Data, res.ContentType); err != nil {
-		return nil, fmt.Errorf("store render %s: %w", rec.ID, err)
+	stored := o.Output == OutputJSON
+	if stored {
+		if err := s.cfg.Bucket.Put(sctx, rec.BlobKey, res.Data, res.ContentType); err != nil {
+			return nil, fmt.Errorf("store render %s: %w", rec.ID, err)
+		}
+		now := time.Now().UTC()
+		rec.StoredAt = &now
 	}
 	rec.TotalMs = time.Since(start).Milliseconds()
-	if err := s.cfg.Store.CreateRender(sctx, rec); err != nil {
+	if err := s.record(sctx, req, rec, res.Data, stored); err != nil {
 		return nil, fmt.Errorf("record render %s: %w", rec.ID, err)
 	}
-	return &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey)}, nil
+	return out, nil
+}
+
+// record commits the render, its spooled bytes, its log entry and its
+// callback jobs together.
+func (s *Service) record(ctx context.Context, req Request, rec *store.Render, data []byte, stored bool) error {
+	now := time.Now().UTC()
+	l := req.Log
+	if l == nil {
+		l = &store.RequestLog{ID: req.RequestID, CreatedAt: rec.CreatedAt}
+	}
+	l.SpaceID, l.Status = req.SpaceID, 200
+	l.DurationMs = now.Sub(l.CreatedAt).Milliseconds()
+	l.RenderID, l.Format, l.Size = rec.ID, rec.Format, rec.Size
+	l.QueueMs, l.RenderMs, l.TotalMs = rec.QueueMs, rec.RenderMs, rec.TotalMs
+	l.CallbackStatus = store.CallbackPending
+	l.Callbacks = callback.InitialStates(stored, now)
+	if stored {
+		l.FileKey = rec.BlobKey
+	}
+	return s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateRender(ctx, rec); err != nil {
+			return err
+		}
+		if !stored {
+			if err := tx.SpoolRender(ctx, rec.ID, data, now); err != nil {
+				return fmt.Errorf("spool: %w", err)
+			}
+		}
+		if err := tx.CreateRequestLog(ctx, l); err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+		return s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec, stored)...)
+	})
+}
+
+// checkCredits refuses a render once the space's credits are spent. Spent
+// counts renders already billed plus succeeded renders the credits callback
+// has not billed yet, so the limit can be overshot only by renders that
+// pass this check at the same moment: at most the renders in flight.
+func (s *Service) checkCredits(ctx context.Context, spaceID string) error {
+	c, err := s.cfg.Store.CreditStatus(ctx, spaceID)
+	if err != nil {
+		return fmt.Errorf("check credits: %w", err)
+	}
+	if c.Limit > 0 && c.Used+c.Pending >= c.Limit {
+		return fmt.Errorf("%w: the space has used %d of its %d credits", ErrCreditLimit, c.Used+c.Pending, c.Limit)
+	}
+	return nil
 }
 
 // buildPage loads one page and its template and returns the HTML to render.

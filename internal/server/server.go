@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,10 +19,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/renderhook/renderhook/internal/api"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/callback"
+	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
 )
@@ -45,7 +51,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// ShutdownTimeout bounds a graceful shutdown; default 30s.
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// LogRetention is how long request logs are kept; default 30 days.
+	LogRetention time.Duration
+	// Queue tunes the job queue (retries, workers); the DB is filled in.
+	Queue queue.Config
+	// DisableCallbacks turns off post-render storing, logging and billing.
+	// Only the benchmark uses it, to measure what callbacks cost.
+	DisableCallbacks bool
+	Logger           *slog.Logger
 }
 
 // OpenStore opens (without migrating) the database named by the config.
@@ -73,6 +86,7 @@ type Server struct {
 	Signer   *blob.Signer
 	Pool     *browser.Pool
 	Renderer *render.Service
+	Queue    *queue.Queue
 	API      *api.Server
 	http     *http.Server
 	ln       net.Listener
@@ -100,8 +114,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 func (s *Server) init(ctx context.Context) error {
-	if err := s.Store.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if err := Migrate(ctx, s.Store); err != nil {
+		return err
 	}
 	bucket, err := blob.NewLocal(filepath.Join(s.cfg.DataDir, "files"))
 	if err != nil {
@@ -122,9 +136,22 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Pool, err = browser.New(s.cfg.Browser); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
-	if s.Renderer, err = render.NewService(render.Config{
-		Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Logger: s.log,
-	}); err != nil {
+	workers := river.NewWorkers()
+	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
+	qcfg := s.cfg.Queue
+	qcfg.DB = dbOf(s.Store)
+	qcfg.Workers = workers
+	qcfg.Logger = s.log
+	qcfg.PeriodicJobs = append(qcfg.PeriodicJobs,
+		requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
+	if s.Queue, err = queue.New(qcfg); err != nil {
+		return err
+	}
+	rcfg := render.Config{Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Logger: s.log}
+	if s.cfg.DisableCallbacks {
+		rcfg.Queue = nil
+	}
+	if s.Renderer, err = render.NewService(rcfg); err != nil {
 		return err
 	}
 	if s.API, err = api.New(api.Config{
@@ -136,15 +163,39 @@ func (s *Server) init(ctx context.Context) error {
 	return nil
 }
 
+// dbOf returns the database handle of a store driver, for the job queue.
+func dbOf(st store.Store) *sql.DB {
+	if d, ok := st.(interface{ DB() *sql.DB }); ok {
+		return d.DB()
+	}
+	return nil
+}
+
+// Migrate applies renderhook's migrations and River's to the store's database.
+func Migrate(ctx context.Context, st store.Store) error {
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := queue.Migrate(ctx, dbOf(st)); err != nil {
+		return err
+	}
+	return nil
+}
+
 // Start launches the browser and begins serving on cfg.Addr (or on ln when
 // given, as tests do with a random port).
 func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if err := s.Pool.Start(ctx); err != nil {
 		return fmt.Errorf("start browser: %w", err)
 	}
+	if err := s.Queue.Start(ctx); err != nil {
+		_ = s.Pool.Stop(ctx)
+		return err
+	}
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			_ = s.Queue.Stop(ctx)
 			_ = s.Pool.Stop(ctx)
 			return fmt.Errorf("listen: %w", err)
 		}
@@ -164,6 +215,9 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// DataDir is the directory holding the SQLite database and local files.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
 // Addr is the address the server listens on, once started.
 func (s *Server) Addr() string {
 	if s.ln == nil {
@@ -173,13 +227,17 @@ func (s *Server) Addr() string {
 }
 
 // Stop shuts down in order: HTTP first (finishing requests in flight),
-// then the browser, then the database.
+// then the job workers (finishing or handing back their jobs), then the
+// browser, then the database.
 func (s *Server) Stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.Queue != nil && s.http != nil {
+		errs = append(errs, s.Queue.Stop(ctx))
 	}
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))

@@ -99,6 +99,9 @@ type Render struct {
 	RenderMs    int64
 	TotalMs     int64
 	CreatedAt   time.Time
+	// StoredAt is when the bytes reached the blob store; nil while they
+	// wait in the spool for the store callback.
+	StoredAt *time.Time
 }
 
 // Render statuses.
@@ -106,6 +109,99 @@ const (
 	RenderSucceeded = "succeeded"
 	RenderFailed    = "failed"
 )
+
+// Callback names: the post-render work every recorded render gets.
+const (
+	CallbackStore   = "store"
+	CallbackLog     = "log"
+	CallbackCredits = "credits"
+)
+
+// Callback states, per callback and overall (RequestLog.CallbackStatus).
+const (
+	CallbackNone      = "none"
+	CallbackPending   = "pending"
+	CallbackRetrying  = "retrying"
+	CallbackSucceeded = "succeeded"
+	CallbackFailed    = "failed"
+)
+
+// CallbackState is the progress of one post-render callback.
+type CallbackState struct {
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	Error     string    `json:"error,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// RequestLog is the log entry of one request to a render endpoint.
+type RequestLog struct {
+	ID             string // the request id
+	SpaceID        string
+	CreatedAt      time.Time
+	Method         string
+	Path           string
+	Query          string
+	Body           string
+	Status         int
+	DurationMs     int64
+	TokenPrefix    string
+	RenderID       string
+	Format         string
+	Size           int64
+	FileKey        string
+	QueueMs        int64
+	RenderMs       int64
+	TotalMs        int64
+	ErrorCode      string
+	Error          string
+	CallbackStatus string
+	Callbacks      map[string]CallbackState
+}
+
+// LogCursor is a position in a space's log, newest first.
+type LogCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// ListLogsParams selects a page of a space's request log.
+type ListLogsParams struct {
+	SpaceID string
+	Limit   int
+	// After continues a listing after this entry (older entries).
+	After *LogCursor
+	// StatusMin and StatusMax bound the HTTP status, inclusive; 0 is open.
+	StatusMin, StatusMax int
+}
+
+// CreditStatus is what the credit-limit check needs.
+type CreditStatus struct {
+	Limit int64 // 0 is unlimited
+	Used  int64 // counted by the credits callback
+	// Pending counts succeeded renders the credits callback has not
+	// counted yet; they are spent all the same.
+	Pending int64
+}
+
+// Usage summarises a space's consumption.
+type Usage struct {
+	CreditsUsed int64
+	CreditLimit int64
+	Succeeded   int64
+	Failed      int64
+}
+
+// Tx is a store transaction, for work that must commit together: a render,
+// its spooled bytes, its log entry and the jobs that follow it up.
+type Tx interface {
+	CreateRender(ctx context.Context, r *Render) error
+	SpoolRender(ctx context.Context, renderID string, data []byte, at time.Time) error
+	CreateRequestLog(ctx context.Context, l *RequestLog) error
+	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
+	// job queue to insert its jobs in.
+	Driver() any
+}
 
 // Store is the persistence interface. Every method that reads or changes a
 // space-owned record takes the space id and answers ErrNotFound for a
@@ -149,8 +245,58 @@ type Store interface {
 	PublishPage(ctx context.Context, spaceID, id string, at time.Time) (*Page, error)
 	DeletePage(ctx context.Context, spaceID, id string) error
 
+	// InTx runs fn in one transaction, committed when fn returns nil.
+	InTx(ctx context.Context, fn func(Tx) error) error
+
 	CreateRender(ctx context.Context, r *Render) error
 	GetRender(ctx context.Context, spaceID, id string) (*Render, error)
+	// FindRender looks a render up by id alone, for background jobs.
+	FindRender(ctx context.Context, id string) (*Render, error)
+	// GetSpool returns the spooled bytes of a render.
+	GetSpool(ctx context.Context, renderID string) ([]byte, error)
+	// MarkRenderStored records that the bytes reached the blob store and
+	// drops the spooled copy, in one transaction.
+	MarkRenderStored(ctx context.Context, renderID string, at time.Time) error
+
+	CreateRequestLog(ctx context.Context, l *RequestLog) error
+	GetRequestLog(ctx context.Context, spaceID, id string) (*RequestLog, error)
+	ListRequestLogs(ctx context.Context, p ListLogsParams) ([]*RequestLog, error)
+	// AttachLogFile puts the stored file's key on the log entry of a render.
+	AttachLogFile(ctx context.Context, renderID, fileKey string) error
+	// SetCallbackState records one callback's progress on the log entry of
+	// a render and recomputes the entry's overall callback status.
+	SetCallbackState(ctx context.Context, renderID, callback string, st CallbackState) error
+	// DeleteRequestLogsBefore deletes log entries older than t.
+	DeleteRequestLogsBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// AddCredit bills a render once: a ledger row keyed by render id and
+	// the space's counter change in one transaction. It reports false
+	// when the render was billed already.
+	AddCredit(ctx context.Context, spaceID, renderID string, amount int64, at time.Time) (bool, error)
+	CreditStatus(ctx context.Context, spaceID string) (CreditStatus, error)
+	Usage(ctx context.Context, spaceID string) (Usage, error)
 	// GetRenderByBlobKey finds a render by the key its bytes are stored under.
 	GetRenderByBlobKey(ctx context.Context, key string) (*Render, error)
+}
+
+// OverallCallbackStatus summarises per-callback states: failed if any
+// failed, succeeded when all did, none when there are none, else pending.
+func OverallCallbackStatus(m map[string]CallbackState) string {
+	if len(m) == 0 {
+		return CallbackNone
+	}
+	all := true
+	for _, st := range m {
+		switch st.State {
+		case CallbackFailed:
+			return CallbackFailed
+		case CallbackSucceeded:
+		default:
+			all = false
+		}
+	}
+	if all {
+		return CallbackSucceeded
+	}
+	return CallbackPending
 }

@@ -490,23 +490,35 @@ func (s *Store) DeletePage(ctx context.Context, spaceID, id string) error {
 // --- renders ---
 
 func (s *Store) CreateRender(ctx context.Context, r *store.Render) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
-		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return createRender(ctx, s.write, r)
+}
+
+// execer is what *sql.DB and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func createRender(ctx context.Context, db execer, r *store.Render) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
+		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SpaceID, r.RequestID, r.PageID, r.TemplateID, r.Format, r.Status, r.Width, r.Height, r.Size,
-		r.BlobKey, r.ContentType, r.Error, r.QueueMs, r.RenderMs, r.TotalMs, ms(r.CreatedAt))
+		r.BlobKey, r.ContentType, r.Error, r.QueueMs, r.RenderMs, r.TotalMs, ms(r.CreatedAt), nullMs(r.StoredAt))
 	return interpretError(err)
 }
 
-const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at`
+const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at`
 
 func scanRender(row interface{ Scan(...any) error }) (*store.Render, error) {
 	var r store.Render
 	var created int64
+	var stored sql.NullInt64
 	if err := row.Scan(&r.ID, &r.SpaceID, &r.RequestID, &r.PageID, &r.TemplateID, &r.Format, &r.Status, &r.Width, &r.Height, &r.Size,
-		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created); err != nil {
+		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored); err != nil {
 		return nil, interpretError(err)
 	}
 	r.CreatedAt = fromMs(created)
+	r.StoredAt = fromNullMs(stored)
 	return &r, nil
 }
 

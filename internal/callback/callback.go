@@ -1,0 +1,192 @@
+// Package callback holds the post-render callbacks the seed describes:
+// store the bytes, attach the file to the request's log entry, and bill the
+// space. Each is a River job inserted in the transaction that records the
+// render, keyed by the render id and idempotent, so a retry or a crash
+// never loses or repeats its effect.
+package callback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// StoreArgs uploads a render's spooled bytes to the blob store.
+type StoreArgs struct {
+	RenderID string `json:"renderId"`
+}
+
+// Kind is the River job kind.
+func (StoreArgs) Kind() string { return "render.store" }
+
+// LogArgs attaches the stored file to the render's request log entry.
+type LogArgs struct {
+	RenderID string `json:"renderId"`
+}
+
+// Kind is the River job kind.
+func (LogArgs) Kind() string { return "render.log" }
+
+// CreditsArgs bills one credit for a succeeded render.
+type CreditsArgs struct {
+	RenderID string `json:"renderId"`
+	SpaceID  string `json:"spaceId"`
+}
+
+// Kind is the River job kind.
+func (CreditsArgs) Kind() string { return "render.credits" }
+
+// Jobs returns the callback jobs for a recorded render; stored tells
+// whether its bytes are in the blob store already.
+func Jobs(r *store.Render, stored bool) []river.JobArgs {
+	jobs := []river.JobArgs{LogArgs{RenderID: r.ID}, CreditsArgs{RenderID: r.ID, SpaceID: r.SpaceID}}
+	if !stored {
+		jobs = append([]river.JobArgs{StoreArgs{RenderID: r.ID}}, jobs...)
+	}
+	return jobs
+}
+
+// InitialStates is the callback progress a new log entry starts with.
+func InitialStates(stored bool, at time.Time) map[string]store.CallbackState {
+	m := map[string]store.CallbackState{
+		store.CallbackStore:   {State: store.CallbackPending, UpdatedAt: at},
+		store.CallbackLog:     {State: store.CallbackPending, UpdatedAt: at},
+		store.CallbackCredits: {State: store.CallbackPending, UpdatedAt: at},
+	}
+	if stored {
+		m[store.CallbackStore] = store.CallbackState{State: store.CallbackSucceeded, Attempts: 1, UpdatedAt: at}
+	}
+	return m
+}
+
+// Config holds the workers' dependencies.
+type Config struct {
+	Store  store.Store
+	Bucket blob.Bucket
+	Logger *slog.Logger
+}
+
+// Register adds the callback workers to workers.
+func Register(workers *river.Workers, cfg Config) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &deps{Config: cfg, log: log.With("component", "callback")}
+	river.AddWorker(workers, &storeWorker{d: d})
+	river.AddWorker(workers, &logWorker{d: d})
+	river.AddWorker(workers, &creditsWorker{d: d})
+}
+
+type deps struct {
+	Config
+	log *slog.Logger
+}
+
+// track records the outcome of one attempt on the render's log entry, so
+// a callback that keeps failing is visible with its error.
+func (d *deps) track(ctx context.Context, name, renderID string, job *rivertype.JobRow, err error) error {
+	st := store.CallbackState{State: store.CallbackSucceeded, Attempts: job.Attempt, UpdatedAt: time.Now().UTC()}
+	var snooze *river.JobSnoozeError
+	switch {
+	case err == nil:
+	case errors.As(err, &snooze):
+		return err
+	case job.Attempt >= job.MaxAttempts:
+		st.State, st.Error = store.CallbackFailed, err.Error()
+	default:
+		st.State, st.Error = store.CallbackRetrying, err.Error()
+	}
+	if err != nil {
+		d.log.Warn("callback failed", "callback", name, "render_id", renderID, "attempt", job.Attempt, "err", err)
+	}
+	// The state is bookkeeping; the callback's own outcome decides the job.
+	if serr := d.Store.SetCallbackState(context.WithoutCancel(ctx), renderID, name, st); serr != nil && !errors.Is(serr, store.ErrNotFound) {
+		d.log.Error("record callback state", "callback", name, "render_id", renderID, "err", serr)
+		if err == nil {
+			return fmt.Errorf("record callback state: %w", serr)
+		}
+	}
+	return err
+}
+
+type storeWorker struct {
+	river.WorkerDefaults[StoreArgs]
+	d *deps
+}
+
+func (w *storeWorker) Work(ctx context.Context, job *river.Job[StoreArgs]) error {
+	return w.d.track(ctx, store.CallbackStore, job.Args.RenderID, job.JobRow, w.work(ctx, job.Args.RenderID))
+}
+
+func (w *storeWorker) work(ctx context.Context, renderID string) error {
+	r, err := w.d.Store.FindRender(ctx, renderID)
+	if err != nil {
+		return fmt.Errorf("load render: %w", err)
+	}
+	if r.StoredAt != nil {
+		return nil // a previous attempt got this far
+	}
+	data, err := w.d.Store.GetSpool(ctx, renderID)
+	if err != nil {
+		return fmt.Errorf("read spooled bytes: %w", err)
+	}
+	if err := w.d.Bucket.Put(ctx, r.BlobKey, data, r.ContentType); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	if err := w.d.Store.MarkRenderStored(ctx, renderID, time.Now().UTC()); err != nil {
+		return fmt.Errorf("mark stored: %w", err)
+	}
+	return nil
+}
+
+type logWorker struct {
+	river.WorkerDefaults[LogArgs]
+	d *deps
+}
+
+// waitForStore is how long the log callback politely waits (snoozing) for
+// the store callback before it counts the wait as failed attempts.
+const waitForStore = 10 * time.Minute
+
+func (w *logWorker) Work(ctx context.Context, job *river.Job[LogArgs]) error {
+	return w.d.track(ctx, store.CallbackLog, job.Args.RenderID, job.JobRow, w.work(ctx, job))
+}
+
+func (w *logWorker) work(ctx context.Context, job *river.Job[LogArgs]) error {
+	r, err := w.d.Store.FindRender(ctx, job.Args.RenderID)
+	if err != nil {
+		return fmt.Errorf("load render: %w", err)
+	}
+	if r.StoredAt == nil {
+		if time.Since(job.CreatedAt) < waitForStore {
+			return river.JobSnooze(500 * time.Millisecond)
+		}
+		return errors.New("the file is not stored yet (see the store callback)")
+	}
+	if err := w.d.Store.AttachLogFile(ctx, r.ID, r.BlobKey); err != nil {
+		return fmt.Errorf("attach file to log: %w", err)
+	}
+	return nil
+}
+
+type creditsWorker struct {
+	river.WorkerDefaults[CreditsArgs]
+	d *deps
+}
+
+func (w *creditsWorker) Work(ctx context.Context, job *river.Job[CreditsArgs]) error {
+	_, err := w.d.Store.AddCredit(ctx, job.Args.SpaceID, job.Args.RenderID, 1, time.Now().UTC())
+	if err != nil {
+		err = fmt.Errorf("add credit: %w", err)
+	}
+	return w.d.track(ctx, store.CallbackCredits, job.Args.RenderID, job.JobRow, err)
+}
