@@ -13,7 +13,9 @@ import (
 // tx is the SQLite store.Tx.
 type tx struct{ tx *sql.Tx }
 
-func (t *tx) CreateRender(ctx context.Context, r *store.Render) error { return createRender(ctx, t.tx, r) }
+func (t *tx) CreateRender(ctx context.Context, r *store.Render) error {
+	return createRender(ctx, t.tx, r)
+}
 
 func (t *tx) SpoolRender(ctx context.Context, renderID string, data []byte, at time.Time) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO render_spool(render_id, data, created_at) VALUES (?, ?, ?)`, renderID, data, ms(at))
