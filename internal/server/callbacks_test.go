@@ -13,6 +13,8 @@ import (
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/queue"
+	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -206,6 +208,25 @@ func TestStoreCallbackRetriesUntilStoreWritable(t *testing.T) {
 	if n := l["callbacks"].(map[string]any)["store"].(map[string]any)["attempts"].(float64); n < 2 {
 		t.Fatalf("store succeeded after %v attempts, want a retry", n)
 	}
+	e.waitCredits(1)
+}
+
+func TestExhaustedCallbackStaysVisible(t *testing.T) {
+	e := startServerCfg(t, server.Config{
+		Browser: browser.Config{MaxTabs: 1},
+		Queue:   queue.Config{MaxAttempts: 2, RetryBase: 100 * time.Millisecond},
+	})
+	_, pageID := e.cardPage(e.token, nil)
+	if err := os.WriteFile(filepath.Join(e.dataDir(), "files", e.space), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
+	l := e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "failed" })
+	st := l["callbacks"].(map[string]any)["store"].(map[string]any)
+	if st["state"] != "failed" || st["attempts"] != 2.0 || !strings.Contains(st["error"].(string), "not a directory") {
+		t.Fatalf("store callback %v", st)
+	}
+	// Credits do not depend on storage: the render was answered, so billed.
 	e.waitCredits(1)
 }
 

@@ -54,6 +54,11 @@ func requireChromium(t *testing.T) {
 // random loopback port.
 func startServer(t *testing.T, bcfg browser.Config) *env {
 	t.Helper()
+	return startServerCfg(t, server.Config{Browser: bcfg})
+}
+
+func startServerCfg(t *testing.T, cfg server.Config) *env {
+	t.Helper()
 	requireChromium(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +66,8 @@ func startServer(t *testing.T, bcfg browser.Config) *env {
 	}
 	base := "http://" + ln.Addr().String()
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), PublicURL: base, Browser: bcfg})
+	cfg.DataDir, cfg.PublicURL = t.TempDir(), base
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
