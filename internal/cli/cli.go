@@ -110,6 +110,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
+	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
+	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 45*time.Second, "a job running longer than this (e.g. held by a crashed process) is handed to another worker")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs are kept")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

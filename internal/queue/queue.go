@@ -38,8 +38,14 @@ type Config struct {
 	// MaxAttempts per job; default 20 (about 1.5 h of retries with the
 	// default backoff).
 	MaxAttempts int
-	// JobTimeout bounds one attempt; default 1m.
+	// JobTimeout bounds one attempt; default 30s.
 	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay "running" before River's
+	// rescuer hands it to another worker: this is what recovers the jobs a
+	// crashed process was holding. It must exceed JobTimeout; default
+	// JobTimeout + 15s. The rescuer looks every 30 s, so a crashed job is
+	// picked up again within RescueAfter + 30 s.
+	RescueAfter time.Duration
 	// PollInterval is how often idle workers look for new jobs on SQLite,
 	// which has no LISTEN/NOTIFY; default 100ms.
 	PollInterval time.Duration
@@ -73,7 +79,7 @@ func New(cfg Config) (*Queue, error) {
 	rc := &river.Config{
 		Logger:            log,
 		MaxAttempts:       cmp.Or(cfg.MaxAttempts, 20),
-		JobTimeout:        cmp.Or(cfg.JobTimeout, time.Minute),
+		JobTimeout:        cmp.Or(cfg.JobTimeout, 30*time.Second),
 		FetchCooldown:     20 * time.Millisecond,
 		FetchPollInterval: cmp.Or(cfg.PollInterval, 100*time.Millisecond),
 		RetryPolicy:       &backoff{base: cmp.Or(cfg.RetryBase, time.Second), max: cmp.Or(cfg.RetryMax, 5*time.Minute)},
@@ -83,6 +89,7 @@ func New(cfg Config) (*Queue, error) {
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.MaxWorkers, 16)}}
 	}
+	rc.RescueStuckJobsAfter = cmp.Or(cfg.RescueAfter, rc.JobTimeout+15*time.Second)
 	client, err := river.NewClient(riversqlite.New(cfg.DB), rc)
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)

@@ -29,7 +29,7 @@ func (e *env) usage() (used, limit, succeeded, failed int) {
 // waitCredits polls until the space has used want credits.
 func (e *env) waitCredits(want int) {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		used, _, _, _ := e.usage()
 		if used == want {

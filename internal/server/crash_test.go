@@ -46,7 +46,9 @@ func freeAddr(t *testing.T) string {
 func startProcess(t *testing.T, bin, dataDir, addr string) *process {
 	t.Helper()
 	p := &process{out: &bytes.Buffer{}}
-	p.cmd = exec.Command(bin, "serve", "--data-dir", dataDir, "--addr", addr, "--max-renders", "4", "--log-level", "warn")
+	p.cmd = exec.Command(bin, "serve", "--data-dir", dataDir, "--addr", addr, "--max-renders", "4", "--log-level", "warn",
+		// Jobs the kill interrupts are rescued after this; short for the test.
+		"--job-timeout", "3s", "--job-rescue-after", "4s")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	// Its own process group, so the kill below takes Chromium down with it,
 	// as a machine losing power would.

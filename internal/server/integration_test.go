@@ -202,7 +202,7 @@ func (e *env) cardPage(token string, extra map[string]any) (templateID, pageID s
 // waitLog polls the log entry of a request until ok accepts it.
 func (e *env) waitLog(requestID string, ok func(map[string]any) bool) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		r := e.do("GET", "/api/logs/"+requestID, e.token, nil)
 		if r.status == 200 {
