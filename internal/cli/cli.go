@@ -30,6 +30,7 @@ Usage:
   renderhook space list   [--json]
   renderhook token create --space ID [--json]
   renderhook quickstart   [flags]   create a first space, token and demo page if none exist; print a curl line
+  renderhook webhook      verify|sign [flags] < body   check or make a webhook signature
   renderhook version
 
 Every flag can also be set as RENDERHOOK_<FLAG>, e.g. --max-renders as RENDERHOOK_MAX_RENDERS.
@@ -55,6 +56,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = tokenCmd(ctx, args[1:], stdout)
 	case "quickstart":
 		err = quickstart(ctx, args[1:], stdout)
+	case "webhook":
+		err = webhookCmd(ctx, args[1:], stdin, stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "renderhook", server.Version)
 	case "help", "-h", "--help":
