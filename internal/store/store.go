@@ -26,6 +26,11 @@ type Space struct {
 	CreditLimit int64 // 0 means unlimited
 	CreditsUsed int64
 	CreatedAt   time.Time
+	// WebhookSecret signs deliveries to per-request webhook_url targets;
+	// WebhookSecretPrev keeps signing for 24 h after a rotation.
+	WebhookSecret          string
+	WebhookSecretPrev      string
+	WebhookSecretRotatedAt *time.Time
 }
 
 // Token is an API token. Only the SHA-256 of the secret is kept; Prefix is
@@ -102,13 +107,94 @@ type Render struct {
 	// StoredAt is when the bytes reached the blob store; nil while they
 	// wait in the spool for the store callback.
 	StoredAt *time.Time
+	// Options is the JSON of an async render's options, for its job.
+	Options string
+	// WebhookURL is the request's own webhook target, if any.
+	WebhookURL string
+	StartedAt  *time.Time
+	EndedAt    *time.Time
 }
 
 // Render statuses.
 const (
+	RenderQueued    = "queued"
+	RenderRendering = "rendering"
 	RenderSucceeded = "succeeded"
 	RenderFailed    = "failed"
 )
+
+// WebhookEndpoint is a URL a space has configured to receive events.
+type WebhookEndpoint struct {
+	ID              string
+	SpaceID         string
+	URL             string
+	Description     string
+	Events          []string // empty means every event
+	Enabled         bool
+	DisabledReason  string
+	Secret          string
+	SecretPrev      string
+	SecretRotatedAt *time.Time
+	// FailingSince is when the current run of failed deliveries began.
+	FailingSince *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Wants reports whether the endpoint subscribes to event.
+func (e *WebhookEndpoint) Wants(event string) bool {
+	if len(e.Events) == 0 {
+		return true
+	}
+	for _, ev := range e.Events {
+		if ev == event || ev == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliveryAttempt is one try at delivering a webhook.
+type DeliveryAttempt struct {
+	At           time.Time `json:"at"`
+	StatusCode   int       `json:"statusCode"`
+	DurationMs   int64     `json:"durationMs"`
+	Error        string    `json:"error,omitempty"`
+	ResponseBody string    `json:"responseBody,omitempty"`
+}
+
+// Delivery is one webhook message to one target, with its attempts.
+type Delivery struct {
+	ID         string // also the webhook-id header, stable across attempts
+	SpaceID    string
+	EndpointID string // "" for a request's own webhook_url
+	URL        string
+	Event      string
+	RenderID   string
+	Payload    []byte
+	Status     string
+	Attempts   []DeliveryAttempt
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"   // not tried yet, or being retried
+	DeliverySucceeded = "succeeded" // a 2xx answer
+	DeliveryFailed    = "failed"    // the last attempt failed; more will follow
+	DeliveryExhausted = "exhausted" // failed, and no attempts are left
+)
+
+// ListDeliveriesParams filters a space's deliveries, newest first.
+type ListDeliveriesParams struct {
+	SpaceID    string
+	RenderID   string
+	EndpointID string
+	Status     string
+	Limit      int
+	After      *LogCursor
+}
 
 // Callback names: the post-render work every recorded render gets.
 const (
@@ -198,6 +284,11 @@ type Tx interface {
 	CreateRender(ctx context.Context, r *Render) error
 	SpoolRender(ctx context.Context, renderID string, data []byte, at time.Time) error
 	CreateRequestLog(ctx context.Context, l *RequestLog) error
+	// UpdateRender rewrites a render's outcome (async renders finishing).
+	UpdateRender(ctx context.Context, r *Render) error
+	// SetLogCallbacks resets the callback states on a render's log entry.
+	SetLogCallbacks(ctx context.Context, renderID string, m map[string]CallbackState) error
+	CreateDelivery(ctx context.Context, d *Delivery) error
 	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
 	// job queue to insert its jobs in.
 	Driver() any
@@ -217,6 +308,9 @@ type Store interface {
 	Setting(ctx context.Context, name, value string) (string, error)
 
 	CreateSpace(ctx context.Context, s *Space) error
+	// SetWebhookSecret replaces the space's signing secret, keeping the
+	// previous one for the rotation window.
+	SetWebhookSecret(ctx context.Context, spaceID, secret, prev string, rotatedAt *time.Time) error
 	GetSpace(ctx context.Context, id string) (*Space, error)
 	ListSpaces(ctx context.Context) ([]*Space, error)
 
@@ -268,6 +362,26 @@ type Store interface {
 	SetCallbackState(ctx context.Context, renderID, callback string, st CallbackState) error
 	// DeleteRequestLogsBefore deletes log entries older than t.
 	DeleteRequestLogsBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// MarkRenderStarted moves a queued async render to rendering.
+	MarkRenderStarted(ctx context.Context, id string, at time.Time) error
+
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	GetWebhookEndpoint(ctx context.Context, spaceID, id string) (*WebhookEndpoint, error)
+	FindWebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoint, error)
+	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
+	// UpdateWebhookEndpoint rewrites every mutable field.
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	DeleteWebhookEndpoint(ctx context.Context, spaceID, id string) error
+
+	CreateDelivery(ctx context.Context, d *Delivery) error
+	GetDelivery(ctx context.Context, spaceID, id string) (*Delivery, error)
+	FindDelivery(ctx context.Context, id string) (*Delivery, error)
+	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
+	// RecordDeliveryAttempt appends an attempt and sets the status.
+	RecordDeliveryAttempt(ctx context.Context, id string, a DeliveryAttempt, status string) error
+	// SetDeliveryStatus sets the status (e.g. pending on redelivery).
+	SetDeliveryStatus(ctx context.Context, id, status string) error
 
 	// AddCredit bills a render once: a ledger row keyed by render id and
 	// the space's counter change in one transaction. It reports false

@@ -218,20 +218,22 @@ func (s *Store) Setting(ctx context.Context, name, value string) (string, error)
 // --- spaces ---
 
 func (s *Store) CreateSpace(ctx context.Context, sp *store.Space) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO spaces(id, name, credit_limit, credits_used, created_at) VALUES (?, ?, ?, ?, ?)`,
-		sp.ID, sp.Name, sp.CreditLimit, sp.CreditsUsed, ms(sp.CreatedAt))
+	_, err := s.write.ExecContext(ctx, `INSERT INTO spaces(id, name, credit_limit, credits_used, created_at, webhook_secret) VALUES (?, ?, ?, ?, ?, ?)`,
+		sp.ID, sp.Name, sp.CreditLimit, sp.CreditsUsed, ms(sp.CreatedAt), sp.WebhookSecret)
 	return interpretError(err)
 }
 
-const spaceCols = `id, name, credit_limit, credits_used, created_at`
+const spaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at`
 
 func scanSpace(row interface{ Scan(...any) error }) (*store.Space, error) {
 	var sp store.Space
 	var created int64
-	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created); err != nil {
+	var rotated sql.NullInt64
+	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated); err != nil {
 		return nil, interpretError(err)
 	}
 	sp.CreatedAt = fromMs(created)
+	sp.WebhookSecretRotatedAt = fromNullMs(rotated)
 	return &sp, nil
 }
 
@@ -501,24 +503,28 @@ type execer interface {
 
 func createRender(ctx context.Context, db execer, r *store.Render) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
-		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SpaceID, r.RequestID, r.PageID, r.TemplateID, r.Format, r.Status, r.Width, r.Height, r.Size,
-		r.BlobKey, r.ContentType, r.Error, r.QueueMs, r.RenderMs, r.TotalMs, ms(r.CreatedAt), nullMs(r.StoredAt))
+		r.BlobKey, r.ContentType, r.Error, r.QueueMs, r.RenderMs, r.TotalMs, ms(r.CreatedAt), nullMs(r.StoredAt),
+		r.Options, r.WebhookURL, nullMs(r.StartedAt), nullMs(r.EndedAt))
 	return interpretError(err)
 }
 
-const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at`
+const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at`
 
 func scanRender(row interface{ Scan(...any) error }) (*store.Render, error) {
 	var r store.Render
 	var created int64
-	var stored sql.NullInt64
+	var stored, started, ended sql.NullInt64
 	if err := row.Scan(&r.ID, &r.SpaceID, &r.RequestID, &r.PageID, &r.TemplateID, &r.Format, &r.Status, &r.Width, &r.Height, &r.Size,
-		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored); err != nil {
+		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored,
+		&r.Options, &r.WebhookURL, &started, &ended); err != nil {
 		return nil, interpretError(err)
 	}
 	r.CreatedAt = fromMs(created)
 	r.StoredAt = fromNullMs(stored)
+	r.StartedAt, r.EndedAt = fromNullMs(started), fromNullMs(ended)
 	return &r, nil
 }
 
