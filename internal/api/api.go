@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -25,6 +26,11 @@ type Config struct {
 	Renderer *render.Service
 	Bucket   blob.Bucket
 	Signer   *blob.Signer
+	// Notify sends webhooks (endpoints, tests, redeliveries).
+	Notify *delivery.Service
+	// CheckURL validates a client-supplied outbound URL (the egress
+	// guard's request-time check).
+	CheckURL func(string) error
 	// Ready reports whether the server can render (for /healthz).
 	Ready func() bool
 	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
@@ -41,8 +47,8 @@ type Server struct {
 
 // New validates cfg and returns the API server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Renderer == nil || cfg.Bucket == nil || cfg.Signer == nil {
-		return nil, errors.New("api: Store, Renderer, Bucket and Signer are required")
+	if cfg.Store == nil || cfg.Renderer == nil || cfg.Bucket == nil || cfg.Signer == nil || cfg.Notify == nil || cfg.CheckURL == nil {
+		return nil, errors.New("api: Store, Renderer, Bucket, Signer, Notify and CheckURL are required")
 	}
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	if cfg.Ready == nil {
@@ -61,6 +67,20 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("GET /api/render/{pageId}", s.logged(s.renderGET))
 	mux.HandleFunc("POST /api/render", s.logged(s.authed(s.renderPOST)))
+
+	mux.HandleFunc("GET /api/renders/{renderId}", s.authed(s.renderStatus))
+
+	mux.HandleFunc("POST /api/webhooks", s.authed(s.createWebhook))
+	mux.HandleFunc("GET /api/webhooks", s.authed(s.listWebhooks))
+	mux.HandleFunc("GET /api/webhooks/{id}", s.authed(s.getWebhook))
+	mux.HandleFunc("PATCH /api/webhooks/{id}", s.authed(s.patchWebhook))
+	mux.HandleFunc("DELETE /api/webhooks/{id}", s.authed(s.deleteWebhook))
+	mux.HandleFunc("POST /api/webhooks/{id}/rotate-secret", s.authed(s.rotateWebhook))
+	mux.HandleFunc("POST /api/webhooks/{id}/test", s.authed(s.testWebhook))
+	mux.HandleFunc("POST /api/webhook-secret/rotate", s.authed(s.rotateSpaceSecret))
+	mux.HandleFunc("GET /api/webhook-deliveries", s.authed(s.listDeliveries))
+	mux.HandleFunc("GET /api/webhook-deliveries/{id}", s.authed(s.getDelivery))
+	mux.HandleFunc("POST /api/webhook-deliveries/{id}/redeliver", s.authed(s.redeliver))
 
 	mux.HandleFunc("GET /api/logs", s.authed(s.listLogs))
 	mux.HandleFunc("GET /api/logs/{requestId}", s.authed(s.getLog))

@@ -69,6 +69,7 @@ type logJSON struct {
 	Error          *errorJSON                     `json:"error"`
 	CallbackStatus string                         `json:"callbackStatus"`
 	Callbacks      map[string]store.CallbackState `json:"callbacks"`
+	Deliveries     []deliveryJSON                 `json:"deliveries,omitempty"`
 }
 
 type errorJSON struct {
@@ -195,7 +196,18 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.toLogJSON(l))
+	out := s.toLogJSON(l)
+	if l.RenderID != "" {
+		ds, err := s.cfg.Store.ListDeliveries(r.Context(), store.ListDeliveriesParams{SpaceID: l.SpaceID, RenderID: l.RenderID, Limit: 100})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, d := range ds {
+			out.Deliveries = append(out.Deliveries, toDeliveryJSON(d, false))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) usage(w http.ResponseWriter, r *http.Request) {

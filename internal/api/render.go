@@ -112,10 +112,31 @@ type timingsJSON struct {
 }
 
 func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options) {
+	if opts.WebhookURL != "" {
+		if err := s.cfg.CheckURL(opts.WebhookURL); err != nil {
+			writeError(w, r, http.StatusBadRequest, "invalid_request", "webhook_url: "+err.Error())
+			return
+		}
+	}
 	req := render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts}
 	hold := holder(r)
 	if hold != nil {
 		req.Log = &hold.entry
+	}
+	if opts.Async {
+		rec, err := s.cfg.Renderer.Enqueue(r.Context(), req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if hold != nil {
+			hold.written = true
+		}
+		w.Header().Set("X-Render-Id", rec.ID)
+		writeJSON(w, http.StatusAccepted, map[string]string{
+			"renderId": rec.ID, "status": rec.Status, "statusUrl": s.cfg.Signer.BaseURL() + "/api/renders/" + rec.ID,
+		})
+		return
 	}
 	out, err := s.cfg.Renderer.Render(r.Context(), req)
 	if err != nil {

@@ -32,6 +32,9 @@ func (s *Signer) URL(key string) string {
 	return s.baseURL + "/files/" + (&url.URL{Path: key}).EscapedPath() + "?sig=" + s.sig(key)
 }
 
+// BaseURL is the server's public URL, without a trailing slash.
+func (s *Signer) BaseURL() string { return s.baseURL }
+
 // Verify reports whether sig is the signature of key, in constant time.
 func (s *Signer) Verify(key, sig string) bool {
 	return hmac.Equal([]byte(s.sig(key)), []byte(sig))

@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/webhook"
 )
 
 const usage = `renderhook renders templates and HTML to PNG, JPEG, WebP and PDF with headless Chromium.
@@ -116,10 +119,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 45*time.Second, "a job running longer than this (e.g. held by a crashed process) is handed to another worker")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs are kept")
+	fs.StringVar(&cfg.Webhooks.SignatureHeader, "webhook-signature-header", "X-Renderhook-Signature", "header carrying the t=…,sha256=… signature (X-Urlbox-Signature for Urlbox receivers)")
+	schedule := fs.String("webhook-retry-schedule", "", "delays before each delivery attempt, e.g. 0s,5s,5m (default 0s,5s,5m,30m,2h,5h,10h,14h,20h,24h)")
+	fs.DurationVar(&cfg.Webhooks.DisableAfter, "webhook-disable-after", 5*24*time.Hour, "disable an endpoint whose deliveries have all failed for this long")
+	egressAllow := fs.String("egress-allow", "", "CIDR ranges outbound requests may reach although private (e.g. 10.0.0.0/8,127.0.0.0/8)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *schedule != "" {
+		sch, err := delivery.ParseSchedule(*schedule)
+		if err != nil {
+			return fmt.Errorf("--webhook-retry-schedule: %w", err)
+		}
+		cfg.Webhooks.Schedule = sch
+	}
+	allow, err := egress.ParseAllowList(*egressAllow)
+	if err != nil {
+		return fmt.Errorf("--egress-allow: %w", err)
+	}
+	cfg.Egress.Allow = allow
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("invalid --log-level: %w", err)
@@ -162,23 +181,28 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 
 // spaceCreated is the JSON that `space create --json` prints.
 type spaceCreated struct {
-	SpaceID     string `json:"spaceId"`
-	Name        string `json:"name"`
-	CreditLimit int64  `json:"creditLimit"`
-	Token       string `json:"token"`
-	TokenID     string `json:"tokenId"`
+	SpaceID       string `json:"spaceId"`
+	Name          string `json:"name"`
+	CreditLimit   int64  `json:"creditLimit"`
+	Token         string `json:"token"`
+	TokenID       string `json:"tokenId"`
+	WebhookSecret string `json:"webhookSecret"`
 }
 
 func createSpace(ctx context.Context, st store.Store, name string, limit int64) (*spaceCreated, error) {
-	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreditLimit: limit, CreatedAt: time.Now().UTC()}
-	if err := st.CreateSpace(ctx, sp); err != nil {
-		return nil, fmt.Errorf("create space: %w", err)
-	}
-	secret, tok, err := auth.CreateToken(ctx, st, sp.ID)
+	secret, err := webhook.NewSecret()
 	if err != nil {
 		return nil, err
 	}
-	return &spaceCreated{SpaceID: sp.ID, Name: sp.Name, CreditLimit: sp.CreditLimit, Token: secret, TokenID: tok.ID}, nil
+	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreditLimit: limit, CreatedAt: time.Now().UTC(), WebhookSecret: secret}
+	if err := st.CreateSpace(ctx, sp); err != nil {
+		return nil, fmt.Errorf("create space: %w", err)
+	}
+	token, tok, err := auth.CreateToken(ctx, st, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &spaceCreated{SpaceID: sp.ID, Name: sp.Name, CreditLimit: sp.CreditLimit, Token: token, TokenID: tok.ID, WebhookSecret: sp.WebhookSecret}, nil
 }
 
 func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -237,7 +261,7 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(out)
 	}
-	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\n(the token is shown only now)\n", out.SpaceID, out.Name, out.Token)
+	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\nwebhook secret %s\n(the token is shown only now)\n", out.SpaceID, out.Name, out.Token, out.WebhookSecret)
 	return nil
 }
 

@@ -52,10 +52,15 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// Queue is a River client over the store's database.
+// Queue is a River client over the store's database. Workers register on
+// Workers between New and Start; Start builds the client and begins work.
 type Queue struct {
+	cfg     Config
+	rc      *river.Config
 	client  *river.Client[*sql.Tx]
 	working bool
+	// Workers collects the workers of every domain package.
+	Workers *river.Workers
 }
 
 // Migrate applies River's own migrations to the database.
@@ -70,7 +75,8 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// New builds the River client. It does not start working until Start.
+// New validates cfg and prepares the queue; register workers on
+// q.Workers, then Start.
 func New(cfg Config) (*Queue, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("queue: DB is required")
@@ -83,25 +89,29 @@ func New(cfg Config) (*Queue, error) {
 		FetchCooldown:     20 * time.Millisecond,
 		FetchPollInterval: cmp.Or(cfg.PollInterval, 100*time.Millisecond),
 		RetryPolicy:       &backoff{base: cmp.Or(cfg.RetryBase, time.Second), max: cmp.Or(cfg.RetryMax, 5*time.Minute)},
-		PeriodicJobs:      cfg.PeriodicJobs,
 	}
-	if cfg.Workers != nil {
-		rc.Workers = cfg.Workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.MaxWorkers, 16)}}
+	// River requires the rescue delay to exceed the job timeout.
+	rc.RescueStuckJobsAfter = max(cmp.Or(cfg.RescueAfter, rc.JobTimeout+15*time.Second), rc.JobTimeout+time.Second)
+	workers := cfg.Workers
+	if workers == nil {
+		workers = river.NewWorkers()
 	}
-	rc.RescueStuckJobsAfter = cmp.Or(cfg.RescueAfter, rc.JobTimeout+15*time.Second)
-	client, err := river.NewClient(riversqlite.New(cfg.DB), rc)
-	if err != nil {
-		return nil, fmt.Errorf("river client: %w", err)
-	}
-	return &Queue{client: client, working: cfg.Workers != nil}, nil
+	return &Queue{cfg: cfg, rc: rc, Workers: workers, working: true}, nil
 }
 
-// Start begins working jobs (when workers were registered).
+// AddPeriodic schedules a periodic job; call before Start.
+func (q *Queue) AddPeriodic(j *river.PeriodicJob) { q.cfg.PeriodicJobs = append(q.cfg.PeriodicJobs, j) }
+
+// Start builds the River client and begins working jobs.
 func (q *Queue) Start(ctx context.Context) error {
-	if !q.working {
-		return nil
+	q.rc.Workers = q.Workers
+	q.rc.PeriodicJobs = q.cfg.PeriodicJobs
+	q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, 16)}}
+	client, err := river.NewClient(riversqlite.New(q.cfg.DB), q.rc)
+	if err != nil {
+		return fmt.Errorf("river client: %w", err)
 	}
+	q.client = client
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("start queue: %w", err)
 	}
@@ -111,7 +121,7 @@ func (q *Queue) Start(ctx context.Context) error {
 // Stop stops fetching new jobs and waits for running ones to finish, until
 // ctx is done; then running jobs are cancelled and retried later.
 func (q *Queue) Stop(ctx context.Context) error {
-	if !q.working {
+	if q.client == nil {
 		return nil
 	}
 	err := q.client.Stop(ctx)
@@ -126,6 +136,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 // InsertTx inserts jobs in the store transaction tx, so they exist exactly
 // when what tx records exists.
 func (q *Queue) InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs) error {
+	if q.client == nil {
+		return errors.New("queue: not started")
+	}
 	sqlTx, ok := tx.Driver().(*sql.Tx)
 	if !ok {
 		return fmt.Errorf("queue: transaction of type %T is not SQLite's", tx.Driver())

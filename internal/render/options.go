@@ -33,6 +33,10 @@ type Options struct {
 	Draft      bool
 	TemplateID string
 	Quality    int
+	// Async queues the render and answers 202 at once.
+	Async bool
+	// WebhookURL receives render.succeeded or render.failed.
+	WebhookURL string
 }
 
 // PageRef is one page of a render with its own tweaks.
@@ -75,6 +79,8 @@ func ParseQuery(pageID string, q url.Values) (*Options, error) {
 			o.Draft = b
 		case k == "templateId":
 			o.TemplateID = v
+		case k == "webhook_url":
+			o.WebhookURL = v
 		case k == "quality":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100 {
@@ -124,6 +130,8 @@ type postBody struct {
 	Quality       int             `json:"quality"`
 	Tweaks        map[string]any  `json:"tweaks"`
 	TweaksPerPage json.RawMessage `json:"tweaksPerPage"`
+	Async         bool            `json:"async"`
+	WebhookURL    string          `json:"webhook_url"`
 }
 
 // ParseBody parses the JSON body of POST /api/render. Output defaults to
@@ -141,7 +149,8 @@ func ParseBody(data []byte) (*Options, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%w: trailing data after the JSON body", ErrInvalidInput)
 	}
-	o := &Options{Format: browser.FormatPNG, Output: OutputJSON, Draft: b.Draft, TemplateID: b.TemplateID}
+	o := &Options{Format: browser.FormatPNG, Output: OutputJSON, Draft: b.Draft, TemplateID: b.TemplateID,
+		Async: b.Async, WebhookURL: b.WebhookURL}
 	if b.Format != "" {
 		f, err := browser.ParseFormat(b.Format)
 		if err != nil {
@@ -156,6 +165,9 @@ func ParseBody(data []byte) (*Options, error) {
 		return nil, fmt.Errorf("%w: binary:true contradicts output:\"json\"", ErrInvalidInput)
 	case b.Binary || b.Output == OutputBinary:
 		o.Output = OutputBinary
+	}
+	if o.Async && o.Output == OutputBinary {
+		return nil, fmt.Errorf("%w: an async render answers with its status, not the file: drop binary/output", ErrInvalidInput)
 	}
 	if b.Quality != 0 && (b.Quality < 1 || b.Quality > 100) {
 		return nil, fmt.Errorf("%w: quality must be an integer from 1 to 100", ErrInvalidInput)

@@ -19,6 +19,7 @@ import (
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/callback"
+	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -55,7 +56,9 @@ type Config struct {
 	// Queue receives the post-render callbacks (store, log, credits). Nil
 	// disables them: renders are then neither stored, logged nor billed,
 	// which only the benchmark's baseline wants.
-	Queue  Enqueuer
+	Queue Enqueuer
+	// Notify sends webhooks for finished renders; nil sends none.
+	Notify Notifier
 	Logger *slog.Logger
 }
 
@@ -97,11 +100,56 @@ func (o *Output) Timings() (queueMs, renderMs, totalMs int64) {
 	return o.Render.QueueMs, o.Render.RenderMs, o.Render.TotalMs
 }
 
+// Notifier fans a render's outcome out to webhooks, in a transaction.
+type Notifier interface {
+	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event, renderID string, payload []byte) ([]string, error)
+}
+
+// prepared is a render ready for the browser.
+type prepared struct {
+	pages     []browser.Page
+	first     *store.Template
+	firstPage string
+}
+
+func (s *Service) prepare(ctx context.Context, spaceID string, o *Options) (*prepared, error) {
+	p := &prepared{pages: make([]browser.Page, 0, len(o.Pages))}
+	for _, ref := range o.Pages {
+		tpl, html, err := s.buildPage(ctx, spaceID, ref, o)
+		if err != nil {
+			return nil, err
+		}
+		if p.first == nil {
+			p.first, p.firstPage = tpl, ref.PageID
+		}
+		p.pages = append(p.pages, browser.Page{HTML: html, Width: tpl.Width, Height: tpl.Height})
+	}
+	return p, nil
+}
+
+func (p *prepared) record(id, spaceID, requestID string, o *Options, at time.Time) *store.Render {
+	return &store.Render{
+		ID: id, SpaceID: spaceID, RequestID: requestID, PageID: p.firstPage, TemplateID: p.first.ID,
+		Format: string(o.Format), Width: p.first.Width, Height: p.first.Height, WebhookURL: o.WebhookURL, CreatedAt: at.UTC(),
+	}
+}
+
+// fill puts a browser result on a render record.
+func (s *Service) fill(rec *store.Render, res *browser.Result, o *Options, at time.Time) {
+	rec.Status = store.RenderSucceeded
+	rec.Size = int64(len(res.Data))
+	rec.ContentType = res.ContentType
+	rec.QueueMs = res.QueueWait.Milliseconds()
+	rec.RenderMs = res.RenderTime.Milliseconds()
+	rec.BlobKey = fmt.Sprintf("%s/%s/%s.%s", rec.SpaceID, at.UTC().Format("2006/01/02"), rec.ID, extension(o.Format))
+}
+
 // Render checks the space's credits, renders the pages and records the
 // result. A succeeded render is recorded in one transaction with its bytes
-// (spooled, unless already stored), its log entry and its callback jobs,
-// before Render returns: an answered render is never lost. For JSON output
-// the bytes are stored first, so the returned file URL works at once.
+// (spooled, unless already stored), its log entry, its callback jobs and
+// its webhook deliveries, before Render returns: an answered render is
+// never lost. For JSON output the bytes are stored first, so the returned
+// file URL works at once.
 func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 	start := time.Now()
 	o := req.Options
@@ -110,51 +158,33 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 			return nil, err
 		}
 	}
-	pages := make([]browser.Page, 0, len(o.Pages))
-	var first *store.Template
-	var firstPage string
-	for _, ref := range o.Pages {
-		tpl, html, err := s.buildPage(ctx, req.SpaceID, ref, o)
-		if err != nil {
-			return nil, err
-		}
-		if first == nil {
-			first, firstPage = tpl, ref.PageID
-		}
-		pages = append(pages, browser.Page{HTML: html, Width: tpl.Width, Height: tpl.Height})
-	}
-
-	rec := &store.Render{
-		ID:         store.NewRenderID(),
-		SpaceID:    req.SpaceID,
-		RequestID:  req.RequestID,
-		PageID:     firstPage,
-		TemplateID: first.ID,
-		Format:     string(o.Format),
-		Width:      first.Width,
-		Height:     first.Height,
-		CreatedAt:  start.UTC(),
-	}
-	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: pages, Format: o.Format, Quality: o.Quality})
+	p, err := s.prepare(ctx, req.SpaceID, o)
 	if err != nil {
-		rec.Status = store.RenderFailed
-		rec.Error = err.Error()
+		return nil, err
+	}
+	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, start)
+	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality})
+	if err != nil {
+		rec.Status, rec.Error = store.RenderFailed, err.Error()
 		rec.TotalMs = time.Since(start).Milliseconds()
+		end := time.Now().UTC()
+		rec.EndedAt = &end
 		// Record the failure on a context the client cannot cancel, so a
 		// disconnect does not erase the evidence.
 		if s.cfg.Queue != nil {
-			if serr := s.cfg.Store.CreateRender(context.WithoutCancel(ctx), rec); serr != nil {
+			fctx := context.WithoutCancel(ctx)
+			if serr := s.cfg.Store.InTx(fctx, func(tx store.Tx) error {
+				if err := tx.CreateRender(fctx, rec); err != nil {
+					return err
+				}
+				return s.notifyTx(fctx, tx, rec)
+			}); serr != nil {
 				s.log.Error("record failed render", "render_id", rec.ID, "err", serr)
 			}
 		}
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
-	rec.Status = store.RenderSucceeded
-	rec.Size = int64(len(res.Data))
-	rec.ContentType = res.ContentType
-	rec.QueueMs = res.QueueWait.Milliseconds()
-	rec.RenderMs = res.RenderTime.Milliseconds()
-	rec.BlobKey = fmt.Sprintf("%s/%s/%s.%s", req.SpaceID, start.UTC().Format("2006/01/02"), rec.ID, extension(o.Format))
+	s.fill(rec, res, o, start)
 	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey)}
 	if s.cfg.Queue == nil {
 		rec.TotalMs = time.Since(start).Milliseconds()
@@ -172,14 +202,16 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		rec.StoredAt = &now
 	}
 	rec.TotalMs = time.Since(start).Milliseconds()
+	end := time.Now().UTC()
+	rec.EndedAt = &end
 	if err := s.record(sctx, req, rec, res.Data, stored); err != nil {
 		return nil, fmt.Errorf("record render %s: %w", rec.ID, err)
 	}
 	return out, nil
 }
 
-// record commits the render, its spooled bytes, its log entry and its
-// callback jobs together.
+// record commits the render, its spooled bytes, its log entry, its
+// callback jobs and its webhook deliveries together.
 func (s *Service) record(ctx context.Context, req Request, rec *store.Render, data []byte, stored bool) error {
 	now := time.Now().UTC()
 	l := req.Log
@@ -199,16 +231,53 @@ func (s *Service) record(ctx context.Context, req Request, rec *store.Render, da
 		if err := tx.CreateRender(ctx, rec); err != nil {
 			return err
 		}
-		if !stored {
-			if err := tx.SpoolRender(ctx, rec.ID, data, now); err != nil {
-				return fmt.Errorf("spool: %w", err)
-			}
+		if err := s.followUpTx(ctx, tx, rec, data, stored); err != nil {
+			return err
 		}
 		if err := tx.CreateRequestLog(ctx, l); err != nil {
 			return fmt.Errorf("log: %w", err)
 		}
-		return s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec, stored)...)
+		return nil
 	})
+}
+
+// followUpTx queues what follows a succeeded render: its spooled bytes,
+// the callback jobs and the webhook deliveries.
+func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render, data []byte, stored bool) error {
+	if !stored {
+		if err := tx.SpoolRender(ctx, rec.ID, data, time.Now().UTC()); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	if err := s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec, stored)...); err != nil {
+		return err
+	}
+	return s.notifyTx(ctx, tx, rec)
+}
+
+// notifyTx queues the webhook deliveries of a finished render.
+func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) error {
+	if s.cfg.Notify == nil {
+		return nil
+	}
+	start := rec.CreatedAt
+	if rec.StartedAt != nil {
+		start = *rec.StartedAt
+	}
+	end := time.Now().UTC()
+	if rec.EndedAt != nil {
+		end = *rec.EndedAt
+	}
+	x := delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format}
+	event, payload := delivery.EventRenderSucceeded, []byte(nil)
+	if rec.Status == store.RenderSucceeded {
+		payload = delivery.SucceededPayload(rec.ID, s.cfg.Signer.URL(rec.BlobKey), rec.Size, start, end, x)
+	} else {
+		event = delivery.EventRenderFailed
+		payload = delivery.FailedPayload(rec.ID, rec.Error, start, end, x)
+	}
+	_, err := s.cfg.Notify.EnqueueTx(ctx, tx, rec.SpaceID, rec.WebhookURL, event, rec.ID, payload)
+	return err
 }
 
 // checkCredits refuses a render once the space's credits are spent. Spent

@@ -26,6 +26,7 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/webhook"
 )
 
 // cardHTML fills the whole 1200x630 viewport with the background colour, so
@@ -90,7 +91,11 @@ func (e *env) with(t *testing.T) *env {
 func (e *env) newSpace(name string) (spaceID, token string) {
 	e.t.Helper()
 	ctx := context.Background()
-	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreatedAt: time.Now()}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreatedAt: time.Now(), WebhookSecret: secret}
 	if err := e.srv.Store.CreateSpace(ctx, sp); err != nil {
 		e.t.Fatal(err)
 	}

@@ -19,12 +19,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/renderhook/renderhook/internal/api"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/callback"
+	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
@@ -55,6 +55,10 @@ type Config struct {
 	LogRetention time.Duration
 	// Queue tunes the job queue (retries, workers); the DB is filled in.
 	Queue queue.Config
+	// Egress guards outbound connections (webhooks); Allow opens ranges.
+	Egress egress.Config
+	// Webhooks tunes deliveries (signature header, retry schedule, …).
+	Webhooks delivery.Config
 	// DisableCallbacks turns off post-render storing, logging and billing.
 	// Only the benchmark uses it, to measure what callbacks cost.
 	DisableCallbacks bool
@@ -87,6 +91,8 @@ type Server struct {
 	Pool     *browser.Pool
 	Renderer *render.Service
 	Queue    *queue.Queue
+	Notify   *delivery.Service
+	Guard    *egress.Guard
 	API      *api.Server
 	http     *http.Server
 	ln       net.Listener
@@ -136,27 +142,38 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Pool, err = browser.New(s.cfg.Browser); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
-	workers := river.NewWorkers()
-	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
 	qcfg := s.cfg.Queue
-	qcfg.DB = dbOf(s.Store)
-	qcfg.Workers = workers
-	qcfg.Logger = s.log
-	qcfg.PeriodicJobs = append(qcfg.PeriodicJobs,
-		requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
+	qcfg.DB, qcfg.Logger = dbOf(s.Store), s.log
+	// An async render job may wait for a tab and then render; River must
+	// not take it for stuck while it does.
+	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
+	qcfg.RescueAfter = max(qcfg.RescueAfter, asyncTimeout+5*time.Second)
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err
 	}
-	rcfg := render.Config{Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Logger: s.log}
+	workers := s.Queue.Workers
+	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
+	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
+	if s.Guard, err = egress.New(s.cfg.Egress); err != nil {
+		return fmt.Errorf("egress: %w", err)
+	}
+	wcfg := s.cfg.Webhooks
+	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
+	if s.Notify, err = delivery.New(wcfg); err != nil {
+		return err
+	}
+	s.Notify.Register(workers)
+	rcfg := render.Config{Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
 	if s.cfg.DisableCallbacks {
-		rcfg.Queue = nil
+		rcfg.Queue, rcfg.Notify = nil, nil
 	}
 	if s.Renderer, err = render.NewService(rcfg); err != nil {
 		return err
 	}
+	s.Renderer.RegisterAsync(workers, asyncTimeout)
 	if s.API, err = api.New(api.Config{
 		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
-		Ready: s.Pool.Ready, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
+		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
 	}); err != nil {
 		return err
 	}

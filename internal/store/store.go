@@ -265,8 +265,9 @@ type ListLogsParams struct {
 type CreditStatus struct {
 	Limit int64 // 0 is unlimited
 	Used  int64 // counted by the credits callback
-	// Pending counts succeeded renders the credits callback has not
-	// counted yet; they are spent all the same.
+	// Pending counts renders the credits callback has not counted yet:
+	// succeeded ones, and async ones still queued or rendering. They are
+	// spent all the same.
 	Pending int64
 }
 

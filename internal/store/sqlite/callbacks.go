@@ -205,7 +205,7 @@ func (s *Store) AddCredit(ctx context.Context, spaceID, renderID string, amount 
 func (s *Store) CreditStatus(ctx context.Context, spaceID string) (store.CreditStatus, error) {
 	var c store.CreditStatus
 	err := s.read.QueryRowContext(ctx, `SELECT credit_limit, credits_used,
-		(SELECT COUNT(*) FROM renders WHERE space_id = spaces.id AND status = 'succeeded' AND billed_at IS NULL)
+		(SELECT COUNT(*) FROM renders WHERE space_id = spaces.id AND status <> 'failed' AND billed_at IS NULL)
 		FROM spaces WHERE id = ?`, spaceID).Scan(&c.Limit, &c.Used, &c.Pending)
 	return c, interpretError(err)
 }

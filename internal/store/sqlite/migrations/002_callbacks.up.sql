@@ -50,6 +50,7 @@ CREATE TABLE credit_ledger (
 -- When the credits callback billed the render (its ledger row's time).
 ALTER TABLE renders ADD COLUMN billed_at BIGINT;
 CREATE INDEX renders_status_idx ON renders(space_id, status);
--- Succeeded renders not billed yet, for the credit-limit check: small,
--- because the credits callback bills within moments.
-CREATE INDEX renders_unbilled_idx ON renders(space_id) WHERE status = 'succeeded' AND billed_at IS NULL;
+-- Renders that will cost a credit but are not billed yet (succeeded, or
+-- queued/rendering async ones), for the credit-limit check: small, because
+-- the credits callback bills within moments.
+CREATE INDEX renders_unbilled_idx ON renders(space_id) WHERE status <> 'failed' AND billed_at IS NULL;

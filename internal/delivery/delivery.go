@@ -1,0 +1,256 @@
+// Package delivery sends renderhook's outbound webhooks: it builds the
+// render.succeeded / render.failed payloads in the seed's exact shape, fans
+// an event out to the space's endpoints and the request's own webhook_url,
+// and delivers each message as a River job: signed afresh on every attempt,
+// retried on a schedule, recorded attempt by attempt, and sent only through
+// the egress guard.
+package delivery
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// Event names.
+const (
+	EventRenderSucceeded = "render.succeeded"
+	EventRenderFailed    = "render.failed"
+	EventTest            = "webhook.test"
+)
+
+// Events lists the events an endpoint may subscribe to.
+var Events = []string{EventRenderSucceeded, EventRenderFailed, EventTest}
+
+// DefaultSchedule is when attempts happen, counted from the previous one:
+// immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h
+// later (each delay ±20% jitter).
+var DefaultSchedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
+	5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
+
+// ParseSchedule parses "0s,5s,5m": the delay before each attempt.
+func ParseSchedule(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("invalid retry schedule entry %q: want durations such as 0s,5s,5m", part)
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty retry schedule")
+	}
+	return out, nil
+}
+
+// Enqueuer inserts jobs in a store transaction.
+type Enqueuer interface {
+	InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs) error
+}
+
+// Config configures deliveries.
+type Config struct {
+	Store store.Store
+	Queue Enqueuer
+	Guard *egress.Guard
+	// SignatureHeader names the seed-scheme signature header; default
+	// X-Renderhook-Signature (X-Urlbox-Signature suits Urlbox receivers).
+	SignatureHeader string
+	// Schedule is the delay before each attempt; default DefaultSchedule.
+	Schedule []time.Duration
+	// DisableAfter disables an endpoint that has failed without a single
+	// success for this long; default 5 days.
+	DisableAfter time.Duration
+	// RotationWindow is how long a rotated-out secret keeps signing; 24 h.
+	RotationWindow time.Duration
+	// Timeout bounds one attempt (connect 5 s within it); default 15 s.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Service fans events out and registers the delivery worker.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New validates cfg.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Queue == nil || cfg.Guard == nil {
+		return nil, errors.New("delivery: Store, Queue and Guard are required")
+	}
+	cfg.SignatureHeader = cmp.Or(cfg.SignatureHeader, "X-Renderhook-Signature")
+	if len(cfg.Schedule) == 0 {
+		cfg.Schedule = DefaultSchedule
+	}
+	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, 5*24*time.Hour)
+	cfg.RotationWindow = cmp.Or(cfg.RotationWindow, 24*time.Hour)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 15*time.Second)
+	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery")}, nil
+}
+
+// Meta is the timing block of a payload.
+type Meta struct {
+	StartTime string `json:"startTime"`
+	EndTime   string `json:"endTime"`
+}
+
+// Extra holds the fields renderhook adds after meta.
+type Extra struct {
+	RequestID string
+	PageID    string
+	Format    string
+	Metadata  json.RawMessage
+}
+
+type resultJSON struct {
+	RenderURL string `json:"renderUrl"`
+	Size      int64  `json:"size"`
+}
+
+type errorJSON struct {
+	Message string `json:"message"`
+}
+
+// succeeded and failed keep the seed's key order: event, renderId,
+// result|error, meta, then renderhook's extras.
+type succeeded struct {
+	Event     string          `json:"event"`
+	RenderID  string          `json:"renderId"`
+	Result    resultJSON      `json:"result"`
+	Meta      Meta            `json:"meta"`
+	RequestID string          `json:"requestId,omitempty"`
+	PageID    string          `json:"pageId,omitempty"`
+	Format    string          `json:"format,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+}
+
+type failed struct {
+	Event     string          `json:"event"`
+	RenderID  string          `json:"renderId"`
+	Error     errorJSON       `json:"error"`
+	Meta      Meta            `json:"meta"`
+	RequestID string          `json:"requestId,omitempty"`
+	PageID    string          `json:"pageId,omitempty"`
+	Format    string          `json:"format,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+}
+
+// Timestamp formats a time as the payloads do: RFC 3339 UTC, milliseconds.
+func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// compact encodes v as compact JSON without HTML escaping, so a receiver
+// sees "<" and "&" as they are.
+func compact(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// SucceededPayload builds a render.succeeded body.
+func SucceededPayload(renderID, renderURL string, size int64, start, end time.Time, x Extra) []byte {
+	return compact(succeeded{EventRenderSucceeded, renderID, resultJSON{renderURL, size},
+		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata})
+}
+
+// FailedPayload builds a render.failed body.
+func FailedPayload(renderID, message string, start, end time.Time, x Extra) []byte {
+	return compact(failed{EventRenderFailed, renderID, errorJSON{message},
+		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata})
+}
+
+// TestPayload builds a webhook.test body.
+func TestPayload(endpointID string, at time.Time) []byte {
+	return compact(struct {
+		Event      string `json:"event"`
+		EndpointID string `json:"endpointId"`
+		Meta       Meta   `json:"meta"`
+	}{EventTest, endpointID, Meta{Timestamp(at), Timestamp(at)}})
+}
+
+// DeliverArgs is the River job that delivers one message.
+type DeliverArgs struct {
+	DeliveryID string `json:"deliveryId"`
+	// Base is how many attempts the delivery had when this job was queued;
+	// the retry schedule counts from there (a redelivery starts afresh).
+	Base int `json:"base,omitempty"`
+}
+
+// Kind is the River job kind.
+func (DeliverArgs) Kind() string { return "webhook.deliver" }
+
+// EnqueueTx fans an event out, in tx: one delivery to every enabled
+// endpoint of the space that wants the event, and one to webhookURL when
+// given. Each gets its own job, inserted in the same transaction.
+func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event, renderID string, payload []byte) ([]string, error) {
+	endpoints, err := s.cfg.Store.ListWebhookEndpoints(ctx, spaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints: %w", err)
+	}
+	now := time.Now().UTC()
+	var targets []*store.Delivery
+	for _, e := range endpoints {
+		if e.Enabled && e.Wants(event) {
+			targets = append(targets, &store.Delivery{EndpointID: e.ID, URL: e.URL})
+		}
+	}
+	if webhookURL != "" {
+		targets = append(targets, &store.Delivery{URL: webhookURL})
+	}
+	ids := make([]string, 0, len(targets))
+	jobs := make([]river.JobArgs, 0, len(targets))
+	for _, d := range targets {
+		d.ID, d.SpaceID, d.Event, d.RenderID, d.Payload = store.NewID("msg"), spaceID, event, renderID, payload
+		d.Status, d.CreatedAt, d.UpdatedAt = store.DeliveryPending, now, now
+		if err := tx.CreateDelivery(ctx, d); err != nil {
+			return nil, fmt.Errorf("create delivery: %w", err)
+		}
+		ids = append(ids, d.ID)
+		jobs = append(jobs, DeliverArgs{DeliveryID: d.ID})
+	}
+	if len(jobs) > 0 {
+		if err := s.cfg.Queue.InsertTx(ctx, tx, jobs...); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// SendTest queues a webhook.test event to one endpoint.
+func (s *Service) SendTest(ctx context.Context, e *store.WebhookEndpoint) (string, error) {
+	now := time.Now().UTC()
+	d := &store.Delivery{ID: store.NewID("msg"), SpaceID: e.SpaceID, EndpointID: e.ID, URL: e.URL, Event: EventTest,
+		Payload: TestPayload(e.ID, now), Status: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
+	err := s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateDelivery(ctx, d); err != nil {
+			return err
+		}
+		return s.cfg.Queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID})
+	})
+	return d.ID, err
+}
+
+// Redeliver sends a delivery again, as the same message (same webhook-id),
+// with a fresh attempt schedule.
+func (s *Service) Redeliver(ctx context.Context, d *store.Delivery) error {
+	if err := s.cfg.Store.SetDeliveryStatus(ctx, d.ID, store.DeliveryPending); err != nil {
+		return err
+	}
+	return s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		return s.cfg.Queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID, Base: len(d.Attempts)})
+	})
+}

@@ -1,0 +1,219 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/webhook"
+)
+
+// maxResponseBody is how much of a receiver's answer is recorded.
+const maxResponseBody = 4 << 10
+
+// maxRetryAfter bounds how long a receiver's Retry-After can push an
+// attempt back.
+const maxRetryAfter = time.Hour
+
+// Register adds the delivery worker to workers.
+func (s *Service) Register(workers *river.Workers) {
+	client := s.cfg.Guard.HTTPClient(egress.ClientOptions{Timeout: s.cfg.Timeout})
+	river.AddWorker(workers, &worker{s: s, client: client})
+}
+
+type worker struct {
+	river.WorkerDefaults[DeliverArgs]
+	s      *Service
+	client *http.Client
+}
+
+// Timeout leaves room for one attempt plus bookkeeping.
+func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.s.cfg.Timeout + 10*time.Second }
+
+func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	st := w.s.cfg.Store
+	d, err := st.FindDelivery(ctx, job.Args.DeliveryID)
+	if errors.Is(err, store.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("delivery %s is gone", job.Args.DeliveryID))
+	}
+	if err != nil {
+		return fmt.Errorf("load delivery: %w", err)
+	}
+	if d.Status == store.DeliverySucceeded || d.Status == store.DeliveryExhausted {
+		return nil // a crash after the last attempt's record; nothing left to do
+	}
+	// render.succeeded promises a renderUrl that downloads: wait for the
+	// store callback to put the file there.
+	if d.Event == EventRenderSucceeded && d.RenderID != "" {
+		r, err := st.FindRender(ctx, d.RenderID)
+		if err != nil {
+			return fmt.Errorf("load render: %w", err)
+		}
+		if r.StoredAt == nil && time.Since(d.CreatedAt) < 10*time.Minute {
+			return river.JobSnooze(100 * time.Millisecond)
+		}
+	}
+	var ep *store.WebhookEndpoint
+	secrets, err := w.secrets(ctx, d, &ep)
+	if err != nil {
+		return err
+	}
+	if ep != nil && !ep.Enabled {
+		a := store.DeliveryAttempt{At: time.Now().UTC(), Error: "endpoint is disabled: " + ep.DisabledReason}
+		if err := st.RecordDeliveryAttempt(ctx, d.ID, a, store.DeliveryExhausted); err != nil {
+			return err
+		}
+		return nil
+	}
+
+	a, retryAfter := w.attempt(ctx, d, secrets)
+	n := len(d.Attempts) + 1 - job.Args.Base // attempts in this schedule
+	ok := a.StatusCode >= 200 && a.StatusCode < 300
+	status := store.DeliverySucceeded
+	switch {
+	case ok:
+	case a.StatusCode == http.StatusGone && ep != nil:
+		status = store.DeliveryExhausted
+	case n >= len(w.s.cfg.Schedule):
+		status = store.DeliveryExhausted
+	default:
+		status = store.DeliveryFailed
+	}
+	if err := st.RecordDeliveryAttempt(context.WithoutCancel(ctx), d.ID, a, status); err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	if ep != nil {
+		w.endpointHealth(ctx, ep, ok, a)
+	}
+	if status != store.DeliveryFailed {
+		return nil
+	}
+	delay := jitter(w.s.cfg.Schedule[n])
+	if retryAfter > delay {
+		delay = min(retryAfter, maxRetryAfter)
+	}
+	return river.JobSnooze(delay)
+}
+
+// secrets returns the signing secrets: the endpoint's own, or the space's
+// for a request's webhook_url; plus the previous one inside the rotation
+// window.
+func (w *worker) secrets(ctx context.Context, d *store.Delivery, ep **store.WebhookEndpoint) ([]string, error) {
+	var cur, prev string
+	var rotated *time.Time
+	if d.EndpointID != "" {
+		e, err := w.s.cfg.Store.FindWebhookEndpoint(ctx, d.EndpointID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, river.JobCancel(fmt.Errorf("endpoint %s was deleted", d.EndpointID))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load endpoint: %w", err)
+		}
+		*ep = e
+		cur, prev, rotated = e.Secret, e.SecretPrev, e.SecretRotatedAt
+	} else {
+		sp, err := w.s.cfg.Store.GetSpace(ctx, d.SpaceID)
+		if err != nil {
+			return nil, fmt.Errorf("load space: %w", err)
+		}
+		cur, prev, rotated = sp.WebhookSecret, sp.WebhookSecretPrev, sp.WebhookSecretRotatedAt
+	}
+	out := []string{cur}
+	if prev != "" && rotated != nil && time.Since(*rotated) < w.s.cfg.RotationWindow {
+		out = append(out, prev)
+	}
+	return out, nil
+}
+
+// attempt POSTs the payload once, signed now, and reports the outcome and
+// any Retry-After the receiver asked for.
+func (w *worker) attempt(ctx context.Context, d *store.Delivery, secrets []string) (store.DeliveryAttempt, time.Duration) {
+	now := time.Now()
+	a := store.DeliveryAttempt{At: now.UTC()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Payload))
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "renderhook-webhooks/1")
+	req.Header.Set(w.s.cfg.SignatureHeader, webhook.Sign(secrets[0], now, d.Payload))
+	std, err := webhook.SignStandardHeaders(secrets, d.ID, now, d.Payload)
+	if err != nil {
+		a.Error = "sign: " + err.Error()
+		return a, 0
+	}
+	for k, v := range std {
+		req.Header[k] = v
+	}
+	res, err := w.client.Do(req)
+	a.DurationMs = time.Since(now).Milliseconds()
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20)) // let the connection be reused
+	a.StatusCode, a.ResponseBody = res.StatusCode, string(body)
+	if res.StatusCode < 200 || res.StatusCode >= 300 {
+		a.Error = "receiver answered " + res.Status
+	}
+	var retryAfter time.Duration
+	if v := res.Header.Get("Retry-After"); v != "" {
+		if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+			retryAfter = time.Duration(secs) * time.Second
+		} else if t, err := http.ParseTime(v); err == nil {
+			retryAfter = time.Until(t)
+		}
+	}
+	return a, retryAfter
+}
+
+// endpointHealth disables an endpoint on 410 Gone or after failing for
+// DisableAfter without a success, and clears the failing mark on success.
+func (w *worker) endpointHealth(ctx context.Context, ep *store.WebhookEndpoint, ok bool, a store.DeliveryAttempt) {
+	now := time.Now().UTC()
+	changed := false
+	switch {
+	case ok && ep.FailingSince != nil:
+		ep.FailingSince, changed = nil, true
+	case ok:
+	case a.StatusCode == http.StatusGone:
+		ep.Enabled, ep.DisabledReason, changed = false, "the receiver answered 410 Gone at "+Timestamp(now), true
+	case ep.FailingSince == nil:
+		ep.FailingSince, changed = &now, true
+	case now.Sub(*ep.FailingSince) >= w.s.cfg.DisableAfter:
+		ep.Enabled, changed = false, true
+		ep.DisabledReason = "every delivery failed since " + Timestamp(*ep.FailingSince)
+	}
+	if !changed {
+		return
+	}
+	ep.UpdatedAt = now
+	if err := w.s.cfg.Store.UpdateWebhookEndpoint(context.WithoutCancel(ctx), ep); err != nil {
+		w.s.log.Error("update endpoint health", "endpoint_id", ep.ID, "err", err)
+	}
+	if !ep.Enabled {
+		w.s.log.Warn("webhook endpoint disabled", "endpoint_id", ep.ID, "reason", ep.DisabledReason)
+	}
+}
+
+// jitter spreads a delay by ±20%, so retries of many deliveries to one
+// struggling receiver do not arrive in lockstep.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
