@@ -38,7 +38,9 @@ type worker struct {
 }
 
 // Timeout leaves room for one attempt plus bookkeeping.
-func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.s.cfg.Timeout + 10*time.Second }
+func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return w.s.cfg.Timeout + 10*time.Second
+}
 
 func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	st := w.s.cfg.Store

@@ -23,7 +23,9 @@ func updateRender(ctx context.Context, db execer, r *store.Render) error {
 	return mustAffect(res, err)
 }
 
-func (t *tx) UpdateRender(ctx context.Context, r *store.Render) error { return updateRender(ctx, t.tx, r) }
+func (t *tx) UpdateRender(ctx context.Context, r *store.Render) error {
+	return updateRender(ctx, t.tx, r)
+}
 
 func (t *tx) SetLogCallbacks(ctx context.Context, renderID string, m map[string]store.CallbackState) error {
 	b, err := json.Marshal(nonNilCallbacks(m))
@@ -35,7 +37,9 @@ func (t *tx) SetLogCallbacks(ctx context.Context, renderID string, m map[string]
 	return interpretError(err)
 }
 
-func (t *tx) CreateDelivery(ctx context.Context, d *store.Delivery) error { return createDelivery(ctx, t.tx, d) }
+func (t *tx) CreateDelivery(ctx context.Context, d *store.Delivery) error {
+	return createDelivery(ctx, t.tx, d)
+}
 
 func (s *Store) MarkRenderStarted(ctx context.Context, id string, at time.Time) error {
 	return mustAffect(s.write.ExecContext(ctx, `UPDATE renders SET status = ?, started_at = ? WHERE id = ? AND status IN (?, ?)`,
