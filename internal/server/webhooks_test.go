@@ -1,0 +1,328 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/egress/egresstest"
+	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/webhook"
+)
+
+// hook is one POST a receiver got.
+type hook struct {
+	header http.Header
+	body   []byte
+	at     time.Time
+}
+
+// receiver is a real HTTP server on loopback that records webhooks and
+// answers with the scripted statuses (then 200).
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []hook
+	script  []int
+	arrived chan struct{}
+}
+
+func newReceiver(t *testing.T, script ...int) *receiver {
+	rc := &receiver{script: script, arrived: make(chan struct{}, 10000)}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.got = append(rc.got, hook{r.Header.Clone(), body, time.Now()})
+		status := 200
+		if len(rc.script) > 0 {
+			status, rc.script = rc.script[0], rc.script[1:]
+		}
+		rc.mu.Unlock()
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte("status " + strconv.Itoa(status)))
+		rc.arrived <- struct{}{}
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// wait returns once the receiver has n webhooks.
+func (rc *receiver) wait(t *testing.T, n int) []hook {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		rc.mu.Lock()
+		if len(rc.got) >= n {
+			out := append([]hook(nil), rc.got...)
+			rc.mu.Unlock()
+			return out
+		}
+		rc.mu.Unlock()
+		select {
+		case <-rc.arrived:
+		case <-deadline:
+			t.Fatalf("receiver got %d webhooks, want %d", len(rc.got), n)
+		}
+	}
+}
+
+func webhookServer(t *testing.T, allowLoopback bool) *env {
+	cfg := server.Config{
+		Browser:  browser.Config{MaxTabs: 2, RenderTimeout: 3 * time.Second},
+		Webhooks: delivery.Config{Schedule: []time.Duration{0, 300 * time.Millisecond, 300 * time.Millisecond}},
+	}
+	if allowLoopback {
+		cfg.Egress.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}
+	return startServerCfg(t, cfg)
+}
+
+func (e *env) spaceSecret() string {
+	sp, err := e.srv.Store.GetSpace(context.Background(), e.space)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sp.WebhookSecret
+}
+
+// verifyBoth checks both signature schemes of a webhook.
+func verifyBoth(t *testing.T, h hook, secret string) {
+	t.Helper()
+	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), secret, time.Minute); err != nil {
+		t.Fatalf("X-Renderhook-Signature: %v", err)
+	}
+	if err := webhook.VerifyStandard(h.body, h.header, secret, time.Minute); err != nil {
+		t.Fatalf("Standard Webhooks signature: %v", err)
+	}
+}
+
+func TestAsyncRenderWebhook(t *testing.T) {
+	e := webhookServer(t, true)
+	_, pageID := e.cardPage(e.token, nil)
+	rc := newReceiver(t)
+
+	r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
+	m := r.json(t)
+	renderID := m["renderId"].(string)
+	if m["status"] != "queued" || m["statusUrl"] != e.base+"/api/renders/"+renderID {
+		t.Fatalf("202 answer %s", r.body)
+	}
+	h := rc.wait(t, 1)[0]
+	verifyBoth(t, h, e.spaceSecret())
+	if !strings.HasPrefix(string(h.body), `{"event":"render.succeeded","renderId":"`+renderID+`","result":{"renderUrl":"`) {
+		t.Fatalf("payload shape: %s", h.body)
+	}
+	var p struct {
+		Result struct {
+			RenderURL string `json:"renderUrl"`
+			Size      int    `json:"size"`
+		} `json:"result"`
+		Meta struct{ StartTime, EndTime string } `json:"meta"`
+	}
+	if err := json.Unmarshal(h.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	img := e.download(p.Result.RenderURL)
+	if len(img) != p.Result.Size {
+		t.Fatalf("renderUrl has %d bytes, payload says %d", len(img), p.Result.Size)
+	}
+	decodePNG(t, img)
+	for _, ts := range []string{p.Meta.StartTime, p.Meta.EndTime} {
+		if _, err := time.Parse("2006-01-02T15:04:05.000Z", ts); err != nil {
+			t.Fatalf("meta time %q: %v", ts, err)
+		}
+	}
+	st := e.mustDo(200, "GET", "/api/renders/"+renderID, e.token, nil).json(t)
+	if st["status"] != "succeeded" || st["renderUrl"] != p.Result.RenderURL || st["size"] != float64(p.Result.Size) {
+		t.Fatalf("status %v", st)
+	}
+	// Another space cannot see it.
+	_, other := e.newSpace("other")
+	e.mustDo(404, "GET", "/api/renders/"+renderID, other, nil)
+	// The log entry links the delivery.
+	l := e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["deliveries"] != nil })
+	if d := l["deliveries"].([]any); len(d) != 1 || d[0].(map[string]any)["status"] != "succeeded" {
+		t.Fatalf("log deliveries %v", l["deliveries"])
+	}
+	e.waitCredits(1)
+}
+
+func TestFailedRenderWebhook(t *testing.T) {
+	e := webhookServer(t, true)
+	rc := newReceiver(t)
+	imgURL, _ := slowImage(t)
+	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).json(t)
+	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).json(t)
+	e.mustDo(422, "POST", "/api/render", e.token, map[string]any{"pageId": pg["id"], "webhook_url": rc.URL})
+	h := rc.wait(t, 1)[0]
+	verifyBoth(t, h, e.spaceSecret())
+	if !strings.HasPrefix(string(h.body), `{"event":"render.failed","renderId":"`) || !strings.Contains(string(h.body), `"error":{"message":"`) {
+		t.Fatalf("payload %s", h.body)
+	}
+	// The async form fails the same way, and its status says so.
+	r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pg["id"], "async": true, "webhook_url": rc.URL})
+	rc.wait(t, 2)
+	st := e.mustDo(200, "GET", "/api/renders/"+r.json(t)["renderId"].(string), e.token, nil).json(t)
+	if st["status"] != "failed" || st["error"] == nil {
+		t.Fatalf("status %v", st)
+	}
+	if used, _, _, _ := e.usage(); used != 0 {
+		t.Fatalf("failed renders cost %d credits", used)
+	}
+}
+
+func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
+	e := webhookServer(t, true)
+	_, pageID := e.cardPage(e.token, nil)
+	rc := newReceiver(t, 500, 503)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL + "/ep", "events": []string{"render.succeeded"}, "description": "mine"}).json(t)
+	secret := ep["secret"].(string)
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("endpoint secret %q", secret)
+	}
+	if l := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).json(t); l["secret"] != nil {
+		t.Fatal("the secret is shown again after creation")
+	}
+
+	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
+	hooks := rc.wait(t, 3)
+	id := hooks[0].header.Get("webhook-id")
+	for _, h := range hooks {
+		if h.header.Get("webhook-id") != id {
+			t.Fatalf("webhook-id changed across retries: %q vs %q", h.header.Get("webhook-id"), id)
+		}
+		verifyBoth(t, h, secret)
+	}
+	// Each attempt is signed afresh.
+	if hooks[0].header.Get(webhook.HeaderSignature) == hooks[2].header.Get(webhook.HeaderSignature) &&
+		hooks[0].at.Unix() != hooks[2].at.Unix() {
+		t.Fatal("retries reuse the first attempt's signature")
+	}
+	q := "/api/webhook-deliveries?renderId=" + r.header.Get("X-Render-Id")
+	var d map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list := e.mustDo(200, "GET", q, e.token, nil).json(t)["data"].([]any)
+		if len(list) == 1 && list[0].(map[string]any)["status"] == "succeeded" {
+			d = e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).json(t)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries %v", list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	atts := d["attempts"].([]any)
+	if len(atts) != 3 || d["id"] != id {
+		t.Fatalf("delivery %v", d)
+	}
+	for i, want := range []float64{500, 503, 200} {
+		a := atts[i].(map[string]any)
+		if a["statusCode"] != want || a["responseBody"] != "status "+strconv.Itoa(int(want)) {
+			t.Fatalf("attempt %d: %v", i, a)
+		}
+	}
+
+	t.Run("redeliver", func(t *testing.T) {
+		e := e.with(t)
+		e.mustDo(202, "POST", "/api/webhook-deliveries/"+id+"/redeliver", e.token, nil)
+		h := rc.wait(t, 4)[3]
+		if h.header.Get("webhook-id") != id {
+			t.Fatalf("redelivery has webhook-id %q, want %q", h.header.Get("webhook-id"), id)
+		}
+		verifyBoth(t, h, secret)
+		_, other := e.newSpace("other")
+		e.mustDo(404, "POST", "/api/webhook-deliveries/"+id+"/redeliver", other, nil)
+	})
+
+	t.Run("410 disables the endpoint", func(t *testing.T) {
+		e := e.with(t)
+		gone := newReceiver(t, 410)
+		g := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": gone.URL}).json(t)
+		e.mustDo(202, "POST", "/api/webhooks/"+g["id"].(string)+"/test", e.token, nil)
+		if h := gone.wait(t, 1)[0]; !strings.HasPrefix(string(h.body), `{"event":"webhook.test"`) {
+			t.Fatalf("test event %s", h.body)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ge := e.mustDo(200, "GET", "/api/webhooks/"+g["id"].(string), e.token, nil).json(t)
+			if ge["enabled"] == false {
+				if !strings.Contains(ge["disabledReason"].(string), "410") {
+					t.Fatalf("reason %v", ge["disabledReason"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("endpoint still enabled: %v", ge)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// A disabled endpoint gets no more events.
+		e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
+		rc.wait(t, 5)
+		time.Sleep(300 * time.Millisecond)
+		gone.mu.Lock()
+		n := len(gone.got)
+		gone.mu.Unlock()
+		if n != 1 {
+			t.Fatalf("disabled endpoint got %d webhooks", n)
+		}
+	})
+}
+
+func TestRefusedWebhookTargets(t *testing.T) {
+	requireChromium(t)
+	rc := newReceiver(t)
+	port := rc.URL[strings.LastIndex(rc.URL, ":")+1:]
+	resolver, _ := egresstest.FakeResolver(netip.MustParseAddr("127.0.0.1"))
+	e := startServerCfg(t, server.Config{
+		Browser:  browser.Config{MaxTabs: 1},
+		Egress:   egress.Config{Resolver: resolver},
+		Webhooks: delivery.Config{Schedule: []time.Duration{0}},
+	})
+	_, pageID := e.cardPage(e.token, nil)
+	for _, u := range []string{
+		rc.URL, "http://localhost:" + port, "http://[::1]:" + port, "http://169.254.169.254/latest/meta-data/",
+		"http://10.0.0.1/", "http://0x7f.1:" + port, "ftp://example.com/", "http://[::ffff:127.0.0.1]:" + port,
+	} {
+		r := e.mustDo(400, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "webhook_url": u})
+		if !strings.Contains(r.json(t)["error"].(map[string]any)["message"].(string), "webhook_url") {
+			t.Fatalf("%s: %s", u, r.body)
+		}
+		e.mustDo(422, "POST", "/api/webhooks", e.token, map[string]any{"url": u})
+	}
+	// A host name passes the request-time check, but it resolves to
+	// loopback: the connect-time guard refuses it, and nothing arrives.
+	r := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "binary": true, "webhook_url": "http://rebind.example.com:" + port + "/hook"})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list := e.mustDo(200, "GET", "/api/webhook-deliveries?renderId="+r.header.Get("X-Render-Id"), e.token, nil).json(t)["data"].([]any)
+		if len(list) == 1 && list[0].(map[string]any)["status"] == "exhausted" {
+			d := e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).json(t)
+			if msg := d["attempts"].([]any)[0].(map[string]any)["error"].(string); !strings.Contains(msg, "forbidden address") {
+				t.Fatalf("attempt error %q", msg)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries %v", list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got) != 0 {
+		t.Fatalf("a refused target received %d webhooks", len(rc.got))
+	}
+}
