@@ -1,0 +1,172 @@
+// Command bench measures what renderhook costs on top of Chromium.
+//
+// It renders the quickstart social card (1200x630) two ways on the same
+// machine, in alternating rounds so both see the same conditions:
+//
+//   - the floor: a bare chromedp program driving its own Chromium, launched
+//     with the command line of renderhook's, that only calls Page.setDocumentContent and
+//     Page.captureScreenshot in warm tabs;
+//   - renderhook: the real server, started in-process on a loopback port,
+//     asked over HTTP with GET /api/render/{pageId}.
+//
+// Each is measured sequentially and with four concurrent clients (four
+// tabs), for PNG and, sequentially, for JPEG, WebP and PDF. When
+// GOTENBERG_URL is set, a Gotenberg server is measured on the same HTML.
+//
+// Usage:
+//
+//	go run ./bench [-quick] [-out bench/results/latest.json] [-docs docs/BENCHMARKS.md]
+//	               [-svg docs/bench-latency.svg] [-cpuprofile FILE]
+//
+// Results go to stdout as a table, to -out as JSON (with the raw samples),
+// and into the marked section of -docs with an SVG chart. A missed target
+// is reported, not treated as a failure; any render error is.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line settings.
+type options struct {
+	quick      bool
+	out        string
+	docs       string
+	svg        string
+	cpuprofile string
+	gotenberg  string
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&o.quick, "quick", false, "fewer samples; finishes in well under two minutes on two cores")
+	fs.StringVar(&o.out, "out", "bench/results/latest.json", "JSON results file (\"\" to skip)")
+	fs.StringVar(&o.docs, "docs", "docs/BENCHMARKS.md", "Markdown file whose bench section is regenerated (\"\" to skip)")
+	fs.StringVar(&o.svg, "svg", "docs/bench-latency.svg", "SVG latency chart (\"\" to skip)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of an extra, unmeasured renderhook 4-client phase to this file")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	o.gotenberg = os.Getenv("GOTENBERG_URL")
+	return o, nil
+}
+
+// plan is how many renders each phase takes, per side.
+type plan struct {
+	Mode string `json:"mode"`
+	// Warmup renders per side are discarded before measuring.
+	Warmup int `json:"warmup"`
+	// Seq sequential PNG renders, in rounds of SeqRound.
+	Seq      int `json:"sequential"`
+	SeqRound int `json:"sequentialRound"`
+	// Conc PNG renders by Clients concurrent clients, in rounds of ConcRound.
+	Conc      int `json:"concurrent"`
+	ConcRound int `json:"concurrentRound"`
+	Clients   int `json:"clients"`
+	// Formats sequential renders per other format, in rounds of FormatRound.
+	Formats     int `json:"formats"`
+	FormatRound int `json:"formatRound"`
+}
+
+func newPlan(quick bool) plan {
+	if quick {
+		return plan{Mode: "quick", Warmup: 10, Seq: 40, SeqRound: 10, Conc: 80, ConcRound: 20, Clients: 4, Formats: 15, FormatRound: 5}
+	}
+	return plan{Mode: "full", Warmup: 10, Seq: 200, SeqRound: 20, Conc: 400, ConcRound: 40, Clients: 4, Formats: 50, FormatRound: 10}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	p := newPlan(o.quick)
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	// The server's own log lines would drown the progress; keep warnings.
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	loadStart := loadAvg()
+	html, err := referenceHTML()
+	if err != nil {
+		return err
+	}
+
+	progress("starting renderhook (in-process, %d tabs)", p.Clients)
+	rh, err := startRenderhook(ctx, p.Clients, logger)
+	if err != nil {
+		return err
+	}
+	defer rh.close()
+
+	progress("starting floor (bare chromedp, %d tabs)", p.Clients)
+	fl, err := startFloor(ctx, html, p.Clients, rh.srv.Pool.BrowserPID())
+	if err != nil {
+		return err
+	}
+	defer fl.close()
+
+	if err := sameChromiumFlags(rh.srv.Pool.BrowserPID(), fl.pid); err != nil {
+		return err
+	}
+
+	sides := []side{fl, rh}
+	var gb *gotenberg
+	if o.gotenberg != "" {
+		if gb, err = newGotenberg(o.gotenberg, html, p.Clients); err != nil {
+			return err
+		}
+		sides = append(sides, gb)
+	} else {
+		progress("gotenberg: skipped (set GOTENBERG_URL)")
+	}
+
+	m := &measurement{plan: p, progress: progress, loadStart: loadStart}
+	if err := m.measure(ctx, sides, fl, rh); err != nil {
+		return err
+	}
+
+	if o.cpuprofile != "" {
+		progress("profiling renderhook, %d renders by %d clients -> %s", p.Conc, p.Clients, o.cpuprofile)
+		if err := profileRenderhook(ctx, rh, p, o.cpuprofile); err != nil {
+			return err
+		}
+	}
+
+	rep, err := m.report(ctx, fl, rh, gb)
+	if err != nil {
+		return err
+	}
+	if o.gotenberg == "" {
+		rep.Gotenberg = "skipped (set GOTENBERG_URL)"
+	}
+	printTable(stdout, rep)
+	if o.gotenberg == "" {
+		fmt.Fprintln(stdout, "gotenberg: skipped (set GOTENBERG_URL)")
+	}
+	if o.cpuprofile != "" {
+		fmt.Fprintf(stdout, "cpu profile: %s (renderhook %d-client phase, not part of the figures; Go process only)\n", o.cpuprofile, p.Clients)
+	}
+	return writeOutputs(o, rep, stdout)
+}

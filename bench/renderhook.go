@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/cli"
+	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// renderhookSide is the real server, in this process, asked over HTTP.
+type renderhookSide struct {
+	srv     *server.Server
+	dataDir string
+	client  *http.Client
+	base    string
+	token   string
+	spaceID string
+	pageID  string
+}
+
+func (r *renderhookSide) name() string { return "renderhook" }
+
+// startRenderhook starts a server with a throwaway data dir on a random
+// loopback port and sets up the demo template and a published page through
+// the HTTP API, as a user would.
+func startRenderhook(ctx context.Context, tabs int, logger *slog.Logger) (_ *renderhookSide, err error) {
+	dataDir, err := os.MkdirTemp("", "renderhook-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	r := &renderhookSide{dataDir: dataDir}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().String()
+	r.base = "http://" + addr
+	r.srv, err = server.New(ctx, server.Config{
+		DataDir:   dataDir,
+		PublicURL: r.base,
+		Addr:      addr,
+		Browser:   browser.Config{MaxTabs: tabs, Logger: logger},
+		Logger:    logger,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("create server: %w", err)
+	}
+	if err := r.srv.Start(ctx, ln); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start server: %w", err)
+	}
+
+	space := &store.Space{ID: store.NewID("spc"), Name: "bench", CreatedAt: time.Now().UTC()}
+	if err := r.srv.Store.CreateSpace(ctx, space); err != nil {
+		return nil, fmt.Errorf("create space: %w", err)
+	}
+	r.spaceID = space.ID
+	if r.token, _, err = auth.CreateToken(ctx, r.srv.Store, space.ID); err != nil {
+		return nil, err
+	}
+	r.client = &http.Client{
+		Timeout: time.Minute,
+		Transport: &http.Transport{
+			// Every client keeps its connection between renders (the
+			// default keeps only two idle per host).
+			MaxIdleConnsPerHost: 4 * tabs,
+			IdleConnTimeout:     time.Minute,
+			DisableCompression:  true,
+		},
+	}
+
+	var tpl struct {
+		ID string `json:"id"`
+	}
+	err = r.postJSON(ctx, "/api/templates", map[string]any{
+		"name": "Bench social card", "html": cli.DemoTemplateHTML,
+		"width": pageWidth, "height": pageHeight, "variables": cli.DemoVariables,
+	}, &tpl)
+	if err != nil {
+		return nil, err
+	}
+	var pg struct {
+		ID string `json:"id"`
+	}
+	err = r.postJSON(ctx, "/api/pages", map[string]any{
+		"templateId": tpl.ID, "name": "Bench card", "values": map[string]any{}, "publish": true,
+	}, &pg)
+	if err != nil {
+		return nil, err
+	}
+	r.pageID = pg.ID
+	return r, nil
+}
+
+func (r *renderhookSide) postJSON(ctx context.Context, path string, body, into any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("POST %s: read response: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(data))
+	}
+	if err := json.Unmarshal(data, into); err != nil {
+		return fmt.Errorf("POST %s: decode response: %w", path, err)
+	}
+	return nil
+}
+
+// render asks for the page over HTTP and reads the whole body.
+func (r *renderhookSide) render(ctx context.Context, _ int, f format) (result, error) {
+	q := url.Values{"format": {string(f)}, "output": {"binary"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/api/render/"+r.pageID+"?"+q.Encode(), nil)
+	if err != nil {
+		return result{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return result{}, fmt.Errorf("renderhook: GET render: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return result{}, fmt.Errorf("renderhook: read render: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return result{}, fmt.Errorf("renderhook: GET render %s: %s: %.300s", f, resp.Status, bytes.TrimSpace(data))
+	}
+	return result{data: data, renderID: resp.Header.Get("X-Render-Id")}, nil
+}
+
+// timings looks up the queue, browser and total times renderhook recorded
+// for each render, in milliseconds.
+func (r *renderhookSide) timings(ctx context.Context, ids []string) (queue, tab, total []float64, err error) {
+	for _, id := range ids {
+		rec, err := r.srv.Store.GetRender(ctx, r.spaceID, id)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("look up render %q: %w", id, err)
+		}
+		queue = append(queue, float64(rec.QueueMs))
+		tab = append(tab, float64(rec.RenderMs))
+		total = append(total, float64(rec.TotalMs))
+	}
+	return queue, tab, total, nil
+}
+
+func (r *renderhookSide) close() {
+	if r.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := r.srv.Stop(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: stop renderhook:", err)
+		}
+		cancel()
+	}
+	if r.client != nil {
+		r.client.CloseIdleConnections()
+	}
+	_ = os.RemoveAll(r.dataDir)
+}
+
+// profileRenderhook records a CPU profile of this process while renderhook
+// serves a 4-client phase. It is a separate, unmeasured phase: a profile
+// cannot be paused across the interleaved rounds, and profiling costs a
+// little CPU the figures should not carry.
+func profileRenderhook(ctx context.Context, rh *renderhookSide, p plan, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create cpu profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("start cpu profile: %w", err)
+	}
+	_, err = runPhase(ctx, rh, formatPNG, p.Conc, p.Clients)
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

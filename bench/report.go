@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Targets for renderhook against the floor.
+const (
+	targetLatencyRatio    = 1.25 // renderhook p50 / floor p50, at most
+	targetThroughputRatio = 0.8  // renderhook / floor renders per second, at least
+)
+
+// report is everything a run found; it is written as JSON as is.
+type report struct {
+	Date      string     `json:"date"`
+	Machine   machine    `json:"machine"`
+	Plan      plan       `json:"plan"`
+	Page      pageInfo   `json:"page"`
+	Scenarios []scenario `json:"scenarios"`
+	Ratios    []ratio    `json:"ratios"`
+	// PixelDiff is how many pixels of renderhook's PNG differ from the
+	// floor's (0: both drew the same page).
+	PixelDiff  int            `json:"pixelDiff"`
+	Renderhook renderhookInfo `json:"renderhook"`
+	// Gotenberg is the URL measured, or why it was not.
+	Gotenberg string   `json:"gotenberg"`
+	Notes     []string `json:"notes"`
+}
+
+type pageInfo struct {
+	Template  string `json:"template"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	HTMLBytes int    `json:"htmlBytes"`
+}
+
+type renderhookInfo struct {
+	Tabs            int    `json:"tabs"`
+	Renders         uint64 `json:"renders"`
+	BrowserRestarts uint64 `json:"browserRestarts"`
+}
+
+// scenario is one side, format and client count.
+type scenario struct {
+	Side    string  `json:"side"`
+	Format  string  `json:"format"`
+	Clients int     `json:"clients"`
+	Latency stats   `json:"latencyMs"`
+	WallSec float64 `json:"wallSec"`
+	// Throughput is renders per second of wall time over all its rounds.
+	Throughput float64 `json:"rendersPerSec"`
+	// Renderhook's own timings of each render, as it recorded them:
+	// Queue waiting for a tab, Browser in the tab (load, wait, capture),
+	// Server from loading the page to the recorded render. Latency minus
+	// Server is HTTP, auth and the client; Server minus Queue and Browser
+	// is the database, the template and storing the bytes.
+	Queue   *stats `json:"queueMs,omitempty"`
+	Browser *stats `json:"browserMs,omitempty"`
+	Server  *stats `json:"serverMs,omitempty"`
+	// Samples are the raw latencies, in the order the renders started, for
+	// the PNG scenarios.
+	Samples []float64 `json:"samplesMs,omitempty"`
+}
+
+// breakdown formats renderhook's recorded queue, browser and server p50s,
+// or dashes for the other sides.
+func (s scenario) breakdown() (queue, browser, server string) {
+	if s.Server == nil {
+		return "-", "-", "-"
+	}
+	return fmt.Sprintf("%.0f", s.Queue.P50), fmt.Sprintf("%.0f", s.Browser.P50), fmt.Sprintf("%.0f", s.Server.P50)
+}
+
+func (s scenario) label() string {
+	c := "sequential"
+	if s.Clients > 1 {
+		c = fmt.Sprintf("%d clients", s.Clients)
+	}
+	return fmt.Sprintf("%s %s %s", s.Side, s.Format, c)
+}
+
+// ratio compares renderhook with the floor on one figure.
+type ratio struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Op     string  `json:"op,omitempty"` // "<=" or ">="; "" for no target
+	Target float64 `json:"target,omitempty"`
+	Pass   *bool   `json:"pass,omitempty"`
+}
+
+func (r ratio) verdict() string {
+	switch {
+	case r.Pass == nil:
+		return ""
+	case *r.Pass:
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func (r ratio) targetText() string {
+	if r.Op == "" {
+		return "-"
+	}
+	op := map[string]string{"<=": "≤", ">=": "≥"}[r.Op]
+	return fmt.Sprintf("%s %.2f", op, r.Target)
+}
+
+func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide, gb *gotenberg) (*report, error) {
+	mach := machineInfo(ctx, fl.version, rh.srv.Pool.Version())
+	mach.LoadStart = m.loadStart
+	st := rh.srv.Pool.Stats()
+	rep := &report{
+		Date:       time.Now().UTC().Format(time.RFC3339),
+		Machine:    mach,
+		Plan:       m.plan,
+		Page:       pageInfo{Template: "internal/cli.DemoTemplateHTML with its variable defaults", Width: pageWidth, Height: pageHeight, HTMLBytes: len(fl.html)},
+		PixelDiff:  m.pixelDiff,
+		Renderhook: renderhookInfo{Tabs: m.plan.Clients, Renders: st.Renders, BrowserRestarts: st.Restarts},
+	}
+	if gb != nil {
+		rep.Gotenberg = gb.url
+	}
+	byKey := map[scenarioKey]scenario{}
+	for _, k := range m.order {
+		ph := m.runs[k]
+		sc := scenario{
+			Side: k.side, Format: string(k.format), Clients: k.clients,
+			Latency: summarize(ph.latMs),
+			WallSec: round2(ph.wall.Seconds()),
+		}
+		if ph.wall > 0 {
+			sc.Throughput = round2(float64(len(ph.latMs)) / ph.wall.Seconds())
+		}
+		if len(ph.renderIDs) > 0 {
+			// The breakdown is a diagnosis, not a figure: without it the
+			// run still stands.
+			queue, tab, total, err := rh.timings(ctx, ph.renderIDs)
+			if err != nil {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("No queue/browser/server breakdown for %s: %v.", sc.label(), err))
+			} else {
+				q, b, t := summarize(queue), summarize(tab), summarize(total)
+				sc.Queue, sc.Browser, sc.Server = &q, &b, &t
+			}
+		}
+		if k.format == formatPNG {
+			sc.Samples = ph.latMs
+		}
+		rep.Scenarios = append(rep.Scenarios, sc)
+		byKey[k] = sc
+	}
+
+	get := func(side string, f format, clients int) (scenario, error) {
+		sc, ok := byKey[scenarioKey{side, f, clients}]
+		if !ok {
+			return sc, fmt.Errorf("no %s %s %d-client results", side, f, clients)
+		}
+		return sc, nil
+	}
+	c := m.plan.Clients
+	type comparison struct {
+		name       string
+		f          format
+		clients    int
+		throughput bool
+		target     bool
+	}
+	for _, x := range []comparison{
+		{"PNG sequential p50", formatPNG, 1, false, true},
+		{fmt.Sprintf("PNG %d-client p50", c), formatPNG, c, false, false},
+		{fmt.Sprintf("PNG %d-client throughput", c), formatPNG, c, true, true},
+		{"JPEG sequential p50", formatJPEG, 1, false, true},
+		{"WebP sequential p50", formatWebP, 1, false, true},
+		{"PDF sequential p50", formatPDF, 1, false, true},
+	} {
+		f, err := get("floor", x.f, x.clients)
+		if err != nil {
+			return nil, err
+		}
+		r, err := get("renderhook", x.f, x.clients)
+		if err != nil {
+			return nil, err
+		}
+		rt := ratio{Name: "renderhook / floor, " + x.name}
+		switch {
+		case x.throughput:
+			rt.Value = round2(r.Throughput / f.Throughput)
+			if x.target {
+				rt.Op, rt.Target = ">=", targetThroughputRatio
+				pass := rt.Value >= rt.Target
+				rt.Pass = &pass
+			}
+		default:
+			rt.Value = round2(r.Latency.P50 / f.Latency.P50)
+			if x.target {
+				rt.Op, rt.Target = "<=", targetLatencyRatio
+				pass := rt.Value <= rt.Target
+				rt.Pass = &pass
+			}
+		}
+		rep.Ratios = append(rep.Ratios, rt)
+	}
+
+	rep.Notes = append(rep.Notes,
+		fmt.Sprintf("Both Chromium processes (floor and renderhook, %d tabs each) are alive for the whole run on this %d-core machine; the rounds alternate, so only one side renders at a time.", c, mach.Cores),
+		"The floor calls only Page.setDocumentContent and Page.captureScreenshot (Page.printToPDF for PDF) over chromedp in warm tabs, one window each, whose viewport was set once. renderhook's latency is measured by an HTTP client in the same process: request to last body byte, over kept-alive connections.",
+	)
+	if busy := max(mach.LoadStart[0], mach.LoadEnd[0]); busy > float64(mach.Cores) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The machine was busy with other work (1-minute load average %.1f at the start, %.1f at the end, on %d cores): expect noisy figures, and compare ratios rather than absolute times.", mach.LoadStart[0], mach.LoadEnd[0], mach.Cores))
+	}
+	if rep.PixelDiff != 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook's PNG differs from the floor's in %d pixels.", rep.PixelDiff))
+	}
+	if st.Restarts > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook recycled its browser %d time(s) during the run (browser.Config.RecycleAfter, default 500 renders); the renders around it are included.", st.Restarts))
+	}
+	return rep, nil
+}
+
+// printTable writes the scenarios and ratios for a terminal.
+func printTable(w io.Writer, rep *report) {
+	m := rep.Machine
+	fmt.Fprintf(w, "\nrenderhook benchmark (%s): %d cores, %s, %s, %s, load %.1f -> %.1f\n\n",
+		rep.Plan.Mode, m.Cores, m.CPU, m.Chromium, m.Go, m.LoadStart[0], m.LoadEnd[0])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tn\tp50 ms\tp95 ms\tp99 ms\tmean ms\trenders/s\tqueue p50\tbrowser p50\tserver p50\t")
+	for _, s := range rep.Scenarios {
+		q, b, sv := s.breakdown()
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t\n",
+			s.label(), s.Latency.N, s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Mean, s.Throughput, q, b, sv)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rep.Ratios {
+		fmt.Fprintf(tw, "%s\t%.2f\ttarget %s\t%s\n", r.Name, r.Value, r.targetText(), r.verdict())
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// writeOutputs writes the JSON, the chart and the docs section, each unless
+// its path is empty.
+func writeOutputs(o options, rep *report, stdout io.Writer) error {
+	if o.out != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode results: %w", err)
+		}
+		if err := writeFile(o.out, append(b, '\n')); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "wrote", o.out)
+	}
+	if o.svg != "" {
+		if err := writeFile(o.svg, []byte(latencySVG(rep))); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "wrote", o.svg)
+	}
+	if o.docs != "" {
+		chart := ""
+		if o.svg != "" {
+			rel, err := filepath.Rel(filepath.Dir(o.docs), o.svg)
+			if err != nil {
+				return fmt.Errorf("locate chart from docs: %w", err)
+			}
+			chart = filepath.ToSlash(rel)
+		}
+		if err := updateDocs(o.docs, docsSection(rep, chart)); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "wrote", o.docs)
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create directory for %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+const (
+	beginMarker = "<!-- bench:begin -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// docsIntro is the text of a new BENCHMARKS.md, up to the markers; later
+// runs only replace what is between them.
+//
+//go:embed docs_intro.md
+var docsIntro string
+
+// updateDocs replaces the marked section of path with section, creating
+// the file, or appending the markers, when they are missing.
+func updateDocs(path, section string) error {
+	block := beginMarker + "\n" + section + endMarker
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return writeFile(path, []byte(docsIntro+block+"\n"))
+	case err != nil:
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	s := string(old)
+	i := strings.Index(s, beginMarker)
+	j := strings.Index(s, endMarker)
+	if i < 0 || j < i {
+		if !strings.HasSuffix(s, "\n") {
+			s += "\n"
+		}
+		return writeFile(path, []byte(s+"\n"+block+"\n"))
+	}
+	return writeFile(path, []byte(s[:i]+block+s[j+len(endMarker):]))
+}
+
+// docsSection is the Markdown between the markers.
+func docsSection(rep *report, chart string) string {
+	var b strings.Builder
+	m := rep.Machine
+	commit := m.Commit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	if m.Dirty {
+		commit += " (with uncommitted changes)"
+	}
+	fmt.Fprintf(&b, "Generated by `go run ./bench` (%s mode) on %s at commit %s.\n\n", rep.Plan.Mode, rep.Date, commit)
+	fmt.Fprintf(&b, "Machine: %d × %s, %s RAM, %s, %s, %s; 1-minute load average %.1f before the run, %.1f after.\n\n",
+		m.Cores, m.CPU, m.Memory, m.OS, m.Chromium, m.Go, m.LoadStart[0], m.LoadEnd[0])
+	b.WriteString("| Scenario | n | p50 ms | p95 ms | p99 ms | renders/s | queue p50 | browser p50 | server p50 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, s := range rep.Scenarios {
+		q, bw, sv := s.breakdown()
+		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %s | %s | %s |\n",
+			s.label(), s.Latency.N, s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Throughput, q, bw, sv)
+	}
+	b.WriteString("\nThe last three columns are the times renderhook recorded for its renders (whole milliseconds): " +
+		"waiting for a tab, in the tab (load, wait for fonts and images, capture), and from loading the page to the recorded render. " +
+		"The rest of its latency is HTTP, auth and the client.\n")
+	b.WriteString("\n| Ratio | Value | Target | |\n|---|--:|--:|---|\n")
+	for _, r := range rep.Ratios {
+		fmt.Fprintf(&b, "| %s | %.2f | %s | %s |\n", r.Name, r.Value, r.targetText(), r.verdict())
+	}
+	b.WriteString("\n")
+	if chart != "" {
+		fmt.Fprintf(&b, "![Latency distributions: floor and renderhook, sequential and %d clients](%s)\n\n", rep.Plan.Clients, chart)
+	}
+	if rep.Gotenberg != "" && !strings.HasPrefix(rep.Gotenberg, "http") {
+		fmt.Fprintf(&b, "Gotenberg: %s.\n\n", rep.Gotenberg)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	return b.String()
+}
