@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/webhook"
 )
 
 // process is the real renderhook binary running serve.
@@ -47,8 +48,10 @@ func startProcess(t *testing.T, bin, dataDir, addr string) *process {
 	t.Helper()
 	p := &process{out: &bytes.Buffer{}}
 	p.cmd = exec.Command(bin, "serve", "--data-dir", dataDir, "--addr", addr, "--max-renders", "4", "--log-level", "warn",
-		// Jobs the kill interrupts are rescued after this; short for the test.
-		"--job-timeout", "3s", "--job-rescue-after", "4s")
+		// Jobs the kill interrupts are rescued after this; short for the
+		// test (async renders raise it to 2×render timeout + 15 s).
+		"--job-timeout", "3s", "--job-rescue-after", "4s", "--render-timeout", "5s",
+		"--egress-allow", "127.0.0.0/8", "--webhook-retry-schedule", "0s,500ms,1s,2s,5s")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	// Its own process group, so the kill below takes Chromium down with it,
 	// as a machine losing power would.
@@ -149,4 +152,81 @@ func TestCrashLosesNothing(t *testing.T) {
 	if used, _, succeeded, _ := e.usage(); used != total || succeeded != total {
 		t.Fatalf("after settling: %d credits for %d succeeded renders, want %d", used, succeeded, total)
 	}
+}
+
+// TestCrashAsyncWebhooks queues 100 async renders with a webhook_url, kills
+// the process with SIGKILL mid-way, restarts it, and checks every render
+// ends succeeded and every webhook arrives at least once.
+func TestCrashAsyncWebhooks(t *testing.T) {
+	requireChromium(t)
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir).Output()
+	if err != nil {
+		t.Fatalf("space create: %v", err)
+	}
+	var created struct{ SpaceID, Token, WebhookSecret string }
+	if err := json.Unmarshal(out, &created); err != nil || created.WebhookSecret == "" {
+		t.Fatalf("space create --json printed %s", out)
+	}
+	rc := newReceiver(t)
+	addr := freeAddr(t)
+	proc := startProcess(t, bin, dataDir, addr)
+	e := &env{t: t, base: "http://" + addr, token: created.Token, space: created.SpaceID}
+	_, pageID := e.cardPage(e.token, nil)
+
+	const total = 100
+	var ids []string
+	for i := 0; i < total; i++ {
+		r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{
+			"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook", "tweaks": map[string]any{"title": fmt.Sprint(i)}})
+		ids = append(ids, r.json(t)["renderId"].(string))
+	}
+	// Mid-way: some webhooks are in, most renders are still queued.
+	rc.wait(t, 10)
+	proc.kill()
+	rc.mu.Lock()
+	before := len(rc.got)
+	rc.mu.Unlock()
+	t.Logf("at the kill: %d of %d webhooks received", before, total)
+
+	startProcess(t, bin, dataDir, addr)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		rc.mu.Lock()
+		seen := map[string]string{} // webhook-id → renderId
+		for _, h := range rc.got {
+			if err := webhook.VerifyStandard(h.body, h.header, created.WebhookSecret, time.Minute); err != nil {
+				rc.mu.Unlock()
+				t.Fatalf("bad signature: %v", err)
+			}
+			var p struct{ Event, RenderID string }
+			_ = json.Unmarshal(h.body, &p)
+			if p.Event != "render.succeeded" {
+				rc.mu.Unlock()
+				t.Fatalf("event %s: %s", p.Event, h.body)
+			}
+			seen[h.header.Get("webhook-id")] = p.RenderID
+		}
+		dups := len(rc.got) - len(seen)
+		rc.mu.Unlock()
+		renders := map[string]bool{}
+		for _, r := range seen {
+			renders[r] = true
+		}
+		if len(renders) == total {
+			t.Logf("%d webhooks received for %d renders (%d duplicates, deduplicated by webhook-id)", len(seen)+dups, total, dups)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooks for %d of %d renders after restart", len(renders), total)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, id := range ids {
+		if st := e.mustDo(200, "GET", "/api/renders/"+id, e.token, nil).json(t); st["status"] != "succeeded" {
+			t.Fatalf("render %s: %v", id, st)
+		}
+	}
+	e.waitCredits(total)
 }

@@ -326,3 +326,32 @@ func TestRefusedWebhookTargets(t *testing.T) {
 		t.Fatalf("a refused target received %d webhooks", len(rc.got))
 	}
 }
+
+func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
+	e := startServerCfg(t, server.Config{
+		Browser: browser.Config{MaxTabs: 1},
+		Egress:  egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Webhooks: delivery.Config{
+			Schedule:     []time.Duration{0, 300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond},
+			DisableAfter: 500 * time.Millisecond,
+		},
+	})
+	rc := newReceiver(t, 500, 500, 500, 500)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).json(t)
+	e.mustDo(202, "POST", "/api/webhooks/"+ep["id"].(string)+"/test", e.token, nil)
+	rc.wait(t, 3)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).json(t)
+		if got["enabled"] == false {
+			if !strings.Contains(got["disabledReason"].(string), "failed since") {
+				t.Fatalf("reason %v", got["disabledReason"])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint failing for longer than DisableAfter is still enabled: %v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
