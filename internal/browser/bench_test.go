@@ -1,0 +1,208 @@
+package browser
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+const benchHTML = `<!doctype html><html><head><style>
+body{margin:0;font-family:sans-serif;background:#1e3c72;color:#fff}
+h1{font-size:72px;margin:80px}p{font-size:32px;margin:0 80px}
+</style></head><body><h1>Renderhook</h1><p>HTML in, pixels out.</p></body></html>`
+
+// latencies collects per-op durations and reports their median.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(b *testing.B) {
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	b.ReportMetric(float64(l.d[len(l.d)/2].Microseconds())/1000, "p50-ms")
+}
+
+// BenchmarkRender measures one 1200x630 PNG at a time through the pool.
+func BenchmarkRender(b *testing.B) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	req := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	ctx := context.Background()
+	var lat latencies
+	for b.Loop() {
+		start := time.Now()
+		if _, err := p.Render(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		lat.add(time.Since(start))
+	}
+	lat.report(b)
+}
+
+// BenchmarkRenderScripted is BenchmarkRender for a page with a script, after
+// which the tab is reset (navigated to about:blank) in the background.
+func BenchmarkRenderScripted(b *testing.B) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	req := pngRequest(Page{HTML: benchHTML + `<script>document.title = 'x'</script>`, Width: 1200, Height: 630})
+	ctx := context.Background()
+	var lat latencies
+	for b.Loop() {
+		start := time.Now()
+		if _, err := p.Render(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		lat.add(time.Since(start))
+	}
+	lat.report(b)
+}
+
+// BenchmarkRenderParallel measures throughput with 4 renders in flight on 4
+// tabs; ns/op is the inverse of throughput.
+func BenchmarkRenderParallel(b *testing.B) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	req := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	var lat latencies
+	runFour(b, func() {
+		start := time.Now()
+		if _, err := p.Render(context.Background(), req); err != nil {
+			b.Error(err)
+		}
+		lat.add(time.Since(start))
+	})
+	lat.report(b)
+}
+
+// runFour runs b.N calls of f spread over exactly four goroutines.
+func runFour(b *testing.B, f func()) {
+	var next sync.Mutex
+	n := 0
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				if n >= b.N {
+					next.Unlock()
+					return
+				}
+				n++
+				next.Unlock()
+				f()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// floorTabs launches a browser with the pool's flags and n warm tabs driven
+// by raw chromedp, the baseline the pool is measured against.
+func floorTabs(b *testing.B, n int) []context.Context {
+	path, err := FindChromium()
+	if err != nil {
+		b.Skip(err)
+	}
+	dir, err := os.MkdirTemp("", "renderhook-floor-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocatorOptions(path, dir, nil)...)
+	b.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	b.Cleanup(cancelBrowser)
+	if err := chromedp.Run(bctx); err != nil {
+		b.Fatal(err)
+	}
+	tabs := make([]context.Context, n)
+	for i := range tabs {
+		// Own window per tab: see instance.newTab.
+		id, err := target.CreateTarget("about:blank").WithNewWindow(true).Do(cdp.WithExecutor(bctx, chromedp.FromContext(bctx).Browser))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tctx, _ := chromedp.NewContext(bctx, chromedp.WithTargetID(id))
+		if err := chromedp.Run(tctx, emulation.SetDeviceMetricsOverride(1200, 630, 1, false)); err != nil {
+			b.Fatal(err)
+		}
+		tabs[i] = tctx
+	}
+	return tabs
+}
+
+func floorRender(b *testing.B, tctx context.Context) {
+	err := chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		frameID := chromedp.FromContext(ctx).Target.TargetID
+		if err := page.SetDocumentContent(cdp.FrameID(frameID), benchHTML).Do(ctx); err != nil {
+			return err
+		}
+		_, err := page.CaptureScreenshot().Do(ctx)
+		return err
+	}))
+	if err != nil {
+		b.Error(err)
+	}
+}
+
+// BenchmarkFloor is the raw chromedp baseline for BenchmarkRender.
+func BenchmarkFloor(b *testing.B) {
+	tabs := floorTabs(b, 4)
+	var lat latencies
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		floorRender(b, tabs[i%len(tabs)])
+		lat.add(time.Since(start))
+		i++
+	}
+	lat.report(b)
+}
+
+// BenchmarkFloorParallel is the raw chromedp baseline for
+// BenchmarkRenderParallel.
+func BenchmarkFloorParallel(b *testing.B) {
+	tabs := floorTabs(b, 4)
+	free := make(chan context.Context, len(tabs))
+	for _, t := range tabs {
+		free <- t
+	}
+	var lat latencies
+	runFour(b, func() {
+		t := <-free
+		start := time.Now()
+		floorRender(b, t)
+		lat.add(time.Since(start))
+		free <- t
+	})
+	lat.report(b)
+}
+
+// BenchmarkScripted measures the script check on a 1 MB page.
+func BenchmarkScripted(b *testing.B) {
+	req := Request{Pages: []Page{{HTML: strings.Repeat(`<div class="row"><span style="color:red">content=one</span></div>`, 1<<20/64)}}}
+	b.SetBytes(int64(len(req.Pages[0].HTML)))
+	for b.Loop() {
+		if req.scripted() {
+			b.Fatal("static page judged scripted")
+		}
+	}
+}

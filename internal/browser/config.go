@@ -1,0 +1,99 @@
+package browser
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Config configures a Pool. The zero value of every field selects its
+// documented default.
+type Config struct {
+	// ChromiumPath is the Chromium binary to run; "" means FindChromium().
+	ChromiumPath string
+	// MaxTabs is the number of warm tabs, which is also the number of renders
+	// that run at the same time. Default 4.
+	MaxTabs int
+	// QueueSize is how many renders may wait for a tab beyond MaxTabs; when
+	// that many already wait, Render fails at once with ErrQueueFull.
+	// Default MaxTabs*16.
+	QueueSize int
+	// RecycleAfter is the number of renders after which the browser is
+	// replaced by a fresh one, to bound memory growth and leaked state.
+	// Default 500.
+	RecycleAfter int
+	// RenderTimeout bounds one render, from loading the HTML to the captured
+	// bytes. Default 30s.
+	RenderTimeout time.Duration
+	// StartTimeout bounds launching a browser and opening its tabs, and how
+	// long a render waits for a crashed browser to come back. Default 30s.
+	StartTimeout time.Duration
+	// Logger receives the pool's log lines. Default slog.Default().
+	Logger *slog.Logger
+	// ExtraFlags are appended to the Chromium command line, each as
+	// "--name" or "--name=value"; a name given here overrides a built-in flag
+	// of the same name.
+	ExtraFlags []string
+}
+
+// maxDimension is the largest accepted page width or height in CSS pixels; a
+// 10000x10000 RGBA screenshot is already 400 MB inside Chromium.
+const maxDimension = 10000
+
+func (c Config) withDefaults() Config {
+	c.MaxTabs = cmp.Or(c.MaxTabs, 4)
+	c.QueueSize = cmp.Or(c.QueueSize, c.MaxTabs*16)
+	c.RecycleAfter = cmp.Or(c.RecycleAfter, 500)
+	c.RenderTimeout = cmp.Or(c.RenderTimeout, 30*time.Second)
+	c.StartTimeout = cmp.Or(c.StartTimeout, 30*time.Second)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.MaxTabs < 1 {
+		errs = append(errs, fmt.Errorf("MaxTabs must be at least 1, got %d", c.MaxTabs))
+	}
+	if c.QueueSize < 0 {
+		errs = append(errs, fmt.Errorf("QueueSize must not be negative, got %d", c.QueueSize))
+	}
+	if c.RecycleAfter < 1 {
+		errs = append(errs, fmt.Errorf("RecycleAfter must be at least 1, got %d", c.RecycleAfter))
+	}
+	if c.RenderTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("RenderTimeout must be positive, got %s", c.RenderTimeout))
+	}
+	if c.StartTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("StartTimeout must be positive, got %s", c.StartTimeout))
+	}
+	for _, f := range c.ExtraFlags {
+		if !strings.HasPrefix(f, "--") || len(f) < 3 {
+			errs = append(errs, fmt.Errorf("ExtraFlags entry %q must look like --name or --name=value", f))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// chromiumNames are the executable names FindChromium looks up in $PATH, in
+// order of preference.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// FindChromium returns the path of a Chromium or Chrome binary: the first of
+// chromium, chromium-browser, google-chrome and google-chrome-stable found in
+// $PATH, else /usr/bin/chromium if it exists.
+func FindChromium() (string, error) {
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("/usr/bin/chromium"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("find chromium: none of %s in $PATH and no /usr/bin/chromium", strings.Join(chromiumNames, ", "))
+}

@@ -1,0 +1,121 @@
+package browser
+
+import (
+	"strings"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumFlag is one Chromium command-line switch; value is true for a bare
+// "--name" or a string for "--name=value".
+type chromiumFlag struct {
+	name  string
+	value any
+}
+
+// baseFlags are the switches every browser is launched with. The network
+// around the service is closed, so anything that phones home is turned off:
+// it would only waste time on connection attempts.
+var baseFlags = []chromiumFlag{
+	// There is no display server; the headless mode renders like desktop Chrome.
+	{"headless", true},
+	// Servers have no GPU; render with the software rasterizer from the start
+	// instead of probing for one.
+	{"disable-gpu", true},
+	// We run as root in a container, where Chromium's setuid/namespace sandbox
+	// cannot start. Isolation comes from the container and the egress policy.
+	{"no-sandbox", true},
+	// A throwaway profile must not run first-run tasks or show welcome pages.
+	{"no-first-run", true},
+	// Nor ask to become the default browser.
+	{"no-default-browser-check", true},
+	// No Google account: stop sync from trying to reach its servers.
+	{"disable-sync", true},
+	// Stops update checks, metrics, safe-browsing list fetches and other
+	// background requests to Google.
+	{"disable-background-networking", true},
+	// Stops the component updater downloading Widevine, CRLSets and the like.
+	{"disable-component-update", true},
+	// QUIC probing is another source of outbound traffic; renders need none.
+	{"disable-quic", true},
+	// Keep crash dumps and the crash reporter off the disk and network.
+	{"disable-breakpad", true},
+	// Reporting is off as well; only local metrics bookkeeping remains.
+	{"metrics-recording-only", true},
+	// Translate, MediaRouter, OptimizationHints and DialMediaRouteProvider
+	// fetch from Google or open UI nobody sees. LocalNetworkAccessChecks
+	// treats our about:blank documents as public and blocks their loopback and
+	// private-network subresources, but only once a tab has been navigated
+	// (reset), not in a fresh tab; renders must not depend on tab history, and
+	// deciding what a render may reach is the egress policy's job.
+	{"disable-features", "Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,LocalNetworkAccessChecks"},
+	// No extensions are needed, and loading them costs start-up time.
+	{"disable-extensions", true},
+	// Screenshots are of the page only, never of scrollbars.
+	{"hide-scrollbars", true},
+	// Pages may play media; nobody listens.
+	{"mute-audio", true},
+	// Colours in screenshots must be the sRGB values the HTML asked for, not
+	// converted through whatever display profile the host reports.
+	{"force-color-profile", "srgb"},
+	// All warm tabs are "background" tabs; they must render at full speed and
+	// run their timers unthrottled.
+	{"disable-renderer-backgrounding", true},
+	{"disable-background-timer-throttling", true},
+	{"disable-backgrounding-occluded-windows", true},
+	// Docker's default /dev/shm is 64 MB, too small for large screenshots;
+	// use the temp dir for shared memory instead.
+	{"disable-dev-shm-usage", true},
+	// We drive tabs hard over CDP; don't let IPC flood protection throttle us.
+	{"disable-ipc-flooding-protection", true},
+	// A slow page is handled by RenderTimeout, not by a hang dialog.
+	{"disable-hang-monitor", true},
+	// Don't look for a desktop keyring (D-Bus) to store passwords.
+	{"password-store", "basic"},
+	{"use-mock-keychain", true},
+}
+
+// listFlags are switches whose value is a comma-separated list; an extra flag
+// adds to the built-in list instead of replacing it.
+var listFlags = map[string]bool{"disable-features": true, "enable-features": true}
+
+// allocatorOptions builds the chromedp options for one launch: the binary,
+// baseFlags, a fresh profile in dataDir, then extra flags. An extra flag
+// overrides a base flag of the same name, except list flags, which merge.
+func allocatorOptions(path, dataDir string, extra []string) []chromedp.ExecAllocatorOption {
+	values := make(map[string]any, len(baseFlags)+len(extra))
+	var order []string
+	set := func(name string, value any) {
+		if _, ok := values[name]; !ok {
+			order = append(order, name)
+		}
+		values[name] = value
+	}
+	for _, f := range baseFlags {
+		set(f.name, f.value)
+	}
+	for _, f := range extra {
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+		switch {
+		case !hasValue:
+			set(name, true)
+		case listFlags[name]:
+			if prev, ok := values[name].(string); ok && prev != "" {
+				value = prev + "," + value
+			}
+			set(name, value)
+		default:
+			set(name, value)
+		}
+	}
+
+	opts := make([]chromedp.ExecAllocatorOption, 0, len(order)+2)
+	opts = append(opts, chromedp.ExecPath(path))
+	for _, name := range order {
+		opts = append(opts, chromedp.Flag(name, values[name]))
+	}
+	// A fresh profile per browser, so no cookies, cache or storage survive a
+	// recycle or leak between launches; removed when the browser is closed.
+	opts = append(opts, chromedp.UserDataDir(dataDir))
+	return opts
+}

@@ -1,0 +1,310 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// instance is one Chromium process and the warm tabs opened in it.
+//
+// The fields below mu-guarded comments are owned by Pool.mu; the rest are set
+// once by launch and read-only afterwards.
+type instance struct {
+	gen     uint64 // launch number, for logs
+	pid     int
+	version string
+	dataDir string
+	log     *slog.Logger
+
+	allocCancel context.CancelFunc // stops the process and waits for it
+	ctx         context.Context    // chromedp browser context; done when the browser is gone
+	cancel      context.CancelFunc
+	browser     *chromedp.Browser
+
+	// closing is set before we close the browser on purpose, so the pool
+	// can tell a deliberate shutdown from a crash.
+	closing  atomic.Bool
+	shutOnce sync.Once
+	shutDone chan struct{}
+
+	// Guarded by Pool.mu.
+	tabs      int  // live tabs (idle, busy or being replaced)
+	inflight  int  // renders running in one of its tabs
+	renders   int  // renders started, for recycling
+	retired   bool // replaced by a newer instance; closes when inflight hits 0
+	recycling bool // a replacement has been asked for
+	closeSent bool // shutdown of this retired instance has been scheduled
+
+	// warm holds the tabs opened by launch until the pool installs them.
+	warm []*tab
+}
+
+// tab is one warm page target. Only the render holding it touches its
+// viewport cache, so it needs no lock.
+type tab struct {
+	inst    *instance
+	ctx     context.Context // chromedp tab context
+	cancel  context.CancelFunc
+	target  *chromedp.Target
+	frameID cdp.FrameID
+
+	width, height int  // viewport currently emulated; 0 before the first render
+	scriptsOff    bool // JavaScript currently disabled by emulation
+}
+
+// launch starts a browser with n warm tabs, giving up after timeout or when
+// ctx is done. On error nothing is left running.
+func launch(ctx context.Context, cfg Config, gen uint64, n int) (_ *instance, err error) {
+	start := time.Now()
+	ctx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancelStart()
+
+	dataDir, err := os.MkdirTemp("", "renderhook-chromium-")
+	if err != nil {
+		return nil, fmt.Errorf("create profile dir: %w", err)
+	}
+	in := &instance{
+		gen:      gen,
+		dataDir:  dataDir,
+		shutDone: make(chan struct{}),
+		log:      cfg.Logger.With("component", "browser", "gen", gen),
+	}
+
+	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process
+	opts := allocatorOptions(cfg.ChromiumPath, dataDir, cfg.ExtraFlags)
+	opts = append(opts,
+		chromedp.ModifyCmdFunc(func(c *exec.Cmd) {
+			c.SysProcAttr = &syscall.SysProcAttr{
+				// Own process group, so Stop can kill the renderers,
+				// zygotes and GPU/utility helpers with one signal.
+				Setpgid: true,
+				// Take the browser down if this process dies.
+				Pdeathsig: syscall.SIGKILL,
+			}
+			cmd = c
+		}),
+		chromedp.WSURLReadTimeout(cfg.StartTimeout),
+		// Chromium's own temp files (its singleton socket dir, and the shared
+		// memory files --disable-dev-shm-usage moves out of /dev/shm) go in
+		// the profile dir, so removing that cleans up after a killed browser.
+		chromedp.Env("TMPDIR="+dataDir),
+	)
+	// The allocator and browser contexts live as long as the browser, not as
+	// long as the Start call, so they hang off Background.
+	baseCtx, abort := context.WithCancel(context.Background())
+	allocCtx, allocCancel := chromedp.NewExecAllocator(baseCtx, opts...)
+	in.allocCancel = func() { abort(); allocCancel() }
+	debugf := func(format string, args ...any) {
+		cfg.Logger.Debug(fmt.Sprintf(format, args...), "component", "chromedp", "gen", gen)
+	}
+	in.ctx, in.cancel = chromedp.NewContext(allocCtx,
+		chromedp.WithLogf(debugf), chromedp.WithErrorf(debugf))
+	defer func() {
+		if err != nil {
+			in.shutdown(false)
+		}
+	}()
+
+	// The first Run allocates the browser. It must run on the browser
+	// context itself (a deadline on it would later kill the browser), so it
+	// is bounded from the outside. On timeout, wait for it to give up before
+	// cleaning up: until then the process may be starting with an unknown pid,
+	// writing into dataDir.
+	ran := make(chan error, 1)
+	go func() { ran <- chromedp.Run(in.ctx) }()
+	select {
+	case err = <-ran:
+	case <-ctx.Done():
+		abort()
+		<-ran
+		err = ctx.Err()
+	}
+	if cmd != nil && cmd.Process != nil {
+		in.pid = cmd.Process.Pid
+	}
+	in.log = in.log.With("pid", in.pid)
+	if err != nil {
+		return nil, fmt.Errorf("launch chromium %s: %w", cfg.ChromiumPath, err)
+	}
+	c := chromedp.FromContext(in.ctx)
+	in.browser = c.Browser
+
+	bexec := cdp.WithExecutor(ctx, c.Browser)
+	_, product, _, _, _, err := browser.GetVersion().Do(bexec)
+	if err != nil {
+		return nil, fmt.Errorf("get browser version: %w", err)
+	}
+	in.version = product
+	initialTarget := c.Target.TargetID
+
+	tabs := make([]*tab, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range tabs {
+		wg.Go(func() { tabs[i], errs[i] = in.newTab(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("open warm tabs: %w", err)
+	}
+	in.tabs = n
+	// The tab Chromium opened at start-up is not one of ours; close it so its
+	// renderer does not sit idle taking memory.
+	if err := target.CloseTarget(initialTarget).Do(bexec); err != nil {
+		in.log.Debug("close initial tab", "err", err)
+	}
+	in.log.Info("chromium started", "version", in.version, "tabs", n, "took", time.Since(start).Round(time.Millisecond))
+	in.warm = tabs
+	return in, nil
+}
+
+// newTab opens a blank page target and prepares it for renders.
+func (in *instance) newTab(ctx context.Context) (*tab, error) {
+	// Each tab gets its own window. Tabs sharing a window are hidden behind
+	// the active one, and a hidden tab produces no frames, so its screenshots
+	// stall until it happens to be shown.
+	id, err := target.CreateTarget("about:blank").WithNewWindow(true).Do(cdp.WithExecutor(ctx, in.browser))
+	if err != nil {
+		return nil, fmt.Errorf("create target: %w", err)
+	}
+	// abort cancels without waiting; chromedp's cancel also closes the target
+	// and waits for that.
+	parent, abort := context.WithCancel(in.ctx)
+	tctx, tcancel := chromedp.NewContext(parent, chromedp.WithTargetID(id))
+	t := &tab{inst: in, ctx: tctx, cancel: func() { tcancel(); abort() }}
+
+	// The first Run attaches to the target. Like the browser's, it is
+	// bounded from outside, since a deadline on tctx would close the tab.
+	ran := make(chan error, 1)
+	go func() {
+		ran <- chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
+			// chromedp enables these domains to track the DOM for its query
+			// helpers. We never query, and each would cost events (and, for
+			// DOM, a getDocument round-trip) on every render.
+			for _, a := range []chromedp.Action{
+				dom.Disable(), css.Disable(), network.Disable(), log.Disable(),
+				page.SetLifecycleEventsEnabled(false),
+			} {
+				if err := a.Do(ctx); err != nil {
+					return fmt.Errorf("disable %T: %w", a, err)
+				}
+			}
+			// setDocumentContent keeps the frame, so its id is fetched once.
+			tree, err := page.GetFrameTree().Do(ctx)
+			if err != nil {
+				return fmt.Errorf("get frame tree: %w", err)
+			}
+			t.frameID = tree.Frame.ID
+			return nil
+		}))
+	}()
+	select {
+	case err = <-ran:
+	case <-ctx.Done():
+		abort()
+		<-ran
+		err = ctx.Err()
+	}
+	if err != nil {
+		t.close()
+		closeCtx, cancel := context.WithTimeout(in.ctx, time.Second)
+		_ = target.CloseTarget(id).Do(cdp.WithExecutor(closeCtx, in.browser)) // in case it was never attached
+		cancel()
+		return nil, fmt.Errorf("attach to target: %w", err)
+	}
+	t.target = chromedp.FromContext(tctx).Target
+	return t, nil
+}
+
+// close closes the tab's page target. It is cheap if the browser is gone.
+func (t *tab) close() {
+	t.cancel()
+}
+
+// alive reports whether the browser is still connected.
+func (in *instance) alive() bool {
+	return in.ctx.Err() == nil
+}
+
+// shutdown closes the browser, gracefully if asked and possible, then kills
+// whatever is left of its process group and removes its profile. It is safe
+// to call more than once and from several goroutines.
+func (in *instance) shutdown(graceful bool) {
+	in.closing.Store(true)
+	in.shutOnce.Do(func() {
+		defer close(in.shutDone)
+		if graceful && in.browser != nil && in.alive() {
+			// Browser.close lets Chromium reap its own children, which matters
+			// when nobody else reaps orphans (we might be PID 1).
+			ctx, cancel := context.WithTimeout(in.ctx, 2*time.Second)
+			if err := chromedp.Cancel(ctx); err != nil {
+				in.log.Debug("close chromium gracefully", "err", err)
+			}
+			cancel()
+		}
+		if in.pid > 0 {
+			// The group id is the browser's pid (Setpgid). ESRCH just means
+			// everything is already gone.
+			if err := syscall.Kill(-in.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				in.log.Warn("kill chromium process group", "err", err)
+			}
+		}
+		in.cancel()
+		in.allocCancel() // waits for the browser process to be reaped
+		if in.pid > 0 && !waitGroupGone(in.pid, groupExitTimeout) {
+			// Killed helpers that outlive the browser are reparented to
+			// PID 1; if that never reaps them they stay as zombies.
+			in.log.Warn("chromium helper processes still present after kill; is an init process (e.g. tini) reaping zombies?", "pgid", in.pid)
+		}
+		if err := os.RemoveAll(in.dataDir); err != nil {
+			in.log.Warn("remove chromium profile", "dir", in.dataDir, "err", err)
+		}
+		in.log.Info("chromium stopped")
+	})
+	<-in.shutDone
+}
+
+// groupExitTimeout bounds how long shutdown waits for the killed process
+// group to disappear.
+const groupExitTimeout = 3 * time.Second
+
+// waitGroupGone polls until no process of group pgid exists, or timeout.
+// Killed helpers are orphans; init normally reaps them. If we are init (PID 1
+// in a container) they are our children, so reap them here: waiting on the
+// group cannot steal another child's exit status, and it fails harmlessly
+// with ECHILD when they are not ours.
+func waitGroupGone(pgid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(-pgid, 0) == nil {
+		var ws syscall.WaitStatus
+		for {
+			pid, err := syscall.Wait4(-pgid, &ws, syscall.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
