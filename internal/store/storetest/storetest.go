@@ -3,8 +3,11 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,6 +173,355 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if v2, _ := st.Setting(ctx, "k", "second"); v2 != "first" {
 			t.Fatalf("setting overwritten: %s", v2)
+		}
+	})
+
+	t.Run("render transaction commits together or not at all", func(t *testing.T) {
+		st, a, _ := setup(t)
+		r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: "req_tx", Format: "png", Status: store.RenderSucceeded,
+			Size: 3, BlobKey: a.ID + "/tx.png", CreatedAt: now}
+		l := &store.RequestLog{ID: "req_tx", SpaceID: a.ID, CreatedAt: now, Method: "GET", Path: "/api/render/x", Status: 200,
+			RenderID: r.ID, CallbackStatus: store.CallbackPending,
+			Callbacks: map[string]store.CallbackState{store.CallbackStore: {State: store.CallbackPending, UpdatedAt: now}}}
+		boom := errors.New("boom")
+		err := st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateRender(ctx, r); err != nil {
+				return err
+			}
+			if err := tx.SpoolRender(ctx, r.ID, []byte{1, 2, 3}, now); err != nil {
+				return err
+			}
+			if tx.Driver() == nil {
+				t.Error("Tx.Driver() is nil")
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx returned %v, want fn's error", err)
+		}
+		if _, err := st.FindRender(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("rolled-back render exists: %v", err)
+		}
+		if err := st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateRender(ctx, r); err != nil {
+				return err
+			}
+			if err := tx.SpoolRender(ctx, r.ID, []byte{0, 1, 2}, now); err != nil {
+				return err
+			}
+			return tx.CreateRequestLog(ctx, l)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := st.GetSpool(ctx, r.ID); err != nil || !bytes.Equal(b, []byte{0, 1, 2}) {
+			t.Fatalf("spool %v %v", b, err)
+		}
+		if err := st.MarkRenderStored(ctx, r.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetSpool(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("spool kept after store: %v", err)
+		}
+		if got, _ := st.FindRender(ctx, r.ID); got.StoredAt == nil || !got.StoredAt.Equal(now) {
+			t.Fatalf("stored_at %v", got.StoredAt)
+		}
+		if err := st.MarkRenderStored(ctx, "nope", now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("store unknown render: %v", err)
+		}
+		// A duplicate render id inside a transaction is a conflict.
+		if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateRender(ctx, r) }); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate render in tx: %v", err)
+		}
+	})
+
+	t.Run("request logs page, filter and track callbacks", func(t *testing.T) {
+		st, a, b := setup(t)
+		var ids []string
+		for i := range 5 {
+			id := store.NewID("req")
+			ids = append(ids, id)
+			status := 200
+			if i%2 == 1 {
+				status = 404
+			}
+			// Two entries share each millisecond: the id breaks the tie.
+			l := &store.RequestLog{ID: id, SpaceID: a.ID, CreatedAt: now.Add(time.Duration(i/2) * time.Millisecond), Method: "GET",
+				Path: "/api/render/p", Status: status, RenderID: "r" + id}
+			if err := st.CreateRequestLog(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := st.GetRequestLog(ctx, b.ID, ids[0]); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-space log: %v", err)
+		}
+		var seen []string
+		var after *store.LogCursor
+		for range 10 {
+			page, err := st.ListRequestLogs(ctx, store.ListLogsParams{SpaceID: a.ID, Limit: 2, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, l := range page {
+				seen = append(seen, l.ID)
+			}
+			last := page[len(page)-1]
+			after = &store.LogCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		}
+		if len(seen) != 5 {
+			t.Fatalf("paging saw %d entries: %v", len(seen), seen)
+		}
+		for i := 1; i < len(seen); i++ {
+			if seen[i] == seen[i-1] {
+				t.Fatalf("entry %s listed twice", seen[i])
+			}
+		}
+		missing, err := st.ListRequestLogs(ctx, store.ListLogsParams{SpaceID: a.ID, Limit: 10, StatusMin: 400, StatusMax: 499})
+		if err != nil || len(missing) != 2 {
+			t.Fatalf("4xx filter: %d entries, %v", len(missing), err)
+		}
+		if other, _ := st.ListRequestLogs(ctx, store.ListLogsParams{SpaceID: b.ID, Limit: 10}); len(other) != 0 {
+			t.Fatalf("space b sees %d entries", len(other))
+		}
+
+		renderID := "r" + ids[0]
+		if err := st.AttachLogFile(ctx, renderID, a.ID+"/f.png"); err != nil {
+			t.Fatal(err)
+		}
+		// The three callbacks of a render report at the same time; none of
+		// their states may be lost.
+		var wg sync.WaitGroup
+		for _, cb := range []string{store.CallbackStore, store.CallbackLog, store.CallbackCredits} {
+			wg.Go(func() {
+				if err := st.SetCallbackState(ctx, renderID, cb, store.CallbackState{State: store.CallbackSucceeded, Attempts: 1, UpdatedAt: now}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got, err := st.GetRequestLog(ctx, a.ID, ids[0])
+		if err != nil || got.FileKey != a.ID+"/f.png" || len(got.Callbacks) != 3 || got.CallbackStatus != store.CallbackSucceeded {
+			t.Fatalf("log %+v %v", got, err)
+		}
+		if err := st.SetCallbackState(ctx, renderID, store.CallbackStore, store.CallbackState{State: store.CallbackFailed, Error: "disk \x00 full", UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.GetRequestLog(ctx, a.ID, ids[0]); got.CallbackStatus != store.CallbackFailed || got.Callbacks["store"].Error != "disk \x00 full" {
+			t.Fatalf("after failure %+v", got)
+		}
+		if err := st.SetCallbackState(ctx, "unknown", store.CallbackStore, store.CallbackState{State: store.CallbackFailed}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("callback state of unknown render: %v", err)
+		}
+		n, err := st.DeleteRequestLogsBefore(ctx, now.Add(time.Millisecond))
+		if err != nil || n != 2 {
+			t.Fatalf("retention deleted %d (%v), want 2", n, err)
+		}
+	})
+
+	t.Run("text a database may refuse is still recorded", func(t *testing.T) {
+		st, a, _ := setup(t)
+		// Request paths and bodies can carry NUL and invalid UTF-8; the
+		// entry must still be written (a render's transaction holds it).
+		l := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: now, Method: "GET",
+			Path: "/api/render/\x00\xff\xfe", Body: "{\"a\":\"\xc3\"}", Error: "bad \x00", Status: 400}
+		if err := st.CreateRequestLog(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetRequestLog(ctx, a.ID, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		tp := tmpl(t, st, a.ID)
+		tp.HTML = "<b>\x00</b>"
+		if err := st.UpdateTemplate(ctx, tp); err != nil {
+			t.Fatal(err)
+		}
+		p := &store.Page{ID: store.NewID("pg"), SpaceID: a.ID, CreatedAt: now, UpdatedAt: now,
+			Draft: store.PageVersion{TemplateID: tp.ID, Name: "n", Values: map[string]any{"x": "nul \x00 inside"}}}
+		if err := st.CreatePage(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.GetPage(ctx, a.ID, p.ID); err != nil || got.Draft.Values["x"] != "nul \x00 inside" {
+			t.Fatalf("values %v %v", got, err)
+		}
+	})
+
+	t.Run("credits bill once and count pending renders", func(t *testing.T) {
+		st, a, b := setup(t)
+		mk := func(status string) *store.Render {
+			r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: store.NewID("req"), Format: "png", Status: status, CreatedAt: now}
+			if err := st.CreateRender(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		ok1, ok2 := mk(store.RenderSucceeded), mk(store.RenderSucceeded)
+		mk(store.RenderFailed)
+		queued := mk(store.RenderQueued)
+		if c, err := st.CreditStatus(ctx, a.ID); err != nil || c.Limit != 10 || c.Used != 0 || c.Pending != 3 {
+			t.Fatalf("before billing %+v %v", c, err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				added, err := st.AddCredit(ctx, a.ID, ok1.ID, 1, now)
+				if err != nil {
+					t.Error(err)
+				}
+				if added {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("render billed %d times", wins.Load())
+		}
+		if _, err := st.AddCredit(ctx, a.ID, ok2.ID, 1, now); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := st.CreditStatus(ctx, a.ID); c.Used != 2 || c.Pending != 1 {
+			t.Fatalf("after billing %+v", c)
+		}
+		u, err := st.Usage(ctx, a.ID)
+		if err != nil || u.CreditsUsed != 2 || u.Succeeded != 2 || u.Failed != 1 || u.CreditLimit != 10 {
+			t.Fatalf("usage %+v %v", u, err)
+		}
+		if u, _ := st.Usage(ctx, b.ID); u.CreditsUsed != 0 || u.Succeeded != 0 {
+			t.Fatalf("space b usage %+v", u)
+		}
+		if _, err := st.CreditStatus(ctx, "spc_nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("credit status of unknown space: %v", err)
+		}
+
+		// The async render runs: started, then finished in a transaction.
+		if err := st.MarkRenderStarted(ctx, queued.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		queued.Status, queued.Size, queued.StartedAt, queued.EndedAt = store.RenderSucceeded, 9, &now, &now
+		if err := st.InTx(ctx, func(tx store.Tx) error { return tx.UpdateRender(ctx, queued) }); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.FindRender(ctx, queued.ID); got.Status != store.RenderSucceeded || got.Size != 9 || got.EndedAt == nil {
+			t.Fatalf("finished async render %+v", got)
+		}
+		if err := st.MarkRenderStarted(ctx, queued.ID, now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("restarting a finished render: %v", err)
+		}
+	})
+
+	t.Run("webhook endpoints and deliveries", func(t *testing.T) {
+		st, a, b := setup(t)
+		rot := now.Add(-time.Hour)
+		if err := st.SetWebhookSecret(ctx, a.ID, "whsec_new", "whsec_old", &rot); err != nil {
+			t.Fatal(err)
+		}
+		if sp, _ := st.GetSpace(ctx, a.ID); sp.WebhookSecret != "whsec_new" || sp.WebhookSecretPrev != "whsec_old" || !sp.WebhookSecretRotatedAt.Equal(rot) {
+			t.Fatalf("space secrets %+v", sp)
+		}
+		e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Events: []string{"render.succeeded"},
+			Enabled: true, Secret: "whsec_e", CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateWebhookEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetWebhookEndpoint(ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-space endpoint: %v", err)
+		}
+		e.Enabled, e.DisabledReason, e.FailingSince = false, "gone", &now
+		if err := st.UpdateWebhookEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.FindWebhookEndpoint(ctx, e.ID)
+		if err != nil || got.Enabled || got.DisabledReason != "gone" || got.FailingSince == nil || !got.Wants("render.succeeded") || got.Wants("render.failed") {
+			t.Fatalf("endpoint %+v %v", got, err)
+		}
+		if list, _ := st.ListWebhookEndpoints(ctx, a.ID); len(list) != 1 {
+			t.Fatalf("%d endpoints", len(list))
+		}
+
+		payload := []byte(`{"event":"render.succeeded","x":"\u00e9"}`)
+		var ids []string
+		for i := range 3 {
+			d := &store.Delivery{ID: store.NewID("msg"), SpaceID: a.ID, EndpointID: e.ID, URL: e.URL, Event: "render.succeeded",
+				RenderID: "r1", Payload: payload, Status: store.DeliveryPending, CreatedAt: now.Add(time.Duration(i) * time.Millisecond), UpdatedAt: now}
+			if i == 0 {
+				err = st.InTx(ctx, func(tx store.Tx) error { return tx.CreateDelivery(ctx, d) })
+			} else {
+				err = st.CreateDelivery(ctx, d)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, d.ID)
+		}
+		a1 := store.DeliveryAttempt{At: now, StatusCode: 500, DurationMs: 3, Error: "HTTP 500", ResponseBody: "oops \x00"}
+		a2 := store.DeliveryAttempt{At: now.Add(time.Second), StatusCode: 200, DurationMs: 4}
+		if err := st.RecordDeliveryAttempt(ctx, ids[0], a1, store.DeliveryFailed); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RecordDeliveryAttempt(ctx, ids[0], a2, store.DeliverySucceeded); err != nil {
+			t.Fatal(err)
+		}
+		d, err := st.GetDelivery(ctx, a.ID, ids[0])
+		if err != nil || d.Status != store.DeliverySucceeded || len(d.Attempts) != 2 || d.Attempts[0].StatusCode != 500 ||
+			d.Attempts[0].ResponseBody != "oops \x00" || d.Attempts[1].StatusCode != 200 || !bytes.Equal(d.Payload, payload) {
+			t.Fatalf("delivery %+v %v", d, err)
+		}
+		if _, err := st.GetDelivery(ctx, b.ID, ids[0]); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-space delivery: %v", err)
+		}
+		if err := st.RecordDeliveryAttempt(ctx, "msg_nope", a1, store.DeliveryFailed); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("attempt on unknown delivery: %v", err)
+		}
+		if err := st.SetDeliveryStatus(ctx, ids[1], store.DeliveryExhausted); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := st.FindDelivery(ctx, ids[1]); f.Status != store.DeliveryExhausted || len(f.Attempts) != 0 {
+			t.Fatalf("status %+v", f)
+		}
+		page1, err := st.ListDeliveries(ctx, store.ListDeliveriesParams{SpaceID: a.ID, RenderID: "r1", EndpointID: e.ID, Limit: 2})
+		if err != nil || len(page1) != 2 || page1[0].ID != ids[2] || page1[1].ID != ids[1] {
+			t.Fatalf("first page %v %v", page1, err)
+		}
+		last := page1[1]
+		page2, _ := st.ListDeliveries(ctx, store.ListDeliveriesParams{SpaceID: a.ID, Limit: 2, After: &store.LogCursor{CreatedAt: last.CreatedAt, ID: last.ID}})
+		if len(page2) != 1 || page2[0].ID != ids[0] {
+			t.Fatalf("second page %v", page2)
+		}
+		if s, _ := st.ListDeliveries(ctx, store.ListDeliveriesParams{SpaceID: a.ID, Status: store.DeliverySucceeded, Limit: 10}); len(s) != 1 {
+			t.Fatalf("status filter: %d", len(s))
+		}
+		if err := st.DeleteWebhookEndpoint(ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-space delete: %v", err)
+		}
+		if err := st.DeleteWebhookEndpoint(ctx, a.ID, e.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("tokens list and touch", func(t *testing.T) {
+		st, a, _ := setup(t)
+		tok := &store.Token{ID: store.NewID("tok"), SpaceID: a.ID, Prefix: "rh_y", Hash: []byte{0, 0xff, 1}, CreatedAt: now}
+		if err := st.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.TouchToken(ctx, tok.ID, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		list, err := st.ListTokens(ctx, a.ID)
+		if err != nil || len(list) != 1 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(now.Add(time.Minute)) {
+			t.Fatalf("tokens %+v %v", list, err)
+		}
+		if got, err := st.GetTokenByHash(ctx, []byte{0, 0xff, 1}); err != nil || got.ID != tok.ID {
+			t.Fatalf("binary hash lookup %+v %v", got, err)
+		}
+		if spaces, _ := st.ListSpaces(ctx); len(spaces) < 2 {
+			t.Fatalf("%d spaces", len(spaces))
+		}
+		if err := st.CreateSpace(ctx, a); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate space: %v", err)
 		}
 	})
 }

@@ -1,0 +1,72 @@
+// Package pgtest gives each test its own empty PostgreSQL schema in the
+// database named by RENDERHOOK_TEST_DATABASE_URL (scripts/pg-test.sh starts
+// a throwaway cluster and sets it), so tests sharing one database never see
+// each other's rows or jobs.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL names the variable holding the test database's URL.
+const EnvURL = "RENDERHOOK_TEST_DATABASE_URL"
+
+// Enabled reports whether a test database is configured.
+func Enabled() bool { return os.Getenv(EnvURL) != "" }
+
+// URL returns a connection URL whose search_path is a new schema of its
+// own (created by the store's Migrate), dropped when the test ends. It
+// skips the test when no test database is configured.
+func URL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		t.Skip(EnvURL + " is not set: run `make test`, or `eval \"$(scripts/pg-test.sh start)\"`")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	u, err := WithSearchPath(base, schema)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvURL, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+			t.Logf("drop schema %s: %v", schema, err)
+		}
+	})
+	return u
+}
+
+// WithSearchPath returns the URL base with its search_path set to schema.
+func WithSearchPath(base, schema string) (string, error) {
+	if !strings.Contains(base, "://") {
+		// libpq key=value form
+		return base + " search_path=" + schema, nil
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

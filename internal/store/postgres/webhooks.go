@@ -1,0 +1,197 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+func (s *Store) SetWebhookSecret(ctx context.Context, spaceID, secret, prev string, rotatedAt *time.Time) error {
+	return mustAffect(s.pool.Exec(ctx, `UPDATE spaces SET webhook_secret = $1, webhook_secret_prev = $2, webhook_secret_rotated_at = $3 WHERE id = $4`,
+		secret, prev, nullMs(rotatedAt), spaceID))
+}
+
+func updateRender(ctx context.Context, q querier, r *store.Render) error {
+	return mustAffect(q.Exec(ctx, `UPDATE renders SET status = $1, width = $2, height = $3, size = $4, blob_key = $5, content_type = $6, error = $7,
+		queue_ms = $8, render_ms = $9, total_ms = $10, stored_at = $11, started_at = $12, ended_at = $13 WHERE id = $14`,
+		r.Status, r.Width, r.Height, r.Size, text(r.BlobKey), text(r.ContentType), text(r.Error), r.QueueMs, r.RenderMs, r.TotalMs,
+		nullMs(r.StoredAt), nullMs(r.StartedAt), nullMs(r.EndedAt), r.ID))
+}
+
+func (t *tx) UpdateRender(ctx context.Context, r *store.Render) error {
+	return updateRender(ctx, t.tx, r)
+}
+
+func (t *tx) SetLogCallbacks(ctx context.Context, renderID string, m map[string]store.CallbackState) error {
+	b, err := json.Marshal(nonNilCallbacks(m))
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE request_logs SET callbacks = $1, callback_status = $2 WHERE render_id = $3`,
+		string(b), store.OverallCallbackStatus(m), renderID)
+	return interpretError(err)
+}
+
+func (t *tx) CreateDelivery(ctx context.Context, d *store.Delivery) error {
+	return createDelivery(ctx, t.tx, d)
+}
+
+func (s *Store) MarkRenderStarted(ctx context.Context, id string, at time.Time) error {
+	return mustAffect(s.pool.Exec(ctx, `UPDATE renders SET status = $1, started_at = $2 WHERE id = $3 AND status IN ($4, $5)`,
+		store.RenderRendering, ms(at), id, store.RenderQueued, store.RenderRendering))
+}
+
+// --- endpoints ---
+
+const endpointCols = `id, space_id, url, description, events, enabled, disabled_reason, secret, secret_prev, secret_rotated_at, failing_since, created_at, updated_at`
+
+func scanEndpoint(row scanner) (*store.WebhookEndpoint, error) {
+	var e store.WebhookEndpoint
+	var events string
+	var rotated, failing *int64
+	var created, updated int64
+	if err := row.Scan(&e.ID, &e.SpaceID, &e.URL, &e.Description, &events, &e.Enabled, &e.DisabledReason, &e.Secret, &e.SecretPrev,
+		&rotated, &failing, &created, &updated); err != nil {
+		return nil, interpretError(err)
+	}
+	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
+		return nil, fmt.Errorf("decode events: %w", err)
+	}
+	e.SecretRotatedAt, e.FailingSince = fromNullMs(rotated), fromNullMs(failing)
+	e.CreatedAt, e.UpdatedAt = fromMs(created), fromMs(updated)
+	return &e, nil
+}
+
+func eventsJSON(ev []string) string {
+	if ev == nil {
+		ev = []string{}
+	}
+	b, _ := json.Marshal(ev)
+	return string(b)
+}
+
+func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO webhook_endpoints(id, space_id, url, description, events, enabled, disabled_reason, secret,
+		secret_prev, secret_rotated_at, failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.ID, e.SpaceID, text(e.URL), text(e.Description), eventsJSON(e.Events), e.Enabled, text(e.DisabledReason), e.Secret, e.SecretPrev,
+		nullMs(e.SecretRotatedAt), nullMs(e.FailingSince), ms(e.CreatedAt), ms(e.UpdatedAt))
+	return interpretError(err)
+}
+
+func (s *Store) GetWebhookEndpoint(ctx context.Context, spaceID, id string) (*store.WebhookEndpoint, error) {
+	return scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE space_id = $1 AND id = $2`, spaceID, id))
+}
+
+func (s *Store) FindWebhookEndpoint(ctx context.Context, id string) (*store.WebhookEndpoint, error) {
+	return scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = $1`, id))
+}
+
+func (s *Store) ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*store.WebhookEndpoint, error) {
+	return list(ctx, s.pool, scanEndpoint, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE space_id = $1 ORDER BY created_at, id`, spaceID)
+}
+
+func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
+	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, events = $3, enabled = $4, disabled_reason = $5,
+		secret = $6, secret_prev = $7, secret_rotated_at = $8, failing_since = $9, updated_at = $10 WHERE space_id = $11 AND id = $12`,
+		text(e.URL), text(e.Description), eventsJSON(e.Events), e.Enabled, text(e.DisabledReason), e.Secret, e.SecretPrev,
+		nullMs(e.SecretRotatedAt), nullMs(e.FailingSince), ms(e.UpdatedAt), e.SpaceID, e.ID))
+}
+
+func (s *Store) DeleteWebhookEndpoint(ctx context.Context, spaceID, id string) error {
+	return mustAffect(s.pool.Exec(ctx, `DELETE FROM webhook_endpoints WHERE space_id = $1 AND id = $2`, spaceID, id))
+}
+
+// --- deliveries ---
+
+func createDelivery(ctx context.Context, q querier, d *store.Delivery) error {
+	att, err := json.Marshal(nonNilAttempts(d.Attempts))
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `INSERT INTO webhook_deliveries(id, space_id, endpoint_id, url, event, render_id, payload, status, attempts,
+		attempt_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		d.ID, d.SpaceID, d.EndpointID, text(d.URL), d.Event, d.RenderID, text(string(d.Payload)), d.Status, string(att), len(d.Attempts),
+		ms(d.CreatedAt), ms(d.UpdatedAt))
+	return interpretError(err)
+}
+
+func nonNilAttempts(a []store.DeliveryAttempt) []store.DeliveryAttempt {
+	if a == nil {
+		return []store.DeliveryAttempt{}
+	}
+	return a
+}
+
+func (s *Store) CreateDelivery(ctx context.Context, d *store.Delivery) error {
+	return createDelivery(ctx, s.pool, d)
+}
+
+const deliveryCols = `id, space_id, endpoint_id, url, event, render_id, payload, status, attempts, created_at, updated_at`
+
+func scanDelivery(row scanner) (*store.Delivery, error) {
+	var d store.Delivery
+	var payload, attempts string
+	var created, updated int64
+	if err := row.Scan(&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, &attempts,
+		&created, &updated); err != nil {
+		return nil, interpretError(err)
+	}
+	d.Payload = []byte(payload)
+	if err := json.Unmarshal([]byte(attempts), &d.Attempts); err != nil {
+		return nil, fmt.Errorf("decode attempts: %w", err)
+	}
+	d.CreatedAt, d.UpdatedAt = fromMs(created), fromMs(updated)
+	return &d, nil
+}
+
+func (s *Store) GetDelivery(ctx context.Context, spaceID, id string) (*store.Delivery, error) {
+	return scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE space_id = $1 AND id = $2`, spaceID, id))
+}
+
+func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, error) {
+	return scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`, id))
+}
+
+func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams) ([]*store.Delivery, error) {
+	var a args
+	q := `SELECT ` + deliveryCols + ` FROM webhook_deliveries WHERE space_id = ` + a.add(p.SpaceID)
+	if p.RenderID != "" {
+		q += ` AND render_id = ` + a.add(p.RenderID)
+	}
+	if p.EndpointID != "" {
+		q += ` AND endpoint_id = ` + a.add(p.EndpointID)
+	}
+	if p.Status != "" {
+		q += ` AND status = ` + a.add(p.Status)
+	}
+	if p.After != nil {
+		at := a.add(ms(p.After.CreatedAt))
+		q += ` AND (created_at < ` + at + ` OR (created_at = ` + at + ` AND id < ` + a.add(p.After.ID) + `))`
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(max(1, p.Limit))
+	return list(ctx, s.pool, scanDelivery, q, a...)
+}
+
+func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a store.DeliveryAttempt, status string) error {
+	// json.Marshal escapes NUL and replaces invalid UTF-8, so the
+	// attempt's text is storable as it is.
+	one, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	// Appends to the JSON array in place, in one statement (no
+	// read-modify-write), like SQLite's json_insert(attempts, '$[#]', …).
+	// The array is TEXT written by json.Marshal, so it is compact and ends
+	// with ']'.
+	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_deliveries SET
+		attempts = CASE WHEN attempts = '[]' THEN '[' || $1 || ']' ELSE left(attempts, -1) || ',' || $1 || ']' END,
+		attempt_count = attempt_count + 1, status = $2, updated_at = $3 WHERE id = $4`, string(one), status, ms(a.At), id))
+}
+
+func (s *Store) SetDeliveryStatus(ctx context.Context, id, status string) error {
+	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, updated_at = $2 WHERE id = $3`,
+		status, time.Now().UnixMilli(), id))
+}
