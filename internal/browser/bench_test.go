@@ -125,8 +125,15 @@ func floorTabs(b *testing.B, n int) []context.Context {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocatorOptions(path, dir, nil)...)
+	b.Cleanup(func() {
+		// Helpers may still be writing for a moment after the browser exits.
+		deadline := time.Now().Add(5 * time.Second)
+		for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	opts := append(allocatorOptions(path, dir, nil), chromedp.Env("TMPDIR="+dir))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
 	b.Cleanup(cancelBrowser)

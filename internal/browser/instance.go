@@ -25,8 +25,9 @@ import (
 
 // instance is one Chromium process and the warm tabs opened in it.
 //
-// The fields below mu-guarded comments are owned by Pool.mu; the rest are set
-// once by launch and read-only afterwards.
+// Fields after "Guarded by Pool.mu" belong to the pool's lock; closing and
+// shutOnce are safe for concurrent use; the rest are set by launch and
+// read-only afterwards.
 type instance struct {
 	gen     uint64 // launch number, for logs
 	pid     int

@@ -3,10 +3,15 @@
 //
 // A Pool runs one Chromium process with a fixed number of warm tabs. A render
 // borrows a tab, replaces its document with Page.setDocumentContent (no
-// navigation, no new tab), waits for fonts and images, and captures. The pool
-// caps concurrency and queue length, replaces tabs that time out, relaunches
-// the browser if it crashes, and swaps in a fresh browser every RecycleAfter
-// renders.
+// navigation, no new tab), waits for images, stylesheets and fonts, and
+// captures. The pool caps concurrency and queue length, replaces tabs that
+// fail or time out, relaunches the browser if it crashes, and swaps in a fresh
+// browser every RecycleAfter renders.
+//
+// Pages are kept apart: a page that cannot run script (see mayRunScript) is
+// rendered with JavaScript off, and a tab that ran script is navigated to
+// about:blank before reuse, because setDocumentContent keeps the window and so
+// the page's timers and globals.
 package browser
 
 import (
