@@ -13,14 +13,20 @@
 // tabs), for PNG and, sequentially, for JPEG, WebP and PDF. When
 // GOTENBERG_URL is set, a Gotenberg server is measured on the same HTML.
 //
+// What the post-render callbacks cost is measured by a second renderhook
+// server started with DisableCallbacks, taking part in the sequential PNG
+// rounds. Then webhook delivery on SQLite: a backlog of deliveries drained
+// to a loopback receiver (deliveries per second), and deliveries offered at
+// 200 per second (enqueue-to-receipt latency).
+//
 // Usage:
 //
-//	go run ./bench [-quick] [-out bench/results/latest.json] [-docs docs/BENCHMARKS.md]
-//	               [-svg docs/bench-latency.svg] [-cpuprofile FILE]
+//	go run ./bench [-quick] [-webhooks-only] [-out bench/results/latest.json] [-docs docs/BENCHMARKS.md]
+//	               [-svg docs/bench-latency.svg] [-cpuprofile FILE] [-webhook-cpuprofile FILE]
 //
 // Results go to stdout as a table, to -out as JSON (with the raw samples),
 // and into the marked section of -docs with an SVG chart. A missed target
-// is reported, not treated as a failure; any render error is.
+// is reported, not treated as a failure; any render or delivery error is.
 package main
 
 import (
@@ -46,12 +52,14 @@ func main() {
 
 // options are the command-line settings.
 type options struct {
-	quick      bool
-	out        string
-	docs       string
-	svg        string
-	cpuprofile string
-	gotenberg  string
+	quick             bool
+	webhooksOnly      bool
+	out               string
+	docs              string
+	svg               string
+	cpuprofile        string
+	webhookCPUProfile string
+	gotenberg         string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -62,7 +70,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "bench/results/latest.json", "JSON results file (\"\" to skip)")
 	fs.StringVar(&o.docs, "docs", "docs/BENCHMARKS.md", "Markdown file whose bench section is regenerated (\"\" to skip)")
 	fs.StringVar(&o.svg, "svg", "docs/bench-latency.svg", "SVG latency chart (\"\" to skip)")
+	fs.BoolVar(&o.webhooksOnly, "webhooks-only", false, "measure webhook delivery only, skipping the renders; writes no results files")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of an extra, unmeasured renderhook 4-client phase to this file")
+	fs.StringVar(&o.webhookCPUProfile, "webhook-cpuprofile", "", "write a CPU profile of an extra, unmeasured webhook throughput phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -88,13 +98,21 @@ type plan struct {
 	// Formats sequential renders per other format, in rounds of FormatRound.
 	Formats     int `json:"formats"`
 	FormatRound int `json:"formatRound"`
+	// WebhookDeliveries are queued at once for the throughput phase.
+	WebhookDeliveries int `json:"webhookDeliveries"`
+	// WebhookRate deliveries per second are offered for WebhookSeconds in
+	// the latency phase.
+	WebhookRate    int `json:"webhookRate"`
+	WebhookSeconds int `json:"webhookSeconds"`
 }
 
 func newPlan(quick bool) plan {
 	if quick {
-		return plan{Mode: "quick", Warmup: 10, Seq: 40, SeqRound: 10, Conc: 80, ConcRound: 20, Clients: 4, Formats: 15, FormatRound: 5}
+		return plan{Mode: "quick", Warmup: 10, Seq: 40, SeqRound: 10, Conc: 80, ConcRound: 20, Clients: 4, Formats: 15, FormatRound: 5,
+			WebhookDeliveries: 2000, WebhookRate: 200, WebhookSeconds: 5}
 	}
-	return plan{Mode: "full", Warmup: 10, Seq: 200, SeqRound: 20, Conc: 400, ConcRound: 40, Clients: 4, Formats: 50, FormatRound: 10}
+	return plan{Mode: "full", Warmup: 10, Seq: 200, SeqRound: 20, Conc: 400, ConcRound: 40, Clients: 4, Formats: 50, FormatRound: 10,
+		WebhookDeliveries: 5000, WebhookRate: 200, WebhookSeconds: 10}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -108,34 +126,90 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	loadStart := loadAvg()
-	html, err := referenceHTML()
-	if err != nil {
-		return err
-	}
-
 	progress("starting renderhook (in-process, %d tabs)", p.Clients)
-	rh, err := startRenderhook(ctx, p.Clients, logger)
+	rh, err := startRenderhook(ctx, p.Clients, false, logger)
 	if err != nil {
 		return err
 	}
 	defer rh.close()
 
+	var rep *report
+	if o.webhooksOnly {
+		p.Mode += ", webhooks only"
+		rep = newReport(ctx, p, loadStart, "", rh)
+	} else {
+		if rep, err = measureRenders(ctx, o, p, rh, loadStart, progress, logger); err != nil {
+			return err
+		}
+	}
+
+	progress("webhooks: one render to deliver, then %d deliveries to a loopback receiver", p.WebhookDeliveries)
+	d, err := newDeliveryBench(ctx, rh, progress)
+	if err != nil {
+		return err
+	}
+	if rep.Webhooks, err = measureWebhooks(ctx, d, p); err != nil {
+		return err
+	}
+	if o.webhookCPUProfile != "" {
+		progress("profiling webhook delivery, %d deliveries -> %s", p.WebhookDeliveries, o.webhookCPUProfile)
+		if err := profileWebhooks(ctx, d, p.WebhookDeliveries, o.webhookCPUProfile); err != nil {
+			return err
+		}
+	}
+	rep.finish()
+
+	printTable(stdout, rep)
+	if o.gotenberg == "" && !o.webhooksOnly {
+		fmt.Fprintln(stdout, "gotenberg: skipped (set GOTENBERG_URL)")
+	}
+	if o.cpuprofile != "" && !o.webhooksOnly {
+		fmt.Fprintf(stdout, "cpu profile: %s (renderhook %d-client phase, not part of the figures; Go process only)\n", o.cpuprofile, p.Clients)
+	}
+	if o.webhookCPUProfile != "" {
+		fmt.Fprintf(stdout, "webhook cpu profile: %s (an extra throughput phase, not part of the figures)\n", o.webhookCPUProfile)
+	}
+	if o.webhooksOnly {
+		fmt.Fprintln(stdout, "webhooks only: no results files written")
+		return nil
+	}
+	return writeOutputs(o, rep, stdout)
+}
+
+// measureRenders runs the render scenarios: the floor, renderhook, the
+// renderhook server without callbacks and, when set, Gotenberg.
+func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, loadStart [3]float64,
+	progress func(string, ...any), logger *slog.Logger) (*report, error) {
+	html, err := referenceHTML()
+	if err != nil {
+		return nil, err
+	}
+	progress("starting renderhook without callbacks (in-process, %d tabs)", p.Clients)
+	nocb, err := startRenderhook(ctx, p.Clients, true, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer nocb.close()
+	if err := sameChromiumFlags(rh.srv.Pool.BrowserPID(), nocb.srv.Pool.BrowserPID()); err != nil {
+		return nil, fmt.Errorf("renderhook without callbacks: %w", err)
+	}
+
 	progress("starting floor (bare chromedp, %d tabs)", p.Clients)
 	fl, err := startFloor(ctx, html, p.Clients, rh.srv.Pool.BrowserPID())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer fl.close()
 
 	if err := sameChromiumFlags(rh.srv.Pool.BrowserPID(), fl.pid); err != nil {
-		return err
+		return nil, err
 	}
 
 	sides := []side{fl, rh}
 	var gb *gotenberg
 	if o.gotenberg != "" {
 		if gb, err = newGotenberg(o.gotenberg, html, p.Clients); err != nil {
-			return err
+			return nil, err
 		}
 		sides = append(sides, gb)
 	} else {
@@ -143,30 +217,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	m := &measurement{plan: p, progress: progress, loadStart: loadStart}
-	if err := m.measure(ctx, sides, fl, rh); err != nil {
-		return err
+	if err := m.measure(ctx, sides, fl, rh, nocb); err != nil {
+		return nil, err
 	}
 
 	if o.cpuprofile != "" {
 		progress("profiling renderhook, %d renders by %d clients -> %s", p.Conc, p.Clients, o.cpuprofile)
 		if err := profileRenderhook(ctx, rh, p, o.cpuprofile); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	rep, err := m.report(ctx, fl, rh, gb)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.gotenberg == "" {
 		rep.Gotenberg = "skipped (set GOTENBERG_URL)"
 	}
-	printTable(stdout, rep)
-	if o.gotenberg == "" {
-		fmt.Fprintln(stdout, "gotenberg: skipped (set GOTENBERG_URL)")
-	}
-	if o.cpuprofile != "" {
-		fmt.Fprintf(stdout, "cpu profile: %s (renderhook %d-client phase, not part of the figures; Go process only)\n", o.cpuprofile, p.Clients)
-	}
-	return writeOutputs(o, rep, stdout)
+	return rep, nil
 }

@@ -94,6 +94,35 @@ type measurement struct {
 	// pixelDiff is how many pixels of renderhook's PNG differ from the
 	// floor's; -1 if not compared.
 	pixelDiff int
+	// unsettled counts rounds after which a side's queue still held jobs
+	// when the next round began; settled is the time spent waiting.
+	unsettled int
+	settled   time.Duration
+}
+
+// settler is a side with background work of its own (renderhook's
+// callbacks), which it can wait for between rounds.
+type settler interface {
+	settle(ctx context.Context, limit time.Duration) (bool, error)
+}
+
+// settle lets s finish its background work, so that it is not charged to
+// the next side's round.
+func (m *measurement) settle(ctx context.Context, s side) error {
+	st, ok := s.(settler)
+	if !ok {
+		return nil
+	}
+	t0 := time.Now()
+	done, err := st.settle(ctx, settleLimit)
+	m.settled += time.Since(t0)
+	if err != nil {
+		return fmt.Errorf("%s: wait for its queue: %w", s.name(), err)
+	}
+	if !done {
+		m.unsettled++
+	}
+	return nil
 }
 
 func (m *measurement) add(k scenarioKey, ph phase) {
@@ -112,12 +141,14 @@ func (m *measurement) add(k scenarioKey, ph phase) {
 }
 
 // measure warms every side up, then runs each phase in alternating rounds.
-func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh *renderhookSide) error {
+// The renderhook server without callbacks (nocb) takes part in the
+// sequential PNG rounds only, the figure its difference is judged on.
+func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, nocb *renderhookSide) error {
 	p := m.plan
 	m.pixelDiff = -1
 	m.progress("warming up: %d sequential and %d concurrent renders per side", p.Warmup, 2*p.Clients)
 	samples := map[string][]byte{}
-	for _, s := range sides {
+	for _, s := range append(slices.Clone(sides), nocb) {
 		ph, err := runPhase(ctx, s, formatPNG, p.Warmup, 1)
 		if err != nil {
 			return fmt.Errorf("warm up: %w", err)
@@ -126,14 +157,21 @@ func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh *
 		if _, err := runPhase(ctx, s, formatPNG, 2*p.Clients, p.Clients); err != nil {
 			return fmt.Errorf("warm up: %w", err)
 		}
+		if err := m.settle(ctx, s); err != nil {
+			return err
+		}
 	}
 	for _, f := range []format{formatJPEG, formatWebP, formatPDF} {
 		for _, s := range []side{fl, rh} {
 			if _, err := runPhase(ctx, s, f, 3, 1); err != nil {
 				return fmt.Errorf("warm up: %w", err)
 			}
+			if err := m.settle(ctx, s); err != nil {
+				return err
+			}
 		}
 	}
+	m.unsettled, m.settled = 0, 0 // only the measured rounds count
 	diff, err := pixelDiff(samples[fl.name()], samples[rh.name()])
 	if err != nil {
 		return fmt.Errorf("compare floor and renderhook PNGs: %w", err)
@@ -143,7 +181,7 @@ func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh *
 		m.progress("warning: renderhook's PNG differs from the floor's in %d pixels", diff)
 	}
 
-	if err := m.rounds(ctx, sides, formatPNG, p.Seq, p.SeqRound, 1); err != nil {
+	if err := m.rounds(ctx, append(slices.Clone(sides), nocb), formatPNG, p.Seq, p.SeqRound, 1); err != nil {
 		return err
 	}
 	if err := m.rounds(ctx, sides, formatPNG, p.Conc, p.ConcRound, p.Clients); err != nil {
@@ -174,6 +212,9 @@ func (m *measurement) rounds(ctx context.Context, sides []side, f format, total,
 				return err
 			}
 			m.add(scenarioKey{s.name(), f, clients}, ph)
+			if err := m.settle(ctx, s); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -9,16 +9,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"runtime/pprof"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/cli"
+	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/webhook"
 )
 
 // renderhookSide is the real server, in this process, asked over HTTP.
@@ -30,19 +36,34 @@ type renderhookSide struct {
 	token   string
 	spaceID string
 	pageID  string
+	// noCallbacks is set on the baseline server started with
+	// DisableCallbacks, whose renders are not recorded.
+	noCallbacks bool
 }
 
-func (r *renderhookSide) name() string { return "renderhook" }
+// Side names of the two renderhook servers.
+const (
+	sideRenderhook  = "renderhook"
+	sideNoCallbacks = "renderhook (no callbacks)"
+)
+
+func (r *renderhookSide) name() string {
+	if r.noCallbacks {
+		return sideNoCallbacks
+	}
+	return sideRenderhook
+}
 
 // startRenderhook starts a server with a throwaway data dir on a random
 // loopback port and sets up the demo template and a published page through
-// the HTTP API, as a user would.
-func startRenderhook(ctx context.Context, tabs int, logger *slog.Logger) (_ *renderhookSide, err error) {
+// the HTTP API, as a user would. With noCallbacks the server runs with
+// DisableCallbacks: the baseline that shows what callbacks cost.
+func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, logger *slog.Logger) (_ *renderhookSide, err error) {
 	dataDir, err := os.MkdirTemp("", "renderhook-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	r := &renderhookSide{dataDir: dataDir}
+	r := &renderhookSide{dataDir: dataDir, noCallbacks: noCallbacks}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -59,7 +80,10 @@ func startRenderhook(ctx context.Context, tabs int, logger *slog.Logger) (_ *ren
 		PublicURL: r.base,
 		Addr:      addr,
 		Browser:   browser.Config{MaxTabs: tabs, Logger: logger},
-		Logger:    logger,
+		// The webhook receiver is a loopback server in this process.
+		Egress:           egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		DisableCallbacks: noCallbacks,
+		Logger:           logger,
 	})
 	if err != nil {
 		ln.Close()
@@ -70,7 +94,12 @@ func startRenderhook(ctx context.Context, tabs int, logger *slog.Logger) (_ *ren
 		return nil, fmt.Errorf("start server: %w", err)
 	}
 
-	space := &store.Space{ID: store.NewID("spc"), Name: "bench", CreatedAt: time.Now().UTC()}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	// Without a webhook secret the space's deliveries cannot be signed.
+	space := &store.Space{ID: store.NewID("spc"), Name: "bench", WebhookSecret: secret, CreatedAt: time.Now().UTC()}
 	if err := r.srv.Store.CreateSpace(ctx, space); err != nil {
 		return nil, fmt.Errorf("create space: %w", err)
 	}
@@ -161,7 +190,45 @@ func (r *renderhookSide) render(ctx context.Context, _ int, f format) (result, e
 	if resp.StatusCode != http.StatusOK {
 		return result{}, fmt.Errorf("renderhook: GET render %s: %s: %.300s", f, resp.Status, bytes.TrimSpace(data))
 	}
-	return result{data: data, renderID: resp.Header.Get("X-Render-Id")}, nil
+	res := result{data: data}
+	if !r.noCallbacks {
+		// Only recorded renders have timings to look up.
+		res.renderID = resp.Header.Get("X-Render-Id")
+	}
+	return res, nil
+}
+
+// settleLimit bounds how long settle waits for the queue to empty.
+const settleLimit = 15 * time.Second
+
+// settle waits until the server's queue has no job waiting, running or
+// snoozed, so that the callbacks of the round just measured do not run into
+// the next side's round. It reports whether the queue emptied within limit.
+func (r *renderhookSide) settle(ctx context.Context, limit time.Duration) (bool, error) {
+	if r.noCallbacks {
+		return true, nil
+	}
+	deadline := time.Now().Add(limit)
+	// Retryable jobs wait for a later attempt: not worth waiting for.
+	params := river.NewJobListParams().First(1).States(
+		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled)
+	for {
+		res, err := r.srv.Queue.Client().JobList(ctx, params)
+		if err != nil {
+			return false, fmt.Errorf("list queued jobs: %w", err)
+		}
+		if len(res.Jobs) == 0 {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
 }
 
 // timings looks up the queue, browser and total times renderhook recorded

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,8 +35,100 @@ type report struct {
 	PixelDiff  int            `json:"pixelDiff"`
 	Renderhook renderhookInfo `json:"renderhook"`
 	// Gotenberg is the URL measured, or why it was not.
-	Gotenberg string   `json:"gotenberg"`
-	Notes     []string `json:"notes"`
+	Gotenberg string `json:"gotenberg"`
+	// Callbacks is what the post-render callbacks cost a sequential render.
+	Callbacks *callbacksCost `json:"callbacks,omitempty"`
+	// Webhooks is webhook delivery on SQLite.
+	Webhooks *webhookResults `json:"webhooks,omitempty"`
+	// Checks are the figures with absolute targets.
+	Checks []check  `json:"checks"`
+	Notes  []string `json:"notes"`
+
+	// rh is the server finish reads its counters from.
+	rh *renderhookSide
+}
+
+// callbacksCost compares renderhook's sequential PNG p50 with callbacks (a
+// render recorded with its spooled bytes, log entry and callback jobs, which
+// then run) and without (DisableCallbacks), from the same rounds.
+type callbacksCost struct {
+	N          int     `json:"n"`
+	WithP50    float64 `json:"withCallbacksP50Ms"`
+	WithoutP50 float64 `json:"withoutCallbacksP50Ms"`
+	DiffMs     float64 `json:"differenceMs"`
+	// DiffCI is a 95% bootstrap interval of the difference: when it is
+	// wider than the target, the run cannot tell a pass from a miss.
+	DiffCI [2]float64 `json:"differenceCI95Ms"`
+}
+
+// p50DiffCI is a 95% bootstrap interval of p50(a) - p50(b), resampling
+// each side with a fixed seed so reruns on the same samples agree.
+func p50DiffCI(a, b []float64) [2]float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return [2]float64{}
+	}
+	const iters = 2000
+	rng := rand.New(rand.NewPCG(1, 2))
+	resampledP50 := func(v, buf []float64) float64 {
+		for i := range buf {
+			buf[i] = v[rng.IntN(len(v))]
+		}
+		slices.Sort(buf)
+		return percentile(buf, 50)
+	}
+	bufA, bufB := make([]float64, len(a)), make([]float64, len(b))
+	diffs := make([]float64, iters)
+	for i := range diffs {
+		diffs[i] = resampledP50(a, bufA) - resampledP50(b, bufB)
+	}
+	slices.Sort(diffs)
+	return [2]float64{percentile(diffs, 2.5), percentile(diffs, 97.5)}
+}
+
+// check is a figure judged against an absolute target (the ratios are
+// judged against the floor).
+type check struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Op     string  `json:"op"` // "<", "<=" or ">="
+	Target float64 `json:"target"`
+	Pass   bool    `json:"pass"`
+}
+
+func newCheck(name string, value float64, unit, op string, target float64) check {
+	c := check{Name: name, Value: value, Unit: unit, Op: op, Target: target}
+	switch op {
+	case "<":
+		c.Pass = value < target
+	case "<=":
+		c.Pass = value <= target
+	case ">=":
+		c.Pass = value >= target
+	}
+	return c
+}
+
+func (c check) verdict() string {
+	if c.Pass {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func (c check) valueText() string { return fmt.Sprintf("%s %s", fmtFig(c.Value), c.Unit) }
+
+func (c check) targetText() string {
+	op := map[string]string{"<": "<", "<=": "≤", ">=": "≥"}[c.Op]
+	return fmt.Sprintf("%s %s %s", op, fmtFig(c.Target), c.Unit)
+}
+
+// fmtFig prints a figure with one decimal below 100, none above.
+func fmtFig(v float64) string {
+	if v >= 100 || v <= -100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 type pageInfo struct {
@@ -116,18 +210,28 @@ func (r ratio) targetText() string {
 	return fmt.Sprintf("%s %.2f", op, r.Target)
 }
 
-func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide, gb *gotenberg) (*report, error) {
-	mach := machineInfo(ctx, fl.version, rh.srv.Pool.Version())
-	mach.LoadStart = m.loadStart
-	st := rh.srv.Pool.Stats()
-	rep := &report{
+// newReport starts a report with what every run has; floorChromium is ""
+// when the floor was not run.
+func newReport(ctx context.Context, p plan, loadStart [3]float64, floorChromium string, rh *renderhookSide) *report {
+	if floorChromium == "" {
+		floorChromium = rh.srv.Pool.Version()
+	}
+	mach := machineInfo(ctx, floorChromium, rh.srv.Pool.Version())
+	mach.LoadStart = loadStart
+	return &report{
 		Date:       time.Now().UTC().Format(time.RFC3339),
 		Machine:    mach,
-		Plan:       m.plan,
-		Page:       pageInfo{Template: "internal/cli.DemoTemplateHTML with its variable defaults", Width: pageWidth, Height: pageHeight, HTMLBytes: len(fl.html)},
-		PixelDiff:  m.pixelDiff,
-		Renderhook: renderhookInfo{Tabs: m.plan.Clients, Renders: st.Renders, BrowserRestarts: st.Restarts},
+		Plan:       p,
+		Renderhook: renderhookInfo{Tabs: p.Clients},
+		rh:         rh,
 	}
+}
+
+func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide, gb *gotenberg) (*report, error) {
+	rep := newReport(ctx, m.plan, m.loadStart, fl.version, rh)
+	mach := rep.Machine
+	rep.Page = pageInfo{Template: "internal/cli.DemoTemplateHTML with its variable defaults", Width: pageWidth, Height: pageHeight, HTMLBytes: len(fl.html)}
+	rep.PixelDiff = m.pixelDiff
 	if gb != nil {
 		rep.Gotenberg = gb.url
 	}
@@ -211,42 +315,131 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 		rep.Ratios = append(rep.Ratios, rt)
 	}
 
+	with, err := get(sideRenderhook, formatPNG, 1)
+	if err != nil {
+		return nil, err
+	}
+	without, err := get(sideNoCallbacks, formatPNG, 1)
+	if err != nil {
+		return nil, err
+	}
+	rep.Callbacks = &callbacksCost{
+		N: with.Latency.N, WithP50: with.Latency.P50, WithoutP50: without.Latency.P50,
+		DiffMs: round2(with.Latency.P50 - without.Latency.P50),
+		DiffCI: p50DiffCI(with.Samples, without.Samples),
+	}
+
 	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("Both Chromium processes (floor and renderhook, %d tabs each) are alive for the whole run on this %d-core machine; the rounds alternate, so only one side renders at a time.", c, mach.Cores),
+		fmt.Sprintf("Three Chromium processes (the floor's, renderhook's and that of %s, %d tabs each) are alive during the render scenarios on this %d-core machine; the rounds alternate, so only one side renders at a time.", sideNoCallbacks, c, mach.Cores),
 		"The floor calls only Page.setDocumentContent and Page.captureScreenshot (Page.printToPDF for PDF) over chromedp in warm tabs, one window each, whose viewport was set once. renderhook's latency is measured by an HTTP client in the same process: request to last body byte, over kept-alive connections.",
+		fmt.Sprintf("%s is a second server started with DisableCallbacks and the same browser settings; it takes part in the sequential PNG rounds only. After each renderhook round the bench waits for its queue to empty (%.1f s in all, not measured), so callback jobs run inside the round that caused them and never into the next side's.", sideNoCallbacks, m.settled.Seconds()),
 	)
-	if busy := max(mach.LoadStart[0], mach.LoadEnd[0]); busy > float64(mach.Cores) {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("The machine was busy with other work (1-minute load average %.1f at the start, %.1f at the end, on %d cores): expect noisy figures, and compare ratios rather than absolute times.", mach.LoadStart[0], mach.LoadEnd[0], mach.Cores))
+	if m.unsettled > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("In %d round(s) renderhook's queue still held jobs %v after the round; the next round started anyway.", m.unsettled, settleLimit))
 	}
 	if rep.PixelDiff != 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook's PNG differs from the floor's in %d pixels.", rep.PixelDiff))
 	}
-	if st.Restarts > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook recycled its browser %d time(s) during the run (browser.Config.RecycleAfter, default 500 renders); the renders around it are included.", st.Restarts))
-	}
 	return rep, nil
 }
 
-// printTable writes the scenarios and ratios for a terminal.
+// finish records the end of the run: the load average, renderhook's
+// browser counters, the checks against targets and the notes that depend
+// on the whole run.
+func (rep *report) finish() {
+	m := &rep.Machine
+	m.LoadEnd = loadAvg()
+	st := rep.rh.srv.Pool.Stats()
+	rep.Renderhook.Renders, rep.Renderhook.BrowserRestarts = st.Renders, st.Restarts
+	if st.Restarts > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook recycled its browser %d time(s) during the run (browser.Config.RecycleAfter, default 500 renders); the renders around it are included.", st.Restarts))
+	}
+	if c := rep.Callbacks; c != nil {
+		rep.Checks = append(rep.Checks, newCheck(
+			fmt.Sprintf("callbacks cost, PNG sequential p50 (%s with, %s without; 95%% CI %s to %s)",
+				fmtFig(c.WithP50), fmtFig(c.WithoutP50), fmtFig(c.DiffCI[0]), fmtFig(c.DiffCI[1])),
+			c.DiffMs, "ms", "<", targetCallbacksMs))
+	}
+	if w := rep.Webhooks; w != nil {
+		t, l := w.Throughput, w.Latency
+		name := fmt.Sprintf("webhook deliveries per second (%d queued at once)", t.Queued)
+		if t.TimedOut {
+			name = fmt.Sprintf("webhook deliveries per second (only %d of %d arrived in %v)", t.Received, t.Queued, throughputTimeout)
+		}
+		rep.Checks = append(rep.Checks, newCheck(name, t.PerSec, "/s", ">=", targetDeliveriesPerSec))
+		p99 := newCheck(fmt.Sprintf("webhook enqueue-to-receipt p99 at %.0f/s offered", l.OfferedPerSec), l.Latency.P99, "ms", "<=", targetDeliveryP99Ms)
+		if l.AchievedPerSec < 0.95*l.OfferedPerSec {
+			p99.Name += fmt.Sprintf(" (%.0f/s achieved)", l.AchievedPerSec)
+		}
+		if l.Received < l.Queued {
+			p99.Name += fmt.Sprintf(" (only %d of %d arrived)", l.Received, l.Queued)
+			p99.Pass = false
+		}
+		rep.Checks = append(rep.Checks, p99)
+		rep.Notes = append(rep.Notes, fmt.Sprintf(
+			"Webhooks: the receiver is an httptest.Server on 127.0.0.1 in the bench process, answering 200 at once; deliveries are render.succeeded messages of one stored render, queued with delivery.Service.EnqueueTx on renderhook with callbacks (SQLite, default queue settings, egress allowing 127.0.0.0/8). Deliveries per second count from the first enqueue to the last message received; latency from the start of each enqueue transaction (each in its own goroutine, on schedule) to its receipt. Enqueue transactions of the latency phase took %s ms at p50 and %s ms at p99, waiting for SQLite's single write connection included. Load average when the webhook phases began: %.1f.",
+			fmtFig(l.EnqueueTx.P50), fmtFig(l.EnqueueTx.P99), w.LoadStart[0]))
+		if t.Duplicates+l.Duplicates > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("The receiver got %d message(s) more than once (retried deliveries); each counts once.", t.Duplicates+l.Duplicates))
+		}
+	}
+	if busy := max(m.LoadStart[0], m.LoadEnd[0]); busy > float64(m.Cores) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The machine was busy with other work (1-minute load average %.1f at the start, %.1f at the end, on %d cores): expect noisy figures, and compare ratios rather than absolute times.", m.LoadStart[0], m.LoadEnd[0], m.Cores))
+	}
+}
+
+// printTable writes the scenarios, ratios and checks for a terminal.
 func printTable(w io.Writer, rep *report) {
 	m := rep.Machine
 	fmt.Fprintf(w, "\nrenderhook benchmark (%s): %d cores, %s, %s, %s, load %.1f -> %.1f\n\n",
 		rep.Plan.Mode, m.Cores, m.CPU, m.Chromium, m.Go, m.LoadStart[0], m.LoadEnd[0])
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tn\tp50 ms\tp95 ms\tp99 ms\tmean ms\trenders/s\tqueue p50\tbrowser p50\tserver p50\t")
-	for _, s := range rep.Scenarios {
-		q, b, sv := s.breakdown()
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t\n",
-			s.label(), s.Latency.N, s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Mean, s.Throughput, q, b, sv)
+	if len(rep.Scenarios) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "scenario\tn\tp50 ms\tp95 ms\tp99 ms\tmean ms\trenders/s\tqueue p50\tbrowser p50\tserver p50\t")
+		for _, s := range rep.Scenarios {
+			q, b, sv := s.breakdown()
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t\n",
+				s.label(), s.Latency.N, s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Mean, s.Throughput, q, b, sv)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
 	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if wh := rep.Webhooks; wh != nil {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "webhook phase\tqueued\treceived\tenqueue s\twall s\tdeliveries/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tjob wait p50\tjob run p50\tjob run p99\t")
+		for _, r := range webhookRows(wh) {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n",
+				r.name, r.queued, r.received, r.enqueueSec, r.wallSec, r.perSec, r.lat.P50, r.lat.P95, r.lat.P99, r.lat.Max, r.jobs.QueueWait.P50, r.jobs.Run.P50, r.jobs.Run.P99)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rep.Ratios {
 		fmt.Fprintf(tw, "%s\t%.2f\ttarget %s\t%s\n", r.Name, r.Value, r.targetText(), r.verdict())
 	}
+	for _, c := range rep.Checks {
+		fmt.Fprintf(tw, "%s\t%s\ttarget %s\t%s\n", c.Name, c.valueText(), c.targetText(), c.verdict())
+	}
 	tw.Flush()
 	fmt.Fprintln(w)
+}
+
+// webhookRow is one webhook phase as the tables show it.
+type webhookRow struct {
+	name                        string
+	queued, received            int
+	enqueueSec, wallSec, perSec float64
+	lat                         stats
+	jobs                        jobBreakdown
+}
+
+func webhookRows(wh *webhookResults) []webhookRow {
+	t, l := wh.Throughput, wh.Latency
+	return []webhookRow{
+		{fmt.Sprintf("throughput (%d at once)", t.Queued), t.Queued, t.Received, t.EnqueueSec, t.WallSec, t.PerSec, t.Latency, t.Jobs},
+		{fmt.Sprintf("latency (%.0f/s offered)", l.OfferedPerSec), l.Queued, l.Received, l.Seconds, l.Seconds, l.AchievedPerSec, l.Latency, l.Jobs},
+	}
 }
 
 // writeOutputs writes the JSON, the chart and the docs section, each unless
@@ -358,6 +551,23 @@ func docsSection(rep *report, chart string) string {
 	b.WriteString("\n| Ratio | Value | Target | |\n|---|--:|--:|---|\n")
 	for _, r := range rep.Ratios {
 		fmt.Fprintf(&b, "| %s | %.2f | %s | %s |\n", r.Name, r.Value, r.targetText(), r.verdict())
+	}
+	if wh := rep.Webhooks; wh != nil {
+		b.WriteString("\nWebhook delivery on SQLite, to a loopback receiver answering 200 at once " +
+			"(latency: from the start of the enqueue transaction to receipt; job columns: River's own timings of the delivery jobs, " +
+			"waiting to be fetched and in the worker):\n\n")
+		b.WriteString("| Phase | queued | received | enqueue s | wall s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | job wait p50 | job run p50 | job run p99 |\n" +
+			"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, r := range webhookRows(wh) {
+			fmt.Fprintf(&b, "| %s | %d | %d | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n",
+				r.name, r.queued, r.received, r.enqueueSec, r.wallSec, r.perSec, r.lat.P50, r.lat.P95, r.lat.P99, r.lat.Max, r.jobs.QueueWait.P50, r.jobs.Run.P50, r.jobs.Run.P99)
+		}
+	}
+	if len(rep.Checks) > 0 {
+		b.WriteString("\n| Check | Value | Target | |\n|---|--:|--:|---|\n")
+		for _, c := range rep.Checks {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Name, c.valueText(), c.targetText(), c.verdict())
+		}
 	}
 	b.WriteString("\n")
 	if chart != "" {

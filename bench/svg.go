@@ -11,7 +11,9 @@ import (
 var sideColors = map[string]string{
 	"floor":      "#6b7280",
 	"renderhook": "#4f46e5",
-	"gotenberg":  "#d97706",
+	// The baseline without callbacks, a lighter shade of renderhook's.
+	sideNoCallbacks: "#a5b4fc",
+	"gotenberg":     "#d97706",
 }
 
 // latencySVG draws the PNG latency distributions as horizontal box plots:
@@ -28,7 +30,7 @@ func latencySVG(rep *report) string {
 	}
 	const (
 		width    = 880
-		labelW   = 220 // row labels left of the plot
+		labelW   = 270 // row labels left of the plot (the longest, the server without callbacks, needs ~260)
 		plotL    = labelW + 10
 		plotR    = 700 // figures to the right of the plot
 		top      = 64

@@ -1,0 +1,513 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/webhook"
+)
+
+// Targets for what callbacks cost and for webhook delivery on SQLite.
+const (
+	targetCallbacksMs      = 5.0    // PNG sequential p50 with callbacks minus without, below
+	targetDeliveriesPerSec = 2000.0 // deliveries per second to one receiver, at least
+	targetDeliveryP99Ms    = 100.0  // p99 from enqueue to receipt at the offered rate, at most
+)
+
+const (
+	// enqueueBatch is how many deliveries the throughput phase queues per
+	// transaction.
+	enqueueBatch = 100
+	// throughputTimeout bounds the throughput phase, from the first enqueue.
+	throughputTimeout = 120 * time.Second
+	// drainTimeout bounds the wait for the latency phase's last deliveries.
+	drainTimeout = 60 * time.Second
+	// queueDrainLimit bounds the wait for an earlier phase's jobs before a
+	// webhook phase starts.
+	queueDrainLimit = 2 * time.Minute
+)
+
+// webhookResults are the two delivery phases.
+type webhookResults struct {
+	// LoadStart is the load average when the webhook phases began.
+	LoadStart  [3]float64         `json:"loadStart"`
+	Throughput deliveryThroughput `json:"throughput"`
+	Latency    deliveryLatency    `json:"latency"`
+}
+
+// deliveryThroughput is the throughput phase: a backlog queued as fast as
+// possible, then drained by the delivery workers.
+type deliveryThroughput struct {
+	Queued     int `json:"queued"`
+	Received   int `json:"received"`
+	Duplicates int `json:"duplicates"`
+	// EnqueueSec is how long queueing the backlog took.
+	EnqueueSec float64 `json:"enqueueSec"`
+	// WallSec is from the first enqueue to the last delivery received (to
+	// the timeout if not all were).
+	WallSec  float64 `json:"wallSec"`
+	PerSec   float64 `json:"deliveriesPerSec"`
+	TimedOut bool    `json:"timedOut"`
+	// Latency is from the start of each delivery's enqueue transaction to
+	// its receipt: mostly time spent in the backlog.
+	Latency stats        `json:"latencyMs"`
+	Jobs    jobBreakdown `json:"jobsMs"`
+}
+
+// deliveryLatency is the latency phase: one delivery per transaction at a
+// steady offered rate.
+type deliveryLatency struct {
+	OfferedPerSec float64 `json:"offeredPerSec"`
+	// AchievedPerSec is the rate at which enqueues started, which falls
+	// short of OfferedPerSec only when the bench itself cannot keep time.
+	AchievedPerSec float64 `json:"achievedPerSec"`
+	Seconds        float64 `json:"seconds"`
+	Queued         int     `json:"queued"`
+	Received       int     `json:"received"`
+	Duplicates     int     `json:"duplicates"`
+	// Latency is from the start of each delivery's enqueue transaction to
+	// its receipt by the receiver.
+	Latency stats `json:"latencyMs"`
+	// EnqueueTx is how long each enqueue transaction took, waiting for
+	// SQLite's single write connection included.
+	EnqueueTx stats        `json:"enqueueTxMs"`
+	Jobs      jobBreakdown `json:"jobsMs"`
+	Samples   []float64    `json:"samplesMs,omitempty"`
+}
+
+// jobBreakdown is River's own account of the delivery jobs of a phase:
+// waiting to be fetched, in the worker (database reads, the POST, recording
+// the attempt) and being marked completed.
+type jobBreakdown struct {
+	QueueWait stats `json:"queueWait"`
+	Run       stats `json:"run"`
+	Complete  stats `json:"complete"`
+}
+
+// receiver is the webhook endpoint: a loopback HTTP server that answers
+// 200 at once and records when each message (webhook-id) first arrived.
+type receiver struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	first  map[string]time.Time
+	dups   int
+	want   int
+	done   chan struct{} // closed once want distinct messages arrived
+	sample *receivedHook
+}
+
+type receivedHook struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(want int) *receiver {
+	rc := &receiver{first: make(map[string]time.Time, want), want: want, done: make(chan struct{})}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
+	body, _ := io.ReadAll(r.Body)
+	id := r.Header.Get(webhook.HeaderID)
+	rc.mu.Lock()
+	if _, seen := rc.first[id]; seen {
+		rc.dups++
+	} else {
+		rc.first[id] = at
+		if len(rc.first) == rc.want {
+			close(rc.done)
+		}
+	}
+	if rc.sample == nil {
+		rc.sample = &receivedHook{r.Header.Clone(), body}
+	}
+	rc.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+// wait returns true once every expected message arrived, false at deadline.
+func (rc *receiver) wait(ctx context.Context, deadline time.Time) (bool, error) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-rc.done:
+		return true, nil
+	case <-t.C:
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// arrivals returns the first receipt of each message and the duplicates.
+func (rc *receiver) arrivals() (map[string]time.Time, int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[string]time.Time, len(rc.first))
+	for id, at := range rc.first {
+		out[id] = at
+	}
+	return out, rc.dups
+}
+
+// verify checks the Standard Webhooks signature of one received message,
+// so the figures are known to be of real, signed deliveries.
+func (rc *receiver) verify(secret string) error {
+	rc.mu.Lock()
+	h := rc.sample
+	rc.mu.Unlock()
+	if h == nil {
+		return errors.New("the receiver got nothing")
+	}
+	if err := webhook.VerifyStandard(h.body, h.header, secret, 5*time.Minute); err != nil {
+		return fmt.Errorf("a received webhook does not verify: %w", err)
+	}
+	return nil
+}
+
+// jobStats collects River's timings of the delivery jobs completed while
+// it listens.
+type jobStats struct {
+	mu                       sync.Mutex
+	queueWait, run, complete []float64
+	cancel                   func()
+	done                     chan struct{}
+	deliverKind              string
+}
+
+func listenJobStats(rh *renderhookSide) *jobStats {
+	const chanSize = 50_000 // more than a phase completes: no event dropped
+	ch, cancel := rh.srv.Queue.Client().SubscribeConfig(&river.SubscribeConfig{
+		Kinds: []river.EventKind{river.EventKindJobCompleted}, ChanSize: chanSize,
+	})
+	js := &jobStats{cancel: cancel, done: make(chan struct{}), deliverKind: delivery.DeliverArgs{}.Kind()}
+	go func() {
+		defer close(js.done)
+		for ev := range ch {
+			if ev.Job == nil || ev.JobStats == nil || ev.Job.Kind != js.deliverKind {
+				continue
+			}
+			js.mu.Lock()
+			js.queueWait = append(js.queueWait, ms(ev.JobStats.QueueWaitDuration))
+			js.run = append(js.run, ms(ev.JobStats.RunDuration))
+			js.complete = append(js.complete, ms(ev.JobStats.CompleteDuration))
+			js.mu.Unlock()
+		}
+	}()
+	return js
+}
+
+// stop waits (briefly: River marks jobs completed in batches) for n
+// completions, then stops listening and summarises.
+func (js *jobStats) stop(ctx context.Context, n int) jobBreakdown {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		js.mu.Lock()
+		got := len(js.run)
+		js.mu.Unlock()
+		if got >= n {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	js.cancel()
+	<-js.done
+	return jobBreakdown{QueueWait: summarize(js.queueWait), Run: summarize(js.run), Complete: summarize(js.complete)}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// deliveryBench queues render.succeeded deliveries of one real, stored
+// render on the server with callbacks, to a receiver of its own per phase.
+type deliveryBench struct {
+	rh       *renderhookSide
+	renderID string
+	payload  []byte
+	secret   string
+	progress func(format string, a ...any)
+}
+
+// newDeliveryBench renders the page once and waits for its bytes to be
+// stored: a render.succeeded delivery waits for that before it is sent.
+func newDeliveryBench(ctx context.Context, rh *renderhookSide, progress func(string, ...any)) (*deliveryBench, error) {
+	res, err := rh.render(ctx, 0, formatPNG)
+	if err != nil {
+		return nil, err
+	}
+	st := rh.srv.Store
+	var rec *store.Render
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if rec, err = st.FindRender(ctx, res.renderID); err != nil {
+			return nil, fmt.Errorf("look up render %s: %w", res.renderID, err)
+		}
+		if rec.StoredAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("render %s was not stored within 30s", rec.ID)
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	sp, err := st.GetSpace(ctx, rh.spaceID)
+	if err != nil {
+		return nil, fmt.Errorf("look up space: %w", err)
+	}
+	start, end := rec.CreatedAt, time.Now()
+	if rec.StartedAt != nil {
+		start = *rec.StartedAt
+	}
+	if rec.EndedAt != nil {
+		end = *rec.EndedAt
+	}
+	payload := delivery.SucceededPayload(rec.ID, rh.srv.Signer.URL(rec.BlobKey), rec.Size, start, end,
+		delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format})
+	return &deliveryBench{rh: rh, renderID: rec.ID, payload: payload, secret: sp.WebhookSecret, progress: progress}, nil
+}
+
+// enqueue queues one delivery to url in tx, as a render with a webhook_url
+// does, and returns its id (the receiver's webhook-id).
+func (d *deliveryBench) enqueue(ctx context.Context, tx store.Tx, url string) (string, error) {
+	ids, err := d.rh.srv.Notify.EnqueueTx(ctx, tx, d.rh.spaceID, url, delivery.EventRenderSucceeded, d.renderID, d.payload)
+	if err != nil {
+		return "", fmt.Errorf("enqueue delivery: %w", err)
+	}
+	if len(ids) != 1 {
+		return "", fmt.Errorf("enqueue delivery: got %d deliveries, want 1 (the space has endpoints?)", len(ids))
+	}
+	return ids[0], nil
+}
+
+// drain waits for jobs left by earlier work, so a phase starts on an empty
+// queue.
+func (d *deliveryBench) drain(ctx context.Context) error {
+	done, err := d.rh.settle(ctx, queueDrainLimit)
+	if err != nil {
+		return err
+	}
+	if !done {
+		d.progress("warning: jobs still queued after %v; the next phase starts anyway", queueDrainLimit)
+	}
+	return nil
+}
+
+// throughput queues n deliveries in transactions of enqueueBatch and
+// measures until the receiver has all n.
+func (d *deliveryBench) throughput(ctx context.Context, n int) (deliveryThroughput, error) {
+	if err := d.drain(ctx); err != nil {
+		return deliveryThroughput{}, err
+	}
+	rc := newReceiver(n)
+	defer rc.srv.Close()
+	js := listenJobStats(d.rh)
+	url := rc.srv.URL + "/hook"
+	queuedAt := make(map[string]time.Time, n)
+	start := time.Now()
+	for i := 0; i < n; i += enqueueBatch {
+		t0 := time.Now()
+		ids := make([]string, 0, enqueueBatch)
+		err := d.rh.srv.Store.InTx(ctx, func(tx store.Tx) error {
+			ids = ids[:0]
+			for range min(enqueueBatch, n-i) {
+				id, err := d.enqueue(ctx, tx, url)
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return nil
+		})
+		if err != nil {
+			js.stop(ctx, 0)
+			return deliveryThroughput{}, err
+		}
+		for _, id := range ids {
+			queuedAt[id] = t0
+		}
+	}
+	enqueued := time.Since(start)
+	all, err := rc.wait(ctx, start.Add(throughputTimeout))
+	if err != nil {
+		js.stop(ctx, 0)
+		return deliveryThroughput{}, err
+	}
+	got, dups := rc.arrivals()
+	res := deliveryThroughput{
+		Queued: n, Received: len(got), Duplicates: dups, TimedOut: !all,
+		EnqueueSec: round2(enqueued.Seconds()),
+	}
+	lat, last := latencies(queuedAt, got)
+	res.Latency = summarize(lat)
+	wall := throughputTimeout
+	if all {
+		wall = last.Sub(start)
+	}
+	res.WallSec = round2(wall.Seconds())
+	res.PerSec = round2(float64(len(got)) / wall.Seconds())
+	res.Jobs = js.stop(ctx, len(got))
+	if err := rc.verify(d.secret); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// latency offers one delivery per transaction every 1/rate seconds for dur,
+// each from its own goroutine as renders would, so a slow transaction does
+// not hold the next ones back, and measures each from the start of its
+// enqueue (waiting for the database included) to its receipt.
+func (d *deliveryBench) latency(ctx context.Context, rate int, dur time.Duration) (deliveryLatency, error) {
+	if err := d.drain(ctx); err != nil {
+		return deliveryLatency{}, err
+	}
+	n := int(dur.Seconds() * float64(rate))
+	interval := time.Second / time.Duration(rate)
+	rc := newReceiver(n)
+	defer rc.srv.Close()
+	js := listenJobStats(d.rh)
+	url := rc.srv.URL + "/hook"
+	var (
+		mu       sync.Mutex
+		queuedAt = make(map[string]time.Time, n)
+		txMs     = make([]float64, 0, n)
+		errs     []error
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			t0 := time.Now()
+			var id string
+			err := d.rh.srv.Store.InTx(ctx, func(tx store.Tx) error {
+				var err error
+				id, err = d.enqueue(ctx, tx, url)
+				return err
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			txMs = append(txMs, ms(time.Since(t0)))
+			queuedAt[id] = t0
+		})
+	}
+	span := time.Since(start)
+	wg.Wait()
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		js.stop(ctx, 0)
+		return deliveryLatency{}, err
+	}
+	if _, err := rc.wait(ctx, time.Now().Add(drainTimeout)); err != nil {
+		js.stop(ctx, 0)
+		return deliveryLatency{}, err
+	}
+	got, dups := rc.arrivals()
+	lat, _ := latencies(queuedAt, got)
+	res := deliveryLatency{
+		OfferedPerSec: float64(rate), AchievedPerSec: round2(float64(n) / span.Seconds()),
+		Seconds: dur.Seconds(), Queued: n, Received: len(got), Duplicates: dups,
+		Latency: summarize(lat), EnqueueTx: summarize(txMs), Samples: lat,
+	}
+	res.Jobs = js.stop(ctx, len(got))
+	if err := rc.verify(d.secret); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// latencies pairs enqueue and receipt times, in enqueue order, and returns
+// the last receipt.
+func latencies(queuedAt, got map[string]time.Time) ([]float64, time.Time) {
+	type pair struct{ queued, received time.Time }
+	pairs := make([]pair, 0, len(got))
+	var last time.Time
+	for id, at := range got {
+		q, ok := queuedAt[id]
+		if !ok {
+			continue // not one of this phase's
+		}
+		pairs = append(pairs, pair{q, at})
+		if at.After(last) {
+			last = at
+		}
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int { return a.queued.Compare(b.queued) })
+	out := make([]float64, len(pairs))
+	for i, p := range pairs {
+		out[i] = ms(p.received.Sub(p.queued))
+	}
+	return out, last
+}
+
+// measureWebhooks runs the throughput phase, then the latency phase.
+func measureWebhooks(ctx context.Context, d *deliveryBench, p plan) (*webhookResults, error) {
+	res := &webhookResults{LoadStart: loadAvg()}
+	d.progress("webhooks: throughput, %d deliveries queued in transactions of %d", p.WebhookDeliveries, enqueueBatch)
+	var err error
+	if res.Throughput, err = d.throughput(ctx, p.WebhookDeliveries); err != nil {
+		return nil, fmt.Errorf("webhook throughput: %w", err)
+	}
+	if res.Throughput.TimedOut {
+		d.progress("warning: only %d of %d deliveries arrived within %v", res.Throughput.Received, res.Throughput.Queued, throughputTimeout)
+	}
+	d.progress("webhooks: latency, %d deliveries/s offered for %d s", p.WebhookRate, p.WebhookSeconds)
+	if res.Latency, err = d.latency(ctx, p.WebhookRate, time.Duration(p.WebhookSeconds)*time.Second); err != nil {
+		return nil, fmt.Errorf("webhook latency: %w", err)
+	}
+	return res, nil
+}
+
+// profileWebhooks records a CPU profile of this process during an extra,
+// unmeasured throughput phase: the whole delivery path (enqueue, River,
+// the worker, SQLite, the receiver) runs in it.
+func profileWebhooks(ctx context.Context, d *deliveryBench, n int, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create webhook cpu profile: %w", err)
+	}
+	defer f.Close()
+	if err := d.drain(ctx); err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("start webhook cpu profile: %w", err)
+	}
+	_, err = d.throughput(ctx, n)
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
