@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -35,7 +36,24 @@ type worker struct {
 	river.WorkerDefaults[DeliverArgs]
 	s      *Service
 	client *http.Client
+	spaces secretCache
 }
+
+// secretCache keeps spaces' signing secrets for a few seconds, sparing a
+// database read per attempt. A rotation shows within secretTTL; until
+// then the old secret, which stays valid for 24 h, signs.
+type secretCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSecrets
+}
+
+type cachedSecrets struct {
+	cur, prev string
+	rotated   *time.Time
+	at        time.Time
+}
+
+const secretTTL = 5 * time.Second
 
 // Timeout leaves room for one attempt plus bookkeeping.
 func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
@@ -124,11 +142,23 @@ func (w *worker) secrets(ctx context.Context, d *store.Delivery, ep **store.Webh
 		*ep = e
 		cur, prev, rotated = e.Secret, e.SecretPrev, e.SecretRotatedAt
 	} else {
-		sp, err := w.s.cfg.Store.GetSpace(ctx, d.SpaceID)
-		if err != nil {
-			return nil, fmt.Errorf("load space: %w", err)
+		w.spaces.mu.Lock()
+		c, ok := w.spaces.m[d.SpaceID]
+		w.spaces.mu.Unlock()
+		if !ok || time.Since(c.at) > secretTTL {
+			sp, err := w.s.cfg.Store.GetSpace(ctx, d.SpaceID)
+			if err != nil {
+				return nil, fmt.Errorf("load space: %w", err)
+			}
+			c = cachedSecrets{sp.WebhookSecret, sp.WebhookSecretPrev, sp.WebhookSecretRotatedAt, time.Now()}
+			w.spaces.mu.Lock()
+			if w.spaces.m == nil || len(w.spaces.m) > 10000 {
+				w.spaces.m = map[string]cachedSecrets{}
+			}
+			w.spaces.m[d.SpaceID] = c
+			w.spaces.mu.Unlock()
 		}
-		cur, prev, rotated = sp.WebhookSecret, sp.WebhookSecretPrev, sp.WebhookSecretRotatedAt
+		cur, prev, rotated = c.cur, c.prev, c.rotated
 	}
 	out := []string{cur}
 	if prev != "" && rotated != nil && time.Since(*rotated) < w.s.cfg.RotationWindow {
