@@ -69,17 +69,11 @@ func Open(cfg Config) (*Store, error) {
 	q.Set("_time_format", "sqlite")
 	dsn := "file:" + cfg.Path + "?" + q.Encode()
 
-	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	drv := cachingDriver{d: &sqlite.Driver{}}
+	w := sql.OpenDB(connector{dsn: dsn + "&_txlock=immediate", drv: drv})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	r := sql.OpenDB(connector{dsn: dsn, drv: drv})
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	s := &Store{write: w, read: r}
 	if err := w.Ping(); err != nil {
