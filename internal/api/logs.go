@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
+	"net/url"
+	"slices"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -100,28 +103,11 @@ const maxLogLimit = 200
 
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := store.ListLogsParams{SpaceID: spaceID(r), Limit: 50}
-	for k := range q {
-		if k != "limit" && k != "cursor" && k != "status" {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown query parameter %q", k))
-			return
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLogLimit {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be from 1 to %d", maxLogLimit))
-			return
-		}
-		p.Limit = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		c, ok := decodeCursor(v)
-		if !ok {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", "cursor is not one this API returned")
-			return
-		}
-		p.After = c
+	p := store.ListLogsParams{SpaceID: spaceID(r)}
+	var err error
+	if p.Limit, p.After, err = pageParams(q, "status"); err != nil {
+		writeError(w, r, http.StatusBadRequest, "invalid_request", err.Error())
+		return
 	}
 	if v := q.Get("status"); v != "" {
 		lo, hi, ok := parseStatusFilter(v)
@@ -150,6 +136,32 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) {
 		data = append(data, s.toLogJSON(l))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "nextCursor": next})
+}
+
+// pageParams reads limit and cursor, refusing query parameters other than
+// those and the listing's own filters.
+func pageParams(q url.Values, filters ...string) (limit int, after *store.LogCursor, err error) {
+	for k := range q {
+		if k != "limit" && k != "cursor" && !slices.Contains(filters, k) {
+			return 0, nil, fmt.Errorf("unknown query parameter %q", k)
+		}
+	}
+	limit = 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLogLimit {
+			return 0, nil, fmt.Errorf("limit must be from 1 to %d", maxLogLimit)
+		}
+		limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		c, ok := decodeCursor(v)
+		if !ok {
+			return 0, nil, errors.New("cursor is not one this API returned")
+		}
+		after = c
+	}
+	return limit, after, nil
 }
 
 func parseStatusFilter(v string) (lo, hi int, ok bool) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -247,36 +246,17 @@ func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := store.ListDeliveriesParams{SpaceID: spaceID(r), RenderID: q.Get("renderId"), EndpointID: q.Get("endpointId"),
-		Status: q.Get("status"), Limit: 50}
-	for k := range q {
-		switch k {
-		case "renderId", "endpointId", "status", "limit", "cursor":
-		default:
-			writeError(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown query parameter %q", k))
-			return
-		}
+		Status: q.Get("status")}
+	var err error
+	if p.Limit, p.After, err = pageParams(q, "renderId", "endpointId", "status"); err != nil {
+		writeError(w, r, http.StatusBadRequest, "invalid_request", err.Error())
+		return
 	}
 	switch p.Status {
 	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryExhausted:
 	default:
 		writeError(w, r, http.StatusBadRequest, "invalid_request", "status must be pending, succeeded, failed or exhausted")
 		return
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLogLimit {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be from 1 to %d", maxLogLimit))
-			return
-		}
-		p.Limit = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		c, ok := decodeCursor(v)
-		if !ok {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", "cursor is not one this API returned")
-			return
-		}
-		p.After = c
 	}
 	want := p.Limit
 	p.Limit++
