@@ -2,6 +2,11 @@
 // (github.com/riverqueue/river), in the same database as the rest of the
 // data, so jobs are inserted in the transaction that creates their reason
 // to exist. Workers are registered by the domain packages that own them.
+//
+// The database is the store's: SQLite through River's riversqlite driver
+// (jobs found by polling), or PostgreSQL through riverpgxv5 on the store's
+// pgx pool (jobs announced with LISTEN/NOTIFY, so they start at once on
+// whichever node is listening). Callers do not see the difference.
 package queue
 
 import (
@@ -14,7 +19,11 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -24,8 +33,9 @@ import (
 
 // Config configures the queue.
 type Config struct {
-	// DB is the SQLite handle shared with the store (single writer).
-	DB *sql.DB
+	// Store is the store whose database the queue shares (SQLite's
+	// single-writer handle or PostgreSQL's pool); required.
+	Store store.Store
 	// Workers holds every registered worker; nil runs an insert-only client.
 	Workers *river.Workers
 	// PeriodicJobs are enqueued on their schedules by the elected leader.
@@ -46,10 +56,24 @@ type Config struct {
 	// JobTimeout + 15s. The rescuer looks every 30 s, so a crashed job is
 	// picked up again within RescueAfter + 30 s.
 	RescueAfter time.Duration
-	// PollInterval is how often idle workers look for new jobs on SQLite,
-	// which has no LISTEN/NOTIFY; default 100ms.
+	// PollInterval is how often idle workers look for jobs that came due;
+	// default 100ms. SQLite has no LISTEN/NOTIFY, so polling is how it
+	// finds every job. PostgreSQL is told of new jobs at once, on every
+	// node; the poll still finds retries and snoozed jobs when they come
+	// due, so short retry delays keep their precision on both.
 	PollInterval time.Duration
 	Logger       *slog.Logger
+}
+
+// Client is the part of River's client that does not depend on the
+// database driver: listing and watching jobs, for tests and the benchmark.
+type Client interface {
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobCancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	SubscribeConfig(config *river.SubscribeConfig) (<-chan *river.Event, func())
 }
 
 // Queue is a River client over the store's database. Workers register on
@@ -57,29 +81,122 @@ type Config struct {
 type Queue struct {
 	cfg     Config
 	rc      *river.Config
-	client  *river.Client[*sql.Tx]
-	working bool
+	backend backend
 	// Workers collects the workers of every domain package.
 	Workers *river.Workers
 }
 
-// Migrate applies River's own migrations to the database.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
+// backend is River on one database driver; TTx differs between drivers
+// (*sql.Tx, pgx.Tx), so the generic client hides behind this.
+type backend interface {
+	start(ctx context.Context, rc *river.Config) error
+	started() bool
+	stop(ctx context.Context) error
+	stopAndCancel(ctx context.Context) error
+	insertTx(ctx context.Context, tx any, params []river.InsertManyParams) error
+	client() Client
+}
+
+type riverBackend[TTx any] struct {
+	driver riverdriver.Driver[TTx]
+	c      *river.Client[TTx]
+}
+
+func (b *riverBackend[TTx]) start(ctx context.Context, rc *river.Config) error {
+	c, err := river.NewClient(b.driver, rc)
 	if err != nil {
-		return fmt.Errorf("river migrator: %w", err)
+		return fmt.Errorf("river client: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("river migrate: %w", err)
+	b.c = c
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("start queue: %w", err)
 	}
 	return nil
+}
+
+func (b *riverBackend[TTx]) started() bool { return b.c != nil }
+
+func (b *riverBackend[TTx]) stop(ctx context.Context) error { return b.c.Stop(ctx) }
+
+func (b *riverBackend[TTx]) stopAndCancel(ctx context.Context) error { return b.c.StopAndCancel(ctx) }
+
+func (b *riverBackend[TTx]) insertTx(ctx context.Context, tx any, params []river.InsertManyParams) error {
+	t, ok := tx.(TTx)
+	if !ok {
+		var want TTx
+		return fmt.Errorf("queue: transaction of type %T, want %T", tx, want)
+	}
+	_, err := b.c.InsertManyTx(ctx, t, params)
+	return err
+}
+
+func (b *riverBackend[TTx]) client() Client {
+	if b.c == nil {
+		return nil
+	}
+	return b.c
+}
+
+// handles is what the store drivers expose for the queue to share.
+type (
+	sqliteHandle   interface{ DB() *sql.DB }
+	postgresHandle interface {
+		Pool() *pgxpool.Pool
+		// WithMigrationLock runs fn holding the lock the store's own
+		// migrations take.
+		WithMigrationLock(ctx context.Context, fn func(context.Context) error) error
+	}
+)
+
+func newBackend(st store.Store) (backend, error) {
+	switch h := st.(type) {
+	case sqliteHandle:
+		return &riverBackend[*sql.Tx]{driver: riversqlite.New(h.DB())}, nil
+	case postgresHandle:
+		return &riverBackend[pgx.Tx]{driver: riverpgxv5.New(h.Pool())}, nil
+	case nil:
+		return nil, errors.New("queue: Store is required")
+	}
+	return nil, fmt.Errorf("queue: store %T has no database River can use", st)
+}
+
+// Migrate applies River's own migrations to the store's database. On
+// PostgreSQL they run holding the migration lock the store takes too, so
+// nodes starting together do not race.
+func Migrate(ctx context.Context, st store.Store) error {
+	switch h := st.(type) {
+	case sqliteHandle:
+		m, err := rivermigrate.New(riversqlite.New(h.DB()), nil)
+		if err != nil {
+			return fmt.Errorf("river migrator: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrate: %w", err)
+		}
+		return nil
+	case postgresHandle:
+		m, err := rivermigrate.New(riverpgxv5.New(h.Pool()), nil)
+		if err != nil {
+			return fmt.Errorf("river migrator: %w", err)
+		}
+		err = h.WithMigrationLock(ctx, func(ctx context.Context) error {
+			_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("river migrate: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("queue: store %T has no database River can use", st)
 }
 
 // New validates cfg and prepares the queue; register workers on
 // q.Workers, then Start.
 func New(cfg Config) (*Queue, error) {
-	if cfg.DB == nil {
-		return nil, errors.New("queue: DB is required")
+	b, err := newBackend(cfg.Store)
+	if err != nil {
+		return nil, err
 	}
 	log := cmp.Or(cfg.Logger, slog.Default()).With("component", "queue")
 	rc := &river.Config{
@@ -96,7 +213,7 @@ func New(cfg Config) (*Queue, error) {
 	if workers == nil {
 		workers = river.NewWorkers()
 	}
-	return &Queue{cfg: cfg, rc: rc, Workers: workers, working: true}, nil
+	return &Queue{cfg: cfg, rc: rc, backend: b, Workers: workers}, nil
 }
 
 // AddPeriodic schedules a periodic job; call before Start.
@@ -107,28 +224,20 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.rc.Workers = q.Workers
 	q.rc.PeriodicJobs = q.cfg.PeriodicJobs
 	q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, 16)}}
-	client, err := river.NewClient(riversqlite.New(q.cfg.DB), q.rc)
-	if err != nil {
-		return fmt.Errorf("river client: %w", err)
-	}
-	q.client = client
-	if err := q.client.Start(ctx); err != nil {
-		return fmt.Errorf("start queue: %w", err)
-	}
-	return nil
+	return q.backend.start(ctx, q.rc)
 }
 
 // Stop stops fetching new jobs and waits for running ones to finish, until
 // ctx is done; then running jobs are cancelled and retried later.
 func (q *Queue) Stop(ctx context.Context) error {
-	if q.client == nil {
+	if !q.backend.started() {
 		return nil
 	}
-	err := q.client.Stop(ctx)
+	err := q.backend.stop(ctx)
 	if err != nil && ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err = q.client.StopAndCancel(cctx)
+		err = q.backend.stopAndCancel(cctx)
 	}
 	return err
 }
@@ -136,25 +245,22 @@ func (q *Queue) Stop(ctx context.Context) error {
 // InsertTx inserts jobs in the store transaction tx, so they exist exactly
 // when what tx records exists.
 func (q *Queue) InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs) error {
-	if q.client == nil {
+	if !q.backend.started() {
 		return errors.New("queue: not started")
-	}
-	sqlTx, ok := tx.Driver().(*sql.Tx)
-	if !ok {
-		return fmt.Errorf("queue: transaction of type %T is not SQLite's", tx.Driver())
 	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
 		params[i] = river.InsertManyParams{Args: a}
 	}
-	if _, err := q.client.InsertManyTx(ctx, sqlTx, params); err != nil {
+	if err := q.backend.insertTx(ctx, tx.Driver(), params); err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }
 
-// Client exposes the River client, for tests and subscriptions.
-func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
+// Client exposes the River client, for tests and subscriptions; nil
+// before Start.
+func (q *Queue) Client() Client { return q.backend.client() }
 
 // backoff retries after base, 2×base, 4×base, … capped at max.
 type backoff struct{ base, max time.Duration }

@@ -8,13 +8,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +29,7 @@ import (
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
 )
 
@@ -41,7 +42,8 @@ type Config struct {
 	Addr string
 	// DataDir holds the SQLite database and the local file store; default ./data.
 	DataDir string
-	// Database is the database URL; "" means SQLite in DataDir.
+	// Database is the database URL: "" means SQLite in DataDir, else
+	// sqlite:PATH or postgres://user:pass@host:port/db?….
 	Database string
 	// PublicURL is the base of file URLs; default http://Addr.
 	PublicURL string
@@ -65,7 +67,8 @@ type Config struct {
 	Logger           *slog.Logger
 }
 
-// OpenStore opens (without migrating) the database named by the config.
+// OpenStore opens (without migrating) the database named by the config:
+// SQLite in dataDir by default, sqlite:PATH, or a postgres:// URL.
 func OpenStore(dataDir, database string) (store.Store, error) {
 	dataDir = cmp.Or(dataDir, "./data")
 	switch {
@@ -76,9 +79,18 @@ func OpenStore(dataDir, database string) (store.Store, error) {
 	case strings.HasPrefix(database, "sqlite:"):
 		return sqlite.Open(sqlite.Config{Path: strings.TrimPrefix(database, "sqlite:")})
 	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
-		return nil, errors.New("PostgreSQL is not supported yet; use SQLite (leave --database empty)")
+		return postgres.Open(context.Background(), postgres.Config{URL: database})
 	}
-	return nil, fmt.Errorf("unsupported --database %q: use sqlite:PATH or leave it empty", database)
+	return nil, fmt.Errorf("unsupported --database %q: use postgres://…, sqlite:PATH, or leave it empty for SQLite in --data-dir", redactURL(database))
+}
+
+// redactURL hides a password in a database URL before it is printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
 }
 
 // Server is a running renderhook.
@@ -143,7 +155,7 @@ func (s *Server) init(ctx context.Context) error {
 		return fmt.Errorf("browser pool: %w", err)
 	}
 	qcfg := s.cfg.Queue
-	qcfg.DB, qcfg.Logger = dbOf(s.Store), s.log
+	qcfg.Store, qcfg.Logger = s.Store, s.log
 	// An async render job may wait for a tab and then render; River must
 	// not take it for stuck while it does.
 	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
@@ -180,20 +192,12 @@ func (s *Server) init(ctx context.Context) error {
 	return nil
 }
 
-// dbOf returns the database handle of a store driver, for the job queue.
-func dbOf(st store.Store) *sql.DB {
-	if d, ok := st.(interface{ DB() *sql.DB }); ok {
-		return d.DB()
-	}
-	return nil
-}
-
 // Migrate applies renderhook's migrations and River's to the store's database.
 func Migrate(ctx context.Context, st store.Store) error {
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if err := queue.Migrate(ctx, dbOf(st)); err != nil {
+	if err := queue.Migrate(ctx, st); err != nil {
 		return err
 	}
 	return nil

@@ -104,12 +104,35 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// MigrationLock is the advisory lock key every node takes while migrating,
-// renderhook's tables and River's alike (the queue package takes it too).
-const MigrationLock int64 = 0x72656e6465726877 // "renderhw"
+// migrationLock is the advisory lock key every node takes while migrating,
+// renderhook's tables and River's alike.
+const migrationLock int64 = 0x72656e6465726877 // "renderhw"
 
-// Migrate applies the embedded migrations in order, each in a transaction
-// that holds the migration lock, so concurrent starts do not race.
+// WithMigrationLock runs fn while holding the migration lock (a session
+// advisory lock on a connection of its own), so nodes starting at once
+// migrate one after the other. The job queue runs River's migrations
+// under it too; they cannot share one transaction (a new enum value must
+// be committed before it is used).
+func (s *Store) WithMigrationLock(ctx context.Context, fn func(ctx context.Context) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
+			// A lock that cannot be released dies with its connection.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn(ctx)
+}
+
+// Migrate applies the embedded migrations in order, each in a transaction,
+// holding the migration lock.
 func (s *Store) Migrate(ctx context.Context) error {
 	if s.schema != "" {
 		if _, err := s.pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil &&
@@ -117,14 +140,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("create schema %s: %w", s.schema, err)
 		}
 	}
-	if err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, MigrationLock); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS renderhook_migrations (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
-		return err
-	}); err != nil {
+	return s.WithMigrationLock(ctx, s.migrate)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS renderhook_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
 	names, err := fs.Glob(migrationFS, "migrations/*.up.sql")
@@ -143,9 +164,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("read migration %s: %w", base, err)
 		}
 		if err := s.inTx(ctx, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, MigrationLock); err != nil {
-				return err
-			}
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM renderhook_migrations WHERE version = $1`, version).Scan(&n); err != nil {
 				return err
