@@ -1,6 +1,7 @@
 // Package blob stores rendered files. Bucket is the one interface the rest
-// of renderhook uses; Local keeps files under a directory, and S3-compatible
-// stores can follow behind the same interface.
+// of renderhook uses; Local keeps files under a directory (one node), S3
+// keeps them in an S3-compatible object store (any number of nodes).
+// OpenURL picks one from a storage URL.
 package blob
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ErrNotFound means no object is stored under the key.
@@ -123,4 +125,48 @@ func (l *Local) Delete(_ context.Context, key string) error {
 		return fmt.Errorf("delete blob: %w", err)
 	}
 	return nil
+}
+
+// URLer is implemented by buckets that hand out their own file URLs (S3:
+// presigned, or under a public base URL), so that files are fetched from
+// the store directly rather than through renderhook's /files/ endpoint.
+// Signer.FileURL defers to it.
+type URLer interface {
+	URL(ctx context.Context, key string) (string, error)
+}
+
+// Options are the storage settings that are not part of a storage URL.
+type Options struct {
+	// PublicURL is the base of file URLs of a publicly readable S3 bucket;
+	// "" means presigned URLs.
+	PublicURL string
+	// URLExpiry is how long presigned URLs work; default 1h.
+	URLExpiry time.Duration
+	// CreateBucket creates a missing S3 bucket instead of failing.
+	CreateBucket bool
+}
+
+// OpenURL opens the bucket a storage URL names: file://DIR (files under
+// DIR) or s3://bucket[/prefix]?endpoint=…&region=…&use_path_style=true
+// (credentials from the standard AWS_* variables).
+func OpenURL(ctx context.Context, raw string, o Options) (Bucket, error) {
+	switch {
+	case strings.HasPrefix(raw, "file://"):
+		dir := strings.TrimPrefix(raw, "file://")
+		if dir == "" {
+			return nil, errors.New("storage URL: file:// needs a directory")
+		}
+		if o.PublicURL != "" {
+			return nil, errors.New("a storage public URL applies to s3:// storage only")
+		}
+		return NewLocal(dir)
+	case strings.HasPrefix(raw, "s3://"):
+		cfg, err := ParseS3URL(raw)
+		if err != nil {
+			return nil, err
+		}
+		cfg.PublicURL, cfg.URLExpiry, cfg.CreateBucket = o.PublicURL, o.URLExpiry, o.CreateBucket
+		return NewS3(ctx, cfg)
+	}
+	return nil, fmt.Errorf("unsupported storage URL %q: use file://DIR or s3://bucket?endpoint=…", raw)
 }

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,10 +11,12 @@ import (
 
 // Signer makes and checks the HMAC-signed URLs under which renderhook
 // serves stored files, so a file URL can be shared (or put in <img src>)
-// without a token, while nobody can guess another file's URL.
+// without a token, while nobody can guess another file's URL. When the
+// bucket makes its own URLs (S3), file URLs are the bucket's instead.
 type Signer struct {
 	key     []byte
 	baseURL string
+	urler   URLer // the bucket, when it makes its own file URLs
 }
 
 // NewSigner returns a signer; baseURL is the server's public URL.
@@ -27,8 +30,43 @@ func (s *Signer) sig(key string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// URL returns the public URL of the file stored under key.
+// WithBucket returns a signer whose file URLs come from b when b makes
+// its own (implements URLer); otherwise s itself.
+func (s *Signer) WithBucket(b Bucket) *Signer {
+	u, ok := b.(URLer)
+	if !ok {
+		return s
+	}
+	c := *s
+	c.urler = u
+	return &c
+}
+
+// FileURL returns the URL a client fetches the file stored under key
+// from: the bucket's own (presigned or public) when it makes them, else
+// renderhook's signed /files/ URL.
+func (s *Signer) FileURL(ctx context.Context, key string) (string, error) {
+	if s.urler != nil {
+		return s.urler.URL(ctx, key)
+	}
+	return s.SignedURL(key), nil
+}
+
+// URL is FileURL without a context and an error: should the bucket fail
+// to make a URL, it answers the signed /files/ URL, which serves the same
+// file from the bucket. Prefer FileURL where a context is at hand.
 func (s *Signer) URL(key string) string {
+	if s.urler != nil {
+		if u, err := s.urler.URL(context.Background(), key); err == nil {
+			return u
+		}
+	}
+	return s.SignedURL(key)
+}
+
+// SignedURL returns renderhook's own URL of the file stored under key,
+// /files/<key>?sig=…, served by the API from the bucket.
+func (s *Signer) SignedURL(key string) string {
 	return s.baseURL + "/files/" + (&url.URL{Path: key}).EscapedPath() + "?sig=" + s.sig(key)
 }
 

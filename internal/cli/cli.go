@@ -110,6 +110,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg server.Config
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "public base URL of this server, for file URLs (default http://<addr>)")
+	fs.StringVar(&cfg.Storage, "storage", "", "where rendered files are kept: file://DIR or s3://BUCKET?endpoint=URL&region=R&use_path_style=true, keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (default file://<data-dir>/files)")
+	fs.StringVar(&cfg.StoragePublicURL, "storage-public-url", "", "base URL of a publicly readable S3 bucket, for file URLs (default: presigned URLs)")
+	fs.DurationVar(&cfg.StorageURLExpiry, "storage-url-expiry", time.Hour, "how long presigned S3 file URLs work (at most 168h)")
+	fs.BoolVar(&cfg.StorageCreateBucket, "storage-create-bucket", false, "create the S3 bucket when it does not exist (otherwise a missing bucket stops startup)")
 	fs.StringVar(&cfg.Browser.ChromiumPath, "chromium", "", "path to the Chromium binary (default: found on PATH)")
 	fs.IntVar(&cfg.Browser.MaxTabs, "max-renders", 4, "concurrent renders (warm browser tabs)")
 	fs.IntVar(&cfg.Browser.QueueSize, "queue-size", 0, "renders that may wait for a tab before 503 (default 16 x max-renders)")

@@ -47,6 +47,15 @@ type Config struct {
 	Database string
 	// PublicURL is the base of file URLs; default http://Addr.
 	PublicURL string
+	// Storage is where rendered files are kept: file://DIR (default
+	// file://<DataDir>/files) or s3://bucket?endpoint=…&region=…&use_path_style=true.
+	Storage string
+	// StoragePublicURL is the base of file URLs of a public S3 bucket;
+	// "" means presigned URLs, valid StorageURLExpiry (default 1h).
+	StoragePublicURL string
+	StorageURLExpiry time.Duration
+	// StorageCreateBucket creates a missing S3 bucket instead of failing.
+	StorageCreateBucket bool
 	// Browser configures the Chromium pool.
 	Browser browser.Config
 	// MaxBodyBytes bounds request bodies; default 10 MiB.
@@ -135,9 +144,11 @@ func (s *Server) init(ctx context.Context) error {
 	if err := Migrate(ctx, s.Store); err != nil {
 		return err
 	}
-	bucket, err := blob.NewLocal(filepath.Join(s.cfg.DataDir, "files"))
+	bucket, err := blob.OpenURL(ctx, cmp.Or(s.cfg.Storage, "file://"+filepath.Join(s.cfg.DataDir, "files")), blob.Options{
+		PublicURL: s.cfg.StoragePublicURL, URLExpiry: s.cfg.StorageURLExpiry, CreateBucket: s.cfg.StorageCreateBucket,
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("open storage: %w", err)
 	}
 	s.Bucket = bucket
 	var rnd [32]byte
@@ -150,7 +161,9 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("decode file URL key: %w", err)
 	}
-	s.Signer = blob.NewSigner(keyBytes, cmp.Or(s.cfg.PublicURL, "http://"+s.cfg.Addr))
+	// File URLs are the bucket's own when it makes them (S3), else signed
+	// /files/ URLs on PublicURL.
+	s.Signer = blob.NewSigner(keyBytes, cmp.Or(s.cfg.PublicURL, "http://"+s.cfg.Addr)).WithBucket(bucket)
 	if s.Pool, err = browser.New(s.cfg.Browser); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}

@@ -1,0 +1,92 @@
+// Package s3test gives each test its own empty bucket on the S3 server
+// named by RENDERHOOK_TEST_STORAGE_URL (scripts/minio-test.sh starts a
+// throwaway MinIO and sets it, with the AWS_* credentials), so tests
+// sharing one server never see each other's files.
+package s3test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/renderhook/renderhook/internal/blob"
+)
+
+// EnvURL names the variable holding the test S3 server's storage URL.
+const EnvURL = "RENDERHOOK_TEST_STORAGE_URL"
+
+// Enabled reports whether a test S3 server is configured.
+func Enabled() bool { return os.Getenv(EnvURL) != "" }
+
+// URL returns the storage URL of a new bucket name of its own (the caller
+// creates it, e.g. with CreateBucket), emptied and removed when the test
+// ends. It skips the test when no test server is configured.
+func URL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		t.Skip(EnvURL + " is not set: run `make test`, or `eval \"$(scripts/minio-test.sh start)\"`")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvURL, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	u.Host = "rh-test-" + hex.EncodeToString(b[:])
+	raw := u.String()
+	t.Cleanup(func() { Remove(t, raw) })
+	return raw
+}
+
+// Client returns a MinIO client for the server of a storage URL, with the
+// AWS_* credentials, and the bucket's name.
+func Client(t testing.TB, raw string) (*minio.Client, string) {
+	t.Helper()
+	cfg, err := blob.ParseS3URL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := url.Parse(cfg.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := minio.New(ep.Host, &minio.Options{
+		Creds:  credentials.NewEnvAWS(),
+		Secure: ep.Scheme == "https", Region: cfg.Region, BucketLookup: minio.BucketLookupPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, cfg.Bucket
+}
+
+// Remove deletes every object of the bucket and the bucket; a missing
+// bucket is fine.
+func Remove(t testing.TB, raw string) {
+	c, bucket := Client(t, raw)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if ok, err := c.BucketExists(ctx, bucket); err != nil || !ok {
+		return
+	}
+	for obj := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			t.Logf("list %s: %v", bucket, obj.Err)
+			break
+		}
+		if err := c.RemoveObject(ctx, bucket, obj.Key, minio.RemoveObjectOptions{}); err != nil {
+			t.Logf("remove %s/%s: %v", bucket, obj.Key, err)
+		}
+	}
+	if err := c.RemoveBucket(ctx, bucket); err != nil {
+		t.Logf("remove bucket %s: %v", bucket, err)
+	}
+}
