@@ -37,6 +37,9 @@ type Config struct {
 	MaxBodyBytes int64
 	Logger       *slog.Logger
 	Version      string
+
+	// UI, when set, serves the web console under /ui/.
+	UI http.Handler
 }
 
 // Server holds the handlers' dependencies.
@@ -98,6 +101,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/pages/{id}", s.authed(s.updatePage))
 	mux.HandleFunc("DELETE /api/pages/{id}", s.authed(s.deletePage))
 	mux.HandleFunc("POST /api/pages/{id}/publish", s.authed(s.publishPage))
+
+	if s.cfg.UI != nil {
+		mux.Handle("/ui/", s.cfg.UI)
+	}
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
