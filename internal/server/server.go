@@ -31,6 +31,7 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/ui"
 )
 
 // Version is set at build time with -ldflags.
@@ -196,9 +197,16 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.Renderer.RegisterAsync(workers, asyncTimeout)
+	console, err := ui.New(ctx, ui.Config{
+		Store: s.Store, Renderer: s.Renderer, Signer: s.Signer, Notify: s.Notify, CheckURL: s.Guard.CheckURL, Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
 	if s.API, err = api.New(api.Config{
 		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
+		UI: console,
 	}); err != nil {
 		return err
 	}

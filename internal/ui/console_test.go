@@ -1,0 +1,604 @@
+package ui_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/server"
+)
+
+// receiver is a webhook receiver on loopback that answers the scripted
+// statuses, then 200.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	script []int
+	ids    []string // webhook-id of every request, in order
+	events []string
+}
+
+func newReceiver(t *testing.T, script ...int) *receiver {
+	rc := &receiver{script: script}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		status := 200
+		if len(rc.script) > 0 {
+			status, rc.script = rc.script[0], rc.script[1:]
+		}
+		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
+		rc.events = append(rc.events, string(body))
+		rc.mu.Unlock()
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "receiver says "+http.StatusText(status))
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) got() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.ids...)
+}
+
+func consoleServer(t *testing.T) *env {
+	return setup(t, server.Config{
+		Browser: browser.Config{MaxTabs: 2, RenderTimeout: 10 * time.Second},
+		// Loopback is allowed so the receiver can be reached; one attempt
+		// per delivery, so a failed one is exhausted at once and the test
+		// redelivers it by hand.
+		Egress:   egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Webhooks: delivery.Config{Schedule: []time.Duration{0}},
+	})
+}
+
+// TestConsole drives the console in a real headless Chromium against a
+// real server: sign-in, logs, webhooks and deliveries, usage, templates
+// with live previews, tokens, and screenshots of every page at a laptop
+// and a phone size.
+func TestConsole(t *testing.T) {
+	e := consoleServer(t)
+	_, pageID := e.cardPage(t, e.token, nil)
+	_, publicPageID := e.cardPage(t, e.token, map[string]any{"name": "Public badge", "requireGetRenderToken": false})
+
+	// A stored render (JSON output uploads before answering, so its log
+	// entry has the file at once) and a failed request.
+	okRender := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).json(t)
+	okReq := okRender["requestId"].(string)
+	bad := e.api(t, 400, "GET", "/api/render/"+pageID+"?tweak:background=%23nope", e.token, nil)
+	badReq := bad.header.Get("X-Request-Id")
+
+	b := newTab(t)
+	rc := newReceiver(t, 500) // the first webhook fails, the rest succeed
+
+	t.Run("sign in", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/logs", "login") // no session: sent to sign in
+		b.screenshots("login")
+		b.setValue("#token", "rh_not-a-real-token")
+		b.click(`form[action="/ui/login"] button[type=submit]`)
+		b.wait(`document.querySelector('.error') !== null`)
+		if msg := b.text(`document.querySelector('.error').innerText`); !strings.Contains(msg, "not valid") {
+			t.Fatalf("bad token message %q", msg)
+		}
+		b.login(e.base, e.token)
+		if name := b.text(`document.querySelector('.space').innerText`); name != "Acme marketing" {
+			t.Fatalf("header shows space %q", name)
+		}
+	})
+
+	t.Run("logs and detail with image preview", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/logs", "logs")
+		b.wait(`document.querySelector('a[href="/ui/logs/` + okReq + `"]') !== null`)
+		// The thumbnail of the stored render loads.
+		b.wait(`(() => { const i = document.querySelector('img.thumb'); return i && i.complete && i.naturalWidth > 0 })()`)
+		b.screenshots("logs")
+
+		// The status filter keeps failed requests only.
+		b.open(e.base, "/ui/logs?status=failed", "logs")
+		var rows []string
+		b.eval(`Array.from(document.querySelectorAll('tbody tr td:nth-child(2)')).map(td => td.innerText)`, &rows)
+		if len(rows) != 1 || rows[0] != badReq {
+			t.Fatalf("failed filter shows %v, want only %s", rows, badReq)
+		}
+
+		b.open(e.base, "/ui/logs", "logs")
+		b.click(`a[href="/ui/logs/` + okReq + `"]`)
+		b.waitPage("log")
+		b.wait(`(() => { const i = document.querySelector('#file-preview'); return i && i.complete && i.naturalWidth > 0 })()`)
+		var w int
+		b.eval(`document.querySelector('#file-preview').naturalWidth`, &w)
+		if w != 1200 {
+			t.Fatalf("preview naturalWidth %d, want 1200", w)
+		}
+		if px := b.pixel("#file-preview", 1100, 600); !near(px, 0, 0, 255) {
+			t.Fatalf("preview pixel %v, want the card's blue", px)
+		}
+		body := b.text(`document.body.innerText`)
+		for _, want := range []string{okRender["renderId"].(string), "store", "log", "credits", "pageId"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("log detail lacks %q", want)
+			}
+		}
+		b.screenshots("log-detail")
+
+		b.open(e.base, "/ui/logs/"+badReq, "log")
+		if body := b.text(`document.body.innerText`); !strings.Contains(body, "invalid_request") || !strings.Contains(body, "#nope") {
+			t.Fatalf("failed request's detail lacks its error and query:\n%s", body)
+		}
+	})
+
+	var endpointID, deliveryID string
+	t.Run("webhook endpoint, test event, attempt, redeliver", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/webhooks", "webhooks")
+		b.screenshots("webhooks-empty")
+
+		// The API's URL check applies: a URL the egress guard refuses (a
+		// metadata address) is shown as an error on the form.
+		b.setValue("#url", "http://169.254.169.254/latest")
+		b.click(`form[action="/ui/webhooks"] button[type=submit]`)
+		b.wait(`document.querySelector('#new .error') !== null`)
+
+		b.setValue("#url", rc.URL+"/hooks")
+		b.setValue("#description", "Receiver in the test")
+		b.click(`form[action="/ui/webhooks"] button[type=submit]`)
+		b.waitPage("webhook")
+		secret := b.text(`document.querySelector('#secret').value`)
+		if !strings.HasPrefix(secret, "whsec_") {
+			t.Fatalf("secret shown %q", secret)
+		}
+		b.screenshots("webhook-created")
+		endpointID = b.text(`document.querySelector('.crumbs .mono').innerText`)
+		ep := e.api(t, 200, "GET", "/api/webhooks/"+endpointID, e.token, nil).json(t)
+		if ep["url"] != rc.URL+"/hooks" || ep["enabled"] != true {
+			t.Fatalf("endpoint via the API: %v", ep)
+		}
+		// Reloading the endpoint page never shows the secret again.
+		b.open(e.base, "/ui/webhooks/"+endpointID, "webhook")
+		if b.text(`document.querySelector('#secret') ? "shown" : ""`) != "" {
+			t.Fatal("secret shown again")
+		}
+
+		// Rotating shows a new secret once (the confirm dialog is accepted).
+		b.click(`form[action="/ui/webhooks/` + endpointID + `/rotate"] button`)
+		b.wait(`document.querySelector('#secret') !== null`)
+		if s2 := b.text(`document.querySelector('#secret').value`); s2 == secret || !strings.HasPrefix(s2, "whsec_") {
+			t.Fatalf("rotated secret %q (was %q)", s2, secret)
+		}
+
+		// Disable and enable again.
+		b.open(e.base, "/ui/webhooks/"+endpointID, "webhook")
+		b.click(`form[action="/ui/webhooks/` + endpointID + `/disable"] button`)
+		b.wait(`document.querySelector('.flash') && document.body.innerText.includes('disabled in the console')`)
+		if e.api(t, 200, "GET", "/api/webhooks/"+endpointID, e.token, nil).json(t)["enabled"] != false {
+			t.Fatal("endpoint still enabled")
+		}
+		b.click(`form[action="/ui/webhooks/` + endpointID + `/enable"] button`)
+		b.wait(`document.querySelector('.flash') !== null && document.querySelector('form[action$="/disable"]') !== null`)
+
+		// Send a test event: the receiver answers 500, the one attempt is
+		// recorded, and the delivery is exhausted.
+		b.click(`form[action="/ui/webhooks/` + endpointID + `/test"] button`)
+		b.waitPage("delivery")
+		deliveryID = b.text(`document.querySelector('.crumbs .mono').innerText`)
+		b.wait(`document.querySelector('#delivery-status') && document.querySelector('#delivery-status').innerText === 'exhausted'`)
+		attempt := b.text(`document.querySelector('#attempts tbody').innerText`)
+		if !strings.Contains(attempt, "500") || !strings.Contains(attempt, "receiver says Internal Server Error") {
+			t.Fatalf("attempt row %q lacks the 500 and the response body", attempt)
+		}
+		b.screenshots("delivery-failed")
+
+		// Redeliver: the second attempt gets a 200, as the same message.
+		b.click(`#redeliver`)
+		b.wait(`document.querySelector('#delivery-status') && document.querySelector('#delivery-status').innerText === 'succeeded'`)
+		var n int
+		b.eval(`document.querySelectorAll('#attempts tbody tr').length`, &n)
+		if n != 2 {
+			t.Fatalf("%d attempts after redelivery, want 2", n)
+		}
+		if ids := rc.got(); len(ids) != 2 || ids[0] != deliveryID || ids[1] != deliveryID {
+			t.Fatalf("receiver got webhook-ids %v, want %s twice", ids, deliveryID)
+		}
+		b.screenshots("delivery")
+
+		// The deliveries list, filtered.
+		b.open(e.base, "/ui/webhooks/deliveries?status=succeeded&endpointId="+endpointID, "deliveries")
+		b.wait(`document.querySelector('a[href="/ui/webhooks/deliveries/` + deliveryID + `"]') !== null`)
+		b.screenshots("deliveries")
+		b.open(e.base, "/ui/webhooks/deliveries?status=exhausted", "deliveries")
+		if b.text(`document.querySelector('a[href="/ui/webhooks/deliveries/`+deliveryID+`"]') ? "listed" : ""`) != "" {
+			t.Fatal("a succeeded delivery is listed as exhausted")
+		}
+		b.open(e.base, "/ui/webhooks", "webhooks")
+		b.screenshots("webhooks")
+	})
+
+	t.Run("templates and live preview with tweaks", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/templates", "templates")
+		b.screenshots("templates")
+		b.click(`a[href="/ui/pages/` + pageID + `"]`)
+		b.waitPage("page")
+		loaded := `(() => { const i = document.querySelector('#preview'); return i && i.complete && i.naturalWidth > 0 })()`
+		b.wait(loaded)
+		if px := b.pixel("#preview", 1100, 600); !near(px, 0, 0, 255) {
+			t.Fatalf("preview pixel %v, want blue", px)
+		}
+		src1 := b.text(`document.querySelector('#preview').getAttribute('src')`)
+		if !strings.Contains(b.text(`document.body.innerText`), "Each preview is a billed render") {
+			t.Fatal("the preview is not labelled as billed")
+		}
+		if !strings.Contains(b.text(`document.querySelector('#link-note').innerText`), "v1 API") {
+			t.Fatal("token-only template does not explain signed links")
+		}
+		b.screenshots("page")
+
+		b.setValue("#f-background", "#ff0000")
+		b.click("#rerender")
+		b.wait(`document.querySelector('#preview') && document.querySelector('#preview').getAttribute('src') !== ` + jsString(src1))
+		b.wait(loaded)
+		src2 := b.text(`document.querySelector('#preview').getAttribute('src')`)
+		if !strings.Contains(src2, "tweak%3Abackground=%23ff0000") {
+			t.Fatalf("tweaked preview src %q", src2)
+		}
+		if px := b.pixel("#preview", 1100, 600); !near(px, 255, 0, 0) {
+			t.Fatalf("tweaked preview pixel %v, want red", px)
+		}
+		if b.text(`document.querySelector('#f-background').value`) != "#ff0000" {
+			t.Fatal("the form does not keep the tweak")
+		}
+
+		// Previews went through the render path: logged (with the
+		// session's token), and fanned out to the webhook endpoint.
+		logs := e.api(t, 200, "GET", "/api/logs?status=200&limit=10", e.token, nil).json(t)["data"].([]any)
+		var previews []map[string]any
+		for _, l := range logs {
+			m := l.(map[string]any)
+			if strings.HasPrefix(m["path"].(string), "/ui/preview/"+pageID) {
+				previews = append(previews, m)
+			}
+		}
+		if len(previews) != 2 || previews[0]["renderId"] == "" || !strings.HasPrefix(previews[0]["tokenPrefix"].(string), "rh_") {
+			t.Fatalf("want 2 logged previews with render and token, got %v", previews)
+		}
+		b.open(e.base, "/ui/logs/"+previews[0]["requestId"].(string), "log")
+		b.wait(`document.body.innerText.includes('render.succeeded')`)
+
+		// A public template's page offers its tokenless link, and it works.
+		b.open(e.base, "/ui/pages/"+publicPageID+"?tweak:title=Copied", "page")
+		link := b.text(`document.querySelector('#public-link').value`)
+		if want := e.base + "/api/render/" + publicPageID + "?tweak%3Atitle=Copied"; link != want {
+			t.Fatalf("public link %q, want %q", link, want)
+		}
+		res, err := http.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("public link answered %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	})
+
+	t.Run("usage chart has today's bar", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/usage", "usage")
+		today := time.Now().UTC().Format("2006-01-02")
+		var h float64
+		b.eval(`(() => { const r = document.querySelector('#renders-chart rect[data-kind="succeeded"][data-day="`+today+`"]'); return r ? r.getBBox().height : -1 })()`, &h)
+		if h <= 0 {
+			t.Fatalf("no succeeded bar for today (%s): height %v", today, h)
+		}
+		var failed float64
+		b.eval(`(() => { const r = document.querySelector('#renders-chart rect[data-kind="failed"][data-day="`+today+`"]'); return r ? r.getBBox().height : -1 })()`, &failed)
+		if failed <= 0 {
+			t.Fatalf("no failed bar for today: %v", failed)
+		}
+		var dots int
+		b.eval(`document.querySelectorAll('#times-chart circle').length`, &dots)
+		if dots != 2 {
+			t.Fatalf("%d p50/p95 points, want 2 (today only)", dots)
+		}
+		used := b.text(`document.querySelector('#credits-used').innerText`)
+		if used == "" {
+			t.Fatal("no credits shown")
+		}
+		b.screenshots("usage")
+	})
+
+	t.Run("tokens", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/tokens", "tokens")
+		b.click("#create-token")
+		b.wait(`document.querySelector('#new-token') !== null`)
+		tok := b.text(`document.querySelector('#new-token').value`)
+		if !strings.HasPrefix(tok, "rh_") {
+			t.Fatalf("new token %q", tok)
+		}
+		e.api(t, 200, "GET", "/api/usage", tok, nil)
+		b.screenshots("tokens")
+		// Revoke the new token (the newest row; confirm accepted).
+		b.open(e.base, "/ui/tokens", "tokens")
+		b.click(`tbody tr:first-child form[action$="/revoke"] button`)
+		b.wait(`document.querySelector('.flash') !== null`)
+		e.api(t, 401, "GET", "/api/usage", tok, nil)
+	})
+
+	t.Run("sign out", func(t *testing.T) {
+		b.t = t
+		b.open(e.base, "/ui/logs", "logs")
+		b.click(`form[action="/ui/logout"] button`)
+		b.waitPage("login")
+		b.open(e.base, "/ui/usage", "login")
+	})
+
+	b.t = t
+	if p := b.takeProblems(); len(p) > 0 {
+		t.Errorf("the browser reported problems (CSP violations, script errors):\n%s", strings.Join(p, "\n"))
+	}
+}
+
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// TestConsoleSecurity checks space scoping, CSRF and Origin checks,
+// session cookies and headers with a plain HTTP client.
+func TestConsoleSecurity(t *testing.T) {
+	e := consoleServer(t)
+	_, pageID := e.cardPage(t, e.token, nil)
+	okReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).json(t)["requestId"].(string)
+	rc := newReceiver(t)
+	ep := e.api(t, 201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL, "events": []string{"webhook.test"}}).json(t)
+	epID := ep["id"].(string)
+	dlvID := e.api(t, 202, "POST", "/api/webhooks/"+epID+"/test", e.token, nil).json(t)["deliveryId"].(string)
+
+	a := e.client(t)
+	a.login(t, e.token)
+
+	t.Run("headers and cookie", func(t *testing.T) {
+		r := a.get(t, "/ui/logs")
+		if r.status != 200 {
+			t.Fatalf("logs: %d", r.status)
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		for _, want := range []string{"script-src 'self'", "default-src 'none'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q", csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP allows inline: %q", csp)
+		}
+		if r.header.Get("X-Frame-Options") != "DENY" || r.header.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("headers: X-Frame-Options %q Referrer-Policy %q", r.header.Get("X-Frame-Options"), r.header.Get("Referrer-Policy"))
+		}
+		if strings.Contains(string(r.body), "<script>") || strings.Contains(string(r.body), " style=") {
+			t.Error("page has inline script or style")
+		}
+
+		c := e.client(t)
+		plain := c.post(t, "/ui/login", url.Values{"token": {e.token}})
+		sc := plain.header.Get("Set-Cookie")
+		for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age="} {
+			if !strings.Contains(sc, want) {
+				t.Errorf("cookie %q lacks %s", sc, want)
+			}
+		}
+		if strings.Contains(sc, "Secure") {
+			t.Errorf("cookie over plain http is Secure: %q", sc)
+		}
+		viaProxy := c.do(t, "POST", "/ui/login", url.Values{"token": {e.token}}, map[string]string{"Origin": e.base, "X-Forwarded-Proto": "https"})
+		if !strings.Contains(viaProxy.header.Get("Set-Cookie"), "Secure") {
+			t.Errorf("cookie behind https proxy is not Secure: %q", viaProxy.header.Get("Set-Cookie"))
+		}
+		if strings.Contains(sc, strings.TrimPrefix(e.token, "rh_")) {
+			t.Error("the cookie carries the token itself")
+		}
+	})
+
+	t.Run("another space gets 404", func(t *testing.T) {
+		_, tokenB := e.newSpace("Other space")
+		bc := e.client(t)
+		bc.login(t, tokenB)
+		for _, p := range []string{
+			"/ui/logs/" + okReq,
+			"/ui/webhooks/deliveries/" + dlvID,
+			"/ui/webhooks/" + epID,
+			"/ui/pages/" + pageID,
+			"/ui/preview/" + pageID,
+		} {
+			if r := bc.get(t, p); r.status != 404 {
+				t.Errorf("GET %s from another space: %d, want 404", p, r.status)
+			}
+			if r := a.get(t, p); r.status != 200 {
+				t.Errorf("GET %s from its own space: %d, want 200", p, r.status)
+			}
+		}
+		csrfB := bc.csrf(t)
+		for _, p := range []string{
+			"/ui/webhooks/" + epID + "/disable",
+			"/ui/webhooks/" + epID + "/rotate",
+			"/ui/webhooks/" + epID + "/test",
+			"/ui/webhooks/" + epID + "/delete",
+			"/ui/webhooks/deliveries/" + dlvID + "/redeliver",
+		} {
+			if r := bc.post(t, p, url.Values{"_csrf": {csrfB}}); r.status != 404 {
+				t.Errorf("POST %s from another space: %d, want 404", p, r.status)
+			}
+		}
+		got := e.api(t, 200, "GET", "/api/webhooks/"+epID, e.token, nil).json(t)
+		if got["enabled"] != true {
+			t.Fatal("another space's session changed the endpoint")
+		}
+		// Lists show only the session's own space.
+		if r := bc.get(t, "/ui/logs"); strings.Contains(string(r.body), okReq) {
+			t.Error("another space's log list shows the entry")
+		}
+		if r := bc.get(t, "/ui/webhooks"); strings.Contains(string(r.body), epID) {
+			t.Error("another space's webhook list shows the endpoint")
+		}
+		// Revoking another space's token id is a 404 too.
+		toks, err := e.srv.Store.ListTokens(context.Background(), e.space)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := bc.post(t, "/ui/tokens/"+toks[0].ID+"/revoke", url.Values{"_csrf": {csrfB}}); r.status != 404 {
+			t.Errorf("revoking another space's token: %d, want 404", r.status)
+		}
+	})
+
+	t.Run("csrf and origin", func(t *testing.T) {
+		csrf := a.csrf(t)
+		count := func() int {
+			ts, err := e.srv.Store.ListTokens(context.Background(), e.space)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ts)
+		}
+		before := count()
+		cases := []struct {
+			name   string
+			form   url.Values
+			header map[string]string
+		}{
+			{"no csrf token", url.Values{}, map[string]string{"Origin": e.base}},
+			{"wrong csrf token", url.Values{"_csrf": {"AAAA"}}, map[string]string{"Origin": e.base}},
+			{"foreign origin", url.Values{"_csrf": {csrf}}, map[string]string{"Origin": "https://evil.example"}},
+			{"foreign referer", url.Values{"_csrf": {csrf}}, map[string]string{"Referer": "https://evil.example/page"}},
+			{"null origin", url.Values{"_csrf": {csrf}}, map[string]string{"Origin": "null"}},
+			{"neither origin nor referer", url.Values{"_csrf": {csrf}}, nil},
+		}
+		for _, tc := range cases {
+			if r := a.do(t, "POST", "/ui/tokens", tc.form, tc.header); r.status != 403 {
+				t.Errorf("%s: %d, want 403", tc.name, r.status)
+			}
+		}
+		if count() != before {
+			t.Fatal("a refused POST created a token")
+		}
+		// Another session's CSRF token does not work in this one.
+		otherToken, _, err := auth.CreateToken(context.Background(), e.srv.Store, e.space)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before++
+		other := e.client(t)
+		other.login(t, otherToken)
+		if r := a.post(t, "/ui/tokens", url.Values{"_csrf": {other.csrf(t)}}); r.status != 403 {
+			t.Errorf("another session's csrf token: %d, want 403", r.status)
+		}
+		// The same-origin Referer alone is enough (no Origin header).
+		if r := a.do(t, "POST", "/ui/tokens", url.Values{"_csrf": {csrf}}, map[string]string{"Referer": e.base + "/ui/tokens"}); r.status != 200 {
+			t.Errorf("same-origin referer: %d, want 200", r.status)
+		}
+		if r := a.post(t, "/ui/tokens", url.Values{"_csrf": {csrf}}); r.status != 200 {
+			t.Errorf("valid POST: %d, want 200", r.status)
+		}
+		if count() != before+2 {
+			t.Fatalf("tokens %d, want %d", count(), before+2)
+		}
+		// Sign-in from another site is refused too (login CSRF).
+		c := e.client(t)
+		if r := c.do(t, "POST", "/ui/login", url.Values{"token": {e.token}}, map[string]string{"Origin": "https://evil.example"}); r.status != 403 {
+			t.Errorf("cross-site login: %d, want 403", r.status)
+		}
+	})
+
+	t.Run("revoked token ends the session", func(t *testing.T) {
+		ctx := context.Background()
+		tok, rec, err := auth.CreateToken(ctx, e.srv.Store, e.space)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.client(t)
+		c.login(t, tok)
+		if r := c.get(t, "/ui/logs"); r.status != 200 {
+			t.Fatalf("before revoke: %d", r.status)
+		}
+		if err := e.srv.Store.RevokeToken(ctx, e.space, rec.ID); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.get(t, "/ui/logs"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/ui/login" {
+			t.Fatalf("after revoke: %d %s, want a redirect to sign in", r.status, r.header.Get("Location"))
+		}
+		csrf := csrfRE.FindSubmatch(c.get(t, "/ui/login").body)
+		if csrf != nil {
+			t.Fatal("the sign-in page of an ended session carries a form token")
+		}
+	})
+
+	t.Run("tampered cookie is no session", func(t *testing.T) {
+		u, _ := url.Parse(e.base + "/ui/")
+		var val string
+		for _, ck := range a.jar.Cookies(u) {
+			if ck.Name == "rh_ui_session" {
+				val = ck.Value
+			}
+		}
+		if val == "" {
+			t.Fatal("no session cookie in the jar")
+		}
+		// Push the expiry out by a day without re-signing.
+		parts := strings.Split(val, ".")
+		parts[1] = parts[1][:len(parts[1])-1] + string("0123456789"[(int(parts[1][len(parts[1])-1]-'0')+1)%10])
+		c := e.client(t)
+		c.jar.SetCookies(u, []*http.Cookie{{Name: "rh_ui_session", Value: strings.Join(parts, "."), Path: "/ui"}})
+		if r := c.get(t, "/ui/logs"); r.status != http.StatusSeeOther {
+			t.Fatalf("tampered cookie: %d, want a redirect to sign in", r.status)
+		}
+	})
+
+	t.Run("preview is billed and logged like a render", func(t *testing.T) {
+		before := e.api(t, 200, "GET", "/api/usage", e.token, nil).json(t)
+		r := a.get(t, "/ui/preview/"+pageID+"?tweak:title=Billed")
+		if r.status != 200 || r.header.Get("Content-Type") != "image/png" || r.header.Get("X-Render-Id") == "" {
+			t.Fatalf("preview: %d %s", r.status, r.header.Get("Content-Type"))
+		}
+		reqID := r.header.Get("X-Request-Id")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			after := e.api(t, 200, "GET", "/api/usage", e.token, nil).json(t)
+			if after["creditsUsed"].(float64) == before["creditsUsed"].(float64)+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("credits %v → %v, want +1", before["creditsUsed"], after["creditsUsed"])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		l := e.api(t, 200, "GET", "/api/logs/"+reqID, e.token, nil).json(t)
+		if l["status"] != 200.0 || l["renderId"] == "" || !strings.Contains(l["query"].(string), "Billed") {
+			t.Fatalf("preview log entry %v", l)
+		}
+		// A failed preview is logged with its error, like the API does.
+		r = a.get(t, "/ui/preview/"+pageID+"?tweak:background=%23nope")
+		if r.status != 400 {
+			t.Fatalf("bad tweak preview: %d", r.status)
+		}
+		l = e.api(t, 200, "GET", "/api/logs/"+r.header.Get("X-Request-Id"), e.token, nil).json(t)
+		if l["status"] != 400.0 || l["error"].(map[string]any)["code"] != "invalid_request" {
+			t.Fatalf("failed preview log entry %v", l)
+		}
+		// A preview cannot send webhooks of its own.
+		if r := a.get(t, "/ui/preview/"+pageID+"?webhook_url="+url.QueryEscape(rc.URL)); r.status != 400 {
+			t.Fatalf("preview with webhook_url: %d, want 400", r.status)
+		}
+	})
+}
