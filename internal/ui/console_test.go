@@ -2,11 +2,13 @@ package ui_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/store"
 )
 
 // receiver is a webhook receiver on loopback that answers the scripted
@@ -80,6 +83,7 @@ func TestConsole(t *testing.T) {
 	okReq := okRender["requestId"].(string)
 	bad := e.api(t, 400, "GET", "/api/render/"+pageID+"?tweak:background=%23nope", e.token, nil)
 	badReq := bad.header.Get("X-Request-Id")
+	pdfReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "format": "pdf"}).json(t)["requestId"].(string)
 
 	b := newTab(t)
 	rc := newReceiver(t, 500) // the first webhook fails, the rest succeed
@@ -135,6 +139,17 @@ func TestConsole(t *testing.T) {
 			}
 		}
 		b.screenshots("log-detail")
+
+		// A PDF gets an icon linking to the file, and an embed on its page.
+		b.open(e.base, "/ui/logs", "logs")
+		pdfLink := b.text(`(() => { const a = document.querySelector('a[href="/ui/logs/` + pdfReq + `"]').closest('tr').querySelector('a.pdf'); return a ? a.href : "" })()`)
+		if !strings.Contains(pdfLink, "/files/") || !strings.Contains(pdfLink, ".pdf?sig=") {
+			t.Fatalf("PDF row links to %q", pdfLink)
+		}
+		b.open(e.base, "/ui/logs/"+pdfReq, "log")
+		if src := b.text(`(() => { const e = document.querySelector('embed.pdf-view'); return e ? e.getAttribute('src') : "" })()`); src != pdfLink {
+			t.Fatalf("PDF embed src %q, want %q", src, pdfLink)
+		}
 
 		b.open(e.base, "/ui/logs/"+badReq, "log")
 		if body := b.text(`document.body.innerText`); !strings.Contains(body, "invalid_request") || !strings.Contains(body, "#nope") {
@@ -357,9 +372,10 @@ func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-// TestConsoleSecurity checks space scoping, CSRF and Origin checks,
-// session cookies and headers with a plain HTTP client.
-func TestConsoleSecurity(t *testing.T) {
+// TestConsoleHTTP checks, with a plain HTTP client, space scoping, CSRF
+// and Origin checks, session cookies and headers, log pagination, and
+// previews' billing and logging.
+func TestConsoleHTTP(t *testing.T) {
 	e := consoleServer(t)
 	_, pageID := e.cardPage(t, e.token, nil)
 	okReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).json(t)["requestId"].(string)
@@ -562,6 +578,45 @@ func TestConsoleSecurity(t *testing.T) {
 		c.jar.SetCookies(u, []*http.Cookie{{Name: "rh_ui_session", Value: strings.Join(parts, "."), Path: "/ui"}})
 		if r := c.get(t, "/ui/logs"); r.status != http.StatusSeeOther {
 			t.Fatalf("tampered cookie: %d, want a redirect to sign in", r.status)
+		}
+	})
+
+	t.Run("logs paginate with the filter kept", func(t *testing.T) {
+		ctx := context.Background()
+		base := time.Now().Add(-time.Hour)
+		for i := range 55 {
+			l := &store.RequestLog{ID: store.NewID("req"), SpaceID: e.space, CreatedAt: base.Add(time.Duration(i) * time.Second),
+				Method: "GET", Path: "/api/render/pg_gone", Status: 404, ErrorCode: "page_not_found", Error: "page not found"}
+			if err := e.srv.Store.CreateRequestLog(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rowRE := regexp.MustCompile(`<a class="mono" href="/ui/logs/(req_[a-z0-9]+)">`)
+		nextRE := regexp.MustCompile(`<a href="(/ui/logs\?[^"]+)">Older`)
+		r := a.get(t, "/ui/logs?status=404")
+		first := rowRE.FindAllSubmatch(r.body, -1)
+		next := nextRE.FindSubmatch(r.body)
+		if len(first) != 50 || next == nil {
+			t.Fatalf("first page: %d rows, next link %q", len(first), next)
+		}
+		nextURL := html.UnescapeString(string(next[1]))
+		if !strings.Contains(nextURL, "status=404") || !strings.Contains(nextURL, "cursor=") {
+			t.Fatalf("next link %q does not keep the filter", nextURL)
+		}
+		r = a.get(t, nextURL)
+		second := rowRE.FindAllSubmatch(r.body, -1)
+		if len(second) != 5 || nextRE.Match(r.body) || !strings.Contains(string(r.body), "Newest") {
+			t.Fatalf("second page: %d rows, want the last 5 and no further page", len(second))
+		}
+		seen := map[string]bool{}
+		for _, m := range append(first, second...) {
+			if seen[string(m[1])] {
+				t.Fatalf("%s on both pages", m[1])
+			}
+			seen[string(m[1])] = true
+		}
+		if r := a.get(t, "/ui/logs?status=teapot"); r.status != 400 {
+			t.Fatalf("bad status filter: %d, want 400", r.status)
 		}
 	})
 
