@@ -2,12 +2,12 @@ package api
 
 import (
 	"context"
-	"errors"
-	"net/url"
-	"slices"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
