@@ -10,7 +10,7 @@ ADDR     ?= 127.0.0.1:8080
 
 .PHONY: help
 help: ## Show this help
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: deps
 deps: ## Install Chromium, fonts and test tools when missing (apt)
@@ -26,9 +26,18 @@ run: deps build ## Set up what is missing, create a first space/token/page, prin
 	@exec $(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
 
 .PHONY: test
-test: deps ## Install test dependencies and run every test (race detector on)
+test: deps ## Run every test twice (race detector on): on SQLite + local files, then on PostgreSQL + MinIO
 	go vet ./...
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-backends
+
+.PHONY: test-sqlite
+test-sqlite: ## Run every test on SQLite and local files
 	go test -race -count=1 -timeout 20m ./...
+
+.PHONY: test-backends
+test-backends: ## Run every test on a throwaway PostgreSQL and MinIO (installed and started by scripts/)
+	./scripts/with-test-backends.sh go test -race -count=1 -timeout 25m ./...
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for 30s

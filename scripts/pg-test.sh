@@ -7,6 +7,7 @@
 #   scripts/pg-test.sh start   # prints: export RENDERHOOK_TEST_DATABASE_URL=…
 #   scripts/pg-test.sh url     # prints the URL of the running cluster
 #   scripts/pg-test.sh stop    # stops it and deletes its directory
+#   scripts/pg-test.sh install # only installs PostgreSQL when missing
 #
 # Or, from bash: `source scripts/pg-test.sh && pg_test_start` exports the
 # variable and `pg_test_stop` (e.g. in a trap) ends it. Starting again while
@@ -134,7 +135,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-start}" in
     start) pg_test_start && echo "export RENDERHOOK_TEST_DATABASE_URL='$RENDERHOOK_TEST_DATABASE_URL'" ;;
     url) _pg_running && pg_test_url ;;
+    install) _pg_install ;;
     stop) pg_test_stop ;;
-    *) echo "usage: $0 start|url|stop" >&2; exit 2 ;;
+    *) echo "usage: $0 start|url|stop|install" >&2; exit 2 ;;
   esac
 fi

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -182,12 +180,7 @@ func TestLogsPaginateAndIsolate(t *testing.T) {
 func TestStoreCallbackRetriesUntilStoreWritable(t *testing.T) {
 	e := startServer(t, browser.Config{MaxTabs: 1})
 	_, pageID := e.cardPage(e.token, nil)
-	// Block the space's folder in the file store with a plain file: every
-	// upload fails (even for root) until it is removed.
-	dir := filepath.Join(e.dataDir(), "files", e.space)
-	if err := os.WriteFile(dir, []byte("in the way"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	unblock, _ := e.blockStorage()
 	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
 	decodePNG(t, r.body)
 	reqID := r.header.Get("X-Request-Id")
@@ -198,9 +191,7 @@ func TestStoreCallbackRetriesUntilStoreWritable(t *testing.T) {
 	if l["file"] != nil || l["status"] != 200.0 {
 		t.Fatalf("log while store is failing: %v", l)
 	}
-	if err := os.Remove(dir); err != nil {
-		t.Fatal(err)
-	}
+	unblock()
 	l = e.waitLog(reqID, func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
 	if got := e.download(l["file"].(map[string]any)["url"].(string)); !bytes.Equal(got, r.body) {
 		t.Fatal("stored bytes differ from the answer")
@@ -217,13 +208,11 @@ func TestExhaustedCallbackStaysVisible(t *testing.T) {
 		Queue:   queue.Config{MaxAttempts: 2, RetryBase: 100 * time.Millisecond},
 	})
 	_, pageID := e.cardPage(e.token, nil)
-	if err := os.WriteFile(filepath.Join(e.dataDir(), "files", e.space), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, blocked := e.blockStorage()
 	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
 	l := e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "failed" })
 	st := l["callbacks"].(map[string]any)["store"].(map[string]any)
-	if st["state"] != "failed" || st["attempts"] != 2.0 || !strings.Contains(st["error"].(string), "not a directory") {
+	if st["state"] != "failed" || st["attempts"] != 2.0 || !strings.Contains(st["error"].(string), blocked) {
 		t.Fatalf("store callback %v", st)
 	}
 	// Credits do not depend on storage: the render was answered, so billed.

@@ -44,14 +44,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startProcess(t *testing.T, bin, dataDir, addr string) *process {
+// startProcess runs serve on dataDir and the test backend b.
+func startProcess(t *testing.T, bin, dataDir string, b backend, addr string) *process {
 	t.Helper()
 	p := &process{out: &bytes.Buffer{}}
-	p.cmd = exec.Command(bin, "serve", "--data-dir", dataDir, "--addr", addr, "--max-renders", "4", "--log-level", "warn",
+	args := append([]string{"serve", "--data-dir", dataDir}, b.serveArgs()...)
+	p.cmd = exec.Command(bin, append(args, "--addr", addr, "--max-renders", "4", "--log-level", "warn",
 		// Jobs the kill interrupts are rescued after this; short for the
 		// test (async renders raise it to 2×render timeout + 15 s).
 		"--job-timeout", "3s", "--job-rescue-after", "4s", "--render-timeout", "5s",
-		"--egress-allow", "127.0.0.0/8", "--webhook-retry-schedule", "0s,500ms,1s,2s,5s")
+		"--egress-allow", "127.0.0.0/8", "--webhook-retry-schedule", "0s,500ms,1s,2s,5s")...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	// Its own process group, so the kill below takes Chromium down with it,
 	// as a machine losing power would.
@@ -89,8 +91,8 @@ func (p *process) kill() {
 func TestCrashLosesNothing(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir).Output()
+	dataDir, b := t.TempDir(), testBackend(t)
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
 	if err != nil {
 		t.Fatalf("space create: %v", err)
 	}
@@ -100,7 +102,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	}
 
 	addr := freeAddr(t)
-	proc := startProcess(t, bin, dataDir, addr)
+	proc := startProcess(t, bin, dataDir, b, addr)
 	e := &env{t: t, base: "http://" + addr, token: created.Token, space: created.SpaceID}
 	_, pageID := e.cardPage(e.token, nil)
 
@@ -130,14 +132,14 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	// How much follow-up work the kill interrupted (for the record: the
 	// test holds whatever the number is).
-	if st, err := server.OpenStore(dataDir, ""); err == nil {
+	if st, err := server.OpenStore(dataDir, b.db); err == nil {
 		if c, err := st.CreditStatus(context.Background(), created.SpaceID); err == nil {
 			t.Logf("at the kill: %d of %d answered renders not yet billed", c.Pending, total)
 		}
 		st.Close()
 	}
 
-	startProcess(t, bin, dataDir, addr)
+	startProcess(t, bin, dataDir, b, addr)
 	for _, id := range answered {
 		l := e.waitLog(id, func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
 		if l["file"] == nil {
@@ -160,8 +162,8 @@ func TestCrashLosesNothing(t *testing.T) {
 func TestCrashAsyncWebhooks(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
-	dataDir := t.TempDir()
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir).Output()
+	dataDir, b := t.TempDir(), testBackend(t)
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
 	if err != nil {
 		t.Fatalf("space create: %v", err)
 	}
@@ -171,7 +173,7 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	}
 	rc := newReceiver(t)
 	addr := freeAddr(t)
-	proc := startProcess(t, bin, dataDir, addr)
+	proc := startProcess(t, bin, dataDir, b, addr)
 	e := &env{t: t, base: "http://" + addr, token: created.Token, space: created.SpaceID}
 	_, pageID := e.cardPage(e.token, nil)
 
@@ -190,7 +192,7 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	rc.mu.Unlock()
 	t.Logf("at the kill: %d of %d webhooks received", before, total)
 
-	startProcess(t, bin, dataDir, addr)
+	startProcess(t, bin, dataDir, b, addr)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		rc.mu.Lock()

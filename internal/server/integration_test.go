@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,10 +24,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/blob/s3test"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 	"github.com/renderhook/renderhook/webhook"
 )
 
@@ -42,6 +49,8 @@ type env struct {
 	base  string
 	token string
 	space string
+	// storage is the server's s3:// storage URL, "" for local files.
+	storage string
 }
 
 func requireChromium(t *testing.T) {
@@ -68,6 +77,13 @@ func startServerCfg(t *testing.T, cfg server.Config) *env {
 	base := "http://" + ln.Addr().String()
 	ctx := context.Background()
 	cfg.DataDir, cfg.PublicURL = t.TempDir(), base
+	b := testBackend(t)
+	if cfg.Database == "" {
+		cfg.Database = b.db
+	}
+	if cfg.Storage == "" && b.storage != "" {
+		cfg.Storage, cfg.StorageCreateBucket = b.storage, true
+	}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +92,105 @@ func startServerCfg(t *testing.T, cfg server.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
-	e := &env{t: t, srv: srv, base: base}
+	e := &env{t: t, srv: srv, base: base, storage: cfg.Storage}
 	e.space, e.token = e.newSpace("test")
 	return e
+}
+
+// backend is the database and file store a test server runs on.
+type backend struct {
+	// db is "" (SQLite in the data dir) unless RENDERHOOK_TEST_DATABASE_URL
+	// names a PostgreSQL database; then it is a URL to a fresh schema of
+	// that database, dropped after the test.
+	db string
+	// storage is "" (files in the data dir) unless
+	// RENDERHOOK_TEST_STORAGE_URL names an S3 server; then it is the URL
+	// of a fresh bucket on it (created by the server), removed after.
+	storage string
+}
+
+func testBackend(t *testing.T) backend {
+	var b backend
+	if pgtest.Enabled() {
+		b.db = pgtest.URL(t)
+	}
+	if s3test.Enabled() {
+		b.storage = s3test.URL(t)
+	}
+	return b
+}
+
+// serveArgs are the serve flags selecting the backend.
+func (b backend) serveArgs() []string {
+	args := []string{"--database", b.db}
+	if b.storage != "" {
+		args = append(args, "--storage", b.storage, "--storage-create-bucket")
+	}
+	return args
+}
+
+// fileURLPrefix is how the URLs of stored files begin: the server's
+// signed /files/ URLs, or the S3 server's own (presigned) ones.
+func (e *env) fileURLPrefix() string {
+	if e.storage == "" {
+		return e.base + "/files/"
+	}
+	c, err := blob.ParseS3URL(e.storage)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.Endpoint + "/" + c.Bucket + "/"
+}
+
+// sameFile reports whether two file URLs name the same file. Signed
+// /files/ URLs are stable; presigned S3 URLs are signed afresh each time
+// they are made, so only their path must match.
+func (e *env) sameFile(a, b string) bool {
+	if e.storage == "" {
+		return a == b
+	}
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host == ub.Host && ua.Path == ub.Path && ua.Query().Get("X-Amz-Signature") != ""
+}
+
+// tamper spoils the signature of a file URL and says what status the
+// file store answers it with.
+func (e *env) tamper(fileURL string) (string, int) {
+	if e.storage == "" {
+		return regexp.MustCompile(`sig=[0-9a-f]{4}`).ReplaceAllString(fileURL, "sig=0000"), 404
+	}
+	return regexp.MustCompile(`X-Amz-Signature=[0-9a-f]{4}`).ReplaceAllString(fileURL, "X-Amz-Signature=0000"), 403
+}
+
+// blockStorage makes every upload to the space's files fail until the
+// returned function is called, and says what the failures' errors contain.
+func (e *env) blockStorage() (unblock func(), errText string) {
+	e.t.Helper()
+	if e.storage == "" {
+		// A plain file where the space's folder goes: every upload fails
+		// (even for root) until it is removed.
+		dir := filepath.Join(e.srv.DataDir(), "files", e.space)
+		if err := os.WriteFile(dir, []byte("in the way"), 0o600); err != nil {
+			e.t.Fatal(err)
+		}
+		return func() {
+			if err := os.Remove(dir); err != nil {
+				e.t.Fatal(err)
+			}
+		}, "not a directory"
+	}
+	// The (still empty) bucket goes away until it is made again.
+	c, bucket := s3test.Client(e.t, e.storage)
+	ctx := context.Background()
+	if err := c.RemoveBucket(ctx, bucket); err != nil {
+		e.t.Fatal(err)
+	}
+	return func() {
+		if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+			e.t.Fatal(err)
+		}
+	}, "does not exist"
 }
 
 // with returns a copy of e that reports failures to t (a subtest).
@@ -321,7 +433,7 @@ func TestRenderFormats(t *testing.T) {
 			t.Fatalf("unexpected answer %s", r.body)
 		}
 		fileURL := m["file"].(map[string]any)["url"].(string)
-		if !strings.HasPrefix(fileURL, e.base+"/files/") {
+		if !strings.HasPrefix(fileURL, e.fileURLPrefix()) {
 			t.Fatalf("file url %q not under public url", fileURL)
 		}
 		res, err := http.Get(fileURL) // no token: the signature is the capability
@@ -348,9 +460,12 @@ func TestRenderFormats(t *testing.T) {
 		}
 
 		// A tampered signature is not served.
-		bad := regexp.MustCompile(`sig=[0-9a-f]{4}`).ReplaceAllString(fileURL, "sig=0000")
-		if res, _ := http.Get(bad); res.StatusCode != 404 {
-			t.Fatalf("tampered file url answered %d", res.StatusCode)
+		bad, want := e.tamper(fileURL)
+		if bad == fileURL {
+			t.Fatalf("could not tamper with %s", fileURL)
+		}
+		if res, _ := http.Get(bad); res.StatusCode != want {
+			t.Fatalf("tampered file url answered %d, want %d", res.StatusCode, want)
 		}
 	})
 }

@@ -144,7 +144,7 @@ func TestAsyncRenderWebhook(t *testing.T) {
 		}
 	}
 	st := e.mustDo(200, "GET", "/api/renders/"+renderID, e.token, nil).json(t)
-	if st["status"] != "succeeded" || st["renderUrl"] != p.Result.RenderURL || st["size"] != float64(p.Result.Size) {
+	if st["status"] != "succeeded" || !e.sameFile(st["renderUrl"].(string), p.Result.RenderURL) || st["size"] != float64(p.Result.Size) {
 		t.Fatalf("status %v", st)
 	}
 	// Another space cannot see it.
