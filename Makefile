@@ -40,10 +40,18 @@ test-backends: ## Run every test on a throwaway PostgreSQL and MinIO (installed 
 	./scripts/with-test-backends.sh go test -race -count=1 -timeout 25m ./...
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for 30s
-	go test ./internal/render -run '^$$' -fuzz FuzzParseQuery -fuzztime 30s
-	go test ./internal/render -run '^$$' -fuzz FuzzParseBody -fuzztime 30s
-	go test ./internal/render -run '^$$' -fuzz FuzzApplyValues -fuzztime 30s
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
+	@$(MAKE) --no-print-directory fuzz-ci FUZZTIME=$(or $(FUZZTIME),30s)
+
+FUZZTIME ?= 10s
+.PHONY: fuzz-ci
+fuzz-ci: ## Run every fuzz target for a bounded time (10s each; CI runs this)
+	go test ./webhook -run '^$$' -fuzz '^FuzzParseSignatureHeader$$' -fuzztime $(FUZZTIME)
+	go test ./webhook -run '^$$' -fuzz '^FuzzVerifyStandard$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzApplyValues$$' -fuzztime $(FUZZTIME)
+	go test ./internal/egress -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
 bench: deps ## Full benchmark: renderhook against the raw Chromium floor (and Gotenberg if GOTENBERG_URL is set)
