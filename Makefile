@@ -32,8 +32,11 @@ test: deps ## Run every test twice (race detector on): on SQLite + local files, 
 	@$(MAKE) --no-print-directory test-backends
 
 .PHONY: test-sqlite
+UI_SHOTS ?= $(CURDIR)/.tmp/ui-screenshots
 test-sqlite: ## Run every test on SQLite and local files
-	go test -race -count=1 -timeout 20m ./...
+	@mkdir -p $(UI_SHOTS)
+	RENDERHOOK_UI_SCREENSHOTS=$(UI_SHOTS) go test -race -count=1 -timeout 20m ./...
+	@echo "console screenshots (laptop and phone size, every page): $(UI_SHOTS)"
 
 .PHONY: test-backends
 test-backends: ## Run every test on a throwaway PostgreSQL and MinIO (installed and started by scripts/)
