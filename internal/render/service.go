@@ -95,11 +95,6 @@ type Output struct {
 	FileURL string
 }
 
-// Timings returns the queue, render and total milliseconds.
-func (o *Output) Timings() (queueMs, renderMs, totalMs int64) {
-	return o.Render.QueueMs, o.Render.RenderMs, o.Render.TotalMs
-}
-
 // Notifier fans a render's outcome out to webhooks, in a transaction.
 type Notifier interface {
 	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event, renderID string, payload []byte) ([]string, error)

@@ -9,7 +9,6 @@ import (
 	_ "image/jpeg"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,14 +25,12 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/blob/s3test"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
-	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
-	"github.com/renderhook/renderhook/webhook"
 )
 
 // cardHTML fills the whole 1200x630 viewport with the background colour, so
@@ -69,14 +66,7 @@ func startServer(t *testing.T, bcfg browser.Config) *env {
 
 func startServerCfg(t *testing.T, cfg server.Config) *env {
 	t.Helper()
-	requireChromium(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx := context.Background()
-	cfg.DataDir, cfg.PublicURL = t.TempDir(), base
+	servertest.RequireChromium(t)
 	b := testBackend(t)
 	if cfg.Database == "" {
 		cfg.Database = b.db
@@ -84,14 +74,7 @@ func startServerCfg(t *testing.T, cfg server.Config) *env {
 	if cfg.Storage == "" && b.storage != "" {
 		cfg.Storage, cfg.StorageCreateBucket = b.storage, true
 	}
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx, ln); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	srv, base := servertest.Start(t, cfg)
 	e := &env{t: t, srv: srv, base: base, storage: cfg.Storage}
 	e.space, e.token = e.newSpace("test")
 	return e
@@ -202,20 +185,7 @@ func (e *env) with(t *testing.T) *env {
 
 func (e *env) newSpace(name string) (spaceID, token string) {
 	e.t.Helper()
-	ctx := context.Background()
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreatedAt: time.Now(), WebhookSecret: secret}
-	if err := e.srv.Store.CreateSpace(ctx, sp); err != nil {
-		e.t.Fatal(err)
-	}
-	tok, _, err := auth.CreateToken(ctx, e.srv.Store, sp.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return sp.ID, tok
+	return servertest.NewSpace(e.t, e.srv.Store, name)
 }
 
 type resp struct {

@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -26,11 +25,9 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
-	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/webhook"
+	"github.com/renderhook/renderhook/internal/server/servertest"
 )
 
 // cardHTML fills the whole 1200x630 viewport with the background colour, so
@@ -51,24 +48,7 @@ type env struct {
 
 func setup(t *testing.T, cfg server.Config) *env {
 	t.Helper()
-	if _, err := browser.FindChromium(); err != nil {
-		t.Skip("chromium not installed: run `make test`, which installs it")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	cfg.DataDir, cfg.PublicURL = t.TempDir(), base
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx, ln); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	srv, base := servertest.Start(t, cfg)
 	e := &env{t: t, srv: srv, base: base}
 	e.space, e.token = e.newSpace("Acme marketing")
 	return e
@@ -76,20 +56,7 @@ func setup(t *testing.T, cfg server.Config) *env {
 
 func (e *env) newSpace(name string) (spaceID, token string) {
 	e.t.Helper()
-	ctx := context.Background()
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreatedAt: time.Now(), WebhookSecret: secret}
-	if err := e.srv.Store.CreateSpace(ctx, sp); err != nil {
-		e.t.Fatal(err)
-	}
-	tok, _, err := auth.CreateToken(ctx, e.srv.Store, sp.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return sp.ID, tok
+	return servertest.NewSpace(e.t, e.srv.Store, name)
 }
 
 type resp struct {
