@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -48,21 +49,27 @@ type webhookResults struct {
 	Latency    deliveryLatency    `json:"latency"`
 }
 
-// deliveryThroughput is the throughput phase: a backlog queued as fast as
-// possible, then drained by the delivery workers.
+// deliveryThroughput is the throughput phase: a backlog queued while the
+// delivery queue is paused, then released and drained by the workers.
 type deliveryThroughput struct {
 	Queued     int `json:"queued"`
 	Received   int `json:"received"`
 	Duplicates int `json:"duplicates"`
-	// EnqueueSec is how long queueing the backlog took.
-	EnqueueSec float64 `json:"enqueueSec"`
-	// WallSec is from the first enqueue to the last delivery received (to
-	// the timeout if not all were).
+	// EnqueueSec is how long queueing the backlog took, and EnqueuePerSec
+	// the rate: deliveries recorded and their jobs inserted, nothing sent.
+	EnqueueSec    float64 `json:"enqueueSec"`
+	EnqueuePerSec float64 `json:"enqueuePerSec"`
+	// WallSec is from releasing the backlog to the last delivery received
+	// (to the timeout if not all were); PerSec is Received over it.
 	WallSec  float64 `json:"wallSec"`
 	PerSec   float64 `json:"deliveriesPerSec"`
 	TimedOut bool    `json:"timedOut"`
+	// CPUMsPerDelivery is the CPU time (user + system) of the whole bench
+	// process, server and receiver, per delivery while draining: a figure
+	// less swayed than PerSec by other work on a shared machine.
+	CPUMsPerDelivery float64 `json:"cpuMsPerDelivery"`
 	// Latency is from the start of each delivery's enqueue transaction to
-	// its receipt: mostly time spent in the backlog.
+	// its receipt: mostly time spent in the backlog, paused time included.
 	Latency stats        `json:"latencyMs"`
 	Jobs    jobBreakdown `json:"jobsMs"`
 }
@@ -310,15 +317,26 @@ func (d *deliveryBench) drain(ctx context.Context) error {
 	return nil
 }
 
-// throughput queues n deliveries in transactions of enqueueBatch and
-// measures until the receiver has all n.
+// throughput queues a backlog of n deliveries, in transactions of
+// enqueueBatch, while the delivery queue is paused, then resumes it and
+// measures how fast the workers drain it: from the resume to the last
+// receipt. Enqueueing is timed on its own.
 func (d *deliveryBench) throughput(ctx context.Context, n int) (deliveryThroughput, error) {
 	if err := d.drain(ctx); err != nil {
 		return deliveryThroughput{}, err
 	}
 	rc := newReceiver(n)
 	defer rc.srv.Close()
-	js := listenJobStats(d.rh)
+	qc := d.rh.srv.Queue.Client()
+	if err := qc.QueuePause(ctx, delivery.QueueName, nil); err != nil {
+		return deliveryThroughput{}, fmt.Errorf("pause the delivery queue: %w", err)
+	}
+	paused := true
+	defer func() {
+		if paused {
+			_ = qc.QueueResume(context.WithoutCancel(ctx), delivery.QueueName, nil)
+		}
+	}()
 	url := rc.srv.URL + "/hook"
 	queuedAt := make(map[string]time.Time, n)
 	start := time.Now()
@@ -337,7 +355,6 @@ func (d *deliveryBench) throughput(ctx context.Context, n int) (deliveryThroughp
 			return nil
 		})
 		if err != nil {
-			js.stop(ctx, 0)
 			return deliveryThroughput{}, err
 		}
 		for _, id := range ids {
@@ -345,21 +362,32 @@ func (d *deliveryBench) throughput(ctx context.Context, n int) (deliveryThroughp
 		}
 	}
 	enqueued := time.Since(start)
-	all, err := rc.wait(ctx, start.Add(throughputTimeout))
+	js := listenJobStats(d.rh)
+	cpu0 := processCPU()
+	released := time.Now()
+	if err := qc.QueueResume(ctx, delivery.QueueName, nil); err != nil {
+		js.stop(ctx, 0)
+		return deliveryThroughput{}, fmt.Errorf("resume the delivery queue: %w", err)
+	}
+	paused = false
+	all, err := rc.wait(ctx, released.Add(throughputTimeout))
 	if err != nil {
 		js.stop(ctx, 0)
 		return deliveryThroughput{}, err
 	}
+	cpu := processCPU() - cpu0
 	got, dups := rc.arrivals()
 	res := deliveryThroughput{
 		Queued: n, Received: len(got), Duplicates: dups, TimedOut: !all,
-		EnqueueSec: round2(enqueued.Seconds()),
+		CPUMsPerDelivery: round2(ms(cpu) / float64(max(len(got), 1))),
+		EnqueueSec:       round2(enqueued.Seconds()),
+		EnqueuePerSec:    round2(float64(n) / enqueued.Seconds()),
 	}
 	lat, last := latencies(queuedAt, got)
 	res.Latency = summarize(lat)
 	wall := throughputTimeout
 	if all {
-		wall = last.Sub(start)
+		wall = last.Sub(released)
 	}
 	res.WallSec = round2(wall.Seconds())
 	res.PerSec = round2(float64(len(got)) / wall.Seconds())
@@ -479,6 +507,8 @@ func measureWebhooks(ctx context.Context, d *deliveryBench, p plan) (*webhookRes
 	if res.Throughput, err = d.throughput(ctx, p.WebhookDeliveries); err != nil {
 		return nil, fmt.Errorf("webhook throughput: %w", err)
 	}
+	d.progress("webhooks: drained %d in %.2f s (%.0f/s), %.2f CPU ms per delivery; enqueued at %.0f/s",
+		res.Throughput.Received, res.Throughput.WallSec, res.Throughput.PerSec, res.Throughput.CPUMsPerDelivery, res.Throughput.EnqueuePerSec)
 	if res.Throughput.TimedOut {
 		d.progress("warning: only %d of %d deliveries arrived within %v", res.Throughput.Received, res.Throughput.Queued, throughputTimeout)
 	}
@@ -510,4 +540,13 @@ func profileWebhooks(ctx context.Context, d *deliveryBench, n int, path string) 
 		return err
 	}
 	return f.Close()
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -77,6 +77,10 @@ type Config struct {
 	RotationWindow time.Duration
 	// Timeout bounds one attempt (connect 5 s within it); default 15 s.
 	Timeout time.Duration
+	// Workers is how many deliveries one node sends at once; default 100.
+	// A delivery mostly waits on the receiver, so this is far above the
+	// number of cores.
+	Workers int
 	Logger  *slog.Logger
 }
 
@@ -98,6 +102,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, 5*24*time.Hour)
 	cfg.RotationWindow = cmp.Or(cfg.RotationWindow, 24*time.Hour)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 15*time.Second)
+	cfg.Workers = cmp.Or(cfg.Workers, 100)
 	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery")}, nil
 }
 
@@ -192,6 +197,13 @@ type DeliverArgs struct {
 
 // Kind is the River job kind.
 func (DeliverArgs) Kind() string { return "webhook.deliver" }
+
+// QueueName is the River queue deliveries run in, apart from renders and
+// callbacks: a delivery mostly waits on a receiver, so many run at once.
+const QueueName = "webhooks"
+
+// InsertOpts puts deliveries in their own queue.
+func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueName} }
 
 // EnqueueTx fans an event out, in tx: one delivery to every enabled
 // endpoint of the space that wants the event, and one to webhookURL when

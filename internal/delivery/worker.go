@@ -26,10 +26,21 @@ const maxResponseBody = 4 << 10
 // attempt back.
 const maxRetryAfter = time.Hour
 
-// Register adds the delivery worker to workers.
-func (s *Service) Register(workers *river.Workers) {
-	client := s.cfg.Guard.HTTPClient(egress.ClientOptions{Timeout: s.cfg.Timeout})
+// Queues is what the delivery worker needs of the queue: somewhere to
+// register, and a queue of its own.
+type Queues interface {
+	AddQueue(name string, maxWorkers int, fetchCooldown time.Duration)
+}
+
+// fetchCooldown is how often River may fetch deliveries: with Workers
+// slots, Workers per fetchCooldown is the ceiling on deliveries per second.
+const fetchCooldown = 5 * time.Millisecond
+
+// Register adds the delivery worker to workers and its queue to q.
+func (s *Service) Register(workers *river.Workers, q Queues) {
+	client := s.cfg.Guard.HTTPClient(egress.ClientOptions{Timeout: s.cfg.Timeout, IdleConnsPerHost: s.cfg.Workers})
 	river.AddWorker(workers, &worker{s: s, client: client})
+	q.AddQueue(QueueName, s.cfg.Workers, fetchCooldown)
 }
 
 type worker struct {

@@ -201,6 +201,12 @@ type ClientOptions struct {
 	// receiver has no reason to redirect, and a redirect is how a
 	// harmless-looking URL would reach a forbidden one.
 	FollowRedirects bool
+
+	// IdleConnsPerHost is how many idle connections to one host are kept
+	// for reuse; default 64. A client making that many requests at once to
+	// one receiver should keep as many, or it closes and reopens
+	// connections all the time.
+	IdleConnsPerHost int
 }
 
 // HTTPClient returns a new HTTP client whose connections all go through
@@ -217,8 +223,8 @@ func (g *Guard) HTTPClient(opts ClientOptions) *http.Client {
 		Proxy:                  nil,
 		DialContext:            g.Dialer().DialContext,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    64,
+		MaxIdleConns:           max(256, opts.IdleConnsPerHost),
+		MaxIdleConnsPerHost:    cmp.Or(opts.IdleConnsPerHost, 64),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    min(tlsHandshakeTimeout, timeout),
 		ResponseHeaderTimeout:  timeout,

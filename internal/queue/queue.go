@@ -74,6 +74,8 @@ type Client interface {
 	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	SubscribeConfig(config *river.SubscribeConfig) (<-chan *river.Event, func())
+	QueuePause(ctx context.Context, name string, opts *river.QueuePauseOpts) error
+	QueueResume(ctx context.Context, name string, opts *river.QueuePauseOpts) error
 }
 
 // Queue is a River client over the store's database. Workers register on
@@ -82,6 +84,7 @@ type Queue struct {
 	cfg     Config
 	rc      *river.Config
 	backend backend
+	queues  map[string]river.QueueConfig
 	// Workers collects the workers of every domain package.
 	Workers *river.Workers
 }
@@ -219,11 +222,28 @@ func New(cfg Config) (*Queue, error) {
 // AddPeriodic schedules a periodic job; call before Start.
 func (q *Queue) AddPeriodic(j *river.PeriodicJob) { q.cfg.PeriodicJobs = append(q.cfg.PeriodicJobs, j) }
 
+// AddQueue adds a named queue with a worker limit of its own; call before
+// Start. A domain whose jobs are many, short and mostly waiting on the
+// network (webhook deliveries) gets one, so it neither starves nor is
+// starved by renders and callbacks in the default queue. Its jobs pick it
+// with InsertOpts. River fetches a queue's jobs at most once per
+// fetchCooldown, up to maxWorkers minus those running, so the two bound
+// its throughput together.
+func (q *Queue) AddQueue(name string, maxWorkers int, fetchCooldown time.Duration) {
+	if q.queues == nil {
+		q.queues = map[string]river.QueueConfig{}
+	}
+	q.queues[name] = river.QueueConfig{MaxWorkers: maxWorkers, FetchCooldown: fetchCooldown}
+}
+
 // Start builds the River client and begins working jobs.
 func (q *Queue) Start(ctx context.Context) error {
 	q.rc.Workers = q.Workers
 	q.rc.PeriodicJobs = q.cfg.PeriodicJobs
 	q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, 16)}}
+	for name, qc := range q.queues {
+		q.rc.Queues[name] = qc
+	}
 	return q.backend.start(ctx, q.rc)
 }
 

@@ -188,7 +188,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Notify, err = delivery.New(wcfg); err != nil {
 		return err
 	}
-	s.Notify.Register(workers)
+	s.Notify.Register(workers, s.Queue)
 	rcfg := render.Config{Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
