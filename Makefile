@@ -57,12 +57,12 @@ fuzz-ci: ## Run every fuzz target for a bounded time (10s each; CI runs this)
 	go test ./internal/egress -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
-bench: deps ## Full benchmark: renderhook against the raw Chromium floor (and Gotenberg if GOTENBERG_URL is set)
-	go run ./bench
+bench: deps ## Full benchmark: renderhook against the raw Chromium floor (and Gotenberg if GOTENBERG_URL is set); webhooks on SQLite and a throwaway PostgreSQL
+	RENDERHOOK_TEST_S3=0 ./scripts/with-test-backends.sh go run ./bench
 
 .PHONY: bench-quick
 bench-quick: deps ## The same benchmark with fewer samples (under 2 minutes)
-	go run ./bench -quick
+	RENDERHOOK_TEST_S3=0 ./scripts/with-test-backends.sh go run ./bench -quick
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -38,6 +38,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 )
 
 func main() {
@@ -60,6 +62,7 @@ type options struct {
 	cpuprofile        string
 	webhookCPUProfile string
 	gotenberg         string
+	postgres          string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -73,6 +76,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.webhooksOnly, "webhooks-only", false, "measure webhook delivery only, skipping the renders; writes no results files")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of an extra, unmeasured renderhook 4-client phase to this file")
 	fs.StringVar(&o.webhookCPUProfile, "webhook-cpuprofile", "", "write a CPU profile of an extra, unmeasured webhook throughput phase to this file")
+	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL to measure webhook delivery on as well, in a schema of its own that is dropped afterwards (default $"+pgtest.EnvURL+", which `make bench` sets to a throwaway cluster)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -80,6 +84,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	o.gotenberg = os.Getenv("GOTENBERG_URL")
+	if o.postgres == "" {
+		o.postgres = os.Getenv(pgtest.EnvURL)
+	}
 	return o, nil
 }
 
@@ -127,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	loadStart := loadAvg()
 	progress("starting renderhook (in-process, %d tabs)", p.Clients)
-	rh, err := startRenderhook(ctx, p.Clients, false, logger)
+	rh, err := startRenderhook(ctx, p.Clients, false, "", logger)
 	if err != nil {
 		return err
 	}
@@ -148,14 +155,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if rep.Webhooks, err = measureWebhooks(ctx, d, p); err != nil {
+	sq, err := measureWebhooks(ctx, d, p, backendSQLite)
+	if err != nil {
 		return err
 	}
+	rep.Webhooks = append(rep.Webhooks, sq)
 	if o.webhookCPUProfile != "" {
 		progress("profiling webhook delivery, %d deliveries -> %s", p.WebhookDeliveries, o.webhookCPUProfile)
 		if err := profileWebhooks(ctx, d, p.WebhookDeliveries, o.webhookCPUProfile); err != nil {
 			return err
 		}
+	}
+	if o.postgres != "" {
+		pg, err := measureWebhooksPostgres(ctx, o.postgres, p, progress, logger)
+		if err != nil {
+			return err
+		}
+		rep.Webhooks = append(rep.Webhooks, pg)
+	} else {
+		progress("webhooks on PostgreSQL: skipped (set -postgres or %s; `make bench` starts a throwaway cluster)", pgtest.EnvURL)
+		rep.Notes = append(rep.Notes, "Webhook delivery on PostgreSQL was not measured: no database given (-postgres or "+pgtest.EnvURL+"; `make bench` starts a throwaway cluster).")
 	}
 	rep.finish()
 
@@ -185,7 +204,7 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 		return nil, err
 	}
 	progress("starting renderhook without callbacks (in-process, %d tabs)", p.Clients)
-	nocb, err := startRenderhook(ctx, p.Clients, true, logger)
+	nocb, err := startRenderhook(ctx, p.Clients, true, "", logger)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,10 @@ func (r *renderhookSide) name() string {
 // loopback port and sets up the demo template and a published page through
 // the HTTP API, as a user would. With noCallbacks the server runs with
 // DisableCallbacks: the baseline that shows what callbacks cost.
-func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, logger *slog.Logger) (_ *renderhookSide, err error) {
+//
+// database is the server's --database: "" for SQLite in the data dir, or a
+// PostgreSQL URL.
+func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database string, logger *slog.Logger) (_ *renderhookSide, err error) {
 	dataDir, err := os.MkdirTemp("", "renderhook-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -77,6 +80,7 @@ func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, logger *sl
 	r.base = "http://" + addr
 	r.srv, err = server.New(ctx, server.Config{
 		DataDir:   dataDir,
+		Database:  database,
 		PublicURL: r.base,
 		Addr:      addr,
 		Browser:   browser.Config{MaxTabs: tabs, Logger: logger},

@@ -38,8 +38,9 @@ type report struct {
 	Gotenberg string `json:"gotenberg"`
 	// Callbacks is what the post-render callbacks cost a sequential render.
 	Callbacks *callbacksCost `json:"callbacks,omitempty"`
-	// Webhooks is webhook delivery on SQLite.
-	Webhooks *webhookResults `json:"webhooks,omitempty"`
+	// Webhooks is webhook delivery on SQLite and, when measured, on
+	// PostgreSQL.
+	Webhooks []*webhookResults `json:"webhooks,omitempty"`
 	// Checks are the figures with absolute targets.
 	Checks []check  `json:"checks"`
 	Notes  []string `json:"notes"`
@@ -360,14 +361,14 @@ func (rep *report) finish() {
 				fmtFig(c.WithP50), fmtFig(c.WithoutP50), fmtFig(c.DiffCI[0]), fmtFig(c.DiffCI[1])),
 			c.DiffMs, "ms", "<", targetCallbacksMs))
 	}
-	if w := rep.Webhooks; w != nil {
-		t, l := w.Throughput, w.Latency
-		name := fmt.Sprintf("webhook deliveries per second (%d queued at once)", t.Queued)
+	for _, w := range rep.Webhooks {
+		t, l, target := w.Throughput, w.Latency, deliveryTargets[w.Backend]
+		name := fmt.Sprintf("webhook deliveries per second on %s (%d queued, then released)", w.Backend, t.Queued)
 		if t.TimedOut {
-			name = fmt.Sprintf("webhook deliveries per second (only %d of %d arrived in %v)", t.Received, t.Queued, throughputTimeout)
+			name = fmt.Sprintf("webhook deliveries per second on %s (only %d of %d arrived in %v)", w.Backend, t.Received, t.Queued, throughputTimeout)
 		}
-		rep.Checks = append(rep.Checks, newCheck(name, t.PerSec, "/s", ">=", targetDeliveriesPerSec))
-		p99 := newCheck(fmt.Sprintf("webhook enqueue-to-receipt p99 at %.0f/s offered", l.OfferedPerSec), l.Latency.P99, "ms", "<=", targetDeliveryP99Ms)
+		rep.Checks = append(rep.Checks, newCheck(name, t.PerSec, "/s", ">=", target.PerSec))
+		p99 := newCheck(fmt.Sprintf("webhook enqueue-to-receipt p99 on %s at %.0f/s offered", w.Backend, l.OfferedPerSec), l.Latency.P99, "ms", "<=", target.P99Ms)
 		if l.AchievedPerSec < 0.95*l.OfferedPerSec {
 			p99.Name += fmt.Sprintf(" (%.0f/s achieved)", l.AchievedPerSec)
 		}
@@ -377,11 +378,14 @@ func (rep *report) finish() {
 		}
 		rep.Checks = append(rep.Checks, p99)
 		rep.Notes = append(rep.Notes, fmt.Sprintf(
-			"Webhooks: the receiver is an httptest.Server on 127.0.0.1 in the bench process, answering 200 at once; deliveries are render.succeeded messages of one stored render, queued with delivery.Service.EnqueueTx on renderhook with callbacks (SQLite, default queue settings, egress allowing 127.0.0.0/8). Deliveries per second count from the first enqueue to the last message received; latency from the start of each enqueue transaction (each in its own goroutine, on schedule) to its receipt. Enqueue transactions of the latency phase took %s ms at p50 and %s ms at p99, waiting for SQLite's single write connection included. Load average when the webhook phases began: %.1f.",
-			fmtFig(l.EnqueueTx.P50), fmtFig(l.EnqueueTx.P99), w.LoadStart[0]))
+			"Webhooks on %s: queueing the %d-delivery backlog ran at %.0f/s (nothing sent while the queue was paused); draining it took %.2f CPU ms per delivery in the bench process (server and receiver). Enqueue transactions of the latency phase took %s ms at p50 and %s ms at p99. Load average when its webhook phases began: %.1f.",
+			w.Backend, t.Queued, t.EnqueuePerSec, t.CPUMsPerDelivery, fmtFig(l.EnqueueTx.P50), fmtFig(l.EnqueueTx.P99), w.LoadStart[0]))
 		if t.Duplicates+l.Duplicates > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("The receiver got %d message(s) more than once (retried deliveries); each counts once.", t.Duplicates+l.Duplicates))
+			rep.Notes = append(rep.Notes, fmt.Sprintf("On %s the receiver got %d message(s) more than once (retried deliveries); each counts once.", w.Backend, t.Duplicates+l.Duplicates))
 		}
+	}
+	if len(rep.Webhooks) > 0 {
+		rep.Notes = append(rep.Notes, "Webhooks: the receiver is an httptest.Server on 127.0.0.1 in the bench process, answering 200 at once; deliveries are render.succeeded messages of one stored render, queued with delivery.Service.EnqueueTx on a renderhook server with callbacks (default queue settings: deliveries in their own River queue, 100 workers; egress allowing 127.0.0.0/8). Throughput: the backlog is queued while the delivery queue is paused, then released; deliveries per second count from the release to the last message received. Latency: one delivery per transaction, each from its own goroutine on schedule, from the start of its enqueue transaction (waiting for the database included) to its receipt. SQLite runs as renderhook always runs it (WAL, synchronous=NORMAL: no fsync per commit); the PostgreSQL of `make bench` is scripts/pg-test.sh's throwaway cluster on this machine (fsync=off, synchronous_commit=off), so both keep commits across a process crash but not necessarily a power loss.")
 	}
 	if busy := max(m.LoadStart[0], m.LoadEnd[0]); busy > float64(m.Cores) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("The machine was busy with other work (1-minute load average %.1f at the start, %.1f at the end, on %d cores): expect noisy figures, and compare ratios rather than absolute times.", m.LoadStart[0], m.LoadEnd[0], m.Cores))
@@ -404,10 +408,10 @@ func printTable(w io.Writer, rep *report) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
-	if wh := rep.Webhooks; wh != nil {
+	if len(rep.Webhooks) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "webhook phase\tqueued\treceived\tenqueue s\twall s\tdeliveries/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tjob wait p50\tjob run p50\tjob run p99\t")
-		for _, r := range webhookRows(wh) {
+		for _, r := range webhookRows(rep.Webhooks) {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n",
 				r.name, r.queued, r.received, r.enqueueSec, r.wallSec, r.perSec, r.lat.P50, r.lat.P95, r.lat.P99, r.lat.Max, r.jobs.QueueWait.P50, r.jobs.Run.P50, r.jobs.Run.P99)
 		}
@@ -434,12 +438,15 @@ type webhookRow struct {
 	jobs                        jobBreakdown
 }
 
-func webhookRows(wh *webhookResults) []webhookRow {
-	t, l := wh.Throughput, wh.Latency
-	return []webhookRow{
-		{fmt.Sprintf("throughput (%d at once)", t.Queued), t.Queued, t.Received, t.EnqueueSec, t.WallSec, t.PerSec, t.Latency, t.Jobs},
-		{fmt.Sprintf("latency (%.0f/s offered)", l.OfferedPerSec), l.Queued, l.Received, l.Seconds, l.Seconds, l.AchievedPerSec, l.Latency, l.Jobs},
+func webhookRows(all []*webhookResults) []webhookRow {
+	var rows []webhookRow
+	for _, wh := range all {
+		t, l := wh.Throughput, wh.Latency
+		rows = append(rows,
+			webhookRow{fmt.Sprintf("%s throughput (%d queued)", wh.Backend, t.Queued), t.Queued, t.Received, t.EnqueueSec, t.WallSec, t.PerSec, t.Latency, t.Jobs},
+			webhookRow{fmt.Sprintf("%s latency (%.0f/s offered)", wh.Backend, l.OfferedPerSec), l.Queued, l.Received, l.Seconds, l.Seconds, l.AchievedPerSec, l.Latency, l.Jobs})
 	}
+	return rows
 }
 
 // writeOutputs writes the JSON, the chart and the docs section, each unless
@@ -552,8 +559,8 @@ func docsSection(rep *report, chart string) string {
 	for _, r := range rep.Ratios {
 		fmt.Fprintf(&b, "| %s | %.2f | %s | %s |\n", r.Name, r.Value, r.targetText(), r.verdict())
 	}
-	if wh := rep.Webhooks; wh != nil {
-		b.WriteString("\nWebhook delivery on SQLite, to a loopback receiver answering 200 at once " +
+	if wh := rep.Webhooks; len(wh) > 0 {
+		b.WriteString("\nWebhook delivery, to a loopback receiver answering 200 at once " +
 			"(latency: from the start of the enqueue transaction to receipt; job columns: River's own timings of the delivery jobs, " +
 			"waiting to be fetched and in the worker):\n\n")
 		b.WriteString("| Phase | queued | received | enqueue s | wall s | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | job wait p50 | job run p50 | job run p99 |\n" +

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,19 +17,35 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 	"github.com/renderhook/renderhook/webhook"
 )
 
-// Targets for what callbacks cost and for webhook delivery on SQLite.
+// Target for what callbacks cost.
+const targetCallbacksMs = 5.0 // PNG sequential p50 with callbacks minus without, below
+
+// Backends the webhook phases run on.
 const (
-	targetCallbacksMs      = 5.0    // PNG sequential p50 with callbacks minus without, below
-	targetDeliveriesPerSec = 2000.0 // deliveries per second to one receiver, at least
-	targetDeliveryP99Ms    = 100.0  // p99 from enqueue to receipt at the offered rate, at most
+	backendSQLite   = "SQLite"
+	backendPostgres = "PostgreSQL"
 )
+
+// deliveryTarget is what webhook delivery should reach on one backend.
+type deliveryTarget struct {
+	PerSec float64 // deliveries per second to one receiver, at least
+	P99Ms  float64 // p99 from enqueue to receipt at the offered rate, at most
+}
+
+// deliveryTargets are the issues' targets on a 2-core machine.
+var deliveryTargets = map[string]deliveryTarget{
+	backendSQLite:   {PerSec: 2000, P99Ms: 100},
+	backendPostgres: {PerSec: 5000, P99Ms: 50},
+}
 
 const (
 	// enqueueBatch is how many deliveries the throughput phase queues per
@@ -43,6 +62,8 @@ const (
 
 // webhookResults are the two delivery phases.
 type webhookResults struct {
+	// Backend is the database the server ran on.
+	Backend string `json:"backend"`
 	// LoadStart is the load average when the webhook phases began.
 	LoadStart  [3]float64         `json:"loadStart"`
 	Throughput deliveryThroughput `json:"throughput"`
@@ -500,9 +521,9 @@ func latencies(queuedAt, got map[string]time.Time) ([]float64, time.Time) {
 }
 
 // measureWebhooks runs the throughput phase, then the latency phase.
-func measureWebhooks(ctx context.Context, d *deliveryBench, p plan) (*webhookResults, error) {
-	res := &webhookResults{LoadStart: loadAvg()}
-	d.progress("webhooks: throughput, %d deliveries queued in transactions of %d", p.WebhookDeliveries, enqueueBatch)
+func measureWebhooks(ctx context.Context, d *deliveryBench, p plan, backend string) (*webhookResults, error) {
+	res := &webhookResults{Backend: backend, LoadStart: loadAvg()}
+	d.progress("webhooks on %s: throughput, %d deliveries queued in transactions of %d", backend, p.WebhookDeliveries, enqueueBatch)
 	var err error
 	if res.Throughput, err = d.throughput(ctx, p.WebhookDeliveries); err != nil {
 		return nil, fmt.Errorf("webhook throughput: %w", err)
@@ -512,7 +533,7 @@ func measureWebhooks(ctx context.Context, d *deliveryBench, p plan) (*webhookRes
 	if res.Throughput.TimedOut {
 		d.progress("warning: only %d of %d deliveries arrived within %v", res.Throughput.Received, res.Throughput.Queued, throughputTimeout)
 	}
-	d.progress("webhooks: latency, %d deliveries/s offered for %d s", p.WebhookRate, p.WebhookSeconds)
+	d.progress("webhooks on %s: latency, %d deliveries/s offered for %d s", backend, p.WebhookRate, p.WebhookSeconds)
 	if res.Latency, err = d.latency(ctx, p.WebhookRate, time.Duration(p.WebhookSeconds)*time.Second); err != nil {
 		return nil, fmt.Errorf("webhook latency: %w", err)
 	}
@@ -549,4 +570,41 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measureWebhooks runs the webhook phases on a second server whose database
+// is PostgreSQL at baseURL, in a fresh schema dropped afterwards. Like the
+// SQLite one it renders once, so its deliveries carry a real, stored render.
+func measureWebhooksPostgres(ctx context.Context, baseURL string, p plan, progress func(string, ...any), logger *slog.Logger) (*webhookResults, error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "bench_" + hex.EncodeToString(b[:])
+	dbURL, err := pgtest.WithSearchPath(baseURL, schema)
+	if err != nil {
+		return nil, fmt.Errorf("postgres URL: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(cctx, baseURL)
+		if err != nil {
+			progress("warning: drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(cctx)
+		if _, err := conn.Exec(cctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+			progress("warning: drop schema %s: %v", schema, err)
+		}
+	}()
+	progress("starting renderhook on PostgreSQL (schema %s) for the webhook phases", schema)
+	pg, err := startRenderhook(ctx, 1, false, dbURL, logger)
+	if err != nil {
+		return nil, fmt.Errorf("renderhook on PostgreSQL: %w", err)
+	}
+	defer pg.close()
+	d, err := newDeliveryBench(ctx, pg, progress)
+	if err != nil {
+		return nil, err
+	}
+	return measureWebhooks(ctx, d, p, backendPostgres)
 }
