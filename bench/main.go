@@ -167,7 +167,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if o.postgres != "" {
-		pg, err := measureWebhooksPostgres(ctx, o.postgres, p, progress, logger)
+		profile := ""
+		if o.webhookCPUProfile != "" {
+			profile = o.webhookCPUProfile + ".postgres"
+		}
+		pg, err := measureWebhooksPostgres(ctx, o.postgres, p, profile, progress, logger)
 		if err != nil {
 			return err
 		}
@@ -186,7 +190,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "cpu profile: %s (renderhook %d-client phase, not part of the figures; Go process only)\n", o.cpuprofile, p.Clients)
 	}
 	if o.webhookCPUProfile != "" {
-		fmt.Fprintf(stdout, "webhook cpu profile: %s (an extra throughput phase, not part of the figures)\n", o.webhookCPUProfile)
+		fmt.Fprintf(stdout, "webhook cpu profile: %s (an extra throughput phase on SQLite, not part of the figures; %s.postgres on PostgreSQL when measured)\n", o.webhookCPUProfile, o.webhookCPUProfile)
 	}
 	if o.webhooksOnly {
 		fmt.Fprintln(stdout, "webhooks only: no results files written")

@@ -575,7 +575,10 @@ func processCPU() time.Duration {
 // measureWebhooks runs the webhook phases on a second server whose database
 // is PostgreSQL at baseURL, in a fresh schema dropped afterwards. Like the
 // SQLite one it renders once, so its deliveries carry a real, stored render.
-func measureWebhooksPostgres(ctx context.Context, baseURL string, p plan, progress func(string, ...any), logger *slog.Logger) (*webhookResults, error) {
+//
+// A non-empty profile path gets a CPU profile of an extra, unmeasured
+// throughput phase.
+func measureWebhooksPostgres(ctx context.Context, baseURL string, p plan, profile string, progress func(string, ...any), logger *slog.Logger) (*webhookResults, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "bench_" + hex.EncodeToString(b[:])
@@ -606,5 +609,10 @@ func measureWebhooksPostgres(ctx context.Context, baseURL string, p plan, progre
 	if err != nil {
 		return nil, err
 	}
-	return measureWebhooks(ctx, d, p, backendPostgres)
+	res, err := measureWebhooks(ctx, d, p, backendPostgres)
+	if err != nil || profile == "" {
+		return res, err
+	}
+	progress("profiling webhook delivery on PostgreSQL, %d deliveries -> %s", p.WebhookDeliveries, profile)
+	return res, profileWebhooks(ctx, d, p.WebhookDeliveries, profile)
 }

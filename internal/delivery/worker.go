@@ -73,7 +73,7 @@ func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 
 func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	st := w.s.cfg.Store
-	d, err := st.FindDelivery(ctx, job.Args.DeliveryID)
+	d, renderStored, err := st.FindDeliveryToSend(ctx, job.Args.DeliveryID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("delivery %s is gone", job.Args.DeliveryID))
 	}
@@ -85,14 +85,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	}
 	// render.succeeded promises a renderUrl that downloads: wait for the
 	// store callback to put the file there.
-	if d.Event == EventRenderSucceeded && d.RenderID != "" {
-		r, err := st.FindRender(ctx, d.RenderID)
-		if err != nil {
-			return fmt.Errorf("load render: %w", err)
-		}
-		if r.StoredAt == nil && time.Since(d.CreatedAt) < 10*time.Minute {
-			return river.JobSnooze(100 * time.Millisecond)
-		}
+	if d.Event == EventRenderSucceeded && d.RenderID != "" && !renderStored && time.Since(d.CreatedAt) < 10*time.Minute {
+		return river.JobSnooze(100 * time.Millisecond)
 	}
 	var ep *store.WebhookEndpoint
 	secrets, err := w.secrets(ctx, d, &ep)

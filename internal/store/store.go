@@ -378,6 +378,10 @@ type Store interface {
 	CreateDelivery(ctx context.Context, d *Delivery) error
 	GetDelivery(ctx context.Context, spaceID, id string) (*Delivery, error)
 	FindDelivery(ctx context.Context, id string) (*Delivery, error)
+	// FindDeliveryToSend is FindDelivery plus whether the delivery's render
+	// has its file in the blob store (false when it has no render): what
+	// the delivery worker reads before each attempt, in one query.
+	FindDeliveryToSend(ctx context.Context, id string) (d *Delivery, renderStored bool, err error)
 	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
 	// RecordDeliveryAttempt appends an attempt and sets the status.
 	RecordDeliveryAttempt(ctx context.Context, id string, a DeliveryAttempt, status string) error

@@ -131,12 +131,13 @@ func (s *Store) CreateDelivery(ctx context.Context, d *store.Delivery) error {
 
 const deliveryCols = `id, space_id, endpoint_id, url, event, render_id, payload, status, attempts, created_at, updated_at`
 
-func scanDelivery(row scanner) (*store.Delivery, error) {
+func scanDelivery(row scanner, extra ...any) (*store.Delivery, error) {
 	var d store.Delivery
 	var payload, attempts string
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, &attempts,
-		&created, &updated); err != nil {
+	dest := append([]any{&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, &attempts,
+		&created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, interpretError(err)
 	}
 	d.Payload = []byte(payload)
@@ -153,6 +154,17 @@ func (s *Store) GetDelivery(ctx context.Context, spaceID, id string) (*store.Del
 
 func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, error) {
 	return scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`, id))
+}
+
+func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, bool, error) {
+	var stored bool
+	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+`,
+		EXISTS (SELECT 1 FROM renders r WHERE r.id = webhook_deliveries.render_id AND r.stored_at IS NOT NULL)
+		FROM webhook_deliveries WHERE id = $1`, id), &stored)
+	if err != nil {
+		return nil, false, err
+	}
+	return d, stored, nil
 }
 
 func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams) ([]*store.Delivery, error) {
@@ -172,7 +184,7 @@ func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams
 		q += ` AND (created_at < ` + at + ` OR (created_at = ` + at + ` AND id < ` + a.add(p.After.ID) + `))`
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(max(1, p.Limit))
-	return list(ctx, s.pool, scanDelivery, q, a...)
+	return list(ctx, s.pool, func(row scanner) (*store.Delivery, error) { return scanDelivery(row) }, q, a...)
 }
 
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a store.DeliveryAttempt, status string) error {

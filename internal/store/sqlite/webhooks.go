@@ -146,12 +146,13 @@ func (s *Store) CreateDelivery(ctx context.Context, d *store.Delivery) error {
 
 const deliveryCols = `id, space_id, endpoint_id, url, event, render_id, payload, status, attempts, created_at, updated_at`
 
-func scanDelivery(row interface{ Scan(...any) error }) (*store.Delivery, error) {
+func scanDelivery(row interface{ Scan(...any) error }, extra ...any) (*store.Delivery, error) {
 	var d store.Delivery
 	var payload, attempts string
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, &attempts,
-		&created, &updated); err != nil {
+	dest := append([]any{&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, &attempts,
+		&created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, interpretError(err)
 	}
 	d.Payload = []byte(payload)
@@ -168,6 +169,17 @@ func (s *Store) GetDelivery(ctx context.Context, spaceID, id string) (*store.Del
 
 func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, error) {
 	return scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = ?`, id))
+}
+
+func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, bool, error) {
+	var stored bool
+	d, err := scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+`,
+		EXISTS (SELECT 1 FROM renders r WHERE r.id = webhook_deliveries.render_id AND r.stored_at IS NOT NULL)
+		FROM webhook_deliveries WHERE id = ?`, id), &stored)
+	if err != nil {
+		return nil, false, err
+	}
+	return d, stored, nil
 }
 
 func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams) ([]*store.Delivery, error) {

@@ -481,6 +481,33 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if f, _ := st.FindDelivery(ctx, ids[1]); f.Status != store.DeliveryExhausted || len(f.Attempts) != 0 {
 			t.Fatalf("status %+v", f)
 		}
+		// FindDeliveryToSend says whether the render's file is stored yet.
+		if f, stored, err := st.FindDeliveryToSend(ctx, ids[0]); err != nil || stored || f.ID != ids[0] || len(f.Attempts) != 2 {
+			t.Fatalf("to send, unknown render: %+v %v %v", f, stored, err)
+		}
+		// (in space b, so a's listings below stay as they are)
+		rr := &store.Render{ID: store.NewRenderID(), SpaceID: b.ID, RequestID: "req_d", Format: "png", Status: store.RenderSucceeded,
+			BlobKey: b.ID + "/d.png", CreatedAt: now}
+		if err := st.CreateRender(ctx, rr); err != nil {
+			t.Fatal(err)
+		}
+		dr := &store.Delivery{ID: store.NewID("msg"), SpaceID: b.ID, URL: "https://example.com/h", Event: "render.succeeded",
+			RenderID: rr.ID, Payload: payload, Status: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateDelivery(ctx, dr); err != nil {
+			t.Fatal(err)
+		}
+		if _, stored, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || stored {
+			t.Fatalf("to send, render not stored yet: %v %v", stored, err)
+		}
+		if err := st.MarkRenderStored(ctx, rr.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if f, stored, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || !stored || f.RenderID != rr.ID || !bytes.Equal(f.Payload, payload) {
+			t.Fatalf("to send, render stored: %+v %v %v", f, stored, err)
+		}
+		if _, _, err := st.FindDeliveryToSend(ctx, "msg_nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("to send, unknown delivery: %v", err)
+		}
 		page1, err := st.ListDeliveries(ctx, store.ListDeliveriesParams{SpaceID: a.ID, RenderID: "r1", EndpointID: e.ID, Limit: 2})
 		if err != nil || len(page1) != 2 || page1[0].ID != ids[2] || page1[1].ID != ids[1] {
 			t.Fatalf("first page %v %v", page1, err)
