@@ -209,7 +209,7 @@ func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue
 // endpoint of the space that wants the event, and one to webhookURL when
 // given. Each gets its own job, inserted in the same transaction.
 func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event, renderID string, payload []byte) ([]string, error) {
-	endpoints, err := s.cfg.Store.ListWebhookEndpoints(ctx, spaceID)
+	endpoints, err := tx.ListWebhookEndpoints(ctx, spaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
 	}

@@ -290,6 +290,10 @@ type Tx interface {
 	// SetLogCallbacks resets the callback states on a render's log entry.
 	SetLogCallbacks(ctx context.Context, renderID string, m map[string]CallbackState) error
 	CreateDelivery(ctx context.Context, d *Delivery) error
+	// ListWebhookEndpoints reads the space's endpoints inside the
+	// transaction: a fan-out must not wait for a second connection while
+	// it holds one (a full PostgreSQL pool would deadlock).
+	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
 	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
 	// job queue to insert its jobs in.
 	Driver() any

@@ -90,8 +90,14 @@ func (s *Store) FindWebhookEndpoint(ctx context.Context, id string) (*store.Webh
 }
 
 func (s *Store) ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*store.WebhookEndpoint, error) {
-	return list(ctx, s.pool, scanEndpoint, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE space_id = $1 ORDER BY created_at, id`, spaceID)
+	return list(ctx, s.pool, scanEndpoint, listEndpointsSQL, spaceID)
 }
+
+func (t *tx) ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*store.WebhookEndpoint, error) {
+	return list(ctx, t.tx, scanEndpoint, listEndpointsSQL, spaceID)
+}
+
+const listEndpointsSQL = `SELECT ` + endpointCols + ` FROM webhook_endpoints WHERE space_id = $1 ORDER BY created_at, id`
 
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
 	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, events = $3, enabled = $4, disabled_reason = $5,

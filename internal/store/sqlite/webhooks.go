@@ -92,7 +92,17 @@ func (s *Store) FindWebhookEndpoint(ctx context.Context, id string) (*store.Webh
 }
 
 func (s *Store) ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*store.WebhookEndpoint, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE space_id = ? ORDER BY created_at, id`, spaceID)
+	return listEndpoints(ctx, s.read, spaceID)
+}
+
+func (t *tx) ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*store.WebhookEndpoint, error) {
+	return listEndpoints(ctx, t.tx, spaceID)
+}
+
+func listEndpoints(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, spaceID string) ([]*store.WebhookEndpoint, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE space_id = ? ORDER BY created_at, id`, spaceID)
 	if err != nil {
 		return nil, interpretError(err)
 	}
