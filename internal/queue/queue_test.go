@@ -57,7 +57,7 @@ func run(t *testing.T, st store.Store, poll time.Duration) (*queue.Queue, chan i
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = q.Stop(sctx)
+		_ = q.Stop(sctx, time.Second)
 	})
 	return q, w.done
 }
