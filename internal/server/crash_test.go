@@ -44,8 +44,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startProcess runs serve on dataDir and the test backend b.
-func startProcess(t *testing.T, bin, dataDir string, b backend, addr string) *process {
+// startProcess runs serve on dataDir and the test backend b, and returns
+// once its /healthz answers 200; extra flags come last, so they override
+// the defaults here.
+func startProcess(t *testing.T, bin, dataDir string, b backend, addr string, extra ...string) *process {
 	t.Helper()
 	p := &process{out: &bytes.Buffer{}}
 	args := append([]string{"serve", "--data-dir", dataDir}, b.serveArgs()...)
@@ -54,6 +56,7 @@ func startProcess(t *testing.T, bin, dataDir string, b backend, addr string) *pr
 		// test (async renders raise it to 2×render timeout + 15 s).
 		"--job-timeout", "3s", "--job-rescue-after", "4s", "--render-timeout", "5s",
 		"--egress-allow", "127.0.0.0/8", "--webhook-retry-schedule", "0s,500ms,1s,2s,5s")...)
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	// Its own process group, so the kill below takes Chromium down with it,
 	// as a machine losing power would.
