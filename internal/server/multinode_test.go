@@ -1,0 +1,236 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renderhook/renderhook/internal/blob/s3test"
+	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
+	"github.com/renderhook/renderhook/webhook"
+)
+
+// node is one renderhook process of a multi-node test.
+type node struct {
+	*process
+	name string
+	role server.Role
+	e    *env
+	// clientID is how its job-queue client ID begins (River's
+	// attempted_by and leader_id).
+	clientID string
+}
+
+// riverQuery runs a query returning one int64 on the test's schema.
+func riverQuery(t *testing.T, db, sql string, args ...any) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// riverText runs a query returning one text on the test's schema.
+func riverText(t *testing.T, db, sql string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var s string
+	if err := conn.QueryRow(ctx, sql).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+// TestMultiNode runs three real processes on one PostgreSQL schema and
+// one MinIO bucket: A (--role all), B (--role api) and W (--role worker).
+// A sync render answered by A is downloadable and its log readable
+// through B. Then A accepts 60 async renders with a webhook_url and is
+// killed with SIGKILL right after the 60th 202, holding some of their
+// jobs: W takes them over, every render succeeds (seen through B), every
+// webhook arrives, and the space is billed exactly 61 credits. River's
+// records show the API node never worked a job and W is the leader.
+func TestMultiNode(t *testing.T) {
+	if !pgtest.Enabled() || !s3test.Enabled() {
+		t.Skipf("multi-node test needs a shared database and bucket: set %s and %s (make test's second pass, or scripts/with-test-backends.sh go test ./internal/server -run TestMultiNode)",
+			pgtest.EnvURL, s3test.EnvURL)
+	}
+	requireChromium(t)
+	bin := buildBinary(t)
+	b := testBackend(t)
+	spaceID, token, secret := cliSpace(t, bin, t.TempDir(), b.db)
+
+	// Short limits so a takeover happens within the test's time: the
+	// rescue delay is raised to the async job limit + 5 s = 2×3 s + 15 s.
+	flags := []string{"--max-renders", "2", "--render-timeout", "3s", "--job-timeout", "3s", "--job-rescue-after", "4s"}
+	start := func(name string, role server.Role) *node {
+		addr := freeAddr(t)
+		p := startProcess(t, bin, t.TempDir(), b, addr, append(flags, "--role", string(role))...)
+		return &node{process: p, name: name, role: role, clientID: server.ClientIDPrefix(role, p.cmd.Process.Pid),
+			e: &env{t: t, base: "http://" + addr, token: token, space: spaceID, storage: b.storage}}
+	}
+	a := start("A", server.RoleAll)
+	bn := start("B", server.RoleAPI)
+	w := start("W", server.RoleWorker)
+	t.Logf("nodes: A all %s, B api %s, W worker %s", a.e.base, bn.e.base, w.e.base)
+
+	// The worker serves only /healthz.
+	if h := w.e.mustDo(200, "GET", "/healthz", "", nil).json(t); h["role"] != "worker" {
+		t.Fatalf("worker /healthz: %v", h)
+	}
+	if code := w.e.mustDo(404, "GET", "/api/usage", token, nil).errCode(t); code != "not_found" {
+		t.Fatalf("worker /api/usage: code %q", code)
+	}
+
+	// A sync render on A, its file and log through B.
+	_, pageID := a.e.cardPage(token, nil)
+	r := a.e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:title=sync", token, nil)
+	decodePNG(t, r.body)
+	l := bn.e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
+	file, _ := l["file"].(map[string]any)
+	if file == nil {
+		t.Fatalf("log through B has no file: %v", l)
+	}
+	if !strings.HasPrefix(file["url"].(string), bn.e.fileURLPrefix()) {
+		t.Fatalf("file URL %s is not on the bucket", file["url"])
+	}
+	if got := bn.e.download(file["url"].(string)); !bytes.Equal(got, r.body) {
+		t.Fatalf("file through B has %d bytes, A answered %d", len(got), len(r.body))
+	}
+
+	// 60 async renders accepted by A, which dies right after the last 202.
+	rc := newReceiver(t)
+	const total = 60
+	ids := make([]string, 0, total)
+	for i := range total {
+		r := a.e.mustDo(202, "POST", "/api/render", token, map[string]any{
+			"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook", "tweaks": map[string]any{"title": fmt.Sprint(i)}})
+		ids = append(ids, r.json(t)["renderId"].(string))
+	}
+	a.kill()
+	killed := time.Now()
+	heldByA := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 || '%'`, a.clientID)
+	t.Logf("A killed after %d async renders; it held %d running jobs", total, heldByA)
+	if heldByA == 0 {
+		t.Fatal("A held no running job when it was killed: nothing to take over")
+	}
+
+	// Every render succeeds, seen through B.
+	deadline := time.Now().Add(150 * time.Second)
+	pending := ids
+	for len(pending) > 0 {
+		var still []string
+		for _, id := range pending {
+			st := bn.e.mustDo(200, "GET", "/api/renders/"+id, token, nil).json(t)
+			switch st["status"] {
+			case "succeeded":
+			case "queued", "rendering":
+				still = append(still, id)
+			default:
+				t.Fatalf("render %s: %v", id, st)
+			}
+		}
+		pending = still
+		if len(pending) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d async renders unfinished %s after A was killed", len(pending), total, time.Since(killed))
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	t.Logf("all %d async renders succeeded %s after A was killed", total, time.Since(killed).Round(time.Millisecond))
+
+	// Every webhook arrives (at least once; deduplicated by webhook-id).
+	for {
+		rc.mu.Lock()
+		seen := map[string]string{}
+		for _, h := range rc.got {
+			if err := webhook.VerifyStandard(h.body, h.header, secret, 5*time.Minute); err != nil {
+				rc.mu.Unlock()
+				t.Fatalf("bad signature: %v", err)
+			}
+			var p struct{ Event, RenderID string }
+			_ = json.Unmarshal(h.body, &p)
+			if p.Event != "render.succeeded" {
+				rc.mu.Unlock()
+				t.Fatalf("event %s: %s", p.Event, h.body)
+			}
+			seen[h.header.Get("webhook-id")] = p.RenderID
+		}
+		n := len(rc.got)
+		rc.mu.Unlock()
+		renders := map[string]bool{}
+		for _, id := range seen {
+			renders[id] = true
+		}
+		missing := 0
+		for _, id := range ids {
+			if !renders[id] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			t.Logf("%d webhooks for %d renders (%d duplicates)", n, total, n-len(seen))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooks missing for %d of %d renders", missing, total)
+		}
+		select {
+		case <-rc.arrived:
+		case <-time.After(time.Second):
+		}
+	}
+
+	// Once no job is left to run, the bill is final: one credit per render.
+	for riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("jobs still pending")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if n := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE state <> 'completed'`); n != 0 {
+		t.Fatalf("%d jobs ended other than completed", n)
+	}
+	if used, _, succeeded, failed := bn.e.usage(); used != total+1 || succeeded != total+1 || failed != 0 {
+		t.Fatalf("usage: %d credits, %d succeeded, %d failed renders; want %d, %d, 0", used, succeeded, failed, total+1, total+1)
+	}
+
+	// Who did the work: never the API node; W took over what A held.
+	if n := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE EXISTS (SELECT 1 FROM unnest(attempted_by) x WHERE x LIKE 'api\_%')`); n != 0 {
+		t.Fatalf("%d jobs were worked by an API node", n)
+	}
+	taken := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE attempted_by[1] LIKE $1 || '%' AND attempted_by[array_length(attempted_by, 1)] LIKE $2 || '%'`, a.clientID, w.clientID)
+	byW := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE kind = 'render.async' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 || '%'`, w.clientID)
+	t.Logf("jobs started by A and finished by W: %d; async renders finished by W: %d of %d", taken, byW, total)
+	t.Logf("retried jobs: %s", riverText(t, b.db, `SELECT coalesce(string_agg(kind || ' attempts=' || attempt || ' errors=' || coalesce(errors[1]->>'error', '') , E'\n'), '') FROM (SELECT * FROM river_job WHERE attempt > 1 ORDER BY id LIMIT 8) j`))
+	if taken == 0 {
+		t.Fatalf("A held %d running jobs at the kill, but none was finished by W", heldByA)
+	}
+	if byW == 0 {
+		t.Fatal("the worker node finished no async render")
+	}
+	if n := riverQuery(t, b.db, `SELECT count(*) FROM river_leader WHERE leader_id LIKE $1 || '%'`, w.clientID); n != 1 {
+		t.Fatal("W is not River's leader (periodic and maintenance work) after A's death")
+	}
+}
