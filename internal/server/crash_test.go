@@ -95,7 +95,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.DB).Output()
 	if err != nil {
 		t.Fatalf("space create: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	// How much follow-up work the kill interrupted (for the record: the
 	// test holds whatever the number is).
-	if st, err := server.OpenStore(dataDir, b.db); err == nil {
+	if st, err := server.OpenStore(dataDir, b.DB); err == nil {
 		if c, err := st.CreditStatus(context.Background(), created.SpaceID); err == nil {
 			t.Logf("at the kill: %d of %d answered renders not yet billed", c.Pending, total)
 		}
@@ -166,7 +166,7 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.DB).Output()
 	if err != nil {
 		t.Fatalf("space create: %v", err)
 	}

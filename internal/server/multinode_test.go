@@ -78,7 +78,7 @@ func TestMultiNode(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	b := testBackend(t)
-	spaceID, token, secret := cliSpace(t, bin, t.TempDir(), b.db)
+	spaceID, token, secret := cliSpace(t, bin, t.TempDir(), b.DB)
 
 	// Short limits so a takeover happens within the test's time: the
 	// rescue delay is raised to the async job limit + 5 s = 2×3 s + 15 s.
@@ -87,7 +87,7 @@ func TestMultiNode(t *testing.T) {
 		addr := freeAddr(t)
 		p := startProcess(t, bin, t.TempDir(), b, addr, append(flags, "--role", string(role))...)
 		return &node{process: p, name: name, role: role, clientID: server.ClientIDPrefix(role, p.cmd.Process.Pid),
-			e: &env{t: t, base: "http://" + addr, token: token, space: spaceID, storage: b.storage}}
+			e: &env{t: t, base: "http://" + addr, token: token, space: spaceID, storage: b.Storage}}
 	}
 	a := start("A", server.RoleAll)
 	bn := start("B", server.RoleAPI)
@@ -129,7 +129,7 @@ func TestMultiNode(t *testing.T) {
 	}
 	a.kill()
 	killed := time.Now()
-	heldByA := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 || '%'`, a.clientID)
+	heldByA := riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 || '%'`, a.clientID)
 	t.Logf("A killed after %d async renders; it held %d running jobs", total, heldByA)
 	if heldByA == 0 {
 		t.Fatal("A held no running job when it was killed: nothing to take over")
@@ -203,13 +203,13 @@ func TestMultiNode(t *testing.T) {
 	}
 
 	// Once no job is left to run, the bill is final: one credit per render.
-	for riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`) > 0 {
+	for riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("jobs still pending")
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if n := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE state <> 'completed'`); n != 0 {
+	if n := riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE state <> 'completed'`); n != 0 {
 		t.Fatalf("%d jobs ended other than completed", n)
 	}
 	if used, _, succeeded, failed := bn.e.usage(); used != total+1 || succeeded != total+1 || failed != 0 {
@@ -217,20 +217,20 @@ func TestMultiNode(t *testing.T) {
 	}
 
 	// Who did the work: never the API node; W took over what A held.
-	if n := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE EXISTS (SELECT 1 FROM unnest(attempted_by) x WHERE x LIKE 'api\_%')`); n != 0 {
+	if n := riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE EXISTS (SELECT 1 FROM unnest(attempted_by) x WHERE x LIKE 'api\_%')`); n != 0 {
 		t.Fatalf("%d jobs were worked by an API node", n)
 	}
-	taken := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE attempted_by[1] LIKE $1 || '%' AND attempted_by[array_length(attempted_by, 1)] LIKE $2 || '%'`, a.clientID, w.clientID)
-	byW := riverQuery(t, b.db, `SELECT count(*) FROM river_job WHERE kind = 'render.async' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 || '%'`, w.clientID)
+	taken := riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE attempted_by[1] LIKE $1 || '%' AND attempted_by[array_length(attempted_by, 1)] LIKE $2 || '%'`, a.clientID, w.clientID)
+	byW := riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE kind = 'render.async' AND attempted_by[array_length(attempted_by, 1)] LIKE $1 || '%'`, w.clientID)
 	t.Logf("jobs started by A and finished by W: %d; async renders finished by W: %d of %d", taken, byW, total)
-	t.Logf("retried jobs: %s", riverText(t, b.db, `SELECT coalesce(string_agg(kind || ' attempts=' || attempt || ' errors=' || coalesce(errors[1]->>'error', '') , E'\n'), '') FROM (SELECT * FROM river_job WHERE attempt > 1 ORDER BY id LIMIT 8) j`))
+	t.Logf("retried jobs: %s", riverText(t, b.DB, `SELECT coalesce(string_agg(kind || ' attempts=' || attempt || ' errors=' || coalesce(errors[1]->>'error', '') , E'\n'), '') FROM (SELECT * FROM river_job WHERE attempt > 1 ORDER BY id LIMIT 8) j`))
 	if taken == 0 {
 		t.Fatalf("A held %d running jobs at the kill, but none was finished by W", heldByA)
 	}
 	if byW == 0 {
 		t.Fatal("the worker node finished no async render")
 	}
-	if n := riverQuery(t, b.db, `SELECT count(*) FROM river_leader WHERE leader_id LIKE $1 || '%'`, w.clientID); n != 1 {
+	if n := riverQuery(t, b.DB, `SELECT count(*) FROM river_leader WHERE leader_id LIKE $1 || '%'`, w.clientID); n != 1 {
 		t.Fatal("W is not River's leader (periodic and maintenance work) after A's death")
 	}
 }

@@ -87,7 +87,7 @@ func TestSIGTERMDrainsInFlightRenders(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	_, token, _ := cliSpace(t, bin, dataDir, b.db)
+	_, token, _ := cliSpace(t, bin, dataDir, b.DB)
 	imgs := newHeldImages(t)
 
 	const inFlight = 3
