@@ -62,6 +62,13 @@ func riverText(t *testing.T, db, sql string) string {
 	return s
 }
 
+// unfinishedJobs describes up to 10 River jobs not completed, for failure
+// messages.
+func unfinishedJobs(t *testing.T, db string) string {
+	return riverText(t, db, `SELECT coalesce(string_agg(format('%s %s %s attempt=%s by=%s scheduled=%s err=%s', id, kind, state, attempt, attempted_by, scheduled_at, errors[array_length(errors, 1)]->>'error'), E'\n'), '')
+		FROM (SELECT * FROM river_job WHERE state <> 'completed' ORDER BY id LIMIT 10) j`)
+}
+
 // TestMultiNode runs three real processes on one PostgreSQL schema and
 // one MinIO bucket: A (--role all), B (--role api) and W (--role worker).
 // A sync render answered by A is downloadable and its log readable
@@ -69,7 +76,8 @@ func riverText(t *testing.T, db, sql string) string {
 // killed with SIGKILL right after the 60th 202, holding some of their
 // jobs: W takes them over, every render succeeds (seen through B), every
 // webhook arrives, and the space is billed exactly 61 credits. River's
-// records show the API node never worked a job and W is the leader.
+// records show the API node never worked a job, and W is the leader that
+// runs the periodic retention job.
 func TestMultiNode(t *testing.T) {
 	if !pgtest.Enabled() || !s3test.Enabled() {
 		t.Skipf("multi-node test needs a shared database and bucket: set %s and %s (make test's second pass, or scripts/with-test-backends.sh go test ./internal/server -run TestMultiNode)",
@@ -153,7 +161,7 @@ func TestMultiNode(t *testing.T) {
 		pending = still
 		if len(pending) > 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d async renders unfinished %s after A was killed", len(pending), total, time.Since(killed))
+				t.Fatalf("%d of %d async renders unfinished %s after A was killed; unfinished jobs:\n%s", len(pending), total, time.Since(killed), unfinishedJobs(t, b.DB))
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
@@ -194,7 +202,7 @@ func TestMultiNode(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("webhooks missing for %d of %d renders", missing, total)
+			t.Fatalf("webhooks missing for %d of %d renders; unfinished jobs:\n%s", missing, total, unfinishedJobs(t, b.DB))
 		}
 		select {
 		case <-rc.arrived:
@@ -205,7 +213,7 @@ func TestMultiNode(t *testing.T) {
 	// Once no job is left to run, the bill is final: one credit per render.
 	for riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("jobs still pending")
+			t.Fatalf("jobs still pending:\n%s", unfinishedJobs(t, b.DB))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -232,5 +240,10 @@ func TestMultiNode(t *testing.T) {
 	}
 	if n := riverQuery(t, b.DB, `SELECT count(*) FROM river_leader WHERE leader_id LIKE $1 || '%'`, w.clientID); n != 1 {
 		t.Fatal("W is not River's leader (periodic and maintenance work) after A's death")
+	}
+	// The periodic log retention job runs when a node becomes leader: W's
+	// term enqueued one, and W worked it.
+	if n := riverQuery(t, b.DB, `SELECT count(*) FROM river_job WHERE kind = 'requestlog.retention' AND attempted_by[1] LIKE $1 || '%'`, w.clientID); n < 1 {
+		t.Fatal("no log retention job was worked by W after it became leader")
 	}
 }
