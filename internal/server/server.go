@@ -227,9 +227,15 @@ func (s *Server) init(ctx context.Context) error {
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
 	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10)
 	// An async render job may wait for a tab and then render; River must
-	// not take it for stuck while it does.
+	// not take it for stuck while it does. The rescue delay stays above
+	// every job kind's own limit (the async render's, a webhook
+	// delivery's: delivery.Config.Timeout + 10 s, see delivery's worker),
+	// or River's rescuer would skip the jobs of a dead node until that
+	// limit passed, making the takeover bound longer than it says.
 	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
-	qcfg.RescueAfter = max(qcfg.RescueAfter, asyncTimeout+5*time.Second)
+	deliveryTimeout := cmp.Or(s.cfg.Webhooks.Timeout, 15*time.Second) + 10*time.Second
+	longest := max(asyncTimeout, deliveryTimeout, cmp.Or(qcfg.JobTimeout, 30*time.Second))
+	qcfg.RescueAfter = max(qcfg.RescueAfter, longest+5*time.Second)
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err
 	}
