@@ -81,6 +81,25 @@ func startProcess(t *testing.T, bin, dataDir string, b backend, addr string, ext
 	}
 }
 
+// terminate sends SIGTERM (to the process only, as an orchestrator does)
+// and waits up to limit for it to exit; it returns how the process
+// exited.
+func (p *process) terminate(t *testing.T, limit time.Duration) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(limit):
+		t.Fatalf("still running %s after SIGTERM:\n%s", limit, p.out)
+		return nil
+	}
+}
+
 func (p *process) kill() {
 	if p.cmd.Process != nil {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
