@@ -74,9 +74,9 @@ func unfinishedJobs(t *testing.T, db string) string {
 // jobs: W takes them over, every render succeeds (seen through B), and
 // every webhook arrives. With A gone, a sync and an async render through
 // B are completed by W, and the space is billed exactly one credit per
-// render (63). River's
-// records show the API node never worked a job, and W is the leader that
-// runs the periodic retention job.
+// render (63). River's records show the API node never worked a job, every
+// job A was running was rescued and completed by W, and W is the leader
+// that runs the periodic retention job. B and W then exit 0 on SIGTERM.
 func TestMultiNode(t *testing.T) {
 	if !pgtest.Enabled() || !s3test.Enabled() {
 		t.Skipf("multi-node test needs a shared database and bucket: set %s and %s (make test's second pass, or scripts/with-test-backends.sh go test ./internal/server -run TestMultiNode)",
