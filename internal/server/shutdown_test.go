@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -191,4 +192,70 @@ func TestSIGTERMDrainsInFlightRenders(t *testing.T) {
 		t.Fatal("connection accepted after exit")
 	}
 	t.Logf("SIGTERM with %d renders in flight: all answered 200, exit 0 after %s", inFlight, took.Round(time.Millisecond))
+}
+
+// TestSIGTERMHardStopsAtTimeout holds a sync render in the browser that
+// never finishes and checks the process still ends within
+// --shutdown-timeout, closing the request and exiting 1 (a drain that
+// did not complete).
+func TestSIGTERMHardStopsAtTimeout(t *testing.T) {
+	requireChromium(t)
+	bin := buildBinary(t)
+	dataDir, b := t.TempDir(), testBackend(t)
+	_, token, _ := cliSpace(t, bin, dataDir, b.DB)
+	imgs := newHeldImages(t) // never released before the process is gone
+
+	const shutdownTimeout = 4 * time.Second
+	addr := freeAddr(t)
+	proc := startProcess(t, bin, dataDir, b, addr, "--max-renders", "1",
+		"--render-timeout", "60s", "--shutdown-timeout", shutdownTimeout.String())
+	e := &env{t: t, base: "http://" + addr, token: token}
+	tpl := e.mustDo(201, "POST", "/api/templates", token, map[string]any{
+		"name": "held", "html": `<img src="{{.img}}">`, "width": 200, "height": 100,
+		"variables": []map[string]any{{"name": "img", "type": "image"}},
+	}).json(t)
+	pg := e.mustDo(201, "POST", "/api/pages", token, map[string]any{
+		"templateId": tpl["id"], "values": map[string]any{"img": imgs.URL + "/forever.gif"}, "publish": true,
+	}).json(t)
+	answered := make(chan error, 1)
+	go func() {
+		// POST: Go's client would retry a GET on the closed connection,
+		// and report the retry's error.
+		req, _ := http.NewRequest("POST", e.base+"/api/render", strings.NewReader(`{"pageId":"`+pg["id"].(string)+`"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, err = io.ReadAll(res.Body)
+			res.Body.Close()
+			if err == nil {
+				err = fmt.Errorf("answered %d", res.StatusCode)
+			}
+		}
+		answered <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for imgs.count() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the render never reached the browser")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	start := time.Now()
+	err := proc.terminate(t, shutdownTimeout+5*time.Second)
+	took := time.Since(start)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1 (requests cut at the deadline)\n%s", err, proc.out)
+	}
+	if took > shutdownTimeout+time.Second {
+		t.Fatalf("shutdown took %s, --shutdown-timeout is %s", took, shutdownTimeout)
+	}
+	select {
+	case err := <-answered:
+		t.Logf("held request ended with: %v; process exited 1 after %s", err, took.Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held request is still open after the process exited")
+	}
 }
