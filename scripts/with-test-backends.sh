@@ -11,8 +11,18 @@
 # start, the command still runs, on PostgreSQL with local files, and a
 # warning says so (the S3 tests are then skipped, never silently passed:
 # go test -v shows them as SKIP).
+#
+# Each run has servers of its own (in fresh directories, unless
+# PG_TEST_DIR / MINIO_TEST_DIR name some): runs side by side, e.g. from
+# several checkouts on one machine, would otherwise share one cluster, and
+# the first to finish would stop it under the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+run_dir=$(mktemp -d /tmp/renderhook-test-backends.XXXXXX)
+chmod 755 "$run_dir"
+export PG_TEST_DIR="${PG_TEST_DIR:-$run_dir/pg}"
+export MINIO_TEST_DIR="${MINIO_TEST_DIR:-$run_dir/minio}"
 
 # shellcheck source=scripts/pg-test.sh
 source scripts/pg-test.sh
@@ -22,6 +32,7 @@ source scripts/minio-test.sh
 cleanup() {
   minio_test_stop || true
   pg_test_stop || true
+  rm -rf "$run_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -109,6 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db.register(fs)
 	var cfg server.Config
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	role := fs.String("role", "all", "what this node does: all (API and jobs), api (API and sync renders; jobs left to workers) or worker (async renders, callbacks, webhooks; serves only /healthz); api and worker need --database postgres://…")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "public base URL of this server, for file URLs (default http://<addr>)")
 	fs.StringVar(&cfg.Storage, "storage", "", "where rendered files are kept: file://DIR or s3://BUCKET?endpoint=URL&region=R&use_path_style=true, keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (default file://<data-dir>/files)")
 	fs.StringVar(&cfg.StoragePublicURL, "storage-public-url", "", "base URL of a publicly readable S3 bucket, for file URLs (default: presigned URLs)")
@@ -121,7 +122,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
-	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 45*time.Second, "a job running longer than this (e.g. held by a crashed process) is handed to another worker")
+	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, "a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + 5s: 2 x render-timeout + 15s for async renders (75s by default)")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs are kept")
 	fs.StringVar(&cfg.Webhooks.SignatureHeader, "webhook-signature-header", "X-Renderhook-Signature", "header carrying the t=…,sha256=… signature (X-Urlbox-Signature for Urlbox receivers)")
 	schedule := fs.String("webhook-retry-schedule", "", "delays before each delivery attempt, e.g. 0s,5s,5m (default 0s,5s,5m,30m,2h,5h,10h,14h,20h,24h)")
@@ -148,7 +149,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("invalid --log-level: %w", err)
 	}
-	cfg.DataDir, cfg.Database = db.dataDir, db.database
+	cfg.DataDir, cfg.Database, cfg.Role = db.dataDir, db.database, server.Role(*role)
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -161,11 +162,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		srv.Stop(context.Background())
 		return err
 	}
-	cfg.Logger.Info("renderhook listening", "addr", "http://"+srv.Addr(), "version", server.Version,
-		"browser", srv.Pool.Version(), "max_renders", cfg.Browser.MaxTabs)
+	cfg.Logger.Info("renderhook listening", "addr", "http://"+srv.Addr(), "role", srv.Role(), "version", server.Version,
+		"browser", srv.Pool.Version(), "max_renders", cfg.Browser.MaxTabs,
+		"job_rescue_after", srv.Queue.RescueAfter(), "takeover_bound", srv.TakeoverBound())
 	<-ctx.Done()
-	cfg.Logger.Info("shutting down")
-	return srv.Stop(context.Background())
+	// A second signal ends the process at once.
+	stop()
+	cfg.Logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	if err := srv.Stop(context.Background()); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	cfg.Logger.Info("stopped")
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {

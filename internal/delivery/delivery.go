@@ -84,6 +84,11 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
+// JobLimit is how long one delivery job may run: an attempt's Timeout
+// plus room for the database reads and the attempt's record. The queue's
+// stuck-job rescue must wait longer than this.
+func (c Config) JobLimit() time.Duration { return cmp.Or(c.Timeout, 15*time.Second) + 10*time.Second }
+
 // Service fans events out and registers the delivery worker.
 type Service struct {
 	cfg Config

@@ -68,7 +68,7 @@ const secretTTL = 5 * time.Second
 
 // Timeout leaves room for one attempt plus bookkeeping.
 func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
-	return w.s.cfg.Timeout + 10*time.Second
+	return w.s.cfg.JobLimit()
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {

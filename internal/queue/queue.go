@@ -36,8 +36,19 @@ type Config struct {
 	// Store is the store whose database the queue shares (SQLite's
 	// single-writer handle or PostgreSQL's pool); required.
 	Store store.Store
-	// Workers holds every registered worker; nil runs an insert-only client.
+	// Workers holds every registered worker. Job kinds are checked against
+	// it on insert, so an insert-only queue registers them too.
 	Workers *river.Workers
+	// InsertOnly makes Start build a client that inserts jobs but never
+	// works them: no queues are polled or listened to, no leader is
+	// elected, and neither periodic nor maintenance work (rescuing stuck
+	// jobs, pruning finished ones) runs here. The API role of a node uses
+	// it; the nodes that work jobs do all of that.
+	InsertOnly bool
+	// ID names this client in River's job attempts (attempted_by) and
+	// leader election; it must be unique among running processes on the
+	// database. Default: River's own (host name and start time).
+	ID string
 	// PeriodicJobs are enqueued on their schedules by the elected leader.
 	PeriodicJobs []*river.PeriodicJob
 	// MaxWorkers bounds concurrently worked jobs; default 16.
@@ -53,8 +64,7 @@ type Config struct {
 	// RescueAfter is how long a job may stay "running" before River's
 	// rescuer hands it to another worker: this is what recovers the jobs a
 	// crashed process was holding. It must exceed JobTimeout; default
-	// JobTimeout + 15s. The rescuer looks every 30 s, so a crashed job is
-	// picked up again within RescueAfter + 30 s.
+	// JobTimeout + 15s. See TakeoverBound for how long a takeover takes.
 	RescueAfter time.Duration
 	// PollInterval is how often idle workers look for jobs that came due;
 	// default 100ms. SQLite has no LISTEN/NOTIFY, so polling is how it
@@ -85,6 +95,7 @@ type Queue struct {
 	rc      *river.Config
 	backend backend
 	queues  map[string]river.QueueConfig
+	working bool
 	// Workers collects the workers of every domain package.
 	Workers *river.Workers
 }
@@ -92,7 +103,10 @@ type Queue struct {
 // backend is River on one database driver; TTx differs between drivers
 // (*sql.Tx, pgx.Tx), so the generic client hides behind this.
 type backend interface {
-	start(ctx context.Context, rc *river.Config) error
+	// build makes the client (it can insert from then on); start makes it
+	// work jobs.
+	build(rc *river.Config) error
+	start(ctx context.Context) error
 	started() bool
 	stop(ctx context.Context) error
 	stopAndCancel(ctx context.Context) error
@@ -105,13 +119,17 @@ type riverBackend[TTx any] struct {
 	c      *river.Client[TTx]
 }
 
-func (b *riverBackend[TTx]) start(ctx context.Context, rc *river.Config) error {
+func (b *riverBackend[TTx]) build(rc *river.Config) error {
 	c, err := river.NewClient(b.driver, rc)
 	if err != nil {
 		return fmt.Errorf("river client: %w", err)
 	}
 	b.c = c
-	if err := c.Start(ctx); err != nil {
+	return nil
+}
+
+func (b *riverBackend[TTx]) start(ctx context.Context) error {
+	if err := b.c.Start(ctx); err != nil {
 		return fmt.Errorf("start queue: %w", err)
 	}
 	return nil
@@ -201,7 +219,8 @@ func New(cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cmp.Or(cfg.Logger, slog.Default()).With("component", "queue")
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	log := cfg.Logger.With("component", "queue")
 	rc := &river.Config{
 		Logger:            log,
 		MaxAttempts:       cmp.Or(cfg.MaxAttempts, 20),
@@ -209,6 +228,7 @@ func New(cfg Config) (*Queue, error) {
 		FetchCooldown:     20 * time.Millisecond,
 		FetchPollInterval: cmp.Or(cfg.PollInterval, 100*time.Millisecond),
 		RetryPolicy:       &backoff{base: cmp.Or(cfg.RetryBase, time.Second), max: cmp.Or(cfg.RetryMax, 5*time.Minute)},
+		ID:                cfg.ID,
 	}
 	// River requires the rescue delay to exceed the job timeout.
 	rc.RescueStuckJobsAfter = max(cmp.Or(cfg.RescueAfter, rc.JobTimeout+15*time.Second), rc.JobTimeout+time.Second)
@@ -236,30 +256,86 @@ func (q *Queue) AddQueue(name string, maxWorkers int, fetchCooldown time.Duratio
 	q.queues[name] = river.QueueConfig{MaxWorkers: maxWorkers, FetchCooldown: fetchCooldown}
 }
 
-// Start builds the River client and begins working jobs.
-func (q *Queue) Start(ctx context.Context) error {
-	q.rc.Workers = q.Workers
-	q.rc.PeriodicJobs = q.cfg.PeriodicJobs
-	q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, 16)}}
-	for name, qc := range q.queues {
-		q.rc.Queues[name] = qc
-	}
-	return q.backend.start(ctx, q.rc)
+// RescueAfter is the effective delay after which a job still "running"
+// is taken for stuck (its process gone) and rescued.
+func (q *Queue) RescueAfter() time.Duration { return q.rc.RescueStuckJobsAfter }
+
+// Rescue timings of River v0.49's maintenance, which renderhook cannot
+// change: the leader's rescuer looks for stuck jobs every
+// rescuerInterval; a rescued job is retryable after the first retry
+// delay, and the leader's scheduler makes it available within
+// schedulerInterval; a dead leader's term runs out after leaderTTL, and
+// another node is elected within electInterval of that; a new leader's
+// maintenance starts within maintenanceStagger.
+const (
+	rescuerInterval    = 30 * time.Second
+	schedulerInterval  = 5 * time.Second
+	leaderTTL          = 15 * time.Second
+	electInterval      = 5 * time.Second
+	maintenanceStagger = time.Second
+)
+
+// TakeoverBound is the longest a job held by a killed process waits
+// before another node starts it again (assuming a node that works jobs
+// survives): RescueAfter for the job to count as stuck, one rescuer
+// interval to be noticed, the first retry delay and one scheduler
+// interval to become available again. When the killed process was also
+// River's leader, electing a new one (leaderTTL + electInterval) runs
+// during RescueAfter, and adds only what it exceeds it by.
+func (q *Queue) TakeoverBound() time.Duration {
+	rescue := q.RescueAfter()
+	return max(rescue, leaderTTL+electInterval+maintenanceStagger) + rescuerInterval + cmp.Or(q.cfg.RetryBase, time.Second) + schedulerInterval
 }
 
-// Stop stops fetching new jobs and waits for running ones to finish, until
-// ctx is done; then running jobs are cancelled and retried later.
-func (q *Queue) Stop(ctx context.Context) error {
-	if !q.backend.started() {
+// Start builds the River client and, unless InsertOnly, begins working
+// jobs. Cancelling ctx does not stop the queue: Stop does, gracefully
+// (River would take a cancelled start context for a hard stop, which
+// would abort running jobs the moment a shutdown signal arrives).
+func (q *Queue) Start(ctx context.Context) error {
+	q.rc.Workers = q.Workers
+	if !q.cfg.InsertOnly {
+		q.rc.PeriodicJobs = q.cfg.PeriodicJobs
+		q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, 16)}}
+		for name, qc := range q.queues {
+			q.rc.Queues[name] = qc
+		}
+	}
+	if err := q.backend.build(q.rc); err != nil {
+		return err
+	}
+	if q.cfg.InsertOnly {
+		return nil
+	}
+	if err := q.backend.start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	q.working = true
+	return nil
+}
+
+// Working reports whether this queue works jobs (started, not InsertOnly).
+func (q *Queue) Working() bool { return q.working }
+
+// Stop stops fetching new jobs and waits for running ones to finish until
+// ctx is done; then it cancels the jobs still running (River records them
+// as failed attempts, to be retried by any node) and waits for them to
+// return, for at most hardStop more. A caller with a deadline to keep
+// passes a ctx that ends hardStop before it.
+func (q *Queue) Stop(ctx context.Context, hardStop time.Duration) error {
+	if !q.working {
 		return nil
 	}
 	err := q.backend.stop(ctx)
 	if err != nil && ctx.Err() != nil {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		q.cfg.Logger.Warn("jobs still running at the shutdown deadline: cancelling them for a retry", "component", "queue")
+		cctx, cancel := context.WithTimeout(context.Background(), hardStop)
 		defer cancel()
 		err = q.backend.stopAndCancel(cctx)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("stop queue: %w", err)
+	}
+	return nil
 }
 
 // InsertTx inserts jobs in the store transaction tx, so they exist exactly

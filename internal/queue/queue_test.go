@@ -57,7 +57,7 @@ func run(t *testing.T, st store.Store, poll time.Duration) (*queue.Queue, chan i
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = q.Stop(sctx)
+		_ = q.Stop(sctx, time.Second)
 	})
 	return q, w.done
 }
@@ -127,5 +127,140 @@ func TestInsertTxRefusesForeignTransaction(t *testing.T) {
 	q, _ := run(t, st, 0)
 	if err := q.InsertTx(context.Background(), otherTx{}, pingArgs{}); err == nil {
 		t.Fatal("a job was inserted into a foreign transaction")
+	}
+}
+
+type blockArgs struct{}
+
+func (blockArgs) Kind() string { return "test.block" }
+
+// blockWorker's jobs run until their context ends.
+type blockWorker struct {
+	river.WorkerDefaults[blockArgs]
+	started chan struct{}
+}
+
+func (w *blockWorker) Work(ctx context.Context, _ *river.Job[blockArgs]) error {
+	w.started <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func sqliteStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestStopHandsBackRunningJobsAtDeadline checks a shutdown's two steps: a
+// signal (the cancelled start context) does not stop the queue, and Stop
+// waits for running jobs until its context ends, then cancels them within
+// the hard-stop budget, leaving them retryable for any worker.
+func TestStopHandsBackRunningJobsAtDeadline(t *testing.T) {
+	st := sqliteStore(t)
+	q, err := queue.New(queue.Config{Store: st, JobTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &blockWorker{started: make(chan struct{}, 1)}
+	river.AddWorker(q.Workers, w)
+	ping := &pingWorker{done: make(chan int, 1)}
+	river.AddWorker(q.Workers, ping)
+	startCtx, cancelStart := context.WithCancel(context.Background())
+	if err := q.Start(startCtx); err != nil {
+		t.Fatal(err)
+	}
+	cancelStart() // as when SIGTERM ends the serve command's context
+
+	ctx := context.Background()
+	if err := st.InTx(ctx, func(tx store.Tx) error { return q.InsertTx(ctx, tx, pingArgs{N: 7}, blockArgs{}) }); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case <-ping.done:
+		case <-w.started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("jobs inserted after the start context ended did not run")
+		}
+	}
+
+	soft, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	if err := q.Stop(soft, 5*time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if took := time.Since(began); took < 300*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("stop took %s: want the soft 300ms, then a prompt cancel", took)
+	}
+	res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test.block"))
+	if err != nil || len(res.Jobs) != 1 {
+		t.Fatalf("%d jobs (%v)", len(res.Jobs), err)
+	}
+	if j := res.Jobs[0]; string(j.State) != "retryable" && string(j.State) != "available" {
+		t.Fatalf("cancelled job is %s, want retryable", j.State)
+	}
+}
+
+// TestInsertOnlyLeavesJobsToWorkers runs an insert-only queue (an API
+// node) and a working one (a worker node) on one database: jobs inserted
+// by the first are worked by the second only.
+func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
+	st := sqliteStore(t)
+	ctx := context.Background()
+	api, err := queue.New(queue.Config{Store: st, InsertOnly: true, ID: "api-node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	river.AddWorker(api.Workers, &pingWorker{done: make(chan int, 1)})
+	if err := api.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if api.Working() {
+		t.Fatal("an insert-only queue says it works jobs")
+	}
+	worker, err := queue.New(queue.Config{Store: st, ID: "worker-node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &pingWorker{done: make(chan int, 10)}
+	river.AddWorker(worker.Workers, w)
+	if err := worker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = worker.Stop(ctx, time.Second) })
+
+	for i := range 5 {
+		if err := st.InTx(ctx, func(tx store.Tx) error { return api.InsertTx(ctx, tx, pingArgs{N: i}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		select {
+		case <-w.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the worker did not work the API's jobs")
+		}
+	}
+	res, err := worker.Client().JobList(ctx, river.NewJobListParams().Kinds("test.ping"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range res.Jobs {
+		if len(j.AttemptedBy) == 0 || j.AttemptedBy[0] != "worker-node" {
+			t.Fatalf("job %d attempted by %v, want the worker only", j.ID, j.AttemptedBy)
+		}
 	}
 }

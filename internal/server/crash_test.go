@@ -44,8 +44,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startProcess runs serve on dataDir and the test backend b.
-func startProcess(t *testing.T, bin, dataDir string, b backend, addr string) *process {
+// startProcess runs serve on dataDir and the test backend b, and returns
+// once its /healthz answers 200; extra flags come last, so they override
+// the defaults here.
+func startProcess(t *testing.T, bin, dataDir string, b backend, addr string, extra ...string) *process {
 	t.Helper()
 	p := &process{out: &bytes.Buffer{}}
 	args := append([]string{"serve", "--data-dir", dataDir}, b.serveArgs()...)
@@ -54,6 +56,7 @@ func startProcess(t *testing.T, bin, dataDir string, b backend, addr string) *pr
 		// test (async renders raise it to 2×render timeout + 15 s).
 		"--job-timeout", "3s", "--job-rescue-after", "4s", "--render-timeout", "5s",
 		"--egress-allow", "127.0.0.0/8", "--webhook-retry-schedule", "0s,500ms,1s,2s,5s")...)
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	// Its own process group, so the kill below takes Chromium down with it,
 	// as a machine losing power would.
@@ -78,6 +81,25 @@ func startProcess(t *testing.T, bin, dataDir string, b backend, addr string) *pr
 	}
 }
 
+// terminate sends SIGTERM (to the process only, as an orchestrator does)
+// and waits up to limit for it to exit; it returns how the process
+// exited.
+func (p *process) terminate(t *testing.T, limit time.Duration) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(limit):
+		t.Fatalf("still running %s after SIGTERM:\n%s", limit, p.out)
+		return nil
+	}
+}
+
 func (p *process) kill() {
 	if p.cmd.Process != nil {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
@@ -92,7 +114,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.DB).Output()
 	if err != nil {
 		t.Fatalf("space create: %v", err)
 	}
@@ -132,7 +154,7 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	// How much follow-up work the kill interrupted (for the record: the
 	// test holds whatever the number is).
-	if st, err := server.OpenStore(dataDir, b.db); err == nil {
+	if st, err := server.OpenStore(dataDir, b.DB); err == nil {
 		if c, err := st.CreditStatus(context.Background(), created.SpaceID); err == nil {
 			t.Logf("at the kill: %d of %d answered renders not yet billed", c.Pending, total)
 		}
@@ -163,7 +185,7 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.DB).Output()
 	if err != nil {
 		t.Fatalf("space create: %v", err)
 	}

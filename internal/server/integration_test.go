@@ -30,7 +30,6 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/server/servertest"
-	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 )
 
 // cardHTML fills the whole 1200x630 viewport with the background colour, so
@@ -68,12 +67,7 @@ func startServerCfg(t *testing.T, cfg server.Config) *env {
 	t.Helper()
 	servertest.RequireChromium(t)
 	b := testBackend(t)
-	if cfg.Database == "" {
-		cfg.Database = b.db
-	}
-	if cfg.Storage == "" && b.storage != "" {
-		cfg.Storage, cfg.StorageCreateBucket = b.storage, true
-	}
+	b.Apply(&cfg)
 	srv, base := servertest.Start(t, cfg)
 	e := &env{t: t, srv: srv, base: base, storage: cfg.Storage}
 	e.space, e.token = e.newSpace("test")
@@ -81,33 +75,15 @@ func startServerCfg(t *testing.T, cfg server.Config) *env {
 }
 
 // backend is the database and file store a test server runs on.
-type backend struct {
-	// db is "" (SQLite in the data dir) unless RENDERHOOK_TEST_DATABASE_URL
-	// names a PostgreSQL database; then it is a URL to a fresh schema of
-	// that database, dropped after the test.
-	db string
-	// storage is "" (files in the data dir) unless
-	// RENDERHOOK_TEST_STORAGE_URL names an S3 server; then it is the URL
-	// of a fresh bucket on it (created by the server), removed after.
-	storage string
-}
+type backend struct{ servertest.Backend }
 
-func testBackend(t *testing.T) backend {
-	var b backend
-	if pgtest.Enabled() {
-		b.db = pgtest.URL(t)
-	}
-	if s3test.Enabled() {
-		b.storage = s3test.URL(t)
-	}
-	return b
-}
+func testBackend(t *testing.T) backend { return backend{servertest.TestBackend(t)} }
 
 // serveArgs are the serve flags selecting the backend.
 func (b backend) serveArgs() []string {
-	args := []string{"--database", b.db}
-	if b.storage != "" {
-		args = append(args, "--storage", b.storage, "--storage-create-bucket")
+	args := []string{"--database", b.DB}
+	if b.Storage != "" {
+		args = append(args, "--storage", b.Storage, "--storage-create-bucket")
 	}
 	return args
 }

@@ -9,13 +9,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,10 +40,30 @@ import (
 // Version is set at build time with -ldflags.
 var Version = "dev"
 
+// Role is what a node does; any number of nodes of each role may share one
+// PostgreSQL database and one bucket.
+type Role string
+
+// The roles of a node.
+const (
+	// RoleAll serves the API and works jobs: the only role on SQLite.
+	RoleAll Role = "all"
+	// RoleAPI serves the API and renders synchronous requests; the jobs it
+	// inserts (callbacks, async renders, webhook deliveries) are worked by
+	// other nodes.
+	RoleAPI Role = "api"
+	// RoleWorker works jobs (async renders, callbacks, webhook deliveries,
+	// River's periodic and maintenance work) and serves only /healthz.
+	RoleWorker Role = "worker"
+)
+
 // Config is everything a renderhook server needs.
 type Config struct {
 	// Addr is the listen address; default 127.0.0.1:8080.
 	Addr string
+	// Role is what this node does; default RoleAll. RoleAPI and
+	// RoleWorker need PostgreSQL: on SQLite one process does everything.
+	Role Role
 	// DataDir holds the SQLite database and the local file store; default ./data.
 	DataDir string
 	// Database is the database URL: "" means SQLite in DataDir, else
@@ -61,7 +84,7 @@ type Config struct {
 	Browser browser.Config
 	// MaxBodyBytes bounds request bodies; default 10 MiB.
 	MaxBodyBytes int64
-	// ShutdownTimeout bounds a graceful shutdown; default 30s.
+	// ShutdownTimeout bounds a graceful shutdown (see Stop); default 30s.
 	ShutdownTimeout time.Duration
 	// LogRetention is how long request logs are kept; default 30 days.
 	LogRetention time.Duration
@@ -92,6 +115,24 @@ func OpenStore(dataDir, database string) (store.Store, error) {
 		return postgres.Open(context.Background(), postgres.Config{URL: database})
 	}
 	return nil, fmt.Errorf("unsupported --database %q: use postgres://…, sqlite:PATH, or leave it empty for SQLite in --data-dir", redactURL(database))
+}
+
+// isPostgres reports whether a --database value names PostgreSQL.
+func isPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// ClientIDPrefix is how the job-queue client ID of the process pid in
+// role begins on this host (the start time follows), as it shows in River's
+// leader table and in its jobs' attempted_by: operators (and tests) can
+// tell which node worked a job.
+func ClientIDPrefix(role Role, pid int) string {
+	host, _ := os.Hostname()
+	host = strings.NewReplacer(".", "_", "-", "_").Replace(cmp.Or(host, "unknown_host"))
+	if len(host) > 50 {
+		host = host[:50]
+	}
+	return fmt.Sprintf("%s_%s_%d_", role, host, pid)
 }
 
 // redactURL hides a password in a database URL before it is printed.
@@ -128,6 +169,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
 	log := cmp.Or(cfg.Logger, slog.Default())
 	cfg.Browser.Logger = cmp.Or(cfg.Browser.Logger, log)
+	switch cfg.Role {
+	case "":
+		cfg.Role = RoleAll
+	case RoleAll:
+	case RoleAPI, RoleWorker:
+		if !isPostgres(cfg.Database) {
+			return nil, fmt.Errorf("--role %s needs a shared database (--database postgres://…): on SQLite one process serves the API and works the jobs, use --role all", cfg.Role)
+		}
+	default:
+		return nil, fmt.Errorf("unknown --role %q: all, api or worker", cfg.Role)
+	}
 
 	st, err := OpenStore(cfg.DataDir, cfg.Database)
 	if err != nil {
@@ -170,10 +222,20 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	qcfg := s.cfg.Queue
 	qcfg.Store, qcfg.Logger = s.Store, s.log
+	// An API node inserts jobs (in the transactions that record renders)
+	// but leaves working them, and River's leader duties, to the others.
+	qcfg.InsertOnly = s.cfg.Role == RoleAPI
+	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10)
 	// An async render job may wait for a tab and then render; River must
-	// not take it for stuck while it does.
+	// not take it for stuck while it does. The rescue delay stays above
+	// every job kind's own limit (the async render's, a webhook
+	// delivery's: delivery.Config.JobLimit),
+	// or River's rescuer would skip the jobs of a dead node until that
+	// limit passed, making the takeover bound longer than it says.
 	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
-	qcfg.RescueAfter = max(qcfg.RescueAfter, asyncTimeout+5*time.Second)
+	deliveryTimeout := s.cfg.Webhooks.JobLimit()
+	longest := max(asyncTimeout, deliveryTimeout, cmp.Or(qcfg.JobTimeout, 30*time.Second))
+	qcfg.RescueAfter = max(qcfg.RescueAfter, longest+5*time.Second)
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err
 	}
@@ -237,14 +299,18 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-			_ = s.Queue.Stop(ctx)
+			_ = s.Queue.Stop(ctx, time.Second)
 			_ = s.Pool.Stop(ctx)
 			return fmt.Errorf("listen: %w", err)
 		}
 	}
 	s.ln = ln
+	handler := s.API.Handler()
+	if s.cfg.Role == RoleWorker {
+		handler = s.workerHandler()
+	}
 	s.http = &http.Server{
-		Handler:           s.API.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -268,18 +334,63 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Stop shuts down in order: HTTP first (finishing requests in flight),
-// then the job workers (finishing or handing back their jobs), then the
-// browser, then the database.
+// Role is what this node does.
+func (s *Server) Role() Role { return s.cfg.Role }
+
+// workerHandler is all a worker node serves: /healthz for the load
+// balancer or orchestrator (200 once the browser is ready), and a 404
+// naming the role for everything else, so a worker put behind the API's
+// load balancer by mistake is easy to spot.
+func (s *Server) workerHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !s.Pool.Ready() {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "not_ready", "message": "the browser is starting"}})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": Version, "role": string(RoleWorker)})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
+			"code": "not_found", "message": "this node runs --role worker and serves no API; send requests to an api or all node",
+		}})
+	})
+	return mux
+}
+
+// TakeoverBound is the longest the jobs of a node that died (SIGKILL,
+// power loss) wait before a surviving worker starts them again; see
+// queue.Queue.TakeoverBound.
+func (s *Server) TakeoverBound() time.Duration { return s.Queue.TakeoverBound() }
+
+// Stop shuts down gracefully within cfg.ShutdownTimeout, in order: the
+// HTTP server stops accepting connections and waits for the requests in
+// flight (a sync render finishes and is answered); then the job workers
+// stop fetching and wait for running jobs; then the browser; then the
+// database. The last part of the timeout (a quarter, at most 5 s) is kept
+// for a hard stop: requests still open are closed, and jobs still running
+// are cancelled and handed back to the queue as failed attempts, which
+// any worker retries.
 func (s *Server) Stop(ctx context.Context) error {
+	hard := min(5*time.Second, s.cfg.ShutdownTimeout/4)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	soft, cancelSoft := context.WithTimeout(ctx, s.cfg.ShutdownTimeout-hard)
+	defer cancelSoft()
 	var errs []error
 	if s.http != nil {
-		errs = append(errs, s.http.Shutdown(ctx))
+		if err := s.http.Shutdown(soft); err != nil {
+			_ = s.http.Close()
+			errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
+		}
 	}
-	if s.Queue != nil && s.http != nil {
-		errs = append(errs, s.Queue.Stop(ctx))
+	if s.Queue != nil {
+		errs = append(errs, s.Queue.Stop(soft, hard))
 	}
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))

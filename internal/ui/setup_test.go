@@ -36,22 +36,49 @@ const cardHTML = `<!doctype html><html><head><style>
 html,body{margin:0;width:1200px;height:630px;background:{{.background}};font:40px sans-serif;color:#fff}
 </style></head><body><h1 id="t">{{.title}}</h1></body></html>`
 
-// env is a running renderhook (SQLite, local files, Chromium) on a random
-// loopback port, with a first space and its token.
+// env is a running renderhook (Chromium, and SQLite and local files or the
+// test backends: servertest.TestBackend) on a random loopback port, with a
+// first space and its token.
 type env struct {
 	t     *testing.T
 	srv   *server.Server
 	base  string
 	space string
 	token string
+	// storage is the server's s3:// storage URL, "" for local files.
+	storage string
 }
 
 func setup(t *testing.T, cfg server.Config) *env {
 	t.Helper()
+	servertest.RequireChromium(t)
+	servertest.TestBackend(t).Apply(&cfg)
 	srv, base := servertest.Start(t, cfg)
-	e := &env{t: t, srv: srv, base: base}
+	e := &env{t: t, srv: srv, base: base, storage: cfg.Storage}
 	e.space, e.token = e.newSpace("Acme marketing")
 	return e
+}
+
+// isFileURL reports whether u is a link to a stored file with extension
+// ext: a signed /files/ URL of the server, or a presigned one of the S3
+// bucket.
+func (e *env) isFileURL(u, ext string) bool {
+	if e.storage == "" {
+		return strings.HasPrefix(u, e.base+"/files/") && strings.Contains(u, ext+"?sig=")
+	}
+	return strings.Contains(u, ext+"?") && strings.Contains(u, "X-Amz-Signature=")
+}
+
+// sameFile reports whether two file URLs name the same file: signed
+// /files/ URLs are stable, presigned S3 URLs are signed afresh each time
+// (so only their paths must match).
+func (e *env) sameFile(a, b string) bool {
+	if e.storage == "" {
+		return a == b
+	}
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host == ub.Host && ua.Path == ub.Path
 }
 
 func (e *env) newSpace(name string) (spaceID, token string) {
@@ -435,10 +462,27 @@ func blank(img image.Image) bool {
 	return true
 }
 
-// pixel reads one pixel of an <img> through a canvas (same origin, so the
-// canvas is not tainted).
+// pixel reads one pixel of an <img>: through a canvas when the image is
+// on the page's origin (/files/ URLs), else (a presigned S3 URL, which
+// would taint the canvas) by fetching the very URL the browser shows and
+// decoding it here.
 func (b *tab) pixel(sel string, x, y int) [4]int {
 	b.t.Helper()
+	var src string
+	b.eval(fmt.Sprintf(`(() => { const i = document.querySelector(%q); return new URL(i.currentSrc).origin === location.origin ? "" : i.currentSrc })()`, sel), &src)
+	if src != "" {
+		res, err := http.Get(src)
+		if err != nil {
+			b.t.Fatalf("pixel of %s: %v", sel, err)
+		}
+		defer res.Body.Close()
+		img, _, err := image.Decode(res.Body)
+		if err != nil || res.StatusCode != 200 {
+			b.t.Fatalf("pixel of %s: %s: %d %v", sel, src, res.StatusCode, err)
+		}
+		r, g, bl, a := img.At(x, y).RGBA()
+		return [4]int{int(r >> 8), int(g >> 8), int(bl >> 8), int(a >> 8)}
+	}
 	var px []int
 	b.eval(fmt.Sprintf(`(() => {
 		const i = document.querySelector(%q);
