@@ -39,8 +39,10 @@ type Config struct {
 	// puts renderhook's and River's tables in that schema, which Migrate
 	// creates when missing.
 	URL string
-	// MaxConns bounds the pool; default max(10, 4 × CPUs). River keeps one
-	// connection for LISTEN and uses a few more for its maintenance.
+	// MaxConns bounds the pool; default the URL's pool_max_conns, else
+	// max(20, 8 × CPUs): the delivery workers (100 by default) each hold one
+	// for a query at a time. River keeps one connection for LISTEN and uses a
+	// few more for its maintenance.
 	MaxConns int32
 }
 
@@ -65,9 +67,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		// pgx's message may quote the URL, password included.
 		return nil, errors.New("postgres: cannot parse the database URL")
 	}
-	pc.MaxConns = cfg.MaxConns
-	if pc.MaxConns <= 0 {
-		pc.MaxConns = int32(max(10, 4*runtime.NumCPU()))
+	// The URL's pool_max_conns, when given, holds unless MaxConns is set.
+	switch {
+	case cfg.MaxConns > 0:
+		pc.MaxConns = cfg.MaxConns
+	case !strings.Contains(cfg.URL, "pool_max_conns"):
+		pc.MaxConns = int32(max(20, 8*runtime.NumCPU()))
 	}
 	s := &Store{}
 	if sp, ok := pc.ConnConfig.RuntimeParams["search_path"]; ok {
