@@ -40,7 +40,7 @@ type Config struct {
 	// creates when missing.
 	URL string
 	// MaxConns bounds the pool; default the URL's pool_max_conns, else
-	// max(20, 8 × CPUs): the delivery workers (100 by default) each hold one
+	// max(30, 8 × CPUs): the delivery workers (100 by default) each hold one
 	// for a query at a time. River keeps one connection for LISTEN and uses a
 	// few more for its maintenance.
 	MaxConns int32
@@ -72,7 +72,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.MaxConns > 0:
 		pc.MaxConns = cfg.MaxConns
 	case !strings.Contains(cfg.URL, "pool_max_conns"):
-		pc.MaxConns = int32(max(20, 8*runtime.NumCPU()))
+		pc.MaxConns = int32(max(30, 8*runtime.NumCPU()))
 	}
 	s := &Store{}
 	if sp, ok := pc.ConnConfig.RuntimeParams["search_path"]; ok {
