@@ -54,6 +54,8 @@ fuzz-ci: ## Run every fuzz target for a bounded time (10s each; CI runs this)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzApplyValues$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzParseV1Query$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzParseV1Body$$' -fuzztime $(FUZZTIME)
 	go test ./internal/egress -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
