@@ -189,7 +189,7 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.Notify.Register(workers)
-	rcfg := render.Config{Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
+	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
 	}
