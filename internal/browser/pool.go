@@ -414,6 +414,13 @@ func (p *Pool) claim(t *tab) bool {
 	if p.state != stateRunning || in != p.cur || !in.alive() {
 		return false
 	}
+	p.claimLocked(in)
+	return true
+}
+
+// claimLocked counts a render starting in browser in, and asks for a
+// replacement once in is due for recycling.
+func (p *Pool) claimLocked(in *instance) {
 	in.inflight++
 	in.renders++
 	p.busy++
@@ -424,7 +431,6 @@ func (p *Pool) claim(t *tab) bool {
 		default:
 		}
 	}
-	return true
 }
 
 // release returns t after a render. A tab whose render failed may be hung or

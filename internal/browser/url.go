@@ -1,14 +1,13 @@
 package browser
 
 import (
-	"context"
 	"errors"
 	"time"
 )
 
 // This file is the contract between the v1 API (internal/render, internal/api)
 // and the browser pool for renders of a client's URL or HTML. The types are
-// agreed; RenderURL's body is filled in on the v1-browser branch.
+// agreed; RenderURL itself is in urlrender.go.
 
 // Errors of URL renders. The render service maps them; the API turns them
 // into statuses (blocked → 400, page status → failed render, …).
@@ -23,6 +22,8 @@ var (
 	ErrSelectorNotFound = errors.New("selector not found")
 	// ErrNavigation: the page could not be loaded (DNS, refused, TLS, …).
 	ErrNavigation = errors.New("navigation failed")
+	// ErrPageScript: the request's js threw (or its promise rejected).
+	ErrPageScript = errors.New("page script failed")
 )
 
 // PageStatusError is returned (wrapping ErrPageStatus) when the main frame's
@@ -115,9 +116,4 @@ type URLResult struct {
 	// Blocked lists subresource URLs the egress guard or the ad blocklist
 	// refused; the render went on without them.
 	Blocked []string
-}
-
-// RenderURL renders a client's URL or HTML in a fresh incognito context.
-func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error) {
-	return nil, errors.New("browser: RenderURL is being built on the v1-browser branch")
 }

@@ -1,0 +1,663 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/egress/egresstest"
+)
+
+// urlPool starts a pool whose URL renders are guarded by a guard allowing
+// allow, with every host name resolving to resolveTo (no DNS leaves the
+// test).
+func urlPool(t *testing.T, resolveTo netip.Addr, allow ...string) *Pool {
+	t.Helper()
+	var prefixes []netip.Prefix
+	for _, a := range allow {
+		prefixes = append(prefixes, netip.MustParsePrefix(a))
+	}
+	resolver, _ := egresstest.FakeResolver(resolveTo)
+	g, err := egress.New(egress.Config{Allow: prefixes, Resolver: resolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newPool(t, Config{MaxTabs: 2, Egress: g, RenderTimeout: 20 * time.Second})
+}
+
+// site is a test web server that counts hits per path and records the
+// request headers of each path.
+type site struct {
+	*httptest.Server
+	mu      sync.Mutex
+	hits    map[string]int
+	headers map[string]http.Header
+}
+
+func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) *site {
+	t.Helper()
+	s := &site{hits: make(map[string]int), headers: make(map[string]http.Header)}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.hits[r.URL.Path]++
+		s.headers[r.URL.Path] = r.Header.Clone()
+		s.mu.Unlock()
+		if f, ok := routes[r.URL.Path]; ok {
+			f(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	s.Server = httptest.NewUnstartedServer(h)
+	ln, err := net.Listen("tcp", listenOn)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", listenOn, err)
+	}
+	s.Listener.Close()
+	s.Listener = ln
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *site) hitsOf(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
+
+func (s *site) totalHits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.hits {
+		n += v
+	}
+	return n
+}
+
+func (s *site) headerOf(path string) http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headers[path]
+}
+
+// htmlPage answers with a fixed HTML document.
+func htmlPage(doc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, doc)
+	}
+}
+
+func pixelAt(img image.Image, x, y int) color.RGBA {
+	r, g, b, a := img.At(x, y).RGBA()
+	return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
+}
+
+func wantPixel(t *testing.T, img image.Image, x, y int, want color.RGBA) {
+	t.Helper()
+	if got := pixelAt(img, x, y); got != want {
+		t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
+	}
+}
+
+func wantSize(t *testing.T, img image.Image, w, h int) {
+	t.Helper()
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
+	}
+}
+
+var (
+	white = color.RGBA{255, 255, 255, 255}
+	black = color.RGBA{0, 0, 0, 255}
+	blue  = color.RGBA{0, 0, 255, 255}
+	green = color.RGBA{0, 255, 0, 255}
+	red   = color.RGBA{255, 0, 0, 255}
+)
+
+func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) {
+	t.Helper()
+	req.Format = FormatPNG
+	res, err := p.RenderURL(context.Background(), req)
+	if err != nil {
+		t.Fatalf("RenderURL(%s): %v", cmpURL(req), err)
+	}
+	return res, decodePNG(t, res.Data)
+}
+
+func cmpURL(req URLRequest) string {
+	if req.URL != "" {
+		return req.URL
+	}
+	return "html"
+}
+
+func TestRenderURLOptions(t *testing.T) {
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	openGate := func() { gateOnce.Do(func() { close(gate) }) }
+	t.Cleanup(openGate)
+
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/tall": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><div style="height:3000px;background:rgb(0,0,255)"></div>`),
+		"/box": htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
+			`<div id="box" style="position:absolute;left:50px;top:1500px;width:200px;height:100px;background:rgb(0,0,255)"></div>`),
+		"/plain": htmlPage(`<!doctype html><body style="margin:0"><p>plain</p>`),
+		"/dark": htmlPage(`<!doctype html><style>body{margin:0;background:#fff}` +
+			`@media (prefers-color-scheme: dark){body{background:#000}}</style><p>theme</p>`),
+		"/late": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			fetch('/gate').then(() => { const d = document.createElement('div'); d.id = 'late';
+			  document.body.appendChild(d); document.body.style.background = 'rgb(0,255,0)'; });
+			</script>`),
+		"/gate": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		},
+		"/delayed": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			setTimeout(() => { document.body.style.background = 'rgb(0,255,0)'; }, 2500);
+			</script>`),
+		"/echo": htmlPage(`<!doctype html><p>echo</p>`),
+		"/transparent": htmlPage(`<!doctype html><body style="margin:0"><p>see-through</p>`),
+		"/ads": func(w http.ResponseWriter, r *http.Request) {
+			// The ad host resolves to 127.0.0.1 (fake resolver), so this
+			// very server answers it when it is not blocked.
+			_, port, _ := net.SplitHostPort(r.Host)
+			htmlPage(fmt.Sprintf(`<!doctype html><body><img src="http://ads.doubleclick.net:%s/ad.png">`+
+				`<img src="http://cdn.example.org:%s/ok.png">`, port, port))(w, r)
+		},
+		"/ad.png": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(solidPNG(t, 2, 2, red))
+		},
+		"/ok.png": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(solidPNG(t, 2, 2, green))
+		},
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	u := func(path string) string { return s.URL + path }
+
+	t.Run("default viewport", func(t *testing.T) {
+		res, img := renderPNG(t, p, URLRequest{URL: u("/tall")})
+		wantSize(t, img, 1280, 1024)
+		if res.Status != 200 || res.FinalURL != u("/tall") || res.ContentType != "image/png" {
+			t.Errorf("status %d, final url %q, type %q", res.Status, res.FinalURL, res.ContentType)
+		}
+	})
+	t.Run("full_page captures the whole 3000px page", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/tall"), FullPage: true})
+		wantSize(t, img, 1280, 3000)
+		wantPixel(t, img, 640, 2990, blue)
+	})
+	t.Run("selector crops to the element", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/box"), Selector: "#box"})
+		wantSize(t, img, 200, 100)
+		wantPixel(t, img, 0, 0, blue)
+		wantPixel(t, img, 199, 99, blue)
+	})
+	t.Run("selector that matches nothing", func(t *testing.T) {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/box"), Format: FormatPNG, Selector: "#nope"})
+		if !errors.Is(err, ErrSelectorNotFound) {
+			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
+		}
+	})
+	t.Run("retina doubles pixel dimensions", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/tall"), Width: 400, Height: 300, Retina: true})
+		wantSize(t, img, 800, 600)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/box"), Selector: "#box", Retina: true})
+		wantSize(t, img, 400, 200)
+	})
+	t.Run("clip", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/box"), Clip: &Clip{X: 0, Y: 1450, Width: 300, Height: 100}})
+		wantSize(t, img, 300, 100)
+		wantPixel(t, img, 10, 10, white)  // left of the box, above it
+		wantPixel(t, img, 100, 90, blue)  // inside the box (y 1540)
+		wantPixel(t, img, 280, 90, white) // right of the box
+	})
+	t.Run("wait_for waits for the element", func(t *testing.T) {
+		// Without wait_for the capture happens while /gate still holds the
+		// page's fetch; with it, the render waits until the gate opens.
+		_, img := renderPNG(t, p, URLRequest{URL: u("/late"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		time.AfterFunc(300*time.Millisecond, openGate)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/late"), Width: 200, Height: 100, WaitFor: "#late"})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("wait_for times out", func(t *testing.T) {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPNG, WaitFor: "#never", Timeout: 1500 * time.Millisecond})
+		if !errors.Is(err, ErrSelectorNotFound) {
+			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
+		}
+	})
+	t.Run("delay waits before capture", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100, Delay: 3 * time.Second})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("css is injected", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100, CSS: "body{background:rgb(0,0,255)!important}"})
+		wantPixel(t, img, 150, 80, blue)
+	})
+	t.Run("js runs before capture", func(t *testing.T) {
+		js := `new Promise(r => setTimeout(r, 50)).then(() => { document.body.style.background = 'rgb(0,255,0)'; })`
+		_, img := renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100, JS: js})
+		wantPixel(t, img, 150, 80, green)
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPNG, JS: "throw new Error('boom')"})
+		if !errors.Is(err, ErrPageScript) || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("throwing js: err = %v, want ErrPageScript mentioning boom", err)
+		}
+	})
+	t.Run("dark_mode", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100, DarkMode: true})
+		wantPixel(t, img, 150, 80, black)
+	})
+	t.Run("transparent", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/transparent"), Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/transparent"), Width: 200, Height: 100, Transparent: true})
+		if a := pixelAt(img, 150, 80).A; a != 0 {
+			t.Errorf("alpha at (150,80) = %d, want 0", a)
+		}
+	})
+	t.Run("fail_on_4xx", func(t *testing.T) {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/missing"), Format: FormatPNG, FailOn4xx: true})
+		var pse *PageStatusError
+		if !errors.As(err, &pse) || pse.Status != 404 || !errors.Is(err, ErrPageStatus) {
+			t.Fatalf("err = %v, want *PageStatusError{404}", err)
+		}
+		res, _ := renderPNG(t, p, URLRequest{URL: u("/missing")})
+		if res.Status != 404 {
+			t.Errorf("without fail_on_4xx: status %d, want 404 and a capture", res.Status)
+		}
+		_, err = p.RenderURL(context.Background(), URLRequest{URL: u("/missing"), Format: FormatPNG, FailOn5xx: true})
+		if err != nil {
+			t.Errorf("fail_on_5xx on a 404: %v", err)
+		}
+	})
+	t.Run("headers, cookies and user agent reach the server", func(t *testing.T) {
+		renderPNG(t, p, URLRequest{
+			URL:       u("/echo"),
+			UserAgent: "renderhook-test/1.0",
+			Headers:   map[string]string{"X-Test": "yes"},
+			Cookies:   []Cookie{{Name: "session", Value: "abc123"}},
+		})
+		h := s.headerOf("/echo")
+		if got := h.Get("User-Agent"); got != "renderhook-test/1.0" {
+			t.Errorf("User-Agent = %q", got)
+		}
+		if got := h.Get("X-Test"); got != "yes" {
+			t.Errorf("X-Test = %q", got)
+		}
+		if got := h.Get("Cookie"); !strings.Contains(got, "session=abc123") {
+			t.Errorf("Cookie = %q, want session=abc123", got)
+		}
+	})
+	t.Run("block_ads blocks a listed host", func(t *testing.T) {
+		before := s.hitsOf("/ad.png")
+		res, _ := renderPNG(t, p, URLRequest{URL: u("/ads"), WaitUntil: WaitRequestsFinished})
+		if s.hitsOf("/ad.png") == before {
+			t.Fatal("without block_ads the ad was not requested; the test page is broken")
+		}
+		if len(res.Blocked) != 0 {
+			t.Errorf("without block_ads, Blocked = %v", res.Blocked)
+		}
+		before, okBefore := s.hitsOf("/ad.png"), s.hitsOf("/ok.png")
+		res, _ = renderPNG(t, p, URLRequest{URL: u("/ads"), BlockAds: true, WaitUntil: WaitRequestsFinished})
+		if n := s.hitsOf("/ad.png") - before; n != 0 {
+			t.Errorf("with block_ads the ad host was reached %d times", n)
+		}
+		if s.hitsOf("/ok.png") == okBefore {
+			t.Error("with block_ads an unlisted host was not reached")
+		}
+		_, port, _ := net.SplitHostPort(s.Listener.Addr().String())
+		if want := "http://ads.doubleclick.net:" + port + "/ad.png"; !slices.Contains(res.Blocked, want) {
+			t.Errorf("Blocked = %v, want it to list %s", res.Blocked, want)
+		}
+	})
+	t.Run("html source", func(t *testing.T) {
+		before := s.hitsOf("/ok.png")
+		res, img := renderPNG(t, p, URLRequest{
+			HTML:  `<!doctype html><body style="margin:0;background:rgb(0,0,255)"><img src="` + u("/ok.png") + `" style="width:50px;height:50px">`,
+			Width: 200, Height: 100,
+		})
+		wantPixel(t, img, 150, 80, blue)
+		wantPixel(t, img, 10, 10, green)
+		if s.hitsOf("/ok.png") == before {
+			t.Error("the HTML's image was not loaded")
+		}
+		if res.Status != 0 || res.FinalURL != "" {
+			t.Errorf("html render: status %d, final url %q", res.Status, res.FinalURL)
+		}
+	})
+	t.Run("pdf options", func(t *testing.T) {
+		if _, err := exec.LookPath("pdfinfo"); err != nil {
+			t.Skip("no pdfinfo")
+		}
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPDF,
+			PDF: PDFOptions{PageSize: "A4", Landscape: true, Background: true, MarginTop: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := pdfinfo(t, res.Data)
+		m := regexp.MustCompile(`Page size:\s+([\d.]+) x ([\d.]+) pts`).FindSubmatch(out)
+		if m == nil || !strings.HasPrefix(string(m[1]), "841") || !strings.HasPrefix(string(m[2]), "595") {
+			t.Errorf("A4 landscape page size wrong:\n%s", out)
+		}
+		if res.ContentType != "application/pdf" {
+			t.Errorf("content type %q", res.ContentType)
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		for name, req := range map[string]URLRequest{
+			"neither url nor html": {Format: FormatPNG},
+			"both url and html":    {URL: u("/plain"), HTML: "<p>", Format: FormatPNG},
+			"bad format":           {URL: u("/plain"), Format: "gif"},
+			"huge viewport":        {URL: u("/plain"), Format: FormatPNG, Width: 20000},
+			"bad wait_until":       {URL: u("/plain"), Format: FormatPNG, WaitUntil: "whenever"},
+			"selector and clip":    {URL: u("/plain"), Format: FormatPNG, Selector: "p", Clip: &Clip{Width: 1, Height: 1}},
+			"bad pdf page size":    {URL: u("/plain"), Format: FormatPDF, PDF: PDFOptions{PageSize: "B5"}},
+		} {
+			if _, err := p.RenderURL(context.Background(), req); !errors.Is(err, ErrBadRequest) {
+				t.Errorf("%s: err = %v, want ErrBadRequest", name, err)
+			}
+		}
+	})
+}
+
+func TestRenderURLNoGuardRefuses(t *testing.T) {
+	t.Parallel()
+	p, err := New(Config{ChromiumPath: "/bin/sh"}) // never started: refused before any browser work
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []URLRequest{{URL: "https://example.com/", Format: FormatPNG}, {HTML: "<p>hi</p>", Format: FormatPNG}} {
+		if _, err := p.RenderURL(context.Background(), req); !errors.Is(err, ErrBlockedURL) {
+			t.Errorf("%s without a guard: err = %v, want ErrBlockedURL", cmpURL(req), err)
+		}
+	}
+}
+
+// TestRenderURLMainFrameSSRF: with loopback not allowed, main frames that
+// point at it (or at metadata, files, browser pages) are refused, and the
+// loopback server is never reached.
+func TestRenderURLMainFrameSSRF(t *testing.T) {
+	target := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/": htmlPage("<p>secret</p>")})
+	_, port, _ := net.SplitHostPort(target.Listener.Addr().String())
+	// Every host name resolves to 127.0.0.1, and nothing private is allowed.
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"))
+	for _, tc := range []struct {
+		url          string
+		beforeBrowse bool // refused by the pre-check, before any browser work
+	}{
+		{"http://127.0.0.1:" + port + "/", true},
+		{"http://localhost:" + port + "/", true},
+		{"http://2130706433:" + port + "/", true},
+		{"http://[::1]:" + port + "/", true},
+		{"http://169.254.169.254/latest/meta-data/", true},
+		{"file:///etc/passwd", true},
+		{"chrome://version", true},
+		{"javascript:alert(1)", true},
+		{"data:text/html,<p>hi</p>", true},
+		{"http://internal.example:" + port + "/", false}, // resolves to 127.0.0.1: refused by the proxy
+		{"https://internal.example:" + port + "/", false},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			rendersBefore := p.Stats().Renders
+			start := time.Now()
+			_, err := p.RenderURL(context.Background(), URLRequest{URL: tc.url, Format: FormatPNG})
+			if !errors.Is(err, ErrBlockedURL) {
+				t.Fatalf("err = %v, want ErrBlockedURL", err)
+			}
+			if tc.beforeBrowse && time.Since(start) > 100*time.Millisecond {
+				t.Errorf("refusal took %s; the pre-check should answer at once", time.Since(start))
+			}
+			if p.Stats().Renders != rendersBefore {
+				t.Error("a refused render was counted as done")
+			}
+		})
+	}
+	if n := target.totalHits(); n != 0 {
+		t.Errorf("the loopback server was reached %d times", n)
+	}
+}
+
+// TestRenderURLSubresourceSSRF: a page on an allowed origin (127.0.0.1)
+// whose subresources, fetch, XHR, websocket, redirect and a host name all
+// lead to a refused address (127.0.0.2) renders, the refused server is
+// never reached, and every such URL is in Blocked. The same page with
+// 127.0.0.2 allowed reaches it on every path, which shows the page really
+// makes those requests.
+func TestRenderURLSubresourceSSRF(t *testing.T) {
+	forbidden := newSite(t, "127.0.0.2:0", map[string]http.HandlerFunc{
+		"/img.png":    func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/fetch":      func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Access-Control-Allow-Origin", "*") },
+		"/xhr":        func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Access-Control-Allow-Origin", "*") },
+		"/redirected": func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/named.png":  func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/ws":         func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusBadRequest) },
+		"/html.png":   func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+	})
+	_, fport, _ := net.SplitHostPort(forbidden.Listener.Addr().String())
+	fbase := "http://127.0.0.2:" + fport
+	urls := map[string]string{
+		"/img.png":    fbase + "/img.png",
+		"/fetch":      fbase + "/fetch",
+		"/xhr":        fbase + "/xhr",
+		"/ws":         "ws://127.0.0.2:" + fport + "/ws",
+		"/redirected": fbase + "/redirected",
+		"/named.png":  "http://evil.example:" + fport + "/named.png",
+	}
+	page := `<!doctype html><body>
+<img src="` + urls["/img.png"] + `">
+<img src="/redirect">
+<img src="` + urls["/named.png"] + `">
+<script>
+const settle = (p) => p.then(() => {}, () => {});
+const ws = new Promise((res) => { const s = new WebSocket(` + jsString(urls["/ws"]) + `); s.onerror = res; s.onclose = res; s.onopen = res; });
+const xhr = new Promise((res) => { const x = new XMLHttpRequest(); x.onloadend = res; x.open('GET', ` + jsString(urls["/xhr"]) + `); x.send(); });
+Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() => {
+  const d = document.createElement('div'); d.id = 'done'; document.body.appendChild(d);
+});
+</script>`
+	allowed := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/page": htmlPage(page),
+		"/redirect": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, urls["/redirected"], http.StatusFound)
+		},
+		"/to-forbidden": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, fbase+"/img.png", http.StatusFound)
+		},
+	})
+	req := URLRequest{URL: allowed.URL + "/page", Format: FormatPNG, WaitFor: "#done", WaitUntil: WaitRequestsFinished}
+
+	t.Run("control: with 127.0.0.2 allowed every path is reached", func(t *testing.T) {
+		p := urlPool(t, netip.MustParseAddr("127.0.0.2"), "127.0.0.0/8")
+		res, err := p.RenderURL(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for path := range urls {
+			if forbidden.hitsOf(path) == 0 {
+				t.Errorf("%s was not requested; the test page does not exercise it", path)
+			}
+		}
+		if len(res.Blocked) != 0 {
+			t.Errorf("Blocked = %v, want none", res.Blocked)
+		}
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.2"), "127.0.0.1/32")
+	t.Run("refused", func(t *testing.T) {
+		before := forbidden.totalHits()
+		res, err := p.RenderURL(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := forbidden.totalHits() - before; n != 0 {
+			t.Errorf("the refused server was reached %d times", n)
+		}
+		for path, u := range urls {
+			if !slices.Contains(res.Blocked, u) {
+				t.Errorf("%s: Blocked = %v, want it to list %s", path, res.Blocked, u)
+			}
+		}
+	})
+	t.Run("html source's subresources too", func(t *testing.T) {
+		before := forbidden.totalHits()
+		res, err := p.RenderURL(context.Background(), URLRequest{
+			HTML: `<img src="` + fbase + `/html.png">`, Format: FormatPNG, WaitUntil: WaitRequestsFinished,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := forbidden.totalHits() - before; n != 0 {
+			t.Errorf("the refused server was reached %d times", n)
+		}
+		if !slices.Contains(res.Blocked, fbase+"/html.png") {
+			t.Errorf("Blocked = %v", res.Blocked)
+		}
+	})
+	t.Run("main-frame redirect to a refused address", func(t *testing.T) {
+		before := forbidden.totalHits()
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: allowed.URL + "/to-forbidden", Format: FormatPNG})
+		if !errors.Is(err, ErrBlockedURL) {
+			t.Errorf("err = %v, want ErrBlockedURL", err)
+		}
+		if n := forbidden.totalHits() - before; n != 0 {
+			t.Errorf("the refused server was reached %d times", n)
+		}
+	})
+}
+
+// TestRenderURLIncognito: cookies and localStorage one render sets are gone
+// in the next.
+func TestRenderURLIncognito(t *testing.T) {
+	var cookies sync.Map // render number → Cookie header seen by /probe
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/set": func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "secret", Path: "/", Expires: time.Now().Add(time.Hour)})
+			htmlPage(`<!doctype html><body style="margin:0"><script>
+				localStorage.setItem('k', 'v');
+				document.body.style.background = localStorage.getItem('k') === 'v' ? 'rgb(0,255,0)' : 'rgb(255,0,0)';
+				const i = new Image(); i.src = '/probe?n=1'; document.body.appendChild(i);
+				</script>`)(w, r)
+		},
+		"/check": htmlPage(`<!doctype html><body style="margin:0"><script>
+			document.body.style.background = localStorage.getItem('k') === null ? 'rgb(0,255,0)' : 'rgb(255,0,0)';
+			const i = new Image(); i.src = '/probe?n=2'; document.body.appendChild(i);
+			</script>`),
+		"/probe": func(w http.ResponseWriter, r *http.Request) {
+			cookies.Store(r.URL.Query().Get("n"), r.Header.Get("Cookie"))
+			w.Write(solidPNG(t, 1, 1, green))
+		},
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	req := URLRequest{Width: 100, Height: 100, WaitUntil: WaitRequestsFinished}
+
+	req.URL = s.URL + "/set"
+	_, img := renderPNG(t, p, req)
+	wantPixel(t, img, 90, 90, green) // localStorage works within a render
+	if c, _ := cookies.Load("1"); !strings.Contains(fmt.Sprint(c), "sid=secret") {
+		t.Fatalf("render 1's own subresource did not carry its cookie (Cookie %q); the test cannot tell", c)
+	}
+	req.URL = s.URL + "/check"
+	_, img = renderPNG(t, p, req)
+	wantPixel(t, img, 90, 90, green) // no localStorage from render 1
+	if c, ok := cookies.Load("2"); !ok || c != "" {
+		t.Errorf("render 2 sent Cookie %q (seen: %v), want none", c, ok)
+	}
+}
+
+// TestRenderURLDownloadsAndPopups: a page that starts a download and opens a
+// window renders; the window does not outlive the render and the download
+// is refused.
+func TestRenderURLDownloadsAndPopups(t *testing.T) {
+	var alive atomic.Int64
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/page": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">
+			<a id="d" href="/file.bin" download>download</a>
+			<script>document.getElementById('d').click(); window.open('/popup', '_blank');</script>`),
+		"/popup": htmlPage(`<!doctype html><body style="background:rgb(255,0,0)"><script>
+			setInterval(() => fetch('/alive'), 50);</script>`),
+		"/alive": func(w http.ResponseWriter, r *http.Request) { alive.Add(1) },
+		"/file.bin": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Disposition", `attachment; filename="evil.bin"`)
+			w.Write(bytes.Repeat([]byte("x"), 1024))
+		},
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
+	wantPixel(t, img, 150, 80, green) // the page itself, not the popup
+	// Whatever the popup did, it is gone once the render returns.
+	n := alive.Load()
+	time.Sleep(500 * time.Millisecond)
+	if m := alive.Load(); m != n {
+		t.Errorf("the popup kept running after the render: %d more requests", m-n)
+	}
+}
+
+// TestRenderURLQueueFull: URL renders share the pool's limit and queue.
+func TestRenderURLQueueFull(t *testing.T) {
+	bs := newBlockingServer(t)
+	resolver, _ := egresstest.FakeResolver(netip.MustParseAddr("127.0.0.1"))
+	g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Resolver: resolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, Config{MaxTabs: 1, QueueSize: 0, Egress: g})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/img", Format: FormatPNG})
+		done <- err
+	}()
+	eventually(t, 10*time.Second, "the first render to reach the server", func() bool { return bs.hits.Load() > 0 })
+	if _, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/img", Format: FormatPNG}); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("second URL render: err = %v, want ErrQueueFull", err)
+	}
+	if _, err := p.Render(context.Background(), pngRequest(colourPage("#fff", 10, 10))); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("template render while a URL render holds the only slot: err = %v, want ErrQueueFull", err)
+	}
+	bs.release()
+	if err := <-done; err != nil {
+		t.Errorf("first render: %v", err)
+	}
+}
+
+// TestRenderURLTimeout: a page that never finishes loading fails with
+// ErrRenderTimeout at the request's timeout.
+func TestRenderURLTimeout(t *testing.T) {
+	bs := newBlockingServer(t)
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	start := time.Now()
+	_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG, Timeout: time.Second})
+	if !errors.Is(err, ErrRenderTimeout) {
+		t.Fatalf("err = %v, want ErrRenderTimeout", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s for a 1s timeout", took)
+	}
+}
