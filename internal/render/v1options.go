@@ -30,7 +30,8 @@ const (
 	maxV1Dimension  = 10000
 	maxV1Delay      = 30 * time.Second
 	minV1Timeout    = time.Second
-	maxV1Timeout    = 120 * time.Second
+	// MaxV1Timeout is the longest timeout option a v1 render may ask for.
+	MaxV1Timeout = 120 * time.Second
 	// MaxV1TTL is the longest a render may be served from the cache, and
 	// the default ttl of signed render links (Urlbox's 30 days).
 	MaxV1TTL       = 30 * 24 * time.Hour
@@ -361,7 +362,7 @@ func parseV1(m map[string]any, pathFormat string) (*URLOptions, error) {
 			fail(optErr("wait_until", "must be domloaded, loaded, requestsfinished or mostrequestsfinished"))
 		}
 	}
-	if n, ok, e := p.integer("timeout", int(minV1Timeout/time.Millisecond), int(maxV1Timeout/time.Millisecond)); !fail(e) && ok {
+	if n, ok, e := p.integer("timeout", int(minV1Timeout/time.Millisecond), int(MaxV1Timeout/time.Millisecond)); !fail(e) && ok {
 		r.Timeout = time.Duration(n) * time.Millisecond
 	}
 	if b, _, e := p.boolean("dark_mode"); !fail(e) {

@@ -198,7 +198,7 @@ func checkV1(t *testing.T, o *URLOptions) {
 	if r.Width < 1 || r.Width > maxV1Dimension || r.Height < 1 || r.Height > maxV1Dimension || r.Quality < 0 || r.Quality > 100 {
 		t.Fatalf("out of range: %+v", r)
 	}
-	if r.Delay < 0 || r.Delay > maxV1Delay || r.Timeout < 0 || r.Timeout > maxV1Timeout || o.TTL < 0 || o.TTL > MaxV1TTL {
+	if r.Delay < 0 || r.Delay > maxV1Delay || r.Timeout < 0 || r.Timeout > MaxV1Timeout || o.TTL < 0 || o.TTL > MaxV1TTL {
 		t.Fatalf("durations out of range: %+v", o)
 	}
 	for k, v := range r.Headers {
