@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -592,9 +594,8 @@ func TestRenderURLIncognito(t *testing.T) {
 	}
 }
 
-// TestRenderURLDownloadsAndPopups: a page that starts a download and opens a
-// window renders; the window does not outlive the render and the download
-// is refused.
+// TestRenderURLDownloadsAndPopups: a page that starts a download and opens
+// windows renders; the download is denied and no window it opens runs.
 func TestRenderURLDownloadsAndPopups(t *testing.T) {
 	var alive atomic.Int64
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
@@ -605,22 +606,47 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 			setInterval(() => fetch('/alive'), 50);</script>`),
 		"/alive": func(w http.ResponseWriter, r *http.Request) { alive.Add(1) },
 		"/file.bin": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Disposition", `attachment; filename="evil.bin"`)
+			w.Header().Set("Content-Disposition", `attachment; filename="renderhook-test-evil.bin"`)
 			w.Write(bytes.Repeat([]byte("x"), 1024))
 		},
 	})
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
-	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
-	wantPixel(t, img, 150, 80, green) // the page itself, not the popup
-	// Whatever the popup did, it is gone once the render returns.
-	n := alive.Load()
-	time.Sleep(500 * time.Millisecond)
-	if m := alive.Load(); m != n {
-		t.Errorf("the popup kept running after the render: %d more requests", m-n)
-	}
+
+	t.Run("without a gesture", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
+		wantPixel(t, img, 150, 80, green) // the page itself, not the popup
+		if s.hitsOf("/file.bin") == 0 {
+			t.Error("the download link was not followed; the test page is broken")
+		}
+		if home, err := os.UserHomeDir(); err == nil {
+			if _, err := os.Stat(filepath.Join(home, "Downloads", "renderhook-test-evil.bin")); err == nil {
+				t.Error("the download was saved to ~/Downloads")
+			}
+		}
+	})
+	t.Run("popups the blocker lets through are closed", func(t *testing.T) {
+		// With a user gesture the popup blocker allows window.open; the
+		// pool must close the window itself. Left open, the popup would
+		// fetch /alive every 50 ms through the 1 s delay.
+		p.jsUserGesture = true
+		defer func() { p.jsUserGesture = false }()
+		popupsBefore, aliveBefore := s.hitsOf("/popup"), alive.Load()
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100,
+			JS: `window.open('/popup', '_blank') !== undefined`, Delay: time.Second})
+		wantPixel(t, img, 150, 80, green)
+		if n := alive.Load() - aliveBefore; n > 2 {
+			t.Errorf("the popup ran during the render: %d requests from it (popup loads: %d)", n, s.hitsOf("/popup")-popupsBefore)
+		}
+		n := alive.Load()
+		time.Sleep(300 * time.Millisecond)
+		if m := alive.Load(); m != n {
+			t.Errorf("the popup kept running after the render: %d more requests", m-n)
+		}
+	})
 }
 
-// TestRenderURLQueueFull: URL renders share the pool's limit and queue.
+// TestRenderURLQueueFull: URL renders share the pool's limit and queue with
+// template renders.
 func TestRenderURLQueueFull(t *testing.T) {
 	bs := newBlockingServer(t)
 	resolver, _ := egresstest.FakeResolver(netip.MustParseAddr("127.0.0.1"))
@@ -628,22 +654,26 @@ func TestRenderURLQueueFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPool(t, Config{MaxTabs: 1, QueueSize: 0, Egress: g})
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/img", Format: FormatPNG})
-		done <- err
-	}()
-	eventually(t, 10*time.Second, "the first render to reach the server", func() bool { return bs.hits.Load() > 0 })
-	if _, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/img", Format: FormatPNG}); !errors.Is(err, ErrQueueFull) {
-		t.Errorf("second URL render: err = %v, want ErrQueueFull", err)
+	p := newPool(t, Config{MaxTabs: 1, QueueSize: 1, Egress: g})
+	slowURL := URLRequest{URL: bs.URL + "/img", Format: FormatPNG}
+	errs := make(chan error, 2)
+	go func() { _, err := p.RenderURL(context.Background(), slowURL); errs <- err }()
+	eventually(t, 10*time.Second, "the URL render to hold the only slot", func() bool { return bs.hits.Load() > 0 })
+	go func() { _, err := p.Render(context.Background(), pngRequest(colourPage("#fff", 10, 10))); errs <- err }()
+	eventually(t, 10*time.Second, "the template render to queue behind it", func() bool { return p.Stats().Queued == 1 })
+
+	start := time.Now()
+	if _, err := p.RenderURL(context.Background(), slowURL); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("third render: err = %v, want ErrQueueFull", err)
 	}
-	if _, err := p.Render(context.Background(), pngRequest(colourPage("#fff", 10, 10))); !errors.Is(err, ErrQueueFull) {
-		t.Errorf("template render while a URL render holds the only slot: err = %v, want ErrQueueFull", err)
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("ErrQueueFull took %s, want immediate", d)
 	}
 	bs.release()
-	if err := <-done; err != nil {
-		t.Errorf("first render: %v", err)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("queued render: %v", err)
+		}
 	}
 }
 
