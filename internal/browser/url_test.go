@@ -178,7 +178,7 @@ func TestRenderURLOptions(t *testing.T) {
 		"/delayed": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
 			setTimeout(() => { document.body.style.background = 'rgb(0,255,0)'; }, 2500);
 			</script>`),
-		"/echo": htmlPage(`<!doctype html><p>echo</p>`),
+		"/echo":        htmlPage(`<!doctype html><p>echo</p>`),
 		"/transparent": htmlPage(`<!doctype html><body style="margin:0"><p>see-through</p>`),
 		"/ads": func(w http.ResponseWriter, r *http.Request) {
 			// The ad host resolves to 127.0.0.1 (fake resolver), so this
