@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -689,5 +690,38 @@ func TestRenderURLTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %s for a 1s timeout", took)
+	}
+}
+
+// TestRenderURLBrowserCrash: a URL render in flight when Chromium dies fails
+// with ErrBrowserCrashed, and the next one runs in the relaunched browser.
+func TestRenderURLBrowserCrash(t *testing.T) {
+	bs := newBlockingServer(t)
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/ok": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	oldPID := p.BrowserPID()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG})
+		errc <- err
+	}()
+	eventually(t, 10*time.Second, "render to be in flight", func() bool { return bs.hits.Load() == 1 })
+	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrBrowserCrashed) {
+			t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("in-flight render did not fail after the browser was killed")
+	}
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/ok", Width: 100, Height: 100})
+	wantPixel(t, img, 50, 50, blue)
+	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
+		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
 	}
 }
