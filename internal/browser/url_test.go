@@ -725,3 +725,64 @@ func TestRenderURLBrowserCrash(t *testing.T) {
 		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
 	}
 }
+
+// TestRenderURLWebRTC: WebRTC's UDP does not use the browser's proxy, so a
+// page could reach any address with STUN requests; the browser is launched
+// to send no unproxied UDP. The control run, with that flag overridden,
+// shows the page really sends them.
+func TestRenderURLWebRTC(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	var packets atomic.Int64
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				return
+			}
+			packets.Add(1)
+		}
+	}()
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/rtc": htmlPage(`<!doctype html><body><script>
+			const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:` + udp.LocalAddr().String() + `'}]});
+			pc.createDataChannel('x');
+			pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') document.body.id = 'done'; };
+			pc.createOffer().then((o) => pc.setLocalDescription(o));
+			setTimeout(() => { document.body.id = 'done'; }, 3000);
+			</script>`),
+	})
+	req := URLRequest{URL: s.URL + "/rtc", Format: FormatPNG, WaitFor: "body#done", Width: 100, Height: 100}
+	guard := func() *egress.Guard {
+		g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+
+	t.Run("control: with unproxied UDP allowed, STUN reaches the address", func(t *testing.T) {
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard(), ExtraFlags: []string{"--webrtc-ip-handling-policy=default"}})
+		if _, err := p.RenderURL(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if packets.Load() == 0 {
+			t.Skip("no STUN packet arrived even without the policy; this host's WebRTC gathers nothing to test")
+		}
+	})
+	t.Run("no unproxied UDP", func(t *testing.T) {
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard()})
+		before := packets.Load()
+		if _, err := p.RenderURL(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		// Proving an absence: give a late packet a moment to arrive.
+		time.Sleep(200 * time.Millisecond)
+		if n := packets.Load() - before; n != 0 {
+			t.Errorf("%d UDP packets reached 127.0.0.2, which the guard refuses", n)
+		}
+	})
+}
