@@ -96,6 +96,11 @@ type Pool struct {
 	renders  atomic.Uint64
 	restarts atomic.Uint64
 
+	// jsUserGesture runs a URL render's js as a user gesture. Only tests
+	// set it (before the first render), to open windows the popup blocker
+	// would otherwise stop, so the pool's own popup closing is exercised.
+	jsUserGesture bool
+
 	stopCh     chan struct{}
 	lifeCtx    context.Context // cancelled by Stop, to abort launches
 	lifeCancel context.CancelFunc

@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,7 +179,7 @@ func TestRenderURLOptions(t *testing.T) {
 		"/delayed": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
 			setTimeout(() => { document.body.style.background = 'rgb(0,255,0)'; }, 2500);
 			</script>`),
-		"/echo": htmlPage(`<!doctype html><p>echo</p>`),
+		"/echo":        htmlPage(`<!doctype html><p>echo</p>`),
 		"/transparent": htmlPage(`<!doctype html><body style="margin:0"><p>see-through</p>`),
 		"/ads": func(w http.ResponseWriter, r *http.Request) {
 			// The ad host resolves to 127.0.0.1 (fake resolver), so this
@@ -592,9 +595,8 @@ func TestRenderURLIncognito(t *testing.T) {
 	}
 }
 
-// TestRenderURLDownloadsAndPopups: a page that starts a download and opens a
-// window renders; the window does not outlive the render and the download
-// is refused.
+// TestRenderURLDownloadsAndPopups: a page that starts a download and opens
+// windows renders; the download is denied and no window it opens runs.
 func TestRenderURLDownloadsAndPopups(t *testing.T) {
 	var alive atomic.Int64
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
@@ -605,22 +607,47 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 			setInterval(() => fetch('/alive'), 50);</script>`),
 		"/alive": func(w http.ResponseWriter, r *http.Request) { alive.Add(1) },
 		"/file.bin": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Disposition", `attachment; filename="evil.bin"`)
+			w.Header().Set("Content-Disposition", `attachment; filename="renderhook-test-evil.bin"`)
 			w.Write(bytes.Repeat([]byte("x"), 1024))
 		},
 	})
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
-	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
-	wantPixel(t, img, 150, 80, green) // the page itself, not the popup
-	// Whatever the popup did, it is gone once the render returns.
-	n := alive.Load()
-	time.Sleep(500 * time.Millisecond)
-	if m := alive.Load(); m != n {
-		t.Errorf("the popup kept running after the render: %d more requests", m-n)
-	}
+
+	t.Run("without a gesture", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
+		wantPixel(t, img, 150, 80, green) // the page itself, not the popup
+		if s.hitsOf("/file.bin") == 0 {
+			t.Error("the download link was not followed; the test page is broken")
+		}
+		if home, err := os.UserHomeDir(); err == nil {
+			if _, err := os.Stat(filepath.Join(home, "Downloads", "renderhook-test-evil.bin")); err == nil {
+				t.Error("the download was saved to ~/Downloads")
+			}
+		}
+	})
+	t.Run("popups the blocker lets through are closed", func(t *testing.T) {
+		// With a user gesture the popup blocker allows window.open; the
+		// pool must close the window itself. Left open, the popup would
+		// fetch /alive every 50 ms through the 1 s delay.
+		p.jsUserGesture = true
+		defer func() { p.jsUserGesture = false }()
+		popupsBefore, aliveBefore := s.hitsOf("/popup"), alive.Load()
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100,
+			JS: `window.open('/popup', '_blank') !== undefined`, Delay: time.Second})
+		wantPixel(t, img, 150, 80, green)
+		if n := alive.Load() - aliveBefore; n > 2 {
+			t.Errorf("the popup ran during the render: %d requests from it (popup loads: %d)", n, s.hitsOf("/popup")-popupsBefore)
+		}
+		n := alive.Load()
+		time.Sleep(300 * time.Millisecond)
+		if m := alive.Load(); m != n {
+			t.Errorf("the popup kept running after the render: %d more requests", m-n)
+		}
+	})
 }
 
-// TestRenderURLQueueFull: URL renders share the pool's limit and queue.
+// TestRenderURLQueueFull: URL renders share the pool's limit and queue with
+// template renders.
 func TestRenderURLQueueFull(t *testing.T) {
 	bs := newBlockingServer(t)
 	resolver, _ := egresstest.FakeResolver(netip.MustParseAddr("127.0.0.1"))
@@ -628,22 +655,26 @@ func TestRenderURLQueueFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPool(t, Config{MaxTabs: 1, QueueSize: 0, Egress: g})
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/img", Format: FormatPNG})
-		done <- err
-	}()
-	eventually(t, 10*time.Second, "the first render to reach the server", func() bool { return bs.hits.Load() > 0 })
-	if _, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/img", Format: FormatPNG}); !errors.Is(err, ErrQueueFull) {
-		t.Errorf("second URL render: err = %v, want ErrQueueFull", err)
+	p := newPool(t, Config{MaxTabs: 1, QueueSize: 1, Egress: g})
+	slowURL := URLRequest{URL: bs.URL + "/img", Format: FormatPNG}
+	errs := make(chan error, 2)
+	go func() { _, err := p.RenderURL(context.Background(), slowURL); errs <- err }()
+	eventually(t, 10*time.Second, "the URL render to hold the only slot", func() bool { return bs.hits.Load() > 0 })
+	go func() { _, err := p.Render(context.Background(), pngRequest(colourPage("#fff", 10, 10))); errs <- err }()
+	eventually(t, 10*time.Second, "the template render to queue behind it", func() bool { return p.Stats().Queued == 1 })
+
+	start := time.Now()
+	if _, err := p.RenderURL(context.Background(), slowURL); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("third render: err = %v, want ErrQueueFull", err)
 	}
-	if _, err := p.Render(context.Background(), pngRequest(colourPage("#fff", 10, 10))); !errors.Is(err, ErrQueueFull) {
-		t.Errorf("template render while a URL render holds the only slot: err = %v, want ErrQueueFull", err)
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("ErrQueueFull took %s, want immediate", d)
 	}
 	bs.release()
-	if err := <-done; err != nil {
-		t.Errorf("first render: %v", err)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("queued render: %v", err)
+		}
 	}
 }
 
@@ -660,4 +691,98 @@ func TestRenderURLTimeout(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %s for a 1s timeout", took)
 	}
+}
+
+// TestRenderURLBrowserCrash: a URL render in flight when Chromium dies fails
+// with ErrBrowserCrashed, and the next one runs in the relaunched browser.
+func TestRenderURLBrowserCrash(t *testing.T) {
+	bs := newBlockingServer(t)
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/ok": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	oldPID := p.BrowserPID()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG})
+		errc <- err
+	}()
+	eventually(t, 10*time.Second, "render to be in flight", func() bool { return bs.hits.Load() == 1 })
+	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrBrowserCrashed) {
+			t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("in-flight render did not fail after the browser was killed")
+	}
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/ok", Width: 100, Height: 100})
+	wantPixel(t, img, 50, 50, blue)
+	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
+		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
+	}
+}
+
+// TestRenderURLWebRTC: WebRTC's UDP does not use the browser's proxy, so a
+// page could reach any address with STUN requests; the browser is launched
+// to send no unproxied UDP. The control run, with that flag overridden,
+// shows the page really sends them.
+func TestRenderURLWebRTC(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	var packets atomic.Int64
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				return
+			}
+			packets.Add(1)
+		}
+	}()
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/rtc": htmlPage(`<!doctype html><body><script>
+			const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:` + udp.LocalAddr().String() + `'}]});
+			pc.createDataChannel('x');
+			pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') document.body.id = 'done'; };
+			pc.createOffer().then((o) => pc.setLocalDescription(o));
+			setTimeout(() => { document.body.id = 'done'; }, 3000);
+			</script>`),
+	})
+	req := URLRequest{URL: s.URL + "/rtc", Format: FormatPNG, WaitFor: "body#done", Width: 100, Height: 100}
+	guard := func() *egress.Guard {
+		g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+
+	t.Run("control: with unproxied UDP allowed, STUN reaches the address", func(t *testing.T) {
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard(), ExtraFlags: []string{"--webrtc-ip-handling-policy=default"}})
+		if _, err := p.RenderURL(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if packets.Load() == 0 {
+			t.Skip("no STUN packet arrived even without the policy; this host's WebRTC gathers nothing to test")
+		}
+	})
+	t.Run("no unproxied UDP", func(t *testing.T) {
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard()})
+		before := packets.Load()
+		if _, err := p.RenderURL(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		// Proving an absence: give a late packet a moment to arrive.
+		time.Sleep(200 * time.Millisecond)
+		if n := packets.Load() - before; n != 0 {
+			t.Errorf("%d UDP packets reached 127.0.0.2, which the guard refuses", n)
+		}
+	})
 }

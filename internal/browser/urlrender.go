@@ -547,7 +547,7 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	}
 	if req.JS != "" {
 		// Awaited, so a script returning a promise finishes before capture.
-		if err := evaluate(ctx, req.JS, nil); err != nil {
+		if err := evaluateGesture(ctx, req.JS, nil, r.pool.jsUserGesture); err != nil {
 			return fmt.Errorf("%w: %w", ErrPageScript, err)
 		}
 	}
@@ -856,7 +856,13 @@ func (r *urlRun) dismissDialog(tgt *chromedp.Target) {
 // evaluate runs js in the page, awaiting a promise, and decodes its value
 // into out (if not nil). A thrown exception is an error.
 func evaluate(ctx context.Context, js string, out any) error {
-	res, exc, err := runtime.Evaluate(js).WithAwaitPromise(true).WithReturnByValue(true).Do(ctx)
+	return evaluateGesture(ctx, js, out, false)
+}
+
+// evaluateGesture is evaluate, run as if the user had clicked when gesture
+// is set (which lets the script open windows, as tests need to).
+func evaluateGesture(ctx context.Context, js string, out any, gesture bool) error {
+	res, exc, err := runtime.Evaluate(js).WithAwaitPromise(true).WithReturnByValue(true).WithUserGesture(gesture).Do(ctx)
 	if err != nil {
 		return err
 	}
