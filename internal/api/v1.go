@@ -71,6 +71,8 @@ func (s *Server) v1Fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, browser.ErrPageStatus), errors.Is(err, browser.ErrNavigation), errors.Is(err, browser.ErrSelectorNotFound),
 		errors.Is(err, browser.ErrBadRequest):
 		writeError(w, r, http.StatusUnprocessableEntity, codeRenderFailed, renderFailure(err))
+	case errors.Is(err, browser.ErrRenderTimeout):
+		writeError(w, r, http.StatusUnprocessableEntity, codeRenderFailed, "the page did not finish in time (raise timeout, or check wait_for and wait_until)")
 	case errors.Is(err, render.ErrURLRendersDisabled):
 		writeError(w, r, http.StatusServiceUnavailable, "unavailable", "URL renders are not enabled on this server")
 	default:
