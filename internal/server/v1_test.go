@@ -317,12 +317,17 @@ func TestV1FailOn4xxCostsNothing(t *testing.T) {
 	if s.status != 422 || s.errCode(t) != "RenderFailed" || !strings.Contains(string(s.body), "404") {
 		t.Fatalf("sync: %d %s", s.status, s.body)
 	}
+	// A selector that never appears fails the render in its timeout.
+	s = e.do("POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/", "wait_for": "#never", "timeout": 1000})
+	if s.status != 422 || s.errCode(t) != "RenderFailed" || !strings.Contains(string(s.body), "#never") {
+		t.Fatalf("wait_for: %d %s", s.status, s.body)
+	}
 	// Without fail_on_4xx the 404 page renders (and is billed).
 	e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/missing"})
 	e.waitCredits(1)
 	used, _, succeeded, failed := e.usage()
-	if used != 1 || succeeded != 1 || failed != 2 {
-		t.Fatalf("usage used=%d succeeded=%d failed=%d, want 1/1/2", used, succeeded, failed)
+	if used != 1 || succeeded != 1 || failed != 3 {
+		t.Fatalf("usage used=%d succeeded=%d failed=%d, want 1/1/3", used, succeeded, failed)
 	}
 }
 
