@@ -15,6 +15,8 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +47,8 @@ type v1Site struct {
 	hooks []hook
 	got   chan struct{}
 	hits  int
+	// echo is the last request to /echo's headers.
+	echo http.Header
 }
 
 func newV1Site(t *testing.T) *v1Site {
@@ -54,6 +58,13 @@ func newV1Site(t *testing.T) *v1Site {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		site.mu.Lock()
 		site.hits++
+		site.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, v1Page)
+	})
+	mux.HandleFunc("GET /echo", func(w http.ResponseWriter, r *http.Request) {
+		site.mu.Lock()
+		site.echo = r.Header.Clone()
 		site.mu.Unlock()
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = io.WriteString(w, v1Page)
@@ -176,6 +187,33 @@ func TestV1SyncRender(t *testing.T) {
 		t.Fatalf("pixel %v, want the page's red", img.At(320, 300))
 	}
 	e.waitCredits(1)
+
+	// Headers, cookies and the user agent reach the page.
+	e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{
+		"url": site.URL + "/echo", "header": []string{"X-Test: one", "X-Other: two"}, "cookie": "flavour=oat", "user_agent": "renderhook-test/1",
+	})
+	site.mu.Lock()
+	echo := site.echo
+	site.mu.Unlock()
+	if echo.Get("X-Test") != "one" || echo.Get("X-Other") != "two" || !strings.Contains(echo.Get("Cookie"), "flavour=oat") ||
+		echo.Get("User-Agent") != "renderhook-test/1" {
+		t.Fatalf("page saw headers %v", echo)
+	}
+
+	// PDF with page size and orientation: A5 landscape is 595 × 420 pt.
+	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{
+		"html": "<h1>pdf</h1>", "format": "pdf", "pdf_page_size": "A5", "pdf_landscape": true, "pdf_margin": "minimum",
+	})
+	pdf := e.download(r.json(t)["renderUrl"].(string))
+	mb := regexp.MustCompile(`/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)`).FindSubmatch(pdf)
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || mb == nil {
+		t.Fatalf("not a PDF with a MediaBox: %.60q", pdf)
+	}
+	w, _ := strconv.ParseFloat(string(mb[1]), 64)
+	hgt, _ := strconv.ParseFloat(string(mb[2]), 64)
+	if w < 590 || w > 600 || hgt < 415 || hgt > 425 {
+		t.Fatalf("MediaBox %s x %s, want A5 landscape (595 x 420)", mb[1], mb[2])
+	}
 
 	// HTML source, PNG at retina scale.
 	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{
