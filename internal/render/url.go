@@ -13,6 +13,7 @@ import (
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/callback"
+	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*URLOutp
 	start := time.Now()
 	o := req.Options
 	key := o.CacheKey(req.SpaceID)
-	if hit, err := s.cached(ctx, req, key, 200); hit != nil || err != nil {
+	if hit, err := s.cached(ctx, req, key, 200, false); hit != nil || err != nil {
 		return hit, err
 	}
 	if s.cfg.Queue != nil {
@@ -130,9 +131,10 @@ func urlRecord(id string, req URLRenderRequest, cacheKey string, at time.Time) *
 }
 
 // cached answers req from an earlier render when the cache applies, and
-// logs the request as a cache hit with the given status. It returns nil,
-// nil on a miss.
-func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, status int) (*URLOutput, error) {
+// logs the request as a cache hit with the given status; notify also
+// sends the render.succeeded webhook (async requests). It returns nil, nil
+// on a miss.
+func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, status int, notify bool) (*URLOutput, error) {
 	if req.CacheTTL <= 0 || req.Options.Force {
 		return nil, nil
 	}
@@ -152,10 +154,26 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 	l.DurationMs = now.Sub(l.CreatedAt).Milliseconds()
 	l.RenderID, l.Format, l.Size, l.FileKey = rec.ID, rec.Format, rec.Size, rec.BlobKey
 	l.CallbackStatus = store.CallbackNone
-	if err := s.cfg.Store.CreateRequestLog(context.WithoutCancel(ctx), l); err != nil {
+	fileURL := s.cfg.Signer.URL(rec.BlobKey)
+	wctx := context.WithoutCancel(ctx)
+	err = s.cfg.Store.InTx(wctx, func(tx store.Tx) error {
+		if err := tx.CreateRequestLog(wctx, l); err != nil {
+			return err
+		}
+		if !notify || s.cfg.Notify == nil {
+			return nil
+		}
+		// An async request answered from the cache still gets its
+		// webhook, with its own metadata and request id.
+		x := delivery.Extra{RequestID: req.RequestID, Format: rec.Format, Metadata: req.Options.Metadata}
+		payload := delivery.SucceededPayload(rec.ID, fileURL, rec.Size, now, now, x)
+		_, err := s.cfg.Notify.EnqueueTx(wctx, tx, req.SpaceID, req.Options.WebhookURL, delivery.EventRenderSucceeded, rec.ID, payload)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("log cache hit: %w", err)
 	}
-	return &URLOutput{Render: rec, FileURL: s.cfg.Signer.URL(rec.BlobKey), CacheHit: true}, nil
+	return &URLOutput{Render: rec, FileURL: fileURL, CacheHit: true}, nil
 }
 
 // OpenRender returns a succeeded render's file: from the bucket, or from
@@ -198,7 +216,7 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 	}
 	o := req.Options
 	key := o.CacheKey(req.SpaceID)
-	if hit, err := s.cached(ctx, req, key, 201); hit != nil || err != nil {
+	if hit, err := s.cached(ctx, req, key, 201, true); hit != nil || err != nil {
 		if err != nil {
 			return nil, false, err
 		}

@@ -323,6 +323,28 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 		t.Fatalf("metadata must follow meta: %s", h.body)
 	}
 	e.waitCredits(1)
+	// The same request with a ttl is answered from the cache at once, and
+	// its webhook still arrives, with this request's metadata.
+	r = e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{
+		"url": site.URL + "/", "webhook_url": site.URL + "/hook", "metadata": map[string]any{"orderId": "o-8"}, "ttl": 600,
+	})
+	if m := r.json(t); m["status"] != "succeeded" || m["renderId"] != renderID || m["renderUrl"] == nil {
+		t.Fatalf("cached async answer %s", r.body)
+	}
+	h = site.waitHook(t)
+	if err := json.Unmarshal(h.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Event != "render.succeeded" || p.RenderID != renderID || p.Metadata["orderId"] != "o-8" {
+		t.Fatalf("cache-hit payload %s", h.body)
+	}
+	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+		t.Fatalf("cache-hit signature: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if used, _, succeeded, _ := e.usage(); used != 1 || succeeded != 1 {
+		t.Fatalf("cache hit billed: used %d, renders %d", used, succeeded)
+	}
 	// POST /v1/render is the same as /v1/render/async.
 	r = e.mustDo(201, "POST", "/v1/render", e.token, map[string]any{"html": "<b>x</b>"})
 	if r.json(t)["status"] != "created" {
