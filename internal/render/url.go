@@ -283,6 +283,12 @@ func (w *urlAsyncWorker) Work(ctx context.Context, job *river.Job[URLAsyncArgs])
 		return fmt.Errorf("mark started: %w", err)
 	}
 	rec.StartedAt = &start
+	// The job's own timeout (and River's rescue of jobs that outlive it)
+	// bounds an async render; a longer timeout option is cut to fit, so a
+	// slow page fails as a timeout rather than being retried as stuck.
+	if limit := w.timeout - 10*time.Second; limit > 0 && o.Request.Timeout > limit {
+		o.Request.Timeout = limit
+	}
 	res, err := s.cfg.URLBrowser.RenderURL(ctx, o.Request)
 	switch {
 	case errors.Is(err, browser.ErrQueueFull):

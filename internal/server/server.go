@@ -178,8 +178,7 @@ func (s *Server) init(ctx context.Context) error {
 	qcfg.Store, qcfg.Logger = s.Store, s.log
 	// An async render job may wait for a tab and then render; River must
 	// not take it for stuck while it does.
-	// A v1 render may ask for a timeout of up to render.MaxV1Timeout.
-	asyncTimeout := max(2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second), render.MaxV1Timeout) + 10*time.Second
+	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
 	qcfg.RescueAfter = max(qcfg.RescueAfter, asyncTimeout+5*time.Second)
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err
