@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -529,4 +530,91 @@ func egressAllow(prefixes ...string) (c egress.Config) {
 		c.Allow = append(c.Allow, netip.MustParsePrefix(p))
 	}
 	return c
+}
+
+// TestCrashV1Async queues v1 async renders, kills the process with SIGKILL
+// once a few are done, restarts it, and checks every render succeeds, is
+// billed once and sends its webhook (the render.url job survives).
+func TestCrashV1Async(t *testing.T) {
+	requireChromium(t)
+	bin := buildBinary(t)
+	dataDir, b := t.TempDir(), testBackend(t)
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.db).Output()
+	if err != nil {
+		t.Fatalf("space create: %v", err)
+	}
+	var created struct{ SpaceID, Token string }
+	if err := json.Unmarshal(out, &created); err != nil || created.Token == "" {
+		t.Fatalf("space create --json printed %s", out)
+	}
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, v1Page)
+	}))
+	t.Cleanup(page.Close)
+	rc := newReceiver(t)
+	addr := freeAddr(t)
+	proc := startProcess(t, bin, dataDir, b, addr)
+	e := &env{t: t, base: "http://" + addr, token: created.Token, space: created.SpaceID}
+
+	const total = 20
+	var ids []string
+	for i := 0; i < total; i++ {
+		r := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{
+			"url": page.URL + "/?n=" + strconv.Itoa(i), "width": 200, "height": 100, "webhook_url": rc.URL + "/hook"})
+		ids = append(ids, r.json(t)["renderId"].(string))
+	}
+	rc.wait(t, 3)
+	proc.kill()
+	// The kill must have left work behind, or the test proves nothing.
+	st, err := server.OpenStore(dataDir, b.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unfinished := 0
+	for _, id := range ids {
+		if r, err := st.FindRender(context.Background(), id); err == nil && r.Status != store.RenderSucceeded {
+			unfinished++
+		}
+	}
+	st.Close()
+	if unfinished == 0 {
+		t.Fatal("every render finished before the kill")
+	}
+	t.Logf("at the kill: %d of %d renders unfinished", unfinished, total)
+	startProcess(t, bin, dataDir, b, addr)
+
+	deadline := time.Now().Add(3 * time.Minute)
+	for _, id := range ids {
+		for {
+			st := e.mustDo(200, "GET", "/v1/render/"+id, e.token, nil).json(t)
+			if st["status"] == "succeeded" {
+				break
+			}
+			if st["status"] == "failed" || time.Now().After(deadline) {
+				t.Fatalf("render %s: %v", id, st)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	// Every render's webhook arrives at least once (a delivery cut by the
+	// kill may arrive twice; receivers dedupe by webhook-id).
+	for n := total; ; n++ {
+		seen := map[string]bool{}
+		for _, h := range rc.wait(t, n) {
+			var p struct{ RenderID string }
+			_ = json.Unmarshal(h.body, &p)
+			seen[p.RenderID] = true
+		}
+		missing := 0
+		for _, id := range ids {
+			if !seen[id] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+	}
+	e.waitCredits(total)
 }
