@@ -274,6 +274,7 @@ func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
 		Guard:     r.pool.cfg.Egress,
 		Deny:      r.deny,
 		OnRefused: r.onRefused,
+		MaxBytes:  maxRenderBytes,
 		Logger:    r.pool.log,
 	})
 	if err != nil {
@@ -346,7 +347,12 @@ func (r *urlRun) attach(ctx context.Context) (*chromedp.Target, error) {
 		ran <- chromedp.Run(tabCtx, chromedp.ActionFunc(func(ctx context.Context) error {
 			// chromedp enables these for its query helpers; we never use
 			// them and they cost events on every DOM change.
-			for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable()} {
+			// Network stays on (its events drive waiting and Blocked) but
+			// keeps (next to) no response bodies for DevTools, which by
+			// default buffers up to 100 MB of them per tab. (0 would mean
+			// the default.)
+			noBodies := network.Enable().WithMaxTotalBufferSize(1024).WithMaxResourceBufferSize(1024)
+			for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable(), noBodies} {
 				if err := a.Do(ctx); err != nil {
 					return fmt.Errorf("disable %T: %w", a, err)
 				}
