@@ -195,13 +195,17 @@ func (p *Pool) releaseBrowser(in *instance) {
 // renderURLIn runs one URL render in browser in and classifies its error.
 func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, error) {
 	timeout := p.renderTimeout(req)
-	rctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
+	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
 	defer cancel()
+	// The page's renderer dying (Inspector.targetCrashed) ends the render
+	// at once, with errPageCrashed as the cause.
+	rctx, crash := context.WithCancelCause(tctx)
+	defer crash(nil)
 	// A dead browser never answers; stop waiting as soon as it is gone.
 	stop := context.AfterFunc(in.ctx, cancel)
 	defer stop()
 
-	r := &urlRun{pool: p, in: in, req: req, refused: make(map[string]bool), seen: make(map[string]bool)}
+	r := &urlRun{pool: p, in: in, req: req, refused: make(map[string]bool), seen: make(map[string]bool), crashCancel: crash}
 	res, err := r.run(rctx)
 	r.cleanup()
 	if err == nil {
@@ -263,9 +267,6 @@ type urlRun struct {
 
 // run does the render; cleanup undoes what it set up, whatever happened.
 func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
-	ctx, crash := context.WithCancelCause(ctx)
-	defer crash(nil)
-	r.crashCancel = crash
 	r.reqURL = make(map[network.RequestID]string)
 	r.inflight = make(map[network.RequestID]bool)
 	r.lifecycle = make(map[cdp.LoaderID]map[string]bool)
