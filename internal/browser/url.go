@@ -30,7 +30,11 @@ var (
 // HTTP status made a fail_on_4xx / fail_on_5xx render fail.
 type PageStatusError struct{ Status int }
 
+// Error returns ErrPageStatus's message; the status is in the field, and
+// RenderURL's wrapping error names it too.
 func (e *PageStatusError) Error() string { return ErrPageStatus.Error() }
+
+// Unwrap makes errors.Is(err, ErrPageStatus) hold.
 func (e *PageStatusError) Unwrap() error { return ErrPageStatus }
 
 // WaitUntil is when navigation counts as done (Urlbox's wait_until).
@@ -72,31 +76,43 @@ type URLRequest struct {
 	Format Format
 	// Width and Height are the viewport in CSS pixels; 0 means 1280×1024.
 	Width, Height int
-	FullPage      bool
+	// FullPage captures the whole page height (at most 16384 CSS px) at
+	// the viewport's width.
+	FullPage bool
 	// Selector crops the capture to the first matching element.
 	Selector string
-	Clip     *Clip
+	// Clip captures this rectangle of the page; not with Selector.
+	Clip *Clip
 	// Retina renders at device scale factor 2.
 	Retina bool
 	// Quality is 1..100 for jpeg/webp; 0 means 90.
-	Quality     int
+	Quality int
+	// Transparent makes the default white background transparent (png and
+	// webp; jpeg has no alpha).
 	Transparent bool
 
 	// Delay waits this long after navigation before capturing.
 	Delay time.Duration
 	// WaitFor waits for a selector to be present before capturing.
-	WaitFor   string
+	WaitFor string
+	// WaitUntil is when the page counts as loaded; "" means WaitLoaded.
 	WaitUntil WaitUntil
 	// Timeout bounds the whole render (navigation to bytes); 0 means the
 	// pool's render timeout.
 	Timeout time.Duration
 
-	DarkMode  bool
-	CSS       string
+	// DarkMode emulates prefers-color-scheme: dark.
+	DarkMode bool
+	// CSS is added as a style element after load.
+	CSS string
+	// JS runs after load (and CSS), before wait_for and capture; a returned
+	// promise is awaited, and a throw fails the render with ErrPageScript.
 	JS        string
 	UserAgent string
 	// Headers are extra request headers for the main frame and subresources.
 	Headers map[string]string
+	// Cookies are set for URL's origin before navigating; HTML renders
+	// have no origin and ignore them.
 	Cookies []Cookie
 
 	FailOn4xx, FailOn5xx bool

@@ -19,6 +19,11 @@ const (
 	// ask Chromium for a bitmap of any size: 16384 px at 1280 wide is 80 MB
 	// of RGBA, twice that at retina scale. Taller pages are cut off.
 	maxCaptureHeight = 16384
+	// maxRenderBytes caps what one URL render may download, all requests
+	// together (counted at the egress proxy). Past it the page's
+	// connections are cut and further requests refused (and listed in
+	// Blocked); it bounds how much a page can pull into Chromium's memory.
+	maxRenderBytes = 256 << 20
 	// retinaScale is the device scale factor of retina renders.
 	retinaScale = 2
 )

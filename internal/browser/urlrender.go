@@ -195,13 +195,17 @@ func (p *Pool) releaseBrowser(in *instance) {
 // renderURLIn runs one URL render in browser in and classifies its error.
 func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, error) {
 	timeout := p.renderTimeout(req)
-	rctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
+	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
 	defer cancel()
+	// The page's renderer dying (Inspector.targetCrashed) ends the render
+	// at once, with errPageCrashed as the cause.
+	rctx, crash := context.WithCancelCause(tctx)
+	defer crash(nil)
 	// A dead browser never answers; stop waiting as soon as it is gone.
 	stop := context.AfterFunc(in.ctx, cancel)
 	defer stop()
 
-	r := &urlRun{pool: p, in: in, req: req, refused: make(map[string]bool), seen: make(map[string]bool)}
+	r := &urlRun{pool: p, in: in, req: req, refused: make(map[string]bool), seen: make(map[string]bool), crashCancel: crash}
 	res, err := r.run(rctx)
 	r.cleanup()
 	if err == nil {
@@ -263,9 +267,6 @@ type urlRun struct {
 
 // run does the render; cleanup undoes what it set up, whatever happened.
 func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
-	ctx, crash := context.WithCancelCause(ctx)
-	defer crash(nil)
-	r.crashCancel = crash
 	r.reqURL = make(map[network.RequestID]string)
 	r.inflight = make(map[network.RequestID]bool)
 	r.lifecycle = make(map[cdp.LoaderID]map[string]bool)
@@ -274,6 +275,7 @@ func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
 		Guard:     r.pool.cfg.Egress,
 		Deny:      r.deny,
 		OnRefused: r.onRefused,
+		MaxBytes:  maxRenderBytes,
 		Logger:    r.pool.log,
 	})
 	if err != nil {
@@ -346,7 +348,12 @@ func (r *urlRun) attach(ctx context.Context) (*chromedp.Target, error) {
 		ran <- chromedp.Run(tabCtx, chromedp.ActionFunc(func(ctx context.Context) error {
 			// chromedp enables these for its query helpers; we never use
 			// them and they cost events on every DOM change.
-			for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable()} {
+			// Network stays on (its events drive waiting and Blocked) but
+			// keeps (next to) no response bodies for DevTools, which by
+			// default buffers up to 100 MB of them per tab. (0 would mean
+			// the default.)
+			noBodies := network.Enable().WithMaxTotalBufferSize(1024).WithMaxResourceBufferSize(1024)
+			for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable(), noBodies} {
 				if err := a.Do(ctx); err != nil {
 					return fmt.Errorf("disable %T: %w", a, err)
 				}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,9 +26,18 @@ type ProxyConfig struct {
 	// the reason whenever the guard or Deny refuses a connection. It may be
 	// called from several goroutines at once.
 	OnRefused func(hostport string, err error)
+	// MaxBytes caps the bytes received from upstream servers over the
+	// proxy's lifetime, all connections together; 0 means no cap. Past it,
+	// open connections are cut and new ones refused with ErrTransferLimit,
+	// so a page cannot pull unbounded data into the browser's memory.
+	MaxBytes int64
 	// Logger receives unexpected errors. Default slog.Default().
 	Logger *slog.Logger
 }
+
+// ErrTransferLimit is the refusal of a connection through a [Proxy] once its
+// ProxyConfig.MaxBytes have been received.
+var ErrTransferLimit = errors.New("transfer limit reached")
 
 // Proxy is an HTTP forward proxy on a loopback port whose every upstream
 // connection is made by [Guard.Dialer]. It exists so a headless browser,
@@ -50,6 +60,8 @@ type Proxy struct {
 	srv       *http.Server
 	transport *http.Transport
 	forward   *httputil.ReverseProxy
+
+	received atomic.Int64 // bytes read from upstream servers
 
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{} // hijacked connections, closed by Close
@@ -142,13 +154,41 @@ func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error
 			return nil, fmt.Errorf("%w: %s: %w", errRefusedByDeny, host, err)
 		}
 	}
-	return p.cfg.Guard.Dialer().DialContext(ctx, network, addr)
+	if p.overLimit() {
+		return nil, fmt.Errorf("%w: %d bytes received", ErrTransferLimit, p.received.Load())
+	}
+	c, err := p.cfg.Guard.Dialer().DialContext(ctx, network, addr)
+	if err != nil || p.cfg.MaxBytes <= 0 {
+		return c, err
+	}
+	return &countingConn{Conn: c, p: p}, nil
+}
+
+func (p *Proxy) overLimit() bool {
+	return p.cfg.MaxBytes > 0 && p.received.Load() > p.cfg.MaxBytes
+}
+
+// countingConn counts what an upstream connection receives against
+// ProxyConfig.MaxBytes and fails reads once the cap is passed.
+type countingConn struct {
+	net.Conn
+	p *Proxy
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	if c.p.overLimit() {
+		return 0, ErrTransferLimit
+	}
+	n, err := c.Conn.Read(b)
+	c.p.received.Add(int64(n))
+	return n, err
 }
 
 // refused reports whether err is a refusal (as opposed to a network failure)
 // and tells OnRefused about it.
 func (p *Proxy) refused(hostport string, err error) bool {
-	if !errors.Is(err, ErrForbiddenAddress) && !errors.Is(err, errRefusedByDeny) && !errors.Is(err, ErrInvalidURL) {
+	if !errors.Is(err, ErrForbiddenAddress) && !errors.Is(err, errRefusedByDeny) && !errors.Is(err, ErrInvalidURL) &&
+		!errors.Is(err, ErrTransferLimit) {
 		return false
 	}
 	if p.cfg.OnRefused != nil {

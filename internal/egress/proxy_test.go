@@ -224,3 +224,37 @@ func TestProxyRejectsOriginForm(t *testing.T) {
 		t.Errorf("origin-form request: status %d, want 400", resp.StatusCode)
 	}
 }
+
+// TestProxyMaxBytes: past the cap, transfers are cut and new connections
+// refused.
+func TestProxyMaxBytes(t *testing.T) {
+	t.Parallel()
+	srv := newLoopbackServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 64<<10))
+	})
+	var refused atomic.Int32
+	p, err := NewProxy(ProxyConfig{Guard: newGuard(t, "127.0.0.0/8", Config{}), MaxBytes: 16 << 10,
+		OnRefused: func(string, error) { refused.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	client := (&proxyFixture{Proxy: p}).client(nil)
+
+	resp, err := client.Get(srv.URL + "/big")
+	if err == nil {
+		body, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr == nil && len(body) == 64<<10 {
+			t.Fatalf("got all %d bytes through a 16 KiB cap", len(body))
+		}
+	}
+	hits := srv.hits.Load()
+	if resp, err := client.Get(srv.URL + "/again"); err == nil {
+		resp.Body.Close()
+		t.Error("a request after the cap went through")
+	}
+	if srv.hits.Load() != hits || refused.Load() == 0 {
+		t.Errorf("after the cap: server hits %d → %d, refusals %d", hits, srv.hits.Load(), refused.Load())
+	}
+}
