@@ -466,6 +466,12 @@ func parseV1(m map[string]any, pathFormat string) (*URLOptions, error) {
 			pdfSet, *side.dst = true, f
 		}
 	}
+	if err == nil && r.Clip != nil && r.Selector != "" {
+		return nil, fmt.Errorf("%w: option \"clip\" cannot be combined with option \"selector\"", ErrInvalidOptions)
+	}
+	if err == nil && len(r.Cookies) > 0 && r.HTML != "" {
+		return nil, fmt.Errorf("%w: option \"cookie\" needs a url: an html render has no origin to set cookies for", ErrInvalidOptions)
+	}
 	if pdfSet && !isPDF && err == nil {
 		return nil, fmt.Errorf("%w: the pdf_* options apply to format pdf only, not %s", ErrInvalidOptions, r.Format)
 	}
