@@ -69,7 +69,7 @@ func (s *Server) v1Fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, browser.ErrBlockedURL):
 		writeError(w, r, http.StatusBadRequest, codeInvalidURL, "the page is not allowed: "+err.Error())
 	case errors.Is(err, browser.ErrPageStatus), errors.Is(err, browser.ErrNavigation), errors.Is(err, browser.ErrSelectorNotFound),
-		errors.Is(err, browser.ErrBadRequest):
+		errors.Is(err, browser.ErrPageScript), errors.Is(err, browser.ErrBadRequest):
 		writeError(w, r, http.StatusUnprocessableEntity, codeRenderFailed, renderFailure(err))
 	case errors.Is(err, browser.ErrRenderTimeout):
 		writeError(w, r, http.StatusUnprocessableEntity, codeRenderFailed, "the page did not finish in time (raise timeout, or check wait_for and wait_until)")

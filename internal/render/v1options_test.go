@@ -15,7 +15,7 @@ func TestParseV1Body(t *testing.T) {
 	o, err := ParseV1Body([]byte(`{"url":"example.com","format":"jpg","width":800,"height":"600","full_page":true,
 		"clip":"1,2,30,40","quality":80,"delay":250,"wait_until":"requestsfinished","timeout":5000,"dark_mode":"true",
 		"header":["X-A: 1","x-b:two"],"cookie":"sid=abc","fail_on_4xx":true,"block_ads":false,"webhook_url":"https://h.example/w",
-		"metadata":{"order":7},"ttl":60,"force":false,"selector":"#main","user_agent":"UA"}`))
+		"metadata":{"order":7},"ttl":60,"force":false,"user_agent":"UA"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestParseV1Body(t *testing.T) {
 		*r.Clip != (browser.Clip{X: 1, Y: 2, Width: 30, Height: 40}) || r.Quality != 80 || r.Delay != 250*time.Millisecond ||
 		r.WaitUntil != browser.WaitRequestsFinished || r.Timeout != 5*time.Second || !r.DarkMode || r.Headers["X-A"] != "1" ||
 		r.Headers["X-B"] != "two" || len(r.Cookies) != 1 || r.Cookies[0] != (browser.Cookie{Name: "sid", Value: "abc"}) ||
-		!r.FailOn4xx || r.Selector != "#main" || r.UserAgent != "UA" {
+		!r.FailOn4xx || r.UserAgent != "UA" {
 		t.Fatalf("request %+v", r)
 	}
 	if o.WebhookURL != "https://h.example/w" || string(o.Metadata) != `{"order":7}` || o.TTL != time.Minute || !o.TTLSet || o.Force {
@@ -43,6 +43,10 @@ func TestParseV1Body(t *testing.T) {
 	}
 	if p := o.Request.PDF; p.MarginTop != 3 || p.MarginLeft != pdfMarginDefault || p.PageSize != "Letter" || !p.Landscape || !p.Background {
 		t.Fatalf("pdf %+v", p)
+	}
+	o, err = ParseV1Body([]byte(`{"url":"a.example","selector":"#main"}`))
+	if err != nil || o.Request.Selector != "#main" {
+		t.Fatalf("%+v %v", o, err)
 	}
 	// Clip as an object.
 	o, err = ParseV1Body([]byte(`{"url":"a.example","clip":{"x":0,"y":5,"width":10,"height":20}}`))
@@ -81,7 +85,9 @@ func TestParseV1Body(t *testing.T) {
 		`{"url":"a.example","ttl":99999999}`:                        "ttl",
 		`{"url":"a.example","user_agent":"a\nb"}`:                   "user_agent",
 		`{"url":""}`: "url",
-		`{"url":5}`:  "url",
+		`{"url":"a.example","clip":"0,0,5,5","selector":"#x"}`: "clip",
+		`{"html":"<b>x</b>","cookie":"a=b"}`:                   "cookie",
+		`{"url":5}`:                                            "url",
 	} {
 		_, err := ParseV1Body([]byte(body))
 		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), name) {
