@@ -561,7 +561,10 @@ func TestCrashV1Async(t *testing.T) {
 	var ids []string
 	for i := 0; i < total; i++ {
 		r := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{
-			"url": page.URL + "/?n=" + strconv.Itoa(i), "width": 200, "height": 100, "webhook_url": rc.URL + "/hook"})
+			// The process's --render-timeout is 5 s; a loaded machine
+			// restarting Chromium can take longer for a first page, so
+			// the render asks for up to its job's limit (10 s here).
+			"url": page.URL + "/?n=" + strconv.Itoa(i), "width": 200, "height": 100, "webhook_url": rc.URL + "/hook", "timeout": 20000})
 		ids = append(ids, r.json(t)["renderId"].(string))
 	}
 	rc.wait(t, 3)
