@@ -23,6 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
 )
@@ -785,4 +790,64 @@ func TestRenderURLWebRTC(t *testing.T) {
 			t.Errorf("%d UDP packets reached 127.0.0.2, which the guard refuses", n)
 		}
 	})
+}
+
+// TestRenderURLPageCrash: when the page's renderer dies (here by
+// Page.crash; in life, out of memory) the render fails at once with
+// ErrBrowserCrashed instead of waiting for its deadline, and the browser
+// serves the next render.
+func TestRenderURLPageCrash(t *testing.T) {
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/wait": htmlPage(`<!doctype html><title>crash-me</title><p>waiting`),
+		"/ok":   htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	pid := p.BrowserPID()
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		// Loaded, then waiting for an element that never comes.
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/wait", Format: FormatPNG, WaitFor: "#never", Timeout: 30 * time.Second})
+		errc <- err
+	}()
+
+	p.mu.Lock()
+	in := p.cur
+	p.mu.Unlock()
+	var id target.ID
+	eventually(t, 10*time.Second, "the render's page to load", func() bool {
+		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+		defer cancel()
+		infos, err := target.GetTargets().Do(cdp.WithExecutor(ctx, in.browser))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "page" && info.Title == "crash-me" {
+				id = info.TargetID
+			}
+		}
+		return id != ""
+	})
+	tabCtx, tabCancel := chromedp.NewContext(in.ctx, chromedp.WithTargetID(id))
+	defer tabCancel()
+	// Page.crash never answers: the renderer is gone before it can.
+	go chromedp.Run(tabCtx, page.Crash())
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrBrowserCrashed) {
+			t.Fatalf("err = %v, want ErrBrowserCrashed", err)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("the crash was noticed only after %s", took)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the render did not end after its page crashed")
+	}
+	if p.BrowserPID() != pid {
+		t.Error("the browser was replaced for a page crash")
+	}
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/ok", Width: 50, Height: 50})
+	wantPixel(t, img, 25, 25, blue)
 }
