@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -771,10 +772,15 @@ func (r *urlRun) blockedLocked() []string {
 			explained[hp] = true
 		}
 	}
+	var unexplained []string
 	for hp := range r.refused {
 		if !explained[hp] {
-			add(hp)
+			unexplained = append(unexplained, hp)
 		}
+	}
+	slices.Sort(unexplained)
+	for _, hp := range unexplained {
+		add(hp)
 	}
 	return out
 }
@@ -804,7 +810,9 @@ func (r *urlRun) onEvent(ev any) {
 		delete(r.inflight, ev.RequestID)
 	case *network.EventLoadingFailed:
 		delete(r.inflight, ev.RequestID)
-		if ev.BlockedReason != "" {
+		// Only our own blocking (setBlockedURLs); the page's CSP or mixed
+		// content rules are its business, not a refusal.
+		if ev.BlockedReason == network.BlockedReasonInspector {
 			if u := r.reqURL[ev.RequestID]; u != "" {
 				r.inspBlocked = append(r.inspBlocked, u)
 			}
