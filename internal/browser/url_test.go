@@ -163,6 +163,10 @@ func TestRenderURLOptions(t *testing.T) {
 	var gateOnce sync.Once
 	openGate := func() { gateOnce.Do(func() { close(gate) }) }
 	t.Cleanup(openGate)
+	gate2 := make(chan struct{})
+	var gate2Once sync.Once
+	openGate2 := func() { gate2Once.Do(func() { close(gate2) }) }
+	t.Cleanup(openGate2)
 
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/tall": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><div style="height:3000px;background:rgb(0,0,255)"></div>`),
@@ -181,6 +185,19 @@ func TestRenderURLOptions(t *testing.T) {
 			case <-r.Context().Done():
 			}
 		},
+		"/alert": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			alert('hello'); document.body.style.background = 'rgb(0,255,0)';
+			</script>`),
+		"/afterload": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			addEventListener('load', () => fetch('/gate2').then(() => { document.body.style.background = 'rgb(0,255,0)'; }));
+			</script>`),
+		"/gate2": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-gate2:
+			case <-r.Context().Done():
+			}
+		},
+		"/neverloads": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><img src="/gate2?img">`),
 		"/delayed": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
 			setTimeout(() => { document.body.style.background = 'rgb(0,255,0)'; }, 2500);
 			</script>`),
@@ -256,6 +273,27 @@ func TestRenderURLOptions(t *testing.T) {
 		if !errors.Is(err, ErrSelectorNotFound) {
 			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
 		}
+	})
+	t.Run("alert does not stall the render", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/alert"), Width: 200, Height: 100, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("wait_until", func(t *testing.T) {
+		// domloaded does not wait for an image that never arrives, where
+		// loaded would.
+		_, img := renderPNG(t, p, URLRequest{URL: u("/neverloads"), Width: 200, Height: 100, WaitUntil: WaitDOMLoaded, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, blue)
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/neverloads"), Format: FormatPNG, Timeout: 2 * time.Second})
+		if !errors.Is(err, ErrRenderTimeout) {
+			t.Errorf("loaded with a never-loading image: err = %v, want ErrRenderTimeout", err)
+		}
+		// loaded captures while a request started at load is in flight;
+		// requestsfinished waits for it.
+		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		time.AfterFunc(300*time.Millisecond, openGate2)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100, WaitUntil: WaitRequestsFinished})
+		wantPixel(t, img, 100, 50, green)
 	})
 	t.Run("delay waits before capture", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100})

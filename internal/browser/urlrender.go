@@ -572,10 +572,11 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 		}
 	}
 	// domloaded promises not to wait for the rest of the page; still give
-	// web fonts their chance, as text without them is wrong, not partial.
+	// web fonts a moment, as text without them is wrong, not partial. Only
+	// a moment: fonts.ready also waits for the document to finish loading.
 	settle := readyScript
 	if req.WaitUntil == WaitDOMLoaded {
-		settle = `Promise.resolve(document.fonts && document.fonts.ready).then(() => true, () => true)`
+		settle = `Promise.race([document.fonts && document.fonts.ready, new Promise((r) => setTimeout(r, 500))]).then(() => true, () => true)`
 	}
 	if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
 		return fmt.Errorf("wait for page to settle: %w", err)
