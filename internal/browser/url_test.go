@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -185,6 +186,8 @@ func TestRenderURLOptions(t *testing.T) {
 			case <-r.Context().Done():
 			}
 		},
+		"/gradient": htmlPage(`<!doctype html><body style="margin:0;height:100vh;background:linear-gradient(45deg,#f00,#00f,#0f0)">` +
+			strings.Repeat("<p>Some text to compress</p>", 20)),
 		"/alert": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
 			alert('hello'); document.body.style.background = 'rgb(0,255,0)';
 			</script>`),
@@ -272,6 +275,31 @@ func TestRenderURLOptions(t *testing.T) {
 		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPNG, WaitFor: "#never", Timeout: 1500 * time.Millisecond})
 		if !errors.Is(err, ErrSelectorNotFound) {
 			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
+		}
+	})
+	t.Run("jpeg and webp honour quality", func(t *testing.T) {
+		for _, f := range []Format{FormatJPEG, FormatWebP} {
+			size := map[int]int{}
+			for _, q := range []int{10, 95} {
+				res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.ContentType != f.ContentType() {
+					t.Errorf("%s: content type %q", f, res.ContentType)
+				}
+				size[q] = len(res.Data)
+			}
+			if size[10] >= size[95] {
+				t.Errorf("%s: quality 10 gave %d bytes, quality 95 %d; want smaller", f, size[10], size[95])
+			}
+		}
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: FormatJPEG, Width: 400, Height: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(res.Data)); err != nil || cfg.Width != 400 || cfg.Height != 300 {
+			t.Errorf("jpeg: %+v, %v; want 400x300", cfg, err)
 		}
 	})
 	t.Run("alert does not stall the render", func(t *testing.T) {
