@@ -563,6 +563,10 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		"/redirect": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, urls["/redirected"], http.StatusFound)
 		},
+		"/linklocal": htmlPage(`<!doctype html><body>
+			<img src="http://169.254.169.254/latest/meta-data/">
+			<img src="http://[fe80::1]/x.png">
+			<img src="http://[::1]:` + fport + `/img.png">`),
 		"/to-forbidden": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, fbase+"/img.png", http.StatusFound)
 		},
@@ -597,6 +601,20 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		for path, u := range urls {
 			if !slices.Contains(res.Blocked, u) {
 				t.Errorf("%s: Blocked = %v, want it to list %s", path, res.Blocked, u)
+			}
+		}
+	})
+	t.Run("addresses Chromium would bypass a proxy for go through it", func(t *testing.T) {
+		// Chromium sends loopback and link-local destinations direct unless
+		// told "<-loopback>"; had it here, the proxy would not have seen
+		// (and listed) them.
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: allowed.URL + "/linklocal", Format: FormatPNG, WaitUntil: WaitRequestsFinished})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x.png", "http://[::1]:" + fport + "/img.png"} {
+			if !slices.Contains(res.Blocked, u) {
+				t.Errorf("Blocked = %v, want it to list %s", res.Blocked, u)
 			}
 		}
 	})
