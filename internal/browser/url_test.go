@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -444,6 +445,52 @@ func TestRenderURLOptions(t *testing.T) {
 		}
 		if res.ContentType != "application/pdf" {
 			t.Errorf("content type %q", res.ContentType)
+		}
+	})
+	t.Run("pdf background and margins", func(t *testing.T) {
+		if _, err := exec.LookPath("pdftoppm"); err != nil {
+			t.Skip("no pdftoppm")
+		}
+		// Rasterised at 25.4 dpi, one pixel is one millimetre.
+		raster := func(o PDFOptions) image.Image {
+			t.Helper()
+			res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/tall"), Format: FormatPDF, PDF: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "in.pdf"), res.Data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("pdftoppm", "-png", "-r", "25.4", "-f", "1", "-l", "1", "-singlefile",
+				filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("pdftoppm: %v\n%s", err, out)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "out.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return img
+		}
+		isBlue := func(c color.RGBA) bool { return c.B > 200 && c.R < 60 && c.G < 60 }
+		img := raster(PDFOptions{})
+		if c := pixelAt(img, 105, 150); isBlue(c) {
+			t.Errorf("without pdf_background the middle is %v, want no background", c)
+		}
+		img = raster(PDFOptions{Background: true, MarginTop: 30, MarginLeft: 30})
+		if c := pixelAt(img, 105, 150); !isBlue(c) {
+			t.Errorf("with pdf_background the middle is %v, want blue", c)
+		}
+		if c := pixelAt(img, 105, 10); isBlue(c) {
+			t.Errorf("inside the 30 mm top margin: %v, want blank", c)
+		}
+		if c := pixelAt(img, 10, 150); isBlue(c) {
+			t.Errorf("inside the 30 mm left margin: %v, want blank", c)
 		}
 	})
 	t.Run("bad requests", func(t *testing.T) {
