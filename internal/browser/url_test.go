@@ -189,6 +189,9 @@ func TestRenderURLOptions(t *testing.T) {
 		},
 		"/gradient": htmlPage(`<!doctype html><body style="margin:0;height:100vh;background:linear-gradient(45deg,#f00,#00f,#0f0)">` +
 			strings.Repeat("<p>Some text to compress</p>", 20)),
+		"/beacon": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><script>
+			setInterval(() => fetch('/ping'), 100);</script>`),
+		"/ping": func(w http.ResponseWriter, r *http.Request) {},
 		"/alert": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
 			alert('hello'); document.body.style.background = 'rgb(0,255,0)';
 			</script>`),
@@ -323,6 +326,14 @@ func TestRenderURLOptions(t *testing.T) {
 		time.AfterFunc(300*time.Millisecond, openGate2)
 		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100, WaitUntil: WaitRequestsFinished})
 		wantPixel(t, img, 100, 50, green)
+		// A page that sends a request every 100 ms forever is never idle,
+		// but mostly so.
+		_, img = renderPNG(t, p, URLRequest{URL: u("/beacon"), Width: 200, Height: 100, WaitUntil: WaitMostRequestsFinished, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, blue)
+		_, err = p.RenderURL(context.Background(), URLRequest{URL: u("/beacon"), Format: FormatPNG, WaitUntil: WaitRequestsFinished, Timeout: 3 * time.Second})
+		if !errors.Is(err, ErrRenderTimeout) {
+			t.Errorf("requestsfinished on a beaconing page: err = %v, want ErrRenderTimeout", err)
+		}
 	})
 	t.Run("delay waits before capture", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100})

@@ -509,17 +509,19 @@ func (r *urlRun) waitNetwork(ctx context.Context) error {
 	default:
 		return nil
 	}
-	var quietSince time.Time
+	quietSince := time.Now()
 	lastCount := -1
 	return r.poll(ctx, "network to be idle", func() bool {
-		if len(r.inflight) > most || r.requests != lastCount {
-			lastCount = r.requests
+		// For requestsfinished, a request that started and ended between
+		// two polls breaks the quiet too; for mostrequestsfinished only
+		// going over two in flight does, so a page that beacons forever
+		// still settles.
+		started := r.requests != lastCount
+		lastCount = r.requests
+		if len(r.inflight) > most || most == 0 && started {
 			quietSince = time.Now()
-			if len(r.inflight) > most {
-				return false
-			}
 		}
-		return time.Since(quietSince) >= quietPeriod
+		return len(r.inflight) <= most && time.Since(quietSince) >= quietPeriod
 	})
 }
 
