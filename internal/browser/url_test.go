@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
+	"image/png"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +24,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
 
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
@@ -158,6 +165,10 @@ func TestRenderURLOptions(t *testing.T) {
 	var gateOnce sync.Once
 	openGate := func() { gateOnce.Do(func() { close(gate) }) }
 	t.Cleanup(openGate)
+	gate2 := make(chan struct{})
+	var gate2Once sync.Once
+	openGate2 := func() { gate2Once.Do(func() { close(gate2) }) }
+	t.Cleanup(openGate2)
 
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/tall": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><div style="height:3000px;background:rgb(0,0,255)"></div>`),
@@ -176,6 +187,24 @@ func TestRenderURLOptions(t *testing.T) {
 			case <-r.Context().Done():
 			}
 		},
+		"/gradient": htmlPage(`<!doctype html><body style="margin:0;height:100vh;background:linear-gradient(45deg,#f00,#00f,#0f0)">` +
+			strings.Repeat("<p>Some text to compress</p>", 20)),
+		"/beacon": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><script>
+			setInterval(() => fetch('/ping'), 100);</script>`),
+		"/ping": func(w http.ResponseWriter, r *http.Request) {},
+		"/alert": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			alert('hello'); document.body.style.background = 'rgb(0,255,0)';
+			</script>`),
+		"/afterload": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			addEventListener('load', () => fetch('/gate2').then(() => { document.body.style.background = 'rgb(0,255,0)'; }));
+			</script>`),
+		"/gate2": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-gate2:
+			case <-r.Context().Done():
+			}
+		},
+		"/neverloads": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><img src="/gate2?img">`),
 		"/delayed": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
 			setTimeout(() => { document.body.style.background = 'rgb(0,255,0)'; }, 2500);
 			</script>`),
@@ -250,6 +279,60 @@ func TestRenderURLOptions(t *testing.T) {
 		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPNG, WaitFor: "#never", Timeout: 1500 * time.Millisecond})
 		if !errors.Is(err, ErrSelectorNotFound) {
 			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
+		}
+	})
+	t.Run("jpeg and webp honour quality", func(t *testing.T) {
+		for _, f := range []Format{FormatJPEG, FormatWebP} {
+			size := map[int]int{}
+			for _, q := range []int{10, 95} {
+				res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.ContentType != f.ContentType() {
+					t.Errorf("%s: content type %q", f, res.ContentType)
+				}
+				size[q] = len(res.Data)
+			}
+			if size[10] >= size[95] {
+				t.Errorf("%s: quality 10 gave %d bytes, quality 95 %d; want smaller", f, size[10], size[95])
+			}
+		}
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: FormatJPEG, Width: 400, Height: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(res.Data)); err != nil || cfg.Width != 400 || cfg.Height != 300 {
+			t.Errorf("jpeg: %+v, %v; want 400x300", cfg, err)
+		}
+	})
+	t.Run("alert does not stall the render", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/alert"), Width: 200, Height: 100, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("wait_until", func(t *testing.T) {
+		// domloaded does not wait for an image that never arrives, where
+		// loaded would.
+		_, img := renderPNG(t, p, URLRequest{URL: u("/neverloads"), Width: 200, Height: 100, WaitUntil: WaitDOMLoaded, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, blue)
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/neverloads"), Format: FormatPNG, Timeout: 2 * time.Second})
+		if !errors.Is(err, ErrRenderTimeout) {
+			t.Errorf("loaded with a never-loading image: err = %v, want ErrRenderTimeout", err)
+		}
+		// loaded captures while a request started at load is in flight;
+		// requestsfinished waits for it.
+		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		time.AfterFunc(300*time.Millisecond, openGate2)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100, WaitUntil: WaitRequestsFinished})
+		wantPixel(t, img, 100, 50, green)
+		// A page that sends a request every 100 ms forever is never idle,
+		// but mostly so.
+		_, img = renderPNG(t, p, URLRequest{URL: u("/beacon"), Width: 200, Height: 100, WaitUntil: WaitMostRequestsFinished, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, blue)
+		_, err = p.RenderURL(context.Background(), URLRequest{URL: u("/beacon"), Format: FormatPNG, WaitUntil: WaitRequestsFinished, Timeout: 3 * time.Second})
+		if !errors.Is(err, ErrRenderTimeout) {
+			t.Errorf("requestsfinished on a beaconing page: err = %v, want ErrRenderTimeout", err)
 		}
 	})
 	t.Run("delay waits before capture", func(t *testing.T) {
@@ -375,6 +458,52 @@ func TestRenderURLOptions(t *testing.T) {
 			t.Errorf("content type %q", res.ContentType)
 		}
 	})
+	t.Run("pdf background and margins", func(t *testing.T) {
+		if _, err := exec.LookPath("pdftoppm"); err != nil {
+			t.Skip("no pdftoppm")
+		}
+		// Rasterised at 25.4 dpi, one pixel is one millimetre.
+		raster := func(o PDFOptions) image.Image {
+			t.Helper()
+			res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/tall"), Format: FormatPDF, PDF: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "in.pdf"), res.Data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("pdftoppm", "-png", "-r", "25.4", "-f", "1", "-l", "1", "-singlefile",
+				filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("pdftoppm: %v\n%s", err, out)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "out.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return img
+		}
+		isBlue := func(c color.RGBA) bool { return c.B > 200 && c.R < 60 && c.G < 60 }
+		img := raster(PDFOptions{})
+		if c := pixelAt(img, 105, 150); isBlue(c) {
+			t.Errorf("without pdf_background the middle is %v, want no background", c)
+		}
+		img = raster(PDFOptions{Background: true, MarginTop: 30, MarginLeft: 30})
+		if c := pixelAt(img, 105, 150); !isBlue(c) {
+			t.Errorf("with pdf_background the middle is %v, want blue", c)
+		}
+		if c := pixelAt(img, 105, 10); isBlue(c) {
+			t.Errorf("inside the 30 mm top margin: %v, want blank", c)
+		}
+		if c := pixelAt(img, 10, 150); isBlue(c) {
+			t.Errorf("inside the 30 mm left margin: %v, want blank", c)
+		}
+	})
 	t.Run("bad requests", func(t *testing.T) {
 		for name, req := range map[string]URLRequest{
 			"neither url nor html": {Format: FormatPNG},
@@ -492,6 +621,10 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		"/redirect": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, urls["/redirected"], http.StatusFound)
 		},
+		"/linklocal": htmlPage(`<!doctype html><body>
+			<img src="http://169.254.169.254/latest/meta-data/">
+			<img src="http://[fe80::1]/x.png">
+			<img src="http://[::1]:` + fport + `/img.png">`),
 		"/to-forbidden": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, fbase+"/img.png", http.StatusFound)
 		},
@@ -526,6 +659,20 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		for path, u := range urls {
 			if !slices.Contains(res.Blocked, u) {
 				t.Errorf("%s: Blocked = %v, want it to list %s", path, res.Blocked, u)
+			}
+		}
+	})
+	t.Run("addresses Chromium would bypass a proxy for go through it", func(t *testing.T) {
+		// Chromium sends loopback and link-local destinations direct unless
+		// told "<-loopback>"; had it here, the proxy would not have seen
+		// (and listed) them.
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: allowed.URL + "/linklocal", Format: FormatPNG, WaitUntil: WaitRequestsFinished})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x.png", "http://[::1]:" + fport + "/img.png"} {
+			if !slices.Contains(res.Blocked, u) {
+				t.Errorf("Blocked = %v, want it to list %s", res.Blocked, u)
 			}
 		}
 	})
@@ -785,4 +932,64 @@ func TestRenderURLWebRTC(t *testing.T) {
 			t.Errorf("%d UDP packets reached 127.0.0.2, which the guard refuses", n)
 		}
 	})
+}
+
+// TestRenderURLPageCrash: when the page's renderer dies (here by
+// Page.crash; in life, out of memory) the render fails at once with
+// ErrBrowserCrashed instead of waiting for its deadline, and the browser
+// serves the next render.
+func TestRenderURLPageCrash(t *testing.T) {
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/wait": htmlPage(`<!doctype html><title>crash-me</title><p>waiting`),
+		"/ok":   htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	pid := p.BrowserPID()
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		// Loaded, then waiting for an element that never comes.
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/wait", Format: FormatPNG, WaitFor: "#never", Timeout: 30 * time.Second})
+		errc <- err
+	}()
+
+	p.mu.Lock()
+	in := p.cur
+	p.mu.Unlock()
+	var id target.ID
+	eventually(t, 10*time.Second, "the render's page to load", func() bool {
+		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+		defer cancel()
+		infos, err := target.GetTargets().Do(cdp.WithExecutor(ctx, in.browser))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "page" && info.Title == "crash-me" {
+				id = info.TargetID
+			}
+		}
+		return id != ""
+	})
+	tabCtx, tabCancel := chromedp.NewContext(in.ctx, chromedp.WithTargetID(id))
+	defer tabCancel()
+	// Page.crash never answers: the renderer is gone before it can.
+	go chromedp.Run(tabCtx, page.Crash())
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrBrowserCrashed) {
+			t.Fatalf("err = %v, want ErrBrowserCrashed", err)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("the crash was noticed only after %s", took)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the render did not end after its page crashed")
+	}
+	if p.BrowserPID() != pid {
+		t.Error("the browser was replaced for a page crash")
+	}
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/ok", Width: 50, Height: 50})
+	wantPixel(t, img, 25, 25, blue)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -508,17 +509,19 @@ func (r *urlRun) waitNetwork(ctx context.Context) error {
 	default:
 		return nil
 	}
-	var quietSince time.Time
+	quietSince := time.Now()
 	lastCount := -1
 	return r.poll(ctx, "network to be idle", func() bool {
-		if len(r.inflight) > most || r.requests != lastCount {
-			lastCount = r.requests
+		// For requestsfinished, a request that started and ended between
+		// two polls breaks the quiet too; for mostrequestsfinished only
+		// going over two in flight does, so a page that beacons forever
+		// still settles.
+		started := r.requests != lastCount
+		lastCount = r.requests
+		if len(r.inflight) > most || most == 0 && started {
 			quietSince = time.Now()
-			if len(r.inflight) > most {
-				return false
-			}
 		}
-		return time.Since(quietSince) >= quietPeriod
+		return len(r.inflight) <= most && time.Since(quietSince) >= quietPeriod
 	})
 }
 
@@ -571,10 +574,11 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 		}
 	}
 	// domloaded promises not to wait for the rest of the page; still give
-	// web fonts their chance, as text without them is wrong, not partial.
+	// web fonts a moment, as text without them is wrong, not partial. Only
+	// a moment: fonts.ready also waits for the document to finish loading.
 	settle := readyScript
 	if req.WaitUntil == WaitDOMLoaded {
-		settle = `Promise.resolve(document.fonts && document.fonts.ready).then(() => true, () => true)`
+		settle = `Promise.race([document.fonts && document.fonts.ready, new Promise((r) => setTimeout(r, 500))]).then(() => true, () => true)`
 	}
 	if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
 		return fmt.Errorf("wait for page to settle: %w", err)
@@ -771,10 +775,15 @@ func (r *urlRun) blockedLocked() []string {
 			explained[hp] = true
 		}
 	}
+	var unexplained []string
 	for hp := range r.refused {
 		if !explained[hp] {
-			add(hp)
+			unexplained = append(unexplained, hp)
 		}
+	}
+	slices.Sort(unexplained)
+	for _, hp := range unexplained {
+		add(hp)
 	}
 	return out
 }
@@ -804,7 +813,9 @@ func (r *urlRun) onEvent(ev any) {
 		delete(r.inflight, ev.RequestID)
 	case *network.EventLoadingFailed:
 		delete(r.inflight, ev.RequestID)
-		if ev.BlockedReason != "" {
+		// Only our own blocking (setBlockedURLs); the page's CSP or mixed
+		// content rules are its business, not a refusal.
+		if ev.BlockedReason == network.BlockedReasonInspector {
 			if u := r.reqURL[ev.RequestID]; u != "" {
 				r.inspBlocked = append(r.inspBlocked, u)
 			}
