@@ -54,7 +54,10 @@ fuzz-ci: ## Run every fuzz target for a bounded time (10s each; CI runs this)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzApplyValues$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzParseV1Query$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzParseV1Body$$' -fuzztime $(FUZZTIME)
 	go test ./internal/egress -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME)
+	go test ./internal/browser -run '^$$' -fuzz '^FuzzIsAdHost$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
 bench: deps ## Full benchmark: renderhook against the raw Chromium floor (and Gotenberg if GOTENBERG_URL is set); webhooks on SQLite and a throwaway PostgreSQL

@@ -73,6 +73,13 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("GET /api/renders/{renderId}", s.authed(s.renderStatus))
 
+	// The Urlbox-compatible v1 API (v1.go).
+	mux.HandleFunc("POST /v1/render/sync", s.logged(s.v1Authed(s.v1Sync)))
+	mux.HandleFunc("POST /v1/render/async", s.logged(s.v1Authed(s.v1Async)))
+	mux.HandleFunc("POST /v1/render", s.logged(s.v1Authed(s.v1Async)))
+	mux.HandleFunc("GET /v1/render/{renderId}", s.v1Authed(s.v1Status))
+	mux.HandleFunc("GET /v1/{renderKey}/{token}/{format}", s.logged(s.v1Signed))
+
 	mux.HandleFunc("POST /api/webhooks", s.authed(s.createWebhook))
 	mux.HandleFunc("GET /api/webhooks", s.authed(s.listWebhooks))
 	mux.HandleFunc("GET /api/webhooks/{id}", s.authed(s.getWebhook))

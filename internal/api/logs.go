@@ -73,6 +73,8 @@ type logJSON struct {
 	CallbackStatus string                         `json:"callbackStatus"`
 	Callbacks      map[string]store.CallbackState `json:"callbacks"`
 	Deliveries     []deliveryJSON                 `json:"deliveries,omitempty"`
+	// CacheHit: answered from an earlier render's file, at no credit.
+	CacheHit bool `json:"cacheHit"`
 }
 
 type errorJSON struct {
@@ -85,7 +87,7 @@ func (s *Server) toLogJSON(l *store.RequestLog) logJSON {
 		RequestID: l.ID, CreatedAt: l.CreatedAt, Method: l.Method, Path: l.Path, Query: l.Query, Body: l.Body,
 		Status: l.Status, DurationMs: l.DurationMs, TokenPrefix: l.TokenPrefix, RenderID: l.RenderID, Format: l.Format,
 		Size: l.Size, Timings: timingsJSON{QueueMs: l.QueueMs, RenderMs: l.RenderMs, TotalMs: l.TotalMs},
-		CallbackStatus: l.CallbackStatus, Callbacks: l.Callbacks,
+		CallbackStatus: l.CallbackStatus, Callbacks: l.Callbacks, CacheHit: l.CacheHit,
 	}
 	if l.FileKey != "" {
 		out.File = &fileJSON{URL: s.cfg.Signer.URL(l.FileKey)}

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"crypto/subtle"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"time"
@@ -29,6 +31,17 @@ func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ctx = withToken(ctx, tok)
+	} else if q := r.URL.Query(); q.Has("sig") || q.Has("gt") {
+		sp, status, err := s.pageCapabilitySpace(r, pageID, q)
+		if err != nil {
+			if status == http.StatusForbidden {
+				writeError(w, r, status, "invalid_signature", "the sig does not match the query: sign the query string without sig, exactly as sent")
+			} else {
+				s.fail(w, r, auth.ErrInvalidToken)
+			}
+			return
+		}
+		ctx = withToken(ctx, &store.Token{SpaceID: sp})
 	} else {
 		sp, err := s.publicPageSpace(r, pageID)
 		if err != nil {
@@ -40,12 +53,47 @@ func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
 		ctx = withToken(ctx, &store.Token{SpaceID: sp})
 	}
 	r = r.WithContext(ctx)
-	opts, err := render.ParseQuery(pageID, r.URL.Query())
+	q := r.URL.Query()
+	q.Del("sig") // capabilities, not render options
+	q.Del("gt")
+	opts, err := render.ParseQuery(pageID, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.doRender(w, r, opts)
+}
+
+// pageCapabilitySpace returns the space of a page rendered by GET without
+// an API token but with a capability of its space: a sig (hex HMAC-SHA256
+// of the raw query without the sig parameter, keyed by the space's render
+// secret), which fixes every tweak in the link, or the space's GET-render
+// token as gt. Either lets the render through whatever the template's
+// requireGetRenderToken says. A bad sig answers 403 and a bad gt 401, the
+// same for pages that do not exist.
+func (s *Server) pageCapabilitySpace(r *http.Request, pageID string, q url.Values) (string, int, error) {
+	status := http.StatusUnauthorized
+	if q.Has("sig") {
+		status = http.StatusForbidden
+	}
+	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
+	if err != nil {
+		return "", status, auth.ErrInvalidToken
+	}
+	sp, err := s.cfg.Store.GetSpace(r.Context(), p.SpaceID)
+	if err != nil {
+		return "", status, auth.ErrInvalidToken
+	}
+	if q.Has("sig") {
+		if !validHMAC(sp.RenderSecret, queryWithout(r.URL.RawQuery, "sig"), q.Get("sig")) {
+			return "", status, auth.ErrInvalidToken
+		}
+		return sp.ID, 0, nil
+	}
+	if sp.GetRenderToken == "" || subtle.ConstantTimeCompare([]byte(q.Get("gt")), []byte(sp.GetRenderToken)) != 1 {
+		return "", status, auth.ErrInvalidToken
+	}
+	return sp.ID, 0, nil
 }
 
 // publicPageSpace returns the space of a page whose template lets GET

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/egress"
 )
 
 // Config configures a Pool. The zero value of every field selects its
@@ -34,6 +36,11 @@ type Config struct {
 	StartTimeout time.Duration
 	// Logger receives the pool's log lines. Default slog.Default().
 	Logger *slog.Logger
+	// Egress guards every connection a URL or HTML render (RenderURL) makes:
+	// each such render gets its own proxy that dials through it. Nil refuses
+	// every RenderURL with ErrBlockedURL, so client pages never load
+	// unguarded. Template renders (Render) do not use it.
+	Egress *egress.Guard
 	// ExtraFlags are appended to the Chromium command line, each as
 	// "--name" or "--name=value"; a name given here overrides a built-in flag
 	// of the same name.

@@ -49,6 +49,13 @@ var baseFlags = []chromiumFlag{
 	// (reset), not in a fresh tab; renders must not depend on tab history, and
 	// deciding what a render may reach is the egress policy's job.
 	{"disable-features", "Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider,LocalNetworkAccessChecks"},
+	// WebRTC sends STUN/media over UDP straight from the browser, around the
+	// proxy that guards client pages' traffic (see RenderURL), so a page
+	// could reach any address with it. This policy allows WebRTC only
+	// through the proxy (TCP), where the egress guard sees it. (This is the
+	// headless switch; desktop Chrome's force-webrtc-ip-handling-policy is
+	// ignored here, as TestRenderURLWebRTC showed.)
+	{"webrtc-ip-handling-policy", "disable_non_proxied_udp"},
 	// No extensions are needed, and loading them costs start-up time.
 	{"disable-extensions", true},
 	// Screenshots are of the page only, never of scrollbars.

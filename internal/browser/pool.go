@@ -96,6 +96,11 @@ type Pool struct {
 	renders  atomic.Uint64
 	restarts atomic.Uint64
 
+	// jsUserGesture runs a URL render's js as a user gesture. Only tests
+	// set it (before the first render), to open windows the popup blocker
+	// would otherwise stop, so the pool's own popup closing is exercised.
+	jsUserGesture bool
+
 	stopCh     chan struct{}
 	lifeCtx    context.Context // cancelled by Stop, to abort launches
 	lifeCancel context.CancelFunc
@@ -414,6 +419,13 @@ func (p *Pool) claim(t *tab) bool {
 	if p.state != stateRunning || in != p.cur || !in.alive() {
 		return false
 	}
+	p.claimLocked(in)
+	return true
+}
+
+// claimLocked counts a render starting in browser in, and asks for a
+// replacement once in is due for recycling.
+func (p *Pool) claimLocked(in *instance) {
 	in.inflight++
 	in.renders++
 	p.busy++
@@ -424,7 +436,6 @@ func (p *Pool) claim(t *tab) bool {
 		default:
 		}
 	}
-	return true
 }
 
 // release returns t after a render. A tab whose render failed may be hung or

@@ -200,6 +200,12 @@ type spaceCreated struct {
 	Token         string `json:"token"`
 	TokenID       string `json:"tokenId"`
 	WebhookSecret string `json:"webhookSecret"`
+	// RenderKey and RenderSecret make signed render links
+	// (/v1/{renderKey}/{hmac}/{format}?…); GetRenderToken is ?gt= for
+	// token-only page renders by GET.
+	RenderKey      string `json:"renderKey"`
+	RenderSecret   string `json:"renderSecret"`
+	GetRenderToken string `json:"getRenderToken"`
 }
 
 func createSpace(ctx context.Context, st store.Store, name string, limit int64) (*spaceCreated, error) {
@@ -215,7 +221,8 @@ func createSpace(ctx context.Context, st store.Store, name string, limit int64) 
 	if err != nil {
 		return nil, err
 	}
-	return &spaceCreated{SpaceID: sp.ID, Name: sp.Name, CreditLimit: sp.CreditLimit, Token: token, TokenID: tok.ID, WebhookSecret: sp.WebhookSecret}, nil
+	return &spaceCreated{SpaceID: sp.ID, Name: sp.Name, CreditLimit: sp.CreditLimit, Token: token, TokenID: tok.ID, WebhookSecret: sp.WebhookSecret,
+		RenderKey: sp.RenderKey, RenderSecret: sp.RenderSecret, GetRenderToken: sp.GetRenderToken}, nil
 }
 
 func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -274,7 +281,8 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(out)
 	}
-	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\nwebhook secret %s\n(the token is shown only now)\n", out.SpaceID, out.Name, out.Token, out.WebhookSecret)
+	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\nwebhook secret %s\nrender key %s\nrender secret %s\n(the token is shown only now)\n",
+		out.SpaceID, out.Name, out.Token, out.WebhookSecret, out.RenderKey, out.RenderSecret)
 	return nil
 }
 

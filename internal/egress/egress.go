@@ -1,6 +1,6 @@
 // Package egress guards every outbound connection renderhook makes on a
-// client's behalf: webhook POSTs today, and the headless browser's page
-// loads (through a proxy) later.
+// client's behalf: webhook POSTs, and the headless browser's page loads,
+// which go through a [Proxy] that dials with the guard.
 //
 // A client chooses the URL, so without a guard it could point renderhook at
 // its own loopback admin ports, the cloud metadata service or the private
@@ -15,8 +15,8 @@
 //     to a forbidden address is refused before the socket connects.
 //
 // Only the connect-time check is a security boundary; CheckURL is for clear
-// errors. Use [Guard.Dialer] or [Guard.HTTPClient] for every outbound
-// connection.
+// errors. Use [Guard.Dialer], [Guard.HTTPClient] or [Proxy] for every
+// outbound connection.
 package egress
 
 import (

@@ -3,7 +3,9 @@ package egress_test
 import (
 	"fmt"
 	"log"
+	"net/http"
 	"net/netip"
+	"net/url"
 
 	"github.com/renderhook/renderhook/internal/egress"
 )
@@ -36,4 +38,32 @@ func ExampleGuard_CheckURL() {
 	// forbidden address: 169.254.169.254 is the cloud metadata address (link-local)
 	// invalid URL: scheme "ftp" is not http or https
 	// forbidden address: 64:ff9b::a00:1 is a NAT64 address embedding 10.0.0.1, which is private (RFC 1918)
+}
+
+// A proxy for a program that cannot take a dialer, such as Chromium: point
+// its proxy setting at Addr, and every connection it makes is checked on
+// the address the name resolved to. Here the metadata service is refused.
+func ExampleNewProxy() {
+	guard, err := egress.New(egress.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	proxy, err := egress.NewProxy(egress.ProxyConfig{
+		Guard: guard,
+		OnRefused: func(hostport string, err error) {
+			fmt.Println("refused", hostport)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer proxy.Close()
+
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.Addr()})}}
+	if _, err := client.Get("http://169.254.169.254/latest/meta-data/"); err != nil {
+		fmt.Println("request failed")
+	}
+	// Output:
+	// refused 169.254.169.254:80
+	// request failed
 }

@@ -67,9 +67,11 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 	return rec, nil
 }
 
-// RegisterAsync adds the async render worker to workers.
+// RegisterAsync adds the async render workers (page and v1 URL renders)
+// to workers.
 func (s *Service) RegisterAsync(workers *river.Workers, jobTimeout time.Duration) {
 	river.AddWorker(workers, &asyncWorker{s: s, timeout: jobTimeout})
+	river.AddWorker(workers, &urlAsyncWorker{s: s, timeout: jobTimeout})
 }
 
 type asyncWorker struct {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -51,8 +52,11 @@ type Browser interface {
 type Config struct {
 	Store   store.Store
 	Browser Browser
-	Bucket  blob.Bucket
-	Signer  *blob.Signer
+	// URLBrowser renders clients' URLs and HTML (the v1 API); nil refuses
+	// such renders.
+	URLBrowser URLBrowser
+	Bucket     blob.Bucket
+	Signer     *blob.Signer
 	// Queue receives the post-render callbacks (store, log, credits). Nil
 	// disables them: renders are then neither stored, logged nor billed,
 	// which only the benchmark's baseline wants.
@@ -264,6 +268,9 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) 
 		end = *rec.EndedAt
 	}
 	x := delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format}
+	if rec.Metadata != "" {
+		x.Metadata = json.RawMessage(rec.Metadata)
+	}
 	event, payload := delivery.EventRenderSucceeded, []byte(nil)
 	if rec.Status == store.RenderSucceeded {
 		payload = delivery.SucceededPayload(rec.ID, s.cfg.Signer.URL(rec.BlobKey), rec.Size, start, end, x)

@@ -217,7 +217,13 @@ func (s *Server) init(ctx context.Context) error {
 	// File URLs are the bucket's own when it makes them (S3), else signed
 	// /files/ URLs on PublicURL.
 	s.Signer = blob.NewSigner(keyBytes, cmp.Or(s.cfg.PublicURL, "http://"+s.cfg.Addr)).WithBucket(bucket)
-	if s.Pool, err = browser.New(s.cfg.Browser); err != nil {
+	if s.Guard, err = egress.New(s.cfg.Egress); err != nil {
+		return fmt.Errorf("egress: %w", err)
+	}
+	// URL and HTML renders (the v1 API) load only what the guard allows.
+	bcfg := s.cfg.Browser
+	bcfg.Egress = s.Guard
+	if s.Pool, err = browser.New(bcfg); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
 	qcfg := s.cfg.Queue
@@ -242,16 +248,13 @@ func (s *Server) init(ctx context.Context) error {
 	workers := s.Queue.Workers
 	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
 	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
-	if s.Guard, err = egress.New(s.cfg.Egress); err != nil {
-		return fmt.Errorf("egress: %w", err)
-	}
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
 	if s.Notify, err = delivery.New(wcfg); err != nil {
 		return err
 	}
 	s.Notify.Register(workers, s.Queue)
-	rcfg := render.Config{Store: s.Store, Browser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
+	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
 	}

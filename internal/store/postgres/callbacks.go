@@ -63,11 +63,11 @@ func createRequestLog(ctx context.Context, q querier, l *store.RequestLog) error
 		return fmt.Errorf("encode callbacks: %w", err)
 	}
 	_, err = q.Exec(ctx, `INSERT INTO request_logs(id, space_id, created_at, method, path, query, body, status, duration_ms,
-		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		l.ID, l.SpaceID, ms(l.CreatedAt), text(l.Method), text(l.Path), text(l.Query), text(l.Body), l.Status, l.DurationMs,
 		text(l.TokenPrefix), text(l.RenderID), text(l.Format), l.Size, text(l.FileKey), l.QueueMs, l.RenderMs, l.TotalMs,
-		text(l.ErrorCode), text(l.Error), nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs))
+		text(l.ErrorCode), text(l.Error), nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit)
 	return interpretError(err)
 }
 
@@ -90,7 +90,7 @@ func (s *Store) CreateRequestLog(ctx context.Context, l *store.RequestLog) error
 }
 
 const logCols = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
-	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks`
+	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit`
 
 func scanLog(row scanner) (*store.RequestLog, error) {
 	var l store.RequestLog
@@ -98,7 +98,7 @@ func scanLog(row scanner) (*store.RequestLog, error) {
 	var cbs string
 	if err := row.Scan(&l.ID, &l.SpaceID, &created, &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
 		&l.TokenPrefix, &l.RenderID, &l.Format, &l.Size, &l.FileKey, &l.QueueMs, &l.RenderMs, &l.TotalMs,
-		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs); err != nil {
+		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit); err != nil {
 		return nil, interpretError(err)
 	}
 	l.CreatedAt = fromMs(created)
@@ -138,7 +138,7 @@ func (s *Store) ListRequestLogs(ctx context.Context, p store.ListLogsParams) ([]
 }
 
 func (s *Store) AttachLogFile(ctx context.Context, renderID, fileKey string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE request_logs SET file_key = $1 WHERE render_id = $2`, text(fileKey), renderID)
+	_, err := s.pool.Exec(ctx, `UPDATE request_logs SET file_key = $1 WHERE render_id = $2 AND NOT cache_hit`, text(fileKey), renderID)
 	return interpretError(err)
 }
 
@@ -147,7 +147,7 @@ func (s *Store) SetCallbackState(ctx context.Context, renderID, callback string,
 		var id, cbs string
 		// FOR UPDATE: the callbacks of one render run concurrently, and
 		// each rewrites the whole map.
-		err := tx.QueryRow(ctx, `SELECT id, callbacks FROM request_logs WHERE render_id = $1 FOR UPDATE`, renderID).Scan(&id, &cbs)
+		err := tx.QueryRow(ctx, `SELECT id, callbacks FROM request_logs WHERE render_id = $1 AND NOT cache_hit FOR UPDATE`, renderID).Scan(&id, &cbs)
 		if err != nil {
 			return err
 		}

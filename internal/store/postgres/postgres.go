@@ -314,18 +314,22 @@ func (s *Store) Setting(ctx context.Context, name, value string) (string, error)
 // --- spaces ---
 
 func (s *Store) CreateSpace(ctx context.Context, sp *store.Space) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO spaces(id, name, credit_limit, credits_used, created_at, webhook_secret) VALUES ($1, $2, $3, $4, $5, $6)`,
-		sp.ID, text(sp.Name), sp.CreditLimit, sp.CreditsUsed, ms(sp.CreatedAt), sp.WebhookSecret)
+	store.FillRenderKeys(sp)
+	_, err := s.pool.Exec(ctx, `INSERT INTO spaces(id, name, credit_limit, credits_used, created_at, webhook_secret,
+		render_key, render_secret, get_render_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		sp.ID, text(sp.Name), sp.CreditLimit, sp.CreditsUsed, ms(sp.CreatedAt), sp.WebhookSecret, sp.RenderKey, sp.RenderSecret, sp.GetRenderToken)
 	return interpretError(err)
 }
 
-const spaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at`
+const spaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at,
+	render_key, render_secret, get_render_token`
 
 func scanSpace(row scanner) (*store.Space, error) {
 	var sp store.Space
 	var created int64
 	var rotated *int64
-	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated); err != nil {
+	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated,
+		&sp.RenderKey, &sp.RenderSecret, &sp.GetRenderToken); err != nil {
 		return nil, interpretError(err)
 	}
 	sp.CreatedAt = fromMs(created)
@@ -335,6 +339,13 @@ func scanSpace(row scanner) (*store.Space, error) {
 
 func (s *Store) GetSpace(ctx context.Context, id string) (*store.Space, error) {
 	return scanSpace(s.pool.QueryRow(ctx, `SELECT `+spaceCols+` FROM spaces WHERE id = $1`, id))
+}
+
+func (s *Store) GetSpaceByRenderKey(ctx context.Context, key string) (*store.Space, error) {
+	if key == "" {
+		return nil, store.ErrNotFound
+	}
+	return scanSpace(s.pool.QueryRow(ctx, `SELECT `+spaceCols+` FROM spaces WHERE render_key = $1`, text(key)))
 }
 
 func (s *Store) ListSpaces(ctx context.Context) ([]*store.Space, error) {
@@ -546,15 +557,16 @@ func (s *Store) CreateRender(ctx context.Context, r *store.Render) error {
 
 func createRender(ctx context.Context, q querier, r *store.Render) error {
 	_, err := q.Exec(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
-		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at,
+		cache_key, metadata)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		r.ID, r.SpaceID, text(r.RequestID), text(r.PageID), text(r.TemplateID), text(r.Format), r.Status, r.Width, r.Height, r.Size,
 		text(r.BlobKey), text(r.ContentType), text(r.Error), r.QueueMs, r.RenderMs, r.TotalMs, ms(r.CreatedAt), nullMs(r.StoredAt),
-		text(r.Options), text(r.WebhookURL), nullMs(r.StartedAt), nullMs(r.EndedAt))
+		text(r.Options), text(r.WebhookURL), nullMs(r.StartedAt), nullMs(r.EndedAt), text(r.CacheKey), text(r.Metadata))
 	return interpretError(err)
 }
 
-const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at`
+const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at, cache_key, metadata`
 
 func scanRender(row scanner) (*store.Render, error) {
 	var r store.Render
@@ -562,7 +574,7 @@ func scanRender(row scanner) (*store.Render, error) {
 	var stored, started, ended *int64
 	if err := row.Scan(&r.ID, &r.SpaceID, &r.RequestID, &r.PageID, &r.TemplateID, &r.Format, &r.Status, &r.Width, &r.Height, &r.Size,
 		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored,
-		&r.Options, &r.WebhookURL, &started, &ended); err != nil {
+		&r.Options, &r.WebhookURL, &started, &ended, &r.CacheKey, &r.Metadata); err != nil {
 		return nil, interpretError(err)
 	}
 	r.CreatedAt = fromMs(created)
@@ -573,6 +585,15 @@ func scanRender(row scanner) (*store.Render, error) {
 
 func (s *Store) GetRender(ctx context.Context, spaceID, id string) (*store.Render, error) {
 	return scanRender(s.pool.QueryRow(ctx, `SELECT `+renderCols+` FROM renders WHERE space_id = $1 AND id = $2`, spaceID, id))
+}
+
+func (s *Store) FindCachedRender(ctx context.Context, spaceID, cacheKey string, since time.Time) (*store.Render, error) {
+	if cacheKey == "" {
+		return nil, store.ErrNotFound
+	}
+	return scanRender(s.pool.QueryRow(ctx, `SELECT `+renderCols+` FROM renders
+		WHERE space_id = $1 AND cache_key = $2 AND status = $3 AND created_at >= $4 ORDER BY created_at DESC LIMIT 1`,
+		spaceID, text(cacheKey), store.RenderSucceeded, ms(since)))
 }
 
 func (s *Store) GetRenderByBlobKey(ctx context.Context, key string) (*store.Render, error) {

@@ -30,7 +30,7 @@ func (t *tx) SetLogCallbacks(ctx context.Context, renderID string, m map[string]
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(ctx, `UPDATE request_logs SET callbacks = $1, callback_status = $2 WHERE render_id = $3`,
+	_, err = t.tx.Exec(ctx, `UPDATE request_logs SET callbacks = $1, callback_status = $2 WHERE render_id = $3 AND NOT cache_hit`,
 		string(b), store.OverallCallbackStatus(m), renderID)
 	return interpretError(err)
 }

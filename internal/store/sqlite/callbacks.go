@@ -62,11 +62,11 @@ func createRequestLog(ctx context.Context, db execer, l *store.RequestLog) error
 		return fmt.Errorf("encode callbacks: %w", err)
 	}
 	_, err = db.ExecContext(ctx, `INSERT INTO request_logs(id, space_id, created_at, method, path, query, body, status, duration_ms,
-		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.ID, l.SpaceID, ms(l.CreatedAt), l.Method, l.Path, l.Query, l.Body, l.Status, l.DurationMs,
 		l.TokenPrefix, l.RenderID, l.Format, l.Size, l.FileKey, l.QueueMs, l.RenderMs, l.TotalMs, l.ErrorCode, l.Error,
-		nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs))
+		nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit)
 	return interpretError(err)
 }
 
@@ -89,7 +89,7 @@ func (s *Store) CreateRequestLog(ctx context.Context, l *store.RequestLog) error
 }
 
 const logCols = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
-	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks`
+	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit`
 
 func scanLog(row interface{ Scan(...any) error }) (*store.RequestLog, error) {
 	var l store.RequestLog
@@ -97,7 +97,7 @@ func scanLog(row interface{ Scan(...any) error }) (*store.RequestLog, error) {
 	var cbs string
 	if err := row.Scan(&l.ID, &l.SpaceID, &created, &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
 		&l.TokenPrefix, &l.RenderID, &l.Format, &l.Size, &l.FileKey, &l.QueueMs, &l.RenderMs, &l.TotalMs,
-		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs); err != nil {
+		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit); err != nil {
 		return nil, interpretError(err)
 	}
 	l.CreatedAt = fromMs(created)
@@ -145,14 +145,14 @@ func (s *Store) ListRequestLogs(ctx context.Context, p store.ListLogsParams) ([]
 }
 
 func (s *Store) AttachLogFile(ctx context.Context, renderID, fileKey string) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE request_logs SET file_key = ? WHERE render_id = ?`, fileKey, renderID)
+	_, err := s.write.ExecContext(ctx, `UPDATE request_logs SET file_key = ? WHERE render_id = ? AND NOT cache_hit`, fileKey, renderID)
 	return interpretError(err)
 }
 
 func (s *Store) SetCallbackState(ctx context.Context, renderID, callback string, st store.CallbackState) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var id, cbs string
-		err := tx.QueryRowContext(ctx, `SELECT id, callbacks FROM request_logs WHERE render_id = ?`, renderID).Scan(&id, &cbs)
+		err := tx.QueryRowContext(ctx, `SELECT id, callbacks FROM request_logs WHERE render_id = ? AND NOT cache_hit`, renderID).Scan(&id, &cbs)
 		if err != nil {
 			return err
 		}

@@ -212,18 +212,22 @@ func (s *Store) Setting(ctx context.Context, name, value string) (string, error)
 // --- spaces ---
 
 func (s *Store) CreateSpace(ctx context.Context, sp *store.Space) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO spaces(id, name, credit_limit, credits_used, created_at, webhook_secret) VALUES (?, ?, ?, ?, ?, ?)`,
-		sp.ID, sp.Name, sp.CreditLimit, sp.CreditsUsed, ms(sp.CreatedAt), sp.WebhookSecret)
+	store.FillRenderKeys(sp)
+	_, err := s.write.ExecContext(ctx, `INSERT INTO spaces(id, name, credit_limit, credits_used, created_at, webhook_secret,
+		render_key, render_secret, get_render_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sp.ID, sp.Name, sp.CreditLimit, sp.CreditsUsed, ms(sp.CreatedAt), sp.WebhookSecret, sp.RenderKey, sp.RenderSecret, sp.GetRenderToken)
 	return interpretError(err)
 }
 
-const spaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at`
+const spaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at,
+	render_key, render_secret, get_render_token`
 
 func scanSpace(row interface{ Scan(...any) error }) (*store.Space, error) {
 	var sp store.Space
 	var created int64
 	var rotated sql.NullInt64
-	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated); err != nil {
+	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated,
+		&sp.RenderKey, &sp.RenderSecret, &sp.GetRenderToken); err != nil {
 		return nil, interpretError(err)
 	}
 	sp.CreatedAt = fromMs(created)
@@ -233,6 +237,13 @@ func scanSpace(row interface{ Scan(...any) error }) (*store.Space, error) {
 
 func (s *Store) GetSpace(ctx context.Context, id string) (*store.Space, error) {
 	return scanSpace(s.read.QueryRowContext(ctx, `SELECT `+spaceCols+` FROM spaces WHERE id = ?`, id))
+}
+
+func (s *Store) GetSpaceByRenderKey(ctx context.Context, key string) (*store.Space, error) {
+	if key == "" {
+		return nil, store.ErrNotFound
+	}
+	return scanSpace(s.read.QueryRowContext(ctx, `SELECT `+spaceCols+` FROM spaces WHERE render_key = ?`, key))
 }
 
 func (s *Store) ListSpaces(ctx context.Context) ([]*store.Space, error) {
@@ -497,15 +508,16 @@ type execer interface {
 
 func createRender(ctx context.Context, db execer, r *store.Render) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
-		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at,
+		cache_key, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SpaceID, r.RequestID, r.PageID, r.TemplateID, r.Format, r.Status, r.Width, r.Height, r.Size,
 		r.BlobKey, r.ContentType, r.Error, r.QueueMs, r.RenderMs, r.TotalMs, ms(r.CreatedAt), nullMs(r.StoredAt),
-		r.Options, r.WebhookURL, nullMs(r.StartedAt), nullMs(r.EndedAt))
+		r.Options, r.WebhookURL, nullMs(r.StartedAt), nullMs(r.EndedAt), r.CacheKey, r.Metadata)
 	return interpretError(err)
 }
 
-const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at`
+const renderCols = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at, cache_key, metadata`
 
 func scanRender(row interface{ Scan(...any) error }) (*store.Render, error) {
 	var r store.Render
@@ -513,7 +525,7 @@ func scanRender(row interface{ Scan(...any) error }) (*store.Render, error) {
 	var stored, started, ended sql.NullInt64
 	if err := row.Scan(&r.ID, &r.SpaceID, &r.RequestID, &r.PageID, &r.TemplateID, &r.Format, &r.Status, &r.Width, &r.Height, &r.Size,
 		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored,
-		&r.Options, &r.WebhookURL, &started, &ended); err != nil {
+		&r.Options, &r.WebhookURL, &started, &ended, &r.CacheKey, &r.Metadata); err != nil {
 		return nil, interpretError(err)
 	}
 	r.CreatedAt = fromMs(created)
@@ -524,6 +536,15 @@ func scanRender(row interface{ Scan(...any) error }) (*store.Render, error) {
 
 func (s *Store) GetRender(ctx context.Context, spaceID, id string) (*store.Render, error) {
 	return scanRender(s.read.QueryRowContext(ctx, `SELECT `+renderCols+` FROM renders WHERE space_id = ? AND id = ?`, spaceID, id))
+}
+
+func (s *Store) FindCachedRender(ctx context.Context, spaceID, cacheKey string, since time.Time) (*store.Render, error) {
+	if cacheKey == "" {
+		return nil, store.ErrNotFound
+	}
+	return scanRender(s.read.QueryRowContext(ctx, `SELECT `+renderCols+` FROM renders
+		WHERE space_id = ? AND cache_key = ? AND status = ? AND created_at >= ? ORDER BY created_at DESC LIMIT 1`,
+		spaceID, cacheKey, store.RenderSucceeded, ms(since)))
 }
 
 func (s *Store) GetRenderByBlobKey(ctx context.Context, key string) (*store.Render, error) {

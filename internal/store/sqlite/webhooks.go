@@ -32,7 +32,7 @@ func (t *tx) SetLogCallbacks(ctx context.Context, renderID string, m map[string]
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ? WHERE render_id = ?`,
+	_, err = t.tx.ExecContext(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ? WHERE render_id = ? AND NOT cache_hit`,
 		string(b), store.OverallCallbackStatus(m), renderID)
 	return interpretError(err)
 }

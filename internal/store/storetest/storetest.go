@@ -176,6 +176,76 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("render keys: generated, unique, found by key", func(t *testing.T) {
+		st, a, b := setup(t)
+		if a.RenderKey == "" || a.RenderSecret == "" || a.GetRenderToken == "" || a.RenderKey == b.RenderKey || a.RenderSecret == b.RenderSecret {
+			t.Fatalf("keys not generated or shared: %+v %+v", a, b)
+		}
+		got, err := st.GetSpaceByRenderKey(ctx, a.RenderKey)
+		if err != nil || got.ID != a.ID || got.RenderSecret != a.RenderSecret || got.GetRenderToken != a.GetRenderToken {
+			t.Fatalf("%+v %v", got, err)
+		}
+		for _, k := range []string{"", "rk_nope"} {
+			if _, err := st.GetSpaceByRenderKey(ctx, k); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("key %q: %v", k, err)
+			}
+		}
+		dup := &store.Space{ID: store.NewID("spc"), Name: "dup", CreatedAt: now, RenderKey: a.RenderKey}
+		if err := st.CreateSpace(ctx, dup); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate render key: %v", err)
+		}
+	})
+
+	t.Run("render cache finds the newest succeeded render within the ttl", func(t *testing.T) {
+		st, a, b := setup(t)
+		mk := func(space, status, key string, at time.Time) *store.Render {
+			r := &store.Render{ID: store.NewRenderID(), SpaceID: space, RequestID: "req", Format: "png", Status: status,
+				CacheKey: key, Metadata: `{"m":1}`, CreatedAt: at}
+			if err := st.CreateRender(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		mk(a.ID, store.RenderSucceeded, "k1", now.Add(-2*time.Hour))
+		newest := mk(a.ID, store.RenderSucceeded, "k1", now.Add(-time.Minute))
+		mk(a.ID, store.RenderFailed, "k1", now)
+		mk(a.ID, store.RenderSucceeded, "k2", now)
+		got, err := st.FindCachedRender(ctx, a.ID, "k1", now.Add(-time.Hour))
+		if err != nil || got.ID != newest.ID || got.CacheKey != "k1" || got.Metadata != `{"m":1}` {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if _, err := st.FindCachedRender(ctx, a.ID, "k1", now.Add(-time.Second)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired entry served: %v", err)
+		}
+		if _, err := st.FindCachedRender(ctx, b.ID, "k1", now.Add(-time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cache crossed spaces: %v", err)
+		}
+		if _, err := st.FindCachedRender(ctx, a.ID, "", now.Add(-time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("empty key: %v", err)
+		}
+		// A cache-hit log entry names the earlier render but is not the
+		// one its callbacks track.
+		orig := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: now, Status: 200, RenderID: newest.ID,
+			CallbackStatus: store.CallbackPending}
+		hit := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: now.Add(time.Second), Status: 200, RenderID: newest.ID, CacheHit: true}
+		for _, l := range []*store.RequestLog{orig, hit} {
+			if err := st.CreateRequestLog(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.SetCallbackState(ctx, newest.ID, store.CallbackCredits, store.CallbackState{State: store.CallbackSucceeded, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		gh, err := st.GetRequestLog(ctx, a.ID, hit.ID)
+		if err != nil || !gh.CacheHit || len(gh.Callbacks) != 0 {
+			t.Fatalf("cache-hit entry: %+v %v", gh, err)
+		}
+		go1, err := st.GetRequestLog(ctx, a.ID, orig.ID)
+		if err != nil || go1.CacheHit || go1.Callbacks[store.CallbackCredits].State != store.CallbackSucceeded {
+			t.Fatalf("original entry: %+v %v", go1, err)
+		}
+	})
+
 	t.Run("render transaction commits together or not at all", func(t *testing.T) {
 		st, a, _ := setup(t)
 		r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: "req_tx", Format: "png", Status: store.RenderSucceeded,

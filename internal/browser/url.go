@@ -1,0 +1,135 @@
+package browser
+
+import (
+	"errors"
+	"time"
+)
+
+// This file is the contract between the v1 API (internal/render, internal/api)
+// and the browser pool for renders of a client's URL or HTML. The types are
+// agreed; RenderURL itself is in urlrender.go.
+
+// Errors of URL renders. The render service maps them; the API turns them
+// into statuses (blocked → 400, page status → failed render, …).
+var (
+	// ErrBlockedURL: the main-frame URL is refused by the egress guard or
+	// has a scheme we never navigate to (file:, chrome:, data:, …).
+	ErrBlockedURL = errors.New("url is not allowed")
+	// ErrPageStatus: fail_on_4xx / fail_on_5xx and the main frame answered
+	// such a status. Wrapped in a *PageStatusError carrying the code.
+	ErrPageStatus = errors.New("page answered an error status")
+	// ErrSelectorNotFound: selector or wait_for matched nothing in time.
+	ErrSelectorNotFound = errors.New("selector not found")
+	// ErrNavigation: the page could not be loaded (DNS, refused, TLS, …).
+	ErrNavigation = errors.New("navigation failed")
+	// ErrPageScript: the request's js threw (or its promise rejected).
+	ErrPageScript = errors.New("page script failed")
+)
+
+// PageStatusError is returned (wrapping ErrPageStatus) when the main frame's
+// HTTP status made a fail_on_4xx / fail_on_5xx render fail.
+type PageStatusError struct{ Status int }
+
+// Error returns ErrPageStatus's message; the status is in the field, and
+// RenderURL's wrapping error names it too.
+func (e *PageStatusError) Error() string { return ErrPageStatus.Error() }
+
+// Unwrap makes errors.Is(err, ErrPageStatus) hold.
+func (e *PageStatusError) Unwrap() error { return ErrPageStatus }
+
+// WaitUntil is when navigation counts as done (Urlbox's wait_until).
+type WaitUntil string
+
+// WaitUntil values.
+const (
+	WaitDOMLoaded            WaitUntil = "domloaded"            // DOMContentLoaded
+	WaitLoaded               WaitUntil = "loaded"               // load event (default)
+	WaitRequestsFinished     WaitUntil = "requestsfinished"     // no request in flight for 500 ms
+	WaitMostRequestsFinished WaitUntil = "mostrequestsfinished" // at most 2 in flight for 500 ms
+)
+
+// Clip is a rectangle of the page in CSS pixels.
+type Clip struct{ X, Y, Width, Height int }
+
+// Cookie is one cookie set for the URL before navigation.
+type Cookie struct{ Name, Value string }
+
+// PDFOptions are the pdf_* options.
+type PDFOptions struct {
+	// PageSize is A0..A6, Letter, Legal, Tabloid, Ledger; "" means A4.
+	PageSize string
+	// Landscape turns the page.
+	Landscape bool
+	// Background prints background colours and images.
+	Background bool
+	// MarginTop..MarginLeft are in millimetres.
+	MarginTop, MarginRight, MarginBottom, MarginLeft float64
+}
+
+// URLRequest is one render of a client's URL or HTML (exactly one of them).
+// Every such render runs in a fresh incognito browser context whose every
+// request passes the egress guard.
+type URLRequest struct {
+	URL  string
+	HTML string
+
+	Format Format
+	// Width and Height are the viewport in CSS pixels; 0 means 1280×1024.
+	Width, Height int
+	// FullPage captures the whole page height (at most 16384 CSS px) at
+	// the viewport's width.
+	FullPage bool
+	// Selector crops the capture to the first matching element.
+	Selector string
+	// Clip captures this rectangle of the page; not with Selector.
+	Clip *Clip
+	// Retina renders at device scale factor 2.
+	Retina bool
+	// Quality is 1..100 for jpeg/webp; 0 means 90.
+	Quality int
+	// Transparent makes the default white background transparent (png and
+	// webp; jpeg has no alpha).
+	Transparent bool
+
+	// Delay waits this long after navigation before capturing.
+	Delay time.Duration
+	// WaitFor waits for a selector to be present before capturing.
+	WaitFor string
+	// WaitUntil is when the page counts as loaded; "" means WaitLoaded.
+	WaitUntil WaitUntil
+	// Timeout bounds the whole render (navigation to bytes); 0 means the
+	// pool's render timeout.
+	Timeout time.Duration
+
+	// DarkMode emulates prefers-color-scheme: dark.
+	DarkMode bool
+	// CSS is added as a style element after load.
+	CSS string
+	// JS runs after load (and CSS), before wait_for and capture; a returned
+	// promise is awaited, and a throw fails the render with ErrPageScript.
+	JS        string
+	UserAgent string
+	// Headers are extra request headers for the main frame and subresources.
+	Headers map[string]string
+	// Cookies are set for URL's origin before navigating; HTML renders
+	// have no origin and ignore them.
+	Cookies []Cookie
+
+	FailOn4xx, FailOn5xx bool
+	// BlockAds blocks requests matching the bundled ad/tracker blocklist.
+	BlockAds bool
+
+	PDF PDFOptions
+}
+
+// URLResult is a finished URL render.
+type URLResult struct {
+	Result
+	// Status is the main frame's HTTP status (0 for HTML renders).
+	Status int
+	// FinalURL is the main frame's URL after redirects.
+	FinalURL string
+	// Blocked lists subresource URLs the egress guard or the ad blocklist
+	// refused; the render went on without them.
+	Blocked []string
+}

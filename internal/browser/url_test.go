@@ -1,0 +1,995 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/egress/egresstest"
+)
+
+// urlPool starts a pool whose URL renders are guarded by a guard allowing
+// allow, with every host name resolving to resolveTo (no DNS leaves the
+// test).
+func urlPool(t *testing.T, resolveTo netip.Addr, allow ...string) *Pool {
+	t.Helper()
+	var prefixes []netip.Prefix
+	for _, a := range allow {
+		prefixes = append(prefixes, netip.MustParsePrefix(a))
+	}
+	resolver, _ := egresstest.FakeResolver(resolveTo)
+	g, err := egress.New(egress.Config{Allow: prefixes, Resolver: resolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newPool(t, Config{MaxTabs: 2, Egress: g, RenderTimeout: 20 * time.Second})
+}
+
+// site is a test web server that counts hits per path and records the
+// request headers of each path.
+type site struct {
+	*httptest.Server
+	mu      sync.Mutex
+	hits    map[string]int
+	headers map[string]http.Header
+}
+
+func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) *site {
+	t.Helper()
+	s := &site{hits: make(map[string]int), headers: make(map[string]http.Header)}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.hits[r.URL.Path]++
+		s.headers[r.URL.Path] = r.Header.Clone()
+		s.mu.Unlock()
+		if f, ok := routes[r.URL.Path]; ok {
+			f(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	s.Server = httptest.NewUnstartedServer(h)
+	ln, err := net.Listen("tcp", listenOn)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", listenOn, err)
+	}
+	s.Listener.Close()
+	s.Listener = ln
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *site) hitsOf(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
+
+func (s *site) totalHits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.hits {
+		n += v
+	}
+	return n
+}
+
+func (s *site) headerOf(path string) http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headers[path]
+}
+
+// htmlPage answers with a fixed HTML document.
+func htmlPage(doc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, doc)
+	}
+}
+
+func pixelAt(img image.Image, x, y int) color.RGBA {
+	r, g, b, a := img.At(x, y).RGBA()
+	return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
+}
+
+func wantPixel(t *testing.T, img image.Image, x, y int, want color.RGBA) {
+	t.Helper()
+	if got := pixelAt(img, x, y); got != want {
+		t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
+	}
+}
+
+func wantSize(t *testing.T, img image.Image, w, h int) {
+	t.Helper()
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
+	}
+}
+
+var (
+	white = color.RGBA{255, 255, 255, 255}
+	black = color.RGBA{0, 0, 0, 255}
+	blue  = color.RGBA{0, 0, 255, 255}
+	green = color.RGBA{0, 255, 0, 255}
+	red   = color.RGBA{255, 0, 0, 255}
+)
+
+func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) {
+	t.Helper()
+	req.Format = FormatPNG
+	res, err := p.RenderURL(context.Background(), req)
+	if err != nil {
+		t.Fatalf("RenderURL(%s): %v", cmpURL(req), err)
+	}
+	return res, decodePNG(t, res.Data)
+}
+
+func cmpURL(req URLRequest) string {
+	if req.URL != "" {
+		return req.URL
+	}
+	return "html"
+}
+
+func TestRenderURLOptions(t *testing.T) {
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	openGate := func() { gateOnce.Do(func() { close(gate) }) }
+	t.Cleanup(openGate)
+	gate2 := make(chan struct{})
+	var gate2Once sync.Once
+	openGate2 := func() { gate2Once.Do(func() { close(gate2) }) }
+	t.Cleanup(openGate2)
+
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/tall": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><div style="height:3000px;background:rgb(0,0,255)"></div>`),
+		"/box": htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
+			`<div id="box" style="position:absolute;left:50px;top:1500px;width:200px;height:100px;background:rgb(0,0,255)"></div>`),
+		"/plain": htmlPage(`<!doctype html><body style="margin:0"><p>plain</p>`),
+		"/dark": htmlPage(`<!doctype html><style>body{margin:0;background:#fff}` +
+			`@media (prefers-color-scheme: dark){body{background:#000}}</style><p>theme</p>`),
+		"/late": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			fetch('/gate').then(() => { const d = document.createElement('div'); d.id = 'late';
+			  document.body.appendChild(d); document.body.style.background = 'rgb(0,255,0)'; });
+			</script>`),
+		"/gate": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		},
+		"/gradient": htmlPage(`<!doctype html><body style="margin:0;height:100vh;background:linear-gradient(45deg,#f00,#00f,#0f0)">` +
+			strings.Repeat("<p>Some text to compress</p>", 20)),
+		"/beacon": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><script>
+			setInterval(() => fetch('/ping'), 100);</script>`),
+		"/ping": func(w http.ResponseWriter, r *http.Request) {},
+		"/alert": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			alert('hello'); document.body.style.background = 'rgb(0,255,0)';
+			</script>`),
+		"/afterload": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			addEventListener('load', () => fetch('/gate2').then(() => { document.body.style.background = 'rgb(0,255,0)'; }));
+			</script>`),
+		"/gate2": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-gate2:
+			case <-r.Context().Done():
+			}
+		},
+		"/neverloads": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><img src="/gate2?img">`),
+		"/delayed": htmlPage(`<!doctype html><body style="margin:0;background:#fff"><script>
+			setTimeout(() => { document.body.style.background = 'rgb(0,255,0)'; }, 2500);
+			</script>`),
+		"/echo":        htmlPage(`<!doctype html><p>echo</p>`),
+		"/transparent": htmlPage(`<!doctype html><body style="margin:0"><p>see-through</p>`),
+		"/ads": func(w http.ResponseWriter, r *http.Request) {
+			// The ad host resolves to 127.0.0.1 (fake resolver), so this
+			// very server answers it when it is not blocked.
+			_, port, _ := net.SplitHostPort(r.Host)
+			htmlPage(fmt.Sprintf(`<!doctype html><body><img src="http://ads.doubleclick.net:%s/ad.png">`+
+				`<img src="http://cdn.example.org:%s/ok.png">`, port, port))(w, r)
+		},
+		"/ad.png": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(solidPNG(t, 2, 2, red))
+		},
+		"/ok.png": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(solidPNG(t, 2, 2, green))
+		},
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	u := func(path string) string { return s.URL + path }
+
+	t.Run("default viewport", func(t *testing.T) {
+		res, img := renderPNG(t, p, URLRequest{URL: u("/tall")})
+		wantSize(t, img, 1280, 1024)
+		if res.Status != 200 || res.FinalURL != u("/tall") || res.ContentType != "image/png" {
+			t.Errorf("status %d, final url %q, type %q", res.Status, res.FinalURL, res.ContentType)
+		}
+	})
+	t.Run("full_page captures the whole 3000px page", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/tall"), FullPage: true})
+		wantSize(t, img, 1280, 3000)
+		wantPixel(t, img, 640, 2990, blue)
+	})
+	t.Run("selector crops to the element", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/box"), Selector: "#box"})
+		wantSize(t, img, 200, 100)
+		wantPixel(t, img, 0, 0, blue)
+		wantPixel(t, img, 199, 99, blue)
+	})
+	t.Run("selector that matches nothing", func(t *testing.T) {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/box"), Format: FormatPNG, Selector: "#nope"})
+		if !errors.Is(err, ErrSelectorNotFound) {
+			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
+		}
+	})
+	t.Run("retina doubles pixel dimensions", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/tall"), Width: 400, Height: 300, Retina: true})
+		wantSize(t, img, 800, 600)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/box"), Selector: "#box", Retina: true})
+		wantSize(t, img, 400, 200)
+	})
+	t.Run("clip", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/box"), Clip: &Clip{X: 0, Y: 1450, Width: 300, Height: 100}})
+		wantSize(t, img, 300, 100)
+		wantPixel(t, img, 10, 10, white)  // left of the box, above it
+		wantPixel(t, img, 100, 90, blue)  // inside the box (y 1540)
+		wantPixel(t, img, 280, 90, white) // right of the box
+	})
+	t.Run("wait_for waits for the element", func(t *testing.T) {
+		// Without wait_for the capture happens while /gate still holds the
+		// page's fetch; with it, the render waits until the gate opens.
+		_, img := renderPNG(t, p, URLRequest{URL: u("/late"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		time.AfterFunc(300*time.Millisecond, openGate)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/late"), Width: 200, Height: 100, WaitFor: "#late"})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("wait_for times out", func(t *testing.T) {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPNG, WaitFor: "#never", Timeout: 1500 * time.Millisecond})
+		if !errors.Is(err, ErrSelectorNotFound) {
+			t.Fatalf("err = %v, want ErrSelectorNotFound", err)
+		}
+	})
+	t.Run("jpeg and webp honour quality", func(t *testing.T) {
+		for _, f := range []Format{FormatJPEG, FormatWebP} {
+			size := map[int]int{}
+			for _, q := range []int{10, 95} {
+				res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.ContentType != f.ContentType() {
+					t.Errorf("%s: content type %q", f, res.ContentType)
+				}
+				size[q] = len(res.Data)
+			}
+			if size[10] >= size[95] {
+				t.Errorf("%s: quality 10 gave %d bytes, quality 95 %d; want smaller", f, size[10], size[95])
+			}
+		}
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: FormatJPEG, Width: 400, Height: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(res.Data)); err != nil || cfg.Width != 400 || cfg.Height != 300 {
+			t.Errorf("jpeg: %+v, %v; want 400x300", cfg, err)
+		}
+	})
+	t.Run("alert does not stall the render", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/alert"), Width: 200, Height: 100, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("wait_until", func(t *testing.T) {
+		// domloaded does not wait for an image that never arrives, where
+		// loaded would.
+		_, img := renderPNG(t, p, URLRequest{URL: u("/neverloads"), Width: 200, Height: 100, WaitUntil: WaitDOMLoaded, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, blue)
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/neverloads"), Format: FormatPNG, Timeout: 2 * time.Second})
+		if !errors.Is(err, ErrRenderTimeout) {
+			t.Errorf("loaded with a never-loading image: err = %v, want ErrRenderTimeout", err)
+		}
+		// loaded captures while a request started at load is in flight;
+		// requestsfinished waits for it.
+		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		time.AfterFunc(300*time.Millisecond, openGate2)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/afterload"), Width: 200, Height: 100, WaitUntil: WaitRequestsFinished})
+		wantPixel(t, img, 100, 50, green)
+		// A page that sends a request every 100 ms forever is never idle,
+		// but mostly so.
+		_, img = renderPNG(t, p, URLRequest{URL: u("/beacon"), Width: 200, Height: 100, WaitUntil: WaitMostRequestsFinished, Timeout: 10 * time.Second})
+		wantPixel(t, img, 100, 50, blue)
+		_, err = p.RenderURL(context.Background(), URLRequest{URL: u("/beacon"), Format: FormatPNG, WaitUntil: WaitRequestsFinished, Timeout: 3 * time.Second})
+		if !errors.Is(err, ErrRenderTimeout) {
+			t.Errorf("requestsfinished on a beaconing page: err = %v, want ErrRenderTimeout", err)
+		}
+	})
+	t.Run("delay waits before capture", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100})
+		wantPixel(t, img, 100, 50, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100, Delay: 3 * time.Second})
+		wantPixel(t, img, 100, 50, green)
+	})
+	t.Run("css is injected", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100, CSS: "body{background:rgb(0,0,255)!important}"})
+		wantPixel(t, img, 150, 80, blue)
+	})
+	t.Run("js runs before capture", func(t *testing.T) {
+		js := `new Promise(r => setTimeout(r, 50)).then(() => { document.body.style.background = 'rgb(0,255,0)'; })`
+		_, img := renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100, JS: js})
+		wantPixel(t, img, 150, 80, green)
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPNG, JS: "throw new Error('boom')"})
+		if !errors.Is(err, ErrPageScript) || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("throwing js: err = %v, want ErrPageScript mentioning boom", err)
+		}
+	})
+	t.Run("dark_mode", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100, DarkMode: true})
+		wantPixel(t, img, 150, 80, black)
+	})
+	t.Run("transparent", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/transparent"), Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, white)
+		_, img = renderPNG(t, p, URLRequest{URL: u("/transparent"), Width: 200, Height: 100, Transparent: true})
+		if a := pixelAt(img, 150, 80).A; a != 0 {
+			t.Errorf("alpha at (150,80) = %d, want 0", a)
+		}
+	})
+	t.Run("fail_on_4xx", func(t *testing.T) {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/missing"), Format: FormatPNG, FailOn4xx: true})
+		var pse *PageStatusError
+		if !errors.As(err, &pse) || pse.Status != 404 || !errors.Is(err, ErrPageStatus) {
+			t.Fatalf("err = %v, want *PageStatusError{404}", err)
+		}
+		res, _ := renderPNG(t, p, URLRequest{URL: u("/missing")})
+		if res.Status != 404 {
+			t.Errorf("without fail_on_4xx: status %d, want 404 and a capture", res.Status)
+		}
+		_, err = p.RenderURL(context.Background(), URLRequest{URL: u("/missing"), Format: FormatPNG, FailOn5xx: true})
+		if err != nil {
+			t.Errorf("fail_on_5xx on a 404: %v", err)
+		}
+	})
+	t.Run("headers, cookies and user agent reach the server", func(t *testing.T) {
+		renderPNG(t, p, URLRequest{
+			URL:       u("/echo"),
+			UserAgent: "renderhook-test/1.0",
+			Headers:   map[string]string{"X-Test": "yes"},
+			Cookies:   []Cookie{{Name: "session", Value: "abc123"}},
+		})
+		h := s.headerOf("/echo")
+		if got := h.Get("User-Agent"); got != "renderhook-test/1.0" {
+			t.Errorf("User-Agent = %q", got)
+		}
+		if got := h.Get("X-Test"); got != "yes" {
+			t.Errorf("X-Test = %q", got)
+		}
+		if got := h.Get("Cookie"); !strings.Contains(got, "session=abc123") {
+			t.Errorf("Cookie = %q, want session=abc123", got)
+		}
+	})
+	t.Run("block_ads blocks a listed host", func(t *testing.T) {
+		before := s.hitsOf("/ad.png")
+		res, _ := renderPNG(t, p, URLRequest{URL: u("/ads"), WaitUntil: WaitRequestsFinished})
+		if s.hitsOf("/ad.png") == before {
+			t.Fatal("without block_ads the ad was not requested; the test page is broken")
+		}
+		if len(res.Blocked) != 0 {
+			t.Errorf("without block_ads, Blocked = %v", res.Blocked)
+		}
+		before, okBefore := s.hitsOf("/ad.png"), s.hitsOf("/ok.png")
+		res, _ = renderPNG(t, p, URLRequest{URL: u("/ads"), BlockAds: true, WaitUntil: WaitRequestsFinished})
+		if n := s.hitsOf("/ad.png") - before; n != 0 {
+			t.Errorf("with block_ads the ad host was reached %d times", n)
+		}
+		if s.hitsOf("/ok.png") == okBefore {
+			t.Error("with block_ads an unlisted host was not reached")
+		}
+		_, port, _ := net.SplitHostPort(s.Listener.Addr().String())
+		if want := "http://ads.doubleclick.net:" + port + "/ad.png"; !slices.Contains(res.Blocked, want) {
+			t.Errorf("Blocked = %v, want it to list %s", res.Blocked, want)
+		}
+	})
+	t.Run("html source", func(t *testing.T) {
+		before := s.hitsOf("/ok.png")
+		res, img := renderPNG(t, p, URLRequest{
+			HTML:  `<!doctype html><body style="margin:0;background:rgb(0,0,255)"><img src="` + u("/ok.png") + `" style="width:50px;height:50px">`,
+			Width: 200, Height: 100,
+		})
+		wantPixel(t, img, 150, 80, blue)
+		wantPixel(t, img, 10, 10, green)
+		if s.hitsOf("/ok.png") == before {
+			t.Error("the HTML's image was not loaded")
+		}
+		if res.Status != 0 || res.FinalURL != "" {
+			t.Errorf("html render: status %d, final url %q", res.Status, res.FinalURL)
+		}
+	})
+	t.Run("pdf options", func(t *testing.T) {
+		if _, err := exec.LookPath("pdfinfo"); err != nil {
+			t.Skip("no pdfinfo")
+		}
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPDF,
+			PDF: PDFOptions{PageSize: "A4", Landscape: true, Background: true, MarginTop: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := pdfinfo(t, res.Data)
+		m := regexp.MustCompile(`Page size:\s+([\d.]+) x ([\d.]+) pts`).FindSubmatch(out)
+		if m == nil || !strings.HasPrefix(string(m[1]), "841") || !strings.HasPrefix(string(m[2]), "595") {
+			t.Errorf("A4 landscape page size wrong:\n%s", out)
+		}
+		if res.ContentType != "application/pdf" {
+			t.Errorf("content type %q", res.ContentType)
+		}
+	})
+	t.Run("pdf background and margins", func(t *testing.T) {
+		if _, err := exec.LookPath("pdftoppm"); err != nil {
+			t.Skip("no pdftoppm")
+		}
+		// Rasterised at 25.4 dpi, one pixel is one millimetre.
+		raster := func(o PDFOptions) image.Image {
+			t.Helper()
+			res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/tall"), Format: FormatPDF, PDF: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "in.pdf"), res.Data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("pdftoppm", "-png", "-r", "25.4", "-f", "1", "-l", "1", "-singlefile",
+				filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("pdftoppm: %v\n%s", err, out)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "out.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return img
+		}
+		isBlue := func(c color.RGBA) bool { return c.B > 200 && c.R < 60 && c.G < 60 }
+		img := raster(PDFOptions{})
+		if c := pixelAt(img, 105, 150); isBlue(c) {
+			t.Errorf("without pdf_background the middle is %v, want no background", c)
+		}
+		img = raster(PDFOptions{Background: true, MarginTop: 30, MarginLeft: 30})
+		if c := pixelAt(img, 105, 150); !isBlue(c) {
+			t.Errorf("with pdf_background the middle is %v, want blue", c)
+		}
+		if c := pixelAt(img, 105, 10); isBlue(c) {
+			t.Errorf("inside the 30 mm top margin: %v, want blank", c)
+		}
+		if c := pixelAt(img, 10, 150); isBlue(c) {
+			t.Errorf("inside the 30 mm left margin: %v, want blank", c)
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		for name, req := range map[string]URLRequest{
+			"neither url nor html": {Format: FormatPNG},
+			"both url and html":    {URL: u("/plain"), HTML: "<p>", Format: FormatPNG},
+			"bad format":           {URL: u("/plain"), Format: "gif"},
+			"huge viewport":        {URL: u("/plain"), Format: FormatPNG, Width: 20000},
+			"bad wait_until":       {URL: u("/plain"), Format: FormatPNG, WaitUntil: "whenever"},
+			"selector and clip":    {URL: u("/plain"), Format: FormatPNG, Selector: "p", Clip: &Clip{Width: 1, Height: 1}},
+			"bad pdf page size":    {URL: u("/plain"), Format: FormatPDF, PDF: PDFOptions{PageSize: "B5"}},
+		} {
+			if _, err := p.RenderURL(context.Background(), req); !errors.Is(err, ErrBadRequest) {
+				t.Errorf("%s: err = %v, want ErrBadRequest", name, err)
+			}
+		}
+	})
+}
+
+func TestRenderURLNoGuardRefuses(t *testing.T) {
+	t.Parallel()
+	p, err := New(Config{ChromiumPath: "/bin/sh"}) // never started: refused before any browser work
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []URLRequest{{URL: "https://example.com/", Format: FormatPNG}, {HTML: "<p>hi</p>", Format: FormatPNG}} {
+		if _, err := p.RenderURL(context.Background(), req); !errors.Is(err, ErrBlockedURL) {
+			t.Errorf("%s without a guard: err = %v, want ErrBlockedURL", cmpURL(req), err)
+		}
+	}
+}
+
+// TestRenderURLMainFrameSSRF: with loopback not allowed, main frames that
+// point at it (or at metadata, files, browser pages) are refused, and the
+// loopback server is never reached.
+func TestRenderURLMainFrameSSRF(t *testing.T) {
+	target := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/": htmlPage("<p>secret</p>")})
+	_, port, _ := net.SplitHostPort(target.Listener.Addr().String())
+	// Every host name resolves to 127.0.0.1, and nothing private is allowed.
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"))
+	for _, tc := range []struct {
+		url          string
+		beforeBrowse bool // refused by the pre-check, before any browser work
+	}{
+		{"http://127.0.0.1:" + port + "/", true},
+		{"http://localhost:" + port + "/", true},
+		{"http://2130706433:" + port + "/", true},
+		{"http://[::1]:" + port + "/", true},
+		{"http://169.254.169.254/latest/meta-data/", true},
+		{"file:///etc/passwd", true},
+		{"chrome://version", true},
+		{"javascript:alert(1)", true},
+		{"data:text/html,<p>hi</p>", true},
+		{"http://internal.example:" + port + "/", false}, // resolves to 127.0.0.1: refused by the proxy
+		{"https://internal.example:" + port + "/", false},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			rendersBefore := p.Stats().Renders
+			start := time.Now()
+			_, err := p.RenderURL(context.Background(), URLRequest{URL: tc.url, Format: FormatPNG})
+			if !errors.Is(err, ErrBlockedURL) {
+				t.Fatalf("err = %v, want ErrBlockedURL", err)
+			}
+			if tc.beforeBrowse && time.Since(start) > 100*time.Millisecond {
+				t.Errorf("refusal took %s; the pre-check should answer at once", time.Since(start))
+			}
+			if p.Stats().Renders != rendersBefore {
+				t.Error("a refused render was counted as done")
+			}
+		})
+	}
+	if n := target.totalHits(); n != 0 {
+		t.Errorf("the loopback server was reached %d times", n)
+	}
+}
+
+// TestRenderURLSubresourceSSRF: a page on an allowed origin (127.0.0.1)
+// whose subresources, fetch, XHR, websocket, redirect and a host name all
+// lead to a refused address (127.0.0.2) renders, the refused server is
+// never reached, and every such URL is in Blocked. The same page with
+// 127.0.0.2 allowed reaches it on every path, which shows the page really
+// makes those requests.
+func TestRenderURLSubresourceSSRF(t *testing.T) {
+	forbidden := newSite(t, "127.0.0.2:0", map[string]http.HandlerFunc{
+		"/img.png":    func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/fetch":      func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Access-Control-Allow-Origin", "*") },
+		"/xhr":        func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Access-Control-Allow-Origin", "*") },
+		"/redirected": func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/named.png":  func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/ws":         func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusBadRequest) },
+		"/html.png":   func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+	})
+	_, fport, _ := net.SplitHostPort(forbidden.Listener.Addr().String())
+	fbase := "http://127.0.0.2:" + fport
+	urls := map[string]string{
+		"/img.png":    fbase + "/img.png",
+		"/fetch":      fbase + "/fetch",
+		"/xhr":        fbase + "/xhr",
+		"/ws":         "ws://127.0.0.2:" + fport + "/ws",
+		"/redirected": fbase + "/redirected",
+		"/named.png":  "http://evil.example:" + fport + "/named.png",
+	}
+	page := `<!doctype html><body>
+<img src="` + urls["/img.png"] + `">
+<img src="/redirect">
+<img src="` + urls["/named.png"] + `">
+<script>
+const settle = (p) => p.then(() => {}, () => {});
+const ws = new Promise((res) => { const s = new WebSocket(` + jsString(urls["/ws"]) + `); s.onerror = res; s.onclose = res; s.onopen = res; });
+const xhr = new Promise((res) => { const x = new XMLHttpRequest(); x.onloadend = res; x.open('GET', ` + jsString(urls["/xhr"]) + `); x.send(); });
+Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() => {
+  const d = document.createElement('div'); d.id = 'done'; document.body.appendChild(d);
+});
+</script>`
+	allowed := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/page": htmlPage(page),
+		"/redirect": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, urls["/redirected"], http.StatusFound)
+		},
+		"/linklocal": htmlPage(`<!doctype html><body>
+			<img src="http://169.254.169.254/latest/meta-data/">
+			<img src="http://[fe80::1]/x.png">
+			<img src="http://[::1]:` + fport + `/img.png">`),
+		"/to-forbidden": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, fbase+"/img.png", http.StatusFound)
+		},
+	})
+	req := URLRequest{URL: allowed.URL + "/page", Format: FormatPNG, WaitFor: "#done", WaitUntil: WaitRequestsFinished}
+
+	t.Run("control: with 127.0.0.2 allowed every path is reached", func(t *testing.T) {
+		p := urlPool(t, netip.MustParseAddr("127.0.0.2"), "127.0.0.0/8")
+		res, err := p.RenderURL(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for path := range urls {
+			if forbidden.hitsOf(path) == 0 {
+				t.Errorf("%s was not requested; the test page does not exercise it", path)
+			}
+		}
+		if len(res.Blocked) != 0 {
+			t.Errorf("Blocked = %v, want none", res.Blocked)
+		}
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.2"), "127.0.0.1/32")
+	t.Run("refused", func(t *testing.T) {
+		before := forbidden.totalHits()
+		res, err := p.RenderURL(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := forbidden.totalHits() - before; n != 0 {
+			t.Errorf("the refused server was reached %d times", n)
+		}
+		for path, u := range urls {
+			if !slices.Contains(res.Blocked, u) {
+				t.Errorf("%s: Blocked = %v, want it to list %s", path, res.Blocked, u)
+			}
+		}
+	})
+	t.Run("addresses Chromium would bypass a proxy for go through it", func(t *testing.T) {
+		// Chromium sends loopback and link-local destinations direct unless
+		// told "<-loopback>"; had it here, the proxy would not have seen
+		// (and listed) them.
+		res, err := p.RenderURL(context.Background(), URLRequest{URL: allowed.URL + "/linklocal", Format: FormatPNG, WaitUntil: WaitRequestsFinished})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x.png", "http://[::1]:" + fport + "/img.png"} {
+			if !slices.Contains(res.Blocked, u) {
+				t.Errorf("Blocked = %v, want it to list %s", res.Blocked, u)
+			}
+		}
+	})
+	t.Run("html source's subresources too", func(t *testing.T) {
+		before := forbidden.totalHits()
+		res, err := p.RenderURL(context.Background(), URLRequest{
+			HTML: `<img src="` + fbase + `/html.png">`, Format: FormatPNG, WaitUntil: WaitRequestsFinished,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := forbidden.totalHits() - before; n != 0 {
+			t.Errorf("the refused server was reached %d times", n)
+		}
+		if !slices.Contains(res.Blocked, fbase+"/html.png") {
+			t.Errorf("Blocked = %v", res.Blocked)
+		}
+	})
+	t.Run("main-frame redirect to a refused address", func(t *testing.T) {
+		before := forbidden.totalHits()
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: allowed.URL + "/to-forbidden", Format: FormatPNG})
+		if !errors.Is(err, ErrBlockedURL) {
+			t.Errorf("err = %v, want ErrBlockedURL", err)
+		}
+		if n := forbidden.totalHits() - before; n != 0 {
+			t.Errorf("the refused server was reached %d times", n)
+		}
+	})
+}
+
+// TestRenderURLIncognito: cookies and localStorage one render sets are gone
+// in the next.
+func TestRenderURLIncognito(t *testing.T) {
+	var cookies sync.Map // render number → Cookie header seen by /probe
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/set": func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "secret", Path: "/", Expires: time.Now().Add(time.Hour)})
+			htmlPage(`<!doctype html><body style="margin:0"><script>
+				localStorage.setItem('k', 'v');
+				document.body.style.background = localStorage.getItem('k') === 'v' ? 'rgb(0,255,0)' : 'rgb(255,0,0)';
+				const i = new Image(); i.src = '/probe?n=1'; document.body.appendChild(i);
+				</script>`)(w, r)
+		},
+		"/check": htmlPage(`<!doctype html><body style="margin:0"><script>
+			document.body.style.background = localStorage.getItem('k') === null ? 'rgb(0,255,0)' : 'rgb(255,0,0)';
+			const i = new Image(); i.src = '/probe?n=2'; document.body.appendChild(i);
+			</script>`),
+		"/probe": func(w http.ResponseWriter, r *http.Request) {
+			cookies.Store(r.URL.Query().Get("n"), r.Header.Get("Cookie"))
+			w.Write(solidPNG(t, 1, 1, green))
+		},
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	req := URLRequest{Width: 100, Height: 100, WaitUntil: WaitRequestsFinished}
+
+	req.URL = s.URL + "/set"
+	_, img := renderPNG(t, p, req)
+	wantPixel(t, img, 90, 90, green) // localStorage works within a render
+	if c, _ := cookies.Load("1"); !strings.Contains(fmt.Sprint(c), "sid=secret") {
+		t.Fatalf("render 1's own subresource did not carry its cookie (Cookie %q); the test cannot tell", c)
+	}
+	req.URL = s.URL + "/check"
+	_, img = renderPNG(t, p, req)
+	wantPixel(t, img, 90, 90, green) // no localStorage from render 1
+	if c, ok := cookies.Load("2"); !ok || c != "" {
+		t.Errorf("render 2 sent Cookie %q (seen: %v), want none", c, ok)
+	}
+}
+
+// TestRenderURLDownloadsAndPopups: a page that starts a download and opens
+// windows renders; the download is denied and no window it opens runs.
+func TestRenderURLDownloadsAndPopups(t *testing.T) {
+	var alive atomic.Int64
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/page": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">
+			<a id="d" href="/file.bin" download>download</a>
+			<script>document.getElementById('d').click(); window.open('/popup', '_blank');</script>`),
+		"/popup": htmlPage(`<!doctype html><body style="background:rgb(255,0,0)"><script>
+			setInterval(() => fetch('/alive'), 50);</script>`),
+		"/alive": func(w http.ResponseWriter, r *http.Request) { alive.Add(1) },
+		"/file.bin": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Disposition", `attachment; filename="renderhook-test-evil.bin"`)
+			w.Write(bytes.Repeat([]byte("x"), 1024))
+		},
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+
+	t.Run("without a gesture", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
+		wantPixel(t, img, 150, 80, green) // the page itself, not the popup
+		if s.hitsOf("/file.bin") == 0 {
+			t.Error("the download link was not followed; the test page is broken")
+		}
+		if home, err := os.UserHomeDir(); err == nil {
+			if _, err := os.Stat(filepath.Join(home, "Downloads", "renderhook-test-evil.bin")); err == nil {
+				t.Error("the download was saved to ~/Downloads")
+			}
+		}
+	})
+	t.Run("popups the blocker lets through are closed", func(t *testing.T) {
+		// With a user gesture the popup blocker allows window.open; the
+		// pool must close the window itself. Left open, the popup would
+		// fetch /alive every 50 ms through the 1 s delay.
+		p.jsUserGesture = true
+		defer func() { p.jsUserGesture = false }()
+		popupsBefore, aliveBefore := s.hitsOf("/popup"), alive.Load()
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100,
+			JS: `window.open('/popup', '_blank') !== undefined`, Delay: time.Second})
+		wantPixel(t, img, 150, 80, green)
+		if n := alive.Load() - aliveBefore; n > 2 {
+			t.Errorf("the popup ran during the render: %d requests from it (popup loads: %d)", n, s.hitsOf("/popup")-popupsBefore)
+		}
+		n := alive.Load()
+		time.Sleep(300 * time.Millisecond)
+		if m := alive.Load(); m != n {
+			t.Errorf("the popup kept running after the render: %d more requests", m-n)
+		}
+	})
+}
+
+// TestRenderURLQueueFull: URL renders share the pool's limit and queue with
+// template renders.
+func TestRenderURLQueueFull(t *testing.T) {
+	bs := newBlockingServer(t)
+	resolver, _ := egresstest.FakeResolver(netip.MustParseAddr("127.0.0.1"))
+	g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Resolver: resolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, Config{MaxTabs: 1, QueueSize: 1, Egress: g})
+	slowURL := URLRequest{URL: bs.URL + "/img", Format: FormatPNG}
+	errs := make(chan error, 2)
+	go func() { _, err := p.RenderURL(context.Background(), slowURL); errs <- err }()
+	eventually(t, 10*time.Second, "the URL render to hold the only slot", func() bool { return bs.hits.Load() > 0 })
+	go func() { _, err := p.Render(context.Background(), pngRequest(colourPage("#fff", 10, 10))); errs <- err }()
+	eventually(t, 10*time.Second, "the template render to queue behind it", func() bool { return p.Stats().Queued == 1 })
+
+	start := time.Now()
+	if _, err := p.RenderURL(context.Background(), slowURL); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("third render: err = %v, want ErrQueueFull", err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("ErrQueueFull took %s, want immediate", d)
+	}
+	bs.release()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("queued render: %v", err)
+		}
+	}
+}
+
+// TestRenderURLTimeout: a page that never finishes loading fails with
+// ErrRenderTimeout at the request's timeout.
+func TestRenderURLTimeout(t *testing.T) {
+	bs := newBlockingServer(t)
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	start := time.Now()
+	_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG, Timeout: time.Second})
+	if !errors.Is(err, ErrRenderTimeout) {
+		t.Fatalf("err = %v, want ErrRenderTimeout", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s for a 1s timeout", took)
+	}
+}
+
+// TestRenderURLBrowserCrash: a URL render in flight when Chromium dies fails
+// with ErrBrowserCrashed, and the next one runs in the relaunched browser.
+func TestRenderURLBrowserCrash(t *testing.T) {
+	bs := newBlockingServer(t)
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/ok": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	oldPID := p.BrowserPID()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG})
+		errc <- err
+	}()
+	eventually(t, 10*time.Second, "render to be in flight", func() bool { return bs.hits.Load() == 1 })
+	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrBrowserCrashed) {
+			t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("in-flight render did not fail after the browser was killed")
+	}
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/ok", Width: 100, Height: 100})
+	wantPixel(t, img, 50, 50, blue)
+	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
+		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
+	}
+}
+
+// TestRenderURLWebRTC: WebRTC's UDP does not use the browser's proxy, so a
+// page could reach any address with STUN requests; the browser is launched
+// to send no unproxied UDP. The control run, with that flag overridden,
+// shows the page really sends them.
+func TestRenderURLWebRTC(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	var packets atomic.Int64
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				return
+			}
+			packets.Add(1)
+		}
+	}()
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/rtc": htmlPage(`<!doctype html><body><script>
+			const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:` + udp.LocalAddr().String() + `'}]});
+			pc.createDataChannel('x');
+			pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') document.body.id = 'done'; };
+			pc.createOffer().then((o) => pc.setLocalDescription(o));
+			setTimeout(() => { document.body.id = 'done'; }, 3000);
+			</script>`),
+	})
+	req := URLRequest{URL: s.URL + "/rtc", Format: FormatPNG, WaitFor: "body#done", Width: 100, Height: 100}
+	guard := func() *egress.Guard {
+		g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+
+	t.Run("control: with unproxied UDP allowed, STUN reaches the address", func(t *testing.T) {
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard(), ExtraFlags: []string{"--webrtc-ip-handling-policy=default"}})
+		if _, err := p.RenderURL(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if packets.Load() == 0 {
+			t.Skip("no STUN packet arrived even without the policy; this host's WebRTC gathers nothing to test")
+		}
+	})
+	t.Run("no unproxied UDP", func(t *testing.T) {
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard()})
+		before := packets.Load()
+		if _, err := p.RenderURL(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		// Proving an absence: give a late packet a moment to arrive.
+		time.Sleep(200 * time.Millisecond)
+		if n := packets.Load() - before; n != 0 {
+			t.Errorf("%d UDP packets reached 127.0.0.2, which the guard refuses", n)
+		}
+	})
+}
+
+// TestRenderURLPageCrash: when the page's renderer dies (here by
+// Page.crash; in life, out of memory) the render fails at once with
+// ErrBrowserCrashed instead of waiting for its deadline, and the browser
+// serves the next render.
+func TestRenderURLPageCrash(t *testing.T) {
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/wait": htmlPage(`<!doctype html><title>crash-me</title><p>waiting`),
+		"/ok":   htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	pid := p.BrowserPID()
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		// Loaded, then waiting for an element that never comes.
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/wait", Format: FormatPNG, WaitFor: "#never", Timeout: 30 * time.Second})
+		errc <- err
+	}()
+
+	p.mu.Lock()
+	in := p.cur
+	p.mu.Unlock()
+	var id target.ID
+	eventually(t, 10*time.Second, "the render's page to load", func() bool {
+		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
+		defer cancel()
+		infos, err := target.GetTargets().Do(cdp.WithExecutor(ctx, in.browser))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "page" && info.Title == "crash-me" {
+				id = info.TargetID
+			}
+		}
+		return id != ""
+	})
+	tabCtx, tabCancel := chromedp.NewContext(in.ctx, chromedp.WithTargetID(id))
+	defer tabCancel()
+	// Page.crash never answers: the renderer is gone before it can.
+	go chromedp.Run(tabCtx, page.Crash())
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrBrowserCrashed) {
+			t.Fatalf("err = %v, want ErrBrowserCrashed", err)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("the crash was noticed only after %s", took)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the render did not end after its page crashed")
+	}
+	if p.BrowserPID() != pid {
+		t.Error("the browser was replaced for a page crash")
+	}
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/ok", Width: 50, Height: 50})
+	wantPixel(t, img, 25, 25, blue)
+}

@@ -1,0 +1,911 @@
+package browser
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/inspector"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/renderhook/renderhook/internal/egress"
+)
+
+// pollInterval is how often a URL render re-checks page state it waits on
+// (load, network quiet, a selector). Events arrive on chromedp's goroutine,
+// where no CDP call may be made, so waiting is done by polling what they
+// recorded.
+const pollInterval = 25 * time.Millisecond
+
+// quietPeriod is how long the network must stay (almost) idle for
+// requestsfinished / mostrequestsfinished, like Chromium's own networkIdle.
+const quietPeriod = 500 * time.Millisecond
+
+// cleanupTimeout bounds closing a URL render's target and browser context.
+const cleanupTimeout = 5 * time.Second
+
+// errPageCrashed is the cause set when the render's renderer process dies
+// (out of memory, a Chromium bug) while the browser lives on.
+var errPageCrashed = errors.New("page crashed")
+
+// RenderURL renders a client's URL or HTML in a fresh incognito browser
+// context: nothing (cookies, storage, cache) is shared with any other render,
+// and the context is disposed of afterwards. Every connection the page makes
+// goes through a proxy that dials with Config.Egress, so forbidden
+// destinations are refused on the address they resolve to; refused
+// subresources are listed in URLResult.Blocked and the render goes on, while
+// a refused main frame fails with ErrBlockedURL. Downloads are denied and
+// windows the page opens are closed.
+//
+// RenderURL shares Render's concurrency limit and queue (ErrQueueFull), and
+// is bounded by req.Timeout or the pool's RenderTimeout. Errors wrap
+// ErrBadRequest, ErrBlockedURL, ErrNavigation, ErrPageStatus (as a
+// *PageStatusError), ErrSelectorNotFound, ErrPageScript, ErrQueueFull,
+// ErrRenderTimeout, ErrBrowserCrashed or ErrStopped, or are ctx's error.
+func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error) {
+	req = req.withDefaults()
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	if p.cfg.Egress == nil || req.URL != "" {
+		if err := p.checkMainURL(req.URL); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("render url: %w", err)
+	}
+	p.mu.Lock()
+	switch {
+	case p.state != stateRunning:
+		p.mu.Unlock()
+		return nil, ErrStopped
+	case p.admitted >= p.cfg.MaxTabs+p.cfg.QueueSize:
+		p.mu.Unlock()
+		return nil, ErrQueueFull
+	}
+	p.admitted++
+	p.active.Add(1)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.admitted--
+		p.mu.Unlock()
+		p.active.Done()
+	}()
+
+	start := time.Now()
+	in, err := p.acquireBrowser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got := time.Now()
+	res, err := p.renderURLIn(ctx, in, req)
+	took := time.Since(got)
+	p.releaseBrowser(in)
+	if err != nil {
+		select {
+		case <-p.stopCh:
+			return nil, ErrStopped
+		default:
+			return nil, err
+		}
+	}
+	p.renders.Add(1)
+	res.ContentType = req.Format.ContentType()
+	res.QueueWait = got.Sub(start)
+	res.RenderTime = took
+	return res, nil
+}
+
+// acquireBrowser takes a render slot, like acquire, but then only the
+// current browser rather than one of its warm tabs: a URL render opens its
+// own tab in its own browser context. It waits for a relaunch as takeTab
+// does.
+func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for a render slot: %w", ctx.Err())
+		case <-p.stopCh:
+			return nil, ErrStopped
+		}
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		p.mu.Lock()
+		if p.state != stateRunning {
+			p.mu.Unlock()
+			<-p.slots
+			return nil, ErrStopped
+		}
+		if in := p.cur; in != nil && in.alive() {
+			p.claimLocked(in)
+			p.mu.Unlock()
+			return in, nil
+		}
+		changed := p.changed
+		var down <-chan time.Time
+		if p.cur == nil {
+			left := p.cfg.StartTimeout - time.Since(p.downSince)
+			if left <= 0 {
+				p.mu.Unlock()
+				<-p.slots
+				return nil, fmt.Errorf("wait for browser relaunch: still down after %s: %w", p.cfg.StartTimeout, ErrBrowserCrashed)
+			}
+			if timer == nil {
+				timer = time.NewTimer(left)
+			} else {
+				timer.Reset(left)
+			}
+			down = timer.C
+		}
+		p.mu.Unlock()
+		// A current browser that is not alive is about to be replaced by the
+		// supervisor, which signals changed.
+		select {
+		case <-changed:
+		case <-down:
+		case <-ctx.Done():
+			<-p.slots
+			return nil, fmt.Errorf("wait for browser: %w", ctx.Err())
+		case <-p.stopCh:
+			<-p.slots
+			return nil, ErrStopped
+		}
+	}
+}
+
+// releaseBrowser undoes acquireBrowser once the render's context is gone.
+func (p *Pool) releaseBrowser(in *instance) {
+	p.mu.Lock()
+	p.busy--
+	in.inflight--
+	if p.state == stateRunning && in.retired && in.inflight == 0 && !in.closeSent {
+		p.bgShutdownLocked(in, true)
+	}
+	p.mu.Unlock()
+	<-p.slots
+}
+
+// renderURLIn runs one URL render in browser in and classifies its error.
+func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, error) {
+	timeout := p.renderTimeout(req)
+	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
+	defer cancel()
+	// The page's renderer dying (Inspector.targetCrashed) ends the render
+	// at once, with errPageCrashed as the cause.
+	rctx, crash := context.WithCancelCause(tctx)
+	defer crash(nil)
+	// A dead browser never answers; stop waiting as soon as it is gone.
+	stop := context.AfterFunc(in.ctx, cancel)
+	defer stop()
+
+	r := &urlRun{pool: p, in: in, req: req, refused: make(map[string]bool), seen: make(map[string]bool), crashCancel: crash}
+	res, err := r.run(rctx)
+	r.cleanup()
+	if err == nil {
+		return res, nil
+	}
+	var domain error
+	switch {
+	case errors.Is(err, ErrBlockedURL), errors.Is(err, ErrNavigation), errors.Is(err, ErrPageStatus),
+		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest):
+		domain = err
+	}
+	switch {
+	case !in.alive():
+		return nil, fmt.Errorf("render url in chromium pid %d: %w", in.pid, ErrBrowserCrashed)
+	case domain != nil:
+		return nil, domain
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("render url: %w", ctx.Err())
+	case errors.Is(context.Cause(rctx), errPageCrashed):
+		return nil, fmt.Errorf("render url: the page's renderer crashed: %w", ErrBrowserCrashed)
+	case errors.Is(context.Cause(rctx), errRenderDeadline):
+		return nil, fmt.Errorf("render url: %w after %s (in %v)", ErrRenderTimeout, timeout, err)
+	}
+	return nil, fmt.Errorf("render url: %w", err)
+}
+
+// urlRun is the state of one URL render: its proxy, browser context and
+// tab, and what the page's events told about it.
+type urlRun struct {
+	pool *Pool
+	in   *instance
+	req  URLRequest
+
+	proxy     *egress.Proxy
+	bctxID    cdp.BrowserContextID
+	targetID  target.ID
+	tab       *chromedp.Target   // set once attached
+	tabCancel context.CancelFunc // closes the tab and detaches
+	abort     context.CancelFunc // stops chromedp's target goroutines
+	helpers   sync.WaitGroup     // popup closers and dialog dismissers
+
+	// Written by the proxy and by chromedp's event goroutine; read by run.
+	mu          sync.Mutex
+	refused     map[string]bool // host:port the proxy refused
+	seen        map[string]bool // URLs the page requested
+	seenOrder   []string
+	inspBlocked []string // refused by Network.setBlockedURLs
+	reqURL      map[network.RequestID]string
+	inflight    map[network.RequestID]bool
+	requests    int // requests started, to notice a short one between polls
+	mainFrame   cdp.FrameID
+	mainURL     string // last main-frame document request (redirects included)
+	status      int
+	finalURL    string
+	lifecycle   map[cdp.LoaderID]map[string]bool
+	crashCancel context.CancelCauseFunc
+	closed      bool // cleanup began; start no more helpers
+}
+
+// run does the render; cleanup undoes what it set up, whatever happened.
+func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
+	r.reqURL = make(map[network.RequestID]string)
+	r.inflight = make(map[network.RequestID]bool)
+	r.lifecycle = make(map[cdp.LoaderID]map[string]bool)
+
+	proxy, err := egress.NewProxy(egress.ProxyConfig{
+		Guard:     r.pool.cfg.Egress,
+		Deny:      r.deny,
+		OnRefused: r.onRefused,
+		MaxBytes:  maxRenderBytes,
+		Logger:    r.pool.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.proxy = proxy
+
+	bexec := cdp.WithExecutor(ctx, r.in.browser)
+	// "<-loopback>" removes Chromium's implicit bypass of localhost, so
+	// loopback destinations go through the guard like any other.
+	r.bctxID, err = target.CreateBrowserContext().
+		WithProxyServer("http://" + proxy.Addr()).
+		WithProxyBypassList("<-loopback>").
+		Do(bexec)
+	if err != nil {
+		return nil, fmt.Errorf("create browser context: %w", err)
+	}
+	err = browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorDeny).WithBrowserContextID(r.bctxID).Do(bexec)
+	if err != nil {
+		return nil, fmt.Errorf("deny downloads: %w", err)
+	}
+	// Its own window, as for warm tabs: a tab hidden behind another
+	// produces no frames.
+	r.targetID, err = target.CreateTarget("about:blank").WithBrowserContextID(r.bctxID).WithNewWindow(true).Do(bexec)
+	if err != nil {
+		return nil, fmt.Errorf("create target: %w", err)
+	}
+	tgt, err := r.attach(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tctx := cdp.WithExecutor(ctx, tgt)
+	if err := r.prepare(tctx); err != nil {
+		return nil, err
+	}
+	if r.req.URL != "" {
+		if err := r.navigate(tctx); err != nil {
+			return nil, err
+		}
+	} else if err := r.loadHTML(tctx); err != nil {
+		return nil, err
+	}
+	if err := r.afterLoad(tctx); err != nil {
+		return nil, err
+	}
+	data, err := r.capture(tctx)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &URLResult{
+		Result:   Result{Data: data},
+		Status:   r.status,
+		FinalURL: r.finalURL,
+		Blocked:  r.blockedLocked(),
+	}, nil
+}
+
+// attach connects chromedp to the render's target, listening to its events
+// from the start. Like newTab it bounds the attach from outside, since a
+// deadline on the chromedp context would close the tab.
+func (r *urlRun) attach(ctx context.Context) (*chromedp.Target, error) {
+	parent, abort := context.WithCancel(r.in.ctx)
+	tabCtx, tabCancel := chromedp.NewContext(parent, chromedp.WithTargetID(r.targetID))
+	r.abort, r.tabCancel = abort, tabCancel
+	chromedp.ListenTarget(tabCtx, r.onEvent)
+	ran := make(chan error, 1)
+	go func() {
+		ran <- chromedp.Run(tabCtx, chromedp.ActionFunc(func(ctx context.Context) error {
+			// chromedp enables these for its query helpers; we never use
+			// them and they cost events on every DOM change.
+			// Network stays on (its events drive waiting and Blocked) but
+			// keeps (next to) no response bodies for DevTools, which by
+			// default buffers up to 100 MB of them per tab. (0 would mean
+			// the default.)
+			noBodies := network.Enable().WithMaxTotalBufferSize(1024).WithMaxResourceBufferSize(1024)
+			for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable(), noBodies} {
+				if err := a.Do(ctx); err != nil {
+					return fmt.Errorf("disable %T: %w", a, err)
+				}
+			}
+			return nil
+		}))
+	}()
+	var err error
+	select {
+	case err = <-ran:
+	case <-ctx.Done():
+		abort()
+		<-ran
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attach to target: %w", err)
+	}
+	tgt := chromedp.FromContext(tabCtx).Target
+	r.mu.Lock()
+	r.tab = tgt
+	r.mu.Unlock()
+	return tgt, nil
+}
+
+// prepare applies everything that must be in place before the page loads.
+func (r *urlRun) prepare(ctx context.Context) error {
+	req := r.req
+	tree, err := page.GetFrameTree().Do(ctx)
+	if err != nil {
+		return fmt.Errorf("get frame tree: %w", err)
+	}
+	r.mu.Lock()
+	r.mainFrame = tree.Frame.ID
+	r.mu.Unlock()
+
+	scale := 1.0
+	if req.Retina {
+		scale = retinaScale
+	}
+	actions := []chromedp.Action{
+		network.SetBlockedURLs(blockedSchemePatterns),
+		// The client's css and js must apply even on pages whose
+		// Content-Security-Policy forbids inline styles and scripts.
+		page.SetBypassCSP(true),
+		emulation.SetDeviceMetricsOverride(int64(req.Width), int64(req.Height), scale, false),
+	}
+	if req.DarkMode {
+		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{
+			{Name: "prefers-color-scheme", Value: "dark"},
+		}))
+	}
+	if req.UserAgent != "" {
+		actions = append(actions, emulation.SetUserAgentOverride(req.UserAgent))
+	}
+	if len(req.Headers) > 0 {
+		h := make(network.Headers, len(req.Headers))
+		for k, v := range req.Headers {
+			h[k] = v
+		}
+		actions = append(actions, network.SetExtraHTTPHeaders(h))
+	}
+	if req.Transparent && (req.Format == FormatPNG || req.Format == FormatWebP) {
+		actions = append(actions, emulation.SetDefaultBackgroundColorOverride().WithColor(&cdp.RGBA{R: 0, G: 0, B: 0, A: 0}))
+	}
+	for _, a := range actions {
+		if err := a.Do(ctx); err != nil {
+			return fmt.Errorf("prepare page: %T: %w", a, err)
+		}
+	}
+	// Cookies belong to the URL's origin; an HTML render has none.
+	if req.URL != "" {
+		for _, c := range req.Cookies {
+			if err := network.SetCookie(c.Name, c.Value).WithURL(req.URL).Do(ctx); err != nil {
+				return fmt.Errorf("set cookie %q: %w", c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// navigate loads the URL in the main frame and waits as WaitUntil says.
+func (r *urlRun) navigate(ctx context.Context) error {
+	_, loaderID, errText, isDownload, err := page.Navigate(r.req.URL).Do(ctx)
+	if err == nil && errText == "" && isDownload {
+		errText = "the URL is a download"
+	}
+	if err != nil || errText != "" {
+		if ctx.Err() != nil {
+			return fmt.Errorf("navigate: %w", ctx.Err())
+		}
+		r.mu.Lock()
+		main := cmp.Or(r.mainURL, r.req.URL)
+		refused := r.refused[hostPortOf(main)]
+		r.mu.Unlock()
+		if refused {
+			return fmt.Errorf("%w: %s was refused by the egress policy", ErrBlockedURL, main)
+		}
+		if err == nil {
+			err = errors.New(errText)
+		}
+		return fmt.Errorf("%w: %s: %w", ErrNavigation, r.req.URL, err)
+	}
+	if err := r.checkStatus(); err != nil {
+		return err
+	}
+	want := "load"
+	if r.req.WaitUntil == WaitDOMLoaded {
+		want = "DOMContentLoaded"
+	}
+	if err := r.poll(ctx, "page "+want, func() bool { return r.lifecycle[loaderID][want] }); err != nil {
+		return err
+	}
+	// The status is surely known once the document loaded, even if its
+	// event trailed the navigation's answer.
+	if err := r.checkStatus(); err != nil {
+		return err
+	}
+	return r.waitNetwork(ctx)
+}
+
+// checkStatus fails a fail_on_4xx / fail_on_5xx render on the main frame's
+// status.
+func (r *urlRun) checkStatus() error {
+	r.mu.Lock()
+	status := r.status
+	r.mu.Unlock()
+	if r.req.FailOn4xx && status >= 400 && status < 500 || r.req.FailOn5xx && status >= 500 && status < 600 {
+		return fmt.Errorf("render url: main frame answered %d: %w", status, &PageStatusError{Status: status})
+	}
+	return nil
+}
+
+// loadHTML puts the request's HTML into the blank tab. Its subresources
+// load through the same proxy as a URL's.
+func (r *urlRun) loadHTML(ctx context.Context) error {
+	if err := page.SetDocumentContent(r.mainFrame, r.req.HTML).Do(ctx); err != nil {
+		return fmt.Errorf("set document content: %w", err)
+	}
+	return r.waitNetwork(ctx)
+}
+
+// waitNetwork waits for requestsfinished (nothing in flight) or
+// mostrequestsfinished (at most two) to hold for quietPeriod.
+func (r *urlRun) waitNetwork(ctx context.Context) error {
+	var most int
+	switch r.req.WaitUntil {
+	case WaitRequestsFinished:
+		most = 0
+	case WaitMostRequestsFinished:
+		most = 2
+	default:
+		return nil
+	}
+	quietSince := time.Now()
+	lastCount := -1
+	return r.poll(ctx, "network to be idle", func() bool {
+		// For requestsfinished, a request that started and ended between
+		// two polls breaks the quiet too; for mostrequestsfinished only
+		// going over two in flight does, so a page that beacons forever
+		// still settles.
+		started := r.requests != lastCount
+		lastCount = r.requests
+		if len(r.inflight) > most || most == 0 && started {
+			quietSince = time.Now()
+		}
+		return len(r.inflight) <= most && time.Since(quietSince) >= quietPeriod
+	})
+}
+
+// poll calls cond (under r.mu) every pollInterval until it holds.
+func (r *urlRun) poll(ctx context.Context, what string, cond func() bool) error {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		r.mu.Lock()
+		ok := cond()
+		r.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", what, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// afterLoad runs the client's css and js, waits for wait_for and the delay,
+// and lets the page settle (images decoded, fonts in) before capture.
+func (r *urlRun) afterLoad(ctx context.Context) error {
+	req := r.req
+	if req.CSS != "" {
+		js := `(() => { const s = document.createElement('style'); s.textContent = ` + jsString(req.CSS) +
+			`; (document.head || document.documentElement).appendChild(s); })()`
+		if err := evaluate(ctx, js, nil); err != nil {
+			return fmt.Errorf("inject css: %w", err)
+		}
+	}
+	if req.JS != "" {
+		// Awaited, so a script returning a promise finishes before capture.
+		if err := evaluateGesture(ctx, req.JS, nil, r.pool.jsUserGesture); err != nil {
+			return fmt.Errorf("%w: %w", ErrPageScript, err)
+		}
+	}
+	if req.WaitFor != "" {
+		if err := r.waitFor(ctx, req.WaitFor); err != nil {
+			return err
+		}
+	}
+	if req.Delay > 0 {
+		select {
+		case <-time.After(req.Delay):
+		case <-ctx.Done():
+			return fmt.Errorf("delay: %w", ctx.Err())
+		}
+	}
+	// domloaded promises not to wait for the rest of the page; still give
+	// web fonts a moment, as text without them is wrong, not partial. Only
+	// a moment: fonts.ready also waits for the document to finish loading.
+	settle := readyScript
+	if req.WaitUntil == WaitDOMLoaded {
+		settle = `Promise.race([document.fonts && document.fonts.ready, new Promise((r) => setTimeout(r, 500))]).then(() => true, () => true)`
+	}
+	if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
+		return fmt.Errorf("wait for page to settle: %w", err)
+	}
+	return nil
+}
+
+// waitFor polls until selector matches an element. Running out of time
+// there is ErrSelectorNotFound (and ErrRenderTimeout).
+func (r *urlRun) waitFor(ctx context.Context, selector string) error {
+	js := `!!document.querySelector(` + jsString(selector) + `)`
+	t := time.NewTicker(pollInterval * 4)
+	defer t.Stop()
+	for {
+		var found bool
+		err := evaluate(ctx, js, &found)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// querySelector throws on a malformed selector.
+			return fmt.Errorf("%w: wait_for %q: %w", ErrSelectorNotFound, selector, err)
+		case found:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), errRenderDeadline) {
+				return fmt.Errorf("%w: wait_for %q matched nothing in time: %w", ErrSelectorNotFound, selector, ErrRenderTimeout)
+			}
+			return fmt.Errorf("wait_for %q: %w", selector, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// capture prints the PDF or takes the screenshot.
+func (r *urlRun) capture(ctx context.Context) ([]byte, error) {
+	req := r.req
+	if req.Format == FormatPDF {
+		return r.printPDF(ctx)
+	}
+	shot := page.CaptureScreenshot()
+	quality := int64(cmp.Or(req.Quality, defaultQuality))
+	switch req.Format {
+	case FormatPNG:
+		shot = shot.WithFormat(page.CaptureScreenshotFormatPng)
+	case FormatJPEG:
+		shot = shot.WithFormat(page.CaptureScreenshotFormatJpeg).WithQuality(quality)
+	case FormatWebP:
+		shot = shot.WithFormat(page.CaptureScreenshotFormatWebp).WithQuality(quality)
+	}
+	clip, err := r.clip(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if clip != nil {
+		// Beyond the viewport, so full pages and elements below the fold
+		// are drawn rather than cut to the window.
+		shot = shot.WithClip(clip).WithCaptureBeyondViewport(true)
+	}
+	data, err := shot.Do(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("capture screenshot: %w", err)
+	}
+	return data, nil
+}
+
+// clip returns the capture rectangle in CSS pixels of the document, or nil
+// to capture the viewport.
+func (r *urlRun) clip(ctx context.Context) (*page.Viewport, error) {
+	req := r.req
+	var x, y, w, h float64
+	switch {
+	case req.Selector != "":
+		var box *struct{ X, Y, W, H float64 }
+		js := `(() => { const e = document.querySelector(` + jsString(req.Selector) + `); if (!e) return null;
+  const b = e.getBoundingClientRect();
+  return {X: b.left + window.scrollX, Y: b.top + window.scrollY, W: b.width, H: b.height}; })()`
+		if err := evaluate(ctx, js, &box); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("find selector: %w", err)
+			}
+			return nil, fmt.Errorf("%w: selector %q: %w", ErrSelectorNotFound, req.Selector, err)
+		}
+		if box == nil || box.W <= 0 || box.H <= 0 {
+			return nil, fmt.Errorf("%w: selector %q matches no visible element", ErrSelectorNotFound, req.Selector)
+		}
+		// Whole pixels that cover the element.
+		x, y = math.Floor(max(box.X, 0)), math.Floor(max(box.Y, 0))
+		w, h = math.Ceil(box.X+box.W)-x, math.Ceil(box.Y+box.H)-y
+	case req.Clip != nil:
+		x, y, w, h = float64(req.Clip.X), float64(req.Clip.Y), float64(req.Clip.Width), float64(req.Clip.Height)
+	case req.FullPage:
+		var height float64
+		js := `Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)`
+		if err := evaluate(ctx, js, &height); err != nil {
+			return nil, fmt.Errorf("measure page: %w", err)
+		}
+		w, h = float64(req.Width), max(height, float64(req.Height))
+	default:
+		return nil, nil
+	}
+	w, h = min(w, maxDimension), min(h, maxCaptureHeight)
+	if w < 1 || h < 1 {
+		return nil, fmt.Errorf("%w: capture area %vx%v is empty", ErrSelectorNotFound, w, h)
+	}
+	return &page.Viewport{X: x, Y: y, Width: w, Height: h, Scale: 1}, nil
+}
+
+// printPDF prints with the pdf_* options.
+func (r *urlRun) printPDF(ctx context.Context) ([]byte, error) {
+	o := r.req.PDF
+	size := pdfPaperSizes[strings.ToLower(cmp.Or(o.PageSize, "a4"))]
+	const mmPerInch = 25.4
+	data, _, err := page.PrintToPDF().
+		WithLandscape(o.Landscape).
+		WithPrintBackground(o.Background).
+		WithPaperWidth(size[0]).WithPaperHeight(size[1]).
+		WithMarginTop(o.MarginTop / mmPerInch).WithMarginRight(o.MarginRight / mmPerInch).
+		WithMarginBottom(o.MarginBottom / mmPerInch).WithMarginLeft(o.MarginLeft / mmPerInch).
+		Do(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("print to pdf: %w", err)
+	}
+	return data, nil
+}
+
+// cleanup closes the tab, disposes of the browser context (which also
+// closes any window the page opened and drops its cookies and storage) and
+// stops the proxy, cutting whatever connections the page still had open.
+// It runs on its own deadline, since the render's may be spent.
+func (r *urlRun) cleanup() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	if r.tabCancel != nil {
+		r.tabCancel()
+		r.abort()
+	}
+	if r.bctxID != "" && r.in.alive() {
+		ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
+		err := target.DisposeBrowserContext(r.bctxID).Do(cdp.WithExecutor(ctx, r.in.browser))
+		cancel()
+		if err != nil && r.in.alive() {
+			// A context that cannot be disposed of means a browser we
+			// cannot trust to keep renders apart: replace it.
+			r.in.log.Error("dispose browser context failed; killing browser", "err", err)
+			r.in.kill()
+		}
+	}
+	r.helpers.Wait()
+	if r.proxy != nil {
+		if err := r.proxy.Close(); err != nil {
+			r.pool.log.Warn("close egress proxy", "err", err)
+		}
+	}
+}
+
+// deny is the proxy's extra refusal: the ad blocklist, when asked for.
+func (r *urlRun) deny(host string) error {
+	if r.req.BlockAds && isAdHost(host) {
+		return errors.New("on the ad blocklist")
+	}
+	return nil
+}
+
+// onRefused records a destination the proxy refused.
+func (r *urlRun) onRefused(hostport string, _ error) {
+	r.mu.Lock()
+	r.refused[strings.ToLower(hostport)] = true
+	r.mu.Unlock()
+}
+
+// blockedLocked lists what the render went on without: URLs blocked by
+// scheme, and every URL the page asked for whose destination the proxy
+// refused. A refused destination no recorded URL explains (a request from
+// a cross-origin frame, whose events go to another session) is listed as
+// host:port.
+func (r *urlRun) blockedLocked() []string {
+	var out []string
+	listed := make(map[string]bool)
+	add := func(s string) {
+		if !listed[s] {
+			listed[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, u := range r.inspBlocked {
+		add(u)
+	}
+	explained := make(map[string]bool)
+	for _, u := range r.seenOrder {
+		if hp := hostPortOf(u); r.refused[hp] {
+			add(u)
+			explained[hp] = true
+		}
+	}
+	var unexplained []string
+	for hp := range r.refused {
+		if !explained[hp] {
+			unexplained = append(unexplained, hp)
+		}
+	}
+	slices.Sort(unexplained)
+	for _, hp := range unexplained {
+		add(hp)
+	}
+	return out
+}
+
+// onEvent records what the page does. It runs on chromedp's event
+// goroutine, so it must not block or call CDP itself.
+func (r *urlRun) onEvent(ev any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		r.sawLocked(ev.Request.URL)
+		r.reqURL[ev.RequestID] = ev.Request.URL
+		r.inflight[ev.RequestID] = true
+		r.requests++
+		if ev.Type == network.ResourceTypeDocument && ev.FrameID == r.mainFrame {
+			r.mainURL = ev.Request.URL
+		}
+	case *network.EventWebSocketCreated:
+		r.sawLocked(ev.URL)
+	case *network.EventResponseReceived:
+		if ev.Type == network.ResourceTypeDocument && ev.FrameID == r.mainFrame && ev.Response != nil {
+			r.status = int(ev.Response.Status)
+			r.finalURL = ev.Response.URL
+		}
+	case *network.EventLoadingFinished:
+		delete(r.inflight, ev.RequestID)
+	case *network.EventLoadingFailed:
+		delete(r.inflight, ev.RequestID)
+		// Only our own blocking (setBlockedURLs); the page's CSP or mixed
+		// content rules are its business, not a refusal.
+		if ev.BlockedReason == network.BlockedReasonInspector {
+			if u := r.reqURL[ev.RequestID]; u != "" {
+				r.inspBlocked = append(r.inspBlocked, u)
+			}
+		}
+	case *page.EventLifecycleEvent:
+		if ev.FrameID == r.mainFrame {
+			m := r.lifecycle[ev.LoaderID]
+			if m == nil {
+				m = make(map[string]bool)
+				r.lifecycle[ev.LoaderID] = m
+			}
+			m[ev.Name] = true
+		}
+	case *inspector.EventTargetCrashed:
+		r.crashCancel(errPageCrashed)
+	case *target.EventTargetCreated:
+		// A window the page opened (window.open, target=_blank): close it.
+		// Its requests would pass the proxy anyway, but it costs a renderer
+		// and nobody sees it.
+		if info := ev.TargetInfo; !r.closed && info != nil && info.BrowserContextID == r.bctxID && info.TargetID != r.targetID && info.Type == "page" {
+			r.helpers.Go(func() { r.closeTarget(info.TargetID) })
+		}
+	case *page.EventJavascriptDialogOpening:
+		// alert(), confirm() and prompt() stop the page's script until
+		// answered, which would stall the render until its deadline.
+		if !r.closed && r.tab != nil {
+			tgt := r.tab
+			r.helpers.Go(func() { r.dismissDialog(tgt) })
+		}
+	}
+}
+
+func (r *urlRun) sawLocked(u string) {
+	if !r.seen[u] {
+		r.seen[u] = true
+		r.seenOrder = append(r.seenOrder, u)
+	}
+}
+
+func (r *urlRun) closeTarget(id target.ID) {
+	ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
+	defer cancel()
+	if err := target.CloseTarget(id).Do(cdp.WithExecutor(ctx, r.in.browser)); err != nil {
+		r.in.log.Debug("close popup", "err", err)
+	}
+}
+
+func (r *urlRun) dismissDialog(tgt *chromedp.Target) {
+	ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
+	defer cancel()
+	if err := page.HandleJavaScriptDialog(false).Do(cdp.WithExecutor(ctx, tgt)); err != nil {
+		r.in.log.Debug("dismiss dialog", "err", err)
+	}
+}
+
+// evaluate runs js in the page, awaiting a promise, and decodes its value
+// into out (if not nil). A thrown exception is an error.
+func evaluate(ctx context.Context, js string, out any) error {
+	return evaluateGesture(ctx, js, out, false)
+}
+
+// evaluateGesture is evaluate, run as if the user had clicked when gesture
+// is set (which lets the script open windows, as tests need to).
+func evaluateGesture(ctx context.Context, js string, out any, gesture bool) error {
+	res, exc, err := runtime.Evaluate(js).WithAwaitPromise(true).WithReturnByValue(true).WithUserGesture(gesture).Do(ctx)
+	if err != nil {
+		return err
+	}
+	if exc != nil {
+		msg := exc.Text
+		if exc.Exception != nil && exc.Exception.Description != "" {
+			msg = exc.Exception.Description
+		}
+		return fmt.Errorf("script threw: %s", firstLine(msg))
+	}
+	if out != nil && res != nil && len(res.Value) > 0 {
+		if err := json.Unmarshal(res.Value, out); err != nil {
+			return fmt.Errorf("decode script result: %w", err)
+		}
+	}
+	return nil
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

@@ -1,0 +1,22 @@
+-- v1 API: every space gets a public render key and a render secret for
+-- signed render links (HMAC-SHA256 of the query), and a GET-render token
+-- (?gt=) for page renders whose template requires a token. Existing spaces
+-- are backfilled with random values.
+ALTER TABLE spaces ADD COLUMN render_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE spaces ADD COLUMN render_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE spaces ADD COLUMN get_render_token TEXT NOT NULL DEFAULT '';
+UPDATE spaces SET
+    render_key = 'rk_' || lower(hex(randomblob(10))),
+    render_secret = lower(hex(randomblob(32))),
+    get_render_token = lower(hex(randomblob(16)))
+WHERE render_key = '';
+CREATE UNIQUE INDEX spaces_render_key_idx ON spaces(render_key);
+
+-- The render cache: a hash of the space and the canonical options, looked
+-- up by identical requests within their ttl; metadata is echoed in webhooks.
+ALTER TABLE renders ADD COLUMN cache_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE renders ADD COLUMN metadata TEXT NOT NULL DEFAULT '';
+CREATE INDEX renders_cache_idx ON renders(space_id, cache_key, created_at) WHERE cache_key <> '';
+
+-- A request answered from the render cache (no render, no credit).
+ALTER TABLE request_logs ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE;
