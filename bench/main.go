@@ -240,7 +240,13 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 	}
 
 	m := &measurement{plan: p, progress: progress, loadStart: loadStart}
-	if err := m.measure(ctx, sides, fl, rh, nocb); err != nil {
+	v1 := &v1Side{rh: rh, html: html}
+	if err := m.measure(ctx, sides, fl, rh, nocb, v1); err != nil {
+		return nil, err
+	}
+	progress("v1 cache hits: %d sequential /v1/render/sync calls with ttl", p.Seq/2)
+	hits, err := cacheHits(ctx, rh, html, p.Seq/2)
+	if err != nil {
 		return nil, err
 	}
 
@@ -258,5 +264,8 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 	if o.gotenberg == "" {
 		rep.Gotenberg = "skipped (set GOTENBERG_URL)"
 	}
+	rep.V1 = &v1Results{CacheHit: hits}
+	rep.Checks = append(rep.Checks, newCheck(fmt.Sprintf("v1 /v1/render/sync cache hit p50 (%d calls with ttl, each answered from the stored file)", hits.N),
+		hits.P50, "ms", "<=", targetCacheHitP50))
 	return rep, nil
 }

@@ -55,6 +55,9 @@ func runPhase(ctx context.Context, s side, f format, n, workers int) (phase, err
 					cancel(err)
 					return
 				}
+				if res.took > 0 {
+					d = res.took
+				}
 				lat[i] = float64(d.Microseconds()) / 1000
 				ids[i] = res.renderID
 				if i == 0 {
@@ -143,12 +146,14 @@ func (m *measurement) add(k scenarioKey, ph phase) {
 // measure warms every side up, then runs each phase in alternating rounds.
 // The renderhook server without callbacks (nocb) takes part in the
 // sequential PNG rounds only, the figure its difference is judged on.
-func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, nocb *renderhookSide) error {
+//
+// The v1 side (v1) takes part in the sequential PNG rounds too.
+func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, nocb *renderhookSide, v1 *v1Side) error {
 	p := m.plan
 	m.pixelDiff = -1
 	m.progress("warming up: %d sequential and %d concurrent renders per side", p.Warmup, 2*p.Clients)
 	samples := map[string][]byte{}
-	for _, s := range append(slices.Clone(sides), nocb) {
+	for _, s := range append(slices.Clone(sides), nocb, v1) {
 		ph, err := runPhase(ctx, s, formatPNG, p.Warmup, 1)
 		if err != nil {
 			return fmt.Errorf("warm up: %w", err)
@@ -181,7 +186,12 @@ func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, 
 		m.progress("warning: renderhook's PNG differs from the floor's in %d pixels", diff)
 	}
 
-	if err := m.rounds(ctx, append(slices.Clone(sides), nocb), formatPNG, p.Seq, p.SeqRound, 1); err != nil {
+	if diff, err := pixelDiff(samples[fl.name()], samples[v1.name()]); err != nil {
+		return fmt.Errorf("compare floor and v1 PNGs: %w", err)
+	} else if diff > 0 {
+		m.progress("note: the v1 HTML render's PNG differs from the floor's in %d pixels", diff)
+	}
+	if err := m.rounds(ctx, append(slices.Clone(sides), nocb, v1), formatPNG, p.Seq, p.SeqRound, 1); err != nil {
 		return err
 	}
 	if err := m.rounds(ctx, sides, formatPNG, p.Conc, p.ConcRound, p.Clients); err != nil {

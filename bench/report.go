@@ -38,6 +38,8 @@ type report struct {
 	Gotenberg string `json:"gotenberg"`
 	// Callbacks is what the post-render callbacks cost a sequential render.
 	Callbacks *callbacksCost `json:"callbacks,omitempty"`
+	// V1 is the v1 API's cache-hit figure.
+	V1 *v1Results `json:"v1,omitempty"`
 	// Webhooks is webhook delivery on SQLite and, when measured, on
 	// PostgreSQL.
 	Webhooks []*webhookResults `json:"webhooks,omitempty"`
@@ -314,6 +316,19 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 			}
 		}
 		rep.Ratios = append(rep.Ratios, rt)
+	}
+
+	if v, err := get(sideV1, formatPNG, 1); err == nil {
+		f, err := get("floor", formatPNG, 1)
+		if err != nil {
+			return nil, err
+		}
+		rt := ratio{Name: "renderhook v1 /v1/render/sync HTML / floor, PNG sequential p50", Op: "<=", Target: targetV1Ratio,
+			Value: round2(v.Latency.P50 / f.Latency.P50)}
+		pass := rt.Value <= rt.Target
+		rt.Pass = &pass
+		rep.Ratios = append(rep.Ratios, rt)
+		rep.Notes = append(rep.Notes, "v1: POST /v1/render/sync with the reference page as `html` (1200×630 PNG), timed to its JSON answer: a fresh incognito browser context behind the egress proxy, the file uploaded to the bucket before the answer, the render recorded and billed; the file is downloaded afterwards, untimed, and checked.")
 	}
 
 	with, err := get(sideRenderhook, formatPNG, 1)

@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/png"
 	"strings"
+	"time"
 
 	"github.com/renderhook/renderhook/internal/cli"
 	"github.com/renderhook/renderhook/internal/render"
@@ -48,6 +49,11 @@ type result struct {
 	// renderID is renderhook's X-Render-Id, to look up the timings it
 	// recorded for the render; "" for the other sides.
 	renderID string
+	// took, when set, is the render's latency as the side measured it
+	// (the v1 side times its API call, not the download after it).
+	took time.Duration
+	// cache is the v1 side's X-Renderhook-Cache answer.
+	cache string
 }
 
 // referenceHTML is the HTML renderhook renders for the demo page: the
