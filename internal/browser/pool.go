@@ -296,24 +296,11 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	p.mu.Lock()
-	switch {
-	case p.state != stateRunning:
-		p.mu.Unlock()
-		return nil, ErrStopped
-	case p.admitted >= p.cfg.MaxTabs+p.cfg.QueueSize:
-		p.mu.Unlock()
-		return nil, ErrQueueFull
+	done, err := p.admit()
+	if err != nil {
+		return nil, err
 	}
-	p.admitted++
-	p.active.Add(1)
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.admitted--
-		p.mu.Unlock()
-		p.active.Done()
-	}()
+	defer done()
 
 	start := time.Now()
 	t, err := p.acquire(ctx)
@@ -339,6 +326,30 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 		ContentType: req.Format.ContentType(),
 		QueueWait:   got.Sub(start),
 		RenderTime:  took,
+	}, nil
+}
+
+// admit counts a render in, or refuses it at once: ErrStopped when the pool
+// is not running, ErrQueueFull when MaxTabs renders run and QueueSize more
+// wait. Template and URL renders share the count; done counts it out.
+func (p *Pool) admit() (done func(), err error) {
+	p.mu.Lock()
+	switch {
+	case p.state != stateRunning:
+		p.mu.Unlock()
+		return nil, ErrStopped
+	case p.admitted >= p.cfg.MaxTabs+p.cfg.QueueSize:
+		p.mu.Unlock()
+		return nil, ErrQueueFull
+	}
+	p.admitted++
+	p.active.Add(1)
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		p.admitted--
+		p.mu.Unlock()
+		p.active.Done()
 	}, nil
 }
 

@@ -72,24 +72,11 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render url: %w", err)
 	}
-	p.mu.Lock()
-	switch {
-	case p.state != stateRunning:
-		p.mu.Unlock()
-		return nil, ErrStopped
-	case p.admitted >= p.cfg.MaxTabs+p.cfg.QueueSize:
-		p.mu.Unlock()
-		return nil, ErrQueueFull
+	done, err := p.admit()
+	if err != nil {
+		return nil, err
 	}
-	p.admitted++
-	p.active.Add(1)
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.admitted--
-		p.mu.Unlock()
-		p.active.Done()
-	}()
+	defer done()
 
 	start := time.Now()
 	in, err := p.acquireBrowser(ctx)
@@ -619,16 +606,7 @@ func (r *urlRun) capture(ctx context.Context) ([]byte, error) {
 	if req.Format == FormatPDF {
 		return r.printPDF(ctx)
 	}
-	shot := page.CaptureScreenshot()
-	quality := int64(cmp.Or(req.Quality, defaultQuality))
-	switch req.Format {
-	case FormatPNG:
-		shot = shot.WithFormat(page.CaptureScreenshotFormatPng)
-	case FormatJPEG:
-		shot = shot.WithFormat(page.CaptureScreenshotFormatJpeg).WithQuality(quality)
-	case FormatWebP:
-		shot = shot.WithFormat(page.CaptureScreenshotFormatWebp).WithQuality(quality)
-	}
+	shot := screenshot(req.Format, req.Quality)
 	clip, err := r.clip(ctx)
 	if err != nil {
 		return nil, err

@@ -74,6 +74,16 @@ func (s *Service) RegisterAsync(workers *river.Workers, jobTimeout time.Duration
 	river.AddWorker(workers, &urlAsyncWorker{s: s, timeout: jobTimeout})
 }
 
+// unfinished loads an async render for its job; finished is true when an
+// earlier attempt finished it but crashed before completing the job.
+func (s *Service) unfinished(ctx context.Context, renderID string) (rec *store.Render, finished bool, err error) {
+	rec, err = s.cfg.Store.FindRender(ctx, renderID)
+	if err != nil {
+		return nil, false, fmt.Errorf("load render: %w", err)
+	}
+	return rec, rec.Status == store.RenderSucceeded || rec.Status == store.RenderFailed, nil
+}
+
 type asyncWorker struct {
 	river.WorkerDefaults[AsyncArgs]
 	s       *Service
@@ -84,12 +94,9 @@ func (w *asyncWorker) Timeout(*river.Job[AsyncArgs]) time.Duration { return w.ti
 
 func (w *asyncWorker) Work(ctx context.Context, job *river.Job[AsyncArgs]) error {
 	s := w.s
-	rec, err := s.cfg.Store.FindRender(ctx, job.Args.RenderID)
-	if err != nil {
-		return fmt.Errorf("load render: %w", err)
-	}
-	if rec.Status == store.RenderSucceeded || rec.Status == store.RenderFailed {
-		return nil // finished by an attempt that crashed before completing the job
+	rec, finished, err := s.unfinished(ctx, job.Args.RenderID)
+	if finished || err != nil {
+		return err
 	}
 	var o Options
 	if err := json.Unmarshal([]byte(rec.Options), &o); err != nil {

@@ -164,23 +164,7 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, start)
 	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality})
 	if err != nil {
-		rec.Status, rec.Error = store.RenderFailed, err.Error()
-		rec.TotalMs = time.Since(start).Milliseconds()
-		end := time.Now().UTC()
-		rec.EndedAt = &end
-		// Record the failure on a context the client cannot cancel, so a
-		// disconnect does not erase the evidence.
-		if s.cfg.Queue != nil {
-			fctx := context.WithoutCancel(ctx)
-			if serr := s.cfg.Store.InTx(fctx, func(tx store.Tx) error {
-				if err := tx.CreateRender(fctx, rec); err != nil {
-					return err
-				}
-				return s.notifyTx(fctx, tx, rec)
-			}); serr != nil {
-				s.log.Error("record failed render", "render_id", rec.ID, "err", serr)
-			}
-		}
+		s.recordFailed(ctx, rec, err.Error(), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
 	s.fill(rec, res, o, start)
@@ -207,6 +191,29 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		return nil, fmt.Errorf("record render %s: %w", rec.ID, err)
 	}
 	return out, nil
+}
+
+// recordFailed records a sync render that failed in the browser, with its
+// render.failed webhooks, on a context the client cannot cancel, so a
+// disconnect does not erase the evidence. A failure to record is logged:
+// the caller answers with the render's own error.
+func (s *Service) recordFailed(ctx context.Context, rec *store.Render, msg string, start time.Time) {
+	rec.Status, rec.Error = store.RenderFailed, msg
+	rec.TotalMs = time.Since(start).Milliseconds()
+	end := time.Now().UTC()
+	rec.EndedAt = &end
+	if s.cfg.Queue == nil {
+		return
+	}
+	fctx := context.WithoutCancel(ctx)
+	if err := s.cfg.Store.InTx(fctx, func(tx store.Tx) error {
+		if err := tx.CreateRender(fctx, rec); err != nil {
+			return err
+		}
+		return s.notifyTx(fctx, tx, rec)
+	}); err != nil {
+		s.log.Error("record failed render", "render_id", rec.ID, "err", err)
+	}
 }
 
 // record commits the render, its spooled bytes, its log entry, its

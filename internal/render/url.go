@@ -74,21 +74,7 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*URLOutp
 	rec := urlRecord(store.NewRenderID(), req, key, start)
 	res, err := s.cfg.URLBrowser.RenderURL(ctx, o.Request)
 	if err != nil {
-		rec.Status, rec.Error = store.RenderFailed, failMessage(err)
-		rec.TotalMs = time.Since(start).Milliseconds()
-		end := time.Now().UTC()
-		rec.EndedAt = &end
-		if s.cfg.Queue != nil {
-			fctx := context.WithoutCancel(ctx)
-			if serr := s.cfg.Store.InTx(fctx, func(tx store.Tx) error {
-				if err := tx.CreateRender(fctx, rec); err != nil {
-					return err
-				}
-				return s.notifyTx(fctx, tx, rec)
-			}); serr != nil {
-				s.log.Error("record failed render", "render_id", rec.ID, "err", serr)
-			}
-		}
+		s.recordFailed(ctx, rec, failMessage(err), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
 	s.fill(rec, &res.Result, &Options{Format: o.Request.Format}, start)
@@ -264,12 +250,9 @@ func (w *urlAsyncWorker) Timeout(*river.Job[URLAsyncArgs]) time.Duration { retur
 
 func (w *urlAsyncWorker) Work(ctx context.Context, job *river.Job[URLAsyncArgs]) error {
 	s := w.s
-	rec, err := s.cfg.Store.FindRender(ctx, job.Args.RenderID)
-	if err != nil {
-		return fmt.Errorf("load render: %w", err)
-	}
-	if rec.Status == store.RenderSucceeded || rec.Status == store.RenderFailed {
-		return nil // finished by an attempt that crashed before completing the job
+	rec, finished, err := s.unfinished(ctx, job.Args.RenderID)
+	if finished || err != nil {
+		return err
 	}
 	var o URLOptions
 	if err := json.Unmarshal([]byte(rec.Options), &o); err != nil {
