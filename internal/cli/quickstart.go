@@ -46,6 +46,12 @@ type quickstartFile struct {
 	SpaceID string `json:"spaceId"`
 	Token   string `json:"token"`
 	PageID  string `json:"pageId"`
+	// WebhookSecret verifies the space's webhooks; RenderKey and
+	// RenderSecret make signed v1 render links. Shown once here, as
+	// `space create --json` shows them.
+	WebhookSecret string `json:"webhookSecret,omitempty"`
+	RenderKey     string `json:"renderKey,omitempty"`
+	RenderSecret  string `json:"renderSecret,omitempty"`
 }
 
 func quickstart(ctx context.Context, args []string, stdout io.Writer) error {
@@ -103,12 +109,14 @@ renderhook is set up.
   space  %s
   token  %s
   page   %s
-(the token is also in %s; delete that file once you have saved it)
+  webhook signing secret  %s
+(these are also in %s, with the render key and secret for signed
+links; delete that file once you have saved them)
 
 Render the demo page once the server is up:
   curl -fsS -H "Authorization: Bearer %s" "%s/api/render/%s?%s" -o hello.png
 
-`, qs.SpaceID, qs.Token, qs.PageID, path, qs.Token, base, qs.PageID, q.Encode())
+`, qs.SpaceID, qs.Token, qs.PageID, qs.WebhookSecret, path, qs.Token, base, qs.PageID, q.Encode())
 	return nil
 }
 
@@ -133,5 +141,6 @@ func seedDemo(ctx context.Context, st store.Store) (quickstartFile, error) {
 	if _, err := st.PublishPage(ctx, created.SpaceID, page.ID, now); err != nil {
 		return quickstartFile{}, fmt.Errorf("publish demo page: %w", err)
 	}
-	return quickstartFile{SpaceID: created.SpaceID, Token: created.Token, PageID: page.ID}, nil
+	return quickstartFile{SpaceID: created.SpaceID, Token: created.Token, PageID: page.ID,
+		WebhookSecret: created.WebhookSecret, RenderKey: created.RenderKey, RenderSecret: created.RenderSecret}, nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/store/sqlite"
@@ -33,5 +35,40 @@ func TestSpaceCreatePrintsRenderKeys(t *testing.T) {
 	sp, err := st.GetSpaceByRenderKey(context.Background(), got.RenderKey)
 	if err != nil || sp.ID != got.SpaceID || sp.RenderSecret != got.RenderSecret || sp.GetRenderToken != got.GetRenderToken {
 		t.Fatalf("stored %+v %v, printed %+v", sp, err, got)
+	}
+}
+
+// TestQuickstartGivesTheWebhookSecret checks that `make run`'s quickstart
+// prints the space's webhook signing secret and keeps it, with the render
+// key and secret, in quickstart.json: a user who started there can verify
+// webhooks and sign links without rotating anything.
+func TestQuickstartGivesTheWebhookSecret(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := Main([]string{"quickstart", "--data-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "quickstart.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs quickstartFile
+	if err := json.Unmarshal(b, &qs); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp, err := st.GetSpace(context.Background(), qs.SpaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qs.WebhookSecret == "" || qs.WebhookSecret != sp.WebhookSecret || qs.RenderKey != sp.RenderKey || qs.RenderSecret != sp.RenderSecret {
+		t.Fatalf("quickstart.json %+v, space %+v", qs, sp)
+	}
+	if !strings.Contains(out.String(), sp.WebhookSecret) {
+		t.Fatalf("the webhook secret is not printed:\n%s", out.String())
 	}
 }
