@@ -6,6 +6,9 @@ set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
+# The headless shell renders; see browser.FindChromium for why. chromium
+# stays for its shared files and as the fallback.
+dpkg -s chromium-headless-shell >/dev/null 2>&1 || need+=(chromium-headless-shell)
 dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
 dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
 # Chinese, Japanese and Korean glyphs; without them client pages in those

@@ -15,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+
+	"github.com/renderhook/renderhook/internal/egress"
 )
 
 const benchHTML = `<!doctype html><html><head><style>
@@ -212,4 +214,39 @@ func BenchmarkScripted(b *testing.B) {
 			b.Fatal("static page judged scripted")
 		}
 	}
+}
+
+// BenchmarkRenderURLHTML measures one 1200x630 PNG of a client's HTML at a
+// time through RenderURL: a fresh incognito context behind the egress
+// proxy per render (the v1 API's path), against BenchmarkFloor; with no
+// spare contexts and with the default two.
+func BenchmarkRenderURLHTML(b *testing.B) {
+	for _, spares := range []int{-1, 0} {
+		name := "spares=default"
+		if spares < 0 {
+			name = "spares=none"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := newPool(b, Config{MaxTabs: 4, Egress: benchGuard(b), Logger: slog.New(slog.DiscardHandler), URLSpares: spares})
+			req := URLRequest{HTML: benchHTML, Width: 1200, Height: 630, Format: FormatPNG}
+			ctx := context.Background()
+			var lat latencies
+			for b.Loop() {
+				start := time.Now()
+				if _, err := p.RenderURL(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+				lat.add(time.Since(start))
+			}
+			lat.report(b)
+		})
+	}
+}
+
+func benchGuard(b *testing.B) *egress.Guard {
+	g, err := egress.New(egress.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
 }

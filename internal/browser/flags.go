@@ -52,10 +52,12 @@ var baseFlags = []chromiumFlag{
 	// WebRTC sends STUN/media over UDP straight from the browser, around the
 	// proxy that guards client pages' traffic (see RenderURL), so a page
 	// could reach any address with it. This policy allows WebRTC only
-	// through the proxy (TCP), where the egress guard sees it. (This is the
-	// headless switch; desktop Chrome's force-webrtc-ip-handling-policy is
-	// ignored here, as TestRenderURLWebRTC showed.)
+	// through the proxy (TCP), where the egress guard sees it. Each binary
+	// reads a different switch, as TestRenderURLWebRTC showed: the full
+	// chromium's headless mode only webrtc-ip-handling-policy, the headless
+	// shell only force-webrtc-ip-handling-policy. Both are set.
 	{"webrtc-ip-handling-policy", "disable_non_proxied_udp"},
+	{"force-webrtc-ip-handling-policy", "disable_non_proxied_udp"},
 	// No extensions are needed, and loading them costs start-up time.
 	{"disable-extensions", true},
 	// Screenshots are of the page only, never of scrollbars.

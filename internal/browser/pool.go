@@ -93,6 +93,10 @@ type Pool struct {
 	gen       uint64                 // launches so far
 	superOn   bool                   // supervisor goroutine started
 
+	spares        []*urlRun // ready spare contexts (see spare.go)
+	sparesMaking  int       // spares being made
+	spareViewport *viewport // the latest URL render's; nil before the first
+
 	renders  atomic.Uint64
 	restarts atomic.Uint64
 
@@ -192,6 +196,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 		return nil
 	}
 	p.state = stateStopped
+	p.dropSparesLocked()
 	close(p.stopCh)
 	p.lifeCancel()
 	p.cur = nil
@@ -571,12 +576,15 @@ func (p *Pool) installLocked(in *instance) {
 		p.pushIdleLocked(t)
 	}
 	in.warm = nil
+	p.dropSparesLocked()
 	if old != nil {
 		old.retired = true
 		if old.inflight == 0 && !old.closeSent {
 			p.bgShutdownLocked(old, true)
 		}
 	}
+	// A server that has done URL renders gets spares in its new browser.
+	p.refillSparesLocked(in)
 	p.notifyLocked()
 }
 

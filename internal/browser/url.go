@@ -122,6 +122,15 @@ type URLRequest struct {
 	PDF PDFOptions
 }
 
+// viewport is the page size and scale req renders at (after withDefaults).
+func (r URLRequest) viewport() viewport {
+	scale := 1.0
+	if r.Retina {
+		scale = retinaScale
+	}
+	return viewport{r.Width, r.Height, scale}
+}
+
 // URLResult is a finished URL render.
 type URLResult struct {
 	Result

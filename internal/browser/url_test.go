@@ -704,7 +704,7 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 }
 
 // TestRenderURLIncognito: cookies and localStorage one render sets are gone
-// in the next.
+// in the next, which takes a spare context.
 func TestRenderURLIncognito(t *testing.T) {
 	var cookies sync.Map // render number → Cookie header seen by /probe
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
@@ -734,6 +734,8 @@ func TestRenderURLIncognito(t *testing.T) {
 	if c, _ := cookies.Load("1"); !strings.Contains(fmt.Sprint(c), "sid=secret") {
 		t.Fatalf("render 1's own subresource did not carry its cookie (Cookie %q); the test cannot tell", c)
 	}
+	// Render 2 runs in a spare context, made while render 1 ran.
+	readySpares(t, p, 2)
 	req.URL = s.URL + "/check"
 	_, img = renderPNG(t, p, req)
 	wantPixel(t, img, 90, 90, green) // no localStorage from render 1
@@ -912,7 +914,7 @@ func TestRenderURLWebRTC(t *testing.T) {
 	}
 
 	t.Run("control: with unproxied UDP allowed, STUN reaches the address", func(t *testing.T) {
-		p := newPool(t, Config{MaxTabs: 1, Egress: guard(), ExtraFlags: []string{"--webrtc-ip-handling-policy=default"}})
+		p := newPool(t, Config{MaxTabs: 1, Egress: guard(), ExtraFlags: []string{"--webrtc-ip-handling-policy=default", "--force-webrtc-ip-handling-policy=default"}})
 		if _, err := p.RenderURL(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}

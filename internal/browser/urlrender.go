@@ -84,9 +84,18 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 		return nil, err
 	}
 	got := time.Now()
-	res, err := p.renderURLIn(ctx, in, req)
+	res, r, err := p.renderURLIn(ctx, in, req)
 	took := time.Since(got)
-	p.releaseBrowser(in)
+	// The answer does not wait for the context's disposal: the slot is
+	// free now, and the browser counts the render until its context is
+	// gone (a retired browser closes only then).
+	p.releaseSlot()
+	p.bg.Go(func() {
+		if r != nil {
+			r.cleanup()
+		}
+		p.doneIn(in)
+	})
 	if err != nil {
 		select {
 		case <-p.stopCh:
@@ -168,20 +177,29 @@ func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
 	}
 }
 
-// releaseBrowser undoes acquireBrowser once the render's context is gone.
-func (p *Pool) releaseBrowser(in *instance) {
+// releaseSlot gives back the render slot acquireBrowser took.
+func (p *Pool) releaseSlot() {
 	p.mu.Lock()
 	p.busy--
+	p.mu.Unlock()
+	<-p.slots
+}
+
+// doneIn counts a URL render out of browser in once its context is gone,
+// closing in if it was retired meanwhile.
+func (p *Pool) doneIn(in *instance) {
+	p.mu.Lock()
 	in.inflight--
 	if p.state == stateRunning && in.retired && in.inflight == 0 && !in.closeSent {
 		p.bgShutdownLocked(in, true)
 	}
 	p.mu.Unlock()
-	<-p.slots
 }
 
-// renderURLIn runs one URL render in browser in and classifies its error.
-func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, error) {
+// renderURLIn runs one URL render in browser in, in a spare context if one
+// is ready, and classifies its error. It returns the run, whose cleanup is
+// the caller's, whenever a browser context was (or may have been) made.
+func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, *urlRun, error) {
 	timeout := p.renderTimeout(req)
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
 	defer cancel()
@@ -193,11 +211,20 @@ func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*
 	stop := context.AfterFunc(in.ctx, cancel)
 	defer stop()
 
-	r := &urlRun{pool: p, in: in, req: req, refused: make(map[string]bool), seen: make(map[string]bool), crashCancel: crash}
-	res, err := r.run(rctx)
-	r.cleanup()
+	r := p.takeSpare(in, req)
+	p.refillSpares(in)
+	var err error
+	if r == nil {
+		r = newURLRun(p, in)
+		err = r.setup(rctx, nil)
+	}
+	var res *URLResult
 	if err == nil {
-		return res, nil
+		r.claim(req, crash)
+		res, err = r.render(rctx)
+	}
+	if err == nil {
+		return res, r, nil
 	}
 	var domain error
 	switch {
@@ -207,25 +234,29 @@ func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*
 	}
 	switch {
 	case !in.alive():
-		return nil, fmt.Errorf("render url in chromium pid %d: %w", in.pid, ErrBrowserCrashed)
+		return nil, r, fmt.Errorf("render url in chromium pid %d: %w", in.pid, ErrBrowserCrashed)
 	case domain != nil:
-		return nil, domain
+		return nil, r, domain
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("render url: %w", ctx.Err())
+		return nil, r, fmt.Errorf("render url: %w", ctx.Err())
 	case errors.Is(context.Cause(rctx), errPageCrashed):
-		return nil, fmt.Errorf("render url: the page's renderer crashed: %w", ErrBrowserCrashed)
+		return nil, r, fmt.Errorf("render url: the page's renderer crashed: %w", ErrBrowserCrashed)
 	case errors.Is(context.Cause(rctx), errRenderDeadline):
-		return nil, fmt.Errorf("render url: %w after %s (in %v)", ErrRenderTimeout, timeout, err)
+		return nil, r, fmt.Errorf("render url: %w after %s (in %v)", ErrRenderTimeout, timeout, err)
 	}
-	return nil, fmt.Errorf("render url: %w", err)
+	return nil, r, fmt.Errorf("render url: %w", err)
 }
 
 // urlRun is the state of one URL render: its proxy, browser context and
-// tab, and what the page's events told about it.
+// tab, and what the page's events told about it. setup makes the context
+// (ahead of time for a spare), claim hands it to one request, render does
+// that request, cleanup disposes of it. A urlRun is never used twice.
 type urlRun struct {
 	pool *Pool
 	in   *instance
-	req  URLRequest
+	req  URLRequest // set by claim; under mu for the proxy's callbacks
+	// viewport is what setup set the page to; nil if nothing yet.
+	viewport *viewport
 
 	proxy     *egress.Proxy
 	bctxID    cdp.BrowserContextID
@@ -249,16 +280,32 @@ type urlRun struct {
 	status      int
 	finalURL    string
 	lifecycle   map[cdp.LoaderID]map[string]bool
-	crashCancel context.CancelCauseFunc
-	closed      bool // cleanup began; start no more helpers
+	crashCancel context.CancelCauseFunc // set by claim
+	crashed     bool                    // the page's renderer died
+	closed      bool                    // cleanup began; start no more helpers
 }
 
-// run does the render; cleanup undoes what it set up, whatever happened.
-func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
-	r.reqURL = make(map[network.RequestID]string)
-	r.inflight = make(map[network.RequestID]bool)
-	r.lifecycle = make(map[cdp.LoaderID]map[string]bool)
+// viewport is a page size and device scale.
+type viewport struct {
+	width, height int
+	scale         float64
+}
 
+func newURLRun(p *Pool, in *instance) *urlRun {
+	return &urlRun{pool: p, in: in, refused: make(map[string]bool), seen: make(map[string]bool),
+		reqURL: make(map[network.RequestID]string), inflight: make(map[network.RequestID]bool),
+		lifecycle: make(map[cdp.LoaderID]map[string]bool), crashCancel: func(error) {}}
+}
+
+// setup makes the render's proxy, incognito browser context and window,
+// attaches to it and applies what every render needs; given a viewport (a
+// spare's guess at the next request's), it sets that too. Whatever
+// happens, cleanup undoes it.
+//
+// (Painting a first frame ahead, so the render's capture finds the new
+// window's compositor running, did not pay: captures took as long, and
+// the extra frame's CPU slowed the render that ran meanwhile.)
+func (r *urlRun) setup(ctx context.Context, size *viewport) error {
 	proxy, err := egress.NewProxy(egress.ProxyConfig{
 		Guard:     r.pool.cfg.Egress,
 		Deny:      r.deny,
@@ -267,7 +314,7 @@ func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
 		Logger:    r.pool.log,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.proxy = proxy
 
@@ -279,22 +326,62 @@ func (r *urlRun) run(ctx context.Context) (*URLResult, error) {
 		WithProxyBypassList("<-loopback>").
 		Do(bexec)
 	if err != nil {
-		return nil, fmt.Errorf("create browser context: %w", err)
+		return fmt.Errorf("create browser context: %w", err)
 	}
 	err = browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorDeny).WithBrowserContextID(r.bctxID).Do(bexec)
 	if err != nil {
-		return nil, fmt.Errorf("deny downloads: %w", err)
+		return fmt.Errorf("deny downloads: %w", err)
 	}
 	// Its own window, as for warm tabs: a tab hidden behind another
 	// produces no frames.
 	r.targetID, err = target.CreateTarget("about:blank").WithBrowserContextID(r.bctxID).WithNewWindow(true).Do(bexec)
 	if err != nil {
-		return nil, fmt.Errorf("create target: %w", err)
+		return fmt.Errorf("create target: %w", err)
 	}
 	tgt, err := r.attach(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	tctx := cdp.WithExecutor(ctx, tgt)
+	tree, err := page.GetFrameTree().Do(tctx)
+	if err != nil {
+		return fmt.Errorf("get frame tree: %w", err)
+	}
+	r.mu.Lock()
+	r.mainFrame = tree.Frame.ID
+	r.mu.Unlock()
+	for _, a := range []chromedp.Action{
+		network.SetBlockedURLs(blockedSchemePatterns),
+		// The client's css and js must apply even on pages whose
+		// Content-Security-Policy forbids inline styles and scripts.
+		page.SetBypassCSP(true),
+	} {
+		if err := a.Do(tctx); err != nil {
+			return fmt.Errorf("prepare page: %T: %w", a, err)
+		}
+	}
+	if size != nil {
+		if err := emulation.SetDeviceMetricsOverride(int64(size.width), int64(size.height), size.scale, false).Do(tctx); err != nil {
+			return fmt.Errorf("prepare page: set viewport: %w", err)
+		}
+		r.viewport = size
+	}
+	return nil
+}
+
+// claim gives the run to req. crash ends the render when the page's
+// renderer dies.
+func (r *urlRun) claim(req URLRequest, crash context.CancelCauseFunc) {
+	r.mu.Lock()
+	r.req, r.crashCancel = req, crash
+	r.mu.Unlock()
+}
+
+// render does the claimed request in the set-up context.
+func (r *urlRun) render(ctx context.Context) (*URLResult, error) {
+	r.mu.Lock()
+	tgt := r.tab
+	r.mu.Unlock()
 	tctx := cdp.WithExecutor(ctx, tgt)
 	if err := r.prepare(tctx); err != nil {
 		return nil, err
@@ -367,27 +454,13 @@ func (r *urlRun) attach(ctx context.Context) (*chromedp.Target, error) {
 	return tgt, nil
 }
 
-// prepare applies everything that must be in place before the page loads.
+// prepare applies the request's settings that must be in place before the
+// page loads.
 func (r *urlRun) prepare(ctx context.Context) error {
 	req := r.req
-	tree, err := page.GetFrameTree().Do(ctx)
-	if err != nil {
-		return fmt.Errorf("get frame tree: %w", err)
-	}
-	r.mu.Lock()
-	r.mainFrame = tree.Frame.ID
-	r.mu.Unlock()
-
-	scale := 1.0
-	if req.Retina {
-		scale = retinaScale
-	}
-	actions := []chromedp.Action{
-		network.SetBlockedURLs(blockedSchemePatterns),
-		// The client's css and js must apply even on pages whose
-		// Content-Security-Policy forbids inline styles and scripts.
-		page.SetBypassCSP(true),
-		emulation.SetDeviceMetricsOverride(int64(req.Width), int64(req.Height), scale, false),
+	var actions []chromedp.Action
+	if v := req.viewport(); r.viewport == nil || *r.viewport != v {
+		actions = append(actions, emulation.SetDeviceMetricsOverride(int64(v.width), int64(v.height), v.scale, false))
 	}
 	if req.DarkMode {
 		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{
@@ -699,7 +772,7 @@ func (r *urlRun) cleanup() {
 		ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
 		err := target.DisposeBrowserContext(r.bctxID).Do(cdp.WithExecutor(ctx, r.in.browser))
 		cancel()
-		if err != nil && r.in.alive() {
+		if err != nil && r.in.alive() && !r.in.closing.Load() {
 			// A context that cannot be disposed of means a browser we
 			// cannot trust to keep renders apart: replace it.
 			r.in.log.Error("dispose browser context failed; killing browser", "err", err)
@@ -716,7 +789,10 @@ func (r *urlRun) cleanup() {
 
 // deny is the proxy's extra refusal: the ad blocklist, when asked for.
 func (r *urlRun) deny(host string) error {
-	if r.req.BlockAds && isAdHost(host) {
+	r.mu.Lock()
+	blockAds := r.req.BlockAds
+	r.mu.Unlock()
+	if blockAds && isAdHost(host) {
 		return errors.New("on the ad blocklist")
 	}
 	return nil
@@ -808,6 +884,7 @@ func (r *urlRun) onEvent(ev any) {
 			m[ev.Name] = true
 		}
 	case *inspector.EventTargetCrashed:
+		r.crashed = true
 		r.crashCancel(errPageCrashed)
 	case *target.EventTargetCreated:
 		// A window the page opened (window.open, target=_blank): close it.

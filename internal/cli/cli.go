@@ -120,6 +120,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Browser.QueueSize, "queue-size", 0, "renders that may wait for a tab before 503 (default 16 x max-renders)")
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
+	fs.IntVar(&cfg.Browser.URLSpares, "url-spares", 2, "fresh browser contexts kept ready for URL/HTML (v1) renders, each a renderer process; 0 for none")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, "a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + 5s: 2 x render-timeout + 15s for async renders (75s by default)")
@@ -145,6 +146,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--egress-allow: %w", err)
 	}
 	cfg.Egress.Allow = allow
+	if cfg.Browser.URLSpares <= 0 {
+		cfg.Browser.URLSpares = -1 // the pool's "none"; its zero value means the default
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("invalid --log-level: %w", err)
