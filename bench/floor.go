@@ -211,8 +211,8 @@ func sameChromiumFlags(pidA, pidB int) error {
 }
 
 // chromiumArgs returns a process's executable followed by its switches,
-// sorted and without repeats, leaving out the per-launch --user-data-dir and
-// --remote-debugging-port and the start URL. For Debian's /usr/bin/chromium
+// sorted and without repeats, leaving out the per-launch --user-data-dir,
+// --remote-debugging-port and egress proxy switches and the start URL. For Debian's /usr/bin/chromium
 // wrapper, which execs the real binary, that is the real binary and the
 // switches the wrapper added too.
 func chromiumArgs(pid int) ([]string, error) {
@@ -226,7 +226,10 @@ func chromiumArgs(pid int) ([]string, error) {
 	fields := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
 	var args []string
 	for _, a := range fields[1:] {
-		if !strings.HasPrefix(a, "--") || strings.HasPrefix(a, "--user-data-dir=") || strings.HasPrefix(a, "--remote-debugging-port=") {
+		// --proxy-server and --proxy-bypass-list point at the server's
+		// egress proxy, a port of its own; the floor loads nothing through it.
+		if !strings.HasPrefix(a, "--") || strings.HasPrefix(a, "--user-data-dir=") || strings.HasPrefix(a, "--remote-debugging-port=") ||
+			strings.HasPrefix(a, "--proxy-server=") || strings.HasPrefix(a, "--proxy-bypass-list=") {
 			continue
 		}
 		args = append(args, a)

@@ -37,10 +37,13 @@ type Config struct {
 	StartTimeout time.Duration
 	// Logger receives the pool's log lines. Default slog.Default().
 	Logger *slog.Logger
-	// Egress guards every connection a URL or HTML render (RenderURL) makes:
-	// each such render gets its own proxy that dials through it. Nil refuses
-	// every RenderURL with ErrBlockedURL, so client pages never load
-	// unguarded. Template renders (Render) do not use it.
+	// Egress guards every connection a page makes. A URL or HTML render
+	// (RenderURL) gets a proxy of its own that dials through it; template
+	// renders (Render) share one, the browser's default (--proxy-server),
+	// so an image URL in a template value cannot reach what the guard
+	// refuses either. Nil refuses every RenderURL with ErrBlockedURL, so
+	// client pages never load unguarded, and leaves template renders
+	// unproxied (tests of the pool alone).
 	Egress *egress.Guard
 	// URLSpares is how many fresh browser contexts are kept made ahead of
 	// URL renders (see spare.go); each holds a renderer process. Default 2;

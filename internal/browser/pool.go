@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,8 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
+
+	"github.com/renderhook/renderhook/internal/egress"
 )
 
 // Errors returned by the pool. Render errors wrap one of these, so callers
@@ -100,6 +103,10 @@ type Pool struct {
 	renders  atomic.Uint64
 	restarts atomic.Uint64
 
+	// tplProxy is the proxy template renders' requests go through (see
+	// Config.Egress); nil without a guard. Made by Start, closed by Stop.
+	tplProxy *egress.Proxy
+
 	// jsUserGesture runs a URL render's js as a user gesture. Only tests
 	// set it (before the first render), to open windows the popup blocker
 	// would otherwise stop, so the pool's own popup closing is exercised.
@@ -160,6 +167,28 @@ func (p *Pool) Start(ctx context.Context) error {
 	p.gen++
 	gen := p.gen
 	p.mu.Unlock()
+
+	if p.cfg.Egress != nil && p.tplProxy == nil {
+		proxy, err := egress.NewProxy(egress.ProxyConfig{
+			Guard: p.cfg.Egress,
+			OnRefused: func(hostport string, err error) {
+				p.log.Info("template page request refused by the egress policy", "destination", hostport, "err", err)
+			},
+			Logger: p.log,
+		})
+		if err != nil {
+			p.mu.Lock()
+			p.state = stateNew
+			p.mu.Unlock()
+			return fmt.Errorf("start browser pool: %w", err)
+		}
+		p.tplProxy = proxy
+		// Set before any launch reads the config; later launches
+		// (recycling, relaunch) use the same proxy. "<-loopback>" removes
+		// Chromium's implicit bypass of localhost.
+		p.cfg.ExtraFlags = append(slices.Clone(p.cfg.ExtraFlags),
+			"--proxy-server=http://"+proxy.Addr(), "--proxy-bypass-list=<-loopback>")
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -235,7 +264,15 @@ func (p *Pool) Stop(ctx context.Context) error {
 	if err := wait("renders", waitDone(&p.active)); err != nil {
 		return err
 	}
-	return wait("background work", waitDone(&p.bg))
+	if err := wait("background work", waitDone(&p.bg)); err != nil {
+		return err
+	}
+	if p.tplProxy != nil {
+		if err := p.tplProxy.Close(); err != nil {
+			p.log.Warn("close template egress proxy", "err", err)
+		}
+	}
+	return nil
 }
 
 func waitDone(wg *sync.WaitGroup) <-chan struct{} {
