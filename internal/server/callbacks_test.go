@@ -41,7 +41,8 @@ func (e *env) waitCredits(want int) {
 }
 
 func TestCallbacksBillAndLog(t *testing.T) {
-	e := startServer(t, browser.Config{MaxTabs: 2, RenderTimeout: 3 * time.Second})
+	// Loopback allowed: the failing render's image is a slow server here.
+	e := startServerCfg(t, server.Config{Browser: browser.Config{MaxTabs: 2, RenderTimeout: 3 * time.Second}, Egress: egressAllow("127.0.0.0/8")})
 	_, pageID := e.cardPage(e.token, nil)
 
 	const n = 5

@@ -675,7 +675,8 @@ func slowImage(t *testing.T) (url string, release func()) {
 }
 
 func TestQueueFullAnswers503(t *testing.T) {
-	e := startServer(t, browser.Config{MaxTabs: 1, QueueSize: 1})
+	// Loopback allowed: the tab is held by a slow image server here.
+	e := startServerCfg(t, server.Config{Browser: browser.Config{MaxTabs: 1, QueueSize: 1}, Egress: egressAllow("127.0.0.0/8")})
 	imgURL, release := slowImage(t)
 	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
 		"name": "slow", "html": `<img src="{{.img}}">`, "width": 200, "height": 100,
