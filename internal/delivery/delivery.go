@@ -93,6 +93,7 @@ func (c Config) JobLimit() time.Duration { return cmp.Or(c.Timeout, 15*time.Seco
 type Service struct {
 	cfg Config
 	log *slog.Logger
+	rec *recorder
 }
 
 // New validates cfg.
@@ -108,7 +109,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.RotationWindow = cmp.Or(cfg.RotationWindow, 24*time.Hour)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 15*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 100)
-	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery")}, nil
+	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery"), rec: newRecorder(cfg.Store)}, nil
 }
 
 // Meta is the timing block of a payload.
@@ -198,6 +199,49 @@ type DeliverArgs struct {
 	// Base is how many attempts the delivery had when this job was queued;
 	// the retry schedule counts from there (a redelivery starts afresh).
 	Base int `json:"base,omitempty"`
+	// Message, when set, is the delivery as it was queued: the job's first
+	// run sends it without reading the delivery row. Later runs (retries,
+	// a run after a crash) read the row, where earlier attempts are.
+	Message *Message `json:"message,omitempty"`
+}
+
+// Message is what a delivery's first attempt needs, carried in its job.
+type Message struct {
+	SpaceID    string `json:"spaceId"`
+	EndpointID string `json:"endpointId,omitempty"`
+	URL        string `json:"url"`
+	Event      string `json:"event"`
+	RenderID   string `json:"renderId,omitempty"`
+	// Payload is the body as a JSON string, not an embedded object:
+	// River keeps args as jsonb on PostgreSQL, which would reorder an
+	// object's keys and change the bytes the signatures cover.
+	Payload   string `json:"payload"`
+	CreatedAt int64  `json:"createdAt"` // unix ms
+	// RenderStored says the render's file was already stored when the
+	// delivery was queued, so a render.succeeded need not wait for it.
+	RenderStored bool `json:"renderStored,omitempty"`
+}
+
+// maxMessagePayload bounds the payloads carried in job args: a larger one
+// (a client's big metadata) is read from the delivery row instead of
+// being stored twice.
+const maxMessagePayload = 16 << 10
+
+// messageOf returns d as a job's Message, or nil when its payload is too
+// large to carry.
+func messageOf(d *store.Delivery, renderStored bool) *Message {
+	if len(d.Payload) > maxMessagePayload {
+		return nil
+	}
+	return &Message{SpaceID: d.SpaceID, EndpointID: d.EndpointID, URL: d.URL, Event: d.Event, RenderID: d.RenderID,
+		Payload: string(d.Payload), CreatedAt: d.CreatedAt.UnixMilli(), RenderStored: renderStored}
+}
+
+// delivery is the pending, never attempted delivery m describes.
+func (m *Message) delivery(id string) *store.Delivery {
+	at := time.UnixMilli(m.CreatedAt).UTC()
+	return &store.Delivery{ID: id, SpaceID: m.SpaceID, EndpointID: m.EndpointID, URL: m.URL, Event: m.Event, RenderID: m.RenderID,
+		Payload: []byte(m.Payload), Status: store.DeliveryPending, CreatedAt: at, UpdatedAt: at}
 }
 
 // Kind is the River job kind.
@@ -228,6 +272,15 @@ func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookUR
 	if webhookURL != "" {
 		targets = append(targets, &store.Delivery{URL: webhookURL})
 	}
+	// Whether the file is stored yet, as this transaction sees it: if so,
+	// the first attempts need not check (sync JSON answers, v1 and async
+	// renders store before they record; binary sync answers spool).
+	renderStored := false
+	if event == EventRenderSucceeded && renderID != "" && len(targets) > 0 {
+		if renderStored, err = tx.RenderStored(ctx, renderID); err != nil {
+			return nil, fmt.Errorf("render stored: %w", err)
+		}
+	}
 	ids := make([]string, 0, len(targets))
 	jobs := make([]river.JobArgs, 0, len(targets))
 	for _, d := range targets {
@@ -237,7 +290,7 @@ func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookUR
 			return nil, fmt.Errorf("create delivery: %w", err)
 		}
 		ids = append(ids, d.ID)
-		jobs = append(jobs, DeliverArgs{DeliveryID: d.ID})
+		jobs = append(jobs, DeliverArgs{DeliveryID: d.ID, Message: messageOf(d, renderStored)})
 	}
 	if len(jobs) > 0 {
 		if err := s.cfg.Queue.InsertTx(ctx, tx, jobs...); err != nil {
@@ -256,7 +309,7 @@ func (s *Service) SendTest(ctx context.Context, e *store.WebhookEndpoint) (strin
 		if err := tx.CreateDelivery(ctx, d); err != nil {
 			return err
 		}
-		return s.cfg.Queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID})
+		return s.cfg.Queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID, Message: messageOf(d, false)})
 	})
 	return d.ID, err
 }
