@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,7 +144,10 @@ func (f *fixture) render(t *testing.T, stored bool) *store.Render {
 func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[DeliverArgs] {
 	t.Helper()
 	ctx := context.Background()
-	payload := SucceededPayload(r.ID, "https://files.example/x.png", 10, r.CreatedAt, r.CreatedAt, Extra{Format: "png"})
+	// Metadata whose bytes JSON could re-encode (HTML characters, a line
+	// separator, keys out of order): the args must carry them exactly.
+	payload := SucceededPayload(r.ID, "https://files.example/x.png", 10, r.CreatedAt, r.CreatedAt,
+		Extra{Format: "png", Metadata: json.RawMessage(`{"z":"<a&b>","a":"\u00e9\u2028 é"}`)})
 	var ids []string
 	err := f.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -160,7 +164,7 @@ func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[
 	for _, row := range res.Jobs {
 		var job river.Job[DeliverArgs]
 		if err := unmarshalArgs(row, &job); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v: %s", err, row.EncodedArgs)
 		}
 		if job.Args.DeliveryID == ids[0] {
 			return &job
@@ -220,7 +224,7 @@ func TestFirstRunFromArgs(t *testing.T) {
 			t.Fatalf("args %+v", m)
 		}
 		d, err := st.FindDelivery(ctx, job.Args.DeliveryID)
-		if err != nil || m.Payload != string(d.Payload) || m.CreatedAt != d.CreatedAt.UnixMilli() {
+		if err != nil || !bytes.Equal(m.Payload, d.Payload) || m.CreatedAt != d.CreatedAt.UnixMilli() {
 			t.Fatalf("args payload %q, row %+v %v", m.Payload, d, err)
 		}
 		if err := f.run(job, 1); err != nil {
@@ -337,8 +341,7 @@ func TestRecorderConcurrent(t *testing.T) {
 }
 
 // TestRecordFailureIsJobError checks that an attempt whose record fails
-// makes the job fail (River retries it), whether its delivery is gone or
-// the database is.
+// makes the job fail (River retries it): here its delivery is gone.
 func TestRecordFailureIsJobError(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		f := newFixture(t, st)
@@ -351,6 +354,11 @@ func TestRecordFailureIsJobError(t *testing.T) {
 			t.Fatalf("record of a deleted delivery: %v (%d POSTs)", err, rc.n.Load())
 		}
 	})
+}
+
+// TestRecordFailureDatabaseDown is TestRecordFailureIsJobError with the
+// database closed under the attempt.
+func TestRecordFailureDatabaseDown(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		f := newFixture(t, st)
 		rc := newCounter(t, http.StatusOK, func() { st.Close() })
@@ -361,4 +369,31 @@ func TestRecordFailureIsJobError(t *testing.T) {
 		}
 		t.Logf("job error: %v", err)
 	})
+}
+
+// TestMessageEncoding checks that a Message survives its args encoding
+// byte for byte, and that damaged args are an error, not a panic.
+func TestMessageEncoding(t *testing.T) {
+	in := DeliverArgs{DeliveryID: "msg_1", Message: &Message{SpaceID: "spc_1", URL: "https://example.com/h?a=1&b=<2>", Event: EventRenderSucceeded,
+		RenderID: "r1", Payload: []byte("{\"a\":\"\\u2028 é <&>\"}\x00\xff"), CreatedAt: -5, RenderStored: true}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out DeliverArgs
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	m, w := out.Message, in.Message
+	if m == nil || m.SpaceID != w.SpaceID || m.EndpointID != "" || m.URL != w.URL || m.Event != w.Event || m.RenderID != w.RenderID ||
+		!bytes.Equal(m.Payload, w.Payload) || m.CreatedAt != w.CreatedAt || !m.RenderStored {
+		t.Fatalf("round trip: %+v, want %+v (%s)", m, w, b)
+	}
+	enc, _ := w.MarshalJSON()
+	for _, bad := range []string{`"`, `""`, `"!!"`, `{}`, string(enc[:len(enc)-5]) + `"`, `"AgAA"`} {
+		var m Message
+		if err := json.Unmarshal([]byte(bad), &m); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
 }
