@@ -333,8 +333,9 @@ func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookUR
 		targets = append(targets, &store.Delivery{URL: webhookURL})
 	}
 	// Whether the file is stored yet, as this transaction sees it: if so,
-	// the first attempts need not check (sync JSON answers, v1 and async
-	// renders store before they record; binary sync answers spool).
+	// the first attempts need not check. Sync JSON answers and v1 renders
+	// store before they record; binary sync answers and async page renders
+	// spool, and their deliveries check (and wait) as before.
 	renderStored := false
 	if event == EventRenderSucceeded && renderID != "" && len(targets) > 0 {
 		if renderStored, err = tx.RenderStored(ctx, renderID); err != nil {
