@@ -72,8 +72,7 @@ func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	st := w.s.cfg.Store
-	d, renderStored, err := st.FindDeliveryToSend(ctx, job.Args.DeliveryID)
+	d, renderStored, err := w.load(ctx, job)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("delivery %s is gone", job.Args.DeliveryID))
 	}
@@ -95,8 +94,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	}
 	if ep != nil && !ep.Enabled {
 		a := store.DeliveryAttempt{At: time.Now().UTC(), Error: "endpoint is disabled: " + ep.DisabledReason}
-		if err := st.RecordDeliveryAttempt(ctx, d.ID, a, store.DeliveryExhausted); err != nil {
-			return err
+		if err := w.s.rec.record(d.ID, a, store.DeliveryExhausted); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
 		}
 		return nil
 	}
@@ -114,7 +113,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	default:
 		status = store.DeliveryFailed
 	}
-	if err := st.RecordDeliveryAttempt(context.WithoutCancel(ctx), d.ID, a, status); err != nil {
+	// Returns once the record is committed (group-committed with other
+	// workers' records): River marks the job done only after that, so a
+	// crash can cost a repeated attempt but never an unrecorded one.
+	if err := w.s.rec.record(d.ID, a, status); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	if ep != nil {
@@ -128,6 +130,24 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		delay = min(retryAfter, maxRetryAfter)
 	}
 	return river.JobSnooze(delay)
+}
+
+// load returns the delivery to attempt and whether its render's file is
+// stored. A job's first run takes both from the job's args when they
+// carry them, sparing a read per delivery: the row is then as EnqueueTx
+// wrote it (pending, no attempts). Any later run (a retry, a run after a
+// snooze or a crash, a job retried by hand) reads the row, where earlier
+// attempts and their status are; so does a render.succeeded whose file
+// was not stored yet when it was queued.
+func (w *worker) load(ctx context.Context, job *river.Job[DeliverArgs]) (*store.Delivery, bool, error) {
+	m := job.Args.Message
+	// River appends to attempted_by on every fetch, snoozes included
+	// (which give back the attempt number), so one entry means first run.
+	first := job.Attempt == 1 && len(job.AttemptedBy) == 1
+	if m != nil && first && (m.RenderStored || m.Event != EventRenderSucceeded || m.RenderID == "") {
+		return m.delivery(job.Args.DeliveryID), m.RenderStored, nil
+	}
+	return w.s.cfg.Store.FindDeliveryToSend(ctx, job.Args.DeliveryID)
 }
 
 // secrets returns the signing secrets: the endpoint's own, or the space's

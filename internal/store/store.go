@@ -192,6 +192,14 @@ type Delivery struct {
 	UpdatedAt  time.Time
 }
 
+// AttemptRecord is one attempt for RecordDeliveryAttempts: what
+// RecordDeliveryAttempt takes, as a value.
+type AttemptRecord struct {
+	DeliveryID string
+	Attempt    DeliveryAttempt
+	Status     string
+}
+
 // Delivery statuses.
 const (
 	DeliveryPending   = "pending"   // not tried yet, or being retried
@@ -311,6 +319,11 @@ type Tx interface {
 	// transaction: a fan-out must not wait for a second connection while
 	// it holds one (a full PostgreSQL pool would deadlock).
 	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
+	// RenderStored reports whether the render's file is in the blob store
+	// (false for an unknown render), as the transaction sees it: a
+	// render.succeeded delivery queued for a stored render needs no check
+	// before its first attempt.
+	RenderStored(ctx context.Context, renderID string) (bool, error)
 	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
 	// job queue to insert its jobs in.
 	Driver() any
@@ -408,6 +421,12 @@ type Store interface {
 	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
 	// RecordDeliveryAttempt appends an attempt and sets the status.
 	RecordDeliveryAttempt(ctx context.Context, id string, a DeliveryAttempt, status string) error
+	// RecordDeliveryAttempts records several attempts, each as
+	// RecordDeliveryAttempt would and in their order (two of one delivery
+	// are both appended), in one transaction: on error none is recorded.
+	// found[i] reports whether recs[i]'s delivery exists; a missing one
+	// changes nothing. The delivery worker's group commit uses it.
+	RecordDeliveryAttempts(ctx context.Context, recs []AttemptRecord) (found []bool, err error)
 	// SetDeliveryStatus sets the status (e.g. pending on redelivery).
 	SetDeliveryStatus(ctx context.Context, id, status string) error
 

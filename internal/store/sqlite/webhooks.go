@@ -41,6 +41,12 @@ func (t *tx) CreateDelivery(ctx context.Context, d *store.Delivery) error {
 	return createDelivery(ctx, t.tx, d)
 }
 
+func (t *tx) RenderStored(ctx context.Context, renderID string) (bool, error) {
+	var stored bool
+	err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM renders WHERE id = ? AND stored_at IS NOT NULL)`, renderID).Scan(&stored)
+	return stored, interpretError(err)
+}
+
 func (s *Store) MarkRenderStarted(ctx context.Context, id string, at time.Time) error {
 	return mustAffect(s.write.ExecContext(ctx, `UPDATE renders SET status = ?, started_at = ? WHERE id = ? AND status IN (?, ?)`,
 		store.RenderRendering, ms(at), id, store.RenderQueued, store.RenderRendering))
@@ -234,9 +240,43 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a store.De
 	if err != nil {
 		return err
 	}
-	// json_insert with '$[#]' appends in place: no read-modify-write.
-	return mustAffect(s.write.ExecContext(ctx, `UPDATE webhook_deliveries SET attempts = json_insert(attempts, '$[#]', json(?)),
-		attempt_count = attempt_count + 1, status = ?, updated_at = ? WHERE id = ?`, string(one), status, ms(a.At), id))
+	return mustAffect(s.write.ExecContext(ctx, recordAttemptSQL, string(one), status, ms(a.At), id))
+}
+
+// recordAttemptSQL appends an attempt with json_insert's '$[#]', in
+// place: no read-modify-write.
+const recordAttemptSQL = `UPDATE webhook_deliveries SET attempts = json_insert(attempts, '$[#]', json(?)),
+	attempt_count = attempt_count + 1, status = ?, updated_at = ? WHERE id = ?`
+
+// RecordDeliveryAttempts runs the attempts' UPDATEs in one transaction on
+// the single write connection: one commit for the lot.
+func (s *Store) RecordDeliveryAttempts(ctx context.Context, recs []store.AttemptRecord) ([]bool, error) {
+	found := make([]bool, len(recs))
+	if len(recs) == 0 {
+		return found, nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, r := range recs {
+			one, err := json.Marshal(r.Attempt)
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, recordAttemptSQL, string(one), r.Status, ms(r.Attempt.At), r.DeliveryID)
+			if err != nil {
+				return interpretError(err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			found[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 func (s *Store) SetDeliveryStatus(ctx context.Context, id, status string) error {

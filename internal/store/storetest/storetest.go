@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -545,6 +546,27 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if err := st.RecordDeliveryAttempt(ctx, "msg_nope", a1, store.DeliveryFailed); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("attempt on unknown delivery: %v", err)
 		}
+		// Many attempts at once: in order, two of one delivery both
+		// appended, an unknown delivery reported and skipped.
+		a3 := store.DeliveryAttempt{At: now.Add(2 * time.Second), StatusCode: 503, DurationMs: 5, Error: "HTTP 503"}
+		found, err := st.RecordDeliveryAttempts(ctx, []store.AttemptRecord{
+			{DeliveryID: ids[2], Attempt: a1, Status: store.DeliveryFailed},
+			{DeliveryID: "msg_nope", Attempt: a1, Status: store.DeliveryFailed},
+			{DeliveryID: ids[2], Attempt: a3, Status: store.DeliveryFailed},
+			{DeliveryID: ids[2], Attempt: a1, Status: store.DeliveryExhausted},
+		})
+		if err != nil || len(found) != 4 || !found[0] || found[1] || !found[2] || !found[3] {
+			t.Fatalf("record attempts: %v %v", found, err)
+		}
+		d2, err := st.FindDelivery(ctx, ids[2])
+		if err != nil || d2.Status != store.DeliveryExhausted || len(d2.Attempts) != 3 || d2.Attempts[0].StatusCode != 500 ||
+			d2.Attempts[0].ResponseBody != "oops \x00" || d2.Attempts[1].StatusCode != 503 || d2.Attempts[2].StatusCode != 500 ||
+			!d2.UpdatedAt.Equal(a1.At) {
+			t.Fatalf("after record attempts: %+v %v", d2, err)
+		}
+		if found, err := st.RecordDeliveryAttempts(ctx, nil); err != nil || len(found) != 0 {
+			t.Fatalf("record no attempts: %v %v", found, err)
+		}
 		if err := st.SetDeliveryStatus(ctx, ids[1], store.DeliveryExhausted); err != nil {
 			t.Fatal(err)
 		}
@@ -569,7 +591,39 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if _, stored, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || stored {
 			t.Fatalf("to send, render not stored yet: %v %v", stored, err)
 		}
+		renderStored := func(id string) bool {
+			t.Helper()
+			var stored bool
+			if err := st.InTx(ctx, func(tx store.Tx) error {
+				var err error
+				stored, err = tx.RenderStored(ctx, id)
+				return err
+			}); err != nil {
+				t.Fatalf("render stored: %v", err)
+			}
+			return stored
+		}
+		if renderStored(rr.ID) || renderStored("rnd_nope") {
+			t.Fatal("RenderStored before the file is stored, or of an unknown render")
+		}
 		if err := st.MarkRenderStored(ctx, rr.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if !renderStored(rr.ID) {
+			t.Fatal("RenderStored false after MarkRenderStored")
+		}
+		// A render created and stored in the same transaction counts.
+		in := &store.Render{ID: store.NewRenderID(), SpaceID: b.ID, RequestID: "req_e", Format: "png", Status: store.RenderSucceeded,
+			BlobKey: b.ID + "/e.png", CreatedAt: now, StoredAt: &now}
+		if err := st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateRender(ctx, in); err != nil {
+				return err
+			}
+			if ok, err := tx.RenderStored(ctx, in.ID); err != nil || !ok {
+				return fmt.Errorf("RenderStored in its own transaction: %v %v", ok, err)
+			}
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if f, stored, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || !stored || f.RenderID != rr.ID || !bytes.Equal(f.Payload, payload) {
