@@ -48,11 +48,20 @@ func (l *latencies) report(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
 	req := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	sequential(b, func(ctx context.Context) error {
+		_, err := p.Render(ctx, req)
+		return err
+	})
+}
+
+// sequential runs render once per benchmark iteration and reports the
+// median latency.
+func sequential(b *testing.B, render func(context.Context) error) {
 	ctx := context.Background()
 	var lat latencies
 	for b.Loop() {
 		start := time.Now()
-		if _, err := p.Render(ctx, req); err != nil {
+		if err := render(ctx); err != nil {
 			b.Fatal(err)
 		}
 		lat.add(time.Since(start))
@@ -229,16 +238,10 @@ func BenchmarkRenderURLHTML(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			p := newPool(b, Config{MaxTabs: 4, Egress: benchGuard(b), Logger: slog.New(slog.DiscardHandler), URLSpares: spares})
 			req := URLRequest{HTML: benchHTML, Width: 1200, Height: 630, Format: FormatPNG}
-			ctx := context.Background()
-			var lat latencies
-			for b.Loop() {
-				start := time.Now()
-				if _, err := p.RenderURL(ctx, req); err != nil {
-					b.Fatal(err)
-				}
-				lat.add(time.Since(start))
-			}
-			lat.report(b)
+			sequential(b, func(ctx context.Context) error {
+				_, err := p.RenderURL(ctx, req)
+				return err
+			})
 		})
 	}
 }
