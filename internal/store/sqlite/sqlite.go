@@ -67,7 +67,11 @@ func Open(cfg Config) (*Store, error) {
 	// crash can lose the last transactions.
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_time_format", "sqlite")
-	dsn := "file:" + cfg.Path + "?" + q.Encode()
+	// A file: URI: '%', '?' and '#' in the path are escaped, or SQLite
+	// (and the driver, which splits off its own parameters at the first
+	// '?') would cut the path there and open another file.
+	path := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(cfg.Path)
+	dsn := "file:" + path + "?" + q.Encode()
 
 	drv := cachingDriver{d: &sqlite.Driver{}}
 	w := sql.OpenDB(connector{dsn: dsn + "&_txlock=immediate", drv: drv})

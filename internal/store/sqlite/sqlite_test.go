@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -67,5 +68,33 @@ func TestMigration004Backfill(t *testing.T) {
 	}
 	if got, err := st.GetSpaceByRenderKey(ctx, a.RenderKey); err != nil || got.ID != a.ID {
 		t.Fatalf("%+v %v", got, err)
+	}
+}
+
+// TestOpenPathWithURICharacters: a path with '#', '?' and '%' opens that
+// very file (it used to be cut at the first of them, so two such paths
+// could share one database).
+func TestOpenPathWithURICharacters(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a#01", "a?b=1", "100%25x", "a#02"} {
+		path := filepath.Join(dir, name, "test.db")
+		st, err := sqlite.Open(sqlite.Config{Path: path})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatalf("%s: migrate: %v", name, err)
+		}
+		st.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s: the database is not at its path: %v", name, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 4 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files in the temp dir: %v, want the 4 directories only", names)
 	}
 }
