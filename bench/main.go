@@ -166,6 +166,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// The SQLite server, its Chromium and its River clients have no part
+	// in the PostgreSQL phases, which start a server of their own; stopped
+	// now, their housekeeping (River's job cleaner deleting the deliveries
+	// just measured, queue polling) does not run on the same two cores.
+	rep.rhStats = rh.srv.Pool.Stats()
+	rh.close()
 	if o.postgres != "" {
 		profile := ""
 		if o.webhookCPUProfile != "" {

@@ -252,6 +252,7 @@ func (r *renderhookSide) timings(ctx context.Context, ids []string) (queue, tab,
 
 func (r *renderhookSide) close() {
 	if r.srv != nil {
+		defer func() { r.srv = nil }()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := r.srv.Stop(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: stop renderhook:", err)

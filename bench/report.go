@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/browser"
 )
 
 // Targets for renderhook against the floor.
@@ -47,8 +49,9 @@ type report struct {
 	Checks []check  `json:"checks"`
 	Notes  []string `json:"notes"`
 
-	// rh is the server finish reads its counters from.
-	rh *renderhookSide
+	// rhStats are the renderhook server's browser counters, read when it
+	// stops (before the PostgreSQL phases).
+	rhStats browser.Stats
 }
 
 // callbacksCost compares renderhook's sequential PNG p50 with callbacks (a
@@ -226,7 +229,6 @@ func newReport(ctx context.Context, p plan, loadStart [3]float64, floorChromium 
 		Machine:    mach,
 		Plan:       p,
 		Renderhook: renderhookInfo{Tabs: p.Clients},
-		rh:         rh,
 	}
 }
 
@@ -365,7 +367,7 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 func (rep *report) finish() {
 	m := &rep.Machine
 	m.LoadEnd = loadAvg()
-	st := rep.rh.srv.Pool.Stats()
+	st := rep.rhStats
 	rep.Renderhook.Renders, rep.Renderhook.BrowserRestarts = st.Renders, st.Restarts
 	if st.Restarts > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook recycled its browser %d time(s) during the run (browser.Config.RecycleAfter, default 500 renders); the renders around it are included.", st.Restarts))
