@@ -254,15 +254,18 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if *asJSON {
 			type row struct {
-				SpaceID     string    `json:"spaceId"`
-				Name        string    `json:"name"`
-				CreditLimit int64     `json:"creditLimit"`
-				CreditsUsed int64     `json:"creditsUsed"`
-				CreatedAt   time.Time `json:"createdAt"`
+				SpaceID     string `json:"spaceId"`
+				Name        string `json:"name"`
+				CreditLimit int64  `json:"creditLimit"`
+				CreditsUsed int64  `json:"creditsUsed"`
+				// RenderKey is public (it is in every signed link); the
+				// secrets are shown only by create.
+				RenderKey string    `json:"renderKey"`
+				CreatedAt time.Time `json:"createdAt"`
 			}
 			rows := []row{}
 			for _, s := range spaces {
-				rows = append(rows, row{s.ID, s.Name, s.CreditLimit, s.CreditsUsed, s.CreatedAt})
+				rows = append(rows, row{s.ID, s.Name, s.CreditLimit, s.CreditsUsed, s.RenderKey, s.CreatedAt})
 			}
 			return json.NewEncoder(stdout).Encode(rows)
 		}

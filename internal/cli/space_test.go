@@ -36,6 +36,23 @@ func TestSpaceCreatePrintsRenderKeys(t *testing.T) {
 	if err != nil || sp.ID != got.SpaceID || sp.RenderSecret != got.RenderSecret || sp.GetRenderToken != got.GetRenderToken {
 		t.Fatalf("stored %+v %v, printed %+v", sp, err, got)
 	}
+	st.Close()
+
+	// `space list --json` shows the public render key, never the secrets.
+	out.Reset()
+	if code := Main([]string{"space", "list", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("list: %v: %s", err, out.String())
+	}
+	if rows[0]["renderKey"] != got.RenderKey {
+		t.Errorf("list renderKey %v, want %s", rows[0]["renderKey"], got.RenderKey)
+	}
+	if strings.Contains(out.String(), got.RenderSecret) || strings.Contains(out.String(), got.GetRenderToken) {
+		t.Errorf("list printed a secret: %s", out.String())
+	}
 }
 
 // TestQuickstartGivesTheWebhookSecret checks that `make run`'s quickstart
