@@ -179,3 +179,38 @@ func crashTarget(t *testing.T, p *Pool, id target.ID) {
 	// Page.crash never answers: the renderer is gone before it can.
 	go chromedp.Run(tabCtx, page.Crash())
 }
+
+// TestRenderURLSparesConcurrent: renders racing for spares (more at once
+// than there are spares, so some make their context themselves) all
+// succeed, and afterwards every used context is gone and only the spares'
+// are left. (Isolation between renders: TestRenderURLIncognito.)
+func TestRenderURLSparesConcurrent(t *testing.T) {
+	p := newPool(t, Config{MaxTabs: 4, Egress: loopbackGuard(t)})
+	html := URLRequest{HTML: `<body style="margin:0;background:rgb(0,0,255)">`, Width: 60, Height: 40, Format: FormatPNG}
+	renderPNG(t, p, html) // spares are made after the first URL render
+	readySpares(t, p, 2)
+	errs := make(chan error, 8)
+	imgs := make(chan []byte, 8)
+	for range 8 {
+		go func() {
+			res, err := p.RenderURL(context.Background(), html)
+			if err == nil {
+				imgs <- res.Data
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		wantPixel(t, decodePNG(t, <-imgs), 30, 20, blue)
+	}
+	var got []cdp.BrowserContextID
+	eventually(t, 20*time.Second, "just two spare contexts left", func() bool {
+		got = browserContexts(t, p)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(got) == 2 && len(p.spares) == 2 && p.sparesMaking == 0
+	})
+}
