@@ -118,6 +118,7 @@ type Pool struct {
 	superDone  chan struct{}
 	active     sync.WaitGroup // calls inside Render
 	bg         sync.WaitGroup // tab replacements and browser shutdowns
+	making     sync.WaitGroup // spare contexts being made (see spare.go)
 }
 
 // New validates cfg and returns a pool that is not started yet.
@@ -226,6 +227,21 @@ func (p *Pool) Stop(ctx context.Context) error {
 	}
 	p.state = stateStopped
 	p.dropSparesLocked()
+	p.mu.Unlock()
+	// No spare is started once stopped; those being made finish first (see
+	// makeSpare), then find the pool stopped and dispose of themselves.
+	select {
+	case <-waitDone(&p.making):
+	case <-ctx.Done():
+		p.mu.Lock()
+		close(p.stopCh)
+		p.lifeCancel()
+		p.cur = nil
+		p.notifyLocked()
+		p.mu.Unlock()
+		return fmt.Errorf("stop browser pool: wait for spare contexts being made: %w", ctx.Err())
+	}
+	p.mu.Lock()
 	close(p.stopCh)
 	p.lifeCancel()
 	p.cur = nil

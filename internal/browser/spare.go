@@ -28,7 +28,7 @@ import (
 // the next.
 
 // spareSetupTimeout bounds making one spare.
-const spareSetupTimeout = 30 * time.Second
+const spareSetupTimeout = 10 * time.Second
 
 // takeSpare returns a ready spare of browser in for req, or nil, and
 // records req's viewport as the one to prepare the next spares at.
@@ -66,7 +66,7 @@ func (p *Pool) refillSparesLocked(in *instance) {
 	}
 	p.sparesMaking += n
 	v := *p.spareViewport
-	p.bg.Add(n)
+	p.making.Add(n)
 	for range n {
 		go p.makeSpare(in, v)
 	}
@@ -74,10 +74,16 @@ func (p *Pool) refillSparesLocked(in *instance) {
 
 // makeSpare makes one spare in browser in and adds it to the ready ones,
 // or disposes of it if the browser is no longer current.
+//
+// Its context is not Stop's to cancel: cancelling chromedp's tab context
+// while chromedp attaches to the tab races inside chromedp (its context
+// goroutine reads Context.Target as the attach sets it), so Stop waits for
+// spares being made, which takes tens of milliseconds, before it closes
+// anything.
 func (p *Pool) makeSpare(in *instance, v viewport) {
-	defer p.bg.Done()
+	defer p.making.Done()
 	r := newURLRun(p, in)
-	ctx, cancel := context.WithTimeout(p.lifeCtx, spareSetupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), spareSetupTimeout)
 	err := r.setup(ctx, &v)
 	cancel()
 	p.mu.Lock()

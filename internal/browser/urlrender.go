@@ -90,6 +90,9 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	// free now, and the browser counts the render until its context is
 	// gone (a retired browser closes only then).
 	p.releaseSlot()
+	// Replacements for the spare this render took are made now, not while
+	// it ran: making one costs CPU the render would have had to share.
+	p.refillSpares(in)
 	p.bg.Go(func() {
 		if r != nil {
 			r.cleanup()
@@ -212,7 +215,6 @@ func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*
 	defer stop()
 
 	r := p.takeSpare(in, req)
-	p.refillSpares(in)
 	var err error
 	if r == nil {
 		r = newURLRun(p, in)
