@@ -73,6 +73,9 @@ type Stats struct {
 	Queued   int    // renders waiting for a tab
 	Renders  uint64 // renders completed successfully
 	Restarts uint64 // browser relaunches, after a crash or a recycle
+	// Background is URL-render work still going on after the answers:
+	// spare contexts being made and used contexts being disposed of.
+	Background int
 }
 
 // Pool is a warm-tab pool over one Chromium process. Create it with New, then
@@ -98,6 +101,7 @@ type Pool struct {
 
 	spares        []*urlRun // ready spare contexts (see spare.go)
 	sparesMaking  int       // spares being made
+	disposing     int       // used URL-render contexts being disposed of
 	spareViewport *viewport // the latest URL render's; nil before the first
 
 	renders  atomic.Uint64
@@ -332,10 +336,11 @@ func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := Stats{
-		Busy:     p.busy,
-		Queued:   p.admitted - p.busy,
-		Renders:  p.renders.Load(),
-		Restarts: p.restarts.Load(),
+		Busy:       p.busy,
+		Queued:     p.admitted - p.busy,
+		Renders:    p.renders.Load(),
+		Restarts:   p.restarts.Load(),
+		Background: p.sparesMaking + p.disposing,
 	}
 	if p.cur != nil {
 		s.Tabs = p.cur.tabs

@@ -93,11 +93,17 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	// Replacements for the spare this render took are made now, not while
 	// it ran: making one costs CPU the render would have had to share.
 	p.refillSpares(in)
+	p.mu.Lock()
+	p.disposing++
+	p.mu.Unlock()
 	p.bg.Go(func() {
 		if r != nil {
 			r.cleanup()
 		}
 		p.doneIn(in)
+		p.mu.Lock()
+		p.disposing--
+		p.mu.Unlock()
 	})
 	if err != nil {
 		select {
