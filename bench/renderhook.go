@@ -212,23 +212,31 @@ func (r *renderhookSide) settle(ctx context.Context, limit time.Duration) (bool,
 	if r.noCallbacks {
 		return true, nil
 	}
-	deadline := time.Now().Add(limit)
 	// Retryable jobs wait for a later attempt: not worth waiting for.
 	params := river.NewJobListParams().First(1).States(
 		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled)
-	for {
+	return pollUntil(ctx, time.Now().Add(limit), 20*time.Millisecond, func() (bool, error) {
 		res, err := r.srv.Queue.Client().JobList(ctx, params)
 		if err != nil {
 			return false, fmt.Errorf("list queued jobs: %w", err)
 		}
-		if len(res.Jobs) == 0 {
-			return true, nil
+		return len(res.Jobs) == 0, nil
+	})
+}
+
+// pollUntil calls cond every interval until it holds (true), it fails, or
+// deadline passes (false).
+func pollUntil(ctx context.Context, deadline time.Time, interval time.Duration, cond func() (bool, error)) (bool, error) {
+	for {
+		ok, err := cond()
+		if ok || err != nil {
+			return ok, err
 		}
 		if time.Now().After(deadline) {
 			return false, nil
 		}
 		select {
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(interval):
 		case <-ctx.Done():
 			return false, ctx.Err()
 		}

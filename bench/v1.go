@@ -125,15 +125,11 @@ func cacheHits(ctx context.Context, rh *renderhookSide, html string, n int) (sta
 // the cores while the next side is measured.
 func (v *v1Side) settle(ctx context.Context, limit time.Duration) (bool, error) {
 	deadline := time.Now().Add(limit)
-	for v.rh.srv.Pool.Stats().Background > 0 {
-		if time.Now().After(deadline) {
-			return false, nil
-		}
-		select {
-		case <-time.After(10 * time.Millisecond):
-		case <-ctx.Done():
-			return false, ctx.Err()
-		}
+	idle, err := pollUntil(ctx, deadline, 10*time.Millisecond, func() (bool, error) {
+		return v.rh.srv.Pool.Stats().Background == 0, nil
+	})
+	if !idle || err != nil {
+		return idle, err
 	}
 	return v.rh.settle(ctx, time.Until(deadline))
 }

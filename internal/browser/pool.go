@@ -234,16 +234,11 @@ func (p *Pool) Stop(ctx context.Context) error {
 	p.mu.Unlock()
 	// No spare is started once stopped; those being made finish first (see
 	// makeSpare), then find the pool stopped and dispose of themselves.
+	var sparesErr error
 	select {
 	case <-waitDone(&p.making):
 	case <-ctx.Done():
-		p.mu.Lock()
-		close(p.stopCh)
-		p.lifeCancel()
-		p.cur = nil
-		p.notifyLocked()
-		p.mu.Unlock()
-		return fmt.Errorf("stop browser pool: wait for spare contexts being made: %w", ctx.Err())
+		sparesErr = fmt.Errorf("stop browser pool: wait for spare contexts being made: %w", ctx.Err())
 	}
 	p.mu.Lock()
 	close(p.stopCh)
@@ -252,6 +247,9 @@ func (p *Pool) Stop(ctx context.Context) error {
 	p.notifyLocked()
 	superOn := p.superOn
 	p.mu.Unlock()
+	if sparesErr != nil {
+		return sparesErr
+	}
 
 	wait := func(what string, done <-chan struct{}) error {
 		select {

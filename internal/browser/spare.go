@@ -51,14 +51,8 @@ func (p *Pool) takeSpare(in *instance, req URLRequest) *urlRun {
 	return nil
 }
 
-// refillSpares starts making spares in browser in until URLSpares are ready
-// or on their way.
-func (p *Pool) refillSpares(in *instance) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.refillSparesLocked(in)
-}
-
+// refillSparesLocked starts making spares in browser in until URLSpares are
+// ready or on their way.
 func (p *Pool) refillSparesLocked(in *instance) {
 	n := p.cfg.URLSpares - len(p.spares) - p.sparesMaking
 	if n <= 0 || p.state != stateRunning || in != p.cur || !in.alive() || p.spareViewport == nil {

@@ -89,13 +89,14 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	// The answer does not wait for the context's disposal: the slot is
 	// free now, and the browser counts the render until its context is
 	// gone (a retired browser closes only then).
-	p.releaseSlot()
 	// Replacements for the spare this render took are made now, not while
 	// it ran: making one costs CPU the render would have had to share.
-	p.refillSpares(in)
 	p.mu.Lock()
+	p.busy--
+	p.refillSparesLocked(in)
 	p.disposing++
 	p.mu.Unlock()
+	<-p.slots
 	p.bg.Go(func() {
 		if r != nil {
 			r.cleanup()
@@ -184,14 +185,6 @@ func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
 			return nil, ErrStopped
 		}
 	}
-}
-
-// releaseSlot gives back the render slot acquireBrowser took.
-func (p *Pool) releaseSlot() {
-	p.mu.Lock()
-	p.busy--
-	p.mu.Unlock()
-	<-p.slots
 }
 
 // doneIn counts a URL render out of browser in once its context is gone,

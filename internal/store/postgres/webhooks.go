@@ -201,25 +201,23 @@ func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams
 	return list(ctx, s.pool, func(row scanner) (*store.Delivery, error) { return scanDelivery(row) }, q, a...)
 }
 
+// RecordDeliveryAttempt is RecordDeliveryAttempts for one attempt.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a store.DeliveryAttempt, status string) error {
-	// json.Marshal escapes NUL and replaces invalid UTF-8, so the
-	// attempt's text is storable as it is.
-	one, err := json.Marshal(a)
+	found, err := s.RecordDeliveryAttempts(ctx, []store.AttemptRecord{{DeliveryID: id, Attempt: a, Status: status}})
 	if err != nil {
 		return err
 	}
-	// Appends to the JSON array in place, in one statement (no
-	// read-modify-write), like SQLite's json_insert(attempts, '$[#]', …).
-	// The array is TEXT written by json.Marshal, so it is compact and ends
-	// with ']'.
-	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_deliveries SET
-		attempts = CASE WHEN attempts = '[]' THEN '[' || $1 || ']' ELSE left(attempts, -1) || ',' || $1 || ']' END,
-		attempt_count = attempt_count + 1, status = $2, updated_at = $3 WHERE id = $4`, string(one), status, ms(a.At), id))
+	if !found[0] {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
-// recordAttemptsSQL is RecordDeliveryAttempt's UPDATE for many rows at
-// once, joined to the attempts passed as parallel arrays. A row joined to
-// two of them would be updated once only (PostgreSQL applies one of an
+// recordAttemptsSQL appends attempts, passed as parallel arrays, to their
+// deliveries' JSON arrays in place (no read-modify-write), like SQLite's
+// json_insert(attempts, '$[#]', …): the array is TEXT written by
+// json.Marshal, so it is compact and ends with ']'. A row joined to two
+// attempts would be updated once only (PostgreSQL applies one of an
 // UPDATE … FROM's matches), so each statement gets distinct ids.
 const recordAttemptsSQL = `UPDATE webhook_deliveries d SET
 	attempts = CASE WHEN d.attempts = '[]' THEN '[' || v.one || ']' ELSE left(d.attempts, -1) || ',' || v.one || ']' END,
@@ -229,6 +227,8 @@ const recordAttemptsSQL = `UPDATE webhook_deliveries d SET
 	RETURNING d.id`
 
 func (s *Store) RecordDeliveryAttempts(ctx context.Context, recs []store.AttemptRecord) ([]bool, error) {
+	// json.Marshal escapes NUL and replaces invalid UTF-8, so an
+	// attempt's text is storable as it is.
 	ones := make([]string, len(recs))
 	for i, r := range recs {
 		one, err := json.Marshal(r.Attempt)
