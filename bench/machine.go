@@ -110,3 +110,73 @@ func procField(path, key string) string {
 	}
 	return ""
 }
+
+// machineCPU is /proc/stat's count of all cores' time, in clock ticks.
+type machineCPU struct{ busy, idle, steal uint64 }
+
+// readMachineCPU reads the machine's CPU time; zero where /proc/stat is
+// missing (not Linux).
+func readMachineCPU() machineCPU {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineCPU{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineCPU{}
+	}
+	var v [8]uint64
+	for i := range v {
+		v[i], _ = strconv.ParseUint(f[i+1], 10, 64)
+	}
+	// user nice system idle iowait irq softirq steal
+	return machineCPU{busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3] + v[4], steal: v[7]}
+}
+
+// machineShare is a window's split of all cores' time, in percent.
+type machineShare struct{ busyPct, idlePct, stealPct float64 }
+
+func (m machineCPU) since(m0 machineCPU) machineShare {
+	busy, idle, steal := m.busy-m0.busy, m.idle-m0.idle, m.steal-m0.steal
+	total := float64(busy + idle + steal)
+	if total == 0 {
+		return machineShare{}
+	}
+	pct := func(x uint64) float64 { return float64(int(1000*float64(x)/total+0.5)) / 10 }
+	return machineShare{busyPct: pct(busy), idlePct: pct(idle), stealPct: pct(steal)}
+}
+
+// postgresCPU is the CPU time, user and system, of this machine's
+// PostgreSQL processes (those named postgres) that are alive now. Over a
+// window in which the server keeps its connections, the difference of two
+// readings is what the server spent; 0 when PostgreSQL runs elsewhere.
+func postgresCPU() time.Duration {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks uint64
+	for _, d := range dirs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid … utime(14) stime(15)
+		open, closeParen := strings.IndexByte(string(data), '('), strings.LastIndexByte(string(data), ')')
+		if open < 0 || closeParen < open || string(data[open+1:closeParen]) != "postgres" {
+			continue
+		}
+		f := strings.Fields(string(data[closeParen+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		s, _ := strconv.ParseUint(f[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
+}

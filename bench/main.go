@@ -247,7 +247,7 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 
 	m := &measurement{plan: p, progress: progress, loadStart: loadStart}
 	v1 := &v1Side{rh: rh, html: html}
-	if err := m.measure(ctx, sides, fl, rh, nocb, v1); err != nil {
+	if err := m.measure(ctx, sides, fl, rh, nocb, v1, &freshFloor{fl: fl}); err != nil {
 		return nil, err
 	}
 	progress("v1 cache hits: %d sequential /v1/render/sync calls with ttl", p.Seq/2)

@@ -147,18 +147,22 @@ func (m *measurement) add(k scenarioKey, ph phase) {
 // The renderhook server without callbacks (nocb) takes part in the
 // sequential PNG rounds only, the figure its difference is judged on.
 //
-// The v1 side (v1) takes part in the sequential PNG rounds too.
-func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, nocb *renderhookSide, v1 *v1Side) error {
+// The v1 side (v1) and the floor with a fresh context per render (fresh)
+// take part in the sequential PNG rounds too.
+func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, nocb *renderhookSide, v1 *v1Side, fresh *freshFloor) error {
 	p := m.plan
 	m.pixelDiff = -1
 	m.progress("warming up: %d sequential and %d concurrent renders per side", p.Warmup, 2*p.Clients)
 	samples := map[string][]byte{}
-	for _, s := range append(slices.Clone(sides), nocb, v1) {
+	for _, s := range append(slices.Clone(sides), nocb, v1, fresh) {
 		ph, err := runPhase(ctx, s, formatPNG, p.Warmup, 1)
 		if err != nil {
 			return fmt.Errorf("warm up: %w", err)
 		}
 		samples[s.name()] = ph.sample
+		if s == side(fresh) {
+			continue // sequential only
+		}
 		if _, err := runPhase(ctx, s, formatPNG, 2*p.Clients, p.Clients); err != nil {
 			return fmt.Errorf("warm up: %w", err)
 		}
@@ -191,7 +195,7 @@ func (m *measurement) measure(ctx context.Context, sides []side, fl *floor, rh, 
 	} else if diff > 0 {
 		m.progress("note: the v1 HTML render's PNG differs from the floor's in %d pixels", diff)
 	}
-	if err := m.rounds(ctx, append(slices.Clone(sides), nocb, v1), formatPNG, p.Seq, p.SeqRound, 1); err != nil {
+	if err := m.rounds(ctx, append(slices.Clone(sides), nocb, v1, fresh), formatPNG, p.Seq, p.SeqRound, 1); err != nil {
 		return err
 	}
 	if err := m.rounds(ctx, sides, formatPNG, p.Conc, p.ConcRound, p.Clients); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/renderhook/renderhook/internal/delivery"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -330,6 +331,11 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 		pass := rt.Value <= rt.Target
 		rt.Pass = &pass
 		rep.Ratios = append(rep.Ratios, rt)
+		if ff, err := get(sideFloorFresh, formatPNG, 1); err == nil {
+			rep.Ratios = append(rep.Ratios, ratio{Name: "renderhook v1 /v1/render/sync HTML / floor with a fresh context per render, PNG sequential p50",
+				Value: round2(v.Latency.P50 / ff.Latency.P50)})
+			rep.Notes = append(rep.Notes, fmt.Sprintf("v1 isolation: the floor with a fresh browser context per render (a new incognito context, window and tab, attached, the HTML loaded and captured; disposed of after the capture, untimed) took %.1f ms at p50 against the warm-tab floor's %.1f ms: that difference is what the issue's fresh context per render costs a plain program. No target; the v1 target is judged against the warm-tab floor.", ff.Latency.P50, f.Latency.P50))
+		}
 		rep.Notes = append(rep.Notes, "v1: POST /v1/render/sync with the reference page as `html` (1200×630 PNG), timed to its JSON answer: a fresh incognito browser context behind the egress proxy, the file uploaded to the bucket before the answer, the render recorded and billed; the file is downloaded afterwards, untimed, and checked.")
 	}
 
@@ -402,7 +408,7 @@ func (rep *report) finish() {
 		}
 	}
 	if len(rep.Webhooks) > 0 {
-		rep.Notes = append(rep.Notes, "Webhooks: the receiver is an httptest.Server on 127.0.0.1 in the bench process, answering 200 at once; deliveries are render.succeeded messages of one stored render, queued with delivery.Service.EnqueueTx on a renderhook server with callbacks (default queue settings: deliveries in their own River queue, 100 workers; egress allowing 127.0.0.0/8). Throughput: the backlog is queued while the delivery queue is paused, then released; deliveries per second count from the release to the last message received. Latency: one delivery per transaction, each from its own goroutine on schedule, from the start of its enqueue transaction (waiting for the database included) to its receipt. SQLite runs as renderhook always runs it (WAL, synchronous=NORMAL: no fsync per commit); the PostgreSQL of `make bench` is scripts/pg-test.sh's throwaway cluster on this machine (fsync=off, synchronous_commit=off), so both keep commits across a process crash but not necessarily a power loss.")
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Webhooks: the receiver is an httptest.Server on 127.0.0.1 in the bench process, answering 200 at once; deliveries are render.succeeded messages of one stored render, queued with delivery.Service.EnqueueTx on a renderhook server with callbacks (default queue settings: deliveries in their own River queue, %d workers; egress allowing 127.0.0.0/8). Throughput: the backlog is queued while the delivery queue is paused, then released; deliveries per second count from the release to the last message received. Latency: one delivery per transaction, each from its own goroutine on schedule, from the start of its enqueue transaction (waiting for the database included) to its receipt. SQLite runs as renderhook always runs it (WAL, synchronous=NORMAL: no fsync per commit); the PostgreSQL of `make bench` is scripts/pg-test.sh's throwaway cluster on this machine (fsync=off, synchronous_commit=off), so both keep commits across a process crash but not necessarily a power loss.", delivery.DefaultWorkers))
 	}
 	if busy := max(m.LoadStart[0], m.LoadEnd[0]); busy > float64(m.Cores) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("The machine was busy with other work (1-minute load average %.1f at the start, %.1f at the end, on %d cores): expect noisy figures, and compare ratios rather than absolute times.", m.LoadStart[0], m.LoadEnd[0], m.Cores))

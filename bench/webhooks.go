@@ -89,6 +89,16 @@ type deliveryThroughput struct {
 	// process, server and receiver, per delivery while draining: a figure
 	// less swayed than PerSec by other work on a shared machine.
 	CPUMsPerDelivery float64 `json:"cpuMsPerDelivery"`
+	// PostgresCPUMsPerDelivery is the same for the PostgreSQL server's
+	// processes, when it runs on this machine (0 otherwise, and on SQLite).
+	PostgresCPUMsPerDelivery float64 `json:"postgresCpuMsPerDelivery,omitempty"`
+	// MachineBusyPct is how much of all cores' time was busy while
+	// draining (user, system, interrupts), IdlePct idle and StealPct taken
+	// by the hypervisor for other guests: a drain with idle cores was not
+	// bound by CPU.
+	MachineBusyPct  float64 `json:"machineBusyPct"`
+	MachineIdlePct  float64 `json:"machineIdlePct"`
+	MachineStealPct float64 `json:"machineStealPct"`
 	// Latency is from the start of each delivery's enqueue transaction to
 	// its receipt: mostly time spent in the backlog, paused time included.
 	Latency stats        `json:"latencyMs"`
@@ -384,7 +394,7 @@ func (d *deliveryBench) throughput(ctx context.Context, n int) (deliveryThroughp
 	}
 	enqueued := time.Since(start)
 	js := listenJobStats(d.rh)
-	cpu0 := processCPU()
+	cpu0, pg0, m0 := processCPU(), postgresCPU(), readMachineCPU()
 	released := time.Now()
 	if err := qc.QueueResume(ctx, delivery.QueueName, nil); err != nil {
 		js.stop(ctx, 0)
@@ -396,13 +406,17 @@ func (d *deliveryBench) throughput(ctx context.Context, n int) (deliveryThroughp
 		js.stop(ctx, 0)
 		return deliveryThroughput{}, err
 	}
-	cpu := processCPU() - cpu0
+	cpu, pg, m := processCPU()-cpu0, postgresCPU()-pg0, readMachineCPU().since(m0)
 	got, dups := rc.arrivals()
 	res := deliveryThroughput{
 		Queued: n, Received: len(got), Duplicates: dups, TimedOut: !all,
-		CPUMsPerDelivery: round2(ms(cpu) / float64(max(len(got), 1))),
-		EnqueueSec:       round2(enqueued.Seconds()),
-		EnqueuePerSec:    round2(float64(n) / enqueued.Seconds()),
+		CPUMsPerDelivery:         round2(ms(cpu) / float64(max(len(got), 1))),
+		PostgresCPUMsPerDelivery: round2(ms(pg) / float64(max(len(got), 1))),
+		MachineBusyPct:           m.busyPct,
+		MachineIdlePct:           m.idlePct,
+		MachineStealPct:          m.stealPct,
+		EnqueueSec:               round2(enqueued.Seconds()),
+		EnqueuePerSec:            round2(float64(n) / enqueued.Seconds()),
 	}
 	lat, last := latencies(queuedAt, got)
 	res.Latency = summarize(lat)
@@ -528,8 +542,9 @@ func measureWebhooks(ctx context.Context, d *deliveryBench, p plan, backend stri
 	if res.Throughput, err = d.throughput(ctx, p.WebhookDeliveries); err != nil {
 		return nil, fmt.Errorf("webhook throughput: %w", err)
 	}
-	d.progress("webhooks: drained %d in %.2f s (%.0f/s), %.2f CPU ms per delivery; enqueued at %.0f/s",
-		res.Throughput.Received, res.Throughput.WallSec, res.Throughput.PerSec, res.Throughput.CPUMsPerDelivery, res.Throughput.EnqueuePerSec)
+	t := res.Throughput
+	d.progress("webhooks: drained %d in %.2f s (%.0f/s), CPU ms per delivery %.2f (bench process) + %.2f (PostgreSQL); cores busy %.0f%%, idle %.0f%%, stolen %.0f%%; enqueued at %.0f/s",
+		t.Received, t.WallSec, t.PerSec, t.CPUMsPerDelivery, t.PostgresCPUMsPerDelivery, t.MachineBusyPct, t.MachineIdlePct, t.MachineStealPct, t.EnqueuePerSec)
 	if res.Throughput.TimedOut {
 		d.progress("warning: only %d of %d deliveries arrived within %v", res.Throughput.Received, res.Throughput.Queued, throughputTimeout)
 	}

@@ -79,9 +79,10 @@ type Config struct {
 	RotationWindow time.Duration
 	// Timeout bounds one attempt (connect 5 s within it); default 15 s.
 	Timeout time.Duration
-	// Workers is how many deliveries one node sends at once; default 100.
-	// A delivery mostly waits on the receiver, so this is far above the
-	// number of cores.
+	// Workers is how many deliveries one node sends at once; default
+	// DefaultWorkers. A delivery mostly waits: on the receiver, and on the
+	// group commit of its attempt record, so this is far above the number
+	// of cores.
 	Workers int
 	Logger  *slog.Logger
 }
@@ -98,6 +99,17 @@ type Service struct {
 	rec *recorder
 }
 
+// DefaultWorkers is the default Config.Workers. Under a backlog a
+// delivery's slot is busy for its POST and its record's group commit, then
+// free until River's next fetch (every fetchCooldown): on two cores with
+// PostgreSQL, 500 slots drained the bench's 5,000-delivery backlog ~20%
+// faster than 100 (5,290–5,410/s against 4,240–4,450/s on a quiet
+// machine), with bigger fetches and record batches costing less CPU per
+// delivery (0.31 ms against 0.35 ms, server and database), and no change
+// to the p99 at 200/s. Every slot may hold a connection to a receiver, so
+// a burst to one endpoint opens up to this many.
+const DefaultWorkers = 500
+
 // New validates cfg.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Queue == nil || cfg.Guard == nil {
@@ -110,7 +122,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, 5*24*time.Hour)
 	cfg.RotationWindow = cmp.Or(cfg.RotationWindow, 24*time.Hour)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 15*time.Second)
-	cfg.Workers = cmp.Or(cfg.Workers, 100)
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
 	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery"), rec: newRecorder(cfg.Store)}, nil
 }
 

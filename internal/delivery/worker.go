@@ -34,7 +34,10 @@ type Queues interface {
 
 // fetchCooldown is how often River may fetch deliveries: with Workers
 // slots, Workers per fetchCooldown is the ceiling on deliveries per second.
-const fetchCooldown = 5 * time.Millisecond
+// It is also what a delivery may wait for its fetch at a trickle (a job
+// inserted just after a fetch), so it stays well inside the 50 ms p99
+// target; 10 ms fetched bigger batches than 5 ms at the same throughput.
+const fetchCooldown = 10 * time.Millisecond
 
 // Register adds the delivery worker to workers and its queue to q.
 func (s *Service) Register(workers *river.Workers, q Queues) {
