@@ -397,3 +397,58 @@ func TestMessageEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointHealthKeepsOwnerEdits checks that marking an endpoint
+// failing after an attempt does not write back the endpoint as it was
+// read before the attempt: a secret rotated and a description edited
+// while the POST was in flight stay.
+func TestEndpointHealthKeepsOwnerEdits(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newFixture(t, st)
+		ctx := context.Background()
+		now := time.Now().UTC()
+		oldSecret, err := webhook.NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		newSecret, err := webhook.NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: f.space.ID, Events: []string{EventRenderSucceeded},
+			Enabled: true, Secret: oldSecret, CreatedAt: now, UpdatedAt: now}
+		// The owner rotates the secret while the receiver is answering,
+		// as the API does: read, change, write the endpoint.
+		rc := newCounter(t, http.StatusInternalServerError, func() {
+			e, err := st.FindWebhookEndpoint(ctx, ep.ID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			rotated := time.Now().UTC()
+			e.Secret, e.SecretPrev, e.SecretRotatedAt, e.Description = newSecret, e.Secret, &rotated, "edited"
+			if err := st.UpdateWebhookEndpoint(ctx, e); err != nil {
+				t.Error(err)
+			}
+		})
+		ep.URL = rc.srv.URL + "/hook"
+		if err := st.CreateWebhookEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		job := f.enqueue(t, f.render(t, true), "")
+		var snooze *rivertype.JobSnoozeError
+		if err := f.run(job, 1); !errors.As(err, &snooze) || rc.n.Load() != 1 {
+			t.Fatalf("failed attempt: %v, %d POSTs", err, rc.n.Load())
+		}
+		got, err := st.FindWebhookEndpoint(ctx, ep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Secret != newSecret || got.SecretPrev != oldSecret || got.Description != "edited" {
+			t.Fatalf("the attempt's health update undid the owner's rotation: secret %q, prev %q, description %q", got.Secret, got.SecretPrev, got.Description)
+		}
+		if got.FailingSince == nil || !got.Enabled {
+			t.Fatalf("after a failed attempt: failing since %v, enabled %v", got.FailingSince, got.Enabled)
+		}
+	})
+}

@@ -244,28 +244,32 @@ func (w *worker) attempt(ctx context.Context, d *store.Delivery, secrets []strin
 // DisableAfter without a success, and clears the failing mark on success.
 func (w *worker) endpointHealth(ctx context.Context, ep *store.WebhookEndpoint, ok bool, a store.DeliveryAttempt) {
 	now := time.Now().UTC()
-	changed := false
+	h := store.EndpointHealth{At: now, OK: ok}
 	switch {
-	case ok && ep.FailingSince != nil:
-		ep.FailingSince, changed = nil, true
+	case ok && ep.FailingSince == nil:
+		return // healthy, as read
 	case ok:
 	case a.StatusCode == http.StatusGone:
-		ep.Enabled, ep.DisabledReason, changed = false, "the receiver answered 410 Gone at "+Timestamp(now), true
+		h.DisableReason = "the receiver answered 410 Gone at " + Timestamp(now)
 	case ep.FailingSince == nil:
-		ep.FailingSince, changed = &now, true
+		// The first failure of a run: FailingSince is set unless another
+		// attempt set it first.
 	case now.Sub(*ep.FailingSince) >= w.s.cfg.DisableAfter:
-		ep.Enabled, changed = false, true
-		ep.DisabledReason = "every delivery failed since " + Timestamp(*ep.FailingSince)
+		cutoff := now.Add(-w.s.cfg.DisableAfter)
+		h.DisableReason, h.FailingBefore = "every delivery failed since "+Timestamp(*ep.FailingSince), &cutoff
+	default:
+		return // still failing, not for long enough
 	}
-	if !changed {
+	// Only the health fields, and only as a change from what is stored
+	// now: rewriting the endpoint as read before the attempt would undo an
+	// edit or a secret rotation its owner made meanwhile.
+	changed, err := w.s.cfg.Store.SetWebhookEndpointHealth(context.WithoutCancel(ctx), ep.ID, h)
+	if err != nil {
+		w.s.log.Error("update endpoint health", "endpoint_id", ep.ID, "err", err)
 		return
 	}
-	ep.UpdatedAt = now
-	if err := w.s.cfg.Store.UpdateWebhookEndpoint(context.WithoutCancel(ctx), ep); err != nil {
-		w.s.log.Error("update endpoint health", "endpoint_id", ep.ID, "err", err)
-	}
-	if !ep.Enabled {
-		w.s.log.Warn("webhook endpoint disabled", "endpoint_id", ep.ID, "reason", ep.DisabledReason)
+	if changed && h.DisableReason != "" {
+		w.s.log.Warn("webhook endpoint disabled", "endpoint_id", ep.ID, "reason", h.DisableReason)
 	}
 }
 

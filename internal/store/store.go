@@ -137,6 +137,23 @@ const (
 	RenderFailed    = "failed"
 )
 
+// EndpointHealth is what one delivery attempt found about its endpoint,
+// for Store.SetWebhookEndpointHealth.
+type EndpointHealth struct {
+	At time.Time
+	// OK: the receiver answered 2xx. Clears FailingSince where it is set.
+	// Otherwise, without DisableReason, the attempt failed: FailingSince
+	// is set to At where it is unset and the endpoint enabled.
+	OK bool
+	// DisableReason, when set (and OK is not), disables an enabled
+	// endpoint with this reason.
+	DisableReason string
+	// FailingBefore, with DisableReason, disables only an endpoint whose
+	// FailingSince is set and at or before it: one that a success has
+	// meanwhile cleared stays enabled.
+	FailingBefore *time.Time
+}
+
 // WebhookEndpoint is a URL a space has configured to receive events.
 type WebhookEndpoint struct {
 	ID              string
@@ -409,6 +426,13 @@ type Store interface {
 	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
 	// UpdateWebhookEndpoint rewrites every mutable field.
 	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// SetWebhookEndpointHealth applies what a delivery attempt found to the
+	// endpoint's health fields only (Enabled, DisabledReason,
+	// FailingSince), never those its owner edits (URL, events, secrets),
+	// and only as a change from what is stored at that moment, so it
+	// cannot undo an edit or a rotation made while the attempt ran. It
+	// reports whether the endpoint changed.
+	SetWebhookEndpointHealth(ctx context.Context, id string, h EndpointHealth) (bool, error)
 	DeleteWebhookEndpoint(ctx context.Context, spaceID, id string) error
 
 	CreateDelivery(ctx context.Context, d *Delivery) error

@@ -114,6 +114,31 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 		nullMs(e.SecretRotatedAt), nullMs(e.FailingSince), ms(e.UpdatedAt), e.SpaceID, e.ID))
 }
 
+func (s *Store) SetWebhookEndpointHealth(ctx context.Context, id string, h store.EndpointHealth) (bool, error) {
+	var query string
+	var args []any
+	switch {
+	case h.OK:
+		query = `UPDATE webhook_endpoints SET failing_since = NULL, updated_at = $1 WHERE id = $2 AND failing_since IS NOT NULL`
+		args = []any{ms(h.At), id}
+	case h.DisableReason == "":
+		query = `UPDATE webhook_endpoints SET failing_since = $1, updated_at = $2 WHERE id = $3 AND failing_since IS NULL AND enabled`
+		args = []any{ms(h.At), ms(h.At), id}
+	case h.FailingBefore == nil:
+		query = `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled`
+		args = []any{h.DisableReason, ms(h.At), id}
+	default:
+		query = `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $1, updated_at = $2
+			WHERE id = $3 AND enabled AND failing_since IS NOT NULL AND failing_since <= $4`
+		args = []any{h.DisableReason, ms(h.At), id, ms(*h.FailingBefore)}
+	}
+	tag, err := s.pool.Exec(ctx, query, args...)
+	if err != nil {
+		return false, interpretError(err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, spaceID, id string) error {
 	return mustAffect(s.pool.Exec(ctx, `DELETE FROM webhook_endpoints WHERE space_id = $1 AND id = $2`, spaceID, id))
 }

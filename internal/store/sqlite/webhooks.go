@@ -131,6 +131,32 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 		nullMs(e.SecretRotatedAt), nullMs(e.FailingSince), ms(e.UpdatedAt), e.SpaceID, e.ID))
 }
 
+func (s *Store) SetWebhookEndpointHealth(ctx context.Context, id string, h store.EndpointHealth) (bool, error) {
+	var query string
+	var args []any
+	switch {
+	case h.OK:
+		query = `UPDATE webhook_endpoints SET failing_since = NULL, updated_at = ? WHERE id = ? AND failing_since IS NOT NULL`
+		args = []any{ms(h.At), id}
+	case h.DisableReason == "":
+		query = `UPDATE webhook_endpoints SET failing_since = ?, updated_at = ? WHERE id = ? AND failing_since IS NULL AND enabled`
+		args = []any{ms(h.At), ms(h.At), id}
+	case h.FailingBefore == nil:
+		query = `UPDATE webhook_endpoints SET enabled = false, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled`
+		args = []any{h.DisableReason, ms(h.At), id}
+	default:
+		query = `UPDATE webhook_endpoints SET enabled = false, disabled_reason = ?, updated_at = ?
+			WHERE id = ? AND enabled AND failing_since IS NOT NULL AND failing_since <= ?`
+		args = []any{h.DisableReason, ms(h.At), id, ms(*h.FailingBefore)}
+	}
+	res, err := s.write.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, interpretError(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, spaceID, id string) error {
 	return mustAffect(s.write.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE space_id = ? AND id = ?`, spaceID, id))
 }

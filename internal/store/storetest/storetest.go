@@ -483,6 +483,69 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("webhook endpoint health", func(t *testing.T) {
+		st, a, _ := setup(t)
+		e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Events: []string{"render.succeeded"},
+			Enabled: true, Secret: "whsec_1", CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateWebhookEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		// The owner edits and rotates while a delivery is in flight.
+		edited := *e
+		edited.URL, edited.Description, edited.Secret, edited.SecretPrev = "https://example.com/new", "edited", "whsec_2", "whsec_1"
+		if err := st.UpdateWebhookEndpoint(ctx, &edited); err != nil {
+			t.Fatal(err)
+		}
+		health := func(h store.EndpointHealth, wantChanged bool) *store.WebhookEndpoint {
+			t.Helper()
+			changed, err := st.SetWebhookEndpointHealth(ctx, e.ID, h)
+			if err != nil || changed != wantChanged {
+				t.Fatalf("SetWebhookEndpointHealth(%+v) = %v, %v; want changed %v", h, changed, err, wantChanged)
+			}
+			got, err := st.FindWebhookEndpoint(ctx, e.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.URL != edited.URL || got.Description != "edited" || got.Secret != "whsec_2" || got.SecretPrev != "whsec_1" {
+				t.Fatalf("a health change touched the owner's fields: %+v", got)
+			}
+			return got
+		}
+		t1, t2, t3 := now.Add(time.Minute), now.Add(2*time.Minute), now.Add(3*time.Minute)
+		if got := health(store.EndpointHealth{At: t1}, true); got.FailingSince == nil || !got.FailingSince.Equal(t1) || !got.Enabled {
+			t.Fatalf("first failure: %+v", got)
+		}
+		// A second failure keeps the run's start.
+		if got := health(store.EndpointHealth{At: t2}, false); !got.FailingSince.Equal(t1) {
+			t.Fatalf("second failure moved FailingSince: %+v", got)
+		}
+		// Failing since t1 is not failing since before now: stays enabled.
+		if got := health(store.EndpointHealth{At: t2, DisableReason: "too long", FailingBefore: &now}, false); !got.Enabled {
+			t.Fatalf("disabled though failing only since %v: %+v", t1, got)
+		}
+		if got := health(store.EndpointHealth{At: t2, OK: true}, true); got.FailingSince != nil || !got.Enabled {
+			t.Fatalf("success: %+v", got)
+		}
+		if got := health(store.EndpointHealth{At: t2, OK: true}, false); got.FailingSince != nil {
+			t.Fatalf("second success: %+v", got)
+		}
+		// A success cleared the run: a disable for failing too long is late.
+		if got := health(store.EndpointHealth{At: t3, DisableReason: "too long", FailingBefore: &t3}, false); !got.Enabled {
+			t.Fatalf("disabled after a success: %+v", got)
+		}
+		health(store.EndpointHealth{At: t1}, true)
+		if got := health(store.EndpointHealth{At: t3, DisableReason: "too long", FailingBefore: &t2}, true); got.Enabled || got.DisabledReason != "too long" {
+			t.Fatalf("failing too long: %+v", got)
+		}
+		// Disabled: nothing more changes it but its owner.
+		if got := health(store.EndpointHealth{At: t3, DisableReason: "410"}, false); got.DisabledReason != "too long" {
+			t.Fatalf("disabled twice: %+v", got)
+		}
+		if changed, err := st.SetWebhookEndpointHealth(ctx, "we_nope", store.EndpointHealth{At: t3, OK: true}); changed || err != nil {
+			t.Fatalf("unknown endpoint: %v %v", changed, err)
+		}
+	})
+
 	t.Run("webhook endpoints and deliveries", func(t *testing.T) {
 		st, a, b := setup(t)
 		rot := now.Add(-time.Hour)
