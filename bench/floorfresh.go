@@ -35,6 +35,7 @@ func (f *freshFloor) render(ctx context.Context, _ int, fm format) (result, erro
 		return result{}, fmt.Errorf("%s: only PNG is measured", sideFloorFresh)
 	}
 	bexec := cdp.WithExecutor(ctx, chromedp.FromContext(f.fl.tabs[0].ctx).Browser)
+	start := time.Now()
 	bctxID, err := target.CreateBrowserContext().WithDisposeOnDetach(true).Do(bexec)
 	if err != nil {
 		return result{}, fmt.Errorf("%s: create browser context: %w", sideFloorFresh, err)
@@ -44,7 +45,6 @@ func (f *freshFloor) render(ctx context.Context, _ int, fm format) (result, erro
 		// a whole, so the capture's time is returned as took).
 		_ = target.DisposeBrowserContext(bctxID).Do(cdp.WithExecutor(context.WithoutCancel(ctx), chromedp.FromContext(f.fl.tabs[0].ctx).Browser))
 	}()
-	start := time.Now()
 	id, err := target.CreateTarget("about:blank").WithBrowserContextID(bctxID).WithNewWindow(true).Do(bexec)
 	if err != nil {
 		return result{}, fmt.Errorf("%s: create target: %w", sideFloorFresh, err)
