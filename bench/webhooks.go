@@ -274,7 +274,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // render on the server with callbacks, to a receiver of its own per phase.
 type deliveryBench struct {
 	rh       *renderhookSide
-	renderID string
+	render   *store.Render
 	payload  []byte
 	secret   string
 	progress func(format string, a ...any)
@@ -289,22 +289,19 @@ func newDeliveryBench(ctx context.Context, rh *renderhookSide, progress func(str
 	}
 	st := rh.srv.Store
 	var rec *store.Render
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if rec, err = st.FindRender(ctx, res.renderID); err != nil {
-			return nil, fmt.Errorf("look up render %s: %w", res.renderID, err)
+	stored, err := pollUntil(ctx, time.Now().Add(30*time.Second), 20*time.Millisecond, func() (bool, error) {
+		r, err := st.FindRender(ctx, res.renderID)
+		if err != nil {
+			return false, fmt.Errorf("look up render %s: %w", res.renderID, err)
 		}
-		if rec.StoredAt != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("render %s was not stored within 30s", rec.ID)
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+		rec = r
+		return rec.StoredAt != nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !stored {
+		return nil, fmt.Errorf("render %s was not stored within 30s", rec.ID)
 	}
 	sp, err := st.GetSpace(ctx, rh.spaceID)
 	if err != nil {
@@ -319,13 +316,13 @@ func newDeliveryBench(ctx context.Context, rh *renderhookSide, progress func(str
 	}
 	payload := delivery.SucceededPayload(rec.ID, rh.srv.Signer.URL(rec.BlobKey), rec.Size, start, end,
 		delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format})
-	return &deliveryBench{rh: rh, renderID: rec.ID, payload: payload, secret: sp.WebhookSecret, progress: progress}, nil
+	return &deliveryBench{rh: rh, render: rec, payload: payload, secret: sp.WebhookSecret, progress: progress}, nil
 }
 
 // enqueue queues one delivery to url in tx, as a render with a webhook_url
 // does, and returns its id (the receiver's webhook-id).
 func (d *deliveryBench) enqueue(ctx context.Context, tx store.Tx, url string) (string, error) {
-	ids, err := d.rh.srv.Notify.EnqueueTx(ctx, tx, d.rh.spaceID, url, delivery.EventRenderSucceeded, d.renderID, d.payload)
+	ids, err := d.rh.srv.Notify.EnqueueTx(ctx, tx, d.rh.spaceID, url, delivery.EventRenderSucceeded, d.render, d.payload)
 	if err != nil {
 		return "", fmt.Errorf("enqueue delivery: %w", err)
 	}

@@ -326,10 +326,12 @@ const QueueName = "webhooks"
 // InsertOpts puts deliveries in their own queue.
 func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueName} }
 
-// EnqueueTx fans an event out, in tx: one delivery to every enabled
-// endpoint of the space that wants the event, and one to webhookURL when
-// given. Each gets its own job, inserted in the same transaction.
-func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event, renderID string, payload []byte) ([]string, error) {
+// EnqueueTx fans an event about render r out, in tx: one delivery to every
+// enabled endpoint of the space that wants the event, and one to
+// webhookURL when given. Each gets its own job, inserted in the same
+// transaction. r is the render as tx wrote or read it: whether its file is
+// stored (r.StoredAt) goes into the jobs.
+func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload []byte) ([]string, error) {
 	endpoints, err := tx.ListWebhookEndpoints(ctx, spaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
@@ -344,16 +346,11 @@ func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookUR
 	if webhookURL != "" {
 		targets = append(targets, &store.Delivery{URL: webhookURL})
 	}
-	// Whether the file is stored yet, as this transaction sees it: if so,
-	// the first attempts need not check. Sync JSON answers and v1 renders
-	// store before they record; binary sync answers and async page renders
-	// spool, and their deliveries check (and wait) as before.
-	renderStored := false
-	if event == EventRenderSucceeded && renderID != "" && len(targets) > 0 {
-		if renderStored, err = tx.RenderStored(ctx, renderID); err != nil {
-			return nil, fmt.Errorf("render stored: %w", err)
-		}
-	}
+	// Whether the file is stored yet: if so, the first attempts need not
+	// check. Sync JSON answers and v1 renders store before they record;
+	// binary sync answers and async page renders spool, and their
+	// deliveries check (and wait) as before.
+	renderID, renderStored := r.ID, r.StoredAt != nil
 	ids := make([]string, 0, len(targets))
 	jobs := make([]river.JobArgs, 0, len(targets))
 	for _, d := range targets {

@@ -151,7 +151,7 @@ func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[
 	var ids []string
 	err := f.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		ids, err = f.svc.EnqueueTx(ctx, tx, f.space.ID, url, EventRenderSucceeded, r.ID, payload)
+		ids, err = f.svc.EnqueueTx(ctx, tx, f.space.ID, url, EventRenderSucceeded, r, payload)
 		return err
 	})
 	if err != nil || len(ids) != 1 {

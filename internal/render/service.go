@@ -101,7 +101,7 @@ type Output struct {
 
 // Notifier fans a render's outcome out to webhooks, in a transaction.
 type Notifier interface {
-	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event, renderID string, payload []byte) ([]string, error)
+	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload []byte) ([]string, error)
 }
 
 // prepared is a render ready for the browser.
@@ -285,7 +285,7 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) 
 		event = delivery.EventRenderFailed
 		payload = delivery.FailedPayload(rec.ID, rec.Error, start, end, x)
 	}
-	_, err := s.cfg.Notify.EnqueueTx(ctx, tx, rec.SpaceID, rec.WebhookURL, event, rec.ID, payload)
+	_, err := s.cfg.Notify.EnqueueTx(ctx, tx, rec.SpaceID, rec.WebhookURL, event, rec, payload)
 	return err
 }
 

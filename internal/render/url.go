@@ -153,7 +153,7 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 		// webhook, with its own metadata and request id.
 		x := delivery.Extra{RequestID: req.RequestID, Format: rec.Format, Metadata: req.Options.Metadata}
 		payload := delivery.SucceededPayload(rec.ID, fileURL, rec.Size, now, now, x)
-		_, err := s.cfg.Notify.EnqueueTx(wctx, tx, req.SpaceID, req.Options.WebhookURL, delivery.EventRenderSucceeded, rec.ID, payload)
+		_, err := s.cfg.Notify.EnqueueTx(wctx, tx, req.SpaceID, req.Options.WebhookURL, delivery.EventRenderSucceeded, rec, payload)
 		return err
 	})
 	if err != nil {

@@ -209,8 +209,7 @@ type Delivery struct {
 	UpdatedAt  time.Time
 }
 
-// AttemptRecord is one attempt for RecordDeliveryAttempts: what
-// RecordDeliveryAttempt takes, as a value.
+// AttemptRecord is one attempt for RecordDeliveryAttempts.
 type AttemptRecord struct {
 	DeliveryID string
 	Attempt    DeliveryAttempt
@@ -336,11 +335,6 @@ type Tx interface {
 	// transaction: a fan-out must not wait for a second connection while
 	// it holds one (a full PostgreSQL pool would deadlock).
 	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
-	// RenderStored reports whether the render's file is in the blob store
-	// (false for an unknown render), as the transaction sees it: a
-	// render.succeeded delivery queued for a stored render needs no check
-	// before its first attempt.
-	RenderStored(ctx context.Context, renderID string) (bool, error)
 	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
 	// job queue to insert its jobs in.
 	Driver() any
@@ -443,11 +437,9 @@ type Store interface {
 	// the delivery worker reads before each attempt, in one query.
 	FindDeliveryToSend(ctx context.Context, id string) (d *Delivery, renderStored bool, err error)
 	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
-	// RecordDeliveryAttempt appends an attempt and sets the status.
-	RecordDeliveryAttempt(ctx context.Context, id string, a DeliveryAttempt, status string) error
-	// RecordDeliveryAttempts records several attempts, each as
-	// RecordDeliveryAttempt would and in their order (two of one delivery
-	// are both appended), in one transaction: on error none is recorded.
+	// RecordDeliveryAttempts appends each attempt to its delivery and sets
+	// the delivery's status, in their order (two of one delivery are both
+	// appended), in one transaction: on error none is recorded.
 	// found[i] reports whether recs[i]'s delivery exists; a missing one
 	// changes nothing. The delivery worker's group commit uses it.
 	RecordDeliveryAttempts(ctx context.Context, recs []AttemptRecord) (found []bool, err error)

@@ -41,12 +41,6 @@ func (t *tx) CreateDelivery(ctx context.Context, d *store.Delivery) error {
 	return createDelivery(ctx, t.tx, d)
 }
 
-func (t *tx) RenderStored(ctx context.Context, renderID string) (bool, error) {
-	var stored bool
-	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM renders WHERE id = $1 AND stored_at IS NOT NULL)`, renderID).Scan(&stored)
-	return stored, interpretError(err)
-}
-
 func (s *Store) MarkRenderStarted(ctx context.Context, id string, at time.Time) error {
 	return mustAffect(s.pool.Exec(ctx, `UPDATE renders SET status = $1, started_at = $2 WHERE id = $3 AND status IN ($4, $5)`,
 		store.RenderRendering, ms(at), id, store.RenderQueued, store.RenderRendering))
@@ -224,18 +218,6 @@ func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(max(1, p.Limit))
 	return list(ctx, s.pool, func(row scanner) (*store.Delivery, error) { return scanDelivery(row) }, q, a...)
-}
-
-// RecordDeliveryAttempt is RecordDeliveryAttempts for one attempt.
-func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a store.DeliveryAttempt, status string) error {
-	found, err := s.RecordDeliveryAttempts(ctx, []store.AttemptRecord{{DeliveryID: id, Attempt: a, Status: status}})
-	if err != nil {
-		return err
-	}
-	if !found[0] {
-		return store.ErrNotFound
-	}
-	return nil
 }
 
 // recordAttemptsSQL appends attempts, passed as parallel arrays, to their

@@ -41,12 +41,6 @@ func (t *tx) CreateDelivery(ctx context.Context, d *store.Delivery) error {
 	return createDelivery(ctx, t.tx, d)
 }
 
-func (t *tx) RenderStored(ctx context.Context, renderID string) (bool, error) {
-	var stored bool
-	err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM renders WHERE id = ? AND stored_at IS NOT NULL)`, renderID).Scan(&stored)
-	return stored, interpretError(err)
-}
-
 func (s *Store) MarkRenderStarted(ctx context.Context, id string, at time.Time) error {
 	return mustAffect(s.write.ExecContext(ctx, `UPDATE renders SET status = ?, started_at = ? WHERE id = ? AND status IN (?, ?)`,
 		store.RenderRendering, ms(at), id, store.RenderQueued, store.RenderRendering))
@@ -259,14 +253,6 @@ func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams
 		out = append(out, d)
 	}
 	return out, interpretError(rows.Err())
-}
-
-func (s *Store) RecordDeliveryAttempt(ctx context.Context, id string, a store.DeliveryAttempt, status string) error {
-	one, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	return mustAffect(s.write.ExecContext(ctx, recordAttemptSQL, string(one), status, ms(a.At), id))
 }
 
 // recordAttemptSQL appends an attempt with json_insert's '$[#]', in
