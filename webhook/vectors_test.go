@@ -13,12 +13,13 @@ import (
 	"time"
 )
 
-// vectorsPath is the shared vectors file; CI checks out shared/ beside the
-// repository, so from this package directory it is two levels up.
-const vectorsPath = "../../shared/testdata/webhook-signature-vectors.json"
+// vectorsPath is the vectors file, kept in this package's testdata so a
+// plain clone of the repository has it. Each vector names its source.
+const vectorsPath = "testdata/webhook-signature-vectors.json"
 
 type signatureVector struct {
 	Name       string `json:"name"`
+	Source     string `json:"source"`
 	Secret     string `json:"secret"`
 	Timestamp  int64  `json:"timestamp"`
 	Body       string `json:"body"`
@@ -31,6 +32,7 @@ type signatureVector struct {
 
 type standardVector struct {
 	Name       string `json:"name"`
+	Source     string `json:"source"`
 	Secret     string `json:"secret"`
 	ID         string `json:"id"`
 	Timestamp  int64  `json:"timestamp"`
@@ -63,7 +65,7 @@ func loadVectors(t *testing.T) vectorFile {
 	t.Helper()
 	b, err := os.ReadFile(vectorsPath)
 	if err != nil {
-		t.Fatalf("read vectors (shared/ must be checked out beside the repository): %v", err)
+		t.Fatalf("read vectors: %v", err)
 	}
 	var f vectorFile
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -72,6 +74,16 @@ func loadVectors(t *testing.T) vectorFile {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("decode vectors: %v", err)
+	}
+	for _, v := range f.SignatureHeader {
+		if v.Source == "" {
+			t.Fatalf("vector %q does not say where it comes from (source)", v.Name)
+		}
+	}
+	for _, v := range f.StandardWebhooks {
+		if v.Source == "" {
+			t.Fatalf("vector %q does not say where it comes from (source)", v.Name)
+		}
 	}
 	if len(f.SignatureHeader) == 0 || len(f.StandardWebhooks) == 0 {
 		t.Fatalf("vectors file has %d signature_header and %d standard_webhooks vectors; want both non-empty",
@@ -101,6 +113,20 @@ func checkOutcome(t *testing.T, err error, valid bool, reason string) {
 	if !errors.Is(err, want) {
 		t.Fatalf("want an error matching %v (%q), got %v", want, reason, err)
 	}
+}
+
+// TestSeedExampleVector keeps the seed's worked example among the vectors:
+// the Urlbox documentation's secret, timestamp and published digest.
+func TestSeedExampleVector(t *testing.T) {
+	t.Parallel()
+	const digest = "861986740b3b3c8afee299afe74ff7a6249271c776b3efe5b5fd184201f1a07e"
+	for _, v := range loadVectors(t).SignatureHeader {
+		if v.Secret == "your_webhook_secret" && v.Timestamp == 1705016013 && v.Valid &&
+			v.Header == "t=1705016013,sha256="+digest {
+			return
+		}
+	}
+	t.Fatal("the seed's worked example (your_webhook_secret, t=1705016013) is not among the valid vectors")
 }
 
 func TestSignatureHeaderVectors(t *testing.T) {
