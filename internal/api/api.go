@@ -60,62 +60,145 @@ func New(cfg Config) (*Server, error) {
 	return &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
 }
 
+// Auth is what a route asks of its caller before its handler runs.
+type Auth string
+
+// The kinds of authentication a route can ask for.
+const (
+	// AuthNone: anyone (health, the not-found answer).
+	AuthNone Auth = "none"
+	// AuthToken: an API token of the space (Authorization: Bearer rh_…),
+	// checked by authed before the handler.
+	AuthToken Auth = "token"
+	// AuthV1Token: an API token, answered in the v1 API's error dialect
+	// (v1Authed).
+	AuthV1Token Auth = "v1-token"
+	// AuthPageRender: an API token, or a capability of the page's space
+	// (sig or gt), or none for pages whose template is public; decided by
+	// the handler (renderGET).
+	AuthPageRender Auth = "page-render"
+	// AuthV1Signed: a render key and an HMAC of the query under the
+	// space's render secret (v1Signed).
+	AuthV1Signed Auth = "v1-signed"
+	// AuthFileSignature: a signature of the file key by the server's file
+	// URL key (getFile).
+	AuthFileSignature Auth = "file-signature"
+	// AuthConsole: the web console's subtree, whose routes have their own
+	// table (ui.Server.Routes): a session cookie, CSRF token and Origin.
+	AuthConsole Auth = "console"
+)
+
+// Route is one entry of the route table as tests and documentation see
+// it: the method ("" for any), the ServeMux pattern and the
+// authentication the route asks for.
+type Route struct {
+	Method  string
+	Pattern string
+	Auth    Auth
+}
+
+// route is a Route with its handler. For AuthToken and AuthV1Token the
+// table's Auth is what wraps the handler, so the declared authentication
+// is the one enforced; logged routes write a request-log entry for their
+// space (api.logged) around the authentication.
+type route struct {
+	Route
+	logged  bool
+	handler http.Handler
+}
+
+// routes is the whole route table, top to bottom.
+func (s *Server) routes() []route {
+	h := func(method, pattern string, a Auth, fn http.HandlerFunc) route {
+		return route{Route: Route{Method: method, Pattern: pattern, Auth: a}, handler: fn}
+	}
+	logged := func(r route) route { r.logged = true; return r }
+	rs := []route{
+		h("GET", "/healthz", AuthNone, s.healthz),
+		h("GET", "/files/{key...}", AuthFileSignature, s.getFile),
+
+		logged(h("GET", "/api/render/{pageId}", AuthPageRender, s.renderGET)),
+		logged(h("POST", "/api/render", AuthToken, s.renderPOST)),
+
+		h("GET", "/api/renders/{renderId}", AuthToken, s.renderStatus),
+
+		// The Urlbox-compatible v1 API (v1.go).
+		logged(h("POST", "/v1/render/sync", AuthV1Token, s.v1Sync)),
+		logged(h("POST", "/v1/render/async", AuthV1Token, s.v1Async)),
+		logged(h("POST", "/v1/render", AuthV1Token, s.v1Async)),
+		h("GET", "/v1/render/{renderId}", AuthV1Token, s.v1Status),
+		logged(h("GET", "/v1/{renderKey}/{token}/{format}", AuthV1Signed, s.v1Signed)),
+
+		h("POST", "/api/webhooks", AuthToken, s.createWebhook),
+		h("GET", "/api/webhooks", AuthToken, s.listWebhooks),
+		h("GET", "/api/webhooks/{id}", AuthToken, s.getWebhook),
+		h("PATCH", "/api/webhooks/{id}", AuthToken, s.patchWebhook),
+		h("DELETE", "/api/webhooks/{id}", AuthToken, s.deleteWebhook),
+		h("POST", "/api/webhooks/{id}/rotate-secret", AuthToken, s.rotateWebhook),
+		h("POST", "/api/webhooks/{id}/test", AuthToken, s.testWebhook),
+		h("POST", "/api/webhook-secret/rotate", AuthToken, s.rotateSpaceSecret),
+		h("GET", "/api/webhook-deliveries", AuthToken, s.listDeliveries),
+		h("GET", "/api/webhook-deliveries/{id}", AuthToken, s.getDelivery),
+		h("POST", "/api/webhook-deliveries/{id}/redeliver", AuthToken, s.redeliver),
+
+		h("GET", "/api/logs", AuthToken, s.listLogs),
+		h("GET", "/api/logs/{requestId}", AuthToken, s.getLog),
+		h("GET", "/api/usage", AuthToken, s.usage),
+
+		h("POST", "/api/templates", AuthToken, s.createTemplate),
+		h("GET", "/api/templates", AuthToken, s.listTemplates),
+		h("GET", "/api/templates/{id}", AuthToken, s.getTemplate),
+		h("PUT", "/api/templates/{id}", AuthToken, s.updateTemplate),
+		h("DELETE", "/api/templates/{id}", AuthToken, s.deleteTemplate),
+
+		h("POST", "/api/pages", AuthToken, s.createPage),
+		h("GET", "/api/pages", AuthToken, s.listPages),
+		h("GET", "/api/pages/{id}", AuthToken, s.getPage),
+		h("PUT", "/api/pages/{id}", AuthToken, s.updatePage),
+		h("DELETE", "/api/pages/{id}", AuthToken, s.deletePage),
+		h("POST", "/api/pages/{id}/publish", AuthToken, s.publishPage),
+	}
+	if s.cfg.UI != nil {
+		rs = append(rs, route{Route: Route{Pattern: "/ui/", Auth: AuthConsole}, handler: s.cfg.UI})
+	}
+	return append(rs, h("", "/", AuthNone, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+	}))
+}
+
+// Routes lists the route table (method, pattern, authentication), in
+// order, for tests that must cover every route (the authorization matrix)
+// and for documentation.
+func (s *Server) Routes() []Route {
+	rs := s.routes()
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.Route
+	}
+	return out
+}
+
 // Handler returns the whole route table, wrapped in the request-id,
 // body-limit and panic middleware.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /files/{key...}", s.getFile)
-
-	mux.HandleFunc("GET /api/render/{pageId}", s.logged(s.renderGET))
-	mux.HandleFunc("POST /api/render", s.logged(s.authed(s.renderPOST)))
-
-	mux.HandleFunc("GET /api/renders/{renderId}", s.authed(s.renderStatus))
-
-	// The Urlbox-compatible v1 API (v1.go).
-	mux.HandleFunc("POST /v1/render/sync", s.logged(s.v1Authed(s.v1Sync)))
-	mux.HandleFunc("POST /v1/render/async", s.logged(s.v1Authed(s.v1Async)))
-	mux.HandleFunc("POST /v1/render", s.logged(s.v1Authed(s.v1Async)))
-	mux.HandleFunc("GET /v1/render/{renderId}", s.v1Authed(s.v1Status))
-	mux.HandleFunc("GET /v1/{renderKey}/{token}/{format}", s.logged(s.v1Signed))
-
-	mux.HandleFunc("POST /api/webhooks", s.authed(s.createWebhook))
-	mux.HandleFunc("GET /api/webhooks", s.authed(s.listWebhooks))
-	mux.HandleFunc("GET /api/webhooks/{id}", s.authed(s.getWebhook))
-	mux.HandleFunc("PATCH /api/webhooks/{id}", s.authed(s.patchWebhook))
-	mux.HandleFunc("DELETE /api/webhooks/{id}", s.authed(s.deleteWebhook))
-	mux.HandleFunc("POST /api/webhooks/{id}/rotate-secret", s.authed(s.rotateWebhook))
-	mux.HandleFunc("POST /api/webhooks/{id}/test", s.authed(s.testWebhook))
-	mux.HandleFunc("POST /api/webhook-secret/rotate", s.authed(s.rotateSpaceSecret))
-	mux.HandleFunc("GET /api/webhook-deliveries", s.authed(s.listDeliveries))
-	mux.HandleFunc("GET /api/webhook-deliveries/{id}", s.authed(s.getDelivery))
-	mux.HandleFunc("POST /api/webhook-deliveries/{id}/redeliver", s.authed(s.redeliver))
-
-	mux.HandleFunc("GET /api/logs", s.authed(s.listLogs))
-	mux.HandleFunc("GET /api/logs/{requestId}", s.authed(s.getLog))
-	mux.HandleFunc("GET /api/usage", s.authed(s.usage))
-
-	mux.HandleFunc("POST /api/templates", s.authed(s.createTemplate))
-	mux.HandleFunc("GET /api/templates", s.authed(s.listTemplates))
-	mux.HandleFunc("GET /api/templates/{id}", s.authed(s.getTemplate))
-	mux.HandleFunc("PUT /api/templates/{id}", s.authed(s.updateTemplate))
-	mux.HandleFunc("DELETE /api/templates/{id}", s.authed(s.deleteTemplate))
-
-	mux.HandleFunc("POST /api/pages", s.authed(s.createPage))
-	mux.HandleFunc("GET /api/pages", s.authed(s.listPages))
-	mux.HandleFunc("GET /api/pages/{id}", s.authed(s.getPage))
-	mux.HandleFunc("PUT /api/pages/{id}", s.authed(s.updatePage))
-	mux.HandleFunc("DELETE /api/pages/{id}", s.authed(s.deletePage))
-	mux.HandleFunc("POST /api/pages/{id}/publish", s.authed(s.publishPage))
-
-	if s.cfg.UI != nil {
-		mux.Handle("/ui/", s.cfg.UI)
+	for _, r := range s.routes() {
+		h := r.handler
+		switch r.Auth {
+		case AuthToken:
+			h = s.authed(h.ServeHTTP)
+		case AuthV1Token:
+			h = s.v1Authed(h.ServeHTTP)
+		}
+		if r.logged {
+			h = s.logged(h.ServeHTTP)
+		}
+		pattern := r.Pattern
+		if r.Method != "" {
+			pattern = r.Method + " " + pattern
+		}
+		mux.Handle(pattern, h)
 	}
-
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
-	})
 	return s.middleware(mux)
 }
 

@@ -112,47 +112,132 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// routes is the console's whole route table.
+// Auth is what a console route asks of its caller before its handler
+// runs.
+type Auth string
+
+// The kinds of authentication a console route can ask for.
+const (
+	// AuthNone: anyone (assets, the sign-in form, redirects, not found).
+	AuthNone Auth = "none"
+	// AuthOrigin: a POST from a page of this console (Origin or Referer
+	// of this host), no session: signing in (sameOrigin).
+	AuthOrigin Auth = "origin"
+	// AuthSession: a GET with a session cookie of an unrevoked token;
+	// without one the browser is sent to the sign-in page (page).
+	AuthSession Auth = "session"
+	// AuthAction: a state-changing POST with a session, its CSRF token and
+	// an Origin of this host (action).
+	AuthAction Auth = "action"
+)
+
+// Route is one entry of the console's route table as tests see it: the
+// method ("" for any), the pattern and the authentication it asks for.
+type Route struct {
+	Method  string
+	Pattern string
+	Auth    Auth
+}
+
+// route is a Route with its handler: exactly one of fn (AuthNone,
+// AuthOrigin) or page (AuthSession, AuthAction) is set, and the table's
+// Auth is what wraps it, so the declared authentication is the one
+// enforced.
+type route struct {
+	Route
+	fn   http.HandlerFunc
+	page pageHandler
+}
+
+// table is the console's whole route table, top to bottom.
+func (s *Server) table() []route {
+	open := func(method, pattern string, a Auth, fn http.HandlerFunc) route {
+		return route{Route: Route{Method: method, Pattern: pattern, Auth: a}, fn: fn}
+	}
+	get := func(pattern string, h pageHandler) route {
+		return route{Route: Route{Method: "GET", Pattern: pattern, Auth: AuthSession}, page: h}
+	}
+	post := func(pattern string, h pageHandler) route {
+		return route{Route: Route{Method: "POST", Pattern: pattern, Auth: AuthAction}, page: h}
+	}
+	return []route{
+		open("GET", "/ui/{$}", AuthNone, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/ui/logs", http.StatusSeeOther)
+		}),
+		open("GET", "/ui/static/{name}", AuthNone, s.static),
+
+		open("GET", "/ui/login", AuthNone, s.loginForm),
+		open("POST", "/ui/login", AuthOrigin, s.login),
+		post("/ui/logout", s.logout),
+
+		get("/ui/logs", s.listLogs),
+		get("/ui/logs/{requestId}", s.showLog),
+
+		get("/ui/webhooks", s.listEndpoints),
+		post("/ui/webhooks", s.createEndpoint),
+		get("/ui/webhooks/{id}", s.showEndpoint),
+		post("/ui/webhooks/{id}/enable", s.enableEndpoint),
+		post("/ui/webhooks/{id}/disable", s.disableEndpoint),
+		post("/ui/webhooks/{id}/rotate", s.rotateEndpoint),
+		post("/ui/webhooks/{id}/test", s.testEndpoint),
+		post("/ui/webhooks/{id}/delete", s.deleteEndpoint),
+		get("/ui/webhooks/deliveries", s.listDeliveries),
+		get("/ui/webhooks/deliveries/{id}", s.showDelivery),
+		post("/ui/webhooks/deliveries/{id}/redeliver", s.redeliver),
+
+		get("/ui/usage", s.usage),
+
+		get("/ui/templates", s.listTemplates),
+		get("/ui/pages/{id}", s.showPage),
+		get("/ui/preview/{pageId}", s.preview),
+
+		get("/ui/tokens", s.listTokens),
+		post("/ui/tokens", s.createToken),
+		post("/ui/tokens/{id}/revoke", s.revokeToken),
+
+		open("", "/ui/", AuthNone, func(w http.ResponseWriter, r *http.Request) {
+			sess, _ := s.session(r)
+			s.notFound(w, r, sess)
+		}),
+	}
+}
+
+// Routes lists the console's route table (method, pattern,
+// authentication), in order, for tests that must cover every route (the
+// authorization matrix).
+func (s *Server) Routes() []Route {
+	rs := s.table()
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.Route
+	}
+	return out
+}
+
+// routes registers the route table on a mux, each handler wrapped in the
+// guard its Auth names.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/ui/logs", http.StatusSeeOther)
-	})
-	mux.HandleFunc("GET /ui/static/{name}", s.static)
-
-	mux.HandleFunc("GET /ui/login", s.loginForm)
-	mux.HandleFunc("POST /ui/login", s.sameOrigin(s.login))
-	mux.HandleFunc("POST /ui/logout", s.action(s.logout))
-
-	mux.HandleFunc("GET /ui/logs", s.page(s.listLogs))
-	mux.HandleFunc("GET /ui/logs/{requestId}", s.page(s.showLog))
-
-	mux.HandleFunc("GET /ui/webhooks", s.page(s.listEndpoints))
-	mux.HandleFunc("POST /ui/webhooks", s.action(s.createEndpoint))
-	mux.HandleFunc("GET /ui/webhooks/{id}", s.page(s.showEndpoint))
-	mux.HandleFunc("POST /ui/webhooks/{id}/enable", s.action(s.enableEndpoint))
-	mux.HandleFunc("POST /ui/webhooks/{id}/disable", s.action(s.disableEndpoint))
-	mux.HandleFunc("POST /ui/webhooks/{id}/rotate", s.action(s.rotateEndpoint))
-	mux.HandleFunc("POST /ui/webhooks/{id}/test", s.action(s.testEndpoint))
-	mux.HandleFunc("POST /ui/webhooks/{id}/delete", s.action(s.deleteEndpoint))
-	mux.HandleFunc("GET /ui/webhooks/deliveries", s.page(s.listDeliveries))
-	mux.HandleFunc("GET /ui/webhooks/deliveries/{id}", s.page(s.showDelivery))
-	mux.HandleFunc("POST /ui/webhooks/deliveries/{id}/redeliver", s.action(s.redeliver))
-
-	mux.HandleFunc("GET /ui/usage", s.page(s.usage))
-
-	mux.HandleFunc("GET /ui/templates", s.page(s.listTemplates))
-	mux.HandleFunc("GET /ui/pages/{id}", s.page(s.showPage))
-	mux.HandleFunc("GET /ui/preview/{pageId}", s.page(s.preview))
-
-	mux.HandleFunc("GET /ui/tokens", s.page(s.listTokens))
-	mux.HandleFunc("POST /ui/tokens", s.action(s.createToken))
-	mux.HandleFunc("POST /ui/tokens/{id}/revoke", s.action(s.revokeToken))
-
-	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
-		sess, _ := s.session(r)
-		s.notFound(w, r, sess)
-	})
+	for _, r := range s.table() {
+		var h http.HandlerFunc
+		switch r.Auth {
+		case AuthNone:
+			h = r.fn
+		case AuthOrigin:
+			h = s.sameOrigin(r.fn)
+		case AuthSession:
+			h = s.page(r.page)
+		case AuthAction:
+			h = s.action(r.page)
+		default:
+			panic("ui: route " + r.Pattern + " has unknown auth " + string(r.Auth))
+		}
+		pattern := r.Pattern
+		if r.Method != "" {
+			pattern = r.Method + " " + pattern
+		}
+		mux.HandleFunc(pattern, h)
+	}
 	return mux
 }
 
