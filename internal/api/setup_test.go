@@ -1,0 +1,255 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/renderhook/renderhook/internal/api"
+	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/callback"
+	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/queue"
+	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/server/servertest"
+	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/ui"
+)
+
+// host is the Host of every request the handler-level tests send, and so
+// the Origin the console accepts.
+const host = "renderhook.test"
+
+// fakeBrowser stands in for Chromium, the edge we do not own: it answers
+// every render with a tiny valid PNG (or PDF) and counts what it was asked.
+type fakeBrowser struct {
+	renders, urlRenders atomic.Int64
+}
+
+var tinyPNG = func() []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 1, 1))); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}()
+
+const tinyPDF = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+func fakeResult(f browser.Format) browser.Result {
+	if f == browser.FormatPDF {
+		return browser.Result{Data: []byte(tinyPDF), ContentType: "application/pdf"}
+	}
+	return browser.Result{Data: tinyPNG, ContentType: "image/png"}
+}
+
+func (b *fakeBrowser) Render(_ context.Context, req browser.Request) (*browser.Result, error) {
+	b.renders.Add(1)
+	res := fakeResult(req.Format)
+	return &res, nil
+}
+
+func (b *fakeBrowser) RenderURL(_ context.Context, req browser.URLRequest) (*browser.URLResult, error) {
+	b.urlRenders.Add(1)
+	return &browser.URLResult{Result: fakeResult(req.Format), Status: http.StatusOK, FinalURL: req.URL}, nil
+}
+
+// env is a handler-level renderhook: the real API and console handlers on
+// real SQLite and local files, with River insert-only (jobs are recorded,
+// never worked, so nothing changes behind a test's back) and a fake
+// browser.
+type env struct {
+	t       *testing.T
+	st      store.Store
+	api     *api.Server
+	console *ui.Server
+	h       http.Handler
+	browser *fakeBrowser
+	signer  *blob.Signer
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	bucket, err := blob.OpenURL(ctx, "file://"+filepath.Join(dir, "files"), blob.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := blob.NewSigner(bytes.Repeat([]byte{7}, 32), "http://"+host).WithBucket(bucket)
+	guard, err := egress.New(egress.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.New(queue.Config{Store: st, InsertOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback.Register(q.Workers, callback.Config{Store: st, Bucket: bucket})
+	notify, err := delivery.New(delivery.Config{Store: st, Queue: q, Guard: guard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notify.Register(q.Workers, q)
+	fb := &fakeBrowser{}
+	renderer, err := render.NewService(render.Config{
+		Store: st, Browser: fb, URLBrowser: fb, Bucket: bucket, Signer: signer, Queue: q, Notify: notify,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renderer.RegisterAsync(q.Workers, 0)
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	console, err := ui.New(ctx, ui.Config{Store: st, Renderer: renderer, Signer: signer, Notify: notify, CheckURL: guard.CheckURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := api.New(api.Config{
+		Store: st, Renderer: renderer, Bucket: bucket, Signer: signer, Notify: notify, CheckURL: guard.CheckURL, UI: console,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer}
+}
+
+// request is one HTTP request to the handler.
+type request struct {
+	method, target string
+	// body is sent as JSON unless it is url.Values (a form) or []byte.
+	body   any
+	header http.Header
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("not JSON (%d): %s", r.status, r.body)
+	}
+	return m
+}
+
+func (e *env) do(req request) response {
+	e.t.Helper()
+	var rd io.Reader
+	ctype := ""
+	switch b := req.body.(type) {
+	case nil:
+	case url.Values:
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	case []byte:
+		rd, ctype = bytes.NewReader(b), "application/json"
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd, ctype = bytes.NewReader(data), "application/json"
+	}
+	hr := httptest.NewRequest(req.method, "http://"+host+req.target, rd)
+	if ctype != "" {
+		hr.Header.Set("Content-Type", ctype)
+	}
+	for k, vs := range req.header {
+		hr.Header[k] = vs
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, hr)
+	return response{rec.Code, rec.Header(), rec.Body.Bytes()}
+}
+
+// call sends a JSON request with a bearer token and fails the test unless
+// the status is want.
+func (e *env) call(want int, method, target, token string, body any) response {
+	e.t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	res := e.do(request{method: method, target: target, body: body, header: h})
+	if res.status != want {
+		e.t.Fatalf("%s %s: %d, want %d: %s", method, target, res.status, want, res.body)
+	}
+	return res
+}
+
+// newSpace creates a space and an API token of it.
+func (e *env) newSpace(name string) (*store.Space, string) {
+	e.t.Helper()
+	id, tok := servertest.NewSpace(e.t, e.st, name)
+	sp, err := e.st.GetSpace(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sp, tok
+}
+
+// newToken mints another API token of a space.
+func (e *env) newToken(spaceID string) (raw string, tok *store.Token) {
+	e.t.Helper()
+	raw, tok, err := auth.CreateToken(context.Background(), e.st, spaceID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return raw, tok
+}
+
+// session signs in to the console with token and returns the session
+// cookie and its CSRF token (read from a page, as a browser would).
+func (e *env) session(token string) (cookie, csrf string) {
+	e.t.Helper()
+	res := e.do(request{method: "POST", target: "/ui/login", body: url.Values{"token": {token}},
+		header: http.Header{"Origin": {"http://" + host}}})
+	if res.status != http.StatusSeeOther {
+		e.t.Fatalf("sign in: %d: %s", res.status, res.body)
+	}
+	for _, c := range (&http.Response{Header: res.header}).Cookies() {
+		if c.Name == "rh_ui_session" {
+			cookie = c.Value
+		}
+	}
+	if cookie == "" {
+		e.t.Fatal("sign in set no session cookie")
+	}
+	page := e.do(request{method: "GET", target: "/ui/tokens", header: http.Header{"Cookie": {"rh_ui_session=" + cookie}}})
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page.body)
+	if page.status != http.StatusOK || m == nil {
+		e.t.Fatalf("no CSRF token on /ui/tokens (%d)", page.status)
+	}
+	return cookie, string(m[1])
+}
