@@ -197,6 +197,9 @@ func newFixture(t *testing.T) *fixture {
 	if err := e.st.RevokeToken(context.Background(), f.a.ID, rev.ID); err != nil {
 		t.Fatal(err)
 	}
+	if f.a.GetRenderToken == "" || f.b.GetRenderToken == "" || f.a.RenderSecret == "" {
+		t.Fatal("spaces were created without render capabilities")
+	}
 	f.cookieA, f.csrfA = e.session(f.tokA)
 	f.cookieB, f.csrfB = e.session(f.tokB)
 	raw, tok := e.newToken(f.a.ID)
@@ -371,6 +374,7 @@ func (f *fixture) creds(kind string) []cred {
 				r.target = strings.Replace(r.target, f.page, f.publishedOnly, 1) + sep(r.target) + "draft=false"
 			}},
 			{name: "right token", right: true, apply: bearer(f.tokA)},
+			{name: "right gt", right: true, apply: q("gt=" + url.QueryEscape(f.a.GetRenderToken))},
 		}
 	case string(api.AuthV1Signed):
 		const query = "html=%3Cp%3Ehi%3C%2Fp%3E"
