@@ -30,6 +30,9 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 	if s.cfg.Queue == nil {
 		return nil, errors.New("async renders need the job queue")
 	}
+	if err := s.checkRate(ctx, req.SpaceID); err != nil {
+		return nil, err
+	}
 	if err := s.checkCredits(ctx, req.SpaceID); err != nil {
 		return nil, err
 	}

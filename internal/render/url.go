@@ -62,6 +62,11 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*URLOutp
 	}
 	start := time.Now()
 	o := req.Options
+	if s.cfg.Queue != nil {
+		if err := s.checkRate(ctx, req.SpaceID); err != nil {
+			return nil, err
+		}
+	}
 	key := o.CacheKey(req.SpaceID)
 	if hit, err := s.cached(ctx, req, key, 200, false); hit != nil || err != nil {
 		return hit, err
@@ -199,6 +204,9 @@ func (URLAsyncArgs) Kind() string { return "render.url" }
 func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.Render, bool, error) {
 	if s.cfg.URLBrowser == nil || s.cfg.Queue == nil {
 		return nil, false, ErrURLRendersDisabled
+	}
+	if err := s.checkRate(ctx, req.SpaceID); err != nil {
+		return nil, false, err
 	}
 	o := req.Options
 	key := o.CacheKey(req.SpaceID)
