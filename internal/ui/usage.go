@@ -256,15 +256,15 @@ type usageData struct {
 	// operator sets it (renderhook space set-rate-limit); the console
 	// shows it, since a tenant must not lift its own plan's limit.
 	RatePerMinute int
-	Usage      store.Usage
-	Remaining  int64
-	Counts     chart
-	Times      chart
-	Days       []*dayStats
-	Scanned    int
-	Capped     bool
-	ScanLimit  int
-	HasRenders bool
+	Usage         store.Usage
+	Remaining     int64
+	Counts        chart
+	Times         chart
+	Days          []*dayStats
+	Scanned       int
+	Capped        bool
+	ScanLimit     int
+	HasRenders    bool
 }
 
 func (s *Server) usage(w http.ResponseWriter, r *http.Request, sess *session) {
