@@ -192,7 +192,12 @@ func (s *Service) OpenRender(ctx context.Context, rec *store.Render) ([]byte, er
 // URLAsyncArgs is the River job that performs an async v1 render.
 type URLAsyncArgs struct {
 	RenderID string `json:"renderId"`
+	// Priority: see AsyncArgs.Priority.
+	Priority int `json:"-"`
 }
+
+// JobPriority is the River priority the job is inserted with.
+func (a URLAsyncArgs) JobPriority() int { return a.Priority }
 
 // Kind is the River job kind.
 func (URLAsyncArgs) Kind() string { return "render.url" }
@@ -240,7 +245,11 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 		if err := tx.CreateRequestLog(ctx, l); err != nil {
 			return err
 		}
-		return s.cfg.Queue.InsertTx(ctx, tx, URLAsyncArgs{RenderID: rec.ID})
+		prio, err := backlogPriority(ctx, tx, req.SpaceID)
+		if err != nil {
+			return err
+		}
+		return s.cfg.Queue.InsertTx(ctx, tx, URLAsyncArgs{RenderID: rec.ID, Priority: prio})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("queue render: %w", err)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"github.com/riverqueue/river"
 	"strconv"
 	"testing"
 	"time"
@@ -64,4 +65,54 @@ func TestRateLimit429(t *testing.T) {
 	if u.Succeeded != limit || u.Failed != 0 {
 		t.Fatalf("usage %+v, want exactly %d succeeded renders and no failed ones", u, limit)
 	}
+}
+
+// TestAsyncBacklogDoesNotHoldOtherSpaces queues a deep async backlog for
+// one space, then one async render for another: the quiet space's render
+// finishes while most of the backlog is still waiting, instead of behind
+// all of it (River works jobs by priority, and a deep backlog's jobs are
+// inserted at lower priorities).
+func TestAsyncBacklogDoesNotHoldOtherSpaces(t *testing.T) {
+	e := startServer(t, browser.Config{MaxTabs: 1})
+	_, floodPage := e.cardPage(e.token, nil)
+	quietSpace, quietToken := e.newSpace("quiet")
+	_, quietPage := e.cardPage(quietToken, nil)
+	// The backlog is queued with the queue paused, so it is a backlog
+	// however fast the renders would otherwise keep up with the inserts.
+	ctx := context.Background()
+	rc := e.srv.Queue.Client()
+	if err := rc.QueuePause(ctx, river.QueueDefault, nil); err != nil {
+		t.Fatal(err)
+	}
+	const backlog = 40
+	for i := range backlog {
+		e.mustDo(202, "POST", "/api/render", e.token, map[string]any{
+			"pageId": floodPage, "async": true, "tweaks": map[string]any{"title": strconv.Itoa(i)}})
+	}
+	id, _ := e.mustDo(202, "POST", "/api/render", quietToken, map[string]any{"pageId": quietPage, "async": true}).json(t)["renderId"].(string)
+	if err := rc.QueueResume(ctx, river.QueueDefault, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := e.mustDo(200, "GET", "/api/renders/"+id, quietToken, nil).json(t)["status"]
+		if st == "succeeded" {
+			break
+		}
+		if st == "failed" || time.Now().After(deadline) {
+			t.Fatalf("quiet space's render is %v", st)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the status API, as a client would
+	}
+	u, err := e.srv.Store.Usage(ctx, e.space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without fairness the quiet render runs after all 40; with it, after
+	// the flooding space's first few (backlogTiers[0] at priority 1, plus
+	// whatever the workers had already fetched).
+	if u.Succeeded > backlog/2 {
+		t.Fatalf("the quiet space's render finished after %d of the flooding space's %d", u.Succeeded, backlog)
+	}
+	t.Logf("quiet space %s finished after %d of %d backlog renders", quietSpace, u.Succeeded, backlog)
 }

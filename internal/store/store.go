@@ -335,6 +335,10 @@ type Tx interface {
 	// transaction: a fan-out must not wait for a second connection while
 	// it holds one (a full PostgreSQL pool would deadlock).
 	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
+	// CountQueuedRenders counts the space's renders still queued (async
+	// renders not yet started), stopping at upTo: the async fairness rule
+	// needs only to know how deep a backlog is, up to a bound.
+	CountQueuedRenders(ctx context.Context, spaceID string, upTo int) (int, error)
 	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
 	// job queue to insert its jobs in.
 	Driver() any

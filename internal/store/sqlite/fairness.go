@@ -55,3 +55,10 @@ func (s *Store) GetRateLimit(ctx context.Context, spaceID string) (int, error) {
 	}
 	return n, interpretError(err)
 }
+
+func (t *tx) CountQueuedRenders(ctx context.Context, spaceID string, upTo int) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM renders WHERE space_id = ? AND status = ? LIMIT ?)`,
+		spaceID, store.RenderQueued, upTo).Scan(&n)
+	return n, interpretError(err)
+}

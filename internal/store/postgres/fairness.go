@@ -56,3 +56,10 @@ func (s *Store) GetRateLimit(ctx context.Context, spaceID string) (int, error) {
 	}
 	return n, interpretError(err)
 }
+
+func (t *tx) CountQueuedRenders(ctx context.Context, spaceID string, upTo int) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM renders WHERE space_id = $1 AND status = $2 LIMIT $3) q`,
+		spaceID, store.RenderQueued, upTo).Scan(&n)
+	return n, interpretError(err)
+}
