@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
@@ -51,7 +54,11 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 // and answered with a generic message.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
+	var rle *render.RateLimitError
 	switch {
+	case errors.As(err, &rle):
+		setRateLimitHeaders(w.Header(), rle)
+		writeError(w, r, http.StatusTooManyRequests, "rate_limited", err.Error())
 	case errors.As(err, &mbe):
 		writeError(w, r, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
@@ -97,6 +104,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, r, http.StatusInternalServerError, "internal_error", "internal error; see the server log for request "+requestID(r))
 	}
+}
+
+// setRateLimitHeaders says what a refused request may do next, with the
+// headers Urlbox's plan tiers and most HTTP APIs use: the limit a minute,
+// what is left, the unix second the bucket holds a request again, and
+// Retry-After in whole seconds (at least 1).
+func setRateLimitHeaders(h http.Header, e *render.RateLimitError) {
+	wait := int64(math.Ceil(time.Until(e.Reset).Seconds()))
+	h.Set("Retry-After", strconv.FormatInt(max(wait, 1), 10))
+	h.Set("X-RateLimit-Limit", strconv.Itoa(e.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(e.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(e.Reset.UnixMilli())/1000)), 10))
 }
 
 // clean strips the sentinel's own text from a wrapped message.

@@ -31,6 +31,7 @@ Usage:
   renderhook migrate      [flags]   apply database migrations
   renderhook space create --name N [--credit-limit N] [--json]
   renderhook space list   [--json]
+  renderhook space set-rate-limit --space ID --per-minute N   limit render requests (0: none)
   renderhook token create --space ID [--json]
   renderhook quickstart   [flags]   create a first space, token and demo page if none exist; print a curl line
   renderhook webhook      verify|sign [flags] < body   check or make a webhook signature
@@ -230,6 +231,9 @@ func createSpace(ctx context.Context, st store.Store, name string, limit int64) 
 }
 
 func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "set-rate-limit" {
+		return spaceRateLimitCmd(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
 		return errors.New("usage: renderhook space create --name N [--credit-limit N] [--json] | space list [--json]")
 	}

@@ -89,3 +89,46 @@ func TestQuickstartGivesTheWebhookSecret(t *testing.T) {
 		t.Fatalf("the webhook secret is not printed:\n%s", out.String())
 	}
 }
+
+// TestSpaceSetRateLimit sets, reads back and removes a space's limit, and
+// refuses an unknown space or a negative value without writing anything.
+func TestSpaceSetRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var sp spaceCreated
+	if err := json.Unmarshal(out.Bytes(), &sp); err != nil {
+		t.Fatal(err)
+	}
+	limit := func() int {
+		st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		n, err := st.GetRateLimit(context.Background(), sp.SpaceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	run := func(args ...string) int {
+		out.Reset()
+		errb.Reset()
+		return Main(append([]string{"space", "set-rate-limit", "--data-dir", dir}, args...), &out, &errb)
+	}
+	if code := run("--space", sp.SpaceID, "--per-minute", "120"); code != 0 || limit() != 120 {
+		t.Fatalf("set: exit %d, limit %d: %s", code, limit(), errb.String())
+	}
+	if code := run("--space", "spc_nope", "--per-minute", "5"); code == 0 {
+		t.Fatalf("unknown space accepted: %s", out.String())
+	}
+	if code := run("--space", sp.SpaceID, "--per-minute", "-3"); code == 0 || limit() != 120 {
+		t.Fatalf("negative accepted: exit %d, limit %d", code, limit())
+	}
+	if code := run("--space", sp.SpaceID, "--per-minute", "0"); code != 0 || limit() != 0 {
+		t.Fatalf("remove: exit %d, limit %d: %s", code, limit(), errb.String())
+	}
+}

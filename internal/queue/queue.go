@@ -347,12 +347,20 @@ func (q *Queue) InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
 		params[i] = river.InsertManyParams{Args: a}
+		if p, ok := a.(Prioritized); ok && p.JobPriority() > 0 {
+			params[i].InsertOpts = &river.InsertOpts{Priority: p.JobPriority()}
+		}
 	}
 	if err := q.backend.insertTx(ctx, tx.Driver(), params); err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }
+
+// Prioritized is job args that choose their River priority per job (1,
+// fetched first, to 4); River works available jobs by priority, then by
+// when they were scheduled. 0 keeps the kind's default.
+type Prioritized interface{ JobPriority() int }
 
 // Client exposes the River client, for tests and subscriptions; nil
 // before Start.

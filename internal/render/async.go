@@ -17,7 +17,13 @@ import (
 // AsyncArgs is the River job that performs an async render.
 type AsyncArgs struct {
 	RenderID string `json:"renderId"`
+	// Priority is set at insert by the space's backlog (backlogPriority);
+	// River keeps it on the job row, not in the args.
+	Priority int `json:"-"`
 }
+
+// JobPriority is the River priority the job is inserted with.
+func (a AsyncArgs) JobPriority() int { return a.Priority }
 
 // Kind is the River job kind.
 func (AsyncArgs) Kind() string { return "render.async" }
@@ -29,6 +35,9 @@ func (AsyncArgs) Kind() string { return "render.async" }
 func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, error) {
 	if s.cfg.Queue == nil {
 		return nil, errors.New("async renders need the job queue")
+	}
+	if err := s.checkRate(ctx, req.SpaceID); err != nil {
+		return nil, err
 	}
 	if err := s.checkCredits(ctx, req.SpaceID); err != nil {
 		return nil, err
@@ -59,7 +68,11 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 		if err := tx.CreateRequestLog(ctx, l); err != nil {
 			return err
 		}
-		return s.cfg.Queue.InsertTx(ctx, tx, AsyncArgs{RenderID: rec.ID})
+		prio, err := backlogPriority(ctx, tx, req.SpaceID)
+		if err != nil {
+			return err
+		}
+		return s.cfg.Queue.InsertTx(ctx, tx, AsyncArgs{RenderID: rec.ID, Priority: prio})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue render: %w", err)

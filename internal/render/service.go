@@ -63,7 +63,10 @@ type Config struct {
 	Queue Enqueuer
 	// Notify sends webhooks for finished renders; nil sends none.
 	Notify Notifier
-	Logger *slog.Logger
+	// RateLimitRefresh is how long a node trusts a space's limit as last
+	// read; default DefaultRateLimitRefresh.
+	RateLimitRefresh time.Duration
+	Logger           *slog.Logger
 }
 
 // Service renders pages.
@@ -71,6 +74,7 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	cache templateCache
+	rates rateLimits
 }
 
 // NewService validates cfg and returns a service.
@@ -153,6 +157,9 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 	start := time.Now()
 	o := req.Options
 	if s.cfg.Queue != nil {
+		if err := s.checkRate(ctx, req.SpaceID); err != nil {
+			return nil, err
+		}
 		if err := s.checkCredits(ctx, req.SpaceID); err != nil {
 			return nil, err
 		}

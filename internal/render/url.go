@@ -62,6 +62,11 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*URLOutp
 	}
 	start := time.Now()
 	o := req.Options
+	if s.cfg.Queue != nil {
+		if err := s.checkRate(ctx, req.SpaceID); err != nil {
+			return nil, err
+		}
+	}
 	key := o.CacheKey(req.SpaceID)
 	if hit, err := s.cached(ctx, req, key, 200, false); hit != nil || err != nil {
 		return hit, err
@@ -187,7 +192,12 @@ func (s *Service) OpenRender(ctx context.Context, rec *store.Render) ([]byte, er
 // URLAsyncArgs is the River job that performs an async v1 render.
 type URLAsyncArgs struct {
 	RenderID string `json:"renderId"`
+	// Priority: see AsyncArgs.Priority.
+	Priority int `json:"-"`
 }
+
+// JobPriority is the River priority the job is inserted with.
+func (a URLAsyncArgs) JobPriority() int { return a.Priority }
 
 // Kind is the River job kind.
 func (URLAsyncArgs) Kind() string { return "render.url" }
@@ -199,6 +209,9 @@ func (URLAsyncArgs) Kind() string { return "render.url" }
 func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.Render, bool, error) {
 	if s.cfg.URLBrowser == nil || s.cfg.Queue == nil {
 		return nil, false, ErrURLRendersDisabled
+	}
+	if err := s.checkRate(ctx, req.SpaceID); err != nil {
+		return nil, false, err
 	}
 	o := req.Options
 	key := o.CacheKey(req.SpaceID)
@@ -232,7 +245,11 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 		if err := tx.CreateRequestLog(ctx, l); err != nil {
 			return err
 		}
-		return s.cfg.Queue.InsertTx(ctx, tx, URLAsyncArgs{RenderID: rec.ID})
+		prio, err := backlogPriority(ctx, tx, req.SpaceID)
+		if err != nil {
+			return err
+		}
+		return s.cfg.Queue.InsertTx(ctx, tx, URLAsyncArgs{RenderID: rec.ID, Priority: prio})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("queue render: %w", err)

@@ -335,6 +335,10 @@ type Tx interface {
 	// transaction: a fan-out must not wait for a second connection while
 	// it holds one (a full PostgreSQL pool would deadlock).
 	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
+	// CountQueuedRenders counts the space's renders still queued (async
+	// renders not yet started), stopping at upTo: the async fairness rule
+	// needs only to know how deep a backlog is, up to a bound.
+	CountQueuedRenders(ctx context.Context, spaceID string, upTo int) (int, error)
 	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
 	// job queue to insert its jobs in.
 	Driver() any
@@ -457,6 +461,40 @@ type Store interface {
 	// FindCachedRender returns the space's newest succeeded render with
 	// cacheKey created at or after since (ErrNotFound when there is none).
 	FindCachedRender(ctx context.Context, spaceID, cacheKey string, since time.Time) (*Render, error)
+
+	// SetRateLimit sets the space's render rate limit to perMinute
+	// requests a minute (a full bucket to start); 0 removes the limit.
+	SetRateLimit(ctx context.Context, spaceID string, perMinute int) error
+	// GetRateLimit returns the space's requests a minute, 0 for none.
+	GetRateLimit(ctx context.Context, spaceID string) (int, error)
+	// TakeRateToken takes one request from the space's bucket at now, in
+	// one statement, so nodes sharing the database share the bucket. A
+	// space without a limit is always allowed (Limit 0).
+	TakeRateToken(ctx context.Context, spaceID string, now time.Time) (RateDecision, error)
+}
+
+// RateDecision is the outcome of taking from a space's rate bucket.
+type RateDecision struct {
+	Allowed bool
+	// Limit is the bucket's size and refill per minute; 0 means no limit.
+	Limit int
+	// Remaining is the whole requests left in the bucket after this one.
+	Remaining int
+	// Reset is when the bucket holds at least one request again (now
+	// when Allowed and Remaining > 0).
+	Reset time.Time
+}
+
+// RateDecisionFrom turns a bucket's state after a take into a decision:
+// tokens is what the bucket holds after the take at now.
+func RateDecisionFrom(allowed bool, perMinute int, tokens float64, now time.Time) RateDecision {
+	d := RateDecision{Allowed: allowed, Limit: perMinute, Remaining: int(tokens), Reset: now}
+	if tokens < 1 {
+		// One token refills in 60/perMinute seconds.
+		wait := time.Duration((1 - tokens) * float64(time.Minute) / float64(perMinute))
+		d.Reset = now.Add(wait)
+	}
+	return d
 }
 
 // OverallCallbackStatus summarises per-callback states: failed if any

@@ -252,15 +252,19 @@ func timeChart(days []*dayStats) chart {
 }
 
 type usageData struct {
-	Usage      store.Usage
-	Remaining  int64
-	Counts     chart
-	Times      chart
-	Days       []*dayStats
-	Scanned    int
-	Capped     bool
-	ScanLimit  int
-	HasRenders bool
+	// RatePerMinute is the space's render rate limit, 0 for none. The
+	// operator sets it (renderhook space set-rate-limit); the console
+	// shows it, since a tenant must not lift its own plan's limit.
+	RatePerMinute int
+	Usage         store.Usage
+	Remaining     int64
+	Counts        chart
+	Times         chart
+	Days          []*dayStats
+	Scanned       int
+	Capped        bool
+	ScanLimit     int
+	HasRenders    bool
 }
 
 func (s *Server) usage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -280,6 +284,10 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := usageData{Usage: u, Counts: countChart(days), Times: timeChart(days), Scanned: scanned, Capped: capped, ScanLimit: s.cfg.UsageScanLimit}
 	if u.CreditLimit > 0 {
 		d.Remaining = max(0, u.CreditLimit-u.CreditsUsed)
+	}
+	if d.RatePerMinute, err = s.cfg.Store.GetRateLimit(r.Context(), sess.Space.ID); err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	// Newest day first in the table.
 	for i := len(days) - 1; i >= 0; i-- {

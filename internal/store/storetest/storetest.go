@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		return tp
 	}
 
+	exerciseRateLimit(t, open)
+
 	t.Run("migrate twice", func(t *testing.T) {
 		st := open(t)
 		if err := st.Migrate(ctx); err != nil {

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// spaceRateLimitCmd sets or removes a space's render rate limit:
+// `space set-rate-limit --space ID --per-minute N` (0 removes it).
+func spaceRateLimitCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("space set-rate-limit", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	spaceID := fs.String("space", "", "space id")
+	perMinute := fs.Int("per-minute", -1, "render requests a minute the space may make; 0 removes the limit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *spaceID == "" || *perMinute < 0 {
+		return errors.New("usage: renderhook space set-rate-limit --space ID --per-minute N (0 removes the limit)")
+	}
+	if *perMinute > maxRatePerMinute {
+		return fmt.Errorf("space set-rate-limit: --per-minute must be at most %d", maxRatePerMinute)
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.GetSpace(ctx, *spaceID); err != nil {
+		return fmt.Errorf("space set-rate-limit: space %s: %w", *spaceID, err)
+	}
+	if err := st.SetRateLimit(ctx, *spaceID, *perMinute); err != nil {
+		return fmt.Errorf("space set-rate-limit: %w", err)
+	}
+	if *perMinute == 0 {
+		fmt.Fprintf(stdout, "space %s: no rate limit\n", *spaceID)
+		return nil
+	}
+	fmt.Fprintf(stdout, "space %s: %d render requests a minute (in effect on every node within a few seconds)\n", *spaceID, *perMinute)
+	return nil
+}
+
+// maxRatePerMinute bounds a limit to what a bucket can meaningfully hold.
+const maxRatePerMinute = 1_000_000
