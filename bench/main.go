@@ -271,6 +271,13 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 		rep.Gotenberg = "skipped (set GOTENBERG_URL)"
 	}
 	rep.V1 = &v1Results{CacheHit: hits}
+	progress("render fairness: a calm space's %d sequential renders alone, then under a %d-client neighbour flood", p.Seq/4, floodClients)
+	if rep.RenderFairness, err = measureRenderFairness(ctx, rh, p.Seq/4); err != nil {
+		return nil, err
+	}
+	if _, err := rh.settle(ctx, settleLimit); err != nil {
+		return nil, err
+	}
 	rep.Checks = append(rep.Checks, newCheck(fmt.Sprintf("v1 /v1/render/sync cache hit p50 (%d calls with ttl, each answered from the stored file)", hits.N),
 		hits.P50, "ms", "<=", targetCacheHitP50))
 	return rep, nil

@@ -44,6 +44,9 @@ type report struct {
 	Callbacks *callbacksCost `json:"callbacks,omitempty"`
 	// V1 is the v1 API's cache-hit figure.
 	V1 *v1Results `json:"v1,omitempty"`
+	// RenderFairness is a calm space's render time alone and under a
+	// neighbour's flood.
+	RenderFairness *renderFairnessResults `json:"renderFairness,omitempty"`
 	// Webhooks is webhook delivery on SQLite and, when measured, on
 	// PostgreSQL.
 	Webhooks []*webhookResults `json:"webhooks,omitempty"`
@@ -390,6 +393,14 @@ func (rep *report) finish() {
 			fmt.Sprintf("callbacks cost, PNG sequential p50 (%s with, %s without; 95%% CI %s to %s)",
 				fmtFig(c.WithP50), fmtFig(c.WithoutP50), fmtFig(c.DiffCI[0]), fmtFig(c.DiffCI[1])),
 			c.DiffMs, "ms", "<", targetCallbacksMs))
+	}
+	if f := rep.RenderFairness; f != nil {
+		rep.Checks = append(rep.Checks, newCheck(
+			fmt.Sprintf("calm space's PNG p50 under a %d-client neighbour flood / alone (%s ms under the flood, %s ms alone)",
+				f.FloodClients, fmtFig(f.UnderFlood.P50), fmtFig(f.Alone.P50)),
+			round2(f.UnderFlood.P50/f.Alone.P50), "x", "<=", targetFairnessRatio))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("Render fairness: space B renders the reference card %d times in a row alone, then again while space A keeps %d renders of the same card in flight on the same server (%d tabs); A got %d renders and %d refusals meanwhile.",
+			f.UnderFlood.N, f.FloodClients, rep.Plan.Clients, f.FloodRenders, f.FloodRefused))
 	}
 	for _, w := range rep.Webhooks {
 		t, l, target := w.Throughput, w.Latency, deliveryTargets[w.Backend]
