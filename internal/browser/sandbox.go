@@ -192,4 +192,3 @@ func chromiumEnv(environ []string) []string {
 	}
 	return out
 }
-
