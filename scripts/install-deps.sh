@@ -15,6 +15,19 @@ command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# The user Chromium runs as when renderhook runs as root (--chromium-user's
+# default; without it renderhook uses nobody): Chromium will not sandbox
+# itself as root, and this user cannot read renderhook's data dir. Only
+# root needs it (as another user renderhook runs Chromium as itself), so
+# nobody is asked for sudo for it.
+if [ -z "$SUDO" ] && ! getent passwd renderhook-chromium >/dev/null 2>&1; then
+  if command -v useradd >/dev/null 2>&1; then
+    echo "install-deps: creating the system user renderhook-chromium" >&2
+    $SUDO useradd --system --no-create-home --shell /usr/sbin/nologin renderhook-chromium ||
+      echo "install-deps: WARNING: could not create renderhook-chromium; Chromium will run as nobody" >&2
+  fi
+fi
 # The headless shell renders; see browser.FindChromium for why. It is
 # Debian's package; where apt has none, renderhook uses chromium, so its
 # absence is a warning, not a failure.

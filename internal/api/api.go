@@ -33,6 +33,9 @@ type Config struct {
 	CheckURL func(string) error
 	// Ready reports whether the server can render (for /healthz).
 	Ready func() bool
+	// Sandboxed reports whether Chromium runs with its sandbox on, which
+	// /healthz says as "sandbox" (false where the kernel cannot sandbox).
+	Sandboxed func() bool
 	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -56,6 +59,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
+	}
+	if cfg.Sandboxed == nil {
+		cfg.Sandboxed = func() bool { return false }
 	}
 	return &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
 }
@@ -274,5 +280,5 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "the browser is starting")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version, "sandbox": s.cfg.Sandboxed()})
 }

@@ -62,6 +62,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mbe):
 		writeError(w, r, http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+	case errors.Is(err, ErrBodyTooSlow):
+		writeError(w, r, http.StatusRequestTimeout, "body_timeout", "the request body arrived too slowly, or not in time")
 	case errors.Is(err, render.ErrInvalidInput):
 		writeError(w, r, http.StatusBadRequest, "invalid_request", clean(err, render.ErrInvalidInput))
 	case errors.Is(err, errInvalidJSON):
@@ -122,6 +124,11 @@ func setRateLimitHeaders(h http.Header, e *render.RateLimitError) {
 func clean(err, sentinel error) string {
 	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 }
+
+// ErrBodyTooSlow is what reading a request body returns when it falls
+// below the server's minimum body rate or outlasts its read timeout (see
+// server.HTTPConfig); it answers 408.
+var ErrBodyTooSlow = errors.New("request body too slow")
 
 var (
 	errInvalidJSON      = errors.New("invalid JSON")

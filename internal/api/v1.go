@@ -62,7 +62,7 @@ func (s *Server) v1Authed(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) v1Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.Is(err, ErrBodyTooSlow):
 		s.fail(w, r, err)
 	case errors.Is(err, render.ErrInvalidOptions):
 		writeError(w, r, http.StatusBadRequest, codeInvalidOptions, clean(err, render.ErrInvalidOptions))

@@ -143,7 +143,9 @@ func floorTabs(b *testing.B, n int) []context.Context {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
-	opts := append(allocatorOptions(path, dir, nil), chromedp.Env("TMPDIR="+dir))
+	// The floor runs as this process's user; Chromium sandboxes only when
+	// that is not root (the pool switches to ChromiumUser first).
+	opts := append(allocatorOptions(path, dir, nil, os.Geteuid() == 0), chromedp.Env("TMPDIR="+dir))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)

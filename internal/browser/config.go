@@ -49,10 +49,23 @@ type Config struct {
 	// URL renders (see spare.go); each holds a renderer process. Default 2;
 	// negative means none.
 	URLSpares int
+	// ChromiumUser is the user Chromium runs as when renderhook runs as
+	// root: a user name, a uid, or uid:gid (no supplementary groups either
+	// way). Chromium refuses to sandbox as root, and an unprivileged uid
+	// cannot read the data directory. Default: DefaultChromiumUser where it
+	// exists, else nobody (else uid and gid 65534), so a binary started by
+	// hand as root needs no set-up. "root" runs it as root, which turns the
+	// sandbox off. Set only when renderhook runs as root; otherwise Chromium
+	// runs as renderhook's own user.
+	ChromiumUser string
 	// ExtraFlags are appended to the Chromium command line, each as
 	// "--name" or "--name=value"; a name given here overrides a built-in flag
 	// of the same name.
 	ExtraFlags []string
+
+	// sandbox is shared by every launch of one pool: the first successful
+	// launch decides whether Chromium can be sandboxed here (sandbox.go).
+	sandbox *sandboxState
 }
 
 // maxDimension is the largest accepted page width or height in CSS pixels; a
@@ -66,6 +79,9 @@ func (c Config) withDefaults() Config {
 	c.RenderTimeout = cmp.Or(c.RenderTimeout, 30*time.Second)
 	c.StartTimeout = cmp.Or(c.StartTimeout, 30*time.Second)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
+	if c.sandbox == nil {
+		c.sandbox = &sandboxState{}
+	}
 	switch {
 	case c.URLSpares == 0:
 		c.URLSpares = 2
@@ -91,6 +107,9 @@ func (c Config) validate() error {
 	}
 	if c.StartTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("StartTimeout must be positive, got %s", c.StartTimeout))
+	}
+	if _, err := resolveChromiumUser(c.ChromiumUser, os.Geteuid()); err != nil {
+		errs = append(errs, err)
 	}
 	for _, f := range c.ExtraFlags {
 		if !strings.HasPrefix(f, "--") || len(f) < 3 {

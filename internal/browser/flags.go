@@ -22,9 +22,15 @@ var baseFlags = []chromiumFlag{
 	// Servers have no GPU; render with the software rasterizer from the start
 	// instead of probing for one.
 	{"disable-gpu", true},
-	// We run as root in a container, where Chromium's setuid/namespace sandbox
-	// cannot start. Isolation comes from the container and the egress policy.
-	{"no-sandbox", true},
+	// The sandbox stays on: renderers run client pages from the Internet, and
+	// the sandbox (user/PID/network namespaces and seccomp-BPF) is what keeps
+	// a renderer exploit from the rest of the machine. The pool starts
+	// Chromium as an unprivileged user when we are root (Config.ChromiumUser),
+	// since Chromium will not sandbox as root. The flag is listed as false,
+	// not left out, because chromedp adds --no-sandbox by itself whenever our
+	// uid is 0 unless the flag is set either way. Only where the kernel
+	// cannot sandbox does launch turn it on (see sandbox.go).
+	{"no-sandbox", false},
 	// A throwaway profile must not run first-run tasks or show welcome pages.
 	{"no-first-run", true},
 	// Nor ask to become the default browser.
@@ -88,10 +94,22 @@ var baseFlags = []chromiumFlag{
 // adds to the built-in list instead of replacing it.
 var listFlags = map[string]bool{"disable-features": true, "enable-features": true}
 
+// extraNoSandbox reports whether the extra flags turn the sandbox off.
+func extraNoSandbox(extra []string) bool {
+	for _, f := range extra {
+		// Chromium reads the switch's presence, whatever its value.
+		if name, _, _ := strings.Cut(strings.TrimPrefix(f, "--"), "="); name == "no-sandbox" {
+			return true
+		}
+	}
+	return false
+}
+
 // allocatorOptions builds the chromedp options for one launch: the binary,
-// baseFlags, a fresh profile in dataDir, then extra flags. An extra flag
-// overrides a base flag of the same name, except list flags, which merge.
-func allocatorOptions(path, dataDir string, extra []string) []chromedp.ExecAllocatorOption {
+// baseFlags, --no-sandbox when noSandbox (the kernel cannot sandbox), a fresh
+// profile in dataDir, then extra flags. An extra flag overrides a base flag
+// of the same name, except list flags, which merge.
+func allocatorOptions(path, dataDir string, extra []string, noSandbox bool) []chromedp.ExecAllocatorOption {
 	values := make(map[string]any, len(baseFlags)+len(extra))
 	var order []string
 	set := func(name string, value any) {
@@ -102,6 +120,9 @@ func allocatorOptions(path, dataDir string, extra []string) []chromedp.ExecAlloc
 	}
 	for _, f := range baseFlags {
 		set(f.name, f.value)
+	}
+	if noSandbox {
+		set("no-sandbox", true)
 	}
 	for _, f := range extra {
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(f, "--"), "=")

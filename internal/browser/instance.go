@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -73,7 +74,62 @@ type tab struct {
 
 // launch starts a browser with n warm tabs, giving up after timeout or when
 // ctx is done. On error nothing is left running.
-func launch(ctx context.Context, cfg Config, gen uint64, n int) (_ *instance, err error) {
+//
+// The first successful launch of a pool decides whether Chromium can be
+// sandboxed here (cfg.sandbox): it tries with the sandbox on, and only when
+// the kernel has no user namespaces, or Chromium fails to start naming its
+// sandbox, launches again with --no-sandbox and logs a warning. Later
+// launches use that decision.
+func launch(ctx context.Context, cfg Config, gen uint64, n int) (*instance, error) {
+	cu, err := resolveChromiumUser(cfg.ChromiumUser, os.Geteuid())
+	if err != nil {
+		return nil, fmt.Errorf("launch chromium: %w", err)
+	}
+	off, decided := cfg.sandbox.get()
+	var reason string
+	switch {
+	case decided:
+	case extraNoSandbox(cfg.ExtraFlags):
+		off, reason = true, "--no-sandbox is among the extra Chromium flags"
+	default:
+		if why := kernelCannotSandbox(); why != "" {
+			off, reason = true, why
+		}
+	}
+	in, err := launchOnce(ctx, cfg, gen, n, cu, off)
+	if err != nil && !decided && !off && isSandboxFailure(err) {
+		cfg.Logger.Warn("chromium could not start with its sandbox; trying again without it", "component", "browser", "gen", gen, "err", err)
+		off, reason = true, "chromium could not start its sandbox: "+sandboxReason(err)
+		in, err = launchOnce(ctx, cfg, gen, n, cu, off)
+	}
+	if err != nil || decided {
+		return in, err
+	}
+	cfg.sandbox.decide(off, reason)
+	if off {
+		cfg.Logger.Warn("WARNING: Chromium runs WITHOUT its sandbox: a renderer exploit on a client page gets whatever Chromium's user can reach",
+			"component", "browser", "reason", reason, "chromium_user", cu.String())
+	} else {
+		cfg.Logger.Info("chromium sandbox on", "component", "browser", "chromium_user", cu.String())
+	}
+	return in, nil
+}
+
+// sandboxReason is the first line of err's message that names the sandbox, or
+// its first line, for a short log reason.
+func sandboxReason(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for _, l := range lines {
+		if isSandboxFailure(errors.New(l)) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return lines[0]
+}
+
+// launchOnce is one launch attempt: as cu (nil: our own user), with the
+// sandbox off when noSandbox.
+func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromiumUser, noSandbox bool) (_ *instance, err error) {
 	start := time.Now()
 	ctx, cancelStart := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancelStart()
@@ -81,6 +137,13 @@ func launch(ctx context.Context, cfg Config, gen uint64, n int) (_ *instance, er
 	dataDir, err := os.MkdirTemp("", "renderhook-chromium-")
 	if err != nil {
 		return nil, fmt.Errorf("create profile dir: %w", err)
+	}
+	if cu != nil {
+		// Chromium's user owns its profile (MkdirTemp made it 0700, ours).
+		if err := os.Chown(dataDir, int(cu.uid), int(cu.gid)); err != nil {
+			_ = os.RemoveAll(dataDir)
+			return nil, fmt.Errorf("hand profile dir to chromium user %s: %w", cu, err)
+		}
 	}
 	in := &instance{
 		gen:      gen,
@@ -90,23 +153,37 @@ func launch(ctx context.Context, cfg Config, gen uint64, n int) (_ *instance, er
 	}
 
 	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process
-	opts := allocatorOptions(cfg.ChromiumPath, dataDir, cfg.ExtraFlags)
+	opts := allocatorOptions(cfg.ChromiumPath, dataDir, cfg.ExtraFlags, noSandbox)
 	opts = append(opts,
 		chromedp.ModifyCmdFunc(func(c *exec.Cmd) {
 			c.SysProcAttr = &syscall.SysProcAttr{
 				// Own process group, so Stop can kill the renderers,
 				// zygotes and GPU/utility helpers with one signal.
 				Setpgid: true,
-				// Take the browser down if this process dies.
+				// Take the browser down if this process dies. The child
+				// sets it after switching to cu (forkAndExecInChild1
+				// runs setuid before PR_SET_PDEATHSIG, which a credential
+				// change would clear), and it survives the exec, as
+				// TestChromiumDiesWithParent checks.
 				Pdeathsig: syscall.SIGKILL,
 			}
+			if cu != nil {
+				// Unprivileged, with no supplementary groups (an empty
+				// Groups clears ours).
+				c.SysProcAttr.Credential = &syscall.Credential{Uid: cu.uid, Gid: cu.gid, Groups: []uint32{}}
+			}
+			// chromedp puts os.Environ() first and Env's variables
+			// last; these, in between, blank what Chromium need not see.
+			c.Env = chromiumEnv(os.Environ())
 			cmd = c
 		}),
 		chromedp.WSURLReadTimeout(cfg.StartTimeout),
 		// Chromium's own temp files (its singleton socket dir, and the shared
 		// memory files --disable-dev-shm-usage moves out of /dev/shm) go in
 		// the profile dir, so removing that cleans up after a killed browser.
-		chromedp.Env("TMPDIR="+dataDir),
+		// HOME too, for anything it writes there (crashpad, fontconfig
+		// cache): Chromium's user may have no home, and must not use ours.
+		chromedp.Env("TMPDIR="+dataDir, "HOME="+dataDir),
 	)
 	// The allocator and browser contexts live as long as the browser, not as
 	// long as the Start call, so they hang off Background.

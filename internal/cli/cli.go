@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
@@ -122,6 +123,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
 	fs.IntVar(&cfg.Browser.URLSpares, "url-spares", 2, "fresh browser contexts kept ready for URL/HTML (v1) renders, each a renderer process; 0 for none")
+	fs.StringVar(&cfg.Browser.ChromiumUser, "chromium-user", "", "user Chromium runs as when renderhook runs as root, so its sandbox can start and it cannot read --data-dir: a name, uid or uid:gid (default "+browser.DefaultChromiumUser+" where it exists, else nobody); set only when running as root")
+	fs.DurationVar(&cfg.HTTP.ReadTimeout, "http-read-timeout", 0, "time limit of reading one request, headers and body (default 60s)")
+	fs.DurationVar(&cfg.HTTP.WriteTimeout, "http-write-timeout", 0, "time limit of one request from its headers to its answer, render included; must exceed the longest render, the larger of --render-timeout and the v1 timeout option's 120s (default http-read-timeout + that + 30s: 210s); a large download is extended while it moves at --http-min-body-rate")
+	fs.DurationVar(&cfg.HTTP.IdleTimeout, "http-idle-timeout", 0, "how long an idle keep-alive connection stays open (default 120s)")
+	fs.Int64Var(&cfg.HTTP.MinBodyRate, "http-min-body-rate", 0, "bytes per second a request body must arrive at, and an answer be taken at, after a 5s grace; slower connections are cut (default 1024; -1 turns it off)")
+	fs.IntVar(&cfg.HTTP.MaxHeaderBytes, "http-max-header-bytes", 0, "largest request line and headers, in bytes (default 131072)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, "a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + 5s: 2 x render-timeout + 15s for async renders (75s by default)")

@@ -84,6 +84,9 @@ type Config struct {
 	Browser browser.Config
 	// MaxBodyBytes bounds request bodies; default 10 MiB.
 	MaxBodyBytes int64
+	// HTTP bounds client connections: read, write and idle timeouts, the
+	// minimum body rate and the header cap (see HTTPConfig).
+	HTTP HTTPConfig
 	// ShutdownTimeout bounds a graceful shutdown (see Stop); default 30s.
 	ShutdownTimeout time.Duration
 	// LogRetention is how long request logs are kept; default 30 days.
@@ -115,6 +118,31 @@ func OpenStore(dataDir, database string) (store.Store, error) {
 		return postgres.Open(context.Background(), postgres.Config{URL: database})
 	}
 	return nil, fmt.Errorf("unsupported --database %q: use postgres://…, sqlite:PATH, or leave it empty for SQLite in --data-dir", redactURL(database))
+}
+
+// secureDataDir makes an existing data directory 0700, so only the
+// service's user can read the database, the local files and
+// quickstart.json: Chromium runs as another user (browser.Config.ChromiumUser)
+// and a compromised renderer must find nothing there. The stores create a
+// missing one 0700 themselves.
+func secureDataDir(dir string, log *slog.Logger) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("data dir %s is not a directory", dir)
+	}
+	if st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("data dir %s: make it 0700 (only the service user may read it): %w", dir, err)
+		}
+		log.Info("data dir made private", "dir", dir, "was", st.Mode().Perm().String())
+	}
+	return nil
 }
 
 // isPostgres reports whether a --database value names PostgreSQL.
@@ -167,6 +195,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.Addr = cmp.Or(cfg.Addr, "127.0.0.1:8080")
 	cfg.DataDir = cmp.Or(cfg.DataDir, "./data")
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
+	cfg.HTTP = cfg.HTTP.withDefaults(cfg.Browser.RenderTimeout)
+	if err := cfg.HTTP.validate(cfg.Browser.RenderTimeout); err != nil {
+		return nil, err
+	}
 	log := cmp.Or(cfg.Logger, slog.Default())
 	cfg.Browser.Logger = cmp.Or(cfg.Browser.Logger, log)
 	switch cfg.Role {
@@ -181,6 +213,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("unknown --role %q: all, api or worker", cfg.Role)
 	}
 
+	if err := secureDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(cfg.DataDir, cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -270,7 +305,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	if s.API, err = api.New(api.Config{
 		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
-		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
+		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, Sandboxed: s.Pool.Sandboxed, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
 		UI: console,
 	}); err != nil {
 		return err
@@ -312,12 +347,8 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if s.cfg.Role == RoleWorker {
 		handler = s.workerHandler()
 	}
-	s.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	s.http = s.cfg.HTTP.server(handler)
+	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -354,7 +385,7 @@ func (s *Server) workerHandler() http.Handler {
 			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "not_ready", "message": "the browser is starting"}})
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": Version, "role": string(RoleWorker)})
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "version": Version, "role": string(RoleWorker), "sandbox": s.Pool.Sandboxed()})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

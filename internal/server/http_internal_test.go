@@ -1,0 +1,63 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// serveHTTP serves h with cfg's bounds on a real loopback listener.
+func serveHTTP(t *testing.T, cfg HTTPConfig, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := cfg.withDefaults(0).server(h)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// TestHTTPLargeAnswerOutlivesWriteTimeout: an answer that keeps moving at
+// the minimum rate is not cut by the write timeout (a big file from
+// /files on a slow link), while without the pacing it would be.
+func TestHTTPLargeAnswerOutlivesWriteTimeout(t *testing.T) {
+	const size = 16 << 20
+	big := bytes.Repeat([]byte("x"), size)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "big.bin", time.Time{}, bytes.NewReader(big))
+	})
+	// Read at about 8 MiB/s: 2 s, twice the write timeout.
+	download := func(base string) (int, error) {
+		res, err := http.Get(base)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		total := 0
+		buf := make([]byte, 256<<10)
+		for {
+			time.Sleep(30 * time.Millisecond) // the slow reader under test
+			n, err := res.Body.Read(buf)
+			total += n
+			if err == io.EOF {
+				return total, nil
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+	}
+	cfg := HTTPConfig{WriteTimeout: time.Second, MinBodyRate: 1 << 20, BodyGrace: time.Second}
+	if n, err := download(serveHTTP(t, cfg, h)); err != nil || n != size {
+		t.Fatalf("paced: got %d of %d bytes: %v", n, size, err)
+	}
+	cfg.MinBodyRate = -1
+	if n, err := download(serveHTTP(t, cfg, h)); err == nil && n == size {
+		t.Fatal("without pacing the write timeout did not cut the download; the test proves nothing")
+	}
+}
