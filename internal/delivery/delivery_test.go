@@ -417,17 +417,14 @@ func TestEndpointHealthKeepsOwnerEdits(t *testing.T) {
 		}
 		ep := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: f.space.ID, Events: []string{EventRenderSucceeded},
 			Enabled: true, Secret: oldSecret, CreatedAt: now, UpdatedAt: now}
-		// The owner rotates the secret while the receiver is answering,
-		// as the API does: read, change, write the endpoint.
+		// The owner rotates the secret and edits the description while the
+		// receiver is answering.
 		rc := newCounter(t, http.StatusInternalServerError, func() {
-			e, err := st.FindWebhookEndpoint(ctx, ep.ID)
-			if err != nil {
+			at, desc := time.Now().UTC(), "edited"
+			if _, err := st.RotateWebhookEndpointSecret(ctx, f.space.ID, ep.ID, oldSecret, newSecret, at); err != nil {
 				t.Error(err)
-				return
 			}
-			rotated := time.Now().UTC()
-			e.Secret, e.SecretPrev, e.SecretRotatedAt, e.Description = newSecret, e.Secret, &rotated, "edited"
-			if err := st.UpdateWebhookEndpoint(ctx, e); err != nil {
+			if _, err := st.PatchWebhookEndpoint(ctx, f.space.ID, ep.ID, store.EndpointPatch{Description: &desc, At: at}); err != nil {
 				t.Error(err)
 			}
 		})
