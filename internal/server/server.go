@@ -250,6 +250,14 @@ func (s *Server) init(ctx context.Context) error {
 	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
+	// A render.succeeded's renderUrl is made again when an attempt is
+	// sent later than a prompt first one (a presigned URL expires).
+	if wcfg.Files == nil {
+		wcfg.Files = s.Signer
+		if l, ok := bucket.(interface{ URLLifetime() time.Duration }); ok {
+			wcfg.FileURLLifetime = l.URLLifetime()
+		}
+	}
 	if s.Notify, err = delivery.New(wcfg); err != nil {
 		return err
 	}
