@@ -170,7 +170,7 @@ func TestLateFirstAttemptGetsFreshRenderURL(t *testing.T) {
 		files := newExpiringFiles(t, time.Hour)
 		// Lifetime as the delivery service knows it: short enough that the
 		// message is past half of it when the worker runs.
-		f := newFixture(t, st, func(c *Config) { c.Files, c.FileURLLifetime = files, 2 * time.Millisecond })
+		f := newFixture(t, st, func(c *Config) { c.Files, c.FileURLLifetime = files, 2*time.Millisecond })
 		rc := newDownloader(t, http.StatusOK)
 		r := f.render(t, true)
 		queuedURL, _ := files.FileURL(ctx, r.BlobKey)
