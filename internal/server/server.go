@@ -86,7 +86,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// ShutdownTimeout bounds a graceful shutdown (see Stop); default 30s.
 	ShutdownTimeout time.Duration
-	// LogRetention is how long request logs are kept; default 30 days.
+	// LogRetention is how long request logs, and everything else a
+	// request left (render options, spooled bytes, webhook deliveries,
+	// finished jobs), are kept: requestlog.Purge; default 30 days.
 	LogRetention time.Duration
 	// Queue tunes the job queue (retries, workers); the DB is filled in.
 	Queue queue.Config
@@ -231,6 +233,8 @@ func (s *Server) init(ctx context.Context) error {
 	// An API node inserts jobs (in the transactions that record renders)
 	// but leaves working them, and River's leader duties, to the others.
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
+	retention := cmp.Or(s.cfg.LogRetention, 30*24*time.Hour)
+	qcfg.FinishedJobRetention = retention
 	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10)
 	// An async render job may wait for a tab and then render; River must
 	// not take it for stuck while it does. The rescue delay stays above
@@ -247,7 +251,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	workers := s.Queue.Workers
 	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
-	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
+	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, retention, time.Hour, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
 	// A render.succeeded's renderUrl is made again when an attempt is
