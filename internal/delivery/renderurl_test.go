@@ -246,3 +246,23 @@ func TestRetryGetsFreshPresignedURL(t *testing.T) {
 		}
 	})
 }
+
+// TestWithRenderURL checks that swapping the renderUrl leaves every other
+// byte as SucceededPayload made it (metadata included), and refuses what is
+// not a render.succeeded.
+func TestWithRenderURL(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	x := Extra{RequestID: "req_1", PageID: "pg_1", Format: "png", Metadata: testMetadata}
+	got, err := WithRenderURL(SucceededPayload("r1", "https://old.example/a?x=1", 10, at, at, x), "https://new.example/a?X-Amz-Signature=<&>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := SucceededPayload("r1", "https://new.example/a?X-Amz-Signature=<&>", 10, at, at, x); !bytes.Equal(got, want) {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	for _, p := range [][]byte{FailedPayload("r1", "boom", at, at, x), TestPayload("we_1", at), []byte("not json")} {
+		if _, err := WithRenderURL(p, "https://new.example/a"); err == nil {
+			t.Errorf("%s: no error", p)
+		}
+	}
+}
