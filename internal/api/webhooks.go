@@ -45,15 +45,24 @@ type endpointInput struct {
 	Enabled     *bool     `json:"enabled"`
 }
 
-func (s *Server) applyEndpoint(in endpointInput, e *store.WebhookEndpoint) error {
+// checkEndpoint validates the fields in is given (a trimmed URL the
+// egress guard accepts, a description of at most 500 characters, known
+// events); create says the URL is required.
+func (s *Server) checkEndpoint(in *endpointInput, create bool) error {
 	if in.URL != nil {
-		e.URL = strings.TrimSpace(*in.URL)
+		u := strings.TrimSpace(*in.URL)
+		in.URL = &u
 	}
-	if in.Description != nil {
-		if len(*in.Description) > 500 {
-			return fmt.Errorf("%w: description is at most 500 characters", errValidation)
+	switch {
+	case in.URL == nil && create, in.URL != nil && *in.URL == "":
+		return fmt.Errorf("%w: url is required", errValidation)
+	case in.URL != nil:
+		if err := s.cfg.CheckURL(*in.URL); err != nil {
+			return fmt.Errorf("%w: url: %v", errValidation, err)
 		}
-		e.Description = *in.Description
+	}
+	if in.Description != nil && len(*in.Description) > 500 {
+		return fmt.Errorf("%w: description is at most 500 characters", errValidation)
 	}
 	if in.Events != nil {
 		for _, ev := range *in.Events {
@@ -61,21 +70,6 @@ func (s *Server) applyEndpoint(in endpointInput, e *store.WebhookEndpoint) error
 				return fmt.Errorf("%w: unknown event %q (known: %s)", errValidation, ev, strings.Join(delivery.Events, ", "))
 			}
 		}
-		e.Events = *in.Events
-	}
-	if in.Enabled != nil {
-		e.Enabled = *in.Enabled
-		if e.Enabled {
-			e.DisabledReason, e.FailingSince = "", nil
-		} else if e.DisabledReason == "" {
-			e.DisabledReason = "disabled through the API"
-		}
-	}
-	if e.URL == "" {
-		return fmt.Errorf("%w: url is required", errValidation)
-	}
-	if err := s.cfg.CheckURL(e.URL); err != nil {
-		return fmt.Errorf("%w: url: %v", errValidation, err)
 	}
 	return nil
 }
@@ -91,11 +85,20 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	now := time.Now().UTC()
-	e := &store.WebhookEndpoint{ID: store.NewID("whe"), SpaceID: spaceID(r), Enabled: true, Secret: secret, CreatedAt: now, UpdatedAt: now}
-	if err := s.applyEndpoint(in, e); err != nil {
+	if err := s.checkEndpoint(&in, true); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	now := time.Now().UTC()
+	e := &store.WebhookEndpoint{ID: store.NewID("whe"), SpaceID: spaceID(r), URL: *in.URL, Enabled: true, Secret: secret, CreatedAt: now, UpdatedAt: now}
+	if in.Description != nil {
+		e.Description = *in.Description
+	}
+	if in.Events != nil {
+		e.Events = *in.Events
+	}
+	if in.Enabled != nil && !*in.Enabled {
+		e.Enabled, e.DisabledReason = false, "disabled through the API"
 	}
 	if err := s.cfg.Store.CreateWebhookEndpoint(r.Context(), e); err != nil {
 		s.fail(w, r, err)
@@ -126,23 +129,23 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toEndpointJSON(e, false))
 }
 
+// patchWebhook changes only the fields the body gives, in one statement
+// on what is stored: an edit made after another client's rotation, or
+// after a 410 disabled the endpoint, leaves those as they are.
 func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 	var in endpointInput
 	if err := decodeJSON(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := s.cfg.Store.GetWebhookEndpoint(r.Context(), spaceID(r), r.PathValue("id"))
+	if err := s.checkEndpoint(&in, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := store.EndpointPatch{URL: in.URL, Description: in.Description, Events: in.Events, Enabled: in.Enabled,
+		DisabledReason: "disabled through the API", At: time.Now().UTC()}
+	e, err := s.cfg.Store.PatchWebhookEndpoint(r.Context(), spaceID(r), r.PathValue("id"), p)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.applyEndpoint(in, e); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	e.UpdatedAt = time.Now().UTC()
-	if err := s.cfg.Store.UpdateWebhookEndpoint(r.Context(), e); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -160,19 +163,8 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 // rotateWebhook gives the endpoint a new secret; the old one keeps signing
 // next to it for the rotation window (24 h), so receivers can switch over.
 func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) {
-	e, err := s.cfg.Store.GetWebhookEndpoint(r.Context(), spaceID(r), r.PathValue("id"))
+	e, err := s.cfg.Notify.RotateEndpointSecret(r.Context(), spaceID(r), r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	now := time.Now().UTC()
-	e.SecretPrev, e.Secret, e.SecretRotatedAt, e.UpdatedAt = e.Secret, secret, &now, now
-	if err := s.cfg.Store.UpdateWebhookEndpoint(r.Context(), e); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -196,6 +196,17 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// URLLifetime is how long the URLs URL makes keep working: the presigned
+// URLs' expiry, or 0 under a public base URL (they do not expire). The
+// webhook deliveries use it to know when a queued renderUrl must be made
+// afresh.
+func (s *S3) URLLifetime() time.Duration {
+	if s.publicURL != "" {
+		return 0
+	}
+	return s.expiry
+}
+
 // URL returns where the file is fetched: under the public base URL, or
 // presigned. Presigning is computed locally (the region is known), so it
 // costs no request.

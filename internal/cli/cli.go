@@ -132,7 +132,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, "a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + 5s: 2 x render-timeout + 15s for async renders (75s by default)")
-	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs are kept")
+	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs and what requests left behind (render options, spooled bytes, webhook deliveries) are kept")
 	fs.StringVar(&cfg.Webhooks.SignatureHeader, "webhook-signature-header", "X-Renderhook-Signature", "header carrying the t=…,sha256=… signature (X-Urlbox-Signature for Urlbox receivers)")
 	schedule := fs.String("webhook-retry-schedule", "", "delays before each delivery attempt, e.g. 0s,5s,5m (default 0s,5s,5m,30m,2h,5h,10h,14h,20h,24h)")
 	fs.DurationVar(&cfg.Webhooks.DisableAfter, "webhook-disable-after", 5*24*time.Hour, "disable an endpoint whose deliveries have all failed for this long")

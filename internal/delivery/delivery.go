@@ -23,6 +23,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/webhook"
 )
 
 // Event names.
@@ -84,7 +85,23 @@ type Config struct {
 	// group commit of its attempt record, so this is far above the number
 	// of cores.
 	Workers int
-	Logger  *slog.Logger
+	// Files makes the renderUrl of a render.succeeded payload from the
+	// render's blob key (a blob.Signer). Every attempt but a prompt first
+	// one gets a URL made at send time, so a presigned URL that expires
+	// never arrives expired on a retry or a redelivery. Nil sends payloads
+	// as they were queued.
+	Files FileURLs
+	// FileURLLifetime is how long the URLs Files makes work (an S3
+	// presigned URL's expiry); 0 means they do not expire. A first attempt
+	// sends its queued payload as it is only within half of this after it
+	// was queued; later, its renderUrl is made afresh too.
+	FileURLLifetime time.Duration
+	Logger          *slog.Logger
+}
+
+// FileURLs makes the URL a stored file is downloaded from.
+type FileURLs interface {
+	FileURL(ctx context.Context, key string) (string, error)
 }
 
 // JobLimit is how long one delivery job may run: an attempt's Timeout
@@ -190,6 +207,20 @@ func compact(v any) []byte {
 func SucceededPayload(renderID, renderURL string, size int64, start, end time.Time, x Extra) []byte {
 	return compact(succeeded{EventRenderSucceeded, renderID, resultJSON{renderURL, size},
 		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata})
+}
+
+// WithRenderURL returns the render.succeeded payload with its renderUrl
+// replaced, every other byte as SucceededPayload made it.
+func WithRenderURL(payload []byte, renderURL string) ([]byte, error) {
+	var p succeeded
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("decode render.succeeded payload: %w", err)
+	}
+	if p.Event != EventRenderSucceeded {
+		return nil, fmt.Errorf("payload of %q is not a render.succeeded", p.Event)
+	}
+	p.Result.RenderURL = renderURL
+	return compact(p), nil
 }
 
 // FailedPayload builds a render.failed body.
@@ -382,6 +413,31 @@ func (s *Service) SendTest(ctx context.Context, e *store.WebhookEndpoint) (strin
 		return s.cfg.Queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID, Message: messageOf(d, false)})
 	})
 	return d.ID, err
+}
+
+// RotateEndpointSecret gives an endpoint a new secret; the stored one
+// keeps signing next to it for the rotation window, so receivers can
+// switch over. The rotation is conditioned on the secret read just before
+// (Store.RotateWebhookEndpointSecret), so the secret kept as previous is
+// the one that was signing, and nothing but the secrets changes: a
+// concurrent edit or disabling stays. When another rotation wins in
+// between, it rotates again from that one.
+func (s *Service) RotateEndpointSecret(ctx context.Context, spaceID, id string) (*store.WebhookEndpoint, error) {
+	for range 3 {
+		e, err := s.cfg.Store.GetWebhookEndpoint(ctx, spaceID, id)
+		if err != nil {
+			return nil, err
+		}
+		secret, err := webhook.NewSecret()
+		if err != nil {
+			return nil, err
+		}
+		e, err = s.cfg.Store.RotateWebhookEndpointSecret(ctx, spaceID, id, e.Secret, secret, time.Now().UTC())
+		if !errors.Is(err, store.ErrConflict) {
+			return e, err
+		}
+	}
+	return nil, fmt.Errorf("%w: the secret was rotated concurrently; try again", store.ErrConflict)
 }
 
 // Redeliver sends a delivery again, as the same message (same webhook-id),

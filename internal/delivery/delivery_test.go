@@ -93,7 +93,7 @@ type fixture struct {
 
 // newFixture builds the delivery service on st with an insert-only queue
 // (jobs are inserted for real, and worked here by calling the worker).
-func newFixture(t *testing.T, st store.Store) *fixture {
+func newFixture(t *testing.T, st store.Store, tune ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	q, err := queue.New(queue.Config{Store: st, InsertOnly: true})
@@ -104,7 +104,11 @@ func newFixture(t *testing.T, st store.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Config{Store: st, Queue: q, Guard: guard, Schedule: []time.Duration{0, time.Minute}})
+	cfg := Config{Store: st, Queue: q, Guard: guard, Schedule: []time.Duration{0, time.Minute}}
+	for _, fn := range tune {
+		fn(&cfg)
+	}
+	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +147,19 @@ func (f *fixture) render(t *testing.T, stored bool) *store.Render {
 // stored for it.
 func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[DeliverArgs] {
 	t.Helper()
+	return f.enqueueURL(t, r, url, "https://files.example/x.png")
+}
+
+// testMetadata has bytes JSON could re-encode (HTML characters, a line
+// separator, keys out of order): the args and a rebuilt payload must carry
+// them exactly.
+var testMetadata = json.RawMessage(`{"z":"<a&b>","a":"\u00e9\u2028 é"}`)
+
+// enqueueURL is enqueue with the payload's renderUrl.
+func (f *fixture) enqueueURL(t *testing.T, r *store.Render, url, renderURL string) *river.Job[DeliverArgs] {
+	t.Helper()
 	ctx := context.Background()
-	// Metadata whose bytes JSON could re-encode (HTML characters, a line
-	// separator, keys out of order): the args must carry them exactly.
-	payload := SucceededPayload(r.ID, "https://files.example/x.png", 10, r.CreatedAt, r.CreatedAt,
-		Extra{Format: "png", Metadata: json.RawMessage(`{"z":"<a&b>","a":"\u00e9\u2028 é"}`)})
+	payload := SucceededPayload(r.ID, renderURL, 10, r.CreatedAt, r.CreatedAt, Extra{Format: "png", Metadata: testMetadata})
 	var ids []string
 	err := f.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -417,17 +429,14 @@ func TestEndpointHealthKeepsOwnerEdits(t *testing.T) {
 		}
 		ep := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: f.space.ID, Events: []string{EventRenderSucceeded},
 			Enabled: true, Secret: oldSecret, CreatedAt: now, UpdatedAt: now}
-		// The owner rotates the secret while the receiver is answering,
-		// as the API does: read, change, write the endpoint.
+		// The owner rotates the secret and edits the description while the
+		// receiver is answering.
 		rc := newCounter(t, http.StatusInternalServerError, func() {
-			e, err := st.FindWebhookEndpoint(ctx, ep.ID)
-			if err != nil {
+			at, desc := time.Now().UTC(), "edited"
+			if _, err := st.RotateWebhookEndpointSecret(ctx, f.space.ID, ep.ID, oldSecret, newSecret, at); err != nil {
 				t.Error(err)
-				return
 			}
-			rotated := time.Now().UTC()
-			e.Secret, e.SecretPrev, e.SecretRotatedAt, e.Description = newSecret, e.Secret, &rotated, "edited"
-			if err := st.UpdateWebhookEndpoint(ctx, e); err != nil {
+			if _, err := st.PatchWebhookEndpoint(ctx, f.space.ID, ep.ID, store.EndpointPatch{Description: &desc, At: at}); err != nil {
 				t.Error(err)
 			}
 		})

@@ -75,7 +75,7 @@ func (w *worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	d, renderStored, err := w.load(ctx, job)
+	d, file, queued, err := w.load(ctx, job)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("delivery %s is gone", job.Args.DeliveryID))
 	}
@@ -87,8 +87,13 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	}
 	// render.succeeded promises a renderUrl that downloads: wait for the
 	// store callback to put the file there.
-	if d.Event == EventRenderSucceeded && d.RenderID != "" && !renderStored && time.Since(d.CreatedAt) < 10*time.Minute {
+	if d.Event == EventRenderSucceeded && d.RenderID != "" && !file.Stored && time.Since(d.CreatedAt) < 10*time.Minute {
 		return river.JobSnooze(100 * time.Millisecond)
+	}
+	if !queued {
+		if d.Payload, err = w.freshRenderURL(ctx, d, file.Key); err != nil {
+			return err
+		}
 	}
 	var ep *store.WebhookEndpoint
 	secrets, err := w.secrets(ctx, d, &ep)
@@ -135,22 +140,46 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	return river.JobSnooze(delay)
 }
 
-// load returns the delivery to attempt and whether its render's file is
-// stored. A job's first run takes both from the job's args when they
-// carry them, sparing a read per delivery: the row is then as EnqueueTx
-// wrote it (pending, no attempts). Any later run (a retry, a run after a
-// snooze or a crash, a job retried by hand) reads the row, where earlier
-// attempts and their status are; so does a render.succeeded whose file
-// was not stored yet when it was queued.
-func (w *worker) load(ctx context.Context, job *river.Job[DeliverArgs]) (*store.Delivery, bool, error) {
+// load returns the delivery to attempt, where its render's file is, and
+// whether the delivery is the job's queued message, sent as it is. A
+// job's first run takes the delivery from the job's args when they carry
+// it, sparing a read per delivery: the row is then as EnqueueTx wrote it
+// (pending, no attempts), and a render.succeeded's renderUrl was made
+// moments ago (within half its lifetime, FileURLLifetime). Any later run
+// (a retry, a run after a snooze or a crash, a redelivery, a job retried
+// by hand) reads the row, where earlier attempts and their status are,
+// and the render's file key, for a renderUrl made at send time; so does
+// a render.succeeded whose file was not stored yet when it was queued.
+func (w *worker) load(ctx context.Context, job *river.Job[DeliverArgs]) (*store.Delivery, store.RenderFile, bool, error) {
 	m := job.Args.Message
 	// River appends to attempted_by on every fetch, snoozes included
 	// (which give back the attempt number), so one entry means first run.
 	first := job.Attempt == 1 && len(job.AttemptedBy) == 1
-	if m != nil && first && (m.RenderStored || m.Event != EventRenderSucceeded || m.RenderID == "") {
-		return m.delivery(job.Args.DeliveryID), m.RenderStored, nil
+	if m != nil && first && (m.Event != EventRenderSucceeded || m.RenderID == "" || m.RenderStored && w.urlFresh(m)) {
+		return m.delivery(job.Args.DeliveryID), store.RenderFile{Stored: m.RenderStored}, true, nil
 	}
-	return w.s.cfg.Store.FindDeliveryToSend(ctx, job.Args.DeliveryID)
+	d, f, err := w.s.cfg.Store.FindDeliveryToSend(ctx, job.Args.DeliveryID)
+	return d, f, false, err
+}
+
+// urlFresh reports whether the renderUrl queued in m still has at least
+// half its lifetime to run.
+func (w *worker) urlFresh(m *Message) bool {
+	l := w.s.cfg.FileURLLifetime
+	return w.s.cfg.Files == nil || l <= 0 || time.Since(time.UnixMilli(m.CreatedAt)) < l/2
+}
+
+// freshRenderURL returns d's payload to send: a render.succeeded's with a
+// renderUrl made now from the render's file key, anything else as stored.
+func (w *worker) freshRenderURL(ctx context.Context, d *store.Delivery, key string) ([]byte, error) {
+	if w.s.cfg.Files == nil || d.Event != EventRenderSucceeded || key == "" {
+		return d.Payload, nil
+	}
+	u, err := w.s.cfg.Files.FileURL(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("make renderUrl: %w", err)
+	}
+	return WithRenderURL(d.Payload, u)
 }
 
 // secrets returns the signing secrets: the endpoint's own, or the space's

@@ -72,7 +72,13 @@ type Config struct {
 	// node; the poll still finds retries and snoozed jobs when they come
 	// due, so short retry delays keep their precision on both.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// FinishedJobRetention caps how long finished jobs (completed,
+	// cancelled, discarded) are kept, with their args (a webhook
+	// delivery's carry its message: payload and URL), so they do not
+	// outlive the request log's retention; 0 keeps River's own periods
+	// (24 h, 24 h and 7 days).
+	FinishedJobRetention time.Duration
+	Logger               *slog.Logger
 }
 
 // Client is the part of River's client that does not depend on the
@@ -229,6 +235,11 @@ func New(cfg Config) (*Queue, error) {
 		FetchPollInterval: cmp.Or(cfg.PollInterval, 100*time.Millisecond),
 		RetryPolicy:       &backoff{base: cmp.Or(cfg.RetryBase, time.Second), max: cmp.Or(cfg.RetryMax, 5*time.Minute)},
 		ID:                cfg.ID,
+	}
+	if r := cfg.FinishedJobRetention; r > 0 {
+		rc.CompletedJobRetentionPeriod = min(r, 24*time.Hour)
+		rc.CancelledJobRetentionPeriod = min(r, 24*time.Hour)
+		rc.DiscardedJobRetentionPeriod = min(r, 7*24*time.Hour)
 	}
 	// River requires the rescue delay to exceed the job timeout.
 	rc.RescueStuckJobsAfter = max(cmp.Or(cfg.RescueAfter, rc.JobTimeout+15*time.Second), rc.JobTimeout+time.Second)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/store"
@@ -262,5 +263,57 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 		if len(j.AttemptedBy) == 0 || j.AttemptedBy[0] != "worker-node" {
 			t.Fatalf("job %d attempted by %v, want the worker only", j.ID, j.AttemptedBy)
 		}
+	}
+}
+
+// TestFinishedJobRetention checks that a finished job (whose args may carry
+// a request's data) is deleted once FinishedJobRetention has passed, not
+// after River's default day.
+func TestFinishedJobRetention(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.New(queue.Config{Store: st, PollInterval: 20 * time.Millisecond, FinishedJobRetention: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &pingWorker{done: make(chan int, 10)}
+	river.AddWorker(q.Workers, w)
+	var id int64
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx, time.Second)
+	})
+	if err := st.InTx(ctx, func(tx store.Tx) error { return q.InsertTx(ctx, tx, pingArgs{N: 1}) }); err != nil {
+		t.Fatal(err)
+	}
+	<-w.done
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test.ping").States(rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateAvailable))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) == 0 {
+			break
+		}
+		id = res.Jobs[0].ID
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d (%s) still kept", id, res.Jobs[0].State)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

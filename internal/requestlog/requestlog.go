@@ -1,6 +1,6 @@
 // Package requestlog keeps the log of requests to the render endpoints:
 // sanitising what is recorded, and the periodic job that enforces the
-// retention period.
+// retention period on everything a request left behind (Purge).
 package requestlog
 
 import (
@@ -96,7 +96,48 @@ func truncate(s string) string {
 	return s[:maxRecorded] + "…(truncated)"
 }
 
-// RetentionArgs deletes log entries older than the retention period.
+// Purged counts what one Purge deleted or scrubbed.
+type Purged struct {
+	Logs       int64 // request_logs rows deleted
+	Renders    int64 // renders rows scrubbed (options, webhook_url, metadata)
+	Spool      int64 // render_spool rows deleted
+	Deliveries int64 // webhook_deliveries rows deleted, payloads and attempts with them
+}
+
+// Purge removes what requests made before cutoff left behind, table by
+// table:
+//   - request_logs: deleted;
+//   - renders: kept (ids, status, size and billing stay), but the
+//     request's options (a v1 client's cookies, headers, credentials),
+//     its webhook_url and its metadata are emptied;
+//   - render_spool: deleted (bytes whose store callback never finished);
+//   - webhook_deliveries: deleted when also unchanged since cutoff (a
+//     delivery still being retried or just redelivered stays until it is
+//     done), taking their payloads and the receivers' answers with them.
+//
+// Kept: credit_ledger (billing, ids and amounts only), the space's own
+// resources (templates, pages, endpoints, tokens), and the stored files,
+// which are what a renderUrl serves. River's job rows carry ids (and a
+// delivery's message) and are deleted by River's own cleaner.
+func Purge(ctx context.Context, st store.Store, cutoff time.Time) (Purged, error) {
+	var p Purged
+	var err error
+	if p.Logs, err = st.DeleteRequestLogsBefore(ctx, cutoff); err != nil {
+		return p, fmt.Errorf("delete old logs: %w", err)
+	}
+	if p.Renders, err = st.ScrubRendersBefore(ctx, cutoff); err != nil {
+		return p, fmt.Errorf("scrub old renders: %w", err)
+	}
+	if p.Spool, err = st.DeleteSpoolBefore(ctx, cutoff); err != nil {
+		return p, fmt.Errorf("delete old spool: %w", err)
+	}
+	if p.Deliveries, err = st.DeleteDeliveriesBefore(ctx, cutoff); err != nil {
+		return p, fmt.Errorf("delete old deliveries: %w", err)
+	}
+	return p, nil
+}
+
+// RetentionArgs runs Purge for what is older than the retention period.
 type RetentionArgs struct{}
 
 // Kind is the River job kind.
@@ -110,12 +151,13 @@ type retentionWorker struct {
 }
 
 func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
-	n, err := w.store.DeleteRequestLogsBefore(ctx, time.Now().Add(-w.retention))
+	p, err := Purge(ctx, w.store, time.Now().Add(-w.retention))
 	if err != nil {
-		return fmt.Errorf("delete old logs: %w", err)
+		return err
 	}
-	if n > 0 {
-		w.log.Info("deleted old request logs", "count", n, "retention", w.retention)
+	if p != (Purged{}) {
+		w.log.Info("retention: removed what old requests left", "logs", p.Logs, "renders_scrubbed", p.Renders,
+			"spool", p.Spool, "deliveries", p.Deliveries, "retention", w.retention)
 	}
 	return nil
 }

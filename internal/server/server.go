@@ -89,7 +89,9 @@ type Config struct {
 	HTTP HTTPConfig
 	// ShutdownTimeout bounds a graceful shutdown (see Stop); default 30s.
 	ShutdownTimeout time.Duration
-	// LogRetention is how long request logs are kept; default 30 days.
+	// LogRetention is how long request logs, and everything else a
+	// request left (render options, spooled bytes, webhook deliveries,
+	// finished jobs), are kept: requestlog.Purge; default 30 days.
 	LogRetention time.Duration
 	// Queue tunes the job queue (retries, workers); the DB is filled in.
 	Queue queue.Config
@@ -266,6 +268,8 @@ func (s *Server) init(ctx context.Context) error {
 	// An API node inserts jobs (in the transactions that record renders)
 	// but leaves working them, and River's leader duties, to the others.
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
+	retention := cmp.Or(s.cfg.LogRetention, 30*24*time.Hour)
+	qcfg.FinishedJobRetention = retention
 	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10)
 	// An async render job may wait for a tab and then render; River must
 	// not take it for stuck while it does. The rescue delay stays above
@@ -282,9 +286,17 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	workers := s.Queue.Workers
 	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
-	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, cmp.Or(s.cfg.LogRetention, 30*24*time.Hour), time.Hour, s.log))
+	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, retention, time.Hour, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
+	// A render.succeeded's renderUrl is made again when an attempt is
+	// sent later than a prompt first one (a presigned URL expires).
+	if wcfg.Files == nil {
+		wcfg.Files = s.Signer
+		if l, ok := bucket.(interface{ URLLifetime() time.Duration }); ok {
+			wcfg.FileURLLifetime = l.URLLifetime()
+		}
+	}
 	if s.Notify, err = delivery.New(wcfg); err != nil {
 		return err
 	}

@@ -185,6 +185,20 @@ func (e *WebhookEndpoint) Wants(event string) bool {
 	return false
 }
 
+// EndpointPatch names the fields of a webhook endpoint to change, for
+// Store.PatchWebhookEndpoint; nil ones keep what is stored.
+type EndpointPatch struct {
+	URL         *string
+	Description *string
+	Events      *[]string
+	// Enabled true enables the endpoint and clears DisabledReason and
+	// FailingSince; false disables it with DisabledReason, unless it is
+	// disabled already (its stored reason, such as a 410, stays).
+	Enabled        *bool
+	DisabledReason string
+	At             time.Time // the new UpdatedAt
+}
+
 // DeliveryAttempt is one try at delivering a webhook.
 type DeliveryAttempt struct {
 	At           time.Time `json:"at"`
@@ -214,6 +228,13 @@ type AttemptRecord struct {
 	DeliveryID string
 	Attempt    DeliveryAttempt
 	Status     string
+}
+
+// RenderFile is where a delivery's render keeps its file, for the
+// delivery worker to make the payload's renderUrl at send time.
+type RenderFile struct {
+	Key    string // the render's blob key; "" without a render
+	Stored bool   // the file is in the blob store
 }
 
 // Delivery statuses.
@@ -414,6 +435,17 @@ type Store interface {
 	SetCallbackState(ctx context.Context, renderID, callback string, st CallbackState) error
 	// DeleteRequestLogsBefore deletes log entries older than t.
 	DeleteRequestLogsBefore(ctx context.Context, t time.Time) (int64, error)
+	// ScrubRendersBefore empties what a request left on renders created
+	// before t (Options, WebhookURL, Metadata: a v1 client's cookies,
+	// headers and credentials among them), keeping the row, its ids and
+	// its billing. It returns how many rows it changed.
+	ScrubRendersBefore(ctx context.Context, t time.Time) (int64, error)
+	// DeleteSpoolBefore deletes spooled bytes written before t (a render
+	// whose store callback never finished).
+	DeleteSpoolBefore(ctx context.Context, t time.Time) (int64, error)
+	// DeleteDeliveriesBefore deletes deliveries created and last changed
+	// before t, with their payloads and attempts (receivers' answers).
+	DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error)
 
 	// MarkRenderStarted moves a queued async render to rendering.
 	MarkRenderStarted(ctx context.Context, id string, at time.Time) error
@@ -422,8 +454,16 @@ type Store interface {
 	GetWebhookEndpoint(ctx context.Context, spaceID, id string) (*WebhookEndpoint, error)
 	FindWebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoint, error)
 	ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*WebhookEndpoint, error)
-	// UpdateWebhookEndpoint rewrites every mutable field.
-	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// PatchWebhookEndpoint changes only the fields p names, as one
+	// statement on what is stored, and returns the endpoint as it then
+	// is: an edit cannot undo a rotation, a 410's disabling or another
+	// edit made since the caller read the endpoint.
+	PatchWebhookEndpoint(ctx context.Context, spaceID, id string, p EndpointPatch) (*WebhookEndpoint, error)
+	// RotateWebhookEndpointSecret makes secret the endpoint's secret and
+	// the stored one its previous, only while the stored secret is still
+	// old (ErrConflict otherwise: a concurrent rotation won), and returns
+	// the endpoint as it then is. No other field changes.
+	RotateWebhookEndpointSecret(ctx context.Context, spaceID, id, old, secret string, at time.Time) (*WebhookEndpoint, error)
 	// SetWebhookEndpointHealth applies what a delivery attempt found to the
 	// endpoint's health fields only (Enabled, DisabledReason,
 	// FailingSince), never those its owner edits (URL, events, secrets),
@@ -436,10 +476,11 @@ type Store interface {
 	CreateDelivery(ctx context.Context, d *Delivery) error
 	GetDelivery(ctx context.Context, spaceID, id string) (*Delivery, error)
 	FindDelivery(ctx context.Context, id string) (*Delivery, error)
-	// FindDeliveryToSend is FindDelivery plus whether the delivery's render
-	// has its file in the blob store (false when it has no render): what
-	// the delivery worker reads before each attempt, in one query.
-	FindDeliveryToSend(ctx context.Context, id string) (d *Delivery, renderStored bool, err error)
+	// FindDeliveryToSend is FindDelivery plus where the delivery's render
+	// keeps its file and whether it is stored yet (zero when it has no
+	// render): what the delivery worker reads before each attempt, in one
+	// query.
+	FindDeliveryToSend(ctx context.Context, id string) (*Delivery, RenderFile, error)
 	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
 	// RecordDeliveryAttempts appends each attempt to its delivery and sets
 	// the delivery's status, in their order (two of one delivery are both

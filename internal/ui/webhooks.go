@@ -126,17 +126,13 @@ func (s *Server) renderEndpoint(w http.ResponseWriter, r *http.Request, sess *se
 	}})
 }
 
-// endpointAction loads the session's endpoint named in the path (404 for
-// another space's), applies change and saves it.
-func (s *Server) endpointAction(w http.ResponseWriter, r *http.Request, sess *session, change func(*store.WebhookEndpoint)) (*store.WebhookEndpoint, bool) {
-	e, err := s.cfg.Store.GetWebhookEndpoint(r.Context(), sess.Space.ID, r.PathValue("id"))
+// patchEndpoint changes only the fields p names on the session's endpoint
+// named in the path (404 for another space's), as one statement on what
+// is stored, so it cannot undo a concurrent rotation or a 410's disabling.
+func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, sess *session, p store.EndpointPatch) (*store.WebhookEndpoint, bool) {
+	p.At = time.Now().UTC()
+	e, err := s.cfg.Store.PatchWebhookEndpoint(r.Context(), sess.Space.ID, r.PathValue("id"), p)
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return nil, false
-	}
-	change(e)
-	e.UpdatedAt = time.Now().UTC()
-	if err := s.cfg.Store.UpdateWebhookEndpoint(r.Context(), e); err != nil {
 		s.fail(w, r, sess, err)
 		return nil, false
 	}
@@ -144,22 +140,15 @@ func (s *Server) endpointAction(w http.ResponseWriter, r *http.Request, sess *se
 }
 
 func (s *Server) enableEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	e, ok := s.endpointAction(w, r, sess, func(e *store.WebhookEndpoint) {
-		e.Enabled, e.DisabledReason, e.FailingSince = true, "", nil
-	})
-	if ok {
+	on := true
+	if e, ok := s.patchEndpoint(w, r, sess, store.EndpointPatch{Enabled: &on}); ok {
 		http.Redirect(w, r, "/ui/webhooks/"+e.ID+"?done=enabled", http.StatusSeeOther)
 	}
 }
 
 func (s *Server) disableEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	e, ok := s.endpointAction(w, r, sess, func(e *store.WebhookEndpoint) {
-		e.Enabled = false
-		if e.DisabledReason == "" {
-			e.DisabledReason = "disabled in the console"
-		}
-	})
-	if ok {
+	off := false
+	if e, ok := s.patchEndpoint(w, r, sess, store.EndpointPatch{Enabled: &off, DisabledReason: "disabled in the console"}); ok {
 		http.Redirect(w, r, "/ui/webhooks/"+e.ID+"?done=disabled", http.StatusSeeOther)
 	}
 }
@@ -167,18 +156,12 @@ func (s *Server) disableEndpoint(w http.ResponseWriter, r *http.Request, sess *s
 // rotateEndpoint gives the endpoint a new secret; the old one keeps signing
 // next to it for the rotation window (24 h), as with the API.
 func (s *Server) rotateEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	secret, err := webhook.NewSecret()
+	e, err := s.cfg.Notify.RotateEndpointSecret(r.Context(), sess.Space.ID, r.PathValue("id"))
 	if err != nil {
-		s.serverError(w, r, err)
+		s.fail(w, r, sess, err)
 		return
 	}
-	e, ok := s.endpointAction(w, r, sess, func(e *store.WebhookEndpoint) {
-		now := time.Now().UTC()
-		e.SecretPrev, e.Secret, e.SecretRotatedAt = e.Secret, secret, &now
-	})
-	if ok {
-		s.renderEndpoint(w, r, sess, e, "Secret rotated. Copy the new secret now: it is not shown again. The previous secret keeps signing alongside it for 24 hours.", secret)
-	}
+	s.renderEndpoint(w, r, sess, e, "Secret rotated. Copy the new secret now: it is not shown again. The previous secret keeps signing alongside it for 24 hours.", e.Secret)
 }
 
 func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -174,6 +174,28 @@ func (s *Store) DeleteRequestLogsBefore(ctx context.Context, t time.Time) (int64
 	return tag.RowsAffected(), nil
 }
 
+// countExec runs a statement and returns how many rows it changed.
+func (s *Store) countExec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := s.pool.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, interpretError(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (s *Store) ScrubRendersBefore(ctx context.Context, t time.Time) (int64, error) {
+	return s.countExec(ctx, `UPDATE renders SET options = '', webhook_url = '', metadata = ''
+		WHERE created_at < $1 AND (options <> '' OR webhook_url <> '' OR metadata <> '')`, ms(t))
+}
+
+func (s *Store) DeleteSpoolBefore(ctx context.Context, t time.Time) (int64, error) {
+	return s.countExec(ctx, `DELETE FROM render_spool WHERE created_at < $1`, ms(t))
+}
+
+func (s *Store) DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error) {
+	return s.countExec(ctx, `DELETE FROM webhook_deliveries WHERE created_at < $1 AND updated_at < $1`, ms(t))
+}
+
 // --- credits ---
 
 func (s *Store) AddCredit(ctx context.Context, spaceID, renderID string, amount int64, at time.Time) (bool, error) {

@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,11 +103,45 @@ func (t *tx) ListWebhookEndpoints(ctx context.Context, spaceID string) ([]*store
 
 const listEndpointsSQL = `SELECT ` + endpointCols + ` FROM webhook_endpoints WHERE space_id = $1 ORDER BY created_at, id`
 
-func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
-	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, events = $3, enabled = $4, disabled_reason = $5,
-		secret = $6, secret_prev = $7, secret_rotated_at = $8, failing_since = $9, updated_at = $10 WHERE space_id = $11 AND id = $12`,
-		text(e.URL), text(e.Description), eventsJSON(e.Events), e.Enabled, text(e.DisabledReason), e.Secret, e.SecretPrev,
-		nullMs(e.SecretRotatedAt), nullMs(e.FailingSince), ms(e.UpdatedAt), e.SpaceID, e.ID))
+func (s *Store) PatchWebhookEndpoint(ctx context.Context, spaceID, id string, p store.EndpointPatch) (*store.WebhookEndpoint, error) {
+	args := []any{ms(p.At)}
+	set := []string{"updated_at = $1"}
+	arg := func(col string, v any) {
+		args = append(args, v)
+		set = append(set, fmt.Sprintf(col, len(args)))
+	}
+	if p.URL != nil {
+		arg("url = $%d", text(*p.URL))
+	}
+	if p.Description != nil {
+		arg("description = $%d", text(*p.Description))
+	}
+	if p.Events != nil {
+		arg("events = $%d", eventsJSON(*p.Events))
+	}
+	switch {
+	case p.Enabled == nil:
+	case *p.Enabled:
+		set = append(set, "enabled = true", "disabled_reason = ''", "failing_since = NULL")
+	default:
+		// CASE reads the stored row: a reason already there (a 410) stays.
+		arg("disabled_reason = CASE WHEN enabled THEN $%d ELSE disabled_reason END", text(p.DisabledReason))
+		set = append(set, "enabled = false")
+	}
+	args = append(args, spaceID, id)
+	return scanEndpoint(s.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET `+strings.Join(set, ", ")+
+		fmt.Sprintf(` WHERE space_id = $%d AND id = $%d RETURNING `, len(args)-1, len(args))+endpointCols, args...))
+}
+
+func (s *Store) RotateWebhookEndpointSecret(ctx context.Context, spaceID, id, old, secret string, at time.Time) (*store.WebhookEndpoint, error) {
+	e, err := scanEndpoint(s.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET secret_prev = secret, secret = $1, secret_rotated_at = $2,
+		updated_at = $2 WHERE space_id = $3 AND id = $4 AND secret = $5 RETURNING `+endpointCols, secret, ms(at), spaceID, id, old))
+	if errors.Is(err, store.ErrNotFound) {
+		if _, gerr := s.GetWebhookEndpoint(ctx, spaceID, id); gerr == nil {
+			return nil, store.ErrConflict
+		}
+	}
+	return e, err
 }
 
 func (s *Store) SetWebhookEndpointHealth(ctx context.Context, id string, h store.EndpointHealth) (bool, error) {
@@ -189,15 +225,16 @@ func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, e
 	return scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`, id))
 }
 
-func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, bool, error) {
-	var stored bool
+func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, store.RenderFile, error) {
+	var f store.RenderFile
 	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+`,
+		COALESCE((SELECT r.blob_key FROM renders r WHERE r.id = webhook_deliveries.render_id), ''),
 		EXISTS (SELECT 1 FROM renders r WHERE r.id = webhook_deliveries.render_id AND r.stored_at IS NOT NULL)
-		FROM webhook_deliveries WHERE id = $1`, id), &stored)
+		FROM webhook_deliveries WHERE id = $1`, id), &f.Key, &f.Stored)
 	if err != nil {
-		return nil, false, err
+		return nil, store.RenderFile{}, err
 	}
-	return d, stored, nil
+	return d, f, nil
 }
 
 func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams) ([]*store.Delivery, error) {

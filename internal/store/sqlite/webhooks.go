@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/store"
@@ -118,11 +120,40 @@ func listEndpoints(ctx context.Context, q interface {
 	return out, interpretError(rows.Err())
 }
 
-func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
-	return mustAffect(s.write.ExecContext(ctx, `UPDATE webhook_endpoints SET url = ?, description = ?, events = ?, enabled = ?, disabled_reason = ?,
-		secret = ?, secret_prev = ?, secret_rotated_at = ?, failing_since = ?, updated_at = ? WHERE space_id = ? AND id = ?`,
-		e.URL, e.Description, eventsJSON(e.Events), e.Enabled, e.DisabledReason, e.Secret, e.SecretPrev,
-		nullMs(e.SecretRotatedAt), nullMs(e.FailingSince), ms(e.UpdatedAt), e.SpaceID, e.ID))
+func (s *Store) PatchWebhookEndpoint(ctx context.Context, spaceID, id string, p store.EndpointPatch) (*store.WebhookEndpoint, error) {
+	set, args := []string{"updated_at = ?"}, []any{ms(p.At)}
+	if p.URL != nil {
+		set, args = append(set, "url = ?"), append(args, *p.URL)
+	}
+	if p.Description != nil {
+		set, args = append(set, "description = ?"), append(args, *p.Description)
+	}
+	if p.Events != nil {
+		set, args = append(set, "events = ?"), append(args, eventsJSON(*p.Events))
+	}
+	switch {
+	case p.Enabled == nil:
+	case *p.Enabled:
+		set = append(set, "enabled = true", "disabled_reason = ''", "failing_since = NULL")
+	default:
+		// CASE reads the stored row: a reason already there (a 410) stays.
+		set = append(set, "disabled_reason = CASE WHEN enabled THEN ? ELSE disabled_reason END", "enabled = false")
+		args = append(args, p.DisabledReason)
+	}
+	args = append(args, spaceID, id)
+	return scanEndpoint(s.write.QueryRowContext(ctx, `UPDATE webhook_endpoints SET `+strings.Join(set, ", ")+
+		` WHERE space_id = ? AND id = ? RETURNING `+endpointCols, args...))
+}
+
+func (s *Store) RotateWebhookEndpointSecret(ctx context.Context, spaceID, id, old, secret string, at time.Time) (*store.WebhookEndpoint, error) {
+	e, err := scanEndpoint(s.write.QueryRowContext(ctx, `UPDATE webhook_endpoints SET secret_prev = secret, secret = ?, secret_rotated_at = ?,
+		updated_at = ? WHERE space_id = ? AND id = ? AND secret = ? RETURNING `+endpointCols, secret, ms(at), ms(at), spaceID, id, old))
+	if errors.Is(err, store.ErrNotFound) {
+		if _, gerr := s.GetWebhookEndpoint(ctx, spaceID, id); gerr == nil {
+			return nil, store.ErrConflict
+		}
+	}
+	return e, err
 }
 
 func (s *Store) SetWebhookEndpointHealth(ctx context.Context, id string, h store.EndpointHealth) (bool, error) {
@@ -207,15 +238,16 @@ func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, e
 	return scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = ?`, id))
 }
 
-func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, bool, error) {
-	var stored bool
+func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, store.RenderFile, error) {
+	var f store.RenderFile
 	d, err := scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+`,
+		COALESCE((SELECT r.blob_key FROM renders r WHERE r.id = webhook_deliveries.render_id), ''),
 		EXISTS (SELECT 1 FROM renders r WHERE r.id = webhook_deliveries.render_id AND r.stored_at IS NOT NULL)
-		FROM webhook_deliveries WHERE id = ?`, id), &stored)
+		FROM webhook_deliveries WHERE id = ?`, id), &f.Key, &f.Stored)
 	if err != nil {
-		return nil, false, err
+		return nil, store.RenderFile{}, err
 	}
-	return d, stored, nil
+	return d, f, nil
 }
 
 func (s *Store) ListDeliveries(ctx context.Context, p store.ListDeliveriesParams) ([]*store.Delivery, error) {

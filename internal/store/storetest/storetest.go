@@ -493,8 +493,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		// The owner edits and rotates while a delivery is in flight.
 		edited := *e
-		edited.URL, edited.Description, edited.Secret, edited.SecretPrev = "https://example.com/new", "edited", "whsec_2", "whsec_1"
-		if err := st.UpdateWebhookEndpoint(ctx, &edited); err != nil {
+		edited.URL, edited.Description = "https://example.com/new", "edited"
+		if _, err := st.PatchWebhookEndpoint(ctx, a.ID, e.ID, store.EndpointPatch{URL: &edited.URL, Description: &edited.Description, At: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RotateWebhookEndpointSecret(ctx, a.ID, e.ID, "whsec_1", "whsec_2", now); err != nil {
 			t.Fatal(err)
 		}
 		health := func(h store.EndpointHealth, wantChanged bool) *store.WebhookEndpoint {
@@ -564,8 +567,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if _, err := st.GetWebhookEndpoint(ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("cross-space endpoint: %v", err)
 		}
-		e.Enabled, e.DisabledReason, e.FailingSince = false, "gone", &now
-		if err := st.UpdateWebhookEndpoint(ctx, e); err != nil {
+		if _, err := st.SetWebhookEndpointHealth(ctx, e.ID, store.EndpointHealth{At: now}); err != nil {
+			t.Fatal(err)
+		}
+		off := false
+		if _, err := st.PatchWebhookEndpoint(ctx, a.ID, e.ID, store.EndpointPatch{Enabled: &off, DisabledReason: "gone", At: now}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.FindWebhookEndpoint(ctx, e.ID)
@@ -645,9 +651,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if f, _ := st.FindDelivery(ctx, ids[1]); f.Status != store.DeliveryExhausted || len(f.Attempts) != 0 {
 			t.Fatalf("status %+v", f)
 		}
-		// FindDeliveryToSend says whether the render's file is stored yet.
-		if f, stored, err := st.FindDeliveryToSend(ctx, ids[0]); err != nil || stored || f.ID != ids[0] || len(f.Attempts) != 2 {
-			t.Fatalf("to send, unknown render: %+v %v %v", f, stored, err)
+		// FindDeliveryToSend says where the render's file is and whether
+		// it is stored yet.
+		if f, file, err := st.FindDeliveryToSend(ctx, ids[0]); err != nil || file != (store.RenderFile{}) || f.ID != ids[0] || len(f.Attempts) != 2 {
+			t.Fatalf("to send, unknown render: %+v %+v %v", f, file, err)
 		}
 		// (in space b, so a's listings below stay as they are)
 		rr := &store.Render{ID: store.NewRenderID(), SpaceID: b.ID, RequestID: "req_d", Format: "png", Status: store.RenderSucceeded,
@@ -660,14 +667,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if err := st.CreateDelivery(ctx, dr); err != nil {
 			t.Fatal(err)
 		}
-		if _, stored, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || stored {
-			t.Fatalf("to send, render not stored yet: %v %v", stored, err)
+		if _, file, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || file != (store.RenderFile{Key: rr.BlobKey}) {
+			t.Fatalf("to send, render not stored yet: %+v %v", file, err)
 		}
 		if err := st.MarkRenderStored(ctx, rr.ID, now); err != nil {
 			t.Fatal(err)
 		}
-		if f, stored, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || !stored || f.RenderID != rr.ID || !bytes.Equal(f.Payload, payload) {
-			t.Fatalf("to send, render stored: %+v %v %v", f, stored, err)
+		if f, file, err := st.FindDeliveryToSend(ctx, dr.ID); err != nil || file != (store.RenderFile{Key: rr.BlobKey, Stored: true}) ||
+			f.RenderID != rr.ID || !bytes.Equal(f.Payload, payload) {
+			t.Fatalf("to send, render stored: %+v %+v %v", f, file, err)
 		}
 		if _, _, err := st.FindDeliveryToSend(ctx, "msg_nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("to send, unknown delivery: %v", err)
@@ -689,6 +697,126 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if err := st.DeleteWebhookEndpoint(ctx, a.ID, e.ID); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("webhook endpoint patch changes only the given fields", func(t *testing.T) {
+		st, a, b := setup(t)
+		e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Description: "d",
+			Events: []string{"render.succeeded"}, Enabled: true, Secret: "whsec_1", CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateWebhookEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		// A 410 disables it and the owner rotates, after an editor read it.
+		if changed, err := st.SetWebhookEndpointHealth(ctx, e.ID, store.EndpointHealth{At: now, DisableReason: "410 Gone"}); err != nil || !changed {
+			t.Fatalf("disable: %v %v", changed, err)
+		}
+		t1 := now.Add(time.Minute)
+		rot, err := st.RotateWebhookEndpointSecret(ctx, a.ID, e.ID, "whsec_1", "whsec_2", t1)
+		if err != nil || rot.Secret != "whsec_2" || rot.SecretPrev != "whsec_1" || !rot.SecretRotatedAt.Equal(t1) || rot.URL != e.URL || rot.Enabled {
+			t.Fatalf("rotate: %+v %v", rot, err)
+		}
+		// Rotating from a secret that is no longer stored is a conflict
+		// and changes nothing; another space's endpoint is not found.
+		if _, err := st.RotateWebhookEndpointSecret(ctx, a.ID, e.ID, "whsec_1", "whsec_3", t1); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale rotate: %v", err)
+		}
+		if _, err := st.RotateWebhookEndpointSecret(ctx, b.ID, e.ID, "whsec_2", "whsec_3", t1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-space rotate: %v", err)
+		}
+		// The editor's change of the URL keeps the rotation and the 410.
+		t2 := now.Add(2 * time.Minute)
+		u := "https://example.com/moved"
+		got, err := st.PatchWebhookEndpoint(ctx, a.ID, e.ID, store.EndpointPatch{URL: &u, At: t2})
+		if err != nil || got.URL != u || got.Description != "d" || got.Secret != "whsec_2" || got.SecretPrev != "whsec_1" ||
+			got.Enabled || got.DisabledReason != "410 Gone" || len(got.Events) != 1 || !got.UpdatedAt.Equal(t2) {
+			t.Fatalf("patch url: %+v %v", got, err)
+		}
+		// Disabling a disabled endpoint keeps its reason; enabling clears
+		// the reason and the failing mark.
+		off, on := false, true
+		if got, err := st.PatchWebhookEndpoint(ctx, a.ID, e.ID, store.EndpointPatch{Enabled: &off, DisabledReason: "by hand", At: t2}); err != nil ||
+			got.Enabled || got.DisabledReason != "410 Gone" {
+			t.Fatalf("disable twice: %+v %v", got, err)
+		}
+		events, desc := []string{}, "new"
+		got, err = st.PatchWebhookEndpoint(ctx, a.ID, e.ID, store.EndpointPatch{Enabled: &on, Events: &events, Description: &desc, At: t2})
+		if err != nil || !got.Enabled || got.DisabledReason != "" || got.FailingSince != nil || len(got.Events) != 0 || got.Description != "new" || got.URL != u {
+			t.Fatalf("enable: %+v %v", got, err)
+		}
+		if got, err := st.PatchWebhookEndpoint(ctx, a.ID, e.ID, store.EndpointPatch{Enabled: &off, DisabledReason: "by hand", At: t2}); err != nil ||
+			got.Enabled || got.DisabledReason != "by hand" {
+			t.Fatalf("disable: %+v %v", got, err)
+		}
+		if _, err := st.PatchWebhookEndpoint(ctx, b.ID, e.ID, store.EndpointPatch{URL: &u, At: t2}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-space patch: %v", err)
+		}
+		if _, err := st.PatchWebhookEndpoint(ctx, a.ID, "we_nope", store.EndpointPatch{At: t2}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown endpoint: %v", err)
+		}
+	})
+
+	t.Run("retention removes what old requests left", func(t *testing.T) {
+		st, a, _ := setup(t)
+		old, cutoff := now.Add(-2*time.Hour), now.Add(-time.Hour)
+		mk := func(at time.Time) *store.Render {
+			r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: store.NewID("req"), Format: "png", Status: store.RenderSucceeded,
+				BlobKey: a.ID + "/r.png", Size: 7, Options: `{"cookie":"sid=s3cr3t"}`, WebhookURL: "https://example.com/h?k=s3cr3t",
+				Metadata: `{"m":"s3cr3t"}`, CreatedAt: at}
+			err := st.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.CreateRender(ctx, r); err != nil {
+					return err
+				}
+				return tx.SpoolRender(ctx, r.ID, []byte("bytes"), at)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		gone, kept := mk(old), mk(now)
+		delivery := func(created, updated time.Time) string {
+			d := &store.Delivery{ID: store.NewID("msg"), SpaceID: a.ID, URL: "https://example.com/h", Event: "render.succeeded",
+				RenderID: gone.ID, Payload: []byte(`{"m":"s3cr3t"}`), Status: store.DeliverySucceeded, CreatedAt: created, UpdatedAt: updated}
+			if err := st.CreateDelivery(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			return d.ID
+		}
+		oldDelivery, retried, recent := delivery(old, old), delivery(old, now), delivery(now, now)
+
+		if n, err := st.ScrubRendersBefore(ctx, cutoff); err != nil || n != 1 {
+			t.Fatalf("scrub renders: %d %v", n, err)
+		}
+		got, err := st.GetRender(ctx, a.ID, gone.ID)
+		if err != nil || got.Options != "" || got.WebhookURL != "" || got.Metadata != "" || got.Size != 7 || got.BlobKey != gone.BlobKey || got.Status != store.RenderSucceeded {
+			t.Fatalf("scrubbed render: %+v %v", got, err)
+		}
+		if got, _ := st.GetRender(ctx, a.ID, kept.ID); got.Options != kept.Options || got.WebhookURL != kept.WebhookURL || got.Metadata != kept.Metadata {
+			t.Fatalf("a recent render was scrubbed: %+v", got)
+		}
+		if n, err := st.ScrubRendersBefore(ctx, cutoff); err != nil || n != 0 {
+			t.Fatalf("scrub twice: %d %v", n, err)
+		}
+		if n, err := st.DeleteSpoolBefore(ctx, cutoff); err != nil || n != 1 {
+			t.Fatalf("delete spool: %d %v", n, err)
+		}
+		if _, err := st.GetSpool(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("old spool: %v", err)
+		}
+		if data, err := st.GetSpool(ctx, kept.ID); err != nil || string(data) != "bytes" {
+			t.Fatalf("recent spool: %q %v", data, err)
+		}
+		if n, err := st.DeleteDeliveriesBefore(ctx, cutoff); err != nil || n != 1 {
+			t.Fatalf("delete deliveries: %d %v", n, err)
+		}
+		if _, err := st.FindDelivery(ctx, oldDelivery); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("old delivery: %v", err)
+		}
+		for _, id := range []string{retried, recent} {
+			if _, err := st.FindDelivery(ctx, id); err != nil {
+				t.Fatalf("delivery %s changed since the cutoff: %v", id, err)
+			}
 		}
 	})
 
