@@ -73,7 +73,7 @@ type execState struct {
 	ctx      context.Context
 	deadline time.Time // start + lim.Timeout: a clock read per step costs less than a timer per execution
 	steps    int
-	err   error // the first bound crossed, kept as Execute may wrap it
+	err      error // the first bound crossed, kept as Execute may wrap it
 }
 
 func (st *execState) fail(err error) error {
