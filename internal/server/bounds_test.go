@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/server"
 )
 
 // vmRSS is this process's resident set size in bytes (the server under
@@ -167,5 +169,21 @@ func TestTemplateBombs(t *testing.T) {
 		t.Fatalf("RSS grew by %d MiB", g>>20)
 	} else {
 		t.Logf("peak RSS growth %d MiB", g>>20)
+	}
+}
+
+// The HTML cap is the server's Template.MaxBytes (--max-template-bytes).
+func TestTemplateBytesConfigurable(t *testing.T) {
+	e := startServerCfg(t, server.Config{Browser: browser.Config{MaxTabs: 1}, Template: render.Limits{MaxBytes: 2000}})
+	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
+		"name": "a", "html": `<p>{{range .n}}AAAA{{end}}</p>`, "width": 100, "height": 100,
+		"variables": []map[string]any{{"name": "n", "type": "number", "default": 1}},
+	}).json(t)
+	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "name": "a", "values": map[string]any{}, "publish": true}).json(t)
+	path := "/api/render/" + pg["id"].(string)
+	e.mustDo(200, "GET", path+"?tweak:n=400", e.token, nil) // 1,607 bytes
+	r := e.mustDo(422, "GET", path+"?tweak:n=600", e.token, nil)
+	if code := r.errCode(t); code != "TemplateTooLarge" || !strings.Contains(string(r.body), "2000 bytes") {
+		t.Fatalf("%s", r.body)
 	}
 }
