@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"reflect"
 	"sync"
+	texttemplate "text/template"
 	"text/template/parse"
 	"time"
 )
@@ -159,13 +160,15 @@ func (st *execState) escaper(grow int, f func(...any) string) func(...any) (stri
 
 func (st *execState) funcs() template.FuncMap {
 	return template.FuncMap{
-		stepFunc:   st.step,
-		"print":    st.print,
-		"println":  st.println,
-		"printf":   st.printf,
-		"html":     st.escaper(6, template.HTMLEscaper),     // " → &#34;
-		"js":       st.escaper(6, template.JSEscaper),       // < → \u003C
-		"urlquery": st.escaper(3, template.URLQueryEscaper), // byte → %XX
+		stepFunc:  st.step,
+		"print":   st.print,
+		"println": st.println,
+		"printf":  st.printf,
+		// The builtins these guard are text/template's (html/template's
+		// HTMLEscaper differs).
+		"html":     st.escaper(6, texttemplate.HTMLEscaper),     // " → &#34;
+		"js":       st.escaper(6, texttemplate.JSEscaper),       // < → \u003C
+		"urlquery": st.escaper(3, texttemplate.URLQueryEscaper), // byte → %XX
 	}
 }
 

@@ -85,8 +85,9 @@ func TestExecuteUnchanged(t *testing.T) {
 <script>var items = [{{range .items}}{{.}},{{end}}];</script>
 <ul>{{range $i, $e := .items}}<li data-i="{{$i}}" title={{$e}}>{{$e}}</li>{{else}}none{{end}}</ul>
 {{define "row"}}<a href="/x?q={{.}}">{{.}}</a>{{end}}{{range .items}}{{template "row" .}}{{end}}
-{{with .title}}<h1>{{.}}</h1>{{end}}{{range 3}}*{{end}}{{printf "%05d" 42}}{{print "a" 1}}`
-	data := map[string]any{"color": "red", "items": []any{"a<b", "c d", int64(3)}, "title": "T&"}
+{{with .title}}<h1>{{.}}</h1>{{end}}{{range 3}}*{{end}}{{printf "%05d" 42}}{{print "a" 1}}{{println "b"}}
+{{html "a+b<\x00"}}{{html .h}}<a href="/q?x={{urlquery "a b&"}}">{{js "<'"}}</a>`
+	data := map[string]any{"color": "red", "items": []any{"a<b", "c d", int64(3)}, "title": "T&", "h": template.HTML("<i>+</i>")}
 	plain := template.Must(template.New("page").Option("missingkey=zero").Parse(src))
 	var want bytes.Buffer
 	if err := plain.Execute(&want, data); err != nil {
