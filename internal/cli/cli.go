@@ -121,7 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Browser.QueueSize, "queue-size", 0, "renders that may wait for a tab before 503 (default 16 x max-renders)")
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
-	fs.IntVar(&cfg.Template.MaxBytes, "max-template-bytes", render.DefaultMaxTemplateBytes, "most HTML one page's template may produce; a render past it answers 422 TemplateTooLarge")
+	fs.IntVar(&cfg.Template.MaxBytes, "max-template-bytes", render.DefaultMaxTemplateBytes, "most HTML the templates of one render (all its pages) may produce; a render past it answers 422 TemplateTooLarge")
 	fs.IntVar(&cfg.Browser.URLSpares, "url-spares", 2, "fresh browser contexts kept ready for URL/HTML (v1) renders, each a renderer process; 0 for none")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")

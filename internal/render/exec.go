@@ -15,7 +15,8 @@ import (
 
 // Defaults of Limits.
 const (
-	// DefaultMaxTemplateBytes bounds the HTML one page's template may write.
+	// DefaultMaxTemplateBytes bounds the HTML one render's templates may
+	// write (all its pages together).
 	DefaultMaxTemplateBytes = 5 << 20
 	// DefaultMaxTemplateSteps bounds the range iterations and template
 	// calls of one execution: ranges whose body writes nothing, nested
@@ -31,14 +32,14 @@ const (
 // size, steps or time); 422. It is a template error.
 var ErrTemplateTooLarge = fmt.Errorf("%w: too large", ErrTemplate)
 
-// Limits bound the work of executing one page's template. Zero fields take
-// the defaults above.
+// Limits bound the template work of one render, all its pages together.
+// Zero fields take the defaults above.
 type Limits struct {
-	// MaxBytes is the most HTML one page may produce.
+	// MaxBytes is the most HTML a render's pages may produce.
 	MaxBytes int
 	// MaxSteps is the most range iterations plus template calls.
 	MaxSteps int
-	// Timeout bounds one execution (within the render's own deadline).
+	// Timeout bounds the executions (within the render's own deadline).
 	Timeout time.Duration
 }
 
@@ -66,15 +67,30 @@ const (
 	stepVar  = "$ renderhook step"
 )
 
-// execState is the budget of one execution. Each template instance has its
+// budget is what the template executions of one render may still spend:
+// the limits hold for the render as a whole, however many pages it has.
+// The executions of a render run one after another, so it needs no lock.
+type budget struct {
+	lim      Limits
+	bytes    int // HTML made so far
+	steps    int
+	deadline time.Time // start + lim.Timeout: a clock read per step costs less than a timer per execution
+}
+
+// newBudget starts the budget of one render; lim's zero fields take the
+// defaults.
+func newBudget(lim Limits) *budget {
+	lim = lim.withDefaults()
+	return &budget{lim: lim, deadline: time.Now().Add(lim.Timeout)}
+}
+
+// execState is the state of one execution. Each template instance has its
 // own (its functions are bound to it), and an instance runs one execution
 // at a time, so nothing here needs a lock.
 type execState struct {
-	lim      Limits
-	ctx      context.Context
-	deadline time.Time // start + lim.Timeout: a clock read per step costs less than a timer per execution
-	steps    int
-	err      error // the first bound crossed, kept as Execute may wrap it
+	b   *budget // nil for a template executed outside the service: unbounded steps
+	ctx context.Context
+	err error // the first bound crossed, kept as Execute may wrap it
 }
 
 func (st *execState) fail(err error) error {
@@ -87,18 +103,19 @@ func (st *execState) fail(err error) error {
 // step counts one range iteration or template call and stops the execution
 // when the budget or the deadline is spent.
 func (st *execState) step() (string, error) {
-	if st.ctx == nil { // a template executed outside the service: unbounded
+	b := st.b
+	if b == nil {
 		return "", nil
 	}
-	st.steps++
-	if st.steps > st.lim.MaxSteps {
-		return "", st.fail(fmt.Errorf("%w: more than %d steps (range iterations and template calls)", ErrTemplateTooLarge, st.lim.MaxSteps))
+	b.steps++
+	if b.steps > b.lim.MaxSteps {
+		return "", st.fail(fmt.Errorf("%w: more than %d steps (range iterations and template calls)", ErrTemplateTooLarge, b.lim.MaxSteps))
 	}
 	if err := st.ctx.Err(); err != nil {
 		return "", st.fail(fmt.Errorf("execute template: %w", err))
 	}
-	if time.Now().After(st.deadline) {
-		return "", st.fail(fmt.Errorf("%w: execution took longer than %s", ErrTemplateTooLarge, st.lim.Timeout))
+	if time.Now().After(b.deadline) {
+		return "", st.fail(fmt.Errorf("%w: execution took longer than %s", ErrTemplateTooLarge, b.lim.Timeout))
 	}
 	return "", nil
 }
@@ -109,7 +126,10 @@ func (st *execState) step() (string, error) {
 // when its inputs already exceed the cap, and after when its result does.
 
 func (st *execState) maxBytes() int {
-	return cmp.Or(st.lim.MaxBytes, DefaultMaxTemplateBytes)
+	if st.b == nil {
+		return DefaultMaxTemplateBytes
+	}
+	return st.b.lim.MaxBytes
 }
 
 func (st *execState) check(estimate int) error {
@@ -231,8 +251,8 @@ type cappedBuffer struct {
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > b.st.maxBytes() {
-		return 0, b.st.fail(fmt.Errorf("%w: the page's HTML exceeds %d bytes", ErrTemplateTooLarge, b.st.maxBytes()))
+	if b.st.b.bytes+b.Len()+len(p) > b.st.maxBytes() {
+		return 0, b.st.fail(fmt.Errorf("%w: the render's HTML exceeds %d bytes", ErrTemplateTooLarge, b.st.maxBytes()))
 	}
 	return b.Buffer.Write(p)
 }
@@ -369,7 +389,7 @@ func (c *compiled) take() (*instance, error) {
 }
 
 func (c *compiled) put(in *instance) {
-	in.st.ctx, in.st.err = nil, nil
+	in.st.b, in.st.ctx, in.st.err = nil, nil, nil
 	c.mu.Lock()
 	if len(c.free) < maxIdleInstances {
 		c.free = append(c.free, in)
@@ -377,15 +397,16 @@ func (c *compiled) put(in *instance) {
 	c.mu.Unlock()
 }
 
-// execute runs the template with data within lim and ctx: it fails with
-// ErrTemplateTooLarge when the HTML would exceed lim.MaxBytes, the steps
-// lim.MaxSteps or the time lim.Timeout, and with ctx's error when ctx ends.
-func (c *compiled) execute(ctx context.Context, lim Limits, data any) (string, error) {
+// execute runs the template with data within what is left of b and ctx:
+// it fails with ErrTemplateTooLarge when the render's HTML would exceed
+// MaxBytes, its steps MaxSteps or its time Timeout, and with ctx's error
+// when ctx ends.
+func (c *compiled) execute(ctx context.Context, b *budget, data any) (string, error) {
 	in, err := c.take()
 	if err != nil {
 		return "", err
 	}
-	in.st.lim, in.st.ctx, in.st.deadline, in.st.steps, in.st.err = lim, ctx, time.Now().Add(lim.Timeout), 0, nil
+	in.st.b, in.st.ctx, in.st.err = b, ctx, nil
 	buf := &cappedBuffer{st: in.st}
 	err = in.t.Execute(buf, data)
 	bound := in.st.err
@@ -396,5 +417,6 @@ func (c *compiled) execute(ctx context.Context, lim Limits, data any) (string, e
 	case err != nil:
 		return "", fmt.Errorf("%w: %v", ErrTemplate, err)
 	}
+	b.bytes += buf.Len()
 	return buf.String(), nil
 }

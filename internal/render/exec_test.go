@@ -55,7 +55,7 @@ func TestExecuteBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustCompile(t, tc.src)
 			start := time.Now()
-			html, err := c.execute(context.Background(), tc.lim.withDefaults(), tc.data)
+			html, err := c.execute(context.Background(), newBudget(tc.lim), tc.data)
 			if !errors.Is(err, ErrTemplateTooLarge) || !errors.Is(err, ErrTemplate) {
 				t.Fatalf("err = %v (%d bytes of HTML), want ErrTemplateTooLarge", err, len(html))
 			}
@@ -71,7 +71,7 @@ func TestExecuteCancelled(t *testing.T) {
 	c := mustCompile(t, `{{range .n}}{{end}}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
-	_, err := c.execute(ctx, Limits{MaxSteps: 1 << 62}.withDefaults(), map[string]any{"n": int64(1e15)})
+	_, err := c.execute(ctx, newBudget(Limits{MaxSteps: 1 << 62}), map[string]any{"n": int64(1e15)})
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTemplateTooLarge) {
 		t.Fatalf("err = %v, want context.Canceled (not the template's fault)", err)
 	}
@@ -94,13 +94,12 @@ func TestExecuteUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := mustCompile(t, `{{range .n}}{{end}}`+src)
-	lim := Limits{}.withDefaults()
-	if _, err := c.execute(context.Background(), lim, map[string]any{"n": int64(1e12)}); !errors.Is(err, ErrTemplateTooLarge) {
+	if _, err := c.execute(context.Background(), newBudget(Limits{}), map[string]any{"n": int64(1e12)}); !errors.Is(err, ErrTemplateTooLarge) {
 		t.Fatalf("bomb: %v", err)
 	}
 	for i := range 3 { // the instance that failed, then reused ones
 		data["n"] = int64(2)
-		got, err := c.execute(context.Background(), lim, data)
+		got, err := c.execute(context.Background(), newBudget(Limits{}), data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +111,7 @@ func TestExecuteUnchanged(t *testing.T) {
 
 func TestExecuteConcurrent(t *testing.T) {
 	c := mustCompile(t, `{{range .n}}<i>{{.}}</i>{{end}}`)
-	lim := Limits{MaxSteps: 1000, Timeout: time.Minute}.withDefaults() // the race detector is slow
+	lim := Limits{MaxSteps: 1000, Timeout: time.Minute} // the race detector is slow
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Go(func() {
@@ -120,7 +119,7 @@ func TestExecuteConcurrent(t *testing.T) {
 			if i%2 == 1 {
 				n = 5000 // over the budget
 			}
-			html, err := c.execute(context.Background(), lim, map[string]any{"n": n})
+			html, err := c.execute(context.Background(), newBudget(lim), map[string]any{"n": n})
 			switch {
 			case i%2 == 0 && (err != nil || strings.Count(html, "<i>") != 900):
 				t.Errorf("within budget: %v, %d items", err, strings.Count(html, "<i>"))
@@ -244,7 +243,7 @@ func FuzzExecuteBounded(f *testing.F) {
 			return
 		}
 		start := time.Now()
-		html, err := (&compiled{master: m}).execute(context.Background(), lim, data)
+		html, err := (&compiled{master: m}).execute(context.Background(), newBudget(lim), data)
 		if err != nil && !errors.Is(err, ErrTemplate) {
 			t.Fatalf("execute error not a template error: %v", err)
 		}
@@ -281,11 +280,29 @@ html,body{margin:0;width:1200px;height:630px;background:{{.background}};font:40p
 	})
 	b.Run("bounded", func(b *testing.B) {
 		c := mustCompile(b, src)
-		lim := Limits{}.withDefaults()
 		for b.Loop() {
-			if _, err := c.execute(context.Background(), lim, data); err != nil {
+			if _, err := c.execute(context.Background(), newBudget(Limits{}), data); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// The limits hold for a render's pages together.
+func TestBudgetSpansPages(t *testing.T) {
+	c := mustCompile(t, `{{range .n}}AAAA{{end}}`)
+	b := newBudget(Limits{MaxBytes: 1000, MaxSteps: 400})
+	if _, err := c.execute(context.Background(), b, map[string]any{"n": int64(150)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.execute(context.Background(), b, map[string]any{"n": int64(150)}); !errors.Is(err, ErrTemplateTooLarge) || !strings.Contains(err.Error(), "1000 bytes") {
+		t.Fatalf("second page past the render's bytes: %v", err)
+	}
+	b = newBudget(Limits{MaxSteps: 400})
+	for i, want := range []bool{true, true, false} { // 151 steps each
+		_, err := c.execute(context.Background(), b, map[string]any{"n": int64(150)})
+		if (err == nil) != want {
+			t.Fatalf("page %d: err = %v", i+1, err)
+		}
+	}
 }

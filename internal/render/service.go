@@ -63,7 +63,8 @@ type Config struct {
 	Queue Enqueuer
 	// Notify sends webhooks for finished renders; nil sends none.
 	Notify Notifier
-	// Limits bound each template execution (HTML size, steps, time).
+	// Limits bound each render's template executions (HTML size, steps,
+	// time, for all its pages together).
 	Limits Limits
 	Logger *slog.Logger
 }
@@ -145,12 +146,14 @@ func (s *Service) prepare(ctx context.Context, spaceID string, o *Options) (*pre
 	return p, nil
 }
 
-// build executes the pages' templates within the service's limits and
-// ctx. Errors wrap ErrTemplate (ErrTemplateTooLarge past a limit).
+// build executes the pages' templates within the service's limits (for
+// all pages together) and ctx. Errors wrap ErrTemplate
+// (ErrTemplateTooLarge past a limit).
 func (s *Service) build(ctx context.Context, p *prepared) ([]browser.Page, error) {
 	pages := make([]browser.Page, len(p.pages))
+	b := newBudget(s.cfg.Limits)
 	for i, run := range p.runs {
-		html, err := run.t.execute(ctx, s.cfg.Limits, run.data)
+		html, err := run.t.execute(ctx, b, run.data)
 		if err != nil {
 			return nil, err
 		}

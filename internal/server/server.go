@@ -82,7 +82,7 @@ type Config struct {
 	StorageCreateBucket bool
 	// Browser configures the Chromium pool.
 	Browser browser.Config
-	// Template bounds each template execution (HTML size, steps, time).
+	// Template bounds each render's template executions (HTML size, steps, time).
 	Template render.Limits
 	// MaxBodyBytes bounds request bodies; default 10 MiB.
 	MaxBodyBytes int64
