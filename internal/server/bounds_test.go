@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"strconv"
@@ -85,6 +86,7 @@ func TestTemplateBombs(t *testing.T) {
 	e := startServer(t, browser.Config{MaxTabs: 1})
 	peak := watchRSS(t, 1<<30)
 
+	templateOf := map[string]string{} // page id → template id
 	public := func(name, html string, vars ...map[string]any) string {
 		t.Helper()
 		if vars == nil {
@@ -96,6 +98,7 @@ func TestTemplateBombs(t *testing.T) {
 		pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{
 			"templateId": tpl["id"], "name": name, "values": map[string]any{}, "publish": true,
 		}).json(t)
+		templateOf[pg["id"].(string)] = tpl["id"].(string)
 		return pg["id"].(string)
 	}
 	stars := public("stars", `<p>{{range .stars}}★{{end}}</p>`, map[string]any{"name": "stars", "type": "number", "default": 3})
@@ -104,6 +107,16 @@ func TestTemplateBombs(t *testing.T) {
 		map[string]any{"name": "a", "type": "number", "default": 1}, map[string]any{"name": "b", "type": "number", "default": 1})
 	bounded := public("bounded", `<p>{{range .stars}}★{{end}}</p>`,
 		map[string]any{"name": "stars", "type": "number", "default": 3, "min": 0, "max": 5})
+	// A template stored before creation refused literal bombs.
+	legacy := public("legacy", `<p>ok</p>`)
+	old, err := e.srv.Store.GetTemplate(context.Background(), e.space, templateOf[legacy])
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.HTML = `{{range 1000000000000}}AAAA{{end}}`
+	if err := e.srv.Store.UpdateTemplate(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
 
 	type bomb struct {
 		name, method, path, token string
@@ -117,6 +130,7 @@ func TestTemplateBombs(t *testing.T) {
 		{"stars within the default bound, past the step budget", "GET", "/api/render/" + stars + "?tweak:stars=1000000", "", nil, 422, "TemplateTooLarge"},
 		{"nested ranges writing nothing", "POST", "/api/render", e.token, map[string]any{"pageId": nested, "tweaks": map[string]any{"a": 1000000, "b": 1000000}}, 422, "TemplateTooLarge"},
 		{"async", "POST", "/api/render", e.token, map[string]any{"pageId": loose, "async": true, "tweaks": map[string]any{"n": int64(1e12)}}, 422, "TemplateTooLarge"},
+		{"literal range saved before the check", "GET", "/api/render/" + legacy, "", nil, 422, "TemplateTooLarge"},
 		{"declared max", "GET", "/api/render/" + bounded + "?tweak:stars=6", "", nil, 400, "InvalidTweak"},
 		{"declared min", "GET", "/api/render/" + bounded + "?tweak:stars=-1", "", nil, 400, "InvalidTweak"},
 	}
