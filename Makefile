@@ -56,6 +56,7 @@ fuzz-ci: ## Run every fuzz target for a bounded time (10s each; CI runs this)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzApplyValues$$' -fuzztime $(FUZZTIME)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzParseV1Query$$' -fuzztime $(FUZZTIME)
 	go test ./internal/render -run '^$$' -fuzz '^FuzzParseV1Body$$' -fuzztime $(FUZZTIME)
+	go test ./internal/render -run '^$$' -fuzz '^FuzzExecuteBounded$$' -fuzztime $(FUZZTIME)
 	go test ./internal/egress -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME)
 	go test ./internal/browser -run '^$$' -fuzz '^FuzzIsAdHost$$' -fuzztime $(FUZZTIME)
 

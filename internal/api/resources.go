@@ -108,6 +108,9 @@ func validateTemplate(t *store.Template) error {
 		} else if !render.VariableTypes[v.Type] {
 			return fmt.Errorf("%w: variables[%d].type %q is not one of string, number, boolean, color, image", errValidation, i, v.Type)
 		}
+		if err := render.CheckVariable(t.Variables[i]); err != nil {
+			return fmt.Errorf("%w: variables[%d]: %s", errValidation, i, clean(err, render.ErrInvalidInput))
+		}
 	}
 	if _, err := render.ParseTemplate(t.HTML); err != nil {
 		return fmt.Errorf("%w: html: %v", errValidation, err)

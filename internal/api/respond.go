@@ -64,6 +64,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
 	case errors.Is(err, ErrBodyTooSlow):
 		writeError(w, r, http.StatusRequestTimeout, "body_timeout", "the request body arrived too slowly, or not in time")
+	case errors.Is(err, render.ErrInvalidTweak):
+		writeError(w, r, http.StatusBadRequest, "InvalidTweak", clean(err, render.ErrInvalidTweak))
 	case errors.Is(err, render.ErrInvalidInput):
 		writeError(w, r, http.StatusBadRequest, "invalid_request", clean(err, render.ErrInvalidInput))
 	case errors.Is(err, errInvalidJSON):
@@ -84,6 +86,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusUnprocessableEntity, "page_not_published", err.Error())
 	case errors.Is(err, render.ErrTemplateMismatch):
 		writeError(w, r, http.StatusUnprocessableEntity, "template_mismatch", err.Error())
+	case errors.Is(err, render.ErrTemplateTooLarge):
+		writeError(w, r, http.StatusUnprocessableEntity, "TemplateTooLarge", clean(err, render.ErrTemplateTooLarge))
 	case errors.Is(err, render.ErrTemplate):
 		writeError(w, r, http.StatusUnprocessableEntity, "template_error", err.Error())
 	case errors.Is(err, browser.ErrBadRequest):

@@ -369,6 +369,10 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	got := time.Now()
+	if req, err = req.build(ctx, p.cfg.RenderTimeout); err != nil {
+		p.release(t, false, false) // the tab was not used
+		return nil, err
+	}
 	scripted := req.scripted()
 	data, err := t.render(ctx, req, scripted, p.cfg.RenderTimeout)
 	took := time.Since(got)

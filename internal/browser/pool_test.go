@@ -639,3 +639,66 @@ func TestStop(t *testing.T) {
 func groupAlive(pid int) bool {
 	return syscall.Kill(-pid, 0) == nil
 }
+
+// A Build request makes its pages only once it holds a render slot: while
+// the one tab is busy it waits in the queue unbuilt, past the queue it is
+// refused unbuilt, and a Build error is returned as is with the tab left
+// fit for the next render.
+func TestBuildRunsInsideAdmission(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, Config{MaxTabs: 1, QueueSize: 1})
+	srv := newBlockingServer(t)
+	slow := pngRequest(Page{HTML: `<img src="` + srv.URL + `/img.png">`, Width: 100, Height: 100})
+
+	var built atomic.Int64
+	var hadDeadline atomic.Bool
+	green := colourPage("rgb(0,255,0)", 100, 100)
+	build := Request{Pages: []Page{{Width: 100, Height: 100}}, Format: FormatPNG, Build: func(ctx context.Context) ([]Page, error) {
+		built.Add(1)
+		_, ok := ctx.Deadline()
+		hadDeadline.Store(ok)
+		return []Page{green}, nil
+	}}
+
+	errs := make(chan error, 1)
+	go func() { _, err := p.Render(context.Background(), slow); errs <- err }()
+	eventually(t, 10*time.Second, "first render to hold the tab", func() bool { return srv.hits.Load() == 1 })
+	res := make(chan *Result, 1)
+	go func() {
+		r, err := p.Render(context.Background(), build)
+		if err != nil {
+			t.Errorf("build render: %v", err)
+		}
+		res <- r
+	}()
+	eventually(t, 10*time.Second, "build render to queue", func() bool { return p.Stats().Queued == 1 })
+	if _, err := p.Render(context.Background(), build); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("past the queue: err = %v, want ErrQueueFull", err)
+	}
+	if n := built.Load(); n != 0 {
+		t.Fatalf("Build ran %d times before its render had a slot", n)
+	}
+
+	srv.release()
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	r := <-res
+	if r == nil {
+		t.FailNow()
+	}
+	assertPixel(t, decodePNG(t, r.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	if built.Load() != 1 || !hadDeadline.Load() {
+		t.Fatalf("Build ran %d times, deadline %v; want once, with the render's deadline", built.Load(), hadDeadline.Load())
+	}
+
+	mine := errors.New("template too large")
+	bad := build
+	bad.Build = func(context.Context) ([]Page, error) { return nil, mine }
+	if _, err := p.Render(context.Background(), bad); err != mine {
+		t.Fatalf("err = %v, want the Build error as is", err)
+	}
+	if _, err := p.Render(context.Background(), pngRequest(green)); err != nil {
+		t.Fatalf("render after a failed Build: %v", err)
+	}
+}

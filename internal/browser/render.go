@@ -35,6 +35,27 @@ type Request struct {
 	Format Format
 	// Quality is 1..100 for jpeg and webp; 0 means 90. Ignored otherwise.
 	Quality int
+	// Build, when set, makes the pages once the render holds its slot (so
+	// the work of making them waits its turn and counts against MaxTabs
+	// and the queue like the capture does); they replace Pages, which then
+	// only need their sizes for the checks before the queue. ctx carries
+	// the render's deadline (RenderTimeout). A Build error is returned as is.
+	Build func(ctx context.Context) ([]Page, error)
+}
+
+// build runs req.Build, if any, within timeout and checks the pages it made.
+func (r Request) build(ctx context.Context, timeout time.Duration) (Request, error) {
+	if r.Build == nil {
+		return r, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pages, err := r.Build(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Pages, r.Build = pages, nil
+	return r, r.validate()
 }
 
 // Result is a finished render.

@@ -20,6 +20,7 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/webhook"
@@ -122,6 +123,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Browser.QueueSize, "queue-size", 0, "renders that may wait for a tab before 503 (default 16 x max-renders)")
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")
+	fs.IntVar(&cfg.Template.MaxBytes, "max-template-bytes", render.DefaultMaxTemplateBytes, "most HTML the templates of one render (all its pages) may produce; a render past it answers 422 TemplateTooLarge")
 	fs.IntVar(&cfg.Browser.URLSpares, "url-spares", 2, "fresh browser contexts kept ready for URL/HTML (v1) renders, each a renderer process; 0 for none")
 	fs.StringVar(&cfg.Browser.ChromiumUser, "chromium-user", "", "user Chromium runs as when renderhook runs as root, so its sandbox can start and it cannot read --data-dir: a name, uid or uid:gid (default "+browser.DefaultChromiumUser+" where it exists, else nobody); set only when running as root")
 	fs.DurationVar(&cfg.HTTP.ReadTimeout, "http-read-timeout", 0, "time limit of reading one request, headers and body (default 60s)")

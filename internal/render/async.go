@@ -47,6 +47,9 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := s.check(ctx, p); err != nil {
+		return nil, err
+	}
 	opts, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("encode options: %w", err)
@@ -124,7 +127,7 @@ func (w *asyncWorker) Work(ctx context.Context, job *river.Job[AsyncArgs]) error
 	if err != nil {
 		return s.finishFailed(ctx, rec, err)
 	}
-	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality})
+	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, &o))
 	switch {
 	case errors.Is(err, browser.ErrQueueFull):
 		// Sync requests have the tabs; come back shortly, at no cost to

@@ -4,7 +4,6 @@
 package render
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -66,6 +66,9 @@ type Config struct {
 	// RateLimitRefresh is how long a node trusts a space's limit as last
 	// read; default DefaultRateLimitRefresh.
 	RateLimitRefresh time.Duration
+	// Limits bound each render's template executions (HTML size, steps,
+	// time, for all its pages together).
+	Limits Limits
 	Logger           *slog.Logger
 }
 
@@ -75,6 +78,9 @@ type Service struct {
 	log   *slog.Logger
 	cache templateCache
 	rates rateLimits
+	// checks bounds the template executions that run outside the pool's
+	// admission control (the up-front check of async renders).
+	checks chan struct{}
 }
 
 // NewService validates cfg and returns a service.
@@ -82,7 +88,11 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Browser == nil || cfg.Bucket == nil || cfg.Signer == nil {
 		return nil, errors.New("render: Store, Browser, Bucket and Signer are required")
 	}
-	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
+	if err := cfg.Limits.validate(); err != nil {
+		return nil, err
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()), checks: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
 // Request is one render to perform for a space.
@@ -108,26 +118,77 @@ type Notifier interface {
 	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload []byte) ([]string, error)
 }
 
-// prepared is a render ready for the browser.
+// prepared is a render ready for the browser: its pages are loaded and
+// their values checked; their templates run once the pool admits the
+// render (see browserRequest).
 type prepared struct {
-	pages     []browser.Page
+	pages     []browser.Page // sizes only; build fills in the HTML
+	runs      []*pageRun
 	first     *store.Template
 	firstPage string
+}
+
+// pageRun is one page's template execution, ready to run.
+type pageRun struct {
+	t    *compiled
+	data map[string]any
 }
 
 func (s *Service) prepare(ctx context.Context, spaceID string, o *Options) (*prepared, error) {
 	p := &prepared{pages: make([]browser.Page, 0, len(o.Pages))}
 	for _, ref := range o.Pages {
-		tpl, html, err := s.buildPage(ctx, spaceID, ref, o)
+		tpl, run, err := s.buildPage(ctx, spaceID, ref, o)
 		if err != nil {
 			return nil, err
 		}
 		if p.first == nil {
 			p.first, p.firstPage = tpl, ref.PageID
 		}
-		p.pages = append(p.pages, browser.Page{HTML: html, Width: tpl.Width, Height: tpl.Height})
+		p.pages = append(p.pages, browser.Page{Width: tpl.Width, Height: tpl.Height})
+		p.runs = append(p.runs, run)
 	}
 	return p, nil
+}
+
+// build executes the pages' templates within the service's limits (for
+// all pages together) and ctx. Errors wrap ErrTemplate
+// (ErrTemplateTooLarge past a limit).
+func (s *Service) build(ctx context.Context, p *prepared) ([]browser.Page, error) {
+	pages := make([]browser.Page, len(p.pages))
+	b := newBudget(s.cfg.Limits)
+	for i, run := range p.runs {
+		html, err := run.t.execute(ctx, b, run.data)
+		if err != nil {
+			return nil, err
+		}
+		pages[i] = p.pages[i]
+		pages[i].HTML = html
+	}
+	return pages, nil
+}
+
+// browserRequest is the pool request of a prepared render: the templates
+// are executed by Build once the pool has given the render its slot, so
+// --max-renders and the queue bound template work as they bound captures.
+func (s *Service) browserRequest(p *prepared, o *Options) browser.Request {
+	return browser.Request{
+		Pages: p.pages, Format: o.Format, Quality: o.Quality,
+		Build: func(ctx context.Context) ([]browser.Page, error) { return s.build(ctx, p) },
+	}
+}
+
+// check executes the templates of a render that will run later (async),
+// so a template that cannot execute is refused now. It runs outside the
+// pool, so at most GOMAXPROCS such checks run at once.
+func (s *Service) check(ctx context.Context, p *prepared) error {
+	select {
+	case s.checks <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("check template: %w", ctx.Err())
+	}
+	defer func() { <-s.checks }()
+	_, err := s.build(ctx, p)
+	return err
 }
 
 func (p *prepared) record(id, spaceID, requestID string, o *Options, at time.Time) *store.Render {
@@ -169,7 +230,10 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		return nil, err
 	}
 	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, start)
-	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality})
+	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, o))
+	if errors.Is(err, ErrTemplate) {
+		return nil, err // the request's fault, refused before any capture: nothing to record
+	}
 	if err != nil {
 		s.recordFailed(ctx, rec, err.Error(), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
@@ -311,50 +375,54 @@ func (s *Service) checkCredits(ctx context.Context, spaceID string) error {
 	return nil
 }
 
-// buildPage loads one page and its template and returns the HTML to render.
-func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o *Options) (*store.Template, string, error) {
+// buildPage loads one page and its template and returns the execution that
+// makes its HTML.
+func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o *Options) (*store.Template, *pageRun, error) {
 	page, err := s.cfg.Store.GetPage(ctx, spaceID, ref.PageID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", fmt.Errorf("%w: %s", ErrPageNotFound, truncate(ref.PageID))
+		return nil, nil, fmt.Errorf("%w: %s", ErrPageNotFound, truncate(ref.PageID))
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("load page: %w", err)
+		return nil, nil, fmt.Errorf("load page: %w", err)
 	}
 	version := page.Published
 	if o.Draft {
 		version = &page.Draft
 	}
 	if version == nil {
-		return nil, "", fmt.Errorf("%w: page %s has no published version; publish it or pass draft=true", ErrNotPublished, page.ID)
+		return nil, nil, fmt.Errorf("%w: page %s has no published version; publish it or pass draft=true", ErrNotPublished, page.ID)
 	}
 	if o.TemplateID != "" && o.TemplateID != version.TemplateID {
-		return nil, "", fmt.Errorf("%w: page %s uses template %s, not %s", ErrTemplateMismatch, page.ID, version.TemplateID, truncate(o.TemplateID))
+		return nil, nil, fmt.Errorf("%w: page %s uses template %s, not %s", ErrTemplateMismatch, page.ID, version.TemplateID, truncate(o.TemplateID))
 	}
 	tpl, err := s.cfg.Store.GetTemplate(ctx, spaceID, version.TemplateID)
 	if err != nil {
-		return nil, "", fmt.Errorf("load template %s: %w", version.TemplateID, err)
+		return nil, nil, fmt.Errorf("load template %s: %w", version.TemplateID, err)
 	}
 	data, err := ApplyValues(tpl, version.Values, ref.Tweaks)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	t, err := s.cache.get(tpl)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return nil, "", fmt.Errorf("%w: %v", ErrTemplate, err)
-	}
-	return tpl, buf.String(), nil
+	return tpl, &pageRun{t: t, data: data}, nil
 }
 
-// ParseTemplate parses template HTML the way renders will execute it.
+// ParseTemplate parses template HTML the way renders will execute it: with
+// the builtins that make strings bounded, a step action in every range and
+// template body (see instrument), and ranges over huge number literals
+// refused. Executed directly, as tests do, its steps are not counted.
 func ParseTemplate(html string) (*template.Template, error) {
-	t, err := template.New("page").Option("missingkey=zero").Parse(html)
+	t, err := template.New("page").Option("missingkey=zero").Funcs((&execState{}).funcs()).Parse(html)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTemplate, err)
 	}
+	if err := checkLiteralRanges(t); err != nil {
+		return nil, err
+	}
+	instrument(t)
 	return t, nil
 }
 
@@ -365,14 +433,14 @@ func extension(f browser.Format) string {
 	return string(f)
 }
 
-// templateCache keeps parsed templates by id and version, so hot pages are
-// not re-parsed on every render.
+// templateCache keeps parsed templates by source, so hot pages are not
+// re-parsed on every render.
 type templateCache struct {
 	mu sync.Mutex
-	m  map[string]*template.Template
+	m  map[string]*compiled
 }
 
-func (c *templateCache) get(tpl *store.Template) (*template.Template, error) {
+func (c *templateCache) get(tpl *store.Template) (*compiled, error) {
 	key := tpl.HTML // the source itself: correct across edits, whatever the clock
 	c.mu.Lock()
 	t, ok := c.m[key]
@@ -380,13 +448,14 @@ func (c *templateCache) get(tpl *store.Template) (*template.Template, error) {
 	if ok {
 		return t, nil
 	}
-	t, err := ParseTemplate(tpl.HTML)
+	master, err := ParseTemplate(tpl.HTML)
 	if err != nil {
 		return nil, err
 	}
+	t = &compiled{master: master}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) > 1000 {
-		c.m = map[string]*template.Template{}
+		c.m = map[string]*compiled{}
 	}
 	c.m[key] = t
 	c.mu.Unlock()

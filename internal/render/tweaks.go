@@ -21,6 +21,50 @@ const (
 	maxStringValue = 1 << 20
 )
 
+// Bounds of number variables that declare none: a number is also a loop
+// count ({{range .stars}}), so it is never unbounded.
+const (
+	DefaultNumberMin = -1_000_000
+	DefaultNumberMax = 1_000_000
+)
+
+// ErrInvalidTweak: a value (tweak, page value or default) is outside its
+// number variable's bounds (400). It is invalid input.
+var ErrInvalidTweak = fmt.Errorf("%w: value out of range", ErrInvalidInput)
+
+// numberBounds is the range of number variable d.
+func numberBounds(d store.Variable) (lo, hi float64) {
+	lo, hi = DefaultNumberMin, DefaultNumberMax
+	if d.Min != nil {
+		lo = *d.Min
+	}
+	if d.Max != nil {
+		hi = *d.Max
+	}
+	return lo, hi
+}
+
+// CheckVariable checks a variable declaration's bounds: only numbers have
+// them, finite, with min <= max. Whether the default lies inside them is
+// checked with the defaults (ValidateValues).
+func CheckVariable(v store.Variable) error {
+	if v.Min == nil && v.Max == nil {
+		return nil
+	}
+	if v.Type != "number" {
+		return fmt.Errorf("%w: variable %q: min and max apply to number variables only", ErrInvalidInput, v.Name)
+	}
+	for _, b := range []*float64{v.Min, v.Max} {
+		if b != nil && (math.IsNaN(*b) || math.IsInf(*b, 0)) {
+			return fmt.Errorf("%w: variable %q: min and max must be finite", ErrInvalidInput, v.Name)
+		}
+	}
+	if lo, hi := numberBounds(v); lo > hi {
+		return fmt.Errorf("%w: variable %q: min %v is greater than max %v", ErrInvalidInput, v.Name, lo, hi)
+	}
+	return nil
+}
+
 // VariableTypes lists the types a template variable may declare.
 var VariableTypes = map[string]bool{"string": true, "number": true, "boolean": true, "color": true, "image": true}
 
@@ -226,13 +270,21 @@ func checkTyped(d store.Variable, v any) (any, error) {
 		}
 		return nil, bad("a string")
 	case "number":
+		var f float64
 		switch x := v.(type) {
-		case int64, float64:
-			return v, nil
+		case int64:
+			f = float64(x)
+		case float64:
+			f = x
 		case int:
-			return int64(x), nil
+			v, f = int64(x), float64(x)
+		default:
+			return nil, bad("a number")
 		}
-		return nil, bad("a number")
+		if lo, hi := numberBounds(d); !(f >= lo && f <= hi) {
+			return nil, fmt.Errorf("%w: variable %q must be from %v to %v, got %v", ErrInvalidTweak, d.Name, lo, hi, v)
+		}
+		return v, nil
 	case "boolean":
 		if _, ok := v.(bool); ok {
 			return v, nil

@@ -82,6 +82,8 @@ type Config struct {
 	StorageCreateBucket bool
 	// Browser configures the Chromium pool.
 	Browser browser.Config
+	// Template bounds each render's template executions (HTML size, steps, time).
+	Template render.Limits
 	// MaxBodyBytes bounds request bodies; default 10 MiB.
 	MaxBodyBytes int64
 	// HTTP bounds client connections: read, write and idle timeouts, the
@@ -301,7 +303,7 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.Notify.Register(workers, s.Queue)
-	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Logger: s.log}
+	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
 	}

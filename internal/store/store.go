@@ -59,6 +59,10 @@ type Variable struct {
 	Name    string `json:"name"`
 	Type    string `json:"type"` // string|number|boolean|color|image
 	Default any    `json:"default,omitempty"`
+	// Min and Max bound a number variable's values (render.DefaultNumberMin
+	// and DefaultNumberMax when absent).
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
 }
 
 // Template is HTML (Go html/template) with declared variables and a size.

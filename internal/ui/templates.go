@@ -217,6 +217,8 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, sess *session) 
 // would answer with (api.Server.fail), for the preview's log entry.
 func previewError(err error) (int, string, string) {
 	switch {
+	case errors.Is(err, render.ErrInvalidTweak):
+		return http.StatusBadRequest, "InvalidTweak", strings.TrimPrefix(err.Error(), render.ErrInvalidTweak.Error()+": ")
 	case errors.Is(err, render.ErrInvalidInput):
 		return http.StatusBadRequest, "invalid_request", strings.TrimPrefix(err.Error(), render.ErrInvalidInput.Error()+": ")
 	case errors.Is(err, render.ErrPageNotFound), errors.Is(err, store.ErrNotFound):
@@ -227,6 +229,8 @@ func previewError(err error) (int, string, string) {
 		return http.StatusUnprocessableEntity, "page_not_published", err.Error()
 	case errors.Is(err, render.ErrTemplateMismatch):
 		return http.StatusUnprocessableEntity, "template_mismatch", err.Error()
+	case errors.Is(err, render.ErrTemplateTooLarge):
+		return http.StatusUnprocessableEntity, "TemplateTooLarge", strings.TrimPrefix(err.Error(), render.ErrTemplateTooLarge.Error()+": ")
 	case errors.Is(err, render.ErrTemplate):
 		return http.StatusUnprocessableEntity, "template_error", err.Error()
 	case errors.Is(err, browser.ErrBadRequest):
