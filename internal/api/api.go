@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
@@ -40,6 +41,12 @@ type Config struct {
 
 	// UI, when set, serves the web console under /ui/.
 	UI http.Handler
+
+	// RenderSecretOverlap is how long a rotated-out render secret or
+	// GET-render token keeps working; default capability.DefaultOverlap.
+	RenderSecretOverlap time.Duration
+	// Now is the clock capabilities are checked against; default time.Now.
+	Now func() time.Time
 }
 
 // Server holds the handlers' dependencies.
@@ -56,6 +63,10 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
+	}
+	cfg.RenderSecretOverlap = cmp.Or(cfg.RenderSecretOverlap, capability.DefaultOverlap)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
 }
@@ -88,6 +99,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/webhooks/{id}/rotate-secret", s.authed(s.rotateWebhook))
 	mux.HandleFunc("POST /api/webhooks/{id}/test", s.authed(s.testWebhook))
 	mux.HandleFunc("POST /api/webhook-secret/rotate", s.authed(s.rotateSpaceSecret))
+	mux.HandleFunc("POST /api/render-secret/rotate", s.authed(s.rotateRenderSecret))
+	mux.HandleFunc("POST /api/get-render-token/rotate", s.authed(s.rotateGetRenderToken))
 	mux.HandleFunc("GET /api/webhook-deliveries", s.authed(s.listDeliveries))
 	mux.HandleFunc("GET /api/webhook-deliveries/{id}", s.authed(s.getDelivery))
 	mux.HandleFunc("POST /api/webhook-deliveries/{id}/redeliver", s.authed(s.redeliver))

@@ -88,6 +88,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogRetention is how long request logs are kept; default 30 days.
 	LogRetention time.Duration
+	// RenderSecretOverlap is how long a rotated-out render secret or
+	// GET-render token keeps working; default 24h (capability.DefaultOverlap).
+	RenderSecretOverlap time.Duration
 	// Queue tunes the job queue (retries, workers); the DB is filled in.
 	Queue queue.Config
 	// Egress guards outbound connections (webhooks); Allow opens ranges.
@@ -264,6 +267,7 @@ func (s *Server) init(ctx context.Context) error {
 	s.Renderer.RegisterAsync(workers, asyncTimeout)
 	console, err := ui.New(ctx, ui.Config{
 		Store: s.Store, Renderer: s.Renderer, Signer: s.Signer, Notify: s.Notify, CheckURL: s.Guard.CheckURL, Logger: s.log,
+		RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	})
 	if err != nil {
 		return err
@@ -271,7 +275,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.API, err = api.New(api.Config{
 		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
-		UI: console,
+		UI: console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	}); err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	var out *render.Output
 	if err == nil {
-		out, err = s.cfg.Renderer.Render(ctx, render.Request{SpaceID: sess.Space.ID, RequestID: id, Options: opts, Log: entry})
+		out, err = s.cfg.Renderer.Render(ctx, render.Request{SpaceID: sess.Space.ID, RequestID: id, Options: opts, Caller: render.CallerToken, Log: entry})
 	}
 	if err != nil {
 		status, code, msg := previewError(err)

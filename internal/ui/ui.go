@@ -60,7 +60,10 @@ type Config struct {
 	// UsageScanLimit caps the log entries the usage page reads to draw its
 	// charts; default DefaultUsageScanLimit.
 	UsageScanLimit int
-	Logger         *slog.Logger
+	// RenderSecretOverlap is how long a render secret or GET-render token
+	// rotated here keeps working; default capability.DefaultOverlap.
+	RenderSecretOverlap time.Duration
+	Logger              *slog.Logger
 }
 
 // Server serves the console. It is an http.Handler for the /ui/ subtree.
@@ -148,6 +151,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /ui/tokens", s.page(s.listTokens))
 	mux.HandleFunc("POST /ui/tokens", s.action(s.createToken))
 	mux.HandleFunc("POST /ui/tokens/{id}/revoke", s.action(s.revokeToken))
+	mux.HandleFunc("POST /ui/render-secret/rotate", s.action(s.rotateRenderSecret))
+	mux.HandleFunc("POST /ui/get-render-token/rotate", s.action(s.rotateGetRenderToken))
 
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := s.session(r)
