@@ -43,7 +43,7 @@ func TestTokenlessRenderDecidedOnVersionRendered(t *testing.T) {
 	for _, p := range refused {
 		r := e.get("/api/render/" + p)
 		if r.status != 401 || r.errCode(t) != "unauthorized" {
-			t.Errorf("tokenless %s: %d %s, want 401 unauthorized", p, r.status, r.body)
+			t.Errorf("tokenless %s: %d %.200q, want 401 unauthorized", p, r.status, r.body)
 		}
 	}
 	if _, _, succeeded, _ := e.usage(); succeeded != 0 {
