@@ -104,6 +104,13 @@ func SignPageQuery(secret, pageID, query string, exp time.Time) string {
 	return query + "&sig=" + sig
 }
 
+// PageLink returns the path and query of a signed GET render link of
+// pageID: /api/render/{pageId}?{query}[&exp=…]&sig=…, for the CLI, the
+// console and anyone else that hands links out.
+func PageLink(secret, pageID, query string, exp time.Time) string {
+	return "/api/render/" + url.PathEscape(pageID) + "?" + SignPageQuery(secret, pageID, query, exp)
+}
+
 // VerifyPage checks the sig of rawQuery, a GET page render's query as
 // sent, for pageID under any of secrets (the current render secret and,
 // within its overlap, the previous one), then its exp against now.

@@ -116,3 +116,16 @@ func oldSig(secret, query string) string {
 	m.Write([]byte(query))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// TestPageSigVector pins the construction documented in README.md (its
+// Python snippet gives the same hex), so links made outside Go keep
+// working.
+func TestPageSigVector(t *testing.T) {
+	const want = "e39edc25a8eea3706c7983858cd4656b2f3b084844cc297851256d881c706389"
+	if got := capability.PageSig("s3cret", "pg_card", "tweak:title=Hi&exp=1800000000"); got != want {
+		t.Fatalf("PageSig = %s, want %s", got, want)
+	}
+	if got := capability.SignPageQuery("s3cret", "pg_card", "tweak:title=Hi", time.Unix(1800000000, 0)); got != "tweak:title=Hi&exp=1800000000&sig="+want {
+		t.Fatalf("SignPageQuery = %s", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -32,7 +33,9 @@ Usage:
   renderhook migrate      [flags]   apply database migrations
   renderhook space create --name N [--credit-limit N] [--json]
   renderhook space list   [--json]
+  renderhook space rotate-render-secret|rotate-get-render-token --space ID [--render-secret-overlap 24h] [--json]
   renderhook token create --space ID [--json]
+  renderhook link sign    --page ID [--query Q] [--expires-in D] [--public-url URL]   print a signed page-render link
   renderhook quickstart   [flags]   create a first space, token and demo page if none exist; print a curl line
   renderhook webhook      verify|sign [flags] < body   check or make a webhook signature
   renderhook version
@@ -58,6 +61,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = spaceCmd(ctx, args[1:], stdout)
 	case "token":
 		err = tokenCmd(ctx, args[1:], stdout)
+	case "link":
+		err = linkCmd(ctx, args[1:], stdout)
 	case "quickstart":
 		err = quickstart(ctx, args[1:], stdout)
 	case "webhook":
@@ -304,6 +309,56 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\nwebhook secret %s\nrender key %s\nrender secret %s\n(the token is shown only now)\n",
 		out.SpaceID, out.Name, out.Token, out.WebhookSecret, out.RenderKey, out.RenderSecret)
+	return nil
+}
+
+// linkCmd prints a signed GET render link of a page (capability.PageLink):
+// the query is fixed by the signature, bound to that page, and, with
+// --expires-in, stops working then.
+func linkCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "sign" {
+		return errors.New("usage: renderhook link sign --page ID [--query 'tweak:title=Hi'] [--expires-in 24h] [--public-url URL]")
+	}
+	fs := flag.NewFlagSet("link sign", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	pageID := fs.String("page", "", "page id")
+	query := fs.String("query", "", "the link's query, URL-encoded as it will be sent (e.g. tweak:title=Hi&format=webp)")
+	expiresIn := fs.Duration("expires-in", 0, "the link stops working after this long (default: never, until the render secret is rotated)")
+	publicURL := fs.String("public-url", "", "base URL to print the link under (default: print the path only)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *pageID == "" {
+		return errors.New("link sign: --page is required")
+	}
+	if *expiresIn < 0 {
+		return errors.New("link sign: --expires-in must be positive")
+	}
+	if _, err := url.ParseQuery(*query); err != nil {
+		return fmt.Errorf("link sign: --query is not a URL query: %w", err)
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := st.FindPage(ctx, *pageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("link sign: no page %s", *pageID)
+	}
+	if err != nil {
+		return err
+	}
+	sp, err := st.GetSpace(ctx, p.SpaceID)
+	if err != nil {
+		return err
+	}
+	var exp time.Time
+	if *expiresIn > 0 {
+		exp = time.Now().Add(*expiresIn)
+	}
+	fmt.Fprintln(stdout, strings.TrimRight(*publicURL, "/")+capability.PageLink(sp.RenderSecret, p.ID, strings.TrimPrefix(*query, "?"), exp))
 	return nil
 }
 
