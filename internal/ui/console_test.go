@@ -258,8 +258,16 @@ func TestConsole(t *testing.T) {
 		if !strings.Contains(b.text(`document.body.innerText`), "Each preview is a billed render") {
 			t.Fatal("the preview is not labelled as billed")
 		}
-		if !strings.Contains(b.text(`document.querySelector('#link-note').innerText`), "v1 API") {
-			t.Fatal("token-only template does not explain signed links")
+		// A token-only template's page offers a signed link, which
+		// renders without a token.
+		signed := b.text(`document.querySelector('#signed-link').value`)
+		if !strings.HasPrefix(signed, e.base+"/api/render/"+pageID+"?") || !strings.Contains(signed, "sig=") {
+			t.Fatalf("signed link %q", signed)
+		}
+		if res, err := http.Get(signed); err != nil || res.StatusCode != 200 {
+			t.Fatalf("signed link answered %v %v", res, err)
+		} else {
+			res.Body.Close()
 		}
 		b.screenshots("page")
 
