@@ -97,6 +97,15 @@ func TestPageLinkBoundToTarget(t *testing.T) {
 	if r := e.get("/api/render/" + card + "?" + capability.SignPageQuery(sp.RenderSecret, card, q, time.Now().Add(time.Hour))); r.status != 200 {
 		t.Fatalf("unexpired link: %d %s", r.status, r.body)
 	}
+	// gt opens every page, but sets no webhook_url; a signed link may
+	// carry one, since the signer chose it.
+	hook := "webhook_url=" + url.QueryEscape("http://127.0.0.1:9/hook")
+	if r := e.get("/api/render/" + card + "?" + hook + "&gt=" + sp.GetRenderToken); r.status != 400 || !strings.Contains(string(r.body), "webhook_url") {
+		t.Errorf("gt with webhook_url: %d %s", r.status, r.body)
+	}
+	if r := e.get("/api/render/" + card + "?" + capability.SignPageQuery(sp.RenderSecret, card, hook, time.Time{})); r.status == 401 || r.status == 403 {
+		t.Errorf("signed link with webhook_url: %d %s", r.status, r.body)
+	}
 
 	// The file URL of a render: its sig is no page sig, and a page sig
 	// opens no file.
