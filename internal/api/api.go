@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
@@ -43,6 +44,12 @@ type Config struct {
 
 	// UI, when set, serves the web console under /ui/.
 	UI http.Handler
+
+	// RenderSecretOverlap is how long a rotated-out render secret or
+	// GET-render token keeps working; default capability.DefaultOverlap.
+	RenderSecretOverlap time.Duration
+	// Now is the clock capabilities are checked against; default time.Now.
+	Now func() time.Time
 }
 
 // Server holds the handlers' dependencies.
@@ -62,6 +69,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Sandboxed == nil {
 		cfg.Sandboxed = func() bool { return false }
+	}
+	cfg.RenderSecretOverlap = cmp.Or(cfg.RenderSecretOverlap, capability.DefaultOverlap)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
 }
@@ -143,6 +154,8 @@ func (s *Server) routes() []route {
 		h("POST", "/api/webhooks/{id}/rotate-secret", AuthToken, s.rotateWebhook),
 		h("POST", "/api/webhooks/{id}/test", AuthToken, s.testWebhook),
 		h("POST", "/api/webhook-secret/rotate", AuthToken, s.rotateSpaceSecret),
+		h("POST", "/api/render-secret/rotate", AuthToken, s.rotateRenderSecret),
+		h("POST", "/api/get-render-token/rotate", AuthToken, s.rotateGetRenderToken),
 		h("GET", "/api/webhook-deliveries", AuthToken, s.listDeliveries),
 		h("GET", "/api/webhook-deliveries/{id}", AuthToken, s.getDelivery),
 		h("POST", "/api/webhook-deliveries/{id}/redeliver", AuthToken, s.redeliver),

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"crypto/subtle"
 	"errors"
 	"io"
 	"mime"
@@ -13,108 +12,97 @@ import (
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// renderGET serves GET /api/render/{pageId}. A token is required unless the
-// page's template sets requireGetRenderToken to false, so a public page can
-// be used straight from <img src>.
+// renderGET serves GET /api/render/{pageId}. The handler only finds how
+// the caller is authorised and the space of the page: a bearer token, a
+// capability of the page's space (sig, gt), or nothing. What an anonymous
+// caller may render (pages whose template, in the version rendered, needs
+// no token) is decided by the render service on what it renders, so
+// public pages can be used straight from <img src>.
 func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
 	pageID := r.PathValue("pageId")
 	ctx := r.Context()
-	if r.Header.Get("Authorization") != "" {
+	q := r.URL.Query()
+	caller := render.CallerToken
+	switch {
+	case r.Header.Get("Authorization") != "":
 		tok, err := s.authenticate(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		ctx = withToken(ctx, tok)
-	} else if q := r.URL.Query(); q.Has("sig") || q.Has("gt") {
-		sp, status, err := s.pageCapabilitySpace(r, pageID, q)
+	case q.Has("sig") || q.Has("gt"):
+		sp, c, err := s.pageCapabilitySpace(r, pageID, q)
 		if err != nil {
-			if status == http.StatusForbidden {
-				writeError(w, r, status, "invalid_signature", "the sig does not match the query: sign the query string without sig, exactly as sent")
-			} else {
-				s.fail(w, r, auth.ErrInvalidToken)
-			}
+			s.fail(w, r, err)
 			return
 		}
+		caller = c
 		ctx = withToken(ctx, &store.Token{SpaceID: sp})
-	} else {
-		sp, err := s.publicPageSpace(r, pageID)
+	default:
+		// Unknown pages answer as token-only ones do, so the absence of
+		// a token reveals nothing about which ids exist.
+		p, err := s.cfg.Store.FindPage(ctx, pageID)
 		if err != nil {
-			// Unknown pages and token-only pages answer alike, so the
-			// absence of a token reveals nothing about which ids exist.
-			s.fail(w, r, auth.ErrInvalidToken)
+			s.fail(w, r, render.ErrTokenRequired)
 			return
 		}
-		ctx = withToken(ctx, &store.Token{SpaceID: sp})
+		caller = render.CallerAnonymous
+		ctx = withToken(ctx, &store.Token{SpaceID: p.SpaceID})
 	}
 	r = r.WithContext(ctx)
-	q := r.URL.Query()
 	q.Del("sig") // capabilities, not render options
 	q.Del("gt")
+	if caller == render.CallerSignedLink {
+		q.Del("exp") // checked with the sig that covers it
+	}
 	opts, err := render.ParseQuery(pageID, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.doRender(w, r, opts)
+	s.doRender(w, r, opts, caller)
 }
 
 // pageCapabilitySpace returns the space of a page rendered by GET without
-// an API token but with a capability of its space: a sig (hex HMAC-SHA256
-// of the raw query without the sig parameter, keyed by the space's render
-// secret), which fixes every tweak in the link, or the space's GET-render
+// an API token but with a capability of its space, and which one: a sig
+// (capability.PageSig: a MAC of the page id and the raw query without
+// sig, exp included, under a key derived from the space's render secret),
+// which fixes every parameter of the link, or the space's GET-render
 // token as gt. Either lets the render through whatever the template's
-// requireGetRenderToken says. A bad sig answers 403 and a bad gt 401, the
-// same for pages that do not exist.
-func (s *Server) pageCapabilitySpace(r *http.Request, pageID string, q url.Values) (string, int, error) {
-	status := http.StatusUnauthorized
+// requireGetRenderToken says. Within the rotation overlap the previous
+// secret or token works too. A bad or expired sig answers 403 and a bad
+// gt 401, the same for pages that do not exist.
+func (s *Server) pageCapabilitySpace(r *http.Request, pageID string, q url.Values) (string, render.Caller, error) {
+	fail := auth.ErrInvalidToken
 	if q.Has("sig") {
-		status = http.StatusForbidden
+		fail = capability.ErrBadSignature
 	}
 	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
 	if err != nil {
-		return "", status, auth.ErrInvalidToken
+		return "", 0, fail
 	}
 	sp, err := s.cfg.Store.GetSpace(r.Context(), p.SpaceID)
 	if err != nil {
-		return "", status, auth.ErrInvalidToken
+		return "", 0, fail
 	}
+	now := s.cfg.Now()
 	if q.Has("sig") {
-		if !validHMAC(sp.RenderSecret, queryWithout(r.URL.RawQuery, "sig"), q.Get("sig")) {
-			return "", status, auth.ErrInvalidToken
+		if err := capability.VerifyPage(capability.RenderSecrets(sp, now), pageID, r.URL.RawQuery, now); err != nil {
+			return "", 0, err
 		}
-		return sp.ID, 0, nil
+		return sp.ID, render.CallerSignedLink, nil
 	}
-	if sp.GetRenderToken == "" || subtle.ConstantTimeCompare([]byte(q.Get("gt")), []byte(sp.GetRenderToken)) != 1 {
-		return "", status, auth.ErrInvalidToken
+	if !capability.ValidGetToken(sp, q.Get("gt"), now) {
+		return "", 0, fail
 	}
-	return sp.ID, 0, nil
-}
-
-// publicPageSpace returns the space of a page whose template lets GET
-// renders go without a token.
-func (s *Server) publicPageSpace(r *http.Request, pageID string) (string, error) {
-	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
-	if err != nil {
-		return "", err
-	}
-	tplID := p.Draft.TemplateID
-	if p.Published != nil && r.URL.Query().Get("draft") == "" {
-		tplID = p.Published.TemplateID
-	}
-	tpl, err := s.cfg.Store.GetTemplate(r.Context(), p.SpaceID, tplID)
-	if err != nil {
-		return "", err
-	}
-	if tpl.RequireGetRenderToken {
-		return "", auth.ErrInvalidToken
-	}
-	return p.SpaceID, nil
+	return sp.ID, render.CallerGetToken, nil
 }
 
 func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +119,7 @@ func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.doRender(w, r, opts)
+	s.doRender(w, r, opts, render.CallerToken)
 }
 
 // renderResponse is the JSON answer of a render.
@@ -159,14 +147,14 @@ type timingsJSON struct {
 	TotalMs  int64 `json:"totalMs"`
 }
 
-func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options) {
+func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options, caller render.Caller) {
 	if opts.WebhookURL != "" {
 		if err := s.cfg.CheckURL(opts.WebhookURL); err != nil {
 			writeError(w, r, http.StatusBadRequest, "invalid_request", "webhook_url: "+err.Error())
 			return
 		}
 	}
-	req := render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts}
+	req := render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts, Caller: caller}
 	hold := holder(r)
 	if hold != nil {
 		req.Log = &hold.entry

@@ -14,6 +14,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -104,8 +105,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, browser.ErrStopped):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, r, http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
-	case errors.Is(err, auth.ErrInvalidToken):
+	case errors.Is(err, auth.ErrInvalidToken), errors.Is(err, render.ErrTokenRequired):
+		// Both alike: a tokenless caller cannot tell an unknown page from
+		// one it may not render.
 		writeError(w, r, http.StatusUnauthorized, "unauthorized", "a valid API token is required: Authorization: Bearer rh_…")
+	case errors.Is(err, capability.ErrBadSignature), errors.Is(err, capability.ErrExpired):
+		writeError(w, r, http.StatusForbidden, "invalid_signature", err.Error())
 	default:
 		s.log.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, r, http.StatusInternalServerError, "internal_error", "internal error; see the server log for request "+requestID(r))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
@@ -239,7 +240,11 @@ func validHMAC(secret, msg, token string) bool {
 
 // v1Signed serves a signed render link, GET /v1/{renderKey}/{token}/{format}?…,
 // for <img src> without headers. The token is hex HMAC-SHA256 of the raw
-// query string exactly as sent, keyed by the space's render secret. Links
+// query string exactly as sent, keyed by the space's render secret (or,
+// within the rotation overlap, the previous one): Urlbox's construction,
+// kept so links made by its SDKs work. The format segment is not signed
+// (Urlbox's is not either): anyone holding a link can ask for the same
+// render in another format. Links
 // use the cache (default ttl 30 days) and answer the file itself, with an
 // ETag and Cache-Control; a matching If-None-Match gets 304.
 func (s *Server) v1Signed(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +257,13 @@ func (s *Server) v1Signed(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !validHMAC(sp.RenderSecret, r.URL.RawQuery, r.PathValue("token")) {
+	valid := false
+	for _, secret := range capability.RenderSecrets(sp, s.cfg.Now()) {
+		if validHMAC(secret, r.URL.RawQuery, r.PathValue("token")) {
+			valid = true
+		}
+	}
+	if !valid {
 		writeError(w, r, http.StatusForbidden, codeInvalidSignature, "the token does not match the query: sign the query string exactly as sent")
 		return
 	}
@@ -319,18 +330,4 @@ func etagMatch(header, etag string) bool {
 		}
 	}
 	return false
-}
-
-// queryWithout returns a raw query string without the components whose
-// name is name, keeping everything else exactly as sent.
-func queryWithout(raw, name string) string {
-	parts := strings.Split(raw, "&")
-	kept := parts[:0]
-	for _, p := range parts {
-		k, _, _ := strings.Cut(p, "=")
-		if k != name {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, "&")
 }

@@ -2,20 +2,6 @@ package api
 
 import "testing"
 
-func TestV1QueryWithout(t *testing.T) {
-	for raw, want := range map[string]string{
-		"a=1&sig=ff&b=%20":  "a=1&b=%20",
-		"sig=ff":            "",
-		"sig&a=1":           "a=1",
-		"a=1&signature=x":   "a=1&signature=x",
-		"b=2&a=1&sig=1&c=3": "b=2&a=1&c=3",
-	} {
-		if got := queryWithout(raw, "sig"); got != want {
-			t.Errorf("queryWithout(%q) = %q, want %q", raw, got, want)
-		}
-	}
-}
-
 func TestV1ETagMatch(t *testing.T) {
 	for header, want := range map[string]bool{
 		`"r1"`: true, `W/"r1"`: true, `"r0", "r1"`: true, `*`: true, `"r2"`: false, ``: false, `r1`: false,

@@ -2,11 +2,10 @@ package blob
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 	"strings"
+
+	"github.com/renderhook/renderhook/internal/capability"
 )
 
 // Signer makes and checks the HMAC-signed URLs under which renderhook
@@ -24,10 +23,10 @@ func NewSigner(key []byte, baseURL string) *Signer {
 	return &Signer{key: key, baseURL: strings.TrimRight(baseURL, "/")}
 }
 
+// sig is the MAC of a file's key under the file-URL purpose's own derived
+// key and domain tag, so it cannot serve as any other signature.
 func (s *Signer) sig(key string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("file:" + key))
-	return hex.EncodeToString(m.Sum(nil))
+	return capability.MAC(s.key, capability.PurposeFileURL, key)
 }
 
 // WithBucket returns a signer whose file URLs come from b when b makes
@@ -75,5 +74,5 @@ func (s *Signer) BaseURL() string { return s.baseURL }
 
 // Verify reports whether sig is the signature of key, in constant time.
 func (s *Signer) Verify(key, sig string) bool {
-	return hmac.Equal([]byte(s.sig(key)), []byte(sig))
+	return capability.Equal(s.sig(key), sig)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/render"
@@ -34,7 +36,9 @@ Usage:
   renderhook space create --name N [--credit-limit N] [--json]
   renderhook space list   [--json]
   renderhook space set-rate-limit --space ID --per-minute N   limit render requests (0: none)
+  renderhook space rotate-render-secret|rotate-get-render-token --space ID [--render-secret-overlap 24h] [--json]
   renderhook token create --space ID [--json]
+  renderhook link sign    --page ID [--query Q] [--expires-in D] [--public-url URL]   print a signed page-render link
   renderhook quickstart   [flags]   create a first space, token and demo page if none exist; print a curl line
   renderhook webhook      verify|sign [flags] < body   check or make a webhook signature
   renderhook version
@@ -60,6 +64,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = spaceCmd(ctx, args[1:], stdout)
 	case "token":
 		err = tokenCmd(ctx, args[1:], stdout)
+	case "link":
+		err = linkCmd(ctx, args[1:], stdout)
 	case "quickstart":
 		err = quickstart(ctx, args[1:], stdout)
 	case "webhook":
@@ -135,6 +141,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, "a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + 5s: 2 x render-timeout + 15s for async renders (75s by default)")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs and what requests left behind (render options, spooled bytes, webhook deliveries) are kept")
+	fs.DurationVar(&cfg.RenderSecretOverlap, "render-secret-overlap", capability.DefaultOverlap, "how long a rotated-out render secret or GET-render token keeps working")
 	fs.StringVar(&cfg.Webhooks.SignatureHeader, "webhook-signature-header", "X-Renderhook-Signature", "header carrying the t=…,sha256=… signature (X-Urlbox-Signature for Urlbox receivers)")
 	schedule := fs.String("webhook-retry-schedule", "", "delays before each delivery attempt, e.g. 0s,5s,5m (default 0s,5s,5m,30m,2h,5h,10h,14h,20h,24h)")
 	fs.DurationVar(&cfg.Webhooks.DisableAfter, "webhook-disable-after", 5*24*time.Hour, "disable an endpoint whose deliveries have all failed for this long")
@@ -243,8 +250,16 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "set-rate-limit" {
 		return spaceRateLimitCmd(ctx, args[1:], stdout)
 	}
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		return errors.New("usage: renderhook space create --name N [--credit-limit N] [--json] | space list [--json]")
+	const usage = "usage: renderhook space create --name N [--credit-limit N] [--json] | space list [--json] | " +
+		"space rotate-render-secret --space ID [--render-secret-overlap D] [--json] | space rotate-get-render-token --space ID [--render-secret-overlap D] [--json] | " +
+		"space set-rate-limit --space ID --per-minute N"
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "create", "list", "rotate-render-secret", "rotate-get-render-token":
+	default:
+		return errors.New(usage)
 	}
 	fs := flag.NewFlagSet("space "+args[0], flag.ContinueOnError)
 	var db dbFlags
@@ -252,6 +267,8 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	name := fs.String("name", "", "space name (create)")
 	limit := fs.Int64("credit-limit", 0, "renders the space may use; 0 is unlimited (create)")
+	spaceID := fs.String("space", "", "space id (rotate-*)")
+	overlap := fs.Duration("render-secret-overlap", capability.DefaultOverlap, "how long the rotated-out value keeps working (rotate-*)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -260,6 +277,9 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if strings.HasPrefix(args[0], "rotate-") {
+		return rotateCmd(ctx, st, args[0], *spaceID, *overlap, *asJSON, stdout)
+	}
 	if args[0] == "list" {
 		spaces, err := st.ListSpaces(ctx)
 		if err != nil {
@@ -303,6 +323,84 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\nwebhook secret %s\nrender key %s\nrender secret %s\n(the token is shown only now)\n",
 		out.SpaceID, out.Name, out.Token, out.WebhookSecret, out.RenderKey, out.RenderSecret)
+	return nil
+}
+
+// linkCmd prints a signed GET render link of a page (capability.PageLink):
+// the query is fixed by the signature, bound to that page, and, with
+// --expires-in, stops working then.
+func linkCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "sign" {
+		return errors.New("usage: renderhook link sign --page ID [--query 'tweak:title=Hi'] [--expires-in 24h] [--public-url URL]")
+	}
+	fs := flag.NewFlagSet("link sign", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	pageID := fs.String("page", "", "page id")
+	query := fs.String("query", "", "the link's query, URL-encoded as it will be sent (e.g. tweak:title=Hi&format=webp)")
+	expiresIn := fs.Duration("expires-in", 0, "the link stops working after this long (default: never, until the render secret is rotated)")
+	publicURL := fs.String("public-url", "", "base URL to print the link under (default: print the path only)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *pageID == "" {
+		return errors.New("link sign: --page is required")
+	}
+	if *expiresIn < 0 {
+		return errors.New("link sign: --expires-in must be positive")
+	}
+	if _, err := url.ParseQuery(*query); err != nil {
+		return fmt.Errorf("link sign: --query is not a URL query: %w", err)
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := st.FindPage(ctx, *pageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("link sign: no page %s", *pageID)
+	}
+	if err != nil {
+		return err
+	}
+	sp, err := st.GetSpace(ctx, p.SpaceID)
+	if err != nil {
+		return err
+	}
+	var exp time.Time
+	if *expiresIn > 0 {
+		exp = time.Now().Add(*expiresIn)
+	}
+	fmt.Fprintln(stdout, strings.TrimRight(*publicURL, "/")+capability.PageLink(sp.RenderSecret, p.ID, strings.TrimPrefix(*query, "?"), exp))
+	return nil
+}
+
+// rotateCmd rotates a space's render secret or GET-render token and
+// prints the new value, shown only now; the previous one keeps working
+// for overlap.
+func rotateCmd(ctx context.Context, st store.Store, which, spaceID string, overlap time.Duration, asJSON bool, stdout io.Writer) error {
+	if spaceID == "" {
+		return fmt.Errorf("space %s: --space is required", which)
+	}
+	if overlap <= 0 {
+		return fmt.Errorf("space %s: --render-secret-overlap must be positive", which)
+	}
+	rotate, field, label := capability.RotateRenderSecret, "renderSecret", "render secret"
+	if which == "rotate-get-render-token" {
+		rotate, field, label = capability.RotateGetRenderToken, "getRenderToken", "GET-render token"
+	}
+	rot, err := rotate(ctx, st, spaceID, overlap, time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("space %s: no space %s", which, spaceID)
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"spaceId": spaceID, field: rot.Value, "previousValidUntil": rot.PreviousValidUntil})
+	}
+	fmt.Fprintf(stdout, "new %s %s\n(shown only now; the previous one keeps working until %s)\n", label, rot.Value, rot.PreviousValidUntil.Format(time.RFC3339))
 	return nil
 }
 

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/renderhook/renderhook/internal/capability"
+	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
 )
 
@@ -87,6 +91,126 @@ func TestQuickstartGivesTheWebhookSecret(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), sp.WebhookSecret) {
 		t.Fatalf("the webhook secret is not printed:\n%s", out.String())
+	}
+}
+
+// TestSpaceRotate checks `space rotate-render-secret` and
+// `space rotate-get-render-token`: the new value is printed once and
+// stored, the previous one is kept until the overlap ends.
+func TestSpaceRotate(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var created spaceCreated
+	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	rotate := func(which string, extra ...string) map[string]any {
+		t.Helper()
+		out.Reset()
+		args := append([]string{"space", which, "--space", created.SpaceID, "--json", "--data-dir", dir}, extra...)
+		if code := Main(args, &out, &errb); code != 0 {
+			t.Fatalf("%s: exit %d: %s", which, code, errb.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		return m
+	}
+	before := time.Now()
+	rs := rotate("rotate-render-secret", "--render-secret-overlap", "2h")
+	gt := rotate("rotate-get-render-token")
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp, err := st.GetSpace(context.Background(), created.SpaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs["renderSecret"] != sp.RenderSecret || sp.RenderSecret == created.RenderSecret || sp.RenderSecretPrev != created.RenderSecret ||
+		sp.RenderSecretPrevUntil == nil || sp.RenderSecretPrevUntil.Before(before.Add(2*time.Hour-time.Second)) || sp.RenderSecretPrevUntil.After(time.Now().Add(2*time.Hour)) {
+		t.Errorf("render secret: printed %v, stored %+v", rs, sp)
+	}
+	if gt["getRenderToken"] != sp.GetRenderToken || sp.GetRenderTokenPrev != created.GetRenderToken ||
+		sp.GetRenderTokenPrevUntil == nil || sp.GetRenderTokenPrevUntil.Before(before.Add(24*time.Hour-time.Second)) {
+		t.Errorf("GET-render token: printed %v, stored %+v", gt, sp)
+	}
+	for _, args := range [][]string{
+		{"space", "rotate-render-secret", "--data-dir", dir},
+		{"space", "rotate-render-secret", "--space", "spc_nope", "--data-dir", dir},
+		{"space", "rotate-get-render-token", "--space", created.SpaceID, "--render-secret-overlap", "-1s", "--data-dir", dir},
+	} {
+		if code := Main(args, &out, &errb); code == 0 {
+			t.Errorf("%v: exit 0", args)
+		}
+	}
+}
+
+// TestLinkSign checks that `link sign` prints a link bound to the page and
+// its query, with exp when asked, under the space's render secret.
+func TestLinkSign(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var created spaceCreated
+	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	tpl := &store.Template{ID: store.NewID("tpl"), SpaceID: created.SpaceID, Name: "t", HTML: "x", Width: 1, Height: 1, RequireGetRenderToken: true, CreatedAt: now, UpdatedAt: now}
+	pg := &store.Page{ID: store.NewID("pg"), SpaceID: created.SpaceID, Draft: store.PageVersion{TemplateID: tpl.ID}, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateTemplate(ctx, tpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreatePage(ctx, pg); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	sign := func(extra ...string) *url.URL {
+		t.Helper()
+		out.Reset()
+		args := append([]string{"link", "sign", "--page", pg.ID, "--query", "tweak:title=Hi", "--data-dir", dir}, extra...)
+		if code := Main(args, &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		u, err := url.Parse(strings.TrimSpace(out.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	u := sign("--public-url", "https://img.example/")
+	if u.Host != "img.example" || u.Path != "/api/render/"+pg.ID {
+		t.Fatalf("link %s", u)
+	}
+	if err := capability.VerifyPage([]string{created.RenderSecret}, pg.ID, u.RawQuery, now); err != nil {
+		t.Fatalf("link does not verify: %v (%s)", err, u)
+	}
+	if err := capability.VerifyPage([]string{created.RenderSecret}, "pg_other", u.RawQuery, now); err == nil {
+		t.Fatal("link verifies for another page")
+	}
+	exp := sign("--expires-in", "1h")
+	if err := capability.VerifyPage([]string{created.RenderSecret}, pg.ID, exp.RawQuery, now); err != nil || !exp.Query().Has("exp") {
+		t.Fatalf("expiring link: %v (%s)", err, exp)
+	}
+	if err := capability.VerifyPage([]string{created.RenderSecret}, pg.ID, exp.RawQuery, now.Add(2*time.Hour)); err == nil {
+		t.Fatal("expiring link verifies after its exp")
+	}
+	if code := Main([]string{"link", "sign", "--page", "pg_nope", "--data-dir", dir}, &out, &errb); code == 0 {
+		t.Fatal("unknown page: exit 0")
 	}
 }
 

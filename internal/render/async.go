@@ -36,6 +36,9 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 	if s.cfg.Queue == nil {
 		return nil, errors.New("async renders need the job queue")
 	}
+	if err := req.authorize(true); err != nil {
+		return nil, err
+	}
 	if err := s.checkRate(ctx, req.SpaceID); err != nil {
 		return nil, err
 	}
@@ -43,7 +46,7 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 		return nil, err
 	}
 	o := req.Options
-	p, err := s.prepare(ctx, req.SpaceID, o)
+	p, err := s.prepare(ctx, req.SpaceID, o, req.Caller)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +126,9 @@ func (w *asyncWorker) Work(ctx context.Context, job *river.Job[AsyncArgs]) error
 		return fmt.Errorf("mark started: %w", err)
 	}
 	rec.StartedAt = &start
-	p, err := s.prepare(ctx, rec.SpaceID, &o)
+	// Only a token holder can queue a render (authorize): the job renders
+	// what its caller could.
+	p, err := s.prepare(ctx, rec.SpaceID, &o, CallerToken)
 	if err != nil {
 		return s.finishFailed(ctx, rec, err)
 	}

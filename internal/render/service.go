@@ -36,7 +36,45 @@ var (
 	ErrTemplate = errors.New("template error")
 	// ErrCreditLimit: the space has spent its credits (402).
 	ErrCreditLimit = errors.New("credit limit reached")
+	// ErrTokenRequired: an anonymous caller asked for something only a
+	// token (or a capability) may render: a page whose template requires
+	// a token in the version rendered, a page that does not exist, or an
+	// async render (401, alike for all, so ids do not leak).
+	ErrTokenRequired = errors.New("an API token is required")
 )
+
+// Caller is how the caller of a render was authorised. The service
+// decides on it, against the page versions it actually renders, what the
+// caller may have.
+type Caller int
+
+const (
+	// CallerAnonymous has neither a token nor a capability (a public GET):
+	// it may render only pages whose template, in every version rendered,
+	// has RequireGetRenderToken false, synchronously and without a
+	// webhook_url. It is the zero value, so a forgotten field refuses.
+	CallerAnonymous Caller = iota
+	// CallerToken holds an API token (or a console session) of the space.
+	CallerToken
+	// CallerSignedLink holds a page link signed with the space's render
+	// secret: the signer chose every parameter, webhook_url included.
+	CallerSignedLink
+	// CallerGetToken holds the space's GET-render token (?gt=): any page
+	// of the space, synchronously and without a webhook_url.
+	CallerGetToken
+)
+
+// authorize refuses what the caller may not ask for whatever it renders;
+// the per-template check is made in buildPage on the template used.
+func (r Request) authorize(async bool) error {
+	if async && r.Caller != CallerToken {
+		return fmt.Errorf("%w: async renders need an API token", ErrTokenRequired)
+	}
+	if r.Options.WebhookURL != "" && r.Caller != CallerToken && r.Caller != CallerSignedLink {
+		return fmt.Errorf("%w: webhook_url needs an API token or a signed link", ErrInvalidInput)
+	}
+	return nil
+}
 
 // Enqueuer inserts jobs in a store transaction.
 type Enqueuer interface {
@@ -69,7 +107,7 @@ type Config struct {
 	// Limits bound each render's template executions (HTML size, steps,
 	// time, for all its pages together).
 	Limits Limits
-	Logger           *slog.Logger
+	Logger *slog.Logger
 }
 
 // Service renders pages.
@@ -100,6 +138,8 @@ type Request struct {
 	SpaceID   string
 	RequestID string
 	Options   *Options
+	// Caller is how the request was authorised (see Caller).
+	Caller Caller
 	// Log is the request's log entry as the API filled it (method, path,
 	// sanitised query and body, token prefix); a succeeded render writes
 	// it, completed, in the transaction that records the render.
@@ -134,10 +174,12 @@ type pageRun struct {
 	data map[string]any
 }
 
-func (s *Service) prepare(ctx context.Context, spaceID string, o *Options) (*prepared, error) {
+// prepare builds every page of a render; an anonymous caller gets only
+// pages whose template, in the version rendered, needs no token.
+func (s *Service) prepare(ctx context.Context, spaceID string, o *Options, caller Caller) (*prepared, error) {
 	p := &prepared{pages: make([]browser.Page, 0, len(o.Pages))}
 	for _, ref := range o.Pages {
-		tpl, run, err := s.buildPage(ctx, spaceID, ref, o)
+		tpl, run, err := s.buildPage(ctx, spaceID, ref, o, caller == CallerAnonymous)
 		if err != nil {
 			return nil, err
 		}
@@ -217,6 +259,17 @@ func (s *Service) fill(rec *store.Render, res *browser.Result, o *Options, at ti
 func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 	start := time.Now()
 	o := req.Options
+	if err := req.authorize(false); err != nil {
+		return nil, err
+	}
+	// Authorization first (prepare refuses what the caller may not
+	// render), so an anonymous caller can neither spend a space's rate
+	// limit on pages it may not render nor learn from a 402 or 429 that
+	// they exist. prepare only reads; the template runs inside the pool.
+	p, err := s.prepare(ctx, req.SpaceID, o, req.Caller)
+	if err != nil {
+		return nil, err
+	}
 	if s.cfg.Queue != nil {
 		if err := s.checkRate(ctx, req.SpaceID); err != nil {
 			return nil, err
@@ -224,10 +277,6 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		if err := s.checkCredits(ctx, req.SpaceID); err != nil {
 			return nil, err
 		}
-	}
-	p, err := s.prepare(ctx, req.SpaceID, o)
-	if err != nil {
-		return nil, err
 	}
 	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, start)
 	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, o))
@@ -375,11 +424,18 @@ func (s *Service) checkCredits(ctx context.Context, spaceID string) error {
 	return nil
 }
 
-// buildPage loads one page and its template and returns the execution that
-// makes its HTML.
-func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o *Options) (*store.Template, *pageRun, error) {
+// buildPage loads one page and its template and returns the execution
+// that makes its HTML. When public, the caller is anonymous: the template
+// of the very version rendered must need no token, and every refusal
+// before that check (unknown page, no published version) is
+// ErrTokenRequired, so an anonymous caller learns nothing about pages it
+// may not render.
+func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o *Options, public bool) (*store.Template, *pageRun, error) {
 	page, err := s.cfg.Store.GetPage(ctx, spaceID, ref.PageID)
 	if errors.Is(err, store.ErrNotFound) {
+		if public {
+			return nil, nil, ErrTokenRequired
+		}
 		return nil, nil, fmt.Errorf("%w: %s", ErrPageNotFound, truncate(ref.PageID))
 	}
 	if err != nil {
@@ -390,14 +446,20 @@ func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o 
 		version = &page.Draft
 	}
 	if version == nil {
+		if public {
+			return nil, nil, ErrTokenRequired
+		}
 		return nil, nil, fmt.Errorf("%w: page %s has no published version; publish it or pass draft=true", ErrNotPublished, page.ID)
-	}
-	if o.TemplateID != "" && o.TemplateID != version.TemplateID {
-		return nil, nil, fmt.Errorf("%w: page %s uses template %s, not %s", ErrTemplateMismatch, page.ID, version.TemplateID, truncate(o.TemplateID))
 	}
 	tpl, err := s.cfg.Store.GetTemplate(ctx, spaceID, version.TemplateID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load template %s: %w", version.TemplateID, err)
+	}
+	if public && tpl.RequireGetRenderToken {
+		return nil, nil, ErrTokenRequired
+	}
+	if o.TemplateID != "" && o.TemplateID != version.TemplateID {
+		return nil, nil, fmt.Errorf("%w: page %s uses template %s, not %s", ErrTemplateMismatch, page.ID, version.TemplateID, truncate(o.TemplateID))
 	}
 	data, err := ApplyValues(tpl, version.Values, ref.Tweaks)
 	if err != nil {

@@ -95,6 +95,9 @@ type Config struct {
 	// request left (render options, spooled bytes, webhook deliveries,
 	// finished jobs), are kept: requestlog.Purge; default 30 days.
 	LogRetention time.Duration
+	// RenderSecretOverlap is how long a rotated-out render secret or
+	// GET-render token keeps working; default 24h (capability.DefaultOverlap).
+	RenderSecretOverlap time.Duration
 	// Queue tunes the job queue (retries, workers); the DB is filled in.
 	Queue queue.Config
 	// Egress guards outbound connections (webhooks); Allow opens ranges.
@@ -313,6 +316,7 @@ func (s *Server) init(ctx context.Context) error {
 	s.Renderer.RegisterAsync(workers, asyncTimeout)
 	console, err := ui.New(ctx, ui.Config{
 		Store: s.Store, Renderer: s.Renderer, Signer: s.Signer, Notify: s.Notify, CheckURL: s.Guard.CheckURL, Logger: s.log,
+		RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	})
 	if err != nil {
 		return err
@@ -320,7 +324,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.API, err = api.New(api.Config{
 		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, Sandboxed: s.Pool.Sandboxed, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
-		UI: console,
+		UI: console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	}); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
@@ -504,20 +505,22 @@ func TestPageRenderSignedLinkAndGetToken(t *testing.T) {
 	if r := e.get("/api/render/" + pageID + "?gt=wrong"); r.status != 401 {
 		t.Fatalf("bad gt: %d %s", r.status, r.body)
 	}
-	// sig: the tweaks in the link are fixed by the signature.
+	// sig: the tweaks in the link are fixed by the signature, which is
+	// bound to the page (capability.SignPageQuery).
 	q := "tweak:background=%2300ff00&tweak:title=Signed"
-	r := e.get("/api/render/" + pageID + "?" + q + "&sig=" + sign(sp.RenderSecret, q))
+	signed := capability.SignPageQuery(sp.RenderSecret, pageID, q, time.Time{})
+	r := e.get("/api/render/" + pageID + "?" + signed)
 	if r.status != 200 {
 		t.Fatalf("signed page render: %d %.200s", r.status, r.body)
 	}
 	if img := decodePNG(t, r.body); !near(img.At(600, 600), 0, 255, 0) {
 		t.Fatalf("signed tweak not applied: %v", img.At(600, 600))
 	}
-	tampered := "tweak:background=%23ff0000&tweak:title=Signed"
-	if r := e.get("/api/render/" + pageID + "?" + tampered + "&sig=" + sign(sp.RenderSecret, q)); r.status != 403 || r.errCode(t) != "invalid_signature" {
+	tampered := strings.Replace(signed, "%2300ff00", "%23ff0000", 1)
+	if r := e.get("/api/render/" + pageID + "?" + tampered); r.status != 403 || r.errCode(t) != "invalid_signature" {
 		t.Fatalf("tampered: %d %s", r.status, r.body)
 	}
-	if r := e.get("/api/render/pg_unknown?" + q + "&sig=" + sign(sp.RenderSecret, q)); r.status != 403 {
+	if r := e.get("/api/render/pg_unknown?" + signed); r.status != 403 {
 		t.Fatalf("unknown page: %d %s", r.status, r.body)
 	}
 	// The bearer token still works as before.

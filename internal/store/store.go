@@ -37,9 +37,17 @@ type Space struct {
 	// empty.
 	RenderKey    string
 	RenderSecret string
+	// RenderSecretPrev is the render secret before the last rotation; it
+	// keeps verifying links until RenderSecretPrevUntil.
+	RenderSecretPrev      string
+	RenderSecretPrevUntil *time.Time
 	// GetRenderToken, passed as ?gt=, lets a GET page render through
 	// without an API token although its template requires one.
 	GetRenderToken string
+	// GetRenderTokenPrev is the GET-render token before the last
+	// rotation; it keeps working until GetRenderTokenPrevUntil.
+	GetRenderTokenPrev      string
+	GetRenderTokenPrevUntil *time.Time
 }
 
 // Token is an API token. Only the SHA-256 of the secret is kept; Prefix is
@@ -386,6 +394,12 @@ type Store interface {
 	// SetWebhookSecret replaces the space's signing secret, keeping the
 	// previous one for the rotation window.
 	SetWebhookSecret(ctx context.Context, spaceID, secret, prev string, rotatedAt *time.Time) error
+	// RotateRenderSecret makes secret the space's render secret and the
+	// current one its previous secret, valid until prevUntil, in one
+	// statement (so two rotations cannot both keep the same previous value).
+	RotateRenderSecret(ctx context.Context, spaceID, secret string, prevUntil time.Time) error
+	// RotateGetRenderToken does the same for the GET-render token.
+	RotateGetRenderToken(ctx context.Context, spaceID, token string, prevUntil time.Time) error
 	GetSpace(ctx context.Context, id string) (*Space, error)
 	// GetSpaceByRenderKey finds the space whose signed render links use key.
 	GetSpaceByRenderKey(ctx context.Context, key string) (*Space, error)

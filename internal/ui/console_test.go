@@ -258,8 +258,16 @@ func TestConsole(t *testing.T) {
 		if !strings.Contains(b.text(`document.body.innerText`), "Each preview is a billed render") {
 			t.Fatal("the preview is not labelled as billed")
 		}
-		if !strings.Contains(b.text(`document.querySelector('#link-note').innerText`), "v1 API") {
-			t.Fatal("token-only template does not explain signed links")
+		// A token-only template's page offers a signed link, which
+		// renders without a token.
+		signed := b.text(`document.querySelector('#signed-link').value`)
+		if !strings.HasPrefix(signed, e.base+"/api/render/"+pageID+"?") || !strings.Contains(signed, "sig=") {
+			t.Fatalf("signed link %q", signed)
+		}
+		if res, err := http.Get(signed); err != nil || res.StatusCode != 200 {
+			t.Fatalf("signed link answered %v %v", res, err)
+		} else {
+			res.Body.Close()
 		}
 		b.screenshots("page")
 
@@ -352,6 +360,13 @@ func TestConsole(t *testing.T) {
 		b.click(`tbody tr:first-child form[action$="/revoke"] button`)
 		b.wait(`document.querySelector('.flash') !== null`)
 		e.api(t, 401, "GET", "/api/usage", tok, nil)
+		// Rotate the GET-render token: the new one is shown once and works.
+		b.click("#rotate-get-render-token")
+		b.wait(`document.querySelector('#rotated-value') !== null`)
+		gt := b.text(`document.querySelector('#rotated-value').value`)
+		if sp, err := e.srv.Store.GetSpace(context.Background(), e.space); err != nil || sp.GetRenderToken != gt {
+			t.Fatalf("shown %q, stored %+v %v", gt, sp, err)
+		}
 	})
 
 	t.Run("sign out", func(t *testing.T) {
@@ -476,6 +491,43 @@ func TestConsoleHTTP(t *testing.T) {
 		}
 		if r := bc.post(t, "/ui/tokens/"+toks[0].ID+"/revoke", url.Values{"_csrf": {csrfB}}); r.status != 404 {
 			t.Errorf("revoking another space's token: %d, want 404", r.status)
+		}
+	})
+
+	t.Run("render secret and GET-render token rotate", func(t *testing.T) {
+		ctx := context.Background()
+		old, err := e.srv.Store.GetSpace(ctx, e.space)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"/ui/render-secret/rotate", "/ui/get-render-token/rotate"} {
+			if r := a.do(t, "POST", p, url.Values{"_csrf": {"AAAA"}}, map[string]string{"Origin": e.base}); r.status != 403 {
+				t.Errorf("%s without the csrf token: %d, want 403", p, r.status)
+			}
+			if r := a.do(t, "POST", p, url.Values{"_csrf": {a.csrf(t)}}, map[string]string{"Origin": "https://evil.example"}); r.status != 403 {
+				t.Errorf("%s from another origin: %d, want 403", p, r.status)
+			}
+		}
+		if sp, _ := e.srv.Store.GetSpace(ctx, e.space); sp.RenderSecret != old.RenderSecret || sp.GetRenderToken != old.GetRenderToken {
+			t.Fatal("a refused POST rotated")
+		}
+		rs := a.post(t, "/ui/render-secret/rotate", url.Values{"_csrf": {a.csrf(t)}})
+		gt := a.post(t, "/ui/get-render-token/rotate", url.Values{"_csrf": {a.csrf(t)}})
+		sp, err := e.srv.Store.GetSpace(ctx, e.space)
+		if err != nil || rs.status != 200 || gt.status != 200 {
+			t.Fatalf("rotate: %d %d %v", rs.status, gt.status, err)
+		}
+		if sp.RenderSecret == old.RenderSecret || sp.RenderSecretPrev != old.RenderSecret || sp.RenderSecretPrevUntil == nil ||
+			!sp.RenderSecretPrevUntil.After(time.Now().Add(23*time.Hour)) ||
+			sp.GetRenderToken == old.GetRenderToken || sp.GetRenderTokenPrev != old.GetRenderToken {
+			t.Fatalf("after rotation: %+v", sp)
+		}
+		// Each new value is shown once, on the page the form answered.
+		if !strings.Contains(string(rs.body), sp.RenderSecret) || !strings.Contains(string(gt.body), sp.GetRenderToken) {
+			t.Error("the new values are not shown")
+		}
+		if r := a.get(t, "/ui/tokens"); strings.Contains(string(r.body), sp.RenderSecret) || strings.Contains(string(r.body), sp.GetRenderToken) {
+			t.Error("the tokens page shows a secret again")
 		}
 	})
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
@@ -80,6 +81,9 @@ type pageData struct {
 	// PublicURL is the tokenless GET render URL, for templates with
 	// requireGetRenderToken false; empty otherwise.
 	PublicURL string
+	// SignedURL is a signed GET render link of the page with these
+	// values (capability.PageLink), for templates that require a token.
+	SignedURL string
 }
 
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -133,6 +137,8 @@ func (s *Server) showPage(w http.ResponseWriter, r *http.Request, sess *session)
 		if enc := tweaks.Encode(); enc != "" {
 			d.PublicURL += "?" + enc
 		}
+	} else {
+		d.SignedURL = s.cfg.Signer.BaseURL() + capability.PageLink(sess.Space.RenderSecret, p.ID, tweaks.Encode(), time.Time{})
 	}
 	s.render(w, r, http.StatusOK, "page", view{Title: "Page " + p.Draft.Name, Nav: "templates", S: sess, Data: d})
 }
@@ -179,7 +185,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	var out *render.Output
 	if err == nil {
-		out, err = s.cfg.Renderer.Render(ctx, render.Request{SpaceID: sess.Space.ID, RequestID: id, Options: opts, Log: entry})
+		out, err = s.cfg.Renderer.Render(ctx, render.Request{SpaceID: sess.Space.ID, RequestID: id, Options: opts, Caller: render.CallerToken, Log: entry})
 	}
 	if err != nil {
 		status, code, msg := previewError(err)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -14,13 +15,17 @@ type tokensData struct {
 	Current string
 	// Secret is a token just created, shown this once.
 	Secret string
+	// Rotated is a render secret or GET-render token just rotated, shown
+	// this once, with what it is and until when the previous one works.
+	Rotated, RotatedWhat string
+	PreviousValidUntil   time.Time
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.renderTokens(w, r, sess, "")
+	s.renderTokens(w, r, sess, tokensData{})
 }
 
-func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, sess *session, secret string) {
+func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, sess *session, d tokensData) {
 	ts, err := s.cfg.Store.ListTokens(r.Context(), sess.Space.ID)
 	if err != nil {
 		s.serverError(w, r, err)
@@ -30,9 +35,33 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, sess *sess
 	for i, j := 0, len(ts)-1; i < j; i, j = i+1, j-1 {
 		ts[i], ts[j] = ts[j], ts[i]
 	}
-	s.render(w, r, http.StatusOK, "tokens", view{Title: "API tokens", Nav: "tokens", S: sess, Data: tokensData{
-		Tokens: ts, Current: sess.Token.ID, Secret: secret,
-	}})
+	d.Tokens, d.Current = ts, sess.Token.ID
+	s.render(w, r, http.StatusOK, "tokens", view{Title: "API tokens", Nav: "tokens", S: sess, Data: d})
+}
+
+// rotateRenderSecret gives the space a new render secret, shown once; links
+// signed with the previous one keep working for the overlap, as with the
+// API and the CLI.
+func (s *Server) rotateRenderSecret(w http.ResponseWriter, r *http.Request, sess *session) {
+	rot, err := capability.RotateRenderSecret(r.Context(), s.cfg.Store, sess.Space.ID, s.cfg.RenderSecretOverlap, time.Now())
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.log.Info("ui render secret rotated", "request_id", requestID(w), "space", sess.Space.ID, "by", sess.Token.Prefix)
+	s.renderTokens(w, r, sess, tokensData{Rotated: rot.Value, RotatedWhat: "render secret", PreviousValidUntil: rot.PreviousValidUntil})
+}
+
+// rotateGetRenderToken gives the space a new GET-render token (?gt=), shown
+// once; the previous one keeps working for the overlap.
+func (s *Server) rotateGetRenderToken(w http.ResponseWriter, r *http.Request, sess *session) {
+	rot, err := capability.RotateGetRenderToken(r.Context(), s.cfg.Store, sess.Space.ID, s.cfg.RenderSecretOverlap, time.Now())
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.log.Info("ui GET-render token rotated", "request_id", requestID(w), "space", sess.Space.ID, "by", sess.Token.Prefix)
+	s.renderTokens(w, r, sess, tokensData{Rotated: rot.Value, RotatedWhat: "GET-render token", PreviousValidUntil: rot.PreviousValidUntil})
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -42,7 +71,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	s.log.Info("ui token created", "request_id", requestID(w), "space", sess.Space.ID, "token", tok.Prefix, "by", sess.Token.Prefix)
-	s.renderTokens(w, r, sess, secret)
+	s.renderTokens(w, r, sess, tokensData{Secret: secret})
 }
 
 // revokeToken revokes a token of the session's space. Revoking the token

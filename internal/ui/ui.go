@@ -60,7 +60,10 @@ type Config struct {
 	// UsageScanLimit caps the log entries the usage page reads to draw its
 	// charts; default DefaultUsageScanLimit.
 	UsageScanLimit int
-	Logger         *slog.Logger
+	// RenderSecretOverlap is how long a render secret or GET-render token
+	// rotated here keeps working; default capability.DefaultOverlap.
+	RenderSecretOverlap time.Duration
+	Logger              *slog.Logger
 }
 
 // Server serves the console. It is an http.Handler for the /ui/ subtree.
@@ -194,6 +197,8 @@ func (s *Server) table() []route {
 		get("/ui/tokens", s.listTokens),
 		post("/ui/tokens", s.createToken),
 		post("/ui/tokens/{id}/revoke", s.revokeToken),
+		post("/ui/render-secret/rotate", s.rotateRenderSecret),
+		post("/ui/get-render-token/rotate", s.rotateGetRenderToken),
 
 		open("", "/ui/", AuthNone, func(w http.ResponseWriter, r *http.Request) {
 			sess, _ := s.session(r)

@@ -340,3 +340,13 @@ func (s *Store) SetDeliveryStatus(ctx context.Context, id, status string) error 
 	return mustAffect(s.pool.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, updated_at = $2 WHERE id = $3`,
 		status, time.Now().UnixMilli(), id))
 }
+
+func (s *Store) RotateRenderSecret(ctx context.Context, spaceID, secret string, prevUntil time.Time) error {
+	return mustAffect(s.pool.Exec(ctx, `UPDATE spaces SET render_secret_prev = render_secret, render_secret_prev_until = $1, render_secret = $2 WHERE id = $3`,
+		ms(prevUntil), secret, spaceID))
+}
+
+func (s *Store) RotateGetRenderToken(ctx context.Context, spaceID, token string, prevUntil time.Time) error {
+	return mustAffect(s.pool.Exec(ctx, `UPDATE spaces SET get_render_token_prev = get_render_token, get_render_token_prev_until = $1, get_render_token = $2 WHERE id = $3`,
+		ms(prevUntil), token, spaceID))
+}

@@ -224,18 +224,20 @@ func (s *Store) CreateSpace(ctx context.Context, sp *store.Space) error {
 }
 
 const spaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at,
-	render_key, render_secret, get_render_token`
+	render_key, render_secret, get_render_token, render_secret_prev, render_secret_prev_until, get_render_token_prev, get_render_token_prev_until`
 
 func scanSpace(row interface{ Scan(...any) error }) (*store.Space, error) {
 	var sp store.Space
 	var created int64
-	var rotated sql.NullInt64
+	var rotated, secretUntil, tokenUntil sql.NullInt64
 	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated,
-		&sp.RenderKey, &sp.RenderSecret, &sp.GetRenderToken); err != nil {
+		&sp.RenderKey, &sp.RenderSecret, &sp.GetRenderToken, &sp.RenderSecretPrev, &secretUntil, &sp.GetRenderTokenPrev, &tokenUntil); err != nil {
 		return nil, interpretError(err)
 	}
 	sp.CreatedAt = fromMs(created)
 	sp.WebhookSecretRotatedAt = fromNullMs(rotated)
+	sp.RenderSecretPrevUntil = fromNullMs(secretUntil)
+	sp.GetRenderTokenPrevUntil = fromNullMs(tokenUntil)
 	return &sp, nil
 }
 

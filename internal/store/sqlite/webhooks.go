@@ -327,3 +327,13 @@ func (s *Store) SetDeliveryStatus(ctx context.Context, id, status string) error 
 	return mustAffect(s.write.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, updated_at = ? WHERE id = ?`,
 		status, time.Now().UnixMilli(), id))
 }
+
+func (s *Store) RotateRenderSecret(ctx context.Context, spaceID, secret string, prevUntil time.Time) error {
+	return mustAffect(s.write.ExecContext(ctx, `UPDATE spaces SET render_secret_prev = render_secret, render_secret_prev_until = ?, render_secret = ? WHERE id = ?`,
+		ms(prevUntil), secret, spaceID))
+}
+
+func (s *Store) RotateGetRenderToken(ctx context.Context, spaceID, token string, prevUntil time.Time) error {
+	return mustAffect(s.write.ExecContext(ctx, `UPDATE spaces SET get_render_token_prev = get_render_token, get_render_token_prev_until = ?, get_render_token = ? WHERE id = ?`,
+		ms(prevUntil), token, spaceID))
+}

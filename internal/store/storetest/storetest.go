@@ -198,6 +198,41 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("render secret and GET-render token rotate, keeping the previous value", func(t *testing.T) {
+		st, a, b := setup(t)
+		until := now.Add(time.Hour)
+		if err := st.RotateRenderSecret(ctx, a.ID, "secret2", until); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RotateGetRenderToken(ctx, a.ID, "gt2", until.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.GetSpace(ctx, a.ID)
+		if err != nil || got.RenderSecret != "secret2" || got.RenderSecretPrev != a.RenderSecret || got.RenderSecretPrevUntil == nil ||
+			!got.RenderSecretPrevUntil.Equal(until) || got.GetRenderToken != "gt2" || got.GetRenderTokenPrev != a.GetRenderToken ||
+			got.GetRenderTokenPrevUntil == nil || !got.GetRenderTokenPrevUntil.Equal(until.Add(time.Minute)) {
+			t.Fatalf("after rotation: %+v %v", got, err)
+		}
+		// A second rotation moves the current value back, not the first previous one.
+		if err := st.RotateRenderSecret(ctx, a.ID, "secret3", until); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.GetSpaceByRenderKey(ctx, a.RenderKey); got.RenderSecret != "secret3" || got.RenderSecretPrev != "secret2" {
+			t.Fatalf("second rotation: %+v", got)
+		}
+		// The other space is untouched; an unknown space is not found.
+		if got, _ := st.GetSpace(ctx, b.ID); got.RenderSecret != b.RenderSecret || got.RenderSecretPrev != "" || got.RenderSecretPrevUntil != nil ||
+			got.GetRenderTokenPrev != "" || got.GetRenderTokenPrevUntil != nil {
+			t.Fatalf("other space: %+v", got)
+		}
+		if err := st.RotateRenderSecret(ctx, "spc_nope", "x", until); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown space: %v", err)
+		}
+		if err := st.RotateGetRenderToken(ctx, "spc_nope", "x", until); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown space: %v", err)
+		}
+	})
+
 	t.Run("render cache finds the newest succeeded render within the ttl", func(t *testing.T) {
 		st, a, b := setup(t)
 		mk := func(space, status, key string, at time.Time) *store.Render {
