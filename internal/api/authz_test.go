@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/renderhook/renderhook/internal/capability"
 	"net/http"
 	"net/url"
 	"slices"
@@ -70,6 +71,8 @@ var apiRows = map[string]authRow{
 	"POST /api/webhooks/{id}/rotate-secret":       {right: 200},
 	"POST /api/webhooks/{id}/test":                {right: 202},
 	"POST /api/webhook-secret/rotate":             {right: 200},
+	"POST /api/render-secret/rotate":              {right: 200},
+	"POST /api/get-render-token/rotate":           {right: 200},
 	"GET /api/webhook-deliveries":                 {right: 200},
 	"GET /api/webhook-deliveries/{id}":            {right: 200},
 	"POST /api/webhook-deliveries/{id}/redeliver": {right: 202},
@@ -132,6 +135,9 @@ var consoleRows = map[string]authRow{
 	"GET /ui/tokens":              {right: 200},
 	"POST /ui/tokens":             {right: 200, body: form},
 	"POST /ui/tokens/{id}/revoke": {right: 303, body: form},
+
+	"POST /ui/render-secret/rotate":    {right: 200, body: form},
+	"POST /ui/get-render-token/rotate": {right: 200, body: form},
 }
 
 func form(*fixture) any { return url.Values{} }
@@ -362,7 +368,8 @@ func (f *fixture) creds(kind string) []cred {
 			{name: "sig by other space's secret", want: 403, apply: q("sig=" + mac(f.b.RenderSecret, ""))},
 			{name: "garbled gt", want: 401, apply: q("gt=nope")},
 			{name: "other space's gt", want: 401, apply: q("gt=" + url.QueryEscape(f.b.GetRenderToken))},
-			{name: "A's sig made for another page", want: 403, apply: q("sig=" + mac(f.a.RenderSecret, ""))},
+			{name: "A's sig made for another page", want: 403, apply: q("sig=" + capability.PageSig(f.a.RenderSecret, f.draftOnly, ""))},
+			{name: "A's sig of the old construction (query only)", want: 403, apply: q("sig=" + mac(f.a.RenderSecret, ""))},
 			{name: "no token, draft=1 of a token-only draft", want: 401, apply: func(r *request) {
 				r.target = strings.Replace(r.target, f.page, f.draftOnly, 1) + sep(r.target) + "draft=1"
 			}},
@@ -581,11 +588,7 @@ func (s *state) secrets() []string {
 // knownFailing names the cells the matrix shows failing today that another
 // change of issue 14 fixes; each is skipped by name, so the lead removes
 // the entry when that change lands. Keep it empty otherwise.
-var knownFailing = map[string]string{
-	"GET /api/render/{pageId}/no token, draft of a token-only draft":                   "issue 14 point 1: the handler authorizes the published version and renders the draft (being fixed)",
-	"GET /api/render/{pageId}/no token, draft=false of a token-only published version": "issue 14 point 1: the handler authorizes the draft and renders the published version (being fixed)",
-	"GET /api/render/{pageId}/A's sig made for another page":                           "issue 14 point 2: a page link's sig does not cover the page id (being fixed)",
-}
+var knownFailing = map[string]string{}
 
 // TestAuthorizationMatrix tries every route of the API's and the
 // console's route tables with every credential of its kind of

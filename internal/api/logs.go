@@ -47,6 +47,14 @@ func (s *Server) logged(h http.HandlerFunc) http.HandlerFunc {
 		if rec, ok := w.(*statusRecorder); ok {
 			e.Status = rec.status
 		}
+		// A caller without an API token whose request was refused (an
+		// anonymous GET of a token-only page, a bad sig or gt) writes
+		// nothing into the space's log: otherwise anyone who knows a page
+		// id could fill that space's log, and the entry would tell the
+		// page exists.
+		if e.TokenPrefix == "" && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+			return
+		}
 		e.DurationMs = time.Since(start).Milliseconds()
 		if err := s.cfg.Store.CreateRequestLog(context.WithoutCancel(r.Context()), e); err != nil {
 			s.log.Error("write request log", "request_id", e.ID, "err", err)
