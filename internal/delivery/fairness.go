@@ -1,0 +1,381 @@
+package delivery
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Per-destination fairness on one node: an in-flight cap and a breaker.
+//
+// A destination is an endpoint (by id), or the host and port of a
+// request's webhook_url. Each has a semaphore of Config.MaxInFlightPerEndpoint
+// slots around the POST itself; a delivery that finds them full waits up
+// to capWait for one (a fast receiver frees a slot within milliseconds, so
+// it costs nothing there), and otherwise returns to River snoozed, with no
+// attempt spent. So a receiver that hangs holds at most its cap of the
+// node's delivery workers; the others keep serving every other space.
+//
+// The breaker counts consecutive failures that say the receiver is in
+// trouble (timeouts, connection errors, 429, 5xx). After
+// Config.BreakAfter of them the destination is open: its deliveries are
+// parked (snoozed, attempts kept) until the cooldown ends, when one
+// delivery goes through as a probe. A failed probe reopens with twice the
+// cooldown (up to maxCooldown); a successful one closes the breaker with
+// a cap of one slot, doubled by every success until it is back at the
+// full cap, so a recovered receiver is drained at a ramped rate. A
+// Retry-After on a 429 or 503 opens it at once for that long.
+//
+// The state is in memory, per node: River's primitives (snooze, the
+// queue's workers) and this are all it takes; no lock service. Each node
+// learns an endpoint's trouble from its own attempts.
+
+// Breaker states, as the API shows them.
+const (
+	BreakerClosed   = "closed"
+	BreakerOpen     = "open"
+	BreakerHalfOpen = "half-open"
+)
+
+const (
+	// capWait is how long a delivery over its destination's cap waits for
+	// a slot before it is snoozed.
+	capWait = 50 * time.Millisecond
+	// capSnooze is how long a capped delivery is snoozed (jittered).
+	capSnooze = time.Second
+	// probeSnooze is how long a delivery that arrives while another is
+	// probing is parked (jittered).
+	probeSnooze = time.Second
+	// maxCooldown bounds the breaker's growing cooldown.
+	maxCooldown = 5 * time.Minute
+	// parkedTTL forgets a parked delivery not seen again for this long
+	// (deleted, or worked on another node), so the counts stay true.
+	parkedTTL = 10 * time.Minute
+)
+
+// DefaultMaxInFlight is the default per-destination cap for workers
+// delivery workers: a small share of them, at least 4.
+func DefaultMaxInFlight(workers int) int { return max(4, workers/20) }
+
+// DestinationStats is what one node knows of a destination's traffic.
+type DestinationStats struct {
+	// InFlight is how many POSTs to it are under way on this node.
+	InFlight int `json:"inFlight"`
+	// Limit is its cap now (lower than the configured one while a
+	// recovered receiver is ramped back up).
+	Limit int `json:"limit"`
+	// Capped is how many of its deliveries are snoozed for want of a slot.
+	Capped int `json:"capped"`
+	// Parked is how many are snoozed while its breaker is open.
+	Parked int `json:"parked"`
+	// Breaker is closed, open or half-open (a probe is let through).
+	Breaker string `json:"breaker"`
+	// OpenUntil is when an open breaker lets a probe through.
+	OpenUntil *time.Time `json:"openUntil,omitempty"`
+	// ConsecutiveFailures counts failed attempts since the last success.
+	ConsecutiveFailures int `json:"consecutiveFailures"`
+}
+
+// fairness holds the per-destination state of one node.
+type fairness struct {
+	max        int
+	breakAfter int
+	cooldown   time.Duration
+
+	mu    sync.Mutex
+	dests map[string]*dest
+}
+
+type dest struct {
+	inFlight int
+	limit    int
+	waiters  []*waiter
+	fails    int
+	open     bool
+	until    time.Time
+	cooldown time.Duration
+	probing  bool
+	// held is the deliveries snoozed here and not yet let through: true
+	// when parked by the breaker, false when capped; with when.
+	held map[string]heldMark
+}
+
+type heldMark struct {
+	parked bool
+	at     time.Time
+}
+
+type waiter struct {
+	ch      chan struct{}
+	granted bool // a slot was handed over
+	park    bool // the breaker opened meanwhile
+}
+
+func newFairness(maxInFlight, breakAfter int, cooldown time.Duration) *fairness {
+	return &fairness{max: maxInFlight, breakAfter: breakAfter, cooldown: cooldown, dests: map[string]*dest{}}
+}
+
+// destinationKey names where a delivery goes: its endpoint, or the host
+// and port of its URL.
+func destinationKey(endpointID, rawURL string) string {
+	if endpointID != "" {
+		return "endpoint:" + endpointID
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "url:" + rawURL
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return "host:" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+func (f *fairness) get(key string) *dest {
+	d := f.dests[key]
+	if d == nil {
+		d = &dest{limit: f.max, held: map[string]heldMark{}}
+		f.dests[key] = d
+	}
+	return d
+}
+
+// slot is a POST let through to a destination; done releases it with the
+// attempt's outcome.
+type slot struct {
+	f     *fairness
+	key   string
+	probe bool
+}
+
+// admit returns a slot for delivery id to key, or how long to snooze it
+// (with no slot) when the destination is full or its breaker is open.
+func (f *fairness) admit(ctx context.Context, key, id string) (*slot, time.Duration) {
+	now := time.Now()
+	f.mu.Lock()
+	d := f.get(key)
+	if d.open {
+		if now.Before(d.until) {
+			d.held[id] = heldMark{parked: true, at: now}
+			wait := d.until.Sub(now)
+			f.mu.Unlock()
+			return nil, wait + jitterUp(200*time.Millisecond)
+		}
+		if d.probing {
+			d.held[id] = heldMark{parked: true, at: now}
+			f.mu.Unlock()
+			return nil, jitter(probeSnooze)
+		}
+		d.probing = true
+		d.inFlight++
+		delete(d.held, id)
+		f.mu.Unlock()
+		return &slot{f: f, key: key, probe: true}, 0
+	}
+	if d.inFlight < d.limit {
+		d.inFlight++
+		delete(d.held, id)
+		f.mu.Unlock()
+		return &slot{f: f, key: key}, 0
+	}
+	w := &waiter{ch: make(chan struct{})}
+	d.waiters = append(d.waiters, w)
+	f.mu.Unlock()
+
+	t := time.NewTimer(capWait)
+	defer t.Stop()
+	select {
+	case <-w.ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case w.granted:
+		delete(d.held, id)
+		return &slot{f: f, key: key}, 0
+	case w.park:
+		d.held[id] = heldMark{parked: true, at: now}
+		return nil, max(time.Until(d.until), 0) + jitterUp(200*time.Millisecond)
+	}
+	for i, x := range d.waiters {
+		if x == w {
+			d.waiters = append(d.waiters[:i], d.waiters[i+1:]...)
+			break
+		}
+	}
+	d.held[id] = heldMark{at: now}
+	return nil, jitter(capSnooze)
+}
+
+// outcome classifies an attempt for the breaker.
+type outcome int
+
+// neutral is the status of an attempt that counts as neither success nor
+// failure.
+const neutral = -1
+
+const (
+	outcomeOK      outcome = iota // the receiver answered, and is up
+	outcomeTrouble                // timeout, connection error, 429, 5xx
+)
+
+func classify(status int) outcome {
+	if status == 0 || status == http.StatusTooManyRequests || status >= 500 {
+		return outcomeTrouble
+	}
+	return outcomeOK
+}
+
+// done releases the slot after an attempt that ended with HTTP status
+// (0: no answer; neutral: cut short by our own shutdown, which says
+// nothing of the receiver) and the receiver's Retry-After.
+func (s *slot) done(status int, retryAfter time.Duration) {
+	f := s.f
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.get(s.key)
+	d.inFlight--
+	if s.probe {
+		d.probing = false
+	}
+	switch {
+	case status == neutral:
+	case classify(status) == outcomeOK:
+		d.fails = 0
+		switch {
+		case d.open:
+			// A probe (or a POST begun before the breaker opened) got
+			// through: drain from one slot up.
+			d.open, d.cooldown, d.limit = false, 0, 1
+		case d.limit < f.max:
+			d.limit = min(d.limit*2, f.max)
+		}
+	default:
+		d.fails++
+		honour := retryAfter > 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable)
+		switch {
+		case s.probe && d.open:
+			d.cooldown = min(max(d.cooldown*2, f.cooldown), maxCooldown)
+			d.until = now.Add(max(d.cooldown, min(retryAfter, maxRetryAfter)))
+		case honour || (!d.open && d.fails >= f.breakAfter):
+			if !d.open {
+				d.open, d.cooldown = true, f.cooldown
+			}
+			wait := d.cooldown
+			if honour {
+				wait = min(retryAfter, maxRetryAfter) // the receiver said how long
+			}
+			if t := now.Add(wait); t.After(d.until) {
+				d.until = t
+			}
+		}
+	}
+	if d.open {
+		// Everyone waiting for a slot is parked instead.
+		for _, w := range d.waiters {
+			w.park = true
+			close(w.ch)
+		}
+		d.waiters = nil
+		return
+	}
+	for d.inFlight < d.limit && len(d.waiters) > 0 {
+		w := d.waiters[0]
+		d.waiters = d.waiters[1:]
+		w.granted = true
+		d.inFlight++
+		close(w.ch)
+	}
+	if d.inFlight == 0 && d.fails == 0 && d.limit == f.max && len(d.held) == 0 {
+		delete(f.dests, s.key) // idle and healthy: nothing to remember
+	}
+}
+
+// forget drops delivery id from key's held marks (it was finished without
+// an attempt, e.g. cancelled).
+func (f *fairness) forget(key, id string) {
+	f.mu.Lock()
+	if d := f.dests[key]; d != nil {
+		delete(d.held, id)
+	}
+	f.mu.Unlock()
+}
+
+// stats reports key's state now.
+func (f *fairness) stats(key string) DestinationStats {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.dests[key]
+	if d == nil {
+		return DestinationStats{Limit: f.max, Breaker: BreakerClosed}
+	}
+	s := DestinationStats{InFlight: d.inFlight, Limit: d.limit, ConsecutiveFailures: d.fails, Breaker: BreakerClosed}
+	if d.open {
+		s.Breaker = BreakerOpen
+		if d.probing || !now.Before(d.until) {
+			s.Breaker = BreakerHalfOpen
+		}
+		u := d.until.UTC()
+		s.OpenUntil = &u
+	}
+	for id, m := range d.held {
+		if now.Sub(m.at) > parkedTTL {
+			delete(d.held, id)
+			continue
+		}
+		if m.parked {
+			s.Parked++
+		} else {
+			s.Capped++
+		}
+	}
+	return s
+}
+
+// heldState says whether delivery id is parked or capped on this node
+// ("" when neither).
+func (f *fairness) heldState(key, id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.dests[key]
+	if d == nil {
+		return ""
+	}
+	m, ok := d.held[id]
+	switch {
+	case !ok || time.Since(m.at) > parkedTTL:
+		return ""
+	case m.parked:
+		return "parked"
+	}
+	return "capped"
+}
+
+// jitterUp returns a random delay in [0, d).
+func jitterUp(d time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(d))) }
+
+// EndpointStats is this node's view of an endpoint's traffic: its cap,
+// breaker, and how many of its deliveries are capped or parked.
+func (s *Service) EndpointStats(endpointID string) DestinationStats {
+	return s.fair.stats(destinationKey(endpointID, ""))
+}
+
+// DeliveryHeld says whether a delivery is parked (its endpoint's breaker
+// is open) or capped (its destination is at its in-flight cap) on this
+// node: "parked", "capped" or "".
+func (s *Service) DeliveryHeld(endpointID, rawURL, deliveryID string) string {
+	return s.fair.heldState(destinationKey(endpointID, rawURL), deliveryID)
+}
