@@ -162,8 +162,8 @@ func TestCapKeepsOthersFlowing(t *testing.T) {
 		release := make(chan struct{})
 		var once sync.Once
 		unhang := func() { once.Do(func() { close(release) }) }
-		t.Cleanup(unhang)
 		hung := newReceiver(t, func(w http.ResponseWriter, r *http.Request) int { <-release; return 200 })
+		t.Cleanup(unhang) // before the receiver's Close, which waits for its handlers
 		quiet := newReceiver(t, func(http.ResponseWriter, *http.Request) int { return 200 })
 		a, b := wk.endpoint(t, hung.srv.URL+"/a"), wk.endpoint(t, quiet.srv.URL+"/b")
 		ctx := context.Background()
@@ -176,10 +176,15 @@ func TestCapKeepsOthersFlowing(t *testing.T) {
 			}
 			hungIDs = append(hungIDs, id)
 		}
-		waitFor(t, 10*time.Second, "A's cap filled and the rest capped", func() bool {
-			s := wk.svc.EndpointStats(a.ID)
-			return hung.inFlight.Load() == capA && s.Capped > hungN/2
-		})
+		waitFor(t, 10*time.Second, "A's receiver holding POSTs", func() bool { return hung.inFlight.Load() >= capA })
+		// Let A's backlog be fetched (and capped) before B sends; without
+		// a cap this never holds, and B's events then find every worker
+		// hung on A.
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			if s := wk.svc.EndpointStats(a.ID); s.Capped+s.InFlight >= hungN/2 {
+				break
+			}
+		}
 		var worst time.Duration
 		for i := range quietN {
 			start := time.Now()
