@@ -379,3 +379,25 @@ func (s *Service) EndpointStats(endpointID string) DestinationStats {
 func (s *Service) DeliveryHeld(endpointID, rawURL, deliveryID string) string {
 	return s.fair.heldState(destinationKey(endpointID, rawURL), deliveryID)
 }
+
+// SetMaxInFlightPerEndpoint changes the per-destination cap while the
+// service runs; the benchmark turns the cap off (n = Workers) and on
+// again to measure what it costs in one run.
+func (s *Service) SetMaxInFlightPerEndpoint(n int) {
+	f := s.fair
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.dests {
+		if d.limit == f.max {
+			d.limit = n
+		}
+	}
+	f.max = n
+}
+
+// MaxInFlightPerEndpoint is the per-destination cap in force.
+func (s *Service) MaxInFlightPerEndpoint() int {
+	s.fair.mu.Lock()
+	defer s.fair.mu.Unlock()
+	return s.fair.max
+}
