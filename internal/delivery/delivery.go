@@ -142,7 +142,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("delivery: MaxInFlightPerEndpoint, BreakAfter and BreakerCooldown must not be negative")
 	}
 	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery"), rec: newRecorder(cfg.Store),
-		fair: newFairness(cfg.MaxInFlightPerEndpoint, cfg.BreakAfter, cfg.BreakerCooldown)}, nil
+		fair: newFairness(cfg.MaxInFlightPerEndpoint, cfg.Workers/4, cfg.BreakAfter, cfg.BreakerCooldown)}, nil
 }
 
 // Meta is the timing block of a payload.

@@ -83,7 +83,10 @@ type DestinationStats struct {
 
 // fairness holds the per-destination state of one node.
 type fairness struct {
-	max        int
+	max int
+	// burst is the cap of a destination that is answering fast (see
+	// limitNow); at least max.
+	burst      int
 	breakAfter int
 	cooldown   time.Duration
 
@@ -94,6 +97,10 @@ type fairness struct {
 type dest struct {
 	inFlight int
 	limit    int
+	// latency is a moving average of its answered POSTs' durations (0:
+	// none yet); starts holds when each POST under way began.
+	latency  time.Duration
+	starts   map[*slot]time.Time
 	waiters  []*waiter
 	fails    int
 	open     bool
@@ -112,12 +119,38 @@ type heldMark struct {
 
 type waiter struct {
 	ch      chan struct{}
-	granted bool // a slot was handed over
-	park    bool // the breaker opened meanwhile
+	granted *slot // the slot handed over
+	park    bool  // the breaker opened meanwhile
 }
 
-func newFairness(maxInFlight, breakAfter int, cooldown time.Duration) *fairness {
-	return &fairness{max: maxInFlight, breakAfter: breakAfter, cooldown: cooldown, dests: map[string]*dest{}}
+func newFairness(maxInFlight, burst, breakAfter int, cooldown time.Duration) *fairness {
+	return &fairness{max: maxInFlight, burst: max(burst, maxInFlight), breakAfter: breakAfter, cooldown: cooldown, dests: map[string]*dest{}}
+}
+
+// fastLatency is what makes a destination fast: its POSTs answer in
+// less on average, and none under way is older.
+const fastLatency = 100 * time.Millisecond
+
+// limitNow is how many POSTs d may have under way now. A destination
+// whose receiver answers fast gets burst: with a 1 ms receiver, max
+// slots would cap one receiver's throughput at max per millisecond and
+// turn the rest of a backlog into snoozes, for no one's benefit, since
+// fast POSTs hold workers only briefly. Once it is slow (a POST under way
+// for fastLatency, or answered slowly on average), failing, or being
+// ramped back after its breaker, the cap is max (or the ramp's limit).
+// A receiver that has never answered is never fast, so one that hangs
+// from the start holds max workers; one that was fast and then hangs
+// holds at most burst, and only until fastLatency has passed.
+func (f *fairness) limitNow(d *dest, now time.Time) int {
+	if d.limit < f.max || d.fails > 0 || d.latency == 0 || d.latency >= fastLatency {
+		return d.limit
+	}
+	for _, t := range d.starts {
+		if now.Sub(t) >= fastLatency {
+			return d.limit
+		}
+	}
+	return f.burst
 }
 
 // destinationKey names where a delivery goes: its endpoint, or the host
@@ -143,7 +176,7 @@ func destinationKey(endpointID, rawURL string) string {
 func (f *fairness) get(key string) *dest {
 	d := f.dests[key]
 	if d == nil {
-		d = &dest{limit: f.max, held: map[string]heldMark{}}
+		d = &dest{limit: f.max, held: map[string]heldMark{}, starts: map[*slot]time.Time{}}
 		f.dests[key] = d
 	}
 	return d
@@ -155,6 +188,15 @@ type slot struct {
 	f     *fairness
 	key   string
 	probe bool
+	start time.Time
+}
+
+// take records a POST under way to d.
+func (f *fairness) take(d *dest, key string, probe bool, now time.Time) *slot {
+	sl := &slot{f: f, key: key, probe: probe, start: now}
+	d.inFlight++
+	d.starts[sl] = now
+	return sl
 }
 
 // admit returns a slot for delivery id to key, or how long to snooze it
@@ -176,16 +218,16 @@ func (f *fairness) admit(ctx context.Context, key, id string) (*slot, time.Durat
 			return nil, jitter(probeSnooze)
 		}
 		d.probing = true
-		d.inFlight++
 		delete(d.held, id)
+		sl := f.take(d, key, true, now)
 		f.mu.Unlock()
-		return &slot{f: f, key: key, probe: true}, 0
+		return sl, 0
 	}
-	if d.inFlight < d.limit {
-		d.inFlight++
+	if d.inFlight < f.limitNow(d, now) {
 		delete(d.held, id)
+		sl := f.take(d, key, false, now)
 		f.mu.Unlock()
-		return &slot{f: f, key: key}, 0
+		return sl, 0
 	}
 	w := &waiter{ch: make(chan struct{})}
 	d.waiters = append(d.waiters, w)
@@ -201,9 +243,9 @@ func (f *fairness) admit(ctx context.Context, key, id string) (*slot, time.Durat
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
-	case w.granted:
+	case w.granted != nil:
 		delete(d.held, id)
-		return &slot{f: f, key: key}, 0
+		return w.granted, 0
 	case w.park:
 		d.held[id] = heldMark{parked: true, at: now}
 		return nil, max(time.Until(d.until), 0) + jitterUp(200*time.Millisecond)
@@ -247,8 +289,19 @@ func (s *slot) done(status int, retryAfter time.Duration) {
 	defer f.mu.Unlock()
 	d := f.get(s.key)
 	d.inFlight--
+	delete(d.starts, s)
 	if s.probe {
 		d.probing = false
+	}
+	if status != neutral && status != 0 {
+		// An answer's duration; timeouts and refused connections count
+		// through fails instead.
+		took := max(now.Sub(s.start), time.Microsecond)
+		if d.latency == 0 {
+			d.latency = took
+		} else {
+			d.latency = (d.latency*7 + took) / 8
+		}
 	}
 	switch {
 	case status == neutral:
@@ -291,15 +344,14 @@ func (s *slot) done(status int, retryAfter time.Duration) {
 		d.waiters = nil
 		return
 	}
-	for d.inFlight < d.limit && len(d.waiters) > 0 {
+	for limit := f.limitNow(d, now); d.inFlight < limit && len(d.waiters) > 0; {
 		w := d.waiters[0]
 		d.waiters = d.waiters[1:]
-		w.granted = true
-		d.inFlight++
+		w.granted = f.take(d, s.key, false, now)
 		close(w.ch)
 	}
 	if d.inFlight == 0 && d.fails == 0 && d.limit == f.max && len(d.held) == 0 {
-		delete(f.dests, s.key) // idle and healthy: nothing to remember
+		delete(f.dests, s.key) // idle and healthy: nothing to remember (its speed is learnt again from one answer)
 	}
 }
 
@@ -392,7 +444,7 @@ func (s *Service) SetMaxInFlightPerEndpoint(n int) {
 			d.limit = n
 		}
 	}
-	f.max = n
+	f.max, f.burst = n, max(f.burst, n)
 }
 
 // MaxInFlightPerEndpoint is the per-destination cap in force.

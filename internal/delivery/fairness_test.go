@@ -318,7 +318,7 @@ func TestBreakerParksAndRecovers(t *testing.T) {
 // with one slot that doubles per success, and Retry-After as the park
 // time.
 func TestBreakerStates(t *testing.T) {
-	f := newFairness(8, 3, 100*time.Millisecond)
+	f := newFairness(8, 8, 3, 100*time.Millisecond)
 	ctx := context.Background()
 	const key = "endpoint:e"
 	pass := func(id string) *slot {
@@ -396,5 +396,44 @@ func TestDestinationKey(t *testing.T) {
 		if got := destinationKey(c.ep, c.url); got != c.want {
 			t.Errorf("destinationKey(%q, %q) = %q, want %q", c.ep, c.url, got, c.want)
 		}
+	}
+}
+
+// TestCapBurstsWhileFast: a destination answering fast may have burst
+// POSTs under way; one never answered yet, or with a POST under way for
+// fastLatency, gets only the cap.
+func TestCapBurstsWhileFast(t *testing.T) {
+	f := newFairness(2, 6, 3, time.Second)
+	ctx := context.Background()
+	const key = "host:r:80"
+	count := func() (slots []*slot) {
+		for {
+			sl, _ := f.admit(ctx, key, "d")
+			if sl == nil {
+				return slots
+			}
+			slots = append(slots, sl)
+		}
+	}
+	first := count()
+	if len(first) != 2 {
+		t.Fatalf("never answered: %d slots, want the cap, 2", len(first))
+	}
+	for _, sl := range first {
+		sl.done(200, 0) // answered at once: fast
+	}
+	fast := count()
+	if len(fast) != 6 {
+		t.Fatalf("answering fast: %d slots, want the burst, 6", len(fast))
+	}
+	for _, sl := range fast[1:] {
+		sl.done(200, 0)
+	}
+	// fast[0] is still under way; once it is older than fastLatency the
+	// destination counts as slow.
+	time.Sleep(fastLatency + 10*time.Millisecond)
+	slow := count()
+	if len(slow) != 1 {
+		t.Fatalf("with a POST under way for %s: %d more slots, want 1 (cap 2, one taken)", fastLatency, len(slow))
 	}
 }
