@@ -128,8 +128,11 @@ func newFairness(maxInFlight, burst, breakAfter int, cooldown time.Duration) *fa
 }
 
 // fastLatency is what makes a destination fast: its POSTs answer in
-// less on average, and none under way is older.
-const fastLatency = 100 * time.Millisecond
+// less on average, and none under way is older. Well above a healthy
+// receiver's answer on a loaded node (the bench's 1 ms receiver answered
+// in ~100 ms at p50 with the machine's load at 10 on two cores), well
+// below the attempt timeout a hung one holds a worker for.
+const fastLatency = 500 * time.Millisecond
 
 // limitNow is how many POSTs d may have under way now. A destination
 // whose receiver answers fast gets burst: with a 1 ms receiver, max
