@@ -46,8 +46,11 @@ const (
 	// capWait is how long a delivery over its destination's cap waits for
 	// a slot before it is snoozed.
 	capWait = 50 * time.Millisecond
-	// capSnooze is how long a capped delivery is snoozed (jittered).
-	capSnooze = time.Second
+	// capSnooze is how long a capped delivery is snoozed (jittered); a
+	// fast destination's for fastSnooze, as its slots turn over quickly
+	// and a backlog to it would otherwise wait a second per round.
+	capSnooze  = time.Second
+	fastSnooze = 100 * time.Millisecond
 	// probeSnooze is how long a delivery that arrives while another is
 	// probing is parked (jittered).
 	probeSnooze = time.Second
@@ -260,6 +263,9 @@ func (f *fairness) admit(ctx context.Context, key, id string) (*slot, time.Durat
 		}
 	}
 	d.held[id] = heldMark{at: now}
+	if f.limitNow(d, time.Now()) > d.limit {
+		return nil, jitter(fastSnooze)
+	}
 	return nil, jitter(capSnooze)
 }
 
