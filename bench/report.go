@@ -418,6 +418,13 @@ func (rep *report) finish() {
 			p99.Pass = false
 		}
 		rep.Checks = append(rep.Checks, p99)
+		if f := w.Fairness; f != nil {
+			rep.Checks = append(rep.Checks, newCheck(fmt.Sprintf("quiet space's delivery p99 on %s while a neighbour's receiver hangs (%d queued to it, %d POSTs held, cap %d; %d quiet deliveries one at a time)",
+				w.Backend, f.Hanging, f.HeldByNeighbour, f.Cap, f.Quiet), f.Latency.P99, "ms", "<=", targetFairP99Ms))
+		}
+		if off := w.ThroughputCapsOff; off != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("Webhooks on %s, one receiver: %.0f/s with the per-endpoint cap on, %.0f/s with it off, in the same run.", w.Backend, t.PerSec, off.PerSec))
+		}
 		rep.Notes = append(rep.Notes, fmt.Sprintf(
 			"Webhooks on %s: queueing the %d-delivery backlog ran at %.0f/s (nothing sent while the queue was paused); draining it took %.2f CPU ms per delivery in the bench process (server and receiver). Enqueue transactions of the latency phase took %s ms at p50 and %s ms at p99. Load average when its webhook phases began: %.1f.",
 			w.Backend, t.Queued, t.EnqueuePerSec, t.CPUMsPerDelivery, fmtFig(l.EnqueueTx.P50), fmtFig(l.EnqueueTx.P99), w.LoadStart[0]))

@@ -29,6 +29,13 @@ import (
 // Target for what callbacks cost.
 const targetCallbacksMs = 5.0 // PNG sequential p50 with callbacks minus without, below
 
+// The fairness phase: deliveries hanging on a neighbour's receiver, and
+// quiet deliveries sent one at a time meanwhile (the issue's shape).
+const (
+	fairHanging = 600
+	fairQuiet   = 20
+)
+
 // Backends the webhook phases run on.
 const (
 	backendSQLite   = "SQLite"
@@ -67,7 +74,124 @@ type webhookResults struct {
 	// LoadStart is the load average when the webhook phases began.
 	LoadStart  [3]float64         `json:"loadStart"`
 	Throughput deliveryThroughput `json:"throughput"`
-	Latency    deliveryLatency    `json:"latency"`
+	// ThroughputCapsOff is the same phase run with the per-endpoint
+	// in-flight cap raised to the number of workers (off), right after.
+	ThroughputCapsOff *deliveryThroughput `json:"throughputCapsOff,omitempty"`
+	Latency           deliveryLatency     `json:"latency"`
+	Fairness          *deliveryFairness   `json:"fairness,omitempty"`
+}
+
+// deliveryFairness is the fairness phase: a neighbour's receiver hangs
+// with many deliveries queued to it while a quiet space sends one
+// delivery at a time.
+type deliveryFairness struct {
+	// Hanging is how many deliveries the neighbour has queued.
+	Hanging int `json:"hanging"`
+	// Cap is the per-endpoint in-flight cap in force.
+	Cap int `json:"cap"`
+	// HeldByNeighbour is how many POSTs the hung receiver held when the
+	// quiet space began.
+	HeldByNeighbour int `json:"heldByNeighbour"`
+	Quiet           int `json:"quiet"`
+	// Latency is each quiet delivery's enqueue-to-receipt time.
+	Latency stats `json:"latencyMs"`
+}
+
+// targetFairP99Ms is the quiet space's p99 while a neighbour hangs.
+const targetFairP99Ms = 250.0
+
+// fairness queues hanging deliveries to a receiver that never answers
+// (until the phase ends), then sends quiet deliveries to another one, one
+// at a time, timing each from its enqueue to its receipt.
+func (d *deliveryBench) fairness(ctx context.Context, hanging, quiet int) (*deliveryFairness, error) {
+	if err := d.drain(ctx); err != nil {
+		return nil, err
+	}
+	release := make(chan struct{})
+	var inFlight int64
+	var mu sync.Mutex
+	hungRc := newReceiver(hanging) // counts the neighbour's arrivals once released
+	defer hungRc.srv.Close()
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		hungRc.serve(w, r)
+	}))
+	released := false
+	unhang := func() {
+		if !released {
+			released = true
+			close(release)
+		}
+	}
+	defer func() { unhang(); hung.Close() }()
+	for i := 0; i < hanging; i += enqueueBatch {
+		err := d.rh.srv.Store.InTx(ctx, func(tx store.Tx) error {
+			for range min(enqueueBatch, hanging-i) {
+				if _, err := d.enqueue(ctx, tx, hung.URL+"/hook"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	capN := d.rh.srv.Notify.MaxInFlightPerEndpoint()
+	if _, err := pollUntil(ctx, time.Now().Add(10*time.Second), 10*time.Millisecond, func() (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return inFlight >= int64(min(capN, hanging)), nil
+	}); err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	res := &deliveryFairness{Hanging: hanging, Cap: capN, HeldByNeighbour: int(inFlight), Quiet: quiet}
+	mu.Unlock()
+	rc := newReceiver(quiet)
+	defer rc.srv.Close()
+	lat := make([]float64, 0, quiet)
+	for range quiet {
+		start := time.Now()
+		var id string
+		err := d.rh.srv.Store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			id, err = d.enqueue(ctx, tx, rc.srv.URL+"/hook")
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		ok, err := pollUntil(ctx, time.Now().Add(30*time.Second), time.Millisecond, func() (bool, error) {
+			got, _ := rc.arrivals()
+			_, ok := got[id]
+			return ok, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			lat = append(lat, 30_000)
+			continue
+		}
+		got, _ := rc.arrivals()
+		lat = append(lat, ms(got[id].Sub(start)))
+	}
+	res.Latency = summarize(lat)
+	unhang()
+	if all, err := hungRc.wait(ctx, time.Now().Add(drainTimeout)); err != nil || !all {
+		d.progress("warning: the neighbour's deliveries did not all arrive within %v after its receiver answered", drainTimeout)
+	}
+	return res, nil
 }
 
 // deliveryThroughput is the throughput phase: a backlog queued while the
@@ -534,8 +658,18 @@ func latencies(queuedAt, got map[string]time.Time) ([]float64, time.Time) {
 // measureWebhooks runs the throughput phase, then the latency phase.
 func measureWebhooks(ctx context.Context, d *deliveryBench, p plan, backend string) (*webhookResults, error) {
 	res := &webhookResults{Backend: backend, LoadStart: loadAvg()}
-	d.progress("webhooks on %s: throughput, %d deliveries queued in transactions of %d", backend, p.WebhookDeliveries, enqueueBatch)
-	var err error
+	// Caps off first, then on: a first phase warms caches and
+	// connections, so this order does not favour the figure with caps on.
+	capOn := d.rh.srv.Notify.MaxInFlightPerEndpoint()
+	d.rh.srv.Notify.SetMaxInFlightPerEndpoint(delivery.DefaultWorkers)
+	d.progress("webhooks on %s: throughput with the per-endpoint cap off (%d, default %d), %d deliveries queued in transactions of %d", backend, delivery.DefaultWorkers, capOn, p.WebhookDeliveries, enqueueBatch)
+	off, err := d.throughput(ctx, p.WebhookDeliveries)
+	d.rh.srv.Notify.SetMaxInFlightPerEndpoint(capOn)
+	if err != nil {
+		return nil, fmt.Errorf("webhook throughput, caps off: %w", err)
+	}
+	res.ThroughputCapsOff = &off
+	d.progress("webhooks on %s: throughput with the cap on, %d deliveries", backend, p.WebhookDeliveries)
 	if res.Throughput, err = d.throughput(ctx, p.WebhookDeliveries); err != nil {
 		return nil, fmt.Errorf("webhook throughput: %w", err)
 	}
@@ -545,10 +679,17 @@ func measureWebhooks(ctx context.Context, d *deliveryBench, p plan, backend stri
 	if res.Throughput.TimedOut {
 		d.progress("warning: only %d of %d deliveries arrived within %v", res.Throughput.Received, res.Throughput.Queued, throughputTimeout)
 	}
+	d.progress("webhooks: caps on %.0f/s, caps off %.0f/s", t.PerSec, off.PerSec)
 	d.progress("webhooks on %s: latency, %d deliveries/s offered for %d s", backend, p.WebhookRate, p.WebhookSeconds)
 	if res.Latency, err = d.latency(ctx, p.WebhookRate, time.Duration(p.WebhookSeconds)*time.Second); err != nil {
 		return nil, fmt.Errorf("webhook latency: %w", err)
 	}
+	d.progress("webhooks on %s: fairness, %d deliveries hanging on one receiver, %d quiet ones one at a time", backend, fairHanging, fairQuiet)
+	if res.Fairness, err = d.fairness(ctx, fairHanging, fairQuiet); err != nil {
+		return nil, fmt.Errorf("webhook fairness: %w", err)
+	}
+	f := res.Fairness
+	d.progress("webhooks: quiet p50 %.1f ms, p99 %.1f ms while %d POSTs hung (cap %d)", f.Latency.P50, f.Latency.P99, f.HeldByNeighbour, f.Cap)
 	return res, nil
 }
 

@@ -23,6 +23,23 @@ type endpointJSON struct {
 	Secret         string     `json:"secret,omitempty"`
 	CreatedAt      time.Time  `json:"createdAt"`
 	UpdatedAt      time.Time  `json:"updatedAt"`
+	// Breaker, InFlight, Capped and Parked are the answering node's view
+	// of the endpoint's traffic (delivery.DestinationStats).
+	Breaker   string     `json:"breaker"`
+	InFlight  int        `json:"inFlight"`
+	Capped    int        `json:"capped"`
+	Parked    int        `json:"parked"`
+	OpenUntil *time.Time `json:"breakerOpenUntil,omitempty"`
+}
+
+// withStats adds what this node knows of the endpoint's traffic.
+func (s *Server) withStats(out endpointJSON) endpointJSON {
+	out.Breaker = delivery.BreakerClosed
+	if s.cfg.Notify != nil {
+		st := s.cfg.Notify.EndpointStats(out.ID)
+		out.Breaker, out.InFlight, out.Capped, out.Parked, out.OpenUntil = st.Breaker, st.InFlight, st.Capped, st.Parked, st.OpenUntil
+	}
+	return out
 }
 
 // toEndpointJSON shows the secret only when it was just created or rotated.
@@ -115,7 +132,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]endpointJSON, 0, len(es))
 	for _, e := range es {
-		out = append(out, toEndpointJSON(e, false))
+		out = append(out, s.withStats(toEndpointJSON(e, false)))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": out})
 }
@@ -126,7 +143,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toEndpointJSON(e, false))
+	writeJSON(w, http.StatusOK, s.withStats(toEndpointJSON(e, false)))
 }
 
 // patchWebhook changes only the fields the body gives, in one statement
@@ -215,8 +232,20 @@ type deliveryJSON struct {
 	Status     string                  `json:"status"`
 	Payload    any                     `json:"payload,omitempty"`
 	Attempts   []store.DeliveryAttempt `json:"attempts"`
-	CreatedAt  time.Time               `json:"createdAt"`
-	UpdatedAt  time.Time               `json:"updatedAt"`
+	// Held is "parked" (its endpoint's breaker is open) or "capped" (its
+	// destination is at its in-flight cap) when the answering node holds
+	// it back; attempts are not spent meanwhile.
+	Held      string    `json:"held,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// withHeld says whether this node holds the delivery back.
+func (s *Server) withHeld(d *store.Delivery, out deliveryJSON) deliveryJSON {
+	if s.cfg.Notify != nil && (d.Status == store.DeliveryPending || d.Status == store.DeliveryFailed) {
+		out.Held = s.cfg.Notify.DeliveryHeld(d.EndpointID, d.URL, d.ID)
+	}
+	return out
 }
 
 func toDeliveryJSON(d *store.Delivery, withPayload bool) deliveryJSON {
@@ -265,7 +294,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]deliveryJSON, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, toDeliveryJSON(d, false))
+		out = append(out, s.withHeld(d, toDeliveryJSON(d, false)))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": out, "nextCursor": next})
 }
@@ -276,7 +305,7 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toDeliveryJSON(d, true))
+	writeJSON(w, http.StatusOK, s.withHeld(d, toDeliveryJSON(d, true)))
 }
 
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {

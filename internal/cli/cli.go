@@ -146,6 +146,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	schedule := fs.String("webhook-retry-schedule", "", "delays before each delivery attempt, e.g. 0s,5s,5m (default 0s,5s,5m,30m,2h,5h,10h,14h,20h,24h)")
 	fs.DurationVar(&cfg.Webhooks.DisableAfter, "webhook-disable-after", 5*24*time.Hour, "disable an endpoint whose deliveries have all failed for this long")
 	fs.IntVar(&cfg.Webhooks.Workers, "webhook-workers", delivery.DefaultWorkers, "webhook deliveries one node sends at once (their own job queue, apart from renders)")
+	fs.IntVar(&cfg.Webhooks.MaxInFlightPerEndpoint, "webhook-max-in-flight-per-endpoint", 0, "deliveries one node POSTs at once to one endpoint (or webhook_url host:port); more wait briefly, then are snoozed without spending an attempt (default max(4, webhook-workers/20))")
+	fs.IntVar(&cfg.Webhooks.BreakAfter, "webhook-break-after", 5, "consecutive timeouts, connection errors, 429s or 5xx after which an endpoint's deliveries are parked until a probe succeeds")
+	fs.DurationVar(&cfg.Webhooks.BreakerCooldown, "webhook-breaker-cooldown", 5*time.Second, "how long a broken endpoint's deliveries are parked before the first probe (doubled per failed probe, up to 5m)")
+	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's stable identity on PostgreSQL, unique among nodes and kept across restarts, so a restarted node resumes its own interrupted jobs at once (default: generated once and kept in <data-dir>/node-id)")
 	egressAllow := fs.String("egress-allow", "", "CIDR ranges outbound requests may reach although private (e.g. 10.0.0.0/8,127.0.0.0/8)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

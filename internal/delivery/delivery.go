@@ -96,6 +96,17 @@ type Config struct {
 	// sends its queued payload as it is only within half of this after it
 	// was queued; later, its renderUrl is made afresh too.
 	FileURLLifetime time.Duration
+	// MaxInFlightPerEndpoint caps the POSTs one node has under way to one
+	// destination (an endpoint, or a webhook_url's host and port); a
+	// delivery over it is snoozed without spending an attempt. Default
+	// DefaultMaxInFlight(Workers). See fairness.go.
+	MaxInFlightPerEndpoint int
+	// BreakAfter is how many consecutive timeouts, connection errors,
+	// 429s or 5xx open a destination's breaker; default 5.
+	BreakAfter int
+	// BreakerCooldown is how long an open breaker parks deliveries before
+	// a probe; doubled by every failed probe up to 5 min. Default 5 s.
+	BreakerCooldown time.Duration
 	Logger          *slog.Logger
 }
 
@@ -111,9 +122,10 @@ func (c Config) JobLimit() time.Duration { return cmp.Or(c.Timeout, 15*time.Seco
 
 // Service fans events out and registers the delivery worker.
 type Service struct {
-	cfg Config
-	log *slog.Logger
-	rec *recorder
+	cfg  Config
+	log  *slog.Logger
+	rec  *recorder
+	fair *fairness
 }
 
 // DefaultWorkers is the default Config.Workers. Under a backlog a
@@ -140,7 +152,14 @@ func New(cfg Config) (*Service, error) {
 	cfg.RotationWindow = cmp.Or(cfg.RotationWindow, 24*time.Hour)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 15*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
-	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery"), rec: newRecorder(cfg.Store)}, nil
+	cfg.MaxInFlightPerEndpoint = cmp.Or(cfg.MaxInFlightPerEndpoint, DefaultMaxInFlight(cfg.Workers))
+	cfg.BreakAfter = cmp.Or(cfg.BreakAfter, 5)
+	cfg.BreakerCooldown = cmp.Or(cfg.BreakerCooldown, 5*time.Second)
+	if cfg.MaxInFlightPerEndpoint < 0 || cfg.BreakAfter < 0 || cfg.BreakerCooldown < 0 {
+		return nil, errors.New("delivery: MaxInFlightPerEndpoint, BreakAfter and BreakerCooldown must not be negative")
+	}
+	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery"), rec: newRecorder(cfg.Store),
+		fair: newFairness(cfg.MaxInFlightPerEndpoint, cfg.Workers/4, cfg.BreakAfter, cfg.BreakerCooldown)}, nil
 }
 
 // Meta is the timing block of a payload.

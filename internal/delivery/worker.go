@@ -108,7 +108,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		return nil
 	}
 
-	a, retryAfter := w.attempt(ctx, d, secrets)
+	a, retryAfter, wait := w.attemptFair(ctx, d, secrets)
+	if a == nil {
+		return river.JobSnooze(wait) // capped or parked: no attempt spent
+	}
 	n := len(d.Attempts) + 1 - job.Args.Base // attempts in this schedule
 	ok := a.StatusCode >= 200 && a.StatusCode < 300
 	status := store.DeliverySucceeded
@@ -124,11 +127,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	// Returns once the record is committed (group-committed with other
 	// workers' records): River marks the job done only after that, so a
 	// crash can cost a repeated attempt but never an unrecorded one.
-	if err := w.s.rec.record(d.ID, a, status); err != nil {
+	if err := w.s.rec.record(d.ID, *a, status); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	if ep != nil {
-		w.endpointHealth(ctx, ep, ok, a)
+		w.endpointHealth(ctx, ep, ok, *a)
 	}
 	if status != store.DeliveryFailed {
 		return nil
@@ -222,6 +225,24 @@ func (w *worker) secrets(ctx context.Context, d *store.Delivery, ep **store.Webh
 		out = append(out, prev)
 	}
 	return out, nil
+}
+
+// attemptFair makes the attempt once its destination has a slot for it
+// (fairness.go), and releases the slot with the outcome. With no slot
+// (the destination is at its cap, or its breaker is open) it attempts
+// nothing and says how long to snooze the delivery.
+func (w *worker) attemptFair(ctx context.Context, d *store.Delivery, secrets []string) (*store.DeliveryAttempt, time.Duration, time.Duration) {
+	sl, wait := w.s.fair.admit(ctx, destinationKey(d.EndpointID, d.URL), d.ID)
+	if sl == nil {
+		return nil, 0, wait
+	}
+	a, retryAfter := w.attempt(ctx, d, secrets)
+	if ctx.Err() != nil && a.StatusCode == 0 {
+		sl.done(neutral, 0) // our own shutdown, not the receiver's trouble
+	} else {
+		sl.done(a.StatusCode, retryAfter)
+	}
+	return &a, retryAfter, 0
 }
 
 // attempt POSTs the payload once, signed now, and reports the outcome and

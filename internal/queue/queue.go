@@ -49,6 +49,12 @@ type Config struct {
 	// leader election; it must be unique among running processes on the
 	// database. Default: River's own (host name and start time).
 	ID string
+	// NodeID is this node's stable identity on PostgreSQL (the same
+	// across its restarts, unique among nodes): with it, a restarted node
+	// resumes the jobs its previous process was working at once, instead
+	// of after RescueAfter (resume.go). "" turns that off there. SQLite
+	// needs none: every job running at start was its own.
+	NodeID string
 	// PeriodicJobs are enqueued on their schedules by the elected leader.
 	PeriodicJobs []*river.PeriodicJob
 	// MaxWorkers bounds concurrently worked jobs; default 16.
@@ -102,6 +108,9 @@ type Queue struct {
 	backend backend
 	queues  map[string]river.QueueConfig
 	working bool
+	lock    *nodeLock
+	stopped chan struct{} // closed by Stop: ends a wait for the node lock
+	waiting chan struct{} // closed when that wait has ended
 	// Workers collects the workers of every domain package.
 	Workers *river.Workers
 }
@@ -118,6 +127,8 @@ type backend interface {
 	stopAndCancel(ctx context.Context) error
 	insertTx(ctx context.Context, tx any, params []river.InsertManyParams) error
 	client() Client
+	// resume hands back the running jobs held picks, available now.
+	resume(ctx context.Context, held func(*rivertype.JobRow) bool) (int, error)
 }
 
 type riverBackend[TTx any] struct {
@@ -155,6 +166,10 @@ func (b *riverBackend[TTx]) insertTx(ctx context.Context, tx any, params []river
 	}
 	_, err := b.c.InsertManyTx(ctx, t, params)
 	return err
+}
+
+func (b *riverBackend[TTx]) resume(ctx context.Context, held func(*rivertype.JobRow) bool) (int, error) {
+	return resume(ctx, b.driver, held)
 }
 
 func (b *riverBackend[TTx]) client() Client {
@@ -317,11 +332,112 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.InsertOnly {
 		return nil
 	}
+	if err := q.resumeOwn(ctx); err != nil {
+		return err
+	}
 	if err := q.backend.start(context.WithoutCancel(ctx)); err != nil {
+		q.stopResume()
 		return err
 	}
 	q.working = true
 	return nil
+}
+
+// resumeOwn hands back, at once, the jobs this node's previous process
+// was working when it died (resume.go says how that is known).
+func (q *Queue) resumeOwn(ctx context.Context) error {
+	log := q.cfg.Logger.With("component", "queue")
+	q.stopped, q.waiting = make(chan struct{}), make(chan struct{})
+	switch h := q.cfg.Store.(type) {
+	case sqliteHandle:
+		close(q.waiting)
+		n, err := q.backend.resume(ctx, func(*rivertype.JobRow) bool { return true })
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("resumed the jobs the previous process was working", "jobs", n)
+		}
+		return nil
+	case postgresHandle:
+		if q.cfg.NodeID == "" || q.cfg.ID == "" {
+			close(q.waiting)
+			return nil
+		}
+		claim := func(ctx context.Context) error {
+			prev, err := q.cfg.Store.SwapQueueNode(ctx, q.cfg.NodeID, q.cfg.ID)
+			if err != nil {
+				return fmt.Errorf("record the node's queue client: %w", err)
+			}
+			if prev == "" {
+				return nil
+			}
+			n, err := q.backend.resume(ctx, lastAttemptBy(prev))
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				log.Info("resumed the jobs this node's previous process was working", "jobs", n, "node_id", q.cfg.NodeID, "previous_client_id", prev)
+			}
+			return nil
+		}
+		l, err := tryNodeLock(ctx, h, q.cfg.NodeID)
+		if err != nil {
+			return err
+		}
+		if l != nil {
+			close(q.waiting)
+			q.lock = l
+			return claim(ctx)
+		}
+		// Another session holds this identity: a process that is still
+		// running, or one whose death PostgreSQL has not noticed yet. Its
+		// jobs are not ours to take until the lock is free.
+		log.Warn("another process holds this node's identity; its jobs are left to River's rescuer until it is gone", "node_id", q.cfg.NodeID)
+		go func() {
+			defer close(q.waiting)
+			t := time.NewTicker(resumeRetry)
+			defer t.Stop()
+			for {
+				select {
+				case <-q.stopped:
+					return
+				case <-t.C:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				l, err := tryNodeLock(ctx, h, q.cfg.NodeID)
+				if err == nil && l != nil {
+					q.lock = l
+					err = claim(ctx)
+				}
+				cancel()
+				if err != nil {
+					log.Error("resume the node's jobs", "err", err)
+				}
+				if l != nil {
+					return
+				}
+			}
+		}()
+	default:
+		close(q.waiting)
+	}
+	return nil
+}
+
+// stopResume ends a wait for the node lock and releases the lock.
+func (q *Queue) stopResume() {
+	if q.stopped == nil {
+		return
+	}
+	select {
+	case <-q.stopped:
+	default:
+		close(q.stopped)
+	}
+	<-q.waiting
+	q.lock.release(context.Background())
+	q.lock = nil
 }
 
 // Working reports whether this queue works jobs (started, not InsertOnly).
@@ -343,6 +459,7 @@ func (q *Queue) Stop(ctx context.Context, hardStop time.Duration) error {
 		defer cancel()
 		err = q.backend.stopAndCancel(cctx)
 	}
+	q.stopResume()
 	if err != nil {
 		return fmt.Errorf("stop queue: %w", err)
 	}

@@ -98,6 +98,9 @@ type Config struct {
 	// RenderSecretOverlap is how long a rotated-out render secret or
 	// GET-render token keeps working; default 24h (capability.DefaultOverlap).
 	RenderSecretOverlap time.Duration
+	// NodeID is this node's stable identity (see queue.Config.NodeID);
+	// default: generated once and kept in DataDir/node-id.
+	NodeID string
 	// Queue tunes the job queue (retries, workers); the DB is filled in.
 	Queue queue.Config
 	// Egress guards outbound connections (webhooks); Allow opens ranges.
@@ -168,6 +171,32 @@ func ClientIDPrefix(role Role, pid int) string {
 		host = host[:50]
 	}
 	return fmt.Sprintf("%s_%s_%d_", role, host, pid)
+}
+
+// nodeID returns the configured node identity, or the one kept in
+// dataDir/node-id, generated there on first use.
+func nodeID(configured, dataDir string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var rnd [12]byte
+	_, _ = rand.Read(rnd[:])
+	id := "node_" + hex.EncodeToString(rnd[:])
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
 }
 
 // redactURL hides a password in a database URL before it is printed.
@@ -276,6 +305,11 @@ func (s *Server) init(ctx context.Context) error {
 	retention := cmp.Or(s.cfg.LogRetention, 30*24*time.Hour)
 	qcfg.FinishedJobRetention = retention
 	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10)
+	if isPostgres(s.cfg.Database) && !qcfg.InsertOnly {
+		if qcfg.NodeID, err = nodeID(s.cfg.NodeID, s.cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	// An async render job may wait for a tab and then render; River must
 	// not take it for stuck while it does. The rescue delay stays above
 	// every job kind's own limit (the async render's, a webhook

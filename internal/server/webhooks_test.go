@@ -355,3 +355,45 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWebhookBreakerVisible: an endpoint whose receiver fails opens its
+// breaker, and the API shows it: the endpoint's breaker state and parked
+// count, and each parked delivery as held.
+func TestWebhookBreakerVisible(t *testing.T) {
+	e := startServerCfg(t, server.Config{Egress: egressAllow("127.0.0.0/8"), Webhooks: delivery.Config{
+		BreakAfter: 2, BreakerCooldown: time.Minute, Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}})
+	down := newReceiver(t, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": down.URL}).json(t)
+	id := ep["id"].(string)
+	if got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(t); got["breaker"] != "closed" || got["parked"] != 0.0 || got["capped"] != 0.0 {
+		t.Fatalf("a new endpoint: %v", got)
+	}
+	for range 6 {
+		e.mustDo(202, "POST", "/api/webhooks/"+id+"/test", e.token, nil)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(t)
+		if got["breaker"] == "open" && got["parked"].(float64) >= 3 && got["breakerOpenUntil"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker never showed open with parked deliveries: %v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	list := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+id, e.token, nil).json(t)["data"].([]any)
+	held := 0
+	for _, d := range list {
+		if d.(map[string]any)["held"] == "parked" {
+			held++
+			one := e.mustDo(200, "GET", "/api/webhook-deliveries/"+d.(map[string]any)["id"].(string), e.token, nil).json(t)
+			if one["held"] != "parked" {
+				t.Fatalf("the delivery alone: %v", one)
+			}
+		}
+	}
+	if held < 3 {
+		t.Fatalf("%d deliveries listed as parked: %v", held, list)
+	}
+}

@@ -389,6 +389,10 @@ type Store interface {
 	// Setting returns the named server setting, storing value first when
 	// the setting does not exist yet; every caller sees the first value.
 	Setting(ctx context.Context, name, value string) (string, error)
+	// SwapQueueNode records clientID as the job-queue client of node
+	// nodeID and returns the one recorded before ("" for a new node), so a
+	// restarted node can resume its previous process's jobs.
+	SwapQueueNode(ctx context.Context, nodeID, clientID string) (string, error)
 
 	CreateSpace(ctx context.Context, s *Space) error
 	// SetWebhookSecret replaces the space's signing secret, keeping the

@@ -104,6 +104,9 @@ type endpointData struct {
 	Secret     string
 	Notice     string
 	Deliveries []*store.Delivery
+	// Traffic is this node's view of the endpoint: its cap, breaker, and
+	// deliveries capped or parked.
+	Traffic delivery.DestinationStats
 }
 
 func (s *Server) showEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -122,7 +125,7 @@ func (s *Server) renderEndpoint(w http.ResponseWriter, r *http.Request, sess *se
 		return
 	}
 	s.render(w, r, http.StatusOK, "webhook", view{Title: "Endpoint " + e.ID, Nav: "webhooks", S: sess, Data: endpointData{
-		Endpoint: e, Secret: secret, Notice: notice, Deliveries: ds,
+		Endpoint: e, Secret: secret, Notice: notice, Deliveries: ds, Traffic: s.cfg.Notify.EndpointStats(e.ID),
 	}})
 }
 

@@ -311,6 +311,21 @@ func (s *Store) Setting(ctx context.Context, name, value string) (string, error)
 	return v, interpretError(err)
 }
 
+func (s *Store) SwapQueueNode(ctx context.Context, nodeID, clientID string) (string, error) {
+	var prev *string
+	err := s.pool.QueryRow(ctx, `WITH prev AS (SELECT client_id FROM queue_nodes WHERE node_id = $1)
+		INSERT INTO queue_nodes(node_id, client_id, started_at) VALUES ($1, $2, $3)
+		ON CONFLICT(node_id) DO UPDATE SET client_id = excluded.client_id, started_at = excluded.started_at
+		RETURNING (SELECT client_id FROM prev)`, text(nodeID), text(clientID), ms(time.Now())).Scan(&prev)
+	if err != nil {
+		return "", interpretError(err)
+	}
+	if prev == nil {
+		return "", nil
+	}
+	return *prev, nil
+}
+
 // --- spaces ---
 
 func (s *Store) CreateSpace(ctx context.Context, sp *store.Space) error {

@@ -213,6 +213,25 @@ func (s *Store) Setting(ctx context.Context, name, value string) (string, error)
 	return v, interpretError(err)
 }
 
+func (s *Store) SwapQueueNode(ctx context.Context, nodeID, clientID string) (string, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return "", interpretError(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var prev string
+	err = tx.QueryRowContext(ctx, `SELECT client_id FROM queue_nodes WHERE node_id = ?`, nodeID).Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", interpretError(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO queue_nodes(node_id, client_id, started_at) VALUES (?, ?, ?)
+		ON CONFLICT(node_id) DO UPDATE SET client_id = excluded.client_id, started_at = excluded.started_at`,
+		nodeID, clientID, ms(time.Now())); err != nil {
+		return "", interpretError(err)
+	}
+	return prev, interpretError(tx.Commit())
+}
+
 // --- spaces ---
 
 func (s *Store) CreateSpace(ctx context.Context, sp *store.Space) error {

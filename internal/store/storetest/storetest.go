@@ -855,6 +855,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("queue nodes swap their client id", func(t *testing.T) {
+		st := open(t)
+		if prev, err := st.SwapQueueNode(ctx, "node-a", "client-1"); prev != "" || err != nil {
+			t.Fatalf("first swap = %q, %v; want none before", prev, err)
+		}
+		if prev, err := st.SwapQueueNode(ctx, "node-b", "client-x"); prev != "" || err != nil {
+			t.Fatalf("another node's first swap = %q, %v", prev, err)
+		}
+		if prev, err := st.SwapQueueNode(ctx, "node-a", "client-2"); prev != "client-1" || err != nil {
+			t.Fatalf("restart swap = %q, %v; want client-1", prev, err)
+		}
+		if prev, err := st.SwapQueueNode(ctx, "node-a", "client-3"); prev != "client-2" || err != nil {
+			t.Fatalf("second restart swap = %q, %v; want client-2", prev, err)
+		}
+	})
+
 	t.Run("tokens list and touch", func(t *testing.T) {
 		st, a, _ := setup(t)
 		tok := &store.Token{ID: store.NewID("tok"), SpaceID: a.ID, Prefix: "rh_y", Hash: []byte{0, 0xff, 1}, CreatedAt: now}
