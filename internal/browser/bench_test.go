@@ -54,6 +54,23 @@ func BenchmarkRender(b *testing.B) {
 	})
 }
 
+// BenchmarkRenderManySpaces is BenchmarkRender with each render for the
+// next of 8 spaces on 4 tabs, the worst case for per-space tabs: no render
+// finds a tab of its space, so every one replaces another space's tab with
+// a new tab in a new browser context.
+func BenchmarkRenderManySpaces(b *testing.B) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	req := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	spaces := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	i := 0
+	sequential(b, func(ctx context.Context) error {
+		req.SpaceID = spaces[i%len(spaces)]
+		i++
+		_, err := p.Render(ctx, req)
+		return err
+	})
+}
+
 // sequential runs render once per benchmark iteration and reports the
 // median latency.
 func sequential(b *testing.B, render func(context.Context) error) {

@@ -53,6 +53,10 @@ type Config struct {
 	// "--name" or "--name=value"; a name given here overrides a built-in flag
 	// of the same name.
 	ExtraFlags []string
+
+	// tabProxy is the template proxy's URL, set by Pool.Start, which every
+	// warm tab's browser context is created with.
+	tabProxy string
 }
 
 // maxDimension is the largest accepted page width or height in CSS pixels; a

@@ -35,6 +35,11 @@ type Request struct {
 	Format Format
 	// Quality is 1..100 for jpeg and webp; 0 means 90. Ignored otherwise.
 	Quality int
+	// SpaceID is the tenant the render is for. Renders of different spaces
+	// never share browser state (cookies, storage, HTTP cache): each runs
+	// in a tab whose browser context serves that space alone. Renders of
+	// one space may share it, as the renders of a browser profile would.
+	SpaceID string
 }
 
 // Result is a finished render.

@@ -111,7 +111,7 @@ func (w *asyncWorker) Work(ctx context.Context, job *river.Job[AsyncArgs]) error
 	if err != nil {
 		return s.finishFailed(ctx, rec, err)
 	}
-	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality})
+	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality, SpaceID: rec.SpaceID})
 	switch {
 	case errors.Is(err, browser.ErrQueueFull):
 		// Sync requests have the tabs; come back shortly, at no cost to

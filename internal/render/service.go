@@ -162,7 +162,7 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		return nil, err
 	}
 	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, start)
-	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality})
+	res, err := s.cfg.Browser.Render(ctx, browser.Request{Pages: p.pages, Format: o.Format, Quality: o.Quality, SpaceID: rec.SpaceID})
 	if err != nil {
 		s.recordFailed(ctx, rec, err.Error(), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
