@@ -270,3 +270,62 @@ func benchGuard(b *testing.B) *egress.Guard {
 	}
 	return g
 }
+
+// BenchmarkRenderFlood measures a calm space's sequential renders while
+// another space keeps 12 clients rendering on the 4 tabs (issue 15's
+// fairness case): p50-ms under the flood, idle-p50-ms for the same renders
+// before it, and x-idle, their ratio (target ≤ 2).
+func BenchmarkRenderFlood(b *testing.B) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	calm := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	calm.SpaceID = "calm"
+	ctx := context.Background()
+	renderCalm := func() time.Duration {
+		start := time.Now()
+		if _, err := p.Render(ctx, calm); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	var idle latencies
+	for range 5 { // warm the calm space's tab
+		renderCalm()
+	}
+	for range 20 {
+		idle.add(renderCalm())
+	}
+
+	flood := calm
+	flood.SpaceID = "flood"
+	floodCtx, stop := context.WithCancel(ctx)
+	var clients sync.WaitGroup
+	for range 12 {
+		clients.Go(func() {
+			for floodCtx.Err() == nil {
+				if _, err := p.Render(floodCtx, flood); err != nil && floodCtx.Err() == nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	eventually := time.Now().Add(10 * time.Second)
+	for p.Stats().Queued < 8 && time.Now().Before(eventually) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var busy latencies
+	b.ResetTimer()
+	for b.Loop() {
+		busy.add(renderCalm())
+	}
+	b.StopTimer()
+	stop()
+	clients.Wait()
+
+	slices.Sort(idle.d)
+	slices.Sort(busy.d)
+	idleP50, busyP50 := idle.d[len(idle.d)/2], busy.d[len(busy.d)/2]
+	b.ReportMetric(float64(idleP50.Microseconds())/1000, "idle-p50-ms")
+	b.ReportMetric(float64(busyP50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(busyP50)/float64(idleP50), "x-idle")
+}

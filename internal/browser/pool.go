@@ -88,21 +88,25 @@ type Pool struct {
 	cfg Config
 	log *slog.Logger
 
-	slots     chan struct{}  // a token per render holding or taking a tab
 	recycleCh chan *instance // asks the supervisor to replace a browser
 
-	mu        sync.Mutex
-	state     poolState
-	cur       *instance              // browser new renders go to; nil while relaunching
-	insts     map[*instance]struct{} // every browser not yet shut down
-	downSince time.Time              // when cur became nil
-	changed   chan struct{}          // closed and replaced whenever cur changes
-	idle      []*tab                 // warm tabs of the current browser, longest idle first
-	tabFreed  chan struct{}          // closed and replaced whenever a tab joins idle
-	admitted  int                    // renders inside Render past validation
-	busy      int                    // renders holding a tab
-	gen       uint64                 // launches so far
-	superOn   bool                   // supervisor goroutine started
+	mu          sync.Mutex
+	state       poolState
+	cur         *instance              // browser new renders go to; nil while relaunching
+	insts       map[*instance]struct{} // every browser not yet shut down
+	downSince   time.Time              // when cur became nil
+	changed     chan struct{}          // closed and replaced whenever cur changes
+	idle        []*tab                 // warm tabs of the current browser, longest idle first
+	running     int                    // render slots held (see slots.go)
+	spaces      map[string]*spaceSlots // slots held and renders waiting, by space; active spaces only
+	turns       []string               // spaces with renders waiting, in the order they take turns
+	nextTurn    int                    // index in turns of the space whose turn is next
+	lingerTimer *time.Timer            // runs dispatchLocked when a space stops being active
+	tabFreed    chan struct{}          // closed and replaced whenever a tab joins idle
+	admitted    int                    // renders inside Render past validation
+	busy        int                    // renders holding a tab
+	gen         uint64                 // launches so far
+	superOn     bool                   // supervisor goroutine started
 
 	spares        []*urlRun // ready spare contexts (see spare.go)
 	sparesMaking  int       // spares being made
@@ -149,7 +153,7 @@ func New(cfg Config) (*Pool, error) {
 	return &Pool{
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "browser"),
-		slots:      make(chan struct{}, cfg.MaxTabs),
+		spaces:     make(map[string]*spaceSlots),
 		idle:       make([]*tab, 0, cfg.MaxTabs),
 		tabFreed:   make(chan struct{}),
 		recycleCh:  make(chan *instance, 1),
@@ -238,6 +242,9 @@ func (p *Pool) Stop(ctx context.Context) error {
 	}
 	p.state = stateStopped
 	p.dropSparesLocked()
+	if p.lingerTimer != nil {
+		p.lingerTimer.Stop()
+	}
 	p.mu.Unlock()
 	// No spare is started once stopped; those being made finish first (see
 	// makeSpare), then find the pool stopped and dispose of themselves.
@@ -379,7 +386,7 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 	scripted := req.scripted()
 	data, err := t.render(ctx, req, scripted, p.cfg.RenderTimeout)
 	took := time.Since(got)
-	p.release(t, err != nil, scripted)
+	p.release(t, req.SpaceID, err != nil, scripted)
 	if err != nil {
 		select {
 		case <-p.stopCh: // the browser was closed under the render by Stop
@@ -421,24 +428,18 @@ func (p *Pool) admit() (done func(), err error) {
 	}, nil
 }
 
-// acquire takes a render slot and then a tab of the current browser for
+// acquire takes a render slot (see slots.go) and then a tab of the current browser for
 // space, waiting for a relaunch if needed (at most StartTimeout after the
 // browser went down).
 func (p *Pool) acquire(ctx context.Context, space string) (*tab, error) {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for a tab: %w", ctx.Err())
-		case <-p.stopCh:
-			return nil, ErrStopped
-		}
+	if err := p.takeSlot(ctx, space); err != nil {
+		return nil, err
 	}
 	t, err := p.takeTab(ctx, space)
 	if err != nil {
-		<-p.slots
+		p.mu.Lock()
+		p.releaseSlotLocked(space)
+		p.mu.Unlock()
 		return nil, err
 	}
 	return t, nil
@@ -585,7 +586,7 @@ func (p *Pool) claimLocked(in *instance) {
 // first (see resetTab). Both happen in the background, after Render returns.
 // A tab that ran no script is reused as it is: the next setDocumentContent
 // replaces everything the page had.
-func (p *Pool) release(t *tab, failed, ranScript bool) {
+func (p *Pool) release(t *tab, space string, failed, ranScript bool) {
 	in := t.inst
 	p.mu.Lock()
 	p.busy--
@@ -605,8 +606,8 @@ func (p *Pool) release(t *tab, failed, ranScript bool) {
 	if p.state == stateRunning && in.retired && in.inflight == 0 && !in.closeSent {
 		p.bgShutdownLocked(in, true)
 	}
+	p.releaseSlotLocked(space)
 	p.mu.Unlock()
-	<-p.slots
 }
 
 // pushIdleLocked makes t available to renders. p.idle holds at most the
