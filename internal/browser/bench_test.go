@@ -275,9 +275,16 @@ func benchGuard(b *testing.B) *egress.Guard {
 // another space keeps 12 clients rendering on the 4 tabs (issue 15's
 // fairness case): p50-ms under the flood, idle-p50-ms for the same renders
 // before it, and x-idle, their ratio (target ≤ 2).
+// The scripted case has a script in every page, so each tab is reset after
+// its render.
 func BenchmarkRenderFlood(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { flood(b, benchHTML) })
+	b.Run("scripted", func(b *testing.B) { flood(b, benchHTML+`<script>document.title = 'x'</script>`) })
+}
+
+func flood(b *testing.B, html string) {
 	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
-	calm := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	calm := pngRequest(Page{HTML: html, Width: 1200, Height: 630})
 	calm.SpaceID = "calm"
 	ctx := context.Background()
 	renderCalm := func() time.Duration {

@@ -56,6 +56,9 @@ type instance struct {
 	retired   bool // replaced by a newer instance; closes when inflight hits 0
 	recycling bool // a replacement has been asked for
 	closeSent bool // shutdown of this retired instance has been scheduled
+	// resetting counts the tabs being reset after a scripted render, by
+	// the space they serve (see Pool.pickLocked).
+	resetting map[string]int
 
 	// warm holds the tabs opened by launch until the pool installs them.
 	warm []*tab
@@ -99,8 +102,10 @@ func launch(ctx context.Context, cfg Config, gen uint64, n int) (_ *instance, er
 		gen:      gen,
 		dataDir:  dataDir,
 		tabProxy: cfg.tabProxy,
-		shutDone: make(chan struct{}),
-		log:      cfg.Logger.With("component", "browser", "gen", gen),
+
+		resetting: make(map[string]int),
+		shutDone:  make(chan struct{}),
+		log:       cfg.Logger.With("component", "browser", "gen", gen),
 	}
 
 	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process

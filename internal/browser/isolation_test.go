@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -148,4 +149,64 @@ func TestRenderSpacesConcurrent(t *testing.T) {
 		}
 		return idle == 2 && len(ids) == 2 && p.Stats().Tabs == 2
 	})
+}
+
+// TestRenderWaitsForOwnTabReset: a render whose space's tab is being reset
+// (after a scripted render) waits for it rather than replacing another
+// space's idle tab. The reset is held open by the test: it takes the tab
+// out of the idle set and counts it as resetting, as release does.
+func TestRenderWaitsForOwnTabReset(t *testing.T) {
+	p := newPool(t, Config{MaxTabs: 2})
+	render := func(space string) error {
+		req := pngRequest(colourPage("red", 10, 10))
+		req.SpaceID = space
+		_, err := p.Render(context.Background(), req)
+		return err
+	}
+	for _, space := range []string{"A", "B"} {
+		if err := render(space); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	var aTab, bTab *tab
+	for _, tb := range p.idle {
+		switch tb.space {
+		case "A":
+			aTab = tb
+		case "B":
+			bTab = tb
+		}
+	}
+	if aTab == nil || bTab == nil {
+		p.mu.Unlock()
+		t.Fatal("no idle tab of A and of B after a render of each")
+	}
+	p.idle = slices.DeleteFunc(p.idle, func(tb *tab) bool { return tb == aTab })
+	p.cur.resetting["A"]++
+	p.mu.Unlock()
+
+	done := make(chan error, 1)
+	go func() { done <- render("A") }()
+	eventually(t, 10*time.Second, "A's render to wait for its tab", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.running == 1 && p.busy == 0
+	})
+	p.mu.Lock()
+	kept := slices.Contains(p.idle, bTab)
+	p.cur.resetting["A"]--
+	p.pushIdleLocked(aTab)
+	p.mu.Unlock()
+	if !kept {
+		t.Error("B's idle tab was taken while A's was resetting")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !slices.Contains(p.idle, aTab) || !slices.Contains(p.idle, bTab) {
+		t.Error("A's render did not run in A's tab, or B's tab is gone")
+	}
 }

@@ -497,11 +497,12 @@ func (p *Pool) takeTab(ctx context.Context, space string) (*tab, error) {
 	}
 }
 
-// pickLocked takes the idle tab a render of space should use, or nil if none
-// is idle: the space's own tab that was used last (its cache is warmest),
-// else a tab no space has used yet, else the tab of another space that has
-// been idle longest, which the caller must not use as it is (other is true;
-// see rehome). Idle tabs all belong to the current browser (installLocked
+// pickLocked takes the idle tab a render of space should use, or nil to
+// wait: the space's own tab that was used last (its cache is warmest), else
+// a tab no space has used yet, else nil while a tab of the space is being
+// reset (it is back within milliseconds, sooner than a replacement is
+// made), else the tab of another space that has been idle longest, which
+// the caller must not use as it is (other is true; see rehome). Idle tabs all belong to the current browser (installLocked
 // empties idle, and only tabs of cur join it); while cur is down or dead,
 // nothing is picked.
 func (p *Pool) pickLocked(space string) (t *tab, other bool) {
@@ -521,6 +522,8 @@ func (p *Pool) pickLocked(space string) (t *tab, other bool) {
 	case pick >= 0:
 	case fresh >= 0:
 		pick = fresh
+	case p.cur.resetting[space] > 0:
+		return nil, false
 	default:
 		pick, other = 0, true
 	}
@@ -597,6 +600,7 @@ func (p *Pool) release(t *tab, space string, failed, ranScript bool) {
 			p.bg.Add(1)
 			go p.replaceTab(t)
 		case ranScript:
+			in.resetting[t.space]++
 			p.bg.Add(1)
 			go p.resetTab(t)
 		default:
@@ -637,7 +641,12 @@ func (p *Pool) resetTab(t *tab) {
 	if err == nil && errText != "" {
 		err = errors.New(errText)
 	}
+	p.mu.Lock()
+	if t.inst.resetting[t.space]--; t.inst.resetting[t.space] == 0 {
+		delete(t.inst.resetting, t.space)
+	}
 	if err != nil {
+		p.mu.Unlock()
 		if t.inst.alive() {
 			t.inst.log.Warn("reset tab failed; replacing it", "err", err)
 		}
@@ -645,7 +654,6 @@ func (p *Pool) resetTab(t *tab) {
 		return
 	}
 	defer p.bg.Done()
-	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state == stateRunning && t.inst == p.cur && t.inst.alive() {
 		p.pushIdleLocked(t)
