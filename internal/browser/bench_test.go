@@ -54,6 +54,23 @@ func BenchmarkRender(b *testing.B) {
 	})
 }
 
+// BenchmarkRenderManySpaces is BenchmarkRender with each render for the
+// next of 8 spaces on 4 tabs, the worst case for per-space tabs: no render
+// finds a tab of its space, so every one replaces another space's tab with
+// a new tab in a new browser context.
+func BenchmarkRenderManySpaces(b *testing.B) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	req := pngRequest(Page{HTML: benchHTML, Width: 1200, Height: 630})
+	spaces := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	i := 0
+	sequential(b, func(ctx context.Context) error {
+		req.SpaceID = spaces[i%len(spaces)]
+		i++
+		_, err := p.Render(ctx, req)
+		return err
+	})
+}
+
 // sequential runs render once per benchmark iteration and reports the
 // median latency.
 func sequential(b *testing.B, render func(context.Context) error) {
@@ -254,4 +271,70 @@ func benchGuard(b *testing.B) *egress.Guard {
 		b.Fatal(err)
 	}
 	return g
+}
+
+// BenchmarkRenderFlood measures a calm space's sequential renders while
+// another space keeps 12 clients rendering on the 4 tabs (issue 15's
+// fairness case): p50-ms under the flood, idle-p50-ms for the same renders
+// before it, and x-idle, their ratio (target ≤ 2).
+// The scripted case has a script in every page, so each tab is reset after
+// its render.
+func BenchmarkRenderFlood(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { flood(b, benchHTML) })
+	b.Run("scripted", func(b *testing.B) { flood(b, benchHTML+`<script>document.title = 'x'</script>`) })
+}
+
+func flood(b *testing.B, html string) {
+	p := newPool(b, Config{MaxTabs: 4, Logger: slog.New(slog.DiscardHandler)})
+	calm := pngRequest(Page{HTML: html, Width: 1200, Height: 630})
+	calm.SpaceID = "calm"
+	ctx := context.Background()
+	renderCalm := func() time.Duration {
+		start := time.Now()
+		if _, err := p.Render(ctx, calm); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	var idle latencies
+	for range 5 { // warm the calm space's tab
+		renderCalm()
+	}
+	for range 20 {
+		idle.add(renderCalm())
+	}
+
+	flood := calm
+	flood.SpaceID = "flood"
+	floodCtx, stop := context.WithCancel(ctx)
+	var clients sync.WaitGroup
+	for range 12 {
+		clients.Go(func() {
+			for floodCtx.Err() == nil {
+				if _, err := p.Render(floodCtx, flood); err != nil && floodCtx.Err() == nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	eventually := time.Now().Add(10 * time.Second)
+	for p.Stats().Queued < 8 && time.Now().Before(eventually) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var busy latencies
+	b.ResetTimer()
+	for b.Loop() {
+		busy.add(renderCalm())
+	}
+	b.StopTimer()
+	stop()
+	clients.Wait()
+
+	slices.Sort(idle.d)
+	slices.Sort(busy.d)
+	idleP50, busyP50 := idle.d[len(idle.d)/2], busy.d[len(busy.d)/2]
+	b.ReportMetric(float64(idleP50.Microseconds())/1000, "idle-p50-ms")
+	b.ReportMetric(float64(busyP50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(busyP50)/float64(idleP50), "x-idle")
 }

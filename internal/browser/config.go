@@ -21,6 +21,12 @@ type Config struct {
 	// MaxTabs is the number of warm tabs, which is also the number of renders
 	// that run at the same time. Default 4.
 	MaxTabs int
+	// SpaceMaxConcurrent is how many renders (template and URL) of one
+	// space (Request.SpaceID, URLRequest.SpaceID) may run at once while
+	// renders of other spaces run or wait; alone on the pool a space may
+	// use every tab. Renders waiting for a tab are served round-robin
+	// across spaces. Default MaxTabs/2, at least 1.
+	SpaceMaxConcurrent int
 	// QueueSize is how many renders may wait for a tab beyond MaxTabs; when
 	// that many already wait, Render fails at once with ErrQueueFull.
 	// Default MaxTabs*16.
@@ -66,6 +72,9 @@ type Config struct {
 	// sandbox is shared by every launch of one pool: the first successful
 	// launch decides whether Chromium can be sandboxed here (sandbox.go).
 	sandbox *sandboxState
+	// tabProxy is the template proxy's URL, set by Pool.Start, which every
+	// warm tab's browser context is created with.
+	tabProxy string
 }
 
 // maxDimension is the largest accepted page width or height in CSS pixels; a
@@ -75,6 +84,7 @@ const maxDimension = 10000
 func (c Config) withDefaults() Config {
 	c.MaxTabs = cmp.Or(c.MaxTabs, 4)
 	c.QueueSize = cmp.Or(c.QueueSize, c.MaxTabs*16)
+	c.SpaceMaxConcurrent = cmp.Or(c.SpaceMaxConcurrent, max(c.MaxTabs/2, 1))
 	c.RecycleAfter = cmp.Or(c.RecycleAfter, 500)
 	c.RenderTimeout = cmp.Or(c.RenderTimeout, 30*time.Second)
 	c.StartTimeout = cmp.Or(c.StartTimeout, 30*time.Second)
@@ -95,6 +105,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.MaxTabs < 1 {
 		errs = append(errs, fmt.Errorf("MaxTabs must be at least 1, got %d", c.MaxTabs))
+	}
+	if c.SpaceMaxConcurrent < 1 {
+		errs = append(errs, fmt.Errorf("SpaceMaxConcurrent must be at least 1, got %d", c.SpaceMaxConcurrent))
 	}
 	if c.QueueSize < 0 {
 		errs = append(errs, fmt.Errorf("QueueSize must not be negative, got %d", c.QueueSize))

@@ -35,6 +35,9 @@ type instance struct {
 	version string
 	dataDir string
 	log     *slog.Logger
+	// tabProxy is the proxy server given to every tab's browser context
+	// (Config.tabProxy); "" leaves the browser's own setting.
+	tabProxy string
 
 	allocCancel context.CancelFunc // stops the process and waits for it
 	ctx         context.Context    // chromedp browser context; done when the browser is gone
@@ -54,19 +57,32 @@ type instance struct {
 	retired   bool // replaced by a newer instance; closes when inflight hits 0
 	recycling bool // a replacement has been asked for
 	closeSent bool // shutdown of this retired instance has been scheduled
+	// resetting counts the tabs being reset after a scripted render, by
+	// the space they serve (see Pool.pickLocked).
+	resetting map[string]int
 
 	// warm holds the tabs opened by launch until the pool installs them.
 	warm []*tab
 }
 
-// tab is one warm page target. Only the render holding it touches its
-// viewport cache, so it needs no lock.
+// tab is one warm page target in a browser context of its own, so that
+// what a page leaves in the context (cookies, storage, HTTP cache) is seen
+// only by later renders in this tab, which are all of one space (see
+// Pool.pickLocked). Only the render holding it touches its viewport cache
+// and space, so they need no lock.
 type tab struct {
 	inst    *instance
 	ctx     context.Context // chromedp tab context
 	cancel  context.CancelFunc
 	target  *chromedp.Target
 	frameID cdp.FrameID
+	bctxID  cdp.BrowserContextID
+
+	// space is the space whose renders this tab serves; assigned is false
+	// until a render takes it, and then it never changes: the tab is
+	// closed and replaced rather than given to another space.
+	space    string
+	assigned bool
 
 	width, height int  // viewport currently emulated; 0 before the first render
 	scriptsOff    bool // JavaScript currently disabled by emulation
@@ -148,8 +164,11 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 	in := &instance{
 		gen:      gen,
 		dataDir:  dataDir,
-		shutDone: make(chan struct{}),
-		log:      cfg.Logger.With("component", "browser", "gen", gen),
+		tabProxy: cfg.tabProxy,
+
+		resetting: make(map[string]int),
+		shutDone:  make(chan struct{}),
+		log:       cfg.Logger.With("component", "browser", "gen", gen),
 	}
 
 	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process
@@ -254,20 +273,41 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 	return in, nil
 }
 
-// newTab opens a blank page target and prepares it for renders.
+// newTab opens a blank page target in a new browser context and prepares it
+// for renders.
 func (in *instance) newTab(ctx context.Context) (*tab, error) {
+	bexec := cdp.WithExecutor(ctx, in.browser)
+	// A created context is an in-memory (incognito) profile of its own:
+	// cookies, storage and HTTP cache start empty and are seen by no other
+	// context. It does not inherit --proxy-server for certain, so the
+	// template proxy is given again; "<-loopback>" removes Chromium's
+	// implicit bypass of localhost.
+	create := target.CreateBrowserContext()
+	if in.tabProxy != "" {
+		create = create.WithProxyServer(in.tabProxy).WithProxyBypassList("<-loopback>")
+	}
+	bctxID, err := create.Do(bexec)
+	if err != nil {
+		return nil, fmt.Errorf("create browser context: %w", err)
+	}
+	dispose := func() {
+		closeCtx, cancel := context.WithTimeout(in.ctx, time.Second)
+		_ = target.DisposeBrowserContext(bctxID).Do(cdp.WithExecutor(closeCtx, in.browser))
+		cancel()
+	}
 	// Each tab gets its own window. Tabs sharing a window are hidden behind
 	// the active one, and a hidden tab produces no frames, so its screenshots
 	// stall until it happens to be shown.
-	id, err := target.CreateTarget("about:blank").WithNewWindow(true).Do(cdp.WithExecutor(ctx, in.browser))
+	id, err := target.CreateTarget("about:blank").WithBrowserContextID(bctxID).WithNewWindow(true).Do(bexec)
 	if err != nil {
+		dispose()
 		return nil, fmt.Errorf("create target: %w", err)
 	}
 	// abort cancels without waiting; chromedp's cancel also closes the target
 	// and waits for that.
 	parent, abort := context.WithCancel(in.ctx)
 	tctx, tcancel := chromedp.NewContext(parent, chromedp.WithTargetID(id))
-	t := &tab{inst: in, ctx: tctx, cancel: func() { tcancel(); abort() }}
+	t := &tab{inst: in, ctx: tctx, cancel: func() { tcancel(); abort() }, bctxID: bctxID}
 
 	// The first Run attaches to the target. Like the browser's, it is
 	// bounded from outside, since a deadline on tctx would close the tab.
@@ -302,19 +342,31 @@ func (in *instance) newTab(ctx context.Context) (*tab, error) {
 		err = ctx.Err()
 	}
 	if err != nil {
-		t.close()
-		closeCtx, cancel := context.WithTimeout(in.ctx, time.Second)
-		_ = target.CloseTarget(id).Do(cdp.WithExecutor(closeCtx, in.browser)) // in case it was never attached
-		cancel()
+		t.cancel()
+		dispose() // closes the target too, in case it was never attached
 		return nil, fmt.Errorf("attach to target: %w", err)
 	}
 	t.target = chromedp.FromContext(tctx).Target
 	return t, nil
 }
 
-// close closes the tab's page target. It is cheap if the browser is gone.
+// close closes the tab's page target and disposes of its browser context. It
+// is cheap if the browser is gone.
 func (t *tab) close() {
 	t.cancel()
+	in := t.inst
+	if !in.alive() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(in.ctx, cleanupTimeout)
+	err := target.DisposeBrowserContext(t.bctxID).Do(cdp.WithExecutor(ctx, in.browser))
+	cancel()
+	if err != nil && in.alive() && !in.closing.Load() {
+		// A context left behind would keep a space's cookies and cache in a
+		// browser we could no longer account for: replace the browser.
+		in.log.Error("dispose tab's browser context failed; killing browser", "err", err)
+		in.kill()
+	}
 }
 
 // alive reports whether the browser is still connected.

@@ -11,7 +11,11 @@
 // Pages are kept apart: a page that cannot run script (see mayRunScript) is
 // rendered with JavaScript off, and a tab that ran script is navigated to
 // about:blank before reuse, because setDocumentContent keeps the window and so
-// the page's timers and globals.
+// the page's timers and globals. Spaces are kept apart too: every warm tab
+// has a browser context (cookie jar, storage, HTTP cache) of its own and
+// serves one space only (Request.SpaceID); a render of another space that
+// finds no tab of its own takes a fresh one, or replaces the tab of another
+// space that has been idle longest with a new tab in a new context.
 package browser
 
 import (
@@ -84,20 +88,25 @@ type Pool struct {
 	cfg Config
 	log *slog.Logger
 
-	slots     chan struct{}  // a token per render holding or taking a tab
-	idle      chan *tab      // warm tabs of the current browser
 	recycleCh chan *instance // asks the supervisor to replace a browser
 
-	mu        sync.Mutex
-	state     poolState
-	cur       *instance              // browser new renders go to; nil while relaunching
-	insts     map[*instance]struct{} // every browser not yet shut down
-	downSince time.Time              // when cur became nil
-	changed   chan struct{}          // closed and replaced whenever cur changes
-	admitted  int                    // renders inside Render past validation
-	busy      int                    // renders holding a tab
-	gen       uint64                 // launches so far
-	superOn   bool                   // supervisor goroutine started
+	mu          sync.Mutex
+	state       poolState
+	cur         *instance              // browser new renders go to; nil while relaunching
+	insts       map[*instance]struct{} // every browser not yet shut down
+	downSince   time.Time              // when cur became nil
+	changed     chan struct{}          // closed and replaced whenever cur changes
+	idle        []*tab                 // warm tabs of the current browser, longest idle first
+	running     int                    // render slots held (see slots.go)
+	spaces      map[string]*spaceSlots // slots held and renders waiting, by space; active spaces only
+	turns       []string               // spaces with renders waiting, in the order they take turns
+	nextTurn    int                    // index in turns of the space whose turn is next
+	lingerTimer *time.Timer            // runs dispatchLocked when a space stops being active
+	tabFreed    chan struct{}          // closed and replaced whenever a tab joins idle
+	admitted    int                    // renders inside Render past validation
+	busy        int                    // renders holding a tab
+	gen         uint64                 // launches so far
+	superOn     bool                   // supervisor goroutine started
 
 	spares        []*urlRun // ready spare contexts (see spare.go)
 	sparesMaking  int       // spares being made
@@ -144,8 +153,9 @@ func New(cfg Config) (*Pool, error) {
 	return &Pool{
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "browser"),
-		slots:      make(chan struct{}, cfg.MaxTabs),
-		idle:       make(chan *tab, cfg.MaxTabs),
+		spaces:     make(map[string]*spaceSlots),
+		idle:       make([]*tab, 0, cfg.MaxTabs),
+		tabFreed:   make(chan struct{}),
 		recycleCh:  make(chan *instance, 1),
 		insts:      make(map[*instance]struct{}),
 		changed:    make(chan struct{}),
@@ -188,6 +198,7 @@ func (p *Pool) Start(ctx context.Context) error {
 			return fmt.Errorf("start browser pool: %w", err)
 		}
 		p.tplProxy = proxy
+		p.cfg.tabProxy = "http://" + proxy.Addr()
 		// Set before any launch reads the config; later launches
 		// (recycling, relaunch) use the same proxy. "<-loopback>" removes
 		// Chromium's implicit bypass of localhost.
@@ -231,6 +242,9 @@ func (p *Pool) Stop(ctx context.Context) error {
 	}
 	p.state = stateStopped
 	p.dropSparesLocked()
+	if p.lingerTimer != nil {
+		p.lingerTimer.Stop()
+	}
 	p.mu.Unlock()
 	// No spare is started once stopped; those being made finish first (see
 	// makeSpare), then find the pool stopped and dispose of themselves.
@@ -364,19 +378,19 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 	defer done()
 
 	start := time.Now()
-	t, err := p.acquire(ctx)
+	t, err := p.acquire(ctx, req.SpaceID)
 	if err != nil {
 		return nil, err
 	}
 	got := time.Now()
 	if req, err = req.build(ctx, p.cfg.RenderTimeout); err != nil {
-		p.release(t, false, false) // the tab was not used
+		p.release(t, req.SpaceID, false, false) // the tab was not used
 		return nil, err
 	}
 	scripted := req.scripted()
 	data, err := t.render(ctx, req, scripted, p.cfg.RenderTimeout)
 	took := time.Since(got)
-	p.release(t, err != nil, scripted)
+	p.release(t, req.SpaceID, err != nil, scripted)
 	if err != nil {
 		select {
 		case <-p.stopCh: // the browser was closed under the render by Stop
@@ -418,29 +432,26 @@ func (p *Pool) admit() (done func(), err error) {
 	}, nil
 }
 
-// acquire takes a render slot and then a tab of the current browser, waiting
-// for a relaunch if needed (at most StartTimeout after the browser went down).
-func (p *Pool) acquire(ctx context.Context) (*tab, error) {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for a tab: %w", ctx.Err())
-		case <-p.stopCh:
-			return nil, ErrStopped
-		}
+// acquire takes a render slot (see slots.go) and then a tab of the current browser for
+// space, waiting for a relaunch if needed (at most StartTimeout after the
+// browser went down).
+func (p *Pool) acquire(ctx context.Context, space string) (*tab, error) {
+	if err := p.takeSlot(ctx, space); err != nil {
+		return nil, err
 	}
-	t, err := p.takeTab(ctx)
+	t, err := p.takeTab(ctx, space)
 	if err != nil {
-		<-p.slots
+		p.mu.Lock()
+		p.releaseSlotLocked(space)
+		p.mu.Unlock()
 		return nil, err
 	}
 	return t, nil
 }
 
-func (p *Pool) takeTab(ctx context.Context) (*tab, error) {
+// takeTab waits for an idle tab (see pickLocked), claims it for a render of
+// space, and replaces it first if it served another space.
+func (p *Pool) takeTab(ctx context.Context, space string) (*tab, error) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -453,7 +464,15 @@ func (p *Pool) takeTab(ctx context.Context) (*tab, error) {
 			p.mu.Unlock()
 			return nil, ErrStopped
 		}
-		changed := p.changed
+		if t, other := p.pickLocked(space); t != nil {
+			p.claimLocked(t.inst)
+			p.mu.Unlock()
+			if other {
+				return p.rehome(t, space)
+			}
+			return t, nil
+		}
+		changed, freed := p.changed, p.tabFreed
 		var down <-chan time.Time
 		if p.cur == nil {
 			left := p.cfg.StartTimeout - time.Since(p.downSince)
@@ -471,12 +490,7 @@ func (p *Pool) takeTab(ctx context.Context) (*tab, error) {
 		p.mu.Unlock()
 
 		select {
-		case t := <-p.idle:
-			if p.claim(t) {
-				return t, nil
-			}
-			// A tab of a browser that crashed: drop it, it goes with its
-			// browser.
+		case <-freed:
 		case <-changed:
 		case <-down:
 		case <-ctx.Done():
@@ -487,16 +501,76 @@ func (p *Pool) takeTab(ctx context.Context) (*tab, error) {
 	}
 }
 
-// claim records t as busy if it belongs to the live current browser.
-func (p *Pool) claim(t *tab) bool {
+// pickLocked takes the idle tab a render of space should use, or nil to
+// wait: the space's own tab that was used last (its cache is warmest), else
+// a tab no space has used yet, else nil while a tab of the space is being
+// reset (it is back within milliseconds, sooner than a replacement is
+// made), else the tab of another space that has been idle longest, which
+// the caller must not use as it is (other is true; see rehome). Idle tabs all belong to the current browser (installLocked
+// empties idle, and only tabs of cur join it); while cur is down or dead,
+// nothing is picked.
+func (p *Pool) pickLocked(space string) (t *tab, other bool) {
+	if p.cur == nil || !p.cur.alive() || len(p.idle) == 0 {
+		return nil, false
+	}
+	pick, fresh := -1, -1
+	for i, c := range p.idle {
+		switch {
+		case c.assigned && c.space == space:
+			pick = i
+		case !c.assigned && fresh < 0:
+			fresh = i
+		}
+	}
+	switch {
+	case pick >= 0:
+	case fresh >= 0:
+		pick = fresh
+	case p.cur.resetting[space] > 0:
+		return nil, false
+	default:
+		pick, other = 0, true
+	}
+	t = p.idle[pick]
+	p.idle = slices.Delete(p.idle, pick, pick+1)
+	if !t.assigned {
+		t.space, t.assigned = space, true
+	}
+	return t, other
+}
+
+// rehome serves a render of space with the claimed tab old of another space:
+// old is closed with its browser context (in the background), and the render
+// gets a new tab in a new context. If that cannot be opened the browser is
+// considered broken and killed, as replaceTab does, and the render fails
+// with ErrBrowserCrashed (ErrStopped once stopped).
+func (p *Pool) rehome(old *tab, space string) (*tab, error) {
+	in := old.inst
+	p.bg.Go(old.close)
+	ctx, cancel := context.WithTimeout(p.lifeCtx, p.cfg.StartTimeout)
+	t, err := in.newTab(ctx)
+	cancel()
+	if err == nil {
+		t.space, t.assigned = space, true
+		return t, nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	in := t.inst
-	if p.state != stateRunning || in != p.cur || !in.alive() {
-		return false
+	in.tabs--
+	p.busy--
+	in.inflight--
+	stopped := p.state != stateRunning
+	if !stopped && in.alive() && !in.closing.Load() {
+		in.log.Error("open a tab for another space failed; killing browser", "err", err)
+		in.kill()
 	}
-	p.claimLocked(in)
-	return true
+	if !stopped && in.retired && in.inflight == 0 && !in.closeSent {
+		p.bgShutdownLocked(in, true)
+	}
+	if stopped {
+		return nil, ErrStopped
+	}
+	return nil, fmt.Errorf("open a tab for the render: %w (%v)", ErrBrowserCrashed, err)
 }
 
 // claimLocked counts a render starting in browser in, and asks for a
@@ -519,7 +593,7 @@ func (p *Pool) claimLocked(in *instance) {
 // first (see resetTab). Both happen in the background, after Render returns.
 // A tab that ran no script is reused as it is: the next setDocumentContent
 // replaces everything the page had.
-func (p *Pool) release(t *tab, failed, ranScript bool) {
+func (p *Pool) release(t *tab, space string, failed, ranScript bool) {
 	in := t.inst
 	p.mu.Lock()
 	p.busy--
@@ -530,6 +604,7 @@ func (p *Pool) release(t *tab, failed, ranScript bool) {
 			p.bg.Add(1)
 			go p.replaceTab(t)
 		case ranScript:
+			in.resetting[t.space]++
 			p.bg.Add(1)
 			go p.resetTab(t)
 		default:
@@ -539,20 +614,22 @@ func (p *Pool) release(t *tab, failed, ranScript bool) {
 	if p.state == stateRunning && in.retired && in.inflight == 0 && !in.closeSent {
 		p.bgShutdownLocked(in, true)
 	}
+	p.releaseSlotLocked(space)
 	p.mu.Unlock()
-	<-p.slots
 }
 
 // pushIdleLocked makes t available to renders. p.idle holds at most the
-// current browser's tabs, so the send cannot block.
+// current browser's tabs, MaxTabs.
 func (p *Pool) pushIdleLocked(t *tab) {
-	select {
-	case p.idle <- t:
-	default:
-		p.log.Error("idle tab channel full; closing tab", "gen", t.inst.gen)
+	if len(p.idle) >= p.cfg.MaxTabs {
+		p.log.Error("more idle tabs than MaxTabs; closing tab", "gen", t.inst.gen)
 		t.inst.tabs--
 		p.bg.Go(t.close)
+		return
 	}
+	p.idle = append(p.idle, t)
+	close(p.tabFreed)
+	p.tabFreed = make(chan struct{})
 }
 
 // resetTab clears what a scripted render left in t, then returns it to the
@@ -568,7 +645,12 @@ func (p *Pool) resetTab(t *tab) {
 	if err == nil && errText != "" {
 		err = errors.New(errText)
 	}
+	p.mu.Lock()
+	if t.inst.resetting[t.space]--; t.inst.resetting[t.space] == 0 {
+		delete(t.inst.resetting, t.space)
+	}
 	if err != nil {
+		p.mu.Unlock()
 		if t.inst.alive() {
 			t.inst.log.Warn("reset tab failed; replacing it", "err", err)
 		}
@@ -576,7 +658,6 @@ func (p *Pool) resetTab(t *tab) {
 		return
 	}
 	defer p.bg.Done()
-	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state == stateRunning && t.inst == p.cur && t.inst.alive() {
 		p.pushIdleLocked(t)
@@ -625,13 +706,8 @@ func (p *Pool) installLocked(in *instance) {
 	p.insts[in] = struct{}{}
 	p.cur = in
 	p.downSince = time.Time{}
-	for drained := false; !drained; {
-		select {
-		case <-p.idle:
-		default:
-			drained = true
-		}
-	}
+	clear(p.idle)
+	p.idle = p.idle[:0]
 	for _, t := range in.warm {
 		p.pushIdleLocked(t)
 	}

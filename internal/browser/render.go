@@ -41,6 +41,11 @@ type Request struct {
 	// only need their sizes for the checks before the queue. ctx carries
 	// the render's deadline (RenderTimeout). A Build error is returned as is.
 	Build func(ctx context.Context) ([]Page, error)
+	// SpaceID is the tenant the render is for. Renders of different spaces
+	// never share browser state (cookies, storage, HTTP cache): each runs
+	// in a tab whose browser context serves that space alone. Renders of
+	// one space may share it, as the renders of a browser profile would.
+	SpaceID string
 }
 
 // build runs req.Build, if any, within timeout and checks the pages it made.

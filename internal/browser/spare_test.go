@@ -30,11 +30,17 @@ func readySpares(t *testing.T, p *Pool, want int) []*urlRun {
 	return got
 }
 
-// browserContexts lists the browser's contexts (not its default one).
+// browserContexts lists the browser's contexts other than its default one
+// and the idle warm tabs' (those of URL renders and spares, when no
+// template render runs).
 func browserContexts(t *testing.T, p *Pool) []cdp.BrowserContextID {
 	t.Helper()
 	p.mu.Lock()
 	in := p.cur
+	tabCtxs := make(map[cdp.BrowserContextID]bool)
+	for _, tb := range p.idle {
+		tabCtxs[tb.bctxID] = true
+	}
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
 	defer cancel()
@@ -42,7 +48,7 @@ func browserContexts(t *testing.T, p *Pool) []cdp.BrowserContextID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ids
+	return slices.DeleteFunc(ids, func(id cdp.BrowserContextID) bool { return tabCtxs[id] })
 }
 
 // TestRenderURLSpares: after the first URL render the pool keeps URLSpares

@@ -120,6 +120,11 @@ type URLRequest struct {
 	BlockAds bool
 
 	PDF PDFOptions
+
+	// SpaceID is the tenant the render is for; it decides only whose turn
+	// it is when renders wait for a slot (see Config.SpaceMaxConcurrent).
+	// It is no render option, so it is not serialised with them.
+	SpaceID string `json:"-"`
 }
 
 // viewport is the page size and scale req renders at (after withDefaults).

@@ -79,7 +79,7 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	defer done()
 
 	start := time.Now()
-	in, err := p.acquireBrowser(ctx)
+	in, err := p.acquireBrowser(ctx, req.SpaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +95,8 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	p.busy--
 	p.refillSparesLocked(in)
 	p.disposing++
+	p.releaseSlotLocked(req.SpaceID)
 	p.mu.Unlock()
-	<-p.slots
 	p.bg.Go(func() {
 		if r != nil {
 			r.cleanup()
@@ -121,21 +121,13 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	return res, nil
 }
 
-// acquireBrowser takes a render slot, like acquire, but then only the
-// current browser rather than one of its warm tabs: a URL render opens its
-// own tab in its own browser context. It waits for a relaunch as takeTab
+// acquireBrowser takes a render slot for space, like acquire, but then only
+// the current browser rather than one of its warm tabs: a URL render opens
+// its own tab in its own browser context. It waits for a relaunch as takeTab
 // does.
-func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for a render slot: %w", ctx.Err())
-		case <-p.stopCh:
-			return nil, ErrStopped
-		}
+func (p *Pool) acquireBrowser(ctx context.Context, space string) (*instance, error) {
+	if err := p.takeSlot(ctx, space); err != nil {
+		return nil, err
 	}
 	var timer *time.Timer
 	defer func() {
@@ -146,8 +138,8 @@ func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
 	for {
 		p.mu.Lock()
 		if p.state != stateRunning {
+			p.releaseSlotLocked(space)
 			p.mu.Unlock()
-			<-p.slots
 			return nil, ErrStopped
 		}
 		if in := p.cur; in != nil && in.alive() {
@@ -160,8 +152,8 @@ func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
 		if p.cur == nil {
 			left := p.cfg.StartTimeout - time.Since(p.downSince)
 			if left <= 0 {
+				p.releaseSlotLocked(space)
 				p.mu.Unlock()
-				<-p.slots
 				return nil, fmt.Errorf("wait for browser relaunch: still down after %s: %w", p.cfg.StartTimeout, ErrBrowserCrashed)
 			}
 			if timer == nil {
@@ -178,10 +170,14 @@ func (p *Pool) acquireBrowser(ctx context.Context) (*instance, error) {
 		case <-changed:
 		case <-down:
 		case <-ctx.Done():
-			<-p.slots
+			p.mu.Lock()
+			p.releaseSlotLocked(space)
+			p.mu.Unlock()
 			return nil, fmt.Errorf("wait for browser: %w", ctx.Err())
 		case <-p.stopCh:
-			<-p.slots
+			p.mu.Lock()
+			p.releaseSlotLocked(space)
+			p.mu.Unlock()
 			return nil, ErrStopped
 		}
 	}

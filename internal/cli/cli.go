@@ -126,6 +126,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.StorageCreateBucket, "storage-create-bucket", false, "create the S3 bucket when it does not exist (otherwise a missing bucket stops startup)")
 	fs.StringVar(&cfg.Browser.ChromiumPath, "chromium", "", "path to the Chromium binary (default: found on PATH)")
 	fs.IntVar(&cfg.Browser.MaxTabs, "max-renders", 4, "concurrent renders (warm browser tabs)")
+	fs.IntVar(&cfg.Browser.SpaceMaxConcurrent, "space-max-concurrent-renders", 0, "renders one space may run at once while other spaces' renders run or wait (default max-renders/2, at least 1)")
 	fs.IntVar(&cfg.Browser.QueueSize, "queue-size", 0, "renders that may wait for a tab before 503 (default 16 x max-renders)")
 	fs.IntVar(&cfg.Browser.RecycleAfter, "recycle-after", 500, "restart the browser after this many renders")
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", 30*time.Second, "time limit of one render")

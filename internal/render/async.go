@@ -132,7 +132,7 @@ func (w *asyncWorker) Work(ctx context.Context, job *river.Job[AsyncArgs]) error
 	if err != nil {
 		return s.finishFailed(ctx, rec, err)
 	}
-	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, &o))
+	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, &o, rec.SpaceID))
 	switch {
 	case errors.Is(err, browser.ErrQueueFull):
 		// Sync requests have the tabs; come back shortly, at no cost to

@@ -212,9 +212,9 @@ func (s *Service) build(ctx context.Context, p *prepared) ([]browser.Page, error
 // browserRequest is the pool request of a prepared render: the templates
 // are executed by Build once the pool has given the render its slot, so
 // --max-renders and the queue bound template work as they bound captures.
-func (s *Service) browserRequest(p *prepared, o *Options) browser.Request {
+func (s *Service) browserRequest(p *prepared, o *Options, spaceID string) browser.Request {
 	return browser.Request{
-		Pages: p.pages, Format: o.Format, Quality: o.Quality,
+		Pages: p.pages, Format: o.Format, Quality: o.Quality, SpaceID: spaceID,
 		Build: func(ctx context.Context) ([]browser.Page, error) { return s.build(ctx, p) },
 	}
 }
@@ -279,7 +279,7 @@ func (s *Service) Render(ctx context.Context, req Request) (*Output, error) {
 		}
 	}
 	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, start)
-	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, o))
+	res, err := s.cfg.Browser.Render(ctx, s.browserRequest(p, o, req.SpaceID))
 	if errors.Is(err, ErrTemplate) {
 		return nil, err // the request's fault, refused before any capture: nothing to record
 	}

@@ -77,7 +77,9 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*URLOutp
 		}
 	}
 	rec := urlRecord(store.NewRenderID(), req, key, start)
-	res, err := s.cfg.URLBrowser.RenderURL(ctx, o.Request)
+	breq := o.Request
+	breq.SpaceID = req.SpaceID
+	res, err := s.cfg.URLBrowser.RenderURL(ctx, breq)
 	if err != nil {
 		s.recordFailed(ctx, rec, failMessage(err), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
@@ -289,6 +291,7 @@ func (w *urlAsyncWorker) Work(ctx context.Context, job *river.Job[URLAsyncArgs])
 	if limit := w.timeout - 10*time.Second; limit > 0 && o.Request.Timeout > limit {
 		o.Request.Timeout = limit
 	}
+	o.Request.SpaceID = rec.SpaceID
 	res, err := s.cfg.URLBrowser.RenderURL(ctx, o.Request)
 	switch {
 	case errors.Is(err, browser.ErrQueueFull):
