@@ -28,6 +28,9 @@ type floor struct {
 	allocCancel context.CancelFunc
 	cancel      context.CancelFunc
 	tabs        []floorTab
+	// profile is the floor's own profile dir when it runs as another user
+	// (renderhook's Chromium user); removed by close.
+	profile string
 }
 
 type floorTab struct {
@@ -56,15 +59,40 @@ func startFloor(ctx context.Context, html string, n, rhPID int) (_ *floor, err e
 			opts = append(opts, chromedp.Flag(name, true))
 		}
 	}
+	if !slices.Contains(argv, "--no-sandbox") {
+		// chromedp adds --no-sandbox by itself when we are root; renderhook's
+		// browser runs sandboxed, so the floor's must too.
+		opts = append(opts, chromedp.Flag("no-sandbox", false))
+	}
+	// The same user as renderhook's Chromium (an unprivileged one when the
+	// bench runs as root), with a profile dir that user owns.
+	uid, gid, err := processIDs(rhPID)
+	if err != nil {
+		return nil, fmt.Errorf("read renderhook's chromium user: %w", err)
+	}
+	var profile string
+	var cred *syscall.Credential
+	if uid != os.Geteuid() {
+		if profile, err = os.MkdirTemp("", "renderhook-bench-floor-"); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(profile, uid, gid); err != nil {
+			os.RemoveAll(profile)
+			return nil, fmt.Errorf("chown floor profile: %w", err)
+		}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+		opts = append(opts, chromedp.UserDataDir(profile), chromedp.Env("HOME="+profile, "TMPDIR="+profile))
+	}
 	opts = append(opts, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 		// As the server does: one process group to kill, and no orphaned
 		// browser if the benchmark dies.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	}))
-	// chromedp creates the profile directory and removes it on close.
+	// chromedp creates the profile directory and removes it on close,
+	// unless it is the floor's own (another user's).
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancel := chromedp.NewContext(allocCtx)
-	f := &floor{html: html, allocCancel: allocCancel, cancel: cancel}
+	f := &floor{html: html, allocCancel: allocCancel, cancel: cancel, profile: profile}
 	defer func() {
 		if err != nil {
 			f.close()
@@ -167,6 +195,31 @@ func (f *floor) close() {
 		_ = syscall.Kill(-f.pid, syscall.SIGKILL) // renderers and helpers left behind
 	}
 	f.allocCancel() // waits for the process and removes the profile
+	if f.profile != "" {
+		os.RemoveAll(f.profile)
+	}
+}
+
+// processIDs returns the real uid and gid a process runs as.
+func processIDs(pid int) (uid, gid int, err error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	uid, gid = -1, -1
+	for _, line := range strings.Split(string(raw), "\n") {
+		var v int
+		if _, e := fmt.Sscanf(line, "Uid:\t%d", &v); e == nil {
+			uid = v
+		}
+		if _, e := fmt.Sscanf(line, "Gid:\t%d", &v); e == nil {
+			gid = v
+		}
+	}
+	if uid < 0 || gid < 0 {
+		return 0, 0, fmt.Errorf("no Uid/Gid in /proc/%d/status", pid)
+	}
+	return uid, gid, nil
 }
 
 // waitFor runs fn and waits for it or for ctx, whichever comes first.
