@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"reflect"
@@ -74,6 +75,7 @@ type budget struct {
 	lim      Limits
 	bytes    int // HTML made so far
 	steps    int
+	made     int // bytes of strings the guarded builtins made, kept alive or not
 	deadline time.Time // start + lim.Timeout: a clock read per step costs less than a timer per execution
 }
 
@@ -111,14 +113,31 @@ func (st *execState) step() (string, error) {
 	if b.steps > b.lim.MaxSteps {
 		return "", st.fail(fmt.Errorf("%w: more than %d steps (range iterations and template calls)", ErrTemplateTooLarge, b.lim.MaxSteps))
 	}
-	if err := st.ctx.Err(); err != nil {
-		return "", st.fail(fmt.Errorf("execute template: %w", err))
-	}
-	if time.Now().After(b.deadline) {
-		return "", st.fail(fmt.Errorf("%w: execution took longer than %s", ErrTemplateTooLarge, b.lim.Timeout))
-	}
-	return "", nil
+	return "", st.inTime()
 }
+
+// inTime stops the execution once the render is cancelled or the budget's
+// deadline or the render's own has passed. A deadline is the template's
+// fault (TemplateTooLarge, nothing recorded); a cancellation is not.
+func (st *execState) inTime() error {
+	if err := st.ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return st.fail(fmt.Errorf("%w: execution did not finish within the render's deadline", ErrTemplateTooLarge))
+		}
+		return st.fail(fmt.Errorf("execute template: %w", err))
+	}
+	if b := st.b; b != nil && time.Now().After(b.deadline) {
+		return st.fail(fmt.Errorf("%w: execution took longer than %s", ErrTemplateTooLarge, b.lim.Timeout))
+	}
+	return nil
+}
+
+// maxMadeFactor bounds the bytes all guarded builtins of a render may make
+// together, as a multiple of MaxBytes: without it, straight-line code
+// ({{$v1 := print $b}} {{$v2 := print $b}} …) keeps any number of
+// MaxBytes-sized values alive, and runs between steps, where no deadline is
+// checked.
+const maxMadeFactor = 4
 
 // Guards of the builtins that make strings. Without them a template grows
 // a value without writing it, e.g. {{$s = print $s $s}} in a range doubles
@@ -141,6 +160,15 @@ func (st *execState) check(estimate int) error {
 
 func (st *execState) result(s string) (string, error) {
 	if err := st.check(len(s)); err != nil {
+		return "", err
+	}
+	if b := st.b; b != nil {
+		b.made += len(s)
+		if b.made > maxMadeFactor*b.lim.MaxBytes {
+			return "", st.fail(fmt.Errorf("%w: its print, printf, html, js and urlquery calls made more than %d bytes", ErrTemplateTooLarge, maxMadeFactor*b.lim.MaxBytes))
+		}
+	}
+	if err := st.inTime(); err != nil {
 		return "", err
 	}
 	return s, nil

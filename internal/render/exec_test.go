@@ -49,6 +49,9 @@ func TestExecuteBounds(t *testing.T) {
 		{"string grown by html", `{{$s := "<<<<"}}{{range 40}}{{$s = html $s $s}}{{end}}`, nil, Limits{}},
 		{"string grown by urlquery", `{{$s := "<<<<"}}{{range 40}}{{$s = urlquery $s $s}}{{end}}`, nil, Limits{}},
 		{"string grown by println", `{{$s := "AAAA"}}{{range 60}}{{$s = println $s $s}}{{end}}`, nil, Limits{}},
+		// Values kept alive by straight-line code, between steps: each
+		// under the cap, together far over it (review of issue 14).
+		{"many live values", `{{$b := "AAAAAAAAAAAAAAAA"}}{{range 18}}{{$b = print $b $b}}{{end}}` + strings.Repeat(`{{$v := print $b}}`, 30), nil, Limits{}},
 		{"time", `{{range .n}}{{end}}`, map[string]any{"n": huge}, Limits{MaxSteps: 1 << 62, Timeout: 50 * time.Millisecond}},
 	}
 	for _, tc := range cases {

@@ -472,11 +472,19 @@ func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o 
 	return tpl, &pageRun{t: t, data: data}, nil
 }
 
+// MaxTemplateSourceBytes bounds a template's own HTML: the source is
+// executed statement by statement, and its length bounds the work between
+// two of the execution's checks.
+const MaxTemplateSourceBytes = 1 << 20
+
 // ParseTemplate parses template HTML the way renders will execute it: with
 // the builtins that make strings bounded, a step action in every range and
 // template body (see instrument), and ranges over huge number literals
 // refused. Executed directly, as tests do, its steps are not counted.
 func ParseTemplate(html string) (*template.Template, error) {
+	if len(html) > MaxTemplateSourceBytes {
+		return nil, fmt.Errorf("%w: the template's HTML is %d bytes, over %d", ErrTemplate, len(html), MaxTemplateSourceBytes)
+	}
 	t, err := template.New("page").Option("missingkey=zero").Funcs((&execState{}).funcs()).Parse(html)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTemplate, err)
