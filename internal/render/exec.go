@@ -75,7 +75,7 @@ type budget struct {
 	lim      Limits
 	bytes    int // HTML made so far
 	steps    int
-	made     int // bytes of strings the guarded builtins made, kept alive or not
+	made     int       // bytes of strings the guarded builtins made, kept alive or not
 	deadline time.Time // start + lim.Timeout: a clock read per step costs less than a timer per execution
 }
 
