@@ -164,13 +164,31 @@ type pacedWriter struct {
 }
 
 func (w *pacedWriter) Write(p []byte) (int, error) {
-	if d := time.Now().Add(w.cfg.BodyGrace + time.Duration(float64(len(p))/float64(w.cfg.MinBodyRate)*float64(time.Second))); d.After(w.deadline) {
-		if w.rc.SetWriteDeadline(d) == nil {
-			w.deadline = d
+	// In pieces, each given the time it needs at MinBodyRate from when it
+	// is written: one Write of a whole 5 MB render would otherwise earn
+	// its reader over an hour up front, whether it reads or not.
+	written := 0
+	for len(p) > 0 {
+		piece := p[:min(len(p), pacedPiece)]
+		if d := time.Now().Add(w.cfg.BodyGrace + time.Duration(float64(len(piece))/float64(w.cfg.MinBodyRate)*float64(time.Second))); d.After(w.deadline) {
+			if w.rc.SetWriteDeadline(d) == nil {
+				w.deadline = d
+			}
 		}
+		n, err := w.ResponseWriter.Write(piece)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
 	}
-	return w.ResponseWriter.Write(p)
+	return written, nil
 }
+
+// pacedPiece is the most a pacedWriter writes under one deadline: at the
+// default 1 KiB/s, a reader that stops is cut about 21 s after the
+// connection's buffers are full.
+const pacedPiece = 16 << 10
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *pacedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -61,3 +61,35 @@ func TestHTTPLargeAnswerOutlivesWriteTimeout(t *testing.T) {
 		t.Fatal("without pacing the write timeout did not cut the download; the test proves nothing")
 	}
 }
+
+// TestHTTPStalledReaderOfOneBigWrite: an answer written in one Write (as a
+// render is) to a client that reads nothing is cut at the write timeout,
+// not after the whole answer's time at the minimum rate (64 MiB at 64 KiB/s
+// would have earned 17 minutes up front).
+func TestHTTPStalledReaderOfOneBigWrite(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 64<<20)
+	done := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := w.Write(big)
+		done <- err
+	})
+	cfg := HTTPConfig{WriteTimeout: 2 * time.Second, MinBodyRate: 64 << 10, BodyGrace: 200 * time.Millisecond}
+	base := serveHTTP(t, cfg, h)
+	c, err := net.Dial("tcp", base[len("http://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// The client reads nothing from here on.
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the whole answer was written to a client that reads nothing")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a client reading nothing still held the answer after 30 s")
+	}
+}
