@@ -370,6 +370,8 @@ func (f *fixture) creds(kind string) []cred {
 			{name: "other space's gt", want: 401, apply: q("gt=" + url.QueryEscape(f.b.GetRenderToken))},
 			{name: "A's sig made for another page", want: 403, apply: q("sig=" + capability.PageSig(f.a.RenderSecret, f.draftOnly, ""))},
 			{name: "A's sig of the old construction (query only)", want: 403, apply: q("sig=" + mac(f.a.RenderSecret, ""))},
+			{name: "no token, a malformed query on a token-only page (no 400 telling it exists)", want: 401, apply: q("nope=1")},
+			{name: "no token, a stray exp on a token-only page", want: 401, apply: q("exp=1")},
 			{name: "no token, draft=1 of a token-only draft", want: 401, apply: func(r *request) {
 				r.target = strings.Replace(r.target, f.page, f.draftOnly, 1) + sep(r.target) + "draft=1"
 			}},

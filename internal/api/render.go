@@ -64,6 +64,11 @@ func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
 	}
 	opts, err := render.ParseQuery(pageID, q)
 	if err != nil {
+		if caller == render.CallerAnonymous && !s.cfg.Renderer.PublicPage(r.Context(), spaceID(r), pageID) {
+			// A 400 would tell an anonymous caller that this token-only
+			// page exists (and write into its space's log).
+			err = render.ErrTokenRequired
+		}
 		s.fail(w, r, err)
 		return
 	}

@@ -472,6 +472,28 @@ func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o 
 	return tpl, &pageRun{t: t, data: data}, nil
 }
 
+// PublicPage reports whether an anonymous caller may render every version
+// of the page (published and draft): only then may it learn more about the
+// page than a token-only or unknown one would tell, such as why its
+// request is malformed.
+func (s *Service) PublicPage(ctx context.Context, spaceID, pageID string) bool {
+	page, err := s.cfg.Store.GetPage(ctx, spaceID, pageID)
+	if err != nil {
+		return false
+	}
+	versions := []*store.PageVersion{&page.Draft}
+	if page.Published != nil {
+		versions = append(versions, page.Published)
+	}
+	for _, v := range versions {
+		tpl, err := s.cfg.Store.GetTemplate(ctx, spaceID, v.TemplateID)
+		if err != nil || tpl.RequireGetRenderToken {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxTemplateSourceBytes bounds a template's own HTML: the source is
 // executed statement by statement, and its length bounds the work between
 // two of the execution's checks.
