@@ -243,7 +243,7 @@ type deliveryJSON struct {
 // withHeld says whether this node holds the delivery back.
 func (s *Server) withHeld(d *store.Delivery, out deliveryJSON) deliveryJSON {
 	if s.cfg.Notify != nil && (d.Status == store.DeliveryPending || d.Status == store.DeliveryFailed) {
-		out.Held = s.cfg.Notify.DeliveryHeld(d.EndpointID, d.URL, d.ID)
+		out.Held = s.cfg.Notify.DeliveryHeld(d.SpaceID, d.EndpointID, d.URL, d.ID)
 	}
 	return out
 }

@@ -160,14 +160,18 @@ func (f *fairness) limitNow(d *dest, now time.Time) int {
 }
 
 // destinationKey names where a delivery goes: its endpoint, or the host
-// and port of its URL.
-func destinationKey(endpointID, rawURL string) string {
+// and port of its URL within its space. A webhook_url's host is one
+// destination per space: otherwise one tenant pointing webhook_url at a
+// path of a shared receiver (a webhook relay, a gateway) that hangs or
+// fails would open the breaker and fill the cap for every tenant's
+// deliveries to that host.
+func destinationKey(spaceID, endpointID, rawURL string) string {
 	if endpointID != "" {
 		return "endpoint:" + endpointID
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "url:" + rawURL
+		return "url:" + spaceID + ":" + rawURL
 	}
 	port := u.Port()
 	if port == "" {
@@ -176,7 +180,7 @@ func destinationKey(endpointID, rawURL string) string {
 			port = "443"
 		}
 	}
-	return "host:" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	return "host:" + spaceID + ":" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 func (f *fairness) get(key string) *dest {
@@ -431,14 +435,14 @@ func jitterUp(d time.Duration) time.Duration { return time.Duration(rand.Int64N(
 // EndpointStats is this node's view of an endpoint's traffic: its cap,
 // breaker, and how many of its deliveries are capped or parked.
 func (s *Service) EndpointStats(endpointID string) DestinationStats {
-	return s.fair.stats(destinationKey(endpointID, ""))
+	return s.fair.stats(destinationKey("", endpointID, ""))
 }
 
 // DeliveryHeld says whether a delivery is parked (its endpoint's breaker
 // is open) or capped (its destination is at its in-flight cap) on this
 // node: "parked", "capped" or "".
-func (s *Service) DeliveryHeld(endpointID, rawURL, deliveryID string) string {
-	return s.fair.heldState(destinationKey(endpointID, rawURL), deliveryID)
+func (s *Service) DeliveryHeld(spaceID, endpointID, rawURL, deliveryID string) string {
+	return s.fair.heldState(destinationKey(spaceID, endpointID, rawURL), deliveryID)
 }
 
 // SetMaxInFlightPerEndpoint changes the per-destination cap while the

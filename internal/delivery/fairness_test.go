@@ -386,15 +386,17 @@ func TestBreakerStates(t *testing.T) {
 
 // TestDestinationKey: endpoints by id, webhook_urls by host and port.
 func TestDestinationKey(t *testing.T) {
-	for _, c := range []struct{ ep, url, want string }{
-		{"whe_1", "https://a.example/x", "endpoint:whe_1"},
-		{"", "https://A.example/x?y", "host:a.example:443"},
-		{"", "http://a.example/z", "host:a.example:80"},
-		{"", "http://127.0.0.1:9000/z", "host:127.0.0.1:9000"},
-		{"", "http://[::1]:9000/z", "host:[::1]:9000"},
+	for _, c := range []struct{ space, ep, url, want string }{
+		{"spc_a", "whe_1", "https://a.example/x", "endpoint:whe_1"},
+		{"spc_a", "", "https://A.example/x?y", "host:spc_a:a.example:443"},
+		{"spc_a", "", "http://a.example/z", "host:spc_a:a.example:80"},
+		// Another space's webhook_url to the same host is another destination.
+		{"spc_b", "", "http://a.example/z", "host:spc_b:a.example:80"},
+		{"spc_a", "", "http://127.0.0.1:9000/z", "host:spc_a:127.0.0.1:9000"},
+		{"spc_a", "", "http://[::1]:9000/z", "host:spc_a:[::1]:9000"},
 	} {
-		if got := destinationKey(c.ep, c.url); got != c.want {
-			t.Errorf("destinationKey(%q, %q) = %q, want %q", c.ep, c.url, got, c.want)
+		if got := destinationKey(c.space, c.ep, c.url); got != c.want {
+			t.Errorf("destinationKey(%q, %q, %q) = %q, want %q", c.space, c.ep, c.url, got, c.want)
 		}
 	}
 }

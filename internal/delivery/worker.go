@@ -232,7 +232,7 @@ func (w *worker) secrets(ctx context.Context, d *store.Delivery, ep **store.Webh
 // (the destination is at its cap, or its breaker is open) it attempts
 // nothing and says how long to snooze the delivery.
 func (w *worker) attemptFair(ctx context.Context, d *store.Delivery, secrets []string) (*store.DeliveryAttempt, time.Duration, time.Duration) {
-	sl, wait := w.s.fair.admit(ctx, destinationKey(d.EndpointID, d.URL), d.ID)
+	sl, wait := w.s.fair.admit(ctx, destinationKey(d.SpaceID, d.EndpointID, d.URL), d.ID)
 	if sl == nil {
 		return nil, 0, wait
 	}
