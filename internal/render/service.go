@@ -455,7 +455,10 @@ func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o 
 	if err != nil {
 		return nil, nil, fmt.Errorf("load template %s: %w", version.TemplateID, err)
 	}
-	if public && tpl.RequireGetRenderToken {
+	// An anonymous caller renders only pages public in every version, the
+	// one not asked for included: whatever spelling of draft it sends, it
+	// can reach nothing a token would be needed for.
+	if public && (tpl.RequireGetRenderToken || !s.publicVersions(ctx, spaceID, page)) {
 		return nil, nil, ErrTokenRequired
 	}
 	if o.TemplateID != "" && o.TemplateID != version.TemplateID {
@@ -472,15 +475,21 @@ func (s *Service) buildPage(ctx context.Context, spaceID string, ref PageRef, o 
 	return tpl, &pageRun{t: t, data: data}, nil
 }
 
-// PublicPage reports whether an anonymous caller may render every version
-// of the page (published and draft): only then may it learn more about the
-// page than a token-only or unknown one would tell, such as why its
-// request is malformed.
+// PublicPage reports whether an anonymous caller may render the page:
+// every version of it (published and draft) uses a template that needs no
+// token. Only then may it learn more about the page than a token-only or
+// unknown one would tell, such as why its request is malformed.
 func (s *Service) PublicPage(ctx context.Context, spaceID, pageID string) bool {
 	page, err := s.cfg.Store.GetPage(ctx, spaceID, pageID)
 	if err != nil {
 		return false
 	}
+	return s.publicVersions(ctx, spaceID, page)
+}
+
+// publicVersions reports whether every version of page uses a template
+// that needs no token.
+func (s *Service) publicVersions(ctx context.Context, spaceID string, page *store.Page) bool {
 	versions := []*store.PageVersion{&page.Draft}
 	if page.Published != nil {
 		versions = append(versions, page.Published)

@@ -32,12 +32,16 @@ func TestTokenlessRenderDecidedOnVersionRendered(t *testing.T) {
 	e := startServer(t, browser.Config{MaxTabs: 1})
 	pubTpl, tokTpl, pub, tok := e.mixedPages()
 
+	// A page public in every version, for what a tokenless caller may do.
+	open := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": pubTpl, "publish": true}).json(t)["id"].(string)
+
 	refused := []string{
-		// pub's draft is token-only.
-		pub + "?draft", pub + "?draft=1", pub + "?draft=true", pub + "?draft=TRUE", pub + "?draft=t",
+		// pub's draft is token-only: whichever version is asked for, a
+		// tokenless caller gets neither (every version must be public).
+		pub, pub + "?draft", pub + "?draft=1", pub + "?draft=true", pub + "?draft=TRUE", pub + "?draft=t", pub + "?draft=false",
 		pub + "?draft&templateId=" + tokTpl, pub + "?draft=1&templateId=" + pubTpl, pub + "?draft=0&draft=1",
 		// tok's published version is token-only.
-		tok, tok + "?draft=false", tok + "?draft=0", tok + "?draft=f", tok + "?templateId=" + pubTpl, tok + "?draft=1&draft=0",
+		tok, tok + "?draft", tok + "?draft=1", tok + "?draft=false", tok + "?draft=0", tok + "?draft=f", tok + "?templateId=" + pubTpl, tok + "?draft=1&draft=0",
 		"pg_doesnotexist", "pg_doesnotexist?draft",
 	}
 	for _, p := range refused {
@@ -49,22 +53,22 @@ func TestTokenlessRenderDecidedOnVersionRendered(t *testing.T) {
 	if _, _, succeeded, _ := e.usage(); succeeded != 0 {
 		t.Fatalf("%d renders recorded for refused requests", succeeded)
 	}
-	// What is public in the version rendered renders.
-	for _, p := range []string{pub, pub + "?draft=false", tok + "?draft", tok + "?draft=1"} {
+	// A page public in every version renders, in every spelling.
+	for _, p := range []string{open, open + "?draft", open + "?draft=false", open + "?draft=1"} {
 		if r := e.get("/api/render/" + p); r.status != 200 {
 			t.Errorf("tokenless %s: %d %s, want 200", p, r.status, r.body)
 		}
 	}
 	// A public page may not send webhooks or be queued without a token.
-	if r := e.get("/api/render/" + pub + "?webhook_url=" + url.QueryEscape("https://example.com/hook")); r.status != 400 || !strings.Contains(string(r.body), "webhook_url") {
+	if r := e.get("/api/render/" + open + "?webhook_url=" + url.QueryEscape("https://example.com/hook")); r.status != 400 || !strings.Contains(string(r.body), "webhook_url") {
 		t.Errorf("tokenless webhook_url: %d %s", r.status, r.body)
 	}
 	// With the token, every version renders.
-	for _, p := range []string{pub + "?draft", tok, tok + "?draft=false"} {
+	for _, p := range []string{pub + "?draft", pub, tok, tok + "?draft"} {
 		e.mustDo(200, "GET", "/api/render/"+p, e.token, nil)
 	}
-	if _, _, succeeded, _ := e.usage(); succeeded != 7 {
-		t.Fatalf("renders recorded %d, want 7", succeeded)
+	if _, _, succeeded, _ := e.usage(); succeeded != 8 {
+		t.Fatalf("renders recorded %d, want 8", succeeded)
 	}
 }
 
