@@ -188,7 +188,8 @@ type Rotation struct {
 }
 
 // RotateRenderSecret gives the space a new render secret; the previous one
-// keeps verifying links for overlap (DefaultOverlap when zero).
+// keeps verifying links for overlap (DefaultOverlap when zero, not at all
+// when NoOverlap).
 func RotateRenderSecret(ctx context.Context, st store.Store, spaceID string, overlap time.Duration, now time.Time) (*Rotation, error) {
 	r := &Rotation{Value: store.NewSecret(), PreviousValidUntil: now.Add(overlapOr(overlap)).UTC()}
 	if err := st.RotateRenderSecret(ctx, spaceID, r.Value, r.PreviousValidUntil); err != nil {
@@ -198,7 +199,8 @@ func RotateRenderSecret(ctx context.Context, st store.Store, spaceID string, ove
 }
 
 // RotateGetRenderToken gives the space a new GET-render token; the
-// previous one keeps working for overlap (DefaultOverlap when zero).
+// previous one keeps working for overlap (DefaultOverlap when zero, not at
+// all when NoOverlap).
 func RotateGetRenderToken(ctx context.Context, st store.Store, spaceID string, overlap time.Duration, now time.Time) (*Rotation, error) {
 	r := &Rotation{Value: store.NewToken(), PreviousValidUntil: now.Add(overlapOr(overlap)).UTC()}
 	if err := st.RotateGetRenderToken(ctx, spaceID, r.Value, r.PreviousValidUntil); err != nil {
@@ -207,8 +209,15 @@ func RotateGetRenderToken(ctx context.Context, st store.Store, spaceID string, o
 	return r, nil
 }
 
+// NoOverlap, as a rotation's overlap, ends the previous value at once:
+// what to do after a leak.
+const NoOverlap time.Duration = -1
+
 func overlapOr(d time.Duration) time.Duration {
-	if d <= 0 {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0:
 		return DefaultOverlap
 	}
 	return d

@@ -36,7 +36,7 @@ Usage:
   renderhook space create --name N [--credit-limit N] [--json]
   renderhook space list   [--json]
   renderhook space set-rate-limit --space ID --per-minute N   limit render requests (0: none)
-  renderhook space rotate-render-secret|rotate-get-render-token --space ID [--render-secret-overlap 24h] [--json]
+  renderhook space rotate-render-secret|rotate-get-render-token --space ID [--render-secret-overlap 24h | --revoke-previous] [--json]
   renderhook token create --space ID [--json]
   renderhook link sign    --page ID [--query Q] [--expires-in D] [--public-url URL]   print a signed page-render link
   renderhook quickstart   [flags]   create a first space, token and demo page if none exist; print a curl line
@@ -274,6 +274,7 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	limit := fs.Int64("credit-limit", 0, "renders the space may use; 0 is unlimited (create)")
 	spaceID := fs.String("space", "", "space id (rotate-*)")
 	overlap := fs.Duration("render-secret-overlap", capability.DefaultOverlap, "how long the rotated-out value keeps working (rotate-*)")
+	revoke := fs.Bool("revoke-previous", false, "end the rotated-out value at once, after a leak (rotate-*)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -283,6 +284,9 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 	if strings.HasPrefix(args[0], "rotate-") {
+		if *revoke {
+			*overlap = capability.NoOverlap
+		}
 		return rotateCmd(ctx, st, args[0], *spaceID, *overlap, *asJSON, stdout)
 	}
 	if args[0] == "list" {
@@ -388,8 +392,8 @@ func rotateCmd(ctx context.Context, st store.Store, which, spaceID string, overl
 	if spaceID == "" {
 		return fmt.Errorf("space %s: --space is required", which)
 	}
-	if overlap <= 0 {
-		return fmt.Errorf("space %s: --render-secret-overlap must be positive", which)
+	if overlap <= 0 && overlap != capability.NoOverlap {
+		return fmt.Errorf("space %s: --render-secret-overlap must be positive (or use --revoke-previous)", which)
 	}
 	rotate, field, label := capability.RotateRenderSecret, "renderSecret", "render secret"
 	if which == "rotate-get-render-token" {

@@ -205,4 +205,25 @@ func TestRenderSecretAndGetTokenRotation(t *testing.T) {
 			t.Errorf("%s after the overlap: %d %s, want %d", name, r.status, r.body, c.status)
 		}
 	}
+
+	// After a leak: revokePrevious ends the previous value at once.
+	e.mustDo(400, "POST", "/api/render-secret/rotate?revokePrevious=maybe", e.token, nil)
+	if sp := e.space1(); sp.RenderSecret != "secret3" {
+		t.Fatal("a refused rotation changed the secret")
+	}
+	rs = e.mustDo(200, "POST", "/api/render-secret/rotate?revokePrevious=true", e.token, nil).json(t)
+	gt = e.mustDo(200, "POST", "/api/get-render-token/rotate?revokePrevious=true", e.token, nil).json(t)
+	for name, c := range map[string]struct {
+		path   string
+		status int
+	}{
+		"revoked sig": {"/api/render/" + card + "?" + capability.SignPageQuery("secret3", card, q, time.Time{}), 403},
+		"revoked gt":  {"/api/render/" + card + "?gt=gt3", 401},
+		"new sig":     {"/api/render/" + card + "?" + capability.SignPageQuery(rs["renderSecret"].(string), card, q, time.Time{}), 200},
+		"new gt":      {"/api/render/" + card + "?gt=" + gt["getRenderToken"].(string), 200},
+	} {
+		if r := e.get(c.path); r.status != c.status {
+			t.Errorf("%s after a rotation with revokePrevious: %d %s, want %d", name, r.status, r.body, c.status)
+		}
+	}
 }
