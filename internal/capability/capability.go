@@ -53,10 +53,16 @@ var (
 	ErrExpired = errors.New("signed link expired")
 )
 
+// keyLabel starts every derivation label. Its NUL byte can be in no URL's
+// query, so no derived key is ever a v1 link token (Urlbox's construction,
+// HMAC of the raw query under the secret itself): a space that signs
+// queries chosen by others for v1 links cannot be made to hand out a key.
+const keyLabel = "renderhook key\x00"
+
 // Key derives the key of one purpose from a secret.
 func Key(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(purpose))
+	m.Write([]byte(keyLabel + purpose))
 	return m.Sum(nil)
 }
 

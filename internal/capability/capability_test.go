@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -121,11 +122,28 @@ func oldSig(secret, query string) string {
 // Python snippet gives the same hex), so links made outside Go keep
 // working.
 func TestPageSigVector(t *testing.T) {
-	const want = "e39edc25a8eea3706c7983858cd4656b2f3b084844cc297851256d881c706389"
+	const want = "1e05888bf83c882fe9d0edf6996a290723b57473efb82e58a1ea252030c2c993"
 	if got := capability.PageSig("s3cret", "pg_card", "tweak:title=Hi&exp=1800000000"); got != want {
 		t.Fatalf("PageSig = %s, want %s", got, want)
 	}
 	if got := capability.SignPageQuery("s3cret", "pg_card", "tweak:title=Hi", time.Unix(1800000000, 0)); got != "tweak:title=Hi&exp=1800000000&sig="+want {
 		t.Fatalf("SignPageQuery = %s", got)
+	}
+}
+
+// TestDerivedKeyIsNoV1Token: a v1 link token is HMAC(secret, raw query);
+// no derived key may equal the token of any query, or a space that signs
+// others' queries for v1 links would hand out its page-link key. The
+// derivation label holds a NUL, which no URL query can.
+func TestDerivedKeyIsNoV1Token(t *testing.T) {
+	for _, purpose := range []string{capability.PurposePageLink, capability.PurposeFileURL} {
+		m := hmac.New(sha256.New, []byte("s3cret"))
+		m.Write([]byte(purpose))
+		if hex.EncodeToString(capability.Key([]byte("s3cret"), purpose)) == hex.EncodeToString(m.Sum(nil)) {
+			t.Errorf("the %s key is the v1 token of the query %q", purpose, purpose)
+		}
+	}
+	if _, err := url.Parse("http://x/v1/k/t/png?a\x00b"); err == nil {
+		t.Fatal("a URL with a NUL in its query parses: the derivation label could be a query")
 	}
 }
