@@ -93,3 +93,24 @@ func TestHTTPStalledReaderOfOneBigWrite(t *testing.T) {
 		t.Fatal("a client reading nothing still held the answer after 30 s")
 	}
 }
+
+// TestDataDirLockedOnSQLite: a second server on one SQLite data dir is
+// refused while the first holds it (its restart resume hands back every
+// running job, safe only with one process), and starts once it is gone.
+func TestDataDirLockedOnSQLite(t *testing.T) {
+	dir := t.TempDir()
+	a, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := lockDataDir(dir); err == nil {
+		b.Close()
+		t.Fatal("a second lock of one data dir was granted")
+	}
+	closeLock(a)
+	b, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	closeLock(b)
+}

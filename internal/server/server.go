@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/api"
@@ -155,6 +156,13 @@ func secureDataDir(dir string, log *slog.Logger) error {
 	return nil
 }
 
+// closeLock releases a data dir lock taken by lockDataDir (nil: none).
+func closeLock(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
+}
+
 // isPostgres reports whether a --database value names PostgreSQL.
 func isPostgres(database string) bool {
 	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
@@ -223,6 +231,30 @@ type Server struct {
 	API      *api.Server
 	http     *http.Server
 	ln       net.Listener
+	// lock is the data dir's lock on SQLite (lockDataDir), held until the
+	// store is closed.
+	lock *os.File
+}
+
+// lockDataDir takes an exclusive lock on dataDir for a server on SQLite:
+// one process serves a SQLite database, and the restart resume (queue)
+// hands back every job left running, which is safe only because no other
+// process can be working them. The kernel drops the lock when the process
+// dies, so a restart after a crash takes it at once. CLI commands that
+// open the database (space, token) take no lock.
+func lockDataDir(dataDir string) (*os.File, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data dir %s is in use by another renderhook serve (SQLite is served by one process; stop it first, or use PostgreSQL for several nodes): %w", dataDir, err)
+	}
+	return f, nil
 }
 
 // New opens the store and applies migrations, and prepares every component;
@@ -252,13 +284,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := secureDataDir(cfg.DataDir, log); err != nil {
 		return nil, err
 	}
+	var lock *os.File
+	if !isPostgres(cfg.Database) {
+		var err error
+		if lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	st, err := OpenStore(cfg.DataDir, cfg.Database)
 	if err != nil {
+		closeLock(lock)
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, Store: st}
+	s := &Server{cfg: cfg, log: log, Store: st, lock: lock}
 	if err := s.init(ctx); err != nil {
 		st.Close()
+		closeLock(lock)
 		return nil, err
 	}
 	return s, nil
@@ -304,7 +345,12 @@ func (s *Server) init(ctx context.Context) error {
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
 	retention := cmp.Or(s.cfg.LogRetention, 30*24*time.Hour)
 	qcfg.FinishedJobRetention = retention
-	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10)
+	// Random bytes after the start second: containers on one host network
+	// all run as pid 1, and two started in one second must not share an id
+	// (the restart resume hands back the jobs an id last attempted).
+	var idRnd [4]byte
+	_, _ = rand.Read(idRnd[:])
+	qcfg.ID = ClientIDPrefix(s.cfg.Role, os.Getpid()) + strconv.FormatInt(time.Now().Unix(), 10) + "_" + hex.EncodeToString(idRnd[:])
 	if isPostgres(s.cfg.Database) && !qcfg.InsertOnly {
 		if qcfg.NodeID, err = nodeID(s.cfg.NodeID, s.cfg.DataDir); err != nil {
 			return err
@@ -482,5 +528,6 @@ func (s *Server) Stop(ctx context.Context) error {
 		errs = append(errs, s.Pool.Stop(ctx))
 	}
 	errs = append(errs, s.Store.Close())
+	closeLock(s.lock)
 	return errors.Join(errs...)
 }
