@@ -35,7 +35,14 @@ func (w *pingWorker) Work(_ context.Context, j *river.Job[pingArgs]) error {
 // worker reports to.
 func run(t *testing.T, st store.Store, poll time.Duration) (*queue.Queue, chan int) {
 	t.Helper()
+	return runConfig(t, queue.Config{Store: st, PollInterval: poll})
+}
+
+// runConfig is run with a whole queue configuration (cfg.Store set).
+func runConfig(t *testing.T, cfg queue.Config) (*queue.Queue, chan int) {
+	t.Helper()
 	ctx := context.Background()
+	st := cfg.Store
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +53,7 @@ func run(t *testing.T, st store.Store, poll time.Duration) (*queue.Queue, chan i
 	if err := queue.Migrate(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	q, err := queue.New(queue.Config{Store: st, PollInterval: poll})
+	q, err := queue.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,31 +283,12 @@ func TestFinishedJobRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	q, err := queue.New(queue.Config{Store: st, PollInterval: 20 * time.Millisecond, FinishedJobRetention: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &pingWorker{done: make(chan int, 10)}
-	river.AddWorker(q.Workers, w)
+	q, done := runConfig(t, queue.Config{Store: st, PollInterval: 20 * time.Millisecond, FinishedJobRetention: time.Second})
 	var id int64
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = q.Stop(sctx, time.Second)
-	})
 	if err := st.InTx(ctx, func(tx store.Tx) error { return q.InsertTx(ctx, tx, pingArgs{N: 1}) }); err != nil {
 		t.Fatal(err)
 	}
-	<-w.done
+	<-done
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test.ping").States(rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateAvailable))
