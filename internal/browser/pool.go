@@ -104,6 +104,7 @@ type Pool struct {
 	lingerTimer *time.Timer            // runs dispatchLocked when a space stops being active
 	tabFreed    chan struct{}          // closed and replaced whenever a tab joins idle
 	admitted    int                    // renders inside Render past validation
+	admittedBy  map[string]int         // admitted, per space
 	busy        int                    // renders holding a tab
 	gen         uint64                 // launches so far
 	superOn     bool                   // supervisor goroutine started
@@ -371,7 +372,7 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	done, err := p.admit()
+	done, err := p.admit(req.SpaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -408,25 +409,42 @@ func (p *Pool) Render(ctx context.Context, req Request) (*Result, error) {
 	}, nil
 }
 
-// admit counts a render in, or refuses it at once: ErrStopped when the pool
-// is not running, ErrQueueFull when MaxTabs renders run and QueueSize more
-// wait. Template and URL renders share the count; done counts it out.
-func (p *Pool) admit() (done func(), err error) {
+// admit counts a render of space in, or refuses it at once: ErrStopped when
+// the pool is not running, ErrQueueFull when MaxTabs renders run and
+// QueueSize more wait, except that a space with none admitted may still
+// take one of MaxTabs reserved seats. Template and URL renders share the
+// count; done counts it out.
+func (p *Pool) admit(space string) (done func(), err error) {
 	p.mu.Lock()
+	limit := p.cfg.MaxTabs + p.cfg.QueueSize
+	if p.admittedBy[space] == 0 {
+		// A space with nothing admitted may take one of MaxTabs seats
+		// beyond the queue, so a flood of another space (which always has
+		// renders admitted) cannot turn every other space away with 503:
+		// their next render waits its turn in the round-robin instead.
+		limit += p.cfg.MaxTabs
+	}
 	switch {
 	case p.state != stateRunning:
 		p.mu.Unlock()
 		return nil, ErrStopped
-	case p.admitted >= p.cfg.MaxTabs+p.cfg.QueueSize:
+	case p.admitted >= limit:
 		p.mu.Unlock()
 		return nil, ErrQueueFull
 	}
 	p.admitted++
+	if p.admittedBy == nil {
+		p.admittedBy = map[string]int{}
+	}
+	p.admittedBy[space]++
 	p.active.Add(1)
 	p.mu.Unlock()
 	return func() {
 		p.mu.Lock()
 		p.admitted--
+		if p.admittedBy[space]--; p.admittedBy[space] == 0 {
+			delete(p.admittedBy, space)
+		}
 		p.mu.Unlock()
 		p.active.Done()
 	}, nil

@@ -72,7 +72,7 @@ func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render url: %w", err)
 	}
-	done, err := p.admit()
+	done, err := p.admit(req.SpaceID)
 	if err != nil {
 		return nil, err
 	}
