@@ -115,6 +115,15 @@ type FileURLs interface {
 	FileURL(ctx context.Context, key string) (string, error)
 }
 
+// newSpaceFairness is the service's fairness state: cfg's per-destination
+// cap and breaker, and a cap per space of half the workers, so one
+// tenant's destinations together cannot hold every worker.
+func newSpaceFairness(cfg Config) *fairness {
+	f := newFairness(cfg.MaxInFlightPerEndpoint, cfg.Workers/4, cfg.BreakAfter, cfg.BreakerCooldown)
+	f.spaceMax = max(cfg.Workers/2, cfg.MaxInFlightPerEndpoint)
+	return f
+}
+
 // JobLimit is how long one delivery job may run: an attempt's Timeout
 // plus room for the database reads and the attempt's record. The queue's
 // stuck-job rescue must wait longer than this.
@@ -159,7 +168,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("delivery: MaxInFlightPerEndpoint, BreakAfter and BreakerCooldown must not be negative")
 	}
 	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "delivery"), rec: newRecorder(cfg.Store),
-		fair: newFairness(cfg.MaxInFlightPerEndpoint, cfg.Workers/4, cfg.BreakAfter, cfg.BreakerCooldown)}, nil
+		fair: newSpaceFairness(cfg)}, nil
 }
 
 // Meta is the timing block of a payload.

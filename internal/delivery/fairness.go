@@ -93,8 +93,35 @@ type fairness struct {
 	breakAfter int
 	cooldown   time.Duration
 
-	mu    sync.Mutex
-	dests map[string]*dest
+	// spaceMax caps the POSTs one space has under way over all its
+	// destinations (0: no cap), so a tenant with many endpoints on one
+	// hung receiver still leaves the other workers to other tenants.
+	spaceMax int
+
+	mu     sync.Mutex
+	dests  map[string]*dest
+	spaces map[string]int // POSTs under way, per space
+}
+
+// enterSpace counts a POST of space in, or reports false when the space
+// has spaceMax under way already. leave counts it out.
+func (f *fairness) enterSpace(space string) (leave func(), ok bool) {
+	if f.spaceMax <= 0 {
+		return func() {}, true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.spaces[space] >= f.spaceMax {
+		return nil, false
+	}
+	f.spaces[space]++
+	return func() {
+		f.mu.Lock()
+		if f.spaces[space]--; f.spaces[space] <= 0 {
+			delete(f.spaces, space)
+		}
+		f.mu.Unlock()
+	}, true
 }
 
 type dest struct {
@@ -127,7 +154,8 @@ type waiter struct {
 }
 
 func newFairness(maxInFlight, burst, breakAfter int, cooldown time.Duration) *fairness {
-	return &fairness{max: maxInFlight, burst: max(burst, maxInFlight), breakAfter: breakAfter, cooldown: cooldown, dests: map[string]*dest{}}
+	return &fairness{max: maxInFlight, burst: max(burst, maxInFlight), breakAfter: breakAfter, cooldown: cooldown,
+		dests: map[string]*dest{}, spaces: map[string]int{}}
 }
 
 // fastLatency is what makes a destination fast: its POSTs answer in
@@ -458,6 +486,9 @@ func (s *Service) SetMaxInFlightPerEndpoint(n int) {
 		}
 	}
 	f.max, f.burst = n, max(f.burst, n)
+	if f.spaceMax > 0 {
+		f.spaceMax = max(f.spaceMax, n) // caps off (n = workers) lifts the space cap too
+	}
 }
 
 // MaxInFlightPerEndpoint is the per-destination cap in force.

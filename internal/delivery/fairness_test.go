@@ -439,3 +439,38 @@ func TestCapBurstsWhileFast(t *testing.T) {
 		t.Fatalf("with a POST under way for %s: %d more slots, want 1 (cap 2, one taken)", fastLatency, len(slow))
 	}
 }
+
+// TestSpaceCapOverAllDestinations: one space's POSTs over all its
+// destinations are capped, whatever each destination's own cap, while
+// another space still gets in.
+func TestSpaceCapOverAllDestinations(t *testing.T) {
+	f := newFairness(4, 4, 3, time.Second)
+	f.spaceMax = 3
+	var leaves []func()
+	for i := range 3 {
+		leave, ok := f.enterSpace("spc_a")
+		if !ok {
+			t.Fatalf("POST %d of space a refused under its cap", i)
+		}
+		leaves = append(leaves, leave)
+	}
+	if _, ok := f.enterSpace("spc_a"); ok {
+		t.Fatal("space a got a fourth POST past its cap of 3")
+	}
+	leaveB, ok := f.enterSpace("spc_b")
+	if !ok {
+		t.Fatal("space b refused while space a is at its cap")
+	}
+	leaves[0]()
+	if leave, ok := f.enterSpace("spc_a"); !ok {
+		t.Fatal("space a refused after one of its POSTs ended")
+	} else {
+		leave()
+	}
+	for _, l := range append(leaves[1:], leaveB) {
+		l()
+	}
+	if len(f.spaces) != 0 {
+		t.Fatalf("counts left after every POST ended: %v", f.spaces)
+	}
+}

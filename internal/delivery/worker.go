@@ -232,6 +232,11 @@ func (w *worker) secrets(ctx context.Context, d *store.Delivery, ep **store.Webh
 // (the destination is at its cap, or its breaker is open) it attempts
 // nothing and says how long to snooze the delivery.
 func (w *worker) attemptFair(ctx context.Context, d *store.Delivery, secrets []string) (*store.DeliveryAttempt, time.Duration, time.Duration) {
+	leave, ok := w.s.fair.enterSpace(d.SpaceID)
+	if !ok {
+		return nil, 0, jitter(capSnooze)
+	}
+	defer leave()
 	sl, wait := w.s.fair.admit(ctx, destinationKey(d.SpaceID, d.EndpointID, d.URL), d.ID)
 	if sl == nil {
 		return nil, 0, wait
