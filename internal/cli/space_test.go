@@ -99,14 +99,8 @@ func TestQuickstartGivesTheWebhookSecret(t *testing.T) {
 // stored, the previous one is kept until the overlap ends.
 func TestSpaceRotate(t *testing.T) {
 	dir := t.TempDir()
+	created := createSpaceCLI(t, dir)
 	var out, errb bytes.Buffer
-	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	var created spaceCreated
-	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
-		t.Fatal(err)
-	}
 	rotate := func(which string, extra ...string) map[string]any {
 		t.Helper()
 		out.Reset()
@@ -155,14 +149,8 @@ func TestSpaceRotate(t *testing.T) {
 // its query, with exp when asked, under the space's render secret.
 func TestLinkSign(t *testing.T) {
 	dir := t.TempDir()
+	created := createSpaceCLI(t, dir)
 	var out, errb bytes.Buffer
-	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	var created spaceCreated
-	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
 	if err != nil {
@@ -218,14 +206,8 @@ func TestLinkSign(t *testing.T) {
 // refuses an unknown space or a negative value without writing anything.
 func TestSpaceSetRateLimit(t *testing.T) {
 	dir := t.TempDir()
+	sp := createSpaceCLI(t, dir)
 	var out, errb bytes.Buffer
-	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	var sp spaceCreated
-	if err := json.Unmarshal(out.Bytes(), &sp); err != nil {
-		t.Fatal(err)
-	}
 	limit := func() int {
 		st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
 		if err != nil {
@@ -255,4 +237,19 @@ func TestSpaceSetRateLimit(t *testing.T) {
 	if code := run("--space", sp.SpaceID, "--per-minute", "0"); code != 0 || limit() != 0 {
 		t.Fatalf("remove: exit %d, limit %d: %s", code, limit(), errb.String())
 	}
+}
+
+// createSpaceCLI creates a space with `space create --json` in dir and
+// returns what it printed.
+func createSpaceCLI(t *testing.T, dir string) spaceCreated {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := Main([]string{"space", "create", "--name", "s", "--json", "--data-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var created spaceCreated
+	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	return created
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -39,29 +40,30 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, sess *sess
 	s.render(w, r, http.StatusOK, "tokens", view{Title: "API tokens", Nav: "tokens", S: sess, Data: d})
 }
 
-// rotateRenderSecret gives the space a new render secret, shown once; links
-// signed with the previous one keep working for the overlap, as with the
-// API and the CLI.
-func (s *Server) rotateRenderSecret(w http.ResponseWriter, r *http.Request, sess *session) {
-	rot, err := capability.RotateRenderSecret(r.Context(), s.cfg.Store, sess.Space.ID, s.cfg.RenderSecretOverlap, time.Now())
-	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+// rotate gives the session's space a new value of what (a render secret
+// or a GET-render token), shown once; the previous one keeps working for
+// the overlap, as with the API and the CLI.
+func (s *Server) rotate(what string, rotate func(context.Context, store.Store, string, time.Duration, time.Time) (*capability.Rotation, error)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		rot, err := rotate(r.Context(), s.cfg.Store, sess.Space.ID, s.cfg.RenderSecretOverlap, time.Now())
+		if err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		s.log.Info("ui "+what+" rotated", "request_id", requestID(w), "space", sess.Space.ID, "by", sess.Token.Prefix)
+		s.renderTokens(w, r, sess, tokensData{Rotated: rot.Value, RotatedWhat: what, PreviousValidUntil: rot.PreviousValidUntil})
 	}
-	s.log.Info("ui render secret rotated", "request_id", requestID(w), "space", sess.Space.ID, "by", sess.Token.Prefix)
-	s.renderTokens(w, r, sess, tokensData{Rotated: rot.Value, RotatedWhat: "render secret", PreviousValidUntil: rot.PreviousValidUntil})
 }
 
-// rotateGetRenderToken gives the space a new GET-render token (?gt=), shown
-// once; the previous one keeps working for the overlap.
+// rotateRenderSecret gives the space a new render secret (see rotate).
+func (s *Server) rotateRenderSecret(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.rotate("render secret", capability.RotateRenderSecret)(w, r, sess)
+}
+
+// rotateGetRenderToken gives the space a new GET-render token, ?gt= (see
+// rotate).
 func (s *Server) rotateGetRenderToken(w http.ResponseWriter, r *http.Request, sess *session) {
-	rot, err := capability.RotateGetRenderToken(r.Context(), s.cfg.Store, sess.Space.ID, s.cfg.RenderSecretOverlap, time.Now())
-	if err != nil {
-		s.fail(w, r, sess, err)
-		return
-	}
-	s.log.Info("ui GET-render token rotated", "request_id", requestID(w), "space", sess.Space.ID, "by", sess.Token.Prefix)
-	s.renderTokens(w, r, sess, tokensData{Rotated: rot.Value, RotatedWhat: "GET-render token", PreviousValidUntil: rot.PreviousValidUntil})
+	s.rotate("GET-render token", capability.RotateGetRenderToken)(w, r, sess)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, sess *session) {
