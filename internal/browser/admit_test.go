@@ -15,10 +15,10 @@ func TestAdmitReservesSeatsForQuietSpaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.state = stateRunning
+	p.sup.setStateLocked(stateRunning) // no browser needed to admit
 	var dones []func()
 	take := func(space string) error {
-		done, err := p.admit(space)
+		done, err := p.slots.admit(space)
 		if err == nil {
 			dones = append(dones, done)
 		}
@@ -47,7 +47,7 @@ func TestAdmitReservesSeatsForQuietSpaces(t *testing.T) {
 	for _, d := range dones {
 		d()
 	}
-	if p.admitted != 0 || len(p.admittedBy) != 0 {
-		t.Fatalf("after every done: admitted %d, by space %v", p.admitted, p.admittedBy)
+	if p.slots.admitted != 0 || len(p.slots.admittedBy) != 0 || p.Stats().Queued != 0 {
+		t.Fatalf("after every done: admitted %d, by space %v", p.slots.admitted, p.slots.admittedBy)
 	}
 }

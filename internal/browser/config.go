@@ -14,12 +14,12 @@ import (
 )
 
 // Config configures a Pool. The zero value of every field selects its
-// documented default.
+// documented default (see WithDefaults).
 type Config struct {
 	// ChromiumPath is the Chromium binary to run; "" means FindChromium().
 	ChromiumPath string
 	// MaxTabs is the number of warm tabs, which is also the number of renders
-	// that run at the same time. Default 4.
+	// that run at the same time. Default DefaultMaxTabs.
 	MaxTabs int
 	// SpaceMaxConcurrent is how many renders (template and URL) of one
 	// space (Request.SpaceID, URLRequest.SpaceID) may run at once while
@@ -29,17 +29,18 @@ type Config struct {
 	SpaceMaxConcurrent int
 	// QueueSize is how many renders may wait for a tab beyond MaxTabs; when
 	// that many already wait, Render fails at once with ErrQueueFull.
-	// Default MaxTabs*16.
+	// Default QueuePerTab × MaxTabs.
 	QueueSize int
 	// RecycleAfter is the number of renders after which the browser is
 	// replaced by a fresh one, to bound memory growth and leaked state.
-	// Default 500.
+	// Default DefaultRecycleAfter.
 	RecycleAfter int
 	// RenderTimeout bounds one render, from loading the HTML to the captured
-	// bytes. Default 30s.
+	// bytes. Default DefaultRenderTimeout.
 	RenderTimeout time.Duration
 	// StartTimeout bounds launching a browser and opening its tabs, and how
-	// long a render waits for a crashed browser to come back. Default 30s.
+	// long a render waits for a crashed browser to come back. Default
+	// DefaultStartTimeout.
 	StartTimeout time.Duration
 	// Logger receives the pool's log lines. Default slog.Default().
 	Logger *slog.Logger
@@ -52,8 +53,8 @@ type Config struct {
 	// unproxied (tests of the pool alone).
 	Egress *egress.Guard
 	// URLSpares is how many fresh browser contexts are kept made ahead of
-	// URL renders (see spare.go); each holds a renderer process. Default 2;
-	// negative means none.
+	// URL renders (see spare.go); each holds a renderer process. Default
+	// DefaultURLSpares; negative means none.
 	URLSpares int
 	// ChromiumUser is the user Chromium runs as when renderhook runs as
 	// root: a user name, a uid, or uid:gid (no supplementary groups either
@@ -69,8 +70,9 @@ type Config struct {
 	// of the same name.
 	ExtraFlags []string
 
-	// sandbox is shared by every launch of one pool: the first successful
-	// launch decides whether Chromium can be sandboxed here (sandbox.go).
+	// sandbox is shared by every launch of one pool (New makes it): the
+	// first successful launch decides whether Chromium can be sandboxed
+	// here (sandbox.go).
 	sandbox *sandboxState
 	// tabProxy is the template proxy's URL, set by Pool.Start, which every
 	// warm tab's browser context is created with.
@@ -81,23 +83,43 @@ type Config struct {
 // 10000x10000 RGBA screenshot is already 400 MB inside Chromium.
 const maxDimension = 10000
 
-func (c Config) withDefaults() Config {
-	c.MaxTabs = cmp.Or(c.MaxTabs, 4)
-	c.QueueSize = cmp.Or(c.QueueSize, c.MaxTabs*16)
+// Defaults of Config, stated once: WithDefaults applies them, and the CLI's
+// flags and help texts read them from there.
+const (
+	// DefaultMaxTabs is Config.MaxTabs's default.
+	DefaultMaxTabs = 4
+	// QueuePerTab is how many renders may wait per tab by default:
+	// Config.QueueSize defaults to QueuePerTab × MaxTabs.
+	QueuePerTab = 16
+	// DefaultRecycleAfter is Config.RecycleAfter's default.
+	DefaultRecycleAfter = 500
+	// DefaultRenderTimeout is Config.RenderTimeout's default.
+	DefaultRenderTimeout = 30 * time.Second
+	// DefaultStartTimeout is Config.StartTimeout's default.
+	DefaultStartTimeout = 30 * time.Second
+	// DefaultURLSpares is Config.URLSpares's default.
+	DefaultURLSpares = 2
+)
+
+// WithDefaults returns c with every zero field set to its default:
+// MaxTabs DefaultMaxTabs, QueueSize QueuePerTab×MaxTabs,
+// SpaceMaxConcurrent MaxTabs/2 (at least 1), RecycleAfter
+// DefaultRecycleAfter, RenderTimeout DefaultRenderTimeout, StartTimeout
+// DefaultStartTimeout, URLSpares DefaultURLSpares (negative stays, meaning
+// none), Logger slog.Default(). ChromiumPath ("" means FindChromium, at New)
+// and ChromiumUser ("" means DefaultChromiumUser or nobody, at launch) are
+// left as they are. Derived defaults follow the fields they derive from, so
+// Config{MaxTabs: 8}.WithDefaults().QueueSize is 128. Applying it twice changes
+// nothing.
+func (c Config) WithDefaults() Config {
+	c.MaxTabs = cmp.Or(c.MaxTabs, DefaultMaxTabs)
+	c.QueueSize = cmp.Or(c.QueueSize, QueuePerTab*c.MaxTabs)
 	c.SpaceMaxConcurrent = cmp.Or(c.SpaceMaxConcurrent, max(c.MaxTabs/2, 1))
-	c.RecycleAfter = cmp.Or(c.RecycleAfter, 500)
-	c.RenderTimeout = cmp.Or(c.RenderTimeout, 30*time.Second)
-	c.StartTimeout = cmp.Or(c.StartTimeout, 30*time.Second)
+	c.RecycleAfter = cmp.Or(c.RecycleAfter, DefaultRecycleAfter)
+	c.RenderTimeout = cmp.Or(c.RenderTimeout, DefaultRenderTimeout)
+	c.StartTimeout = cmp.Or(c.StartTimeout, DefaultStartTimeout)
+	c.URLSpares = cmp.Or(c.URLSpares, DefaultURLSpares)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
-	if c.sandbox == nil {
-		c.sandbox = &sandboxState{}
-	}
-	switch {
-	case c.URLSpares == 0:
-		c.URLSpares = 2
-	case c.URLSpares < 0:
-		c.URLSpares = 0
-	}
 	return c
 }
 

@@ -26,9 +26,9 @@ import (
 
 // instance is one Chromium process and the warm tabs opened in it.
 //
-// Fields after "Guarded by Pool.mu" belong to the pool's lock; closing and
-// shutOnce are safe for concurrent use; the rest are set by launch and
-// read-only afterwards.
+// The fields in the first block are set by launch and read-only afterwards;
+// tabs, closing and shutOnce are safe for concurrent use; the rest are
+// guarded by supervisor.mu.
 type instance struct {
 	gen     uint64 // launch number, for logs
 	pid     int
@@ -37,38 +37,35 @@ type instance struct {
 	log     *slog.Logger
 	// tabProxy is the proxy server given to every tab's browser context
 	// (Config.tabProxy); "" leaves the browser's own setting.
-	tabProxy string
-
+	tabProxy    string
 	allocCancel context.CancelFunc // stops the process and waits for it
 	ctx         context.Context    // chromedp browser context; done when the browser is gone
 	cancel      context.CancelFunc
 	browser     *chromedp.Browser
+	// warm holds the tabs opened by launch, for TemplatePool.install.
+	warm []*tab
 
+	// tabs counts live warm tabs (idle, busy or being replaced); changed by
+	// TemplatePool, read by Ready and Stats.
+	tabs atomic.Int64
 	// closing is set before we close the browser on purpose, so the pool
 	// can tell a deliberate shutdown from a crash.
 	closing  atomic.Bool
 	shutOnce sync.Once
 	shutDone chan struct{}
 
-	// Guarded by Pool.mu.
-	tabs      int  // live tabs (idle, busy or being replaced)
-	inflight  int  // renders running in one of its tabs
+	// Guarded by supervisor.mu.
+	inflight  int  // renders running in it (template or URL)
 	renders   int  // renders started, for recycling
 	retired   bool // replaced by a newer instance; closes when inflight hits 0
 	recycling bool // a replacement has been asked for
 	closeSent bool // shutdown of this retired instance has been scheduled
-	// resetting counts the tabs being reset after a scripted render, by
-	// the space they serve (see Pool.pickLocked).
-	resetting map[string]int
-
-	// warm holds the tabs opened by launch until the pool installs them.
-	warm []*tab
 }
 
 // tab is one warm page target in a browser context of its own, so that
 // what a page leaves in the context (cookies, storage, HTTP cache) is seen
 // only by later renders in this tab, which are all of one space (see
-// Pool.pickLocked). Only the render holding it touches its viewport cache
+// TemplatePool.pickLocked). Only the render holding it touches its viewport cache
 // and space, so they need no lock.
 type tab struct {
 	inst    *instance
@@ -166,9 +163,8 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 		dataDir:  dataDir,
 		tabProxy: cfg.tabProxy,
 
-		resetting: make(map[string]int),
-		shutDone:  make(chan struct{}),
-		log:       cfg.Logger.With("component", "browser", "gen", gen),
+		shutDone: make(chan struct{}),
+		log:      cfg.Logger.With("component", "browser", "gen", gen),
 	}
 
 	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process
@@ -225,15 +221,7 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 	// is bounded from the outside. On timeout, wait for it to give up before
 	// cleaning up: until then the process may be starting with an unknown pid,
 	// writing into dataDir.
-	ran := make(chan error, 1)
-	go func() { ran <- chromedp.Run(in.ctx) }()
-	select {
-	case err = <-ran:
-	case <-ctx.Done():
-		abort()
-		<-ran
-		err = ctx.Err()
-	}
+	err = runBounded(ctx, abort, in.ctx)
 	if cmd != nil && cmd.Process != nil {
 		in.pid = cmd.Process.Pid
 	}
@@ -262,7 +250,7 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("open warm tabs: %w", err)
 	}
-	in.tabs = n
+	in.tabs.Store(int64(n))
 	// The tab Chromium opened at start-up is not one of ours; close it so its
 	// renderer does not sit idle taking memory.
 	if err := target.CloseTarget(initialTarget).Do(bexec); err != nil {
@@ -311,36 +299,26 @@ func (in *instance) newTab(ctx context.Context) (*tab, error) {
 
 	// The first Run attaches to the target. Like the browser's, it is
 	// bounded from outside, since a deadline on tctx would close the tab.
-	ran := make(chan error, 1)
-	go func() {
-		ran <- chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
-			// chromedp enables these domains to track the DOM for its query
-			// helpers. We never query, and each would cost events (and, for
-			// DOM, a getDocument round-trip) on every render.
-			for _, a := range []chromedp.Action{
-				dom.Disable(), css.Disable(), network.Disable(), log.Disable(),
-				page.SetLifecycleEventsEnabled(false),
-			} {
-				if err := a.Do(ctx); err != nil {
-					return fmt.Errorf("disable %T: %w", a, err)
-				}
+	err = runBounded(ctx, abort, tctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		// chromedp enables these domains to track the DOM for its query
+		// helpers. We never query, and each would cost events (and, for
+		// DOM, a getDocument round-trip) on every render.
+		for _, a := range []chromedp.Action{
+			dom.Disable(), css.Disable(), network.Disable(), log.Disable(),
+			page.SetLifecycleEventsEnabled(false),
+		} {
+			if err := a.Do(ctx); err != nil {
+				return fmt.Errorf("disable %T: %w", a, err)
 			}
-			// setDocumentContent keeps the frame, so its id is fetched once.
-			tree, err := page.GetFrameTree().Do(ctx)
-			if err != nil {
-				return fmt.Errorf("get frame tree: %w", err)
-			}
-			t.frameID = tree.Frame.ID
-			return nil
-		}))
-	}()
-	select {
-	case err = <-ran:
-	case <-ctx.Done():
-		abort()
-		<-ran
-		err = ctx.Err()
-	}
+		}
+		// setDocumentContent keeps the frame, so its id is fetched once.
+		tree, err := page.GetFrameTree().Do(ctx)
+		if err != nil {
+			return fmt.Errorf("get frame tree: %w", err)
+		}
+		t.frameID = tree.Frame.ID
+		return nil
+	}))
 	if err != nil {
 		t.cancel()
 		dispose() // closes the target too, in case it was never attached
@@ -354,18 +332,45 @@ func (in *instance) newTab(ctx context.Context) (*tab, error) {
 // is cheap if the browser is gone.
 func (t *tab) close() {
 	t.cancel()
-	in := t.inst
+	t.inst.disposeContext(t.bctxID, "tab's browser context")
+}
+
+// disposeContext disposes of browser context id (and every window in it),
+// unless the browser is gone. If that fails while the browser lives on, the
+// browser is killed, so the supervisor replaces it: a context left behind
+// would keep a space's cookies, storage and cache in a browser we could no
+// longer trust to keep renders apart.
+func (in *instance) disposeContext(id cdp.BrowserContextID, what string) {
 	if !in.alive() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(in.ctx, cleanupTimeout)
-	err := target.DisposeBrowserContext(t.bctxID).Do(cdp.WithExecutor(ctx, in.browser))
+	err := target.DisposeBrowserContext(id).Do(cdp.WithExecutor(ctx, in.browser))
 	cancel()
 	if err != nil && in.alive() && !in.closing.Load() {
-		// A context left behind would keep a space's cookies and cache in a
-		// browser we could no longer account for: replace the browser.
-		in.log.Error("dispose tab's browser context failed; killing browser", "err", err)
+		in.log.Error("dispose "+what+" failed; killing browser", "err", err)
 		in.kill()
+	}
+}
+
+// runBounded runs actions on the chromedp context cctx (the first Run on a
+// context allocates its browser or attaches to its target) and waits for it
+// or for ctx. A deadline on cctx itself would later close its browser or
+// tab, so the run is bounded from outside: when ctx ends first, abort
+// cancels cctx without waiting, and runBounded waits for the run to give up
+// (until then a browser may be starting with an unknown pid) and returns
+// ctx's error.
+func runBounded(ctx context.Context, abort context.CancelFunc, cctx context.Context, actions ...chromedp.Action) error {
+	var err error
+	ran := make(chan struct{})
+	go func() { err = chromedp.Run(cctx, actions...); close(ran) }()
+	select {
+	case <-ran:
+		return err
+	case <-ctx.Done():
+		abort()
+		<-ran // its error says only that it was cancelled
+		return ctx.Err()
 	}
 }
 

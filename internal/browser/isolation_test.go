@@ -26,7 +26,7 @@ func TestRenderSpacesIsolated(t *testing.T) {
 	cachedFetches := 0
 	img := func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(solidPNG(t, 4, 4, green))
+		_, _ = w.Write(solidPNG(t, 4, 4, green))
 	}
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		// SameSite=None (Secure is allowed on loopback) so the cookie is
@@ -125,7 +125,10 @@ func TestRenderSpacesConcurrent(t *testing.T) {
 				return
 			}
 			var want [3]uint8
-			fmt.Sscanf(bg, "rgb(%d,%d,%d)", &want[0], &want[1], &want[2])
+			if _, err := fmt.Sscanf(bg, "rgb(%d,%d,%d)", &want[0], &want[1], &want[2]); err != nil {
+				errs <- fmt.Errorf("%s: colour %q: %w", space, bg, err)
+				return
+			}
 			img := decodePNG(t, res.Data)
 			if got := pixelAt(img, 29, 19); got.R != want[0] || got.G != want[1] || got.B != want[2] {
 				errs <- fmt.Errorf("%s: pixel %v, want %s", space, got, bg)
@@ -138,9 +141,9 @@ func TestRenderSpacesConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 	eventually(t, 10*time.Second, "two idle tabs in two browser contexts", func() bool {
-		p.mu.Lock()
-		in, idle := p.cur, len(p.idle)
-		p.mu.Unlock()
+		p.tpl.mu.Lock()
+		in, idle := p.tpl.cur, len(p.tpl.idle)
+		p.tpl.mu.Unlock()
 		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
 		defer cancel()
 		ids, err := target.GetBrowserContexts().Do(cdp.WithExecutor(ctx, in.browser))
@@ -168,9 +171,9 @@ func TestRenderWaitsForOwnTabReset(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p.mu.Lock()
+	p.tpl.mu.Lock()
 	var aTab, bTab *tab
-	for _, tb := range p.idle {
+	for _, tb := range p.tpl.idle {
 		switch tb.space {
 		case "A":
 			aTab = tb
@@ -179,34 +182,35 @@ func TestRenderWaitsForOwnTabReset(t *testing.T) {
 		}
 	}
 	if aTab == nil || bTab == nil {
-		p.mu.Unlock()
+		p.tpl.mu.Unlock()
 		t.Fatal("no idle tab of A and of B after a render of each")
 	}
-	p.idle = slices.DeleteFunc(p.idle, func(tb *tab) bool { return tb == aTab })
-	p.cur.resetting["A"]++
-	p.mu.Unlock()
+	p.tpl.setIdleLocked(slices.DeleteFunc(p.tpl.idle, func(tb *tab) bool { return tb == aTab }))
+	aKey := resetKey{p.tpl.cur, "A"}
+	p.tpl.resetting[aKey]++
+	p.tpl.mu.Unlock()
 
 	done := make(chan error, 1)
 	go func() { done <- render("A") }()
 	eventually(t, 10*time.Second, "A's render to wait for its tab", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.running == 1 && p.busy == 0
+		p.slots.mu.Lock()
+		defer p.slots.mu.Unlock()
+		return p.slots.running == 1 && p.Stats().Busy == 0
 	})
-	p.mu.Lock()
-	kept := slices.Contains(p.idle, bTab)
-	p.cur.resetting["A"]--
-	p.pushIdleLocked(aTab)
-	p.mu.Unlock()
+	p.tpl.mu.Lock()
+	kept := slices.Contains(p.tpl.idle, bTab)
+	p.tpl.resetting[aKey]--
+	p.tpl.pushIdleLocked(aTab)
+	p.tpl.mu.Unlock()
 	if !kept {
 		t.Error("B's idle tab was taken while A's was resetting")
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !slices.Contains(p.idle, aTab) || !slices.Contains(p.idle, bTab) {
+	p.tpl.mu.Lock()
+	defer p.tpl.mu.Unlock()
+	if !slices.Contains(p.tpl.idle, aTab) || !slices.Contains(p.tpl.idle, bTab) {
 		t.Error("A's render did not run in A's tab, or B's tab is gone")
 	}
 }

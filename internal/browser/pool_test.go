@@ -86,7 +86,7 @@ func newBlockingServer(t *testing.T) *blockingServer {
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(solidPNG(t, 10, 10, color.RGBA{0, 255, 0, 255}))
+		_, _ = w.Write(solidPNG(t, 10, 10, color.RGBA{0, 255, 0, 255}))
 	}))
 	// Release before Close: Close waits for handlers to return.
 	t.Cleanup(s.Close)
@@ -599,9 +599,7 @@ func TestStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := p.BrowserPID()
-	p.mu.Lock()
-	profile := p.cur.dataDir
-	p.mu.Unlock()
+	profile := p.sup.current().dataDir
 	srv := newBlockingServer(t)
 	errc := make(chan error, 1)
 	go func() {

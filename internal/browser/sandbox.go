@@ -138,7 +138,7 @@ func (p *Pool) Sandboxed() bool {
 // then tells for sure (see isSandboxFailure).
 func kernelCannotSandbox() string {
 	for _, knob := range []string{"/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/unprivileged_userns_clone"} {
-		b, err := os.ReadFile(knob)
+		b, err := os.ReadFile(knob) //nolint:gosec // G304: knob is one of the two fixed /proc paths above
 		if err == nil && strings.TrimSpace(string(b)) == "0" {
 			return "user namespaces are disabled (" + strings.ReplaceAll(strings.TrimPrefix(knob, "/proc/sys/"), "/", ".") + " = 0)"
 		}

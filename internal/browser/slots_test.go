@@ -36,7 +36,7 @@ func newGateServer(t *testing.T) *gateServer {
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(solidPNG(t, 4, 4, green))
+		_, _ = w.Write(solidPNG(t, 4, 4, green))
 	}))
 	// Close waits for handlers; unblock them first (cleanups run last
 	// registered first).
@@ -75,9 +75,9 @@ func (g *gateServer) waitArrived(t *testing.T, n int) {
 
 // waiters counts renders of space waiting for a slot.
 func waiters(p *Pool, space string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s := p.spaces[space]; s != nil {
+	p.slots.mu.Lock()
+	defer p.slots.mu.Unlock()
+	if s := p.slots.spaces[space]; s != nil {
 		return len(s.waiting)
 	}
 	return 0
@@ -178,9 +178,9 @@ func TestSpaceMaxConcurrent(t *testing.T) {
 	// The slot was freed and handed on before that render returned, so
 	// this is the decision: A, still running one render while B runs,
 	// is at its cap, and A2 waits with a slot free.
-	p.mu.Lock()
-	running, waiting := p.running, len(p.spaces["A"].waiting)
-	p.mu.Unlock()
+	p.slots.mu.Lock()
+	running, waiting := p.slots.running, len(p.slots.spaces["A"].waiting)
+	p.slots.mu.Unlock()
 	if running != 2 || waiting != 1 {
 		t.Fatalf("after one of A's renders returned: %d slots held and %d of A's renders waiting, want 2 and 1 (A2 held back by the cap)", running, waiting)
 	}
@@ -245,9 +245,9 @@ func TestRenderSlotCancelled(t *testing.T) {
 	g.waitArrived(t, 2)
 	g.let("A1")
 	wantDone(t, a1, "A1")
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.running != 0 || len(p.turns) != 0 || p.spaces["B"] != nil {
-		t.Errorf("slots left: running %d, spaces %v, turns %v", p.running, p.spaces, p.turns)
+	p.slots.mu.Lock()
+	defer p.slots.mu.Unlock()
+	if p.slots.running != 0 || len(p.slots.turns) != 0 || p.slots.spaces["B"] != nil {
+		t.Errorf("slots left: running %d, spaces %v, turns %v", p.slots.running, p.slots.spaces, p.slots.turns)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // Making a URL render's fresh incognito context, its proxy and window, and
 // attaching to it takes 50–100 ms of round trips to the browser while a new
 // renderer process starts. None of that depends on the request, so the pool
-// keeps Config.URLSpares contexts made ahead of time: a render takes one,
+// URLRenderer keeps Config.URLSpares contexts made ahead of time: a render takes one,
 // loads and captures, and a replacement is made in the background. Each
 // spare is still used by exactly one render and disposed of afterwards, so
 // nothing crosses renders.
@@ -20,7 +20,7 @@ import (
 // renders arrive back to back on a small machine, making the next spare
 // competes with the current render.
 //
-// Spares are made only once the pool has done a URL render (a server that
+// Spares are made only once the renderer has done a URL render (a server that
 // only renders templates keeps none), at the viewport of the latest URL
 // render (clients tend to repeat theirs; another size costs one
 // Emulation.setDeviceMetricsOverride). A spare belongs to one browser: when
@@ -32,37 +32,40 @@ const spareSetupTimeout = 10 * time.Second
 
 // takeSpare returns a ready spare of browser in for req, or nil, and
 // records req's viewport as the one to prepare the next spares at.
-func (p *Pool) takeSpare(in *instance, req URLRequest) *urlRun {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (u *URLRenderer) takeSpare(in *instance, req URLRequest) *urlRun {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	v := req.viewport()
-	p.spareViewport = &v
-	for len(p.spares) > 0 {
-		r := p.spares[0]
-		p.spares = p.spares[1:]
+	u.spareViewport = &v
+	for len(u.spares) > 0 {
+		r := u.spares[0]
+		u.spares = u.spares[1:]
 		r.mu.Lock()
 		crashed := r.crashed
 		r.mu.Unlock()
 		if r.in == in && !crashed && in.alive() {
+			u.stats.spares.Store(int64(len(u.spares)))
 			return r
 		}
-		p.discardLocked(r)
+		u.discardLocked(r)
 	}
+	u.stats.spares.Store(int64(len(u.spares)))
 	return nil
 }
 
 // refillSparesLocked starts making spares in browser in until URLSpares are
 // ready or on their way.
-func (p *Pool) refillSparesLocked(in *instance) {
-	n := p.cfg.URLSpares - len(p.spares) - p.sparesMaking
-	if n <= 0 || p.state != stateRunning || in != p.cur || !in.alive() || p.spareViewport == nil {
+func (u *URLRenderer) refillSparesLocked(in *instance) {
+	n := max(u.cfg.URLSpares, 0) - len(u.spares) - u.sparesMaking
+	if n <= 0 || !u.sup.running() || !u.sup.isCurrent(in) || !in.alive() || u.spareViewport == nil {
 		return
 	}
-	p.sparesMaking += n
-	v := *p.spareViewport
-	p.making.Add(n)
+	u.sparesMaking += n
+	u.stats.background.Add(int64(n))
+	v := *u.spareViewport
+	u.making.Add(n)
 	for range n {
-		go p.makeSpare(in, v)
+		go u.makeSpare(in, v)
 	}
 }
 
@@ -74,42 +77,58 @@ func (p *Pool) refillSparesLocked(in *instance) {
 // goroutine reads Context.Target as the attach sets it), so Stop waits for
 // spares being made, which takes tens of milliseconds, before it closes
 // anything.
-func (p *Pool) makeSpare(in *instance, v viewport) {
-	defer p.making.Done()
-	r := newURLRun(p, in)
+func (u *URLRenderer) makeSpare(in *instance, v viewport) {
+	defer u.making.Done()
+	r := newURLRun(u, in)
 	ctx, cancel := context.WithTimeout(context.Background(), spareSetupTimeout)
 	err := r.setup(ctx, &v)
 	cancel()
-	p.mu.Lock()
-	p.sparesMaking--
-	keep := err == nil && p.state == stateRunning && in == p.cur && in.alive()
+	u.mu.Lock()
+	u.sparesMaking--
+	u.stats.background.Add(-1)
+	keep := err == nil && u.sup.running() && u.sup.isCurrent(in) && in.alive()
 	if keep {
-		p.spares = append(p.spares, r)
+		u.spares = append(u.spares, r)
+		u.stats.spares.Store(int64(len(u.spares)))
 	}
-	p.mu.Unlock()
+	u.mu.Unlock()
 	if keep {
 		return
 	}
-	if err != nil && p.lifeCtx.Err() == nil && in.alive() && !in.closing.Load() {
-		p.log.Warn("make spare browser context", "err", err)
+	if err != nil && u.sup.lifeCtx.Err() == nil && in.alive() && !in.closing.Load() {
+		u.log.Warn("make spare browser context", "err", err)
 	}
 	r.cleanup()
 }
 
 // discardLocked disposes of a spare nobody will use, in the background.
-func (p *Pool) discardLocked(r *urlRun) {
-	p.bg.Add(1)
-	go func() {
-		defer p.bg.Done()
-		r.cleanup()
-	}()
+func (u *URLRenderer) discardLocked(r *urlRun) {
+	u.bg.Go(r.cleanup)
 }
 
 // dropSparesLocked discards every ready spare: the browser they belong to
 // is being replaced, or the pool stops.
-func (p *Pool) dropSparesLocked() {
-	for _, r := range p.spares {
-		p.discardLocked(r)
+func (u *URLRenderer) dropSparesLocked() {
+	for _, r := range u.spares {
+		u.discardLocked(r)
 	}
-	p.spares = nil
+	u.spares = nil
+	u.stats.spares.Store(0)
+}
+
+// install disposes of the spares of the previous browser and, once the
+// renderer has done URL renders, makes new ones in in.
+func (u *URLRenderer) install(in *instance) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.dropSparesLocked()
+	u.refillSparesLocked(in)
+}
+
+// stop disposes of the ready spares; Stop has marked the pool stopped, so
+// no more are made.
+func (u *URLRenderer) stop() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.dropSparesLocked()
 }

@@ -22,10 +22,10 @@ func readySpares(t *testing.T, p *Pool, want int) []*urlRun {
 	t.Helper()
 	var got []*urlRun
 	eventually(t, 20*time.Second, "spares to be ready", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		got = slices.Clone(p.spares)
-		return len(got) == want && p.sparesMaking == 0
+		p.url.mu.Lock()
+		defer p.url.mu.Unlock()
+		got = slices.Clone(p.url.spares)
+		return len(got) == want && p.url.sparesMaking == 0 && p.Stats().Spares == want
 	})
 	return got
 }
@@ -35,13 +35,13 @@ func readySpares(t *testing.T, p *Pool, want int) []*urlRun {
 // template render runs).
 func browserContexts(t *testing.T, p *Pool) []cdp.BrowserContextID {
 	t.Helper()
-	p.mu.Lock()
-	in := p.cur
+	p.tpl.mu.Lock()
+	in := p.tpl.cur
 	tabCtxs := make(map[cdp.BrowserContextID]bool)
-	for _, tb := range p.idle {
+	for _, tb := range p.tpl.idle {
 		tabCtxs[tb.bctxID] = true
 	}
-	p.mu.Unlock()
+	p.tpl.mu.Unlock()
 	ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
 	defer cancel()
 	ids, err := target.GetBrowserContexts().Do(cdp.WithExecutor(ctx, in.browser))
@@ -142,9 +142,7 @@ func TestRenderURLSparesRecycle(t *testing.T) {
 		}
 	}
 	spares := readySpares(t, p, 2)
-	p.mu.Lock()
-	cur := p.cur
-	p.mu.Unlock()
+	cur := p.sup.current()
 	for _, r := range spares {
 		if r.in != cur {
 			t.Errorf("a spare of browser %d is ready; the current one is %d", r.in.pid, cur.pid)
@@ -177,13 +175,11 @@ func loopbackGuard(t *testing.T) *egress.Guard {
 // crashTarget crashes the renderer of page target id.
 func crashTarget(t *testing.T, p *Pool, id target.ID) {
 	t.Helper()
-	p.mu.Lock()
-	in := p.cur
-	p.mu.Unlock()
+	in := p.sup.current()
 	tabCtx, cancel := chromedp.NewContext(in.ctx, chromedp.WithTargetID(id))
 	t.Cleanup(cancel)
 	// Page.crash never answers: the renderer is gone before it can.
-	go chromedp.Run(tabCtx, page.Crash())
+	go func() { _ = chromedp.Run(tabCtx, page.Crash()) }()
 }
 
 // TestRenderURLSparesConcurrent: renders racing for spares (more at once
@@ -215,8 +211,8 @@ func TestRenderURLSparesConcurrent(t *testing.T) {
 	var got []cdp.BrowserContextID
 	eventually(t, 20*time.Second, "just two spare contexts left", func() bool {
 		got = browserContexts(t, p)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(got) == 2 && len(p.spares) == 2 && p.sparesMaking == 0
+		p.url.mu.Lock()
+		defer p.url.mu.Unlock()
+		return len(got) == 2 && len(p.url.spares) == 2 && p.url.sparesMaking == 0
 	})
 }

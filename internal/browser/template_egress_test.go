@@ -16,7 +16,7 @@ import (
 func TestRenderTemplateEgress(t *testing.T) {
 	img := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(solidPNG(t, 10, 10, green))
+		_, _ = w.Write(solidPNG(t, 10, 10, green))
 	}
 	allowed := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/i.png": img})
 	refused := newSite(t, "127.0.0.2:0", map[string]http.HandlerFunc{"/i.png": img})

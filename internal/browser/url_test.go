@@ -219,11 +219,11 @@ func TestRenderURLOptions(t *testing.T) {
 		},
 		"/ad.png": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "image/png")
-			w.Write(solidPNG(t, 2, 2, red))
+			_, _ = w.Write(solidPNG(t, 2, 2, red))
 		},
 		"/ok.png": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "image/png")
-			w.Write(solidPNG(t, 2, 2, green))
+			_, _ = w.Write(solidPNG(t, 2, 2, green))
 		},
 	})
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
@@ -586,13 +586,13 @@ func TestRenderURLMainFrameSSRF(t *testing.T) {
 // makes those requests.
 func TestRenderURLSubresourceSSRF(t *testing.T) {
 	forbidden := newSite(t, "127.0.0.2:0", map[string]http.HandlerFunc{
-		"/img.png":    func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/img.png":    func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(solidPNG(t, 2, 2, red)) },
 		"/fetch":      func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Access-Control-Allow-Origin", "*") },
 		"/xhr":        func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Access-Control-Allow-Origin", "*") },
-		"/redirected": func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
-		"/named.png":  func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/redirected": func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(solidPNG(t, 2, 2, red)) },
+		"/named.png":  func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(solidPNG(t, 2, 2, red)) },
 		"/ws":         func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusBadRequest) },
-		"/html.png":   func(w http.ResponseWriter, r *http.Request) { w.Write(solidPNG(t, 2, 2, red)) },
+		"/html.png":   func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(solidPNG(t, 2, 2, red)) },
 	})
 	_, fport, _ := net.SplitHostPort(forbidden.Listener.Addr().String())
 	fbase := "http://127.0.0.2:" + fport
@@ -722,7 +722,7 @@ func TestRenderURLIncognito(t *testing.T) {
 			</script>`),
 		"/probe": func(w http.ResponseWriter, r *http.Request) {
 			cookies.Store(r.URL.Query().Get("n"), r.Header.Get("Cookie"))
-			w.Write(solidPNG(t, 1, 1, green))
+			_, _ = w.Write(solidPNG(t, 1, 1, green))
 		},
 	})
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
@@ -757,7 +757,7 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 		"/alive": func(w http.ResponseWriter, r *http.Request) { alive.Add(1) },
 		"/file.bin": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Disposition", `attachment; filename="renderhook-test-evil.bin"`)
-			w.Write(bytes.Repeat([]byte("x"), 1024))
+			_, _ = w.Write(bytes.Repeat([]byte("x"), 1024))
 		},
 	})
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
@@ -778,8 +778,8 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 		// With a user gesture the popup blocker allows window.open; the
 		// pool must close the window itself. Left open, the popup would
 		// fetch /alive every 50 ms through the 1 s delay.
-		p.jsUserGesture = true
-		defer func() { p.jsUserGesture = false }()
+		p.url.jsUserGesture = true
+		defer func() { p.url.jsUserGesture = false }()
 		popupsBefore, aliveBefore := s.hitsOf("/popup"), alive.Load()
 		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100,
 			JS: `window.open('/popup', '_blank') !== undefined`, Delay: time.Second})
@@ -955,9 +955,7 @@ func TestRenderURLPageCrash(t *testing.T) {
 		errc <- err
 	}()
 
-	p.mu.Lock()
-	in := p.cur
-	p.mu.Unlock()
+	in := p.sup.current()
 	var id target.ID
 	eventually(t, 10*time.Second, "the render's page to load", func() bool {
 		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
@@ -976,7 +974,7 @@ func TestRenderURLPageCrash(t *testing.T) {
 	tabCtx, tabCancel := chromedp.NewContext(in.ctx, chromedp.WithTargetID(id))
 	defer tabCancel()
 	// Page.crash never answers: the renderer is gone before it can.
-	go chromedp.Run(tabCtx, page.Crash())
+	go func() { _ = chromedp.Run(tabCtx, page.Crash()) }()
 
 	select {
 	case err := <-errc:

@@ -120,11 +120,11 @@ func (r URLRequest) validate() error {
 // destination the guard refuses by its spelling (a literal private IP,
 // localhost). Names that resolve somewhere forbidden are caught later, by the
 // proxy, at connect time.
-func (p *Pool) checkMainURL(raw string) error {
-	if p.cfg.Egress == nil {
+func (u *URLRenderer) checkMainURL(raw string) error {
+	if u.cfg.Egress == nil {
 		return fmt.Errorf("%w: no egress guard is configured for URL renders", ErrBlockedURL)
 	}
-	if err := p.cfg.Egress.CheckURL(raw); err != nil {
+	if err := u.cfg.Egress.CheckURL(raw); err != nil {
 		return fmt.Errorf("%w: %w", ErrBlockedURL, err)
 	}
 	return nil
@@ -152,9 +152,9 @@ func hostPortOf(rawURL string) string {
 }
 
 // renderTimeout is the wall-clock bound of one URL render.
-func (p *Pool) renderTimeout(r URLRequest) time.Duration {
+func (u *URLRenderer) renderTimeout(r URLRequest) time.Duration {
 	if r.Timeout > 0 {
 		return r.Timeout
 	}
-	return p.cfg.RenderTimeout
+	return u.cfg.RenderTimeout
 }

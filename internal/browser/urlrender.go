@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -45,6 +46,40 @@ const cleanupTimeout = 5 * time.Second
 // (out of memory, a Chromium bug) while the browser lives on.
 var errPageCrashed = errors.New("page crashed")
 
+// URLRenderer renders clients' URLs and HTML (RenderURL), each in a fresh
+// incognito browser context of the current browser whose proxy is an
+// egress.Proxy of its own, with Config.URLSpares such contexts made ahead
+// of requests (spare.go). It shares admission and render slots with the
+// TemplatePool (slots.go) and the browser with it (supervisor.go).
+type URLRenderer struct {
+	cfg    Config
+	log    *slog.Logger
+	sup    *supervisor
+	slots  *scheduler
+	stats  *counters
+	bg     sync.WaitGroup // used contexts and discarded spares being disposed of
+	making sync.WaitGroup // spare contexts being made
+
+	// jsUserGesture runs a URL render's js as a user gesture. Only tests
+	// set it (before the first render), to open windows the popup blocker
+	// would otherwise stop, so the renderer's own popup closing is
+	// exercised.
+	jsUserGesture bool
+
+	// mu guards the fields below (whose sizes are published in counters).
+	// It may be held while calling the supervisor, never the other way
+	// round.
+	mu            sync.Mutex
+	spares        []*urlRun // ready spare contexts, oldest first
+	sparesMaking  int       // spares being made
+	disposing     int       // used contexts being disposed of
+	spareViewport *viewport // the latest URL render's; nil before the first
+}
+
+func newURLRenderer(cfg Config, sup *supervisor, slots *scheduler, stats *counters) *URLRenderer {
+	return &URLRenderer{cfg: cfg, log: sup.log, sup: sup, slots: slots, stats: stats}
+}
+
 // RenderURL renders a client's URL or HTML in a fresh incognito browser
 // context: nothing (cookies, storage, cache) is shared with any other render,
 // and the context is disposed of afterwards. Every connection the page makes
@@ -59,146 +94,118 @@ var errPageCrashed = errors.New("page crashed")
 // ErrBadRequest, ErrBlockedURL, ErrNavigation, ErrPageStatus (as a
 // *PageStatusError), ErrSelectorNotFound, ErrPageScript, ErrQueueFull,
 // ErrRenderTimeout, ErrBrowserCrashed or ErrStopped, or are ctx's error.
-func (p *Pool) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error) {
+func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult, error) {
 	req = req.withDefaults()
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	if p.cfg.Egress == nil || req.URL != "" {
-		if err := p.checkMainURL(req.URL); err != nil {
+	if u.cfg.Egress == nil || req.URL != "" {
+		if err := u.checkMainURL(req.URL); err != nil {
 			return nil, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render url: %w", err)
 	}
-	done, err := p.admit(req.SpaceID)
+	done, err := u.slots.admit(req.SpaceID)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
 
 	start := time.Now()
-	in, err := p.acquireBrowser(ctx, req.SpaceID)
+	in, err := u.acquireBrowser(ctx, req.SpaceID)
 	if err != nil {
 		return nil, err
 	}
 	got := time.Now()
-	res, r, err := p.renderURLIn(ctx, in, req)
+	res, r, err := u.renderIn(ctx, in, req)
 	took := time.Since(got)
-	// The answer does not wait for the context's disposal: the slot is
-	// free now, and the browser counts the render until its context is
-	// gone (a retired browser closes only then).
-	// Replacements for the spare this render took are made now, not while
-	// it ran: making one costs CPU the render would have had to share.
-	p.mu.Lock()
-	p.busy--
-	p.refillSparesLocked(in)
-	p.disposing++
-	p.releaseSlotLocked(req.SpaceID)
-	p.mu.Unlock()
-	p.bg.Go(func() {
-		if r != nil {
-			r.cleanup()
-		}
-		p.doneIn(in)
-		p.mu.Lock()
-		p.disposing--
-		p.mu.Unlock()
-	})
+	u.finish(in, r, req.SpaceID)
 	if err != nil {
-		select {
-		case <-p.stopCh:
-			return nil, ErrStopped
-		default:
-			return nil, err
-		}
+		return nil, u.sup.stoppedOr(err)
 	}
-	p.renders.Add(1)
+	u.stats.renders.Add(1)
 	res.ContentType = req.Format.ContentType()
 	res.QueueWait = got.Sub(start)
 	res.RenderTime = took
 	return res, nil
 }
 
-// acquireBrowser takes a render slot for space, like acquire, but then only
-// the current browser rather than one of its warm tabs: a URL render opens
-// its own tab in its own browser context. It waits for a relaunch as takeTab
-// does.
-func (p *Pool) acquireBrowser(ctx context.Context, space string) (*instance, error) {
-	if err := p.takeSlot(ctx, space); err != nil {
+// finish gives back the render's slot and disposes of its context r (if
+// any) in the background. The answer does not wait for the disposal: the
+// slot is free now, and the browser counts the render until its context is
+// gone (a retired browser closes only then). Replacements for the spare
+// this render took are made now, not while it ran: making one costs CPU
+// the render would have had to share.
+func (u *URLRenderer) finish(in *instance, r *urlRun, space string) {
+	u.stats.busy.Add(-1)
+	u.mu.Lock()
+	u.refillSparesLocked(in)
+	u.disposing++
+	u.stats.background.Add(1)
+	u.mu.Unlock()
+	u.slots.releaseSlot(space)
+	u.bg.Go(func() {
+		if r != nil {
+			r.cleanup()
+		}
+		u.sup.release(in)
+		u.mu.Lock()
+		u.disposing--
+		u.stats.background.Add(-1)
+		u.mu.Unlock()
+	})
+}
+
+// acquireBrowser takes a render slot for space, like TemplatePool.acquire,
+// but then only the current browser rather than one of its warm tabs: a
+// URL render opens its own tab in its own browser context. It waits for a
+// relaunch as takeTab does.
+func (u *URLRenderer) acquireBrowser(ctx context.Context, space string) (*instance, error) {
+	if err := u.slots.takeSlot(ctx, space); err != nil {
 		return nil, err
 	}
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	in, err := u.claimBrowser(ctx)
+	if err != nil {
+		u.slots.releaseSlot(space)
+		return nil, err
+	}
+	u.stats.busy.Add(1)
+	return in, nil
+}
+
+// claimBrowser waits for a live current browser and claims it.
+func (u *URLRenderer) claimBrowser(ctx context.Context) (*instance, error) {
+	var w downWait
+	defer w.stop()
 	for {
-		p.mu.Lock()
-		if p.state != stateRunning {
-			p.releaseSlotLocked(space)
-			p.mu.Unlock()
+		if !u.sup.running() {
 			return nil, ErrStopped
 		}
-		if in := p.cur; in != nil && in.alive() {
-			p.claimLocked(in)
-			p.mu.Unlock()
+		in, changed, down, err := u.sup.watch(&w, true)
+		switch {
+		case err != nil:
+			return nil, err
+		case in != nil:
 			return in, nil
 		}
-		changed := p.changed
-		var down <-chan time.Time
-		if p.cur == nil {
-			left := p.cfg.StartTimeout - time.Since(p.downSince)
-			if left <= 0 {
-				p.releaseSlotLocked(space)
-				p.mu.Unlock()
-				return nil, fmt.Errorf("wait for browser relaunch: still down after %s: %w", p.cfg.StartTimeout, ErrBrowserCrashed)
-			}
-			if timer == nil {
-				timer = time.NewTimer(left)
-			} else {
-				timer.Reset(left)
-			}
-			down = timer.C
-		}
-		p.mu.Unlock()
-		// A current browser that is not alive is about to be replaced by the
-		// supervisor, which signals changed.
 		select {
 		case <-changed:
 		case <-down:
 		case <-ctx.Done():
-			p.mu.Lock()
-			p.releaseSlotLocked(space)
-			p.mu.Unlock()
 			return nil, fmt.Errorf("wait for browser: %w", ctx.Err())
-		case <-p.stopCh:
-			p.mu.Lock()
-			p.releaseSlotLocked(space)
-			p.mu.Unlock()
+		case <-u.sup.stopCh:
 			return nil, ErrStopped
 		}
 	}
 }
 
-// doneIn counts a URL render out of browser in once its context is gone,
-// closing in if it was retired meanwhile.
-func (p *Pool) doneIn(in *instance) {
-	p.mu.Lock()
-	in.inflight--
-	if p.state == stateRunning && in.retired && in.inflight == 0 && !in.closeSent {
-		p.bgShutdownLocked(in, true)
-	}
-	p.mu.Unlock()
-}
-
-// renderURLIn runs one URL render in browser in, in a spare context if one
+// renderIn runs one URL render in browser in, in a spare context if one
 // is ready, and classifies its error. It returns the run, whose cleanup is
 // the caller's, whenever a browser context was (or may have been) made.
-func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, *urlRun, error) {
-	timeout := p.renderTimeout(req)
+func (u *URLRenderer) renderIn(ctx context.Context, in *instance, req URLRequest) (*URLResult, *urlRun, error) {
+	timeout := u.renderTimeout(req)
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errRenderDeadline)
 	defer cancel()
 	// The page's renderer dying (Inspector.targetCrashed) ends the render
@@ -209,10 +216,10 @@ func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*
 	stop := context.AfterFunc(in.ctx, cancel)
 	defer stop()
 
-	r := p.takeSpare(in, req)
+	r := u.takeSpare(in, req)
 	var err error
 	if r == nil {
-		r = newURLRun(p, in)
+		r = newURLRun(u, in)
 		err = r.setup(rctx, nil)
 	}
 	var res *URLResult
@@ -249,9 +256,9 @@ func (p *Pool) renderURLIn(ctx context.Context, in *instance, req URLRequest) (*
 // (ahead of time for a spare), claim hands it to one request, render does
 // that request, cleanup disposes of it. A urlRun is never used twice.
 type urlRun struct {
-	pool *Pool
-	in   *instance
-	req  URLRequest // set by claim; under mu for the proxy's callbacks
+	ur  *URLRenderer
+	in  *instance
+	req URLRequest // set by claim; under mu for the proxy's callbacks
 	// viewport is what setup set the page to; nil if nothing yet.
 	viewport *viewport
 
@@ -288,8 +295,8 @@ type viewport struct {
 	scale         float64
 }
 
-func newURLRun(p *Pool, in *instance) *urlRun {
-	return &urlRun{pool: p, in: in, refused: make(map[string]bool), seen: make(map[string]bool),
+func newURLRun(u *URLRenderer, in *instance) *urlRun {
+	return &urlRun{ur: u, in: in, refused: make(map[string]bool), seen: make(map[string]bool),
 		reqURL: make(map[network.RequestID]string), inflight: make(map[network.RequestID]bool),
 		lifecycle: make(map[cdp.LoaderID]map[string]bool), crashCancel: func(error) {}}
 }
@@ -304,11 +311,11 @@ func newURLRun(p *Pool, in *instance) *urlRun {
 // the extra frame's CPU slowed the render that ran meanwhile.)
 func (r *urlRun) setup(ctx context.Context, size *viewport) error {
 	proxy, err := egress.NewProxy(egress.ProxyConfig{
-		Guard:     r.pool.cfg.Egress,
+		Guard:     r.ur.cfg.Egress,
 		Deny:      r.deny,
 		OnRefused: r.onRefused,
 		MaxBytes:  maxRenderBytes,
-		Logger:    r.pool.log,
+		Logger:    r.ur.log,
 	})
 	if err != nil {
 		return err
@@ -415,32 +422,21 @@ func (r *urlRun) attach(ctx context.Context) (*chromedp.Target, error) {
 	tabCtx, tabCancel := chromedp.NewContext(parent, chromedp.WithTargetID(r.targetID))
 	r.abort, r.tabCancel = abort, tabCancel
 	chromedp.ListenTarget(tabCtx, r.onEvent)
-	ran := make(chan error, 1)
-	go func() {
-		ran <- chromedp.Run(tabCtx, chromedp.ActionFunc(func(ctx context.Context) error {
-			// chromedp enables these for its query helpers; we never use
-			// them and they cost events on every DOM change.
-			// Network stays on (its events drive waiting and Blocked) but
-			// keeps (next to) no response bodies for DevTools, which by
-			// default buffers up to 100 MB of them per tab. (0 would mean
-			// the default.)
-			noBodies := network.Enable().WithMaxTotalBufferSize(1024).WithMaxResourceBufferSize(1024)
-			for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable(), noBodies} {
-				if err := a.Do(ctx); err != nil {
-					return fmt.Errorf("disable %T: %w", a, err)
-				}
+	err := runBounded(ctx, abort, tabCtx, chromedp.ActionFunc(func(ctx context.Context) error {
+		// chromedp enables these for its query helpers; we never use
+		// them and they cost events on every DOM change.
+		// Network stays on (its events drive waiting and Blocked) but
+		// keeps (next to) no response bodies for DevTools, which by
+		// default buffers up to 100 MB of them per tab. (0 would mean
+		// the default.)
+		noBodies := network.Enable().WithMaxTotalBufferSize(1024).WithMaxResourceBufferSize(1024)
+		for _, a := range []chromedp.Action{dom.Disable(), css.Disable(), log.Disable(), noBodies} {
+			if err := a.Do(ctx); err != nil {
+				return fmt.Errorf("disable %T: %w", a, err)
 			}
-			return nil
-		}))
-	}()
-	var err error
-	select {
-	case err = <-ran:
-	case <-ctx.Done():
-		abort()
-		<-ran
-		err = ctx.Err()
-	}
+		}
+		return nil
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("attach to target: %w", err)
 	}
@@ -614,7 +610,7 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	}
 	if req.JS != "" {
 		// Awaited, so a script returning a promise finishes before capture.
-		if err := evaluateGesture(ctx, req.JS, nil, r.pool.jsUserGesture); err != nil {
+		if err := evaluateGesture(ctx, req.JS, nil, r.ur.jsUserGesture); err != nil {
 			return fmt.Errorf("%w: %w", ErrPageScript, err)
 		}
 	}
@@ -765,21 +761,13 @@ func (r *urlRun) cleanup() {
 		r.tabCancel()
 		r.abort()
 	}
-	if r.bctxID != "" && r.in.alive() {
-		ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
-		err := target.DisposeBrowserContext(r.bctxID).Do(cdp.WithExecutor(ctx, r.in.browser))
-		cancel()
-		if err != nil && r.in.alive() && !r.in.closing.Load() {
-			// A context that cannot be disposed of means a browser we
-			// cannot trust to keep renders apart: replace it.
-			r.in.log.Error("dispose browser context failed; killing browser", "err", err)
-			r.in.kill()
-		}
+	if r.bctxID != "" {
+		r.in.disposeContext(r.bctxID, "browser context")
 	}
 	r.helpers.Wait()
 	if r.proxy != nil {
 		if err := r.proxy.Close(); err != nil {
-			r.pool.log.Warn("close egress proxy", "err", err)
+			r.ur.log.Warn("close egress proxy", "err", err)
 		}
 	}
 }
