@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -152,40 +151,4 @@ func (c Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// headlessShellPaths are where Debian's chromium-headless-shell package puts
-// its binary. The headless shell (Chromium's "old headless", the build
-// Puppeteer and Playwright use for headless runs) has none of the desktop
-// browser's per-profile services, so a fresh incognito context costs a few
-// milliseconds instead of a hundred or more of browser-process CPU: a URL
-// render in one took 115 ms against 330–410 ms with the full chromium
-// binary on the same machine (BenchmarkRenderURLHTML), while warm-tab
-// renders were the same. The binary is used directly: /usr/bin's wrapper
-// script forks instead of exec'ing it.
-var headlessShellPaths = []string{"/usr/lib/chromium/chromium-headless-shell"}
-
-// chromiumNames are the executable names FindChromium looks up in $PATH, in
-// order of preference.
-var chromiumNames = []string{"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
-
-// FindChromium returns the path of a Chromium binary: Debian's
-// chromium-headless-shell if installed, else the first of chromium-headless-shell,
-// chromium, chromium-browser, google-chrome and google-chrome-stable found in
-// $PATH, else /usr/bin/chromium if it exists.
-func FindChromium() (string, error) {
-	for _, p := range headlessShellPaths {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	for _, name := range chromiumNames {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("/usr/bin/chromium"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("find chromium: none of %s in $PATH and no /usr/bin/chromium", strings.Join(chromiumNames, ", "))
 }

@@ -1,6 +1,9 @@
 package browser
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/chromedp/chromedp"
@@ -24,12 +27,16 @@ var baseFlags = []chromiumFlag{
 	{"disable-gpu", true},
 	// The sandbox stays on: renderers run client pages from the Internet, and
 	// the sandbox (user/PID/network namespaces and seccomp-BPF) is what keeps
-	// a renderer exploit from the rest of the machine. The pool starts
-	// Chromium as an unprivileged user when we are root (Config.ChromiumUser),
-	// since Chromium will not sandbox as root. The flag is listed as false,
-	// not left out, because chromedp adds --no-sandbox by itself whenever our
-	// uid is 0 unless the flag is set either way. Only where the kernel
-	// cannot sandbox does launch turn it on (see sandbox.go).
+	// a renderer exploit from the rest of the machine. Running as root is no
+	// reason to turn it off: the pool then starts Chromium as an unprivileged
+	// user (Config.ChromiumUser), since Chromium will not sandbox as root.
+	// The flag is listed as false, not left out, because chromedp adds
+	// --no-sandbox by itself whenever our own uid is 0 (it cannot know
+	// Chromium runs as another user) unless the flag is set either way. The
+	// first launch turns it on only where the sandbox cannot work: the
+	// kernel has no unprivileged user namespaces, or Chromium fails to start
+	// naming its sandbox; or when ExtraFlags ask for it. It then warns, and
+	// Pool.Sandboxed and /healthz say so (see sandbox.go, launch).
 	{"no-sandbox", false},
 	// A throwaway profile must not run first-run tasks or show welcome pages.
 	{"no-first-run", true},
@@ -106,8 +113,8 @@ func extraNoSandbox(extra []string) bool {
 }
 
 // allocatorOptions builds the chromedp options for one launch: the binary,
-// baseFlags, --no-sandbox when noSandbox (the kernel cannot sandbox), a fresh
-// profile in dataDir, then extra flags. An extra flag overrides a base flag
+// baseFlags, --no-sandbox when noSandbox (launch found the sandbox cannot
+// work here, see sandbox.go), a fresh profile in dataDir, then extra flags. An extra flag overrides a base flag
 // of the same name, except list flags, which merge.
 func allocatorOptions(path, dataDir string, extra []string, noSandbox bool) []chromedp.ExecAllocatorOption {
 	values := make(map[string]any, len(baseFlags)+len(extra))
@@ -148,4 +155,40 @@ func allocatorOptions(path, dataDir string, extra []string, noSandbox bool) []ch
 	// recycle or leak between launches; removed when the browser is closed.
 	opts = append(opts, chromedp.UserDataDir(dataDir))
 	return opts
+}
+
+// headlessShellPaths are where Debian's chromium-headless-shell package puts
+// its binary. The headless shell (Chromium's "old headless", the build
+// Puppeteer and Playwright use for headless runs) has none of the desktop
+// browser's per-profile services, so a fresh incognito context costs a few
+// milliseconds instead of a hundred or more of browser-process CPU: a URL
+// render in one took 115 ms against 330–410 ms with the full chromium
+// binary on the same machine (BenchmarkRenderURLHTML), while warm-tab
+// renders were the same. The binary is used directly: /usr/bin's wrapper
+// script forks instead of exec'ing it.
+var headlessShellPaths = []string{"/usr/lib/chromium/chromium-headless-shell"}
+
+// chromiumNames are the executable names FindChromium looks up in $PATH, in
+// order of preference.
+var chromiumNames = []string{"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// FindChromium returns the path of a Chromium binary: Debian's
+// chromium-headless-shell if installed, else the first of chromium-headless-shell,
+// chromium, chromium-browser, google-chrome and google-chrome-stable found in
+// $PATH, else /usr/bin/chromium if it exists.
+func FindChromium() (string, error) {
+	for _, p := range headlessShellPaths {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("/usr/bin/chromium"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("find chromium: none of %s in $PATH and no /usr/bin/chromium", strings.Join(chromiumNames, ", "))
 }

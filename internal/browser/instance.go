@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,31 +166,9 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 		log:      cfg.Logger.With("component", "browser", "gen", gen),
 	}
 
-	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process
+	procOpt, procPID := processOptions(cu)
 	opts := allocatorOptions(cfg.ChromiumPath, dataDir, cfg.ExtraFlags, noSandbox)
-	opts = append(opts,
-		chromedp.ModifyCmdFunc(func(c *exec.Cmd) {
-			c.SysProcAttr = &syscall.SysProcAttr{
-				// Own process group, so Stop can kill the renderers,
-				// zygotes and GPU/utility helpers with one signal.
-				Setpgid: true,
-				// Take the browser down if this process dies. The child
-				// sets it after switching to cu (forkAndExecInChild1
-				// runs setuid before PR_SET_PDEATHSIG, which a credential
-				// change would clear), and it survives the exec, as
-				// TestChromiumDiesWithParent checks.
-				Pdeathsig: syscall.SIGKILL,
-			}
-			if cu != nil {
-				// Unprivileged, with no supplementary groups (an empty
-				// Groups clears ours).
-				c.SysProcAttr.Credential = &syscall.Credential{Uid: cu.uid, Gid: cu.gid, Groups: []uint32{}}
-			}
-			// chromedp puts os.Environ() first and Env's variables
-			// last; these, in between, blank what Chromium need not see.
-			c.Env = chromiumEnv(os.Environ())
-			cmd = c
-		}),
+	opts = append(opts, procOpt,
 		chromedp.WSURLReadTimeout(cfg.StartTimeout),
 		// Chromium's own temp files (its singleton socket dir, and the shared
 		// memory files --disable-dev-shm-usage moves out of /dev/shm) go in
@@ -222,9 +199,7 @@ func launchOnce(ctx context.Context, cfg Config, gen uint64, n int, cu *chromium
 	// cleaning up: until then the process may be starting with an unknown pid,
 	// writing into dataDir.
 	err = runBounded(ctx, abort, in.ctx)
-	if cmd != nil && cmd.Process != nil {
-		in.pid = cmd.Process.Pid
-	}
+	in.pid = procPID()
 	in.log = in.log.With("pid", in.pid)
 	if err != nil {
 		return nil, fmt.Errorf("launch chromium %s: %w", cfg.ChromiumPath, err)
@@ -371,6 +346,13 @@ func runBounded(ctx context.Context, abort context.CancelFunc, cctx context.Cont
 		abort()
 		<-ran // its error says only that it was cancelled
 		return ctx.Err()
+	}
+}
+
+// kill sends SIGKILL to the browser's process group.
+func (in *instance) kill() {
+	if in.pid > 0 {
+		_ = syscall.Kill(-in.pid, syscall.SIGKILL)
 	}
 }
 

@@ -9,9 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/target"
 )
 
 // TestRenderSpacesIsolated: what a template render of one space leaves in
@@ -144,13 +141,7 @@ func TestRenderSpacesConcurrent(t *testing.T) {
 		p.tpl.mu.Lock()
 		in, idle := p.tpl.cur, len(p.tpl.idle)
 		p.tpl.mu.Unlock()
-		ctx, cancel := context.WithTimeout(in.ctx, 5*time.Second)
-		defer cancel()
-		ids, err := target.GetBrowserContexts().Do(cdp.WithExecutor(ctx, in.browser))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return idle == 2 && len(ids) == 2 && p.Stats().Tabs == 2
+		return idle == 2 && len(allBrowserContexts(t, in)) == 2 && p.Stats().Tabs == 2
 	})
 }
 

@@ -29,23 +29,11 @@ package browser
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
-)
-
-// Errors returned by the pool. Render errors wrap one of these, so callers
-// can map them with errors.Is.
-var (
-	ErrQueueFull      = errors.New("render queue is full")
-	ErrBrowserCrashed = errors.New("browser crashed during render")
-	ErrRenderTimeout  = errors.New("render timed out")
-	ErrStopped        = errors.New("browser pool is stopped")
-	ErrUnknownFormat  = errors.New("unknown format")
-	ErrBadRequest     = errors.New("invalid render request")
 )
 
 // Stats is a snapshot of the pool for metrics and health checks. It is read
@@ -176,10 +164,12 @@ func (p *Pool) Stop(ctx context.Context) error {
 	p.slots.stop()
 	// No spare is started once stopped; those being made finish first (see
 	// makeSpare), then find the pool stopped and dispose of themselves.
-	if err := waitFor(ctx, "spare contexts being made", &p.url.making); err != nil {
-		return err
+	sparesErr := waitFor(ctx, "spare contexts being made", &p.url.making)
+	superOn := p.sup.halt()
+	if sparesErr != nil {
+		return sparesErr
 	}
-	if err := p.sup.stop(ctx); err != nil {
+	if err := p.sup.stop(ctx, superOn); err != nil {
 		return err
 	}
 	if err := waitFor(ctx, "renders", &p.slots.active); err != nil {

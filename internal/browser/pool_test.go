@@ -463,15 +463,21 @@ func TestQueueFull(t *testing.T) {
 	go func() { _, err := p.Render(context.Background(), slow); errs <- err }()
 	eventually(t, 10*time.Second, "second render to queue", func() bool { return p.Stats().Queued == 1 })
 
+	wantQueueFull(t, srv, errs, func() error { _, err := p.Render(context.Background(), slow); return err })
+}
+
+// wantQueueFull checks that a third render, with one running (blocked on
+// srv) and one queued, fails at once with ErrQueueFull; then it releases
+// srv and checks that the two others, reporting on errs, succeed.
+func wantQueueFull(t *testing.T, srv *blockingServer, errs <-chan error, render func() error) {
+	t.Helper()
 	start := time.Now()
-	_, err := p.Render(context.Background(), slow)
-	if !errors.Is(err, ErrQueueFull) {
+	if err := render(); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("third render err = %v, want ErrQueueFull", err)
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("ErrQueueFull took %s, want immediate", d)
 	}
-
 	srv.release()
 	for range 2 {
 		if err := <-errs; err != nil {
@@ -519,13 +525,35 @@ func TestBrowserCrash(t *testing.T) {
 	t.Parallel()
 	p := newPool(t, Config{MaxTabs: 2, StartTimeout: 30 * time.Second})
 	srv := newBlockingServer(t)
-	oldPID := p.BrowserPID()
-
-	errc := make(chan error, 1)
-	go func() {
+	oldPID := killDuringRender(t, p, srv, func() error {
 		_, err := p.Render(context.Background(), pngRequest(Page{HTML: `<img src="` + srv.URL + `/img.png">`, Width: 100, Height: 100}))
-		errc <- err
-	}()
+		return err
+	})
+
+	// The next render waits for the relaunch and succeeds.
+	res, err := p.Render(context.Background(), pngRequest(colourPage("#0000ff", 100, 100)))
+	if err != nil {
+		t.Fatalf("render after crash: %v", err)
+	}
+	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 0, 255, 255})
+	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
+		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
+	}
+	if s := p.Stats(); s.Restarts != 1 || s.Crashes != 1 || s.Recycles != 0 || s.Tabs != 2 || !p.Ready() {
+		t.Errorf("Stats() = %+v, Ready() = %v", s, p.Ready())
+	}
+	// Renderers and helpers of the killed browser are gone too.
+	eventually(t, 10*time.Second, "old process group to die", func() bool { return !groupAlive(oldPID) })
+}
+
+// killDuringRender starts render, which must make a request to srv, kills
+// the browser once it has, and checks that render fails with
+// ErrBrowserCrashed. It returns the killed browser's pid.
+func killDuringRender(t *testing.T, p *Pool, srv *blockingServer, render func() error) int {
+	t.Helper()
+	oldPID := p.BrowserPID()
+	errc := make(chan error, 1)
+	go func() { errc <- render() }()
 	eventually(t, 10*time.Second, "render to be in flight", func() bool { return srv.hits.Load() == 1 })
 	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -538,21 +566,7 @@ func TestBrowserCrash(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("in-flight render did not fail after the browser was killed")
 	}
-
-	// The next render waits for the relaunch and succeeds.
-	res, err := p.Render(context.Background(), pngRequest(colourPage("#0000ff", 100, 100)))
-	if err != nil {
-		t.Fatalf("render after crash: %v", err)
-	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 0, 255, 255})
-	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
-		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
-	}
-	if s := p.Stats(); s.Restarts != 1 || s.Tabs != 2 || !p.Ready() {
-		t.Errorf("Stats() = %+v, Ready() = %v", s, p.Ready())
-	}
-	// Renderers and helpers of the killed browser are gone too.
-	eventually(t, 10*time.Second, "old process group to die", func() bool { return !groupAlive(oldPID) })
+	return oldPID
 }
 
 func TestRecycle(t *testing.T) {
@@ -572,6 +586,9 @@ func TestRecycle(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, 30*time.Second, "a recycle", func() bool { return p.Stats().Restarts >= 1 })
+	if s := p.Stats(); s.Recycles < 1 || s.Crashes != 0 {
+		t.Errorf("Stats() after recycling = %+v, want a recycle and no crash", s)
+	}
 	if _, err := p.Render(context.Background(), pngRequest(colourPage("#abcdef", 200, 100))); err != nil {
 		t.Fatalf("render after recycle: %v", err)
 	}

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Chromium runs client pages from the Internet, so its sandbox is on: the
@@ -16,9 +20,11 @@ import (
 // seccomp-BPF filter, and a renderer exploit gets no further than that.
 // Chromium refuses to sandbox as root, so when renderhook runs as root it
 // starts Chromium as an unprivileged user (Config.ChromiumUser), which also
-// cannot read the data directory (0700, ours). Only where the kernel cannot
-// give the sandbox (no user namespaces) does the pool fall back to
-// --no-sandbox, with a warning and Pool.Sandboxed reporting false.
+// cannot read the data directory (0700, ours). Only where the sandbox cannot
+// work (the kernel has no unprivileged user namespaces, or Chromium fails to
+// start naming its sandbox), or when Config.ExtraFlags hold --no-sandbox,
+// does the first launch fall back to --no-sandbox, with a warning and
+// Pool.Sandboxed reporting false; later launches keep that decision.
 
 // DefaultChromiumUser is the dedicated user Chromium runs as when renderhook
 // runs as root and ChromiumUser is empty, where it exists
@@ -125,9 +131,9 @@ func (s *sandboxState) decide(off bool, reason string) {
 }
 
 // Sandboxed reports whether the pool's Chromium runs with its sandbox on. It
-// is false before the first launch and when the kernel could not sandbox
-// (the pool then runs Chromium with --no-sandbox and logged a warning at
-// start; see /healthz's "sandbox").
+// is false before the first launch and when the sandbox could not work here
+// or ExtraFlags turned it off (the pool then runs Chromium with --no-sandbox
+// and logged a warning at start; see /healthz's "sandbox").
 func (p *Pool) Sandboxed() bool {
 	off, decided := p.cfg.sandbox.get()
 	return decided && !off
@@ -191,4 +197,39 @@ func chromiumEnv(environ []string) []string {
 		out = append(out, name+"=")
 	}
 	return out
+}
+
+// processOptions is the chromedp option that starts the browser process as
+// cu (nil: our own user), and pid reports that process's pid once the
+// allocator has started it (0 before, or if it never started).
+func processOptions(cu *chromiumUser) (opt chromedp.ExecAllocatorOption, pid func() int) {
+	var cmd *exec.Cmd // set by chromedp's allocator before it starts the process
+	opt = chromedp.ModifyCmdFunc(func(c *exec.Cmd) {
+		c.SysProcAttr = &syscall.SysProcAttr{
+			// Own process group, so Stop can kill the renderers,
+			// zygotes and GPU/utility helpers with one signal.
+			Setpgid: true,
+			// Take the browser down if this process dies. The child
+			// sets it after switching to cu (forkAndExecInChild1
+			// runs setuid before PR_SET_PDEATHSIG, which a credential
+			// change would clear), and it survives the exec, as
+			// TestChromiumDiesWithParent checks.
+			Pdeathsig: syscall.SIGKILL,
+		}
+		if cu != nil {
+			// Unprivileged, with no supplementary groups (an empty
+			// Groups clears ours).
+			c.SysProcAttr.Credential = &syscall.Credential{Uid: cu.uid, Gid: cu.gid, Groups: []uint32{}}
+		}
+		// chromedp puts os.Environ() first and Env's variables
+		// last; these, in between, blank what Chromium need not see.
+		c.Env = chromiumEnv(os.Environ())
+		cmd = c
+	})
+	return opt, func() int {
+		if cmd != nil && cmd.Process != nil {
+			return cmd.Process.Pid
+		}
+		return 0
+	}
 }

@@ -63,6 +63,15 @@ func newScheduler(cfg Config, sup *supervisor, stats *counters) *scheduler {
 		admittedBy: make(map[string]int), spaces: make(map[string]*spaceSlots)}
 }
 
+// enter admits a render of space (see admit) unless ctx is done already;
+// what names the render in that error.
+func (g *scheduler) enter(ctx context.Context, space, what string) (done func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return g.admit(space)
+}
+
 // admit counts a render of space in, or refuses it at once: ErrStopped when
 // the pool is not running, ErrQueueFull when MaxTabs renders run and
 // QueueSize more wait, except that a space with none admitted may still

@@ -67,6 +67,16 @@ func (g *gateServer) let(name string) {
 	close(g.gateLocked(name))
 }
 
+// wantStarted waits until n requests have reached the gate and checks that
+// the nth was render name's (why says why it should be).
+func (g *gateServer) wantStarted(t *testing.T, n int, name, why string) {
+	t.Helper()
+	g.waitArrived(t, n)
+	if got := g.order()[n-1]; got != name {
+		t.Fatalf("render %d to start was %s, want %s (%s)", n, got, name, why)
+	}
+}
+
 // waitArrived waits until n requests have reached the gate.
 func (g *gateServer) waitArrived(t *testing.T, n int) {
 	t.Helper()
@@ -185,10 +195,7 @@ func TestSpaceMaxConcurrent(t *testing.T) {
 		t.Fatalf("after one of A's renders returned: %d slots held and %d of A's renders waiting, want 2 and 1 (A2 held back by the cap)", running, waiting)
 	}
 	c0 := gatedRender(t, p, g, "C", "C0")
-	g.waitArrived(t, 4)
-	if got := g.order()[3]; got != "C0" {
-		t.Fatalf("the fourth render to start was %s, want C0 (on the slot A may not take)", got)
-	}
+	g.wantStarted(t, 4, "C0", "on the slot A may not take")
 
 	// B and C finish: once they no longer count as active (spaceLinger
 	// later), A is alone again and A2 starts next to A's other render,
@@ -197,10 +204,7 @@ func TestSpaceMaxConcurrent(t *testing.T) {
 	g.let("C0")
 	wantDone(t, b0, "B0")
 	wantDone(t, c0, "C0")
-	g.waitArrived(t, 5)
-	if got := g.order()[4]; got != "A2" {
-		t.Fatalf("the fifth render to start was %s, want A2", got)
-	}
+	g.wantStarted(t, 5, "A2", "over A's cap, alone again")
 	g.let("A1")
 	g.let("A2")
 	wantDone(t, a1, "A1")

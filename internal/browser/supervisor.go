@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -191,15 +190,21 @@ func (s *supervisor) beginStop() bool {
 	return true
 }
 
-// stop ends the supervisor goroutine and shuts every browser down, waiting
-// until ctx is done.
-func (s *supervisor) stop(ctx context.Context) error {
+// halt fails renders in flight and waiting with ErrStopped, aborts
+// launches and tells the supervisor goroutine to end; it reports whether
+// that goroutine was started.
+func (s *supervisor) halt() (superOn bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	close(s.stopCh)
 	s.lifeCancel()
 	s.setCurLocked(nil)
-	superOn := s.superOn
-	s.mu.Unlock()
+	return s.superOn
+}
+
+// stop waits for the supervisor goroutine (if superOn) to end, then shuts
+// every browser down, waiting until ctx is done.
+func (s *supervisor) stop(ctx context.Context, superOn bool) error {
 	if superOn {
 		if err := waitChan(ctx, "supervisor", s.superDone); err != nil {
 			return err
@@ -472,13 +477,6 @@ func (s *supervisor) checkHealth(in *instance) {
 	}
 	in.log.Error("browser did not answer health check; killing it", "err", err)
 	in.kill()
-}
-
-// kill sends SIGKILL to the browser's process group.
-func (in *instance) kill() {
-	if in.pid > 0 {
-		_ = syscall.Kill(-in.pid, syscall.SIGKILL)
-	}
 }
 
 // stoppedOr returns ErrStopped for a render that failed because Stop closed

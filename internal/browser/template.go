@@ -101,10 +101,7 @@ func (tp *TemplatePool) Render(ctx context.Context, req Request) (*Result, error
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("render: %w", err)
-	}
-	done, err := tp.slots.admit(req.SpaceID)
+	done, err := tp.slots.enter(ctx, req.SpaceID, "render")
 	if err != nil {
 		return nil, err
 	}

@@ -1,30 +1,12 @@
 package browser
 
 import (
-	"errors"
 	"time"
 )
 
 // This file is the contract between the v1 API (internal/render, internal/api)
 // and the browser pool for renders of a client's URL or HTML. The types are
-// agreed; RenderURL itself is in urlrender.go.
-
-// Errors of URL renders. The render service maps them; the API turns them
-// into statuses (blocked → 400, page status → failed render, …).
-var (
-	// ErrBlockedURL: the main-frame URL is refused by the egress guard or
-	// has a scheme we never navigate to (file:, chrome:, data:, …).
-	ErrBlockedURL = errors.New("url is not allowed")
-	// ErrPageStatus: fail_on_4xx / fail_on_5xx and the main frame answered
-	// such a status. Wrapped in a *PageStatusError carrying the code.
-	ErrPageStatus = errors.New("page answered an error status")
-	// ErrSelectorNotFound: selector or wait_for matched nothing in time.
-	ErrSelectorNotFound = errors.New("selector not found")
-	// ErrNavigation: the page could not be loaded (DNS, refused, TLS, …).
-	ErrNavigation = errors.New("navigation failed")
-	// ErrPageScript: the request's js threw (or its promise rejected).
-	ErrPageScript = errors.New("page script failed")
-)
+// agreed; RenderURL itself is in urlrender.go, its errors in errors.go.
 
 // PageStatusError is returned (wrapping ErrPageStatus) when the main frame's
 // HTTP status made a fail_on_4xx / fail_on_5xx render fail.

@@ -104,10 +104,7 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 			return nil, err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("render url: %w", err)
-	}
-	done, err := u.slots.admit(req.SpaceID)
+	done, err := u.slots.enter(ctx, req.SpaceID, "render url")
 	if err != nil {
 		return nil, err
 	}
