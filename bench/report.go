@@ -385,8 +385,11 @@ func (rep *report) finish() {
 	m.LoadEnd = loadAvg()
 	st := rep.rhStats
 	rep.Renderhook.Renders, rep.Renderhook.BrowserRestarts = st.Renders, st.Restarts
-	if st.Restarts > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook recycled its browser %d time(s) during the run (browser.Config.RecycleAfter, default 500 renders); the renders around it are included.", st.Restarts))
+	if st.Recycles > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook recycled its browser %d time(s) during the run (browser.Config.RecycleAfter, default %d renders); the renders around it are included.", st.Recycles, browser.DefaultRecycleAfter))
+	}
+	if st.Crashes > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook's browser crashed %d time(s) during the run and was relaunched; the renders around it are included.", st.Crashes))
 	}
 	if c := rep.Callbacks; c != nil {
 		rep.Checks = append(rep.Checks, newCheck(

@@ -26,8 +26,8 @@ import (
 // instance is one Chromium process and the warm tabs opened in it.
 //
 // The fields in the first block are set by launch and read-only afterwards;
-// tabs, closing and shutOnce are safe for concurrent use; the rest are
-// guarded by supervisor.mu.
+// tabs, closing and shutOnce are safe for concurrent use; warm is
+// TemplatePool's; the rest are guarded by supervisor.mu.
 type instance struct {
 	gen     uint64 // launch number, for logs
 	pid     int
@@ -41,8 +41,6 @@ type instance struct {
 	ctx         context.Context    // chromedp browser context; done when the browser is gone
 	cancel      context.CancelFunc
 	browser     *chromedp.Browser
-	// warm holds the tabs opened by launch, for TemplatePool.install.
-	warm []*tab
 
 	// tabs counts live warm tabs (idle, busy or being replaced); changed by
 	// TemplatePool, read by Ready and Stats.
@@ -52,6 +50,10 @@ type instance struct {
 	closing  atomic.Bool
 	shutOnce sync.Once
 	shutDone chan struct{}
+
+	// warm holds the tabs opened by launch until TemplatePool.install
+	// takes them (under its mu; nothing else touches it).
+	warm []*tab
 
 	// Guarded by supervisor.mu.
 	inflight  int  // renders running in it (template or URL)

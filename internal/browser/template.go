@@ -378,6 +378,7 @@ func (tp *TemplatePool) install(in *instance) {
 	for _, t := range in.warm {
 		tp.pushIdleLocked(t)
 	}
+	in.warm = nil
 	// Wake renders waiting for tabs even if in brought none.
 	close(tp.tabFreed)
 	tp.tabFreed = make(chan struct{})
