@@ -44,10 +44,14 @@ type Service struct {
 }
 
 // New returns the service over st; overlap is the rotation overlap of
-// render secrets and GET-render tokens (capability.DefaultOverlap when 0).
+// render secrets and GET-render tokens (capability.DefaultOverlap when 0,
+// none when negative).
 func New(st store.Store, overlap time.Duration) *Service {
-	if overlap == 0 {
+	switch {
+	case overlap == 0:
 		overlap = capability.DefaultOverlap
+	case overlap < 0:
+		overlap = capability.NoOverlap
 	}
 	return &Service{st: st, overlap: overlap, now: time.Now}
 }

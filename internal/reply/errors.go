@@ -1,4 +1,5 @@
-// Package problem is the one table that turns an error into an HTTP
+// Package reply is what renderhook's HTTP interfaces (api, ui) answer
+// alike. errors.go is the one table that turns an error into an HTTP
 // answer: for each domain sentinel, its status, its stable code and its
 // message in each dialect renderhook speaks (the JSON API, the
 // Urlbox-style v1 API, and the console's pages), with the headers that go
@@ -7,7 +8,7 @@
 //
 // The HTTP-level sentinels that belong to no domain (a slow body, bad
 // JSON, a missing v1 key) are declared here, a leaf both adapters import.
-package problem
+package reply
 
 import (
 	"errors"
