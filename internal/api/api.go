@@ -16,8 +16,8 @@ import (
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/endpoint"
 	"github.com/renderhook/renderhook/internal/page"
-	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
 )

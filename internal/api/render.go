@@ -13,8 +13,8 @@ import (
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/capability"
-	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
