@@ -187,10 +187,19 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, spaceID string, windo
 	return &capability.Rotation{Value: secret, PreviousValidUntil: now.Add(window)}, nil
 }
 
-// SetRateLimit sets the space's render requests a minute (0: none).
-func (s *Service) SetRateLimit(ctx context.Context, spaceID string, perMinute int) error {
+// CheckRateLimit says whether perMinute is a rate limit a space may have
+// (ErrRateLimit if not).
+func CheckRateLimit(perMinute int) error {
 	if perMinute < 0 || perMinute > MaxRatePerMinute {
 		return ErrRateLimit
+	}
+	return nil
+}
+
+// SetRateLimit sets the space's render requests a minute (0: none).
+func (s *Service) SetRateLimit(ctx context.Context, spaceID string, perMinute int) error {
+	if err := CheckRateLimit(perMinute); err != nil {
+		return err
 	}
 	if _, err := s.st.GetSpace(ctx, spaceID); err != nil {
 		return fmt.Errorf("space %s: %w", spaceID, err)
