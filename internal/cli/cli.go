@@ -184,7 +184,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := srv.Start(ctx, nil); err != nil {
-		srv.Stop(context.Background())
+		_ = srv.Stop(context.Background()) // the start error is the one to report
 		return err
 	}
 	cfg.Logger.Info("renderhook listening", "addr", "http://"+srv.Addr(), "role", srv.Role(), "version", server.Version,

@@ -114,7 +114,9 @@ func secure(r *http.Request) bool {
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, value string, exp time.Time) {
-	c := &http.Cookie{
+	// Secure follows how the request arrived (secure): set for https,
+	// left off for plain http on localhost, where a Secure cookie is lost.
+	c := &http.Cookie{ // #nosec G124 -- HttpOnly and SameSite=Strict always; Secure as above
 		Name: cookieName, Value: value, Path: "/ui",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r),
 	}

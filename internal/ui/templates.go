@@ -94,11 +94,12 @@ func (s *Server) showPage(w http.ResponseWriter, r *http.Request, sess *session)
 	q := r.URL.Query()
 	tweaks := url.Values{}
 	for _, v := range d.Template.Variables {
-		cur, ok := v.Default, true
+		cur := v.Default
 		if pv, has := d.Version.Values[v.Name]; has {
 			cur = pv
 		}
 		f := field{Name: v.Name, Type: v.Type}
+		var ok bool
 		f.Value, ok = formValue(cur)
 		f.Editable = ok
 		if got, has := q["tweak:"+v.Name]; has && ok && got[0] != f.Value {
