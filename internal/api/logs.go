@@ -111,12 +111,7 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	logs, more := requestlog.Cut(logs, p.Limit-1)
-	data := make([]logJSON, 0, len(logs))
-	for _, l := range logs {
-		data = append(data, s.toLogJSON(l))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "nextCursor": nextCursor(more, logs, logCursor)})
+	writePage(w, logs, p.Limit-1, s.toLogJSON, logCursor)
 	return nil
 }
 
@@ -155,12 +150,15 @@ func logCursor(l *store.RequestLog) string { return requestlog.EncodeCursor(l.Cr
 
 func deliveryCursor(d *store.Delivery) string { return requestlog.EncodeCursor(d.CreatedAt, d.ID) }
 
-// nextCursor is the cursor after the last row of a page when more follow,
-// else nil (JSON null).
-func nextCursor[T any](more bool, rows []T, cursor func(T) string) *string {
-	if !more {
-		return nil
+// writePage answers a listing page read with one row more than limit:
+// the rows shown, and the cursor after the last one when more follow
+// (else null).
+func writePage[T, J any](w http.ResponseWriter, rows []T, limit int, show func(T) J, cursor func(T) string) {
+	rows, more := requestlog.Cut(rows, limit)
+	var next *string
+	if more {
+		c := cursor(rows[len(rows)-1])
+		next = &c
 	}
-	c := cursor(rows[len(rows)-1])
-	return &c
+	writeJSON(w, http.StatusOK, map[string]any{"data": mapSlice(rows, show), "nextCursor": next})
 }

@@ -49,15 +49,23 @@ type templateInput struct {
 }
 
 func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {
-	var in templateInput
+	return decoded(w, r, http.StatusCreated, func(in templateInput) (*store.Template, error) {
+		return s.pages.CreateTemplate(r.Context(), spaceID(r), page.TemplateInput(in))
+	}, toTemplateJSON)
+}
+
+// decoded reads a JSON body of In, calls call with it and answers status
+// with what show makes of the result.
+func decoded[In, Out, JSON any](w http.ResponseWriter, r *http.Request, status int, call func(In) (Out, error), show func(Out) JSON) error {
+	var in In
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	t, err := s.pages.CreateTemplate(r.Context(), spaceID(r), page.TemplateInput(in))
+	out, err := call(in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toTemplateJSON(t))
+	writeJSON(w, status, show(out))
 	return nil
 }
 
@@ -89,16 +97,9 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
-	var in templateInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	t, err := s.pages.UpdateTemplate(r.Context(), spaceID(r), r.PathValue("id"), page.TemplateInput(in))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toTemplateJSON(t))
-	return nil
+	return decoded(w, r, http.StatusOK, func(in templateInput) (*store.Template, error) {
+		return s.pages.UpdateTemplate(r.Context(), spaceID(r), r.PathValue("id"), page.TemplateInput(in))
+	}, toTemplateJSON)
 }
 
 func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
@@ -150,16 +151,9 @@ type pageInput struct {
 }
 
 func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
-	var in pageInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	p, err := s.pages.CreatePage(r.Context(), spaceID(r), page.Input(in))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, toPageJSON(p))
-	return nil
+	return decoded(w, r, http.StatusCreated, func(in pageInput) (*store.Page, error) {
+		return s.pages.CreatePage(r.Context(), spaceID(r), page.Input(in))
+	}, toPageJSON)
 }
 
 func (s *Server) listPages(w http.ResponseWriter, r *http.Request) error {
@@ -181,16 +175,9 @@ func (s *Server) getPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
-	var in pageInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	p, err := s.pages.UpdatePage(r.Context(), spaceID(r), r.PathValue("id"), page.Input(in))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toPageJSON(p))
-	return nil
+	return decoded(w, r, http.StatusOK, func(in pageInput) (*store.Page, error) {
+		return s.pages.UpdatePage(r.Context(), spaceID(r), r.PathValue("id"), page.Input(in))
+	}, toPageJSON)
 }
 
 func (s *Server) deletePage(w http.ResponseWriter, r *http.Request) error {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/endpoint"
-	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -63,17 +62,13 @@ type endpointInput struct {
 const disabledByAPI = "disabled through the API"
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
-	var in endpointInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	e, err := s.endpoints.Create(r.Context(), spaceID(r), endpoint.Input(in), disabledByAPI)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, toEndpointJSON(e, true))
-	return nil
+	return decoded(w, r, http.StatusCreated, func(in endpointInput) (*store.WebhookEndpoint, error) {
+		return s.endpoints.Create(r.Context(), spaceID(r), endpoint.Input(in), disabledByAPI)
+	}, withSecret)
 }
+
+// withSecret shows an endpoint with its secret, just created or rotated.
+func withSecret(e *store.WebhookEndpoint) endpointJSON { return toEndpointJSON(e, true) }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	es, err := s.cfg.Store.ListWebhookEndpoints(r.Context(), spaceID(r))
@@ -99,16 +94,9 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 
 // patchWebhook changes only the fields the body gives (endpoint.Patch).
 func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) error {
-	var in endpointInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	e, err := s.endpoints.Patch(r.Context(), spaceID(r), r.PathValue("id"), endpoint.Input(in), disabledByAPI)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toEndpointJSON(e, false))
-	return nil
+	return decoded(w, r, http.StatusOK, func(in endpointInput) (*store.WebhookEndpoint, error) {
+		return s.endpoints.Patch(r.Context(), spaceID(r), r.PathValue("id"), endpoint.Input(in), disabledByAPI)
+	}, func(e *store.WebhookEndpoint) endpointJSON { return toEndpointJSON(e, false) })
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
@@ -202,12 +190,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ds, more := requestlog.Cut(ds, p.Limit-1)
-	out := make([]deliveryJSON, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, s.withHeld(d, toDeliveryJSON(d, false)))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": out, "nextCursor": nextCursor(more, ds, deliveryCursor)})
+	writePage(w, ds, p.Limit-1, func(d *store.Delivery) deliveryJSON { return s.withHeld(d, toDeliveryJSON(d, false)) }, deliveryCursor)
 	return nil
 }
 

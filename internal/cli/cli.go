@@ -98,6 +98,18 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.database, "database", "", "database URL (empty: SQLite in --data-dir)")
 }
 
+// subcommand checks that args name the one subcommand sub of cmd (else
+// usage is the error) and makes its flag set, with the database flags.
+func subcommand(args []string, cmd, sub, usage string) (*flag.FlagSet, *dbFlags, error) {
+	if len(args) == 0 || args[0] != sub {
+		return nil, nil, errors.New(usage)
+	}
+	fs := flag.NewFlagSet(cmd+" "+sub, flag.ContinueOnError)
+	db := &dbFlags{}
+	db.register(fs)
+	return fs, db, nil
+}
+
 func (d *dbFlags) open(ctx context.Context) (store.Store, error) {
 	st, err := server.OpenStore(d.dataDir, d.database)
 	if err != nil {
@@ -221,12 +233,10 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 // the query is fixed by the signature, bound to that page, and, with
 // --expires-in, stops working then.
 func linkCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "sign" {
-		return errors.New("usage: renderhook link sign --page ID [--query 'tweak:title=Hi'] [--expires-in 24h] [--public-url URL]")
+	fs, db, err := subcommand(args, "link", "sign", "usage: renderhook link sign --page ID [--query 'tweak:title=Hi'] [--expires-in 24h] [--public-url URL]")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("link sign", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
 	pageID := fs.String("page", "", "page id")
 	query := fs.String("query", "", "the link's query, URL-encoded as it will be sent (e.g. tweak:title=Hi&format=webp)")
 	expiresIn := fs.Duration("expires-in", 0, "the link stops working after this long (default: never, until the render secret is rotated)")
@@ -268,12 +278,10 @@ func linkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: renderhook token create --space ID [--json]")
+	fs, db, err := subcommand(args, "token", "create", "usage: renderhook token create --space ID [--json]")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	spaceID := fs.String("space", "", "space id")
 	if err := parseFlags(fs, args[1:]); err != nil {

@@ -3,7 +3,6 @@ package ui
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -90,15 +89,12 @@ func (s *Server) session(r *http.Request) (*session, error) {
 	if !ok {
 		return nil, errNoSession
 	}
-	tok, err := s.cfg.Store.GetTokenByHash(r.Context(), hash)
-	if errors.Is(err, store.ErrNotFound) {
+	tok, err := auth.ByHash(r.Context(), s.cfg.Store, hash)
+	if errors.Is(err, auth.ErrInvalidToken) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up session token: %w", err)
-	}
-	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 {
-		return nil, errNoSession
 	}
 	sp, err := s.cfg.Store.GetSpace(r.Context(), tok.SpaceID)
 	if err != nil {

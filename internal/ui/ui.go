@@ -504,29 +504,23 @@ func statusClass(code int) string {
 	return "st-err"
 }
 
-// stateClass colours callback states.
-func stateClass(state string) string {
-	switch state {
-	case store.CallbackSucceeded:
-		return "st-ok"
-	case store.CallbackFailed:
-		return "st-err"
-	case store.CallbackRetrying:
-		return "st-warn"
+// classes colours a state by a table; anything else is st-none.
+func classes(m map[string]string) func(string) string {
+	return func(state string) string {
+		if c, ok := m[state]; ok {
+			return c
+		}
+		return "st-none"
 	}
-	return "st-none"
 }
+
+// stateClass colours callback states.
+var stateClass = classes(map[string]string{
+	store.CallbackSucceeded: "st-ok", store.CallbackFailed: "st-err", store.CallbackRetrying: "st-warn",
+})
 
 // deliveryClass colours delivery states: failed means more attempts are
 // due, exhausted that none are.
-func deliveryClass(status string) string {
-	switch status {
-	case store.DeliverySucceeded:
-		return "st-ok"
-	case store.DeliveryExhausted:
-		return "st-err"
-	case store.DeliveryFailed:
-		return "st-warn"
-	}
-	return "st-none"
-}
+var deliveryClass = classes(map[string]string{
+	store.DeliverySucceeded: "st-ok", store.DeliveryExhausted: "st-err", store.DeliveryFailed: "st-warn",
+})
