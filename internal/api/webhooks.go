@@ -179,6 +179,7 @@ func toDeliveryJSON(d *store.Delivery, withPayload bool) deliveryJSON {
 
 type rawJSON []byte
 
+// MarshalJSON sends the stored payload as it is.
 func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {

@@ -30,6 +30,7 @@ type endpointForm struct {
 	Events      []string
 }
 
+// Has reports whether the form ticks event ev.
 func (f endpointForm) Has(ev string) bool { return slices.Contains(f.Events, ev) }
 
 // invalidText words an endpoint's broken rule for the console's form.
