@@ -10,9 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
-	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/store"
@@ -50,58 +48,15 @@ func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pageCaller finds how a GET render of pageID is authorised, and the
-// token (or, without one, the space) it is authorised as.
+// token (or, without one, the space) it is authorised as: a bearer
+// token, else what page.Service.TokenlessCaller makes of the query.
 func (s *Server) pageCaller(r *http.Request, pageID string, q url.Values) (*store.Token, render.Caller, error) {
-	switch {
-	case r.Header.Get("Authorization") != "":
+	if r.Header.Get("Authorization") != "" {
 		tok, err := s.authenticate(r)
 		return tok, render.CallerToken, err
-	case q.Has("sig") || q.Has("gt"):
-		sp, c, err := s.pageCapabilitySpace(r, pageID, q)
-		return &store.Token{SpaceID: sp}, c, err
 	}
-	// Unknown pages answer as token-only ones do, so the absence of a
-	// token reveals nothing about which ids exist.
-	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
-	if err != nil {
-		return nil, 0, render.ErrTokenRequired
-	}
-	return &store.Token{SpaceID: p.SpaceID}, render.CallerAnonymous, nil
-}
-
-// pageCapabilitySpace returns the space of a page rendered by GET without
-// an API token but with a capability of its space, and which one: a sig
-// (capability.PageSig: a MAC of the page id and the raw query without
-// sig, exp included, under a key derived from the space's render secret),
-// which fixes every parameter of the link, or the space's GET-render
-// token as gt. Either lets the render through whatever the template's
-// requireGetRenderToken says. Within the rotation overlap the previous
-// secret or token works too. A bad or expired sig answers 403 and a bad
-// gt 401, the same for pages that do not exist.
-func (s *Server) pageCapabilitySpace(r *http.Request, pageID string, q url.Values) (string, render.Caller, error) {
-	fail := auth.ErrInvalidToken
-	if q.Has("sig") {
-		fail = capability.ErrBadSignature
-	}
-	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
-	if err != nil {
-		return "", 0, fail
-	}
-	sp, err := s.cfg.Store.GetSpace(r.Context(), p.SpaceID)
-	if err != nil {
-		return "", 0, fail
-	}
-	now := s.cfg.Now()
-	if q.Has("sig") {
-		if err := capability.VerifyPage(capability.RenderSecrets(sp, now), pageID, r.URL.RawQuery, now); err != nil {
-			return "", 0, err
-		}
-		return sp.ID, render.CallerSignedLink, nil
-	}
-	if !capability.ValidGetToken(sp, q.Get("gt"), now) {
-		return "", 0, fail
-	}
-	return sp.ID, render.CallerGetToken, nil
+	sp, c, err := s.pages.TokenlessCaller(r.Context(), pageID, q, r.URL.RawQuery, s.cfg.Now())
+	return &store.Token{SpaceID: sp}, c, err
 }
 
 func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) error {

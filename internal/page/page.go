@@ -1,8 +1,9 @@
 // Package page owns the rules of a space's templates and pages: what a
 // template may hold (name, HTML that parses, a size, typed variables whose
 // defaults fit their types), what a page's draft may hold (an existing
-// template of the space, values that fit it), and how drafts are
-// published. The JSON API and the console call it; neither checks a field
+// template of the space, values that fit it), how drafts are published,
+// and as whom a page is rendered by GET without an API token
+// (TokenlessCaller). The JSON API and the console call it; neither checks a field
 // itself.
 package page
 
@@ -10,10 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/auth"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -274,4 +278,53 @@ func ByTemplate(ps []*store.Page) map[string][]*store.Page {
 		out[v.TemplateID] = append(out[v.TemplateID], p)
 	}
 	return out
+}
+
+// TokenlessCaller says as whom, and for which space, a GET render of
+// pageID without an API token runs, from its query q (raw as sent):
+//
+//   - with sig, a signed link (capability.PageSig: a MAC of the page id
+//     and the raw query without sig, exp included, under a key derived
+//     from the space's render secret), which fixes every parameter;
+//   - with gt, the space's GET-render token;
+//   - with neither, anonymously: the render service then lets through
+//     only pages whose template, in the version rendered, needs no token.
+//
+// A sig or gt lets the render through whatever the template's
+// requireGetRenderToken says; within the rotation overlap the previous
+// secret or token works too. A bad or expired sig is
+// capability.ErrBadSignature or ErrExpired (403), a bad gt
+// auth.ErrInvalidToken (401), and an unknown page answers as a token-only
+// one does (render.ErrTokenRequired, or the sig's or gt's error), so the
+// absence of a token reveals nothing about which ids exist.
+func (s *Service) TokenlessCaller(ctx context.Context, pageID string, q url.Values, rawQuery string, now time.Time) (spaceID string, c render.Caller, err error) {
+	if !q.Has("sig") && !q.Has("gt") {
+		p, err := s.st.FindPage(ctx, pageID)
+		if err != nil {
+			return "", 0, render.ErrTokenRequired
+		}
+		return p.SpaceID, render.CallerAnonymous, nil
+	}
+	fail := auth.ErrInvalidToken
+	if q.Has("sig") {
+		fail = capability.ErrBadSignature
+	}
+	p, err := s.st.FindPage(ctx, pageID)
+	if err != nil {
+		return "", 0, fail
+	}
+	sp, err := s.st.GetSpace(ctx, p.SpaceID)
+	if err != nil {
+		return "", 0, fail
+	}
+	if q.Has("sig") {
+		if err := capability.VerifyPage(capability.RenderSecrets(sp, now), pageID, rawQuery, now); err != nil {
+			return "", 0, err
+		}
+		return sp.ID, render.CallerSignedLink, nil
+	}
+	if !capability.ValidGetToken(sp, q.Get("gt"), now) {
+		return "", 0, fail
+	}
+	return sp.ID, render.CallerGetToken, nil
 }
