@@ -61,12 +61,19 @@ func decoded[In, Out, JSON any](w http.ResponseWriter, r *http.Request, status i
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	out, err := call(in)
-	if err != nil {
-		return err
+	return answered(w, status, show)(call(in))
+}
+
+// answered is what answers a call's result: status with what show makes
+// of it, unless the call failed.
+func answered[Out, JSON any](w http.ResponseWriter, status int, show func(Out) JSON) func(Out, error) error {
+	return func(out Out, err error) error {
+		if err != nil {
+			return err
+		}
+		writeJSON(w, status, show(out))
+		return nil
 	}
-	writeJSON(w, status, show(out))
-	return nil
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
@@ -88,12 +95,7 @@ func mapSlice[T, U any](xs []T, f func(T) U) []U {
 }
 
 func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.cfg.Store.GetTemplate(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toTemplateJSON(t))
-	return nil
+	return answered(w, http.StatusOK, toTemplateJSON)(s.cfg.Store.GetTemplate(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
 func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
@@ -166,12 +168,7 @@ func (s *Server) listPages(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPage(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.cfg.Store.GetPage(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toPageJSON(p))
-	return nil
+	return answered(w, http.StatusOK, toPageJSON)(s.cfg.Store.GetPage(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
 func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
@@ -185,10 +182,5 @@ func (s *Server) deletePage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) publishPage(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.pages.Publish(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toPageJSON(p))
-	return nil
+	return answered(w, http.StatusOK, toPageJSON)(s.pages.Publish(r.Context(), spaceID(r), r.PathValue("id")))
 }

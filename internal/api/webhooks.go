@@ -84,12 +84,9 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.cfg.Store.GetWebhookEndpoint(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.withStats(toEndpointJSON(e, false)))
-	return nil
+	return answered(w, http.StatusOK, func(e *store.WebhookEndpoint) endpointJSON {
+		return s.withStats(toEndpointJSON(e, false))
+	})(s.cfg.Store.GetWebhookEndpoint(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
 // patchWebhook changes only the fields the body gives (endpoint.Patch).
@@ -114,12 +111,7 @@ func noContent(w http.ResponseWriter, err error) error {
 // rotateWebhook gives the endpoint a new secret; the old one keeps signing
 // next to it for the rotation window, so receivers can switch over.
 func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.endpoints.Rotate(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toEndpointJSON(e, true))
-	return nil
+	return answered(w, http.StatusOK, withSecret)(s.endpoints.Rotate(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
 // rotateSpaceSecret rotates the secret that signs per-request webhook_url
@@ -196,12 +188,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.cfg.Store.GetDelivery(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.withHeld(d, toDeliveryJSON(d, true)))
-	return nil
+	return answered(w, http.StatusOK, func(d *store.Delivery) deliveryJSON {
+		return s.withHeld(d, toDeliveryJSON(d, true))
+	})(s.cfg.Store.GetDelivery(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) error {
