@@ -119,13 +119,8 @@ const (
 )
 
 // Route is one entry of the route table as tests and documentation see
-// it: the method ("" for any), the ServeMux pattern and the
-// authentication the route asks for.
-type Route struct {
-	Method  string
-	Pattern string
-	Auth    Auth
-}
+// it.
+type Route = reply.Route[Auth]
 
 // route is a Route with its handler: fn, or for the console's subtree
 // the console itself (sub). For AuthToken and AuthV1Token the table's
@@ -241,11 +236,7 @@ func (s *Server) Handler() http.Handler {
 		if r.logged {
 			h = s.logged(h)
 		}
-		pattern := r.Pattern
-		if r.Method != "" {
-			pattern = r.Method + " " + pattern
-		}
-		mux.Handle(pattern, h)
+		mux.Handle(r.MuxPattern(), h)
 	}
 	return s.middleware(mux)
 }

@@ -143,13 +143,8 @@ const (
 	AuthAction Auth = "action"
 )
 
-// Route is one entry of the console's route table as tests see it: the
-// method ("" for any), the pattern and the authentication it asks for.
-type Route struct {
-	Method  string
-	Pattern string
-	Auth    Auth
-}
+// Route is one entry of the console's route table as tests see it.
+type Route = reply.Route[Auth]
 
 // route is a Route with its handler: exactly one of fn (AuthNone,
 // AuthOrigin) or page (AuthSession, AuthAction) is set, and the table's
@@ -249,11 +244,7 @@ func (s *Server) routes() *http.ServeMux {
 		default:
 			panic("ui: route " + r.Pattern + " has unknown auth " + string(r.Auth))
 		}
-		pattern := r.Pattern
-		if r.Method != "" {
-			pattern = r.Method + " " + pattern
-		}
-		mux.HandleFunc(pattern, h)
+		mux.HandleFunc(r.MuxPattern(), h)
 	}
 	return mux
 }
