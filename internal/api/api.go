@@ -14,7 +14,11 @@ import (
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/endpoint"
+	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/reply"
+	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -52,10 +56,14 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Server holds the handlers' dependencies.
+// Server holds the handlers' dependencies: the domain services they
+// call, which hold every rule.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg       Config
+	log       *slog.Logger
+	pages     *page.Service
+	endpoints *endpoint.Service
+	spaces    *space.Service
 }
 
 // New validates cfg and returns the API server.
@@ -74,7 +82,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default())}, nil
+	return &Server{
+		cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()),
+		pages:     page.New(cfg.Store),
+		endpoints: endpoint.New(cfg.Store, cfg.Notify, cfg.CheckURL),
+		spaces:    space.New(cfg.Store, cfg.RenderSecretOverlap).WithClock(cfg.Now),
+	}, nil
 }
 
 // Auth is what a route asks of its caller before its handler runs.
@@ -106,28 +119,35 @@ const (
 )
 
 // Route is one entry of the route table as tests and documentation see
-// it: the method ("" for any), the ServeMux pattern and the
-// authentication the route asks for.
-type Route struct {
-	Method  string
-	Pattern string
-	Auth    Auth
-}
+// it.
+type Route = reply.Route[Auth]
 
-// route is a Route with its handler. For AuthToken and AuthV1Token the
-// table's Auth is what wraps the handler, so the declared authentication
-// is the one enforced; logged routes write a request-log entry for their
-// space (api.logged) around the authentication.
+// route is a Route with its handler: fn, or for the console's subtree
+// the console itself (sub). For AuthToken and AuthV1Token the table's
+// Auth is what wraps the handler, so the declared authentication is the
+// one enforced, and the Auth names the dialect its errors are answered in
+// (dialect); logged routes write a request-log entry for their space
+// (api.logged) around the authentication.
 type route struct {
 	Route
-	logged  bool
-	handler http.Handler
+	logged bool
+	fn     handler
+	sub    http.Handler
+}
+
+// dialect is the error vocabulary of routes that ask for a: the v1 API's
+// for its routes, the JSON API's for the rest.
+func (a Auth) dialect() reply.Dialect {
+	if a == AuthV1Token || a == AuthV1Signed {
+		return reply.V1
+	}
+	return reply.JSON
 }
 
 // routes is the whole route table, top to bottom.
 func (s *Server) routes() []route {
-	h := func(method, pattern string, a Auth, fn http.HandlerFunc) route {
-		return route{Route: Route{Method: method, Pattern: pattern, Auth: a}, handler: fn}
+	h := func(method, pattern string, a Auth, fn handler) route {
+		return route{Route: Route{Method: method, Pattern: pattern, Auth: a}, fn: fn}
 	}
 	logged := func(r route) route { r.logged = true; return r }
 	rs := []route{
@@ -154,8 +174,8 @@ func (s *Server) routes() []route {
 		h("POST", "/api/webhooks/{id}/rotate-secret", AuthToken, s.rotateWebhook),
 		h("POST", "/api/webhooks/{id}/test", AuthToken, s.testWebhook),
 		h("POST", "/api/webhook-secret/rotate", AuthToken, s.rotateSpaceSecret),
-		h("POST", "/api/render-secret/rotate", AuthToken, s.rotateRenderSecret),
-		h("POST", "/api/get-render-token/rotate", AuthToken, s.rotateGetRenderToken),
+		h("POST", "/api/render-secret/rotate", AuthToken, s.rotated(space.RenderSecret)),
+		h("POST", "/api/get-render-token/rotate", AuthToken, s.rotated(space.GetRenderToken)),
 		h("GET", "/api/webhook-deliveries", AuthToken, s.listDeliveries),
 		h("GET", "/api/webhook-deliveries/{id}", AuthToken, s.getDelivery),
 		h("POST", "/api/webhook-deliveries/{id}/redeliver", AuthToken, s.redeliver),
@@ -178,10 +198,10 @@ func (s *Server) routes() []route {
 		h("POST", "/api/pages/{id}/publish", AuthToken, s.publishPage),
 	}
 	if s.cfg.UI != nil {
-		rs = append(rs, route{Route: Route{Pattern: "/ui/", Auth: AuthConsole}, handler: s.cfg.UI})
+		rs = append(rs, route{Route: Route{Pattern: "/ui/", Auth: AuthConsole}, sub: s.cfg.UI})
 	}
-	return append(rs, h("", "/", AuthNone, func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+	return append(rs, h("", "/", AuthNone, func(w http.ResponseWriter, r *http.Request) error {
+		return reply.NoRoute(r.Method, r.URL.Path)
 	}))
 }
 
@@ -202,21 +222,21 @@ func (s *Server) Routes() []Route {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range s.routes() {
-		h := r.handler
-		switch r.Auth {
-		case AuthToken:
-			h = s.authed(h.ServeHTTP)
-		case AuthV1Token:
-			h = s.v1Authed(h.ServeHTTP)
+		h := r.sub
+		if h == nil {
+			fn := r.fn
+			switch r.Auth {
+			case AuthToken:
+				fn = s.authed(fn)
+			case AuthV1Token:
+				fn = s.v1Authed(fn)
+			}
+			h = s.serve(r.Auth.dialect(), fn)
 		}
 		if r.logged {
-			h = s.logged(h.ServeHTTP)
+			h = s.logged(h)
 		}
-		pattern := r.Pattern
-		if r.Method != "" {
-			pattern = r.Method + " " + pattern
-		}
-		mux.Handle(pattern, h)
+		mux.Handle(r.MuxPattern(), h)
 	}
 	return s.middleware(mux)
 }
@@ -257,7 +277,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				s.log.Error("handler panic", "request_id", id, "panic", p)
 				if !rec.wrote {
-					writeError(rec, r, http.StatusInternalServerError, "internal_error", "internal error; see the server log for request "+id)
+					writeError(rec, r, http.StatusInternalServerError, "internal_error", internalMessage(r))
 				}
 			}
 			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
@@ -273,6 +293,7 @@ type statusRecorder struct {
 	wrote  bool
 }
 
+// WriteHeader records the first status written.
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {
 		r.status, r.wrote = code, true
@@ -280,18 +301,19 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write records that the answer has begun.
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wrote = true
 	return r.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.Ready() {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, r, http.StatusServiceUnavailable, "not_ready", "the browser is starting")
-		return
+		return reply.ErrNotReady
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version, "sandbox": s.cfg.Sandboxed()})
+	return nil
 }

@@ -2,7 +2,7 @@ package api
 
 import (
 	"errors"
-	"io"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
-	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
-	"github.com/renderhook/renderhook/internal/requestlog"
+	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -24,39 +22,14 @@ import (
 // caller may render (pages whose template, in the version rendered, needs
 // no token) is decided by the render service on what it renders, so
 // public pages can be used straight from <img src>.
-func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
+func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) error {
 	pageID := r.PathValue("pageId")
-	ctx := r.Context()
 	q := r.URL.Query()
-	caller := render.CallerToken
-	switch {
-	case r.Header.Get("Authorization") != "":
-		tok, err := s.authenticate(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		ctx = withToken(ctx, tok)
-	case q.Has("sig") || q.Has("gt"):
-		sp, c, err := s.pageCapabilitySpace(r, pageID, q)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		caller = c
-		ctx = withToken(ctx, &store.Token{SpaceID: sp})
-	default:
-		// Unknown pages answer as token-only ones do, so the absence of
-		// a token reveals nothing about which ids exist.
-		p, err := s.cfg.Store.FindPage(ctx, pageID)
-		if err != nil {
-			s.fail(w, r, render.ErrTokenRequired)
-			return
-		}
-		caller = render.CallerAnonymous
-		ctx = withToken(ctx, &store.Token{SpaceID: p.SpaceID})
+	tok, caller, err := s.pageCaller(r, pageID, q)
+	if err != nil {
+		return err
 	}
-	r = r.WithContext(ctx)
+	r = r.WithContext(withToken(r.Context(), tok))
 	q.Del("sig") // capabilities, not render options
 	q.Del("gt")
 	if caller == render.CallerSignedLink {
@@ -69,62 +42,33 @@ func (s *Server) renderGET(w http.ResponseWriter, r *http.Request) {
 			// page exists (and write into its space's log).
 			err = render.ErrTokenRequired
 		}
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.doRender(w, r, opts, caller)
+	return s.doRender(w, r, opts, caller)
 }
 
-// pageCapabilitySpace returns the space of a page rendered by GET without
-// an API token but with a capability of its space, and which one: a sig
-// (capability.PageSig: a MAC of the page id and the raw query without
-// sig, exp included, under a key derived from the space's render secret),
-// which fixes every parameter of the link, or the space's GET-render
-// token as gt. Either lets the render through whatever the template's
-// requireGetRenderToken says. Within the rotation overlap the previous
-// secret or token works too. A bad or expired sig answers 403 and a bad
-// gt 401, the same for pages that do not exist.
-func (s *Server) pageCapabilitySpace(r *http.Request, pageID string, q url.Values) (string, render.Caller, error) {
-	fail := auth.ErrInvalidToken
-	if q.Has("sig") {
-		fail = capability.ErrBadSignature
+// pageCaller finds how a GET render of pageID is authorised, and the
+// token (or, without one, the space) it is authorised as: a bearer
+// token, else what page.Service.TokenlessCaller makes of the query.
+func (s *Server) pageCaller(r *http.Request, pageID string, q url.Values) (*store.Token, render.Caller, error) {
+	if r.Header.Get("Authorization") != "" {
+		tok, err := s.authenticate(r)
+		return tok, render.CallerToken, err
 	}
-	p, err := s.cfg.Store.FindPage(r.Context(), pageID)
-	if err != nil {
-		return "", 0, fail
-	}
-	sp, err := s.cfg.Store.GetSpace(r.Context(), p.SpaceID)
-	if err != nil {
-		return "", 0, fail
-	}
-	now := s.cfg.Now()
-	if q.Has("sig") {
-		if err := capability.VerifyPage(capability.RenderSecrets(sp, now), pageID, r.URL.RawQuery, now); err != nil {
-			return "", 0, err
-		}
-		return sp.ID, render.CallerSignedLink, nil
-	}
-	if !capability.ValidGetToken(sp, q.Get("gt"), now) {
-		return "", 0, fail
-	}
-	return sp.ID, render.CallerGetToken, nil
+	sp, c, err := s.pages.TokenlessCaller(r.Context(), pageID, q, r.URL.RawQuery, s.cfg.Now())
+	return &store.Token{SpaceID: sp}, c, err
 }
 
-func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(r.Body)
+func (s *Server) renderPOST(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if h := holder(r); h != nil {
-		h.entry.Body = requestlog.SanitizeBody(data)
+		return err
 	}
 	opts, err := render.ParseBody(data)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.doRender(w, r, opts, render.CallerToken)
+	return s.doRender(w, r, opts, render.CallerToken)
 }
 
 // renderResponse is the JSON answer of a render.
@@ -152,11 +96,10 @@ type timingsJSON struct {
 	TotalMs  int64 `json:"totalMs"`
 }
 
-func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options, caller render.Caller) {
+func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.Options, caller render.Caller) error {
 	if opts.WebhookURL != "" {
 		if err := s.cfg.CheckURL(opts.WebhookURL); err != nil {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", "webhook_url: "+err.Error())
-			return
+			return fmt.Errorf("%w: webhook_url: %v", render.ErrInvalidInput, err)
 		}
 	}
 	req := render.Request{SpaceID: spaceID(r), RequestID: requestID(r), Options: opts, Caller: caller}
@@ -167,8 +110,7 @@ func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.O
 	if opts.Async {
 		rec, err := s.cfg.Renderer.Enqueue(r.Context(), req)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if hold != nil {
 			hold.written = true
@@ -177,53 +119,44 @@ func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.O
 		writeJSON(w, http.StatusAccepted, map[string]string{
 			"renderId": rec.ID, "status": rec.Status, "statusUrl": s.cfg.Signer.BaseURL() + "/api/renders/" + rec.ID,
 		})
-		return
+		return nil
 	}
 	out, err := s.cfg.Renderer.Render(r.Context(), req)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if hold != nil {
 		hold.written = true // recorded with the render, in its transaction
 	}
-	rec := out.Render
-	h := w.Header()
-	h.Set("X-Render-Id", rec.ID)
-	h.Set("X-Render-Time-Ms", strconv.FormatInt(rec.TotalMs, 10))
 	if opts.Output == render.OutputJSON {
+		rec := out.Render
+		h := w.Header()
+		h.Set("X-Render-Id", rec.ID)
+		h.Set("X-Render-Time-Ms", strconv.FormatInt(rec.TotalMs, 10))
 		writeJSON(w, http.StatusOK, renderResponse{
 			RequestID: rec.RequestID, RenderID: rec.ID, Status: rec.Status, PageID: rec.PageID, TemplateID: rec.TemplateID,
 			Format: rec.Format, Width: rec.Width, Height: rec.Height, Size: rec.Size,
 			File:    fileJSON{URL: out.FileURL},
 			Timings: timingsJSON{QueueMs: rec.QueueMs, RenderMs: rec.RenderMs, TotalMs: rec.TotalMs},
 		})
-		return
+		return nil
 	}
-	h.Set("Content-Type", rec.ContentType)
-	h.Set("Content-Length", strconv.Itoa(len(out.Data)))
-	h.Set("Content-Disposition", `inline; filename="`+path.Base(rec.BlobKey)+`"`)
-	// Every render is billed; caches must not replay it as a new one.
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out.Data)
+	reply.Render(w, out)
+	return nil
 }
 
 // getFile serves a stored render at its signed URL.
-func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
 	if !blob.ValidKey(key) || !s.cfg.Signer.Verify(key, r.URL.Query().Get("sig")) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no such file")
-		return
+		return reply.ErrNoFile
 	}
 	f, _, err := s.cfg.Bucket.Open(r.Context(), key)
 	if errors.Is(err, blob.ErrNotFound) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no such file")
-		return
+		return reply.ErrNoFile
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	defer f.Close()
 	ct := mime.TypeByExtension(path.Ext(key))
@@ -234,4 +167,5 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 	// Files never change once written; the signature is the capability.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", time.Time{}, f)
+	return nil
 }

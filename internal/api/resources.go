@@ -2,14 +2,10 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
 	"time"
 
-	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -20,15 +16,6 @@ func withToken(ctx context.Context, tok *store.Token) context.Context {
 	ctx = context.WithValue(ctx, keyToken, tok)
 	return context.WithValue(ctx, keySpaceID, tok.SpaceID)
 }
-
-// Template size bounds, in CSS pixels.
-const (
-	defaultWidth  = 1200
-	defaultHeight = 630
-	maxDimension  = 10000
-)
-
-var variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 type templateJSON struct {
 	ID                    string           `json:"id"`
@@ -50,8 +37,8 @@ func toTemplateJSON(t *store.Template) templateJSON {
 	return templateJSON{t.ID, t.Name, t.HTML, t.Width, t.Height, vars, t.RequireGetRenderToken, t.CreatedAt, t.UpdatedAt}
 }
 
-// templateInput is the body of POST and PUT /api/templates. Absent fields
-// keep their current value on PUT (and their default on POST).
+// templateInput is the body of POST and PUT /api/templates
+// (page.TemplateInput).
 type templateInput struct {
 	Name                  *string           `json:"name"`
 	HTML                  *string           `json:"html"`
@@ -61,140 +48,64 @@ type templateInput struct {
 	RequireGetRenderToken *bool             `json:"requireGetRenderToken"`
 }
 
-func (in templateInput) apply(t *store.Template) error {
-	if in.Name != nil {
-		t.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.HTML != nil {
-		t.HTML = *in.HTML
-	}
-	if in.Width != nil {
-		t.Width = *in.Width
-	}
-	if in.Height != nil {
-		t.Height = *in.Height
-	}
-	if in.Variables != nil {
-		t.Variables = *in.Variables
-	}
-	if in.RequireGetRenderToken != nil {
-		t.RequireGetRenderToken = *in.RequireGetRenderToken
-	}
-	return validateTemplate(t)
+func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {
+	return decoded(w, r, http.StatusCreated, func(in templateInput) (*store.Template, error) {
+		return s.pages.CreateTemplate(r.Context(), spaceID(r), page.TemplateInput(in))
+	}, toTemplateJSON)
 }
 
-func validateTemplate(t *store.Template) error {
-	switch {
-	case t.Name == "" || len(t.Name) > 200:
-		return fmt.Errorf("%w: name is required (at most 200 characters)", errValidation)
-	case strings.TrimSpace(t.HTML) == "":
-		return fmt.Errorf("%w: html is required", errValidation)
-	case t.Width < 1 || t.Width > maxDimension || t.Height < 1 || t.Height > maxDimension:
-		return fmt.Errorf("%w: width and height must be from 1 to %d pixels", errValidation, maxDimension)
-	case len(t.Variables) > 200:
-		return fmt.Errorf("%w: at most 200 variables", errValidation)
+// decoded reads a JSON body of In, calls call with it and answers status
+// with what show makes of the result.
+func decoded[In, Out, JSON any](w http.ResponseWriter, r *http.Request, status int, call func(In) (Out, error), show func(Out) JSON) error {
+	var in In
+	if err := decodeJSON(r, &in); err != nil {
+		return err
 	}
-	seen := map[string]bool{}
-	for i, v := range t.Variables {
-		if !variableName.MatchString(v.Name) {
-			return fmt.Errorf("%w: variables[%d].name %q must be a letter or _ followed by letters, digits or _", errValidation, i, v.Name)
+	return answered(w, status, show)(call(in))
+}
+
+// answered is what answers a call's result: status with what show makes
+// of it, unless the call failed.
+func answered[Out, JSON any](w http.ResponseWriter, status int, show func(Out) JSON) func(Out, error) error {
+	return func(out Out, err error) error {
+		if err != nil {
+			return err
 		}
-		if seen[v.Name] {
-			return fmt.Errorf("%w: variable %q is declared twice", errValidation, v.Name)
-		}
-		seen[v.Name] = true
-		if v.Type == "" {
-			t.Variables[i].Type = "string"
-		} else if !render.VariableTypes[v.Type] {
-			return fmt.Errorf("%w: variables[%d].type %q is not one of string, number, boolean, color, image", errValidation, i, v.Type)
-		}
-		if err := render.CheckVariable(t.Variables[i]); err != nil {
-			return fmt.Errorf("%w: variables[%d]: %s", errValidation, i, clean(err, render.ErrInvalidInput))
-		}
+		writeJSON(w, status, show(out))
+		return nil
 	}
-	if _, err := render.ParseTemplate(t.HTML); err != nil {
-		return fmt.Errorf("%w: html: %v", errValidation, err)
+}
+
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.cfg.Store.ListTemplates(r.Context(), spaceID(r))
+	if err != nil {
+		return err
 	}
-	// Defaults must satisfy their own types.
-	if err := render.ValidateValues(t, nil); err != nil {
-		return fmt.Errorf("%w: %s", errValidation, clean(err, render.ErrInvalidInput))
-	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": mapSlice(ts, toTemplateJSON)})
 	return nil
 }
 
-func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) {
-	var in templateInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+// mapSlice is f of each of xs, never nil (JSON []).
+func mapSlice[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
 	}
-	now := time.Now().UTC()
-	t := &store.Template{
-		ID: store.NewID("tpl"), SpaceID: spaceID(r), Width: defaultWidth, Height: defaultHeight,
-		RequireGetRenderToken: true, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := in.apply(t); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.cfg.Store.CreateTemplate(r.Context(), t); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toTemplateJSON(t))
+	return out
 }
 
-func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.cfg.Store.ListTemplates(r.Context(), spaceID(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]templateJSON, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, toTemplateJSON(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
+	return answered(w, http.StatusOK, toTemplateJSON)(s.cfg.Store.GetTemplate(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
-func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) {
-	t, err := s.cfg.Store.GetTemplate(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toTemplateJSON(t))
+func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
+	return decoded(w, r, http.StatusOK, func(in templateInput) (*store.Template, error) {
+		return s.pages.UpdateTemplate(r.Context(), spaceID(r), r.PathValue("id"), page.TemplateInput(in))
+	}, toTemplateJSON)
 }
 
-func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) {
-	var in templateInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	t, err := s.cfg.Store.GetTemplate(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := in.apply(t); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	t.UpdatedAt = time.Now().UTC()
-	if err := s.cfg.Store.UpdateTemplate(r.Context(), t); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toTemplateJSON(t))
-}
-
-func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Store.DeleteTemplate(r.Context(), spaceID(r), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.cfg.Store.DeleteTemplate(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
 // --- pages ---
@@ -232,6 +143,7 @@ func nonNil(m map[string]any) map[string]any {
 	return m
 }
 
+// pageInput is the body of POST and PUT /api/pages (page.Input).
 type pageInput struct {
 	TemplateID *string         `json:"templateId"`
 	Name       *string         `json:"name"`
@@ -240,130 +152,35 @@ type pageInput struct {
 	Publish bool `json:"publish"`
 }
 
-// applyPage validates the input against the page's template and applies
-// it to the draft.
-func (s *Server) applyPage(r *http.Request, in pageInput, p *store.Page) error {
-	if in.TemplateID != nil {
-		p.Draft.TemplateID = *in.TemplateID
-	}
-	if in.Name != nil {
-		p.Draft.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.Values != nil {
-		p.Draft.Values = *in.Values
-	}
-	if p.Draft.TemplateID == "" {
-		return fmt.Errorf("%w: templateId is required", errValidation)
-	}
-	if len(p.Draft.Name) > 200 {
-		return fmt.Errorf("%w: name is at most 200 characters", errValidation)
-	}
-	tpl, err := s.cfg.Store.GetTemplate(r.Context(), p.SpaceID, p.Draft.TemplateID)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %s", errTemplateNotFound, p.Draft.TemplateID)
-	}
+func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
+	return decoded(w, r, http.StatusCreated, func(in pageInput) (*store.Page, error) {
+		return s.pages.CreatePage(r.Context(), spaceID(r), page.Input(in))
+	}, toPageJSON)
+}
+
+func (s *Server) listPages(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.cfg.Store.ListPages(r.Context(), spaceID(r))
 	if err != nil {
 		return err
 	}
-	if p.Draft.Name == "" {
-		p.Draft.Name = tpl.Name
-	}
-	if err := render.ValidateValues(tpl, p.Draft.Values); err != nil {
-		return fmt.Errorf("%w: values: %s", errValidation, clean(err, render.ErrInvalidInput))
-	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": mapSlice(ps, toPageJSON)})
 	return nil
 }
 
-func (s *Server) createPage(w http.ResponseWriter, r *http.Request) {
-	var in pageInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	now := time.Now().UTC()
-	p := &store.Page{ID: store.NewID("pg"), SpaceID: spaceID(r), CreatedAt: now, UpdatedAt: now}
-	if err := s.applyPage(r, in, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.cfg.Store.CreatePage(r.Context(), p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if in.Publish {
-		var err error
-		if p, err = s.cfg.Store.PublishPage(r.Context(), p.SpaceID, p.ID, now); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusCreated, toPageJSON(p))
+func (s *Server) getPage(w http.ResponseWriter, r *http.Request) error {
+	return answered(w, http.StatusOK, toPageJSON)(s.cfg.Store.GetPage(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
-func (s *Server) listPages(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.cfg.Store.ListPages(r.Context(), spaceID(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]pageJSON, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, toPageJSON(p))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
+	return decoded(w, r, http.StatusOK, func(in pageInput) (*store.Page, error) {
+		return s.pages.UpdatePage(r.Context(), spaceID(r), r.PathValue("id"), page.Input(in))
+	}, toPageJSON)
 }
 
-func (s *Server) getPage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.cfg.Store.GetPage(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toPageJSON(p))
+func (s *Server) deletePage(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.cfg.Store.DeletePage(r.Context(), spaceID(r), r.PathValue("id")))
 }
 
-func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) {
-	var in pageInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := s.cfg.Store.GetPage(r.Context(), spaceID(r), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.applyPage(r, in, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p.UpdatedAt = time.Now().UTC()
-	if err := s.cfg.Store.UpdatePageDraft(r.Context(), p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if in.Publish {
-		if p, err = s.cfg.Store.PublishPage(r.Context(), p.SpaceID, p.ID, p.UpdatedAt); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, toPageJSON(p))
-}
-
-func (s *Server) deletePage(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Store.DeletePage(r.Context(), spaceID(r), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) publishPage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.cfg.Store.PublishPage(r.Context(), spaceID(r), r.PathValue("id"), time.Now().UTC())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toPageJSON(p))
+func (s *Server) publishPage(w http.ResponseWriter, r *http.Request) error {
+	return answered(w, http.StatusOK, toPageJSON)(s.pages.Publish(r.Context(), spaceID(r), r.PathValue("id")))
 }

@@ -1,65 +1,34 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
-	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/render"
-	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/space"
 )
 
-// rotationOverlap is how long a rotated-out value keeps working: the
-// server's overlap, or none with ?revokePrevious=true (after a leak).
-func (s *Server) rotationOverlap(r *http.Request) (time.Duration, error) {
-	v := r.URL.Query().Get("revokePrevious")
-	if v == "" {
-		return s.cfg.RenderSecretOverlap, nil
-	}
-	revoke, err := strconv.ParseBool(v)
-	if err != nil {
-		return 0, fmt.Errorf("%w: revokePrevious must be true or false", render.ErrInvalidInput)
-	}
-	if revoke {
-		return capability.NoOverlap, nil
-	}
-	return s.cfg.RenderSecretOverlap, nil
-}
-
-// rotateFunc is capability.RotateRenderSecret or RotateGetRenderToken.
-type rotateFunc func(ctx context.Context, st store.Store, spaceID string, overlap time.Duration, now time.Time) (*capability.Rotation, error)
-
-// rotated answers a rotation of the caller's space: the new value under
-// field, shown this once, and when the previous one stops working.
-func (s *Server) rotated(field string, rotate rotateFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		overlap, err := s.rotationOverlap(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
+// rotated serves a rotation of the caller's space's credential c
+// (POST /api/render-secret/rotate, /api/get-render-token/rotate): the new
+// value, shown this once, and when the previous one stops working — the
+// server's overlap, or at once with ?revokePrevious=true (after a leak).
+// Links signed with a previous render secret (page links and v1 links),
+// or a previous GET-render token, keep working until previousValidUntil.
+func (s *Server) rotated(c space.Credential) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		revoke := false
+		if v := r.URL.Query().Get("revokePrevious"); v != "" {
+			var err error
+			if revoke, err = strconv.ParseBool(v); err != nil {
+				return fmt.Errorf("%w: revokePrevious must be true or false", render.ErrInvalidInput)
+			}
 		}
-		rot, err := rotate(r.Context(), s.cfg.Store, spaceID(r), overlap, s.cfg.Now())
+		rot, err := s.spaces.Rotate(r.Context(), c, spaceID(r), s.spaces.Overlap(revoke))
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{field: rot.Value, "previousValidUntil": rot.PreviousValidUntil})
+		writeJSON(w, http.StatusOK, map[string]any{c.Field(): rot.Value, "previousValidUntil": rot.PreviousValidUntil})
+		return nil
 	}
-}
-
-// rotateRenderSecret serves POST /api/render-secret/rotate: a new render
-// secret, answered this once; links signed with the previous one (page
-// links and v1 links) keep working until previousValidUntil.
-func (s *Server) rotateRenderSecret(w http.ResponseWriter, r *http.Request) {
-	s.rotated("renderSecret", capability.RotateRenderSecret)(w, r)
-}
-
-// rotateGetRenderToken serves POST /api/get-render-token/rotate: a new
-// GET-render token (?gt=), answered this once; the previous one keeps
-// working until previousValidUntil.
-func (s *Server) rotateGetRenderToken(w http.ResponseWriter, r *http.Request) {
-	s.rotated("getRenderToken", capability.RotateGetRenderToken)(w, r)
 }

@@ -65,7 +65,12 @@ func Authenticate(ctx context.Context, st store.Store, token string) (*store.Tok
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
 		return nil, ErrInvalidToken
 	}
-	hash := HashToken(token)
+	return ByHash(ctx, st, HashToken(token))
+}
+
+// ByHash resolves a token's SHA-256 (HashToken) to its token record, as
+// a console session carries it; ErrInvalidToken when none matches.
+func ByHash(ctx context.Context, st store.Store, hash []byte) (*store.Token, error) {
 	tok, err := st.GetTokenByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken

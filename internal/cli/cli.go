@@ -17,15 +17,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/webhook"
 )
 
 const usage = `renderhook renders templates and HTML to PNG, JPEG, WebP and PDF with headless Chromium.
@@ -97,6 +96,18 @@ type dbFlags struct {
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data-dir", "./data", "directory for the SQLite database and stored files")
 	fs.StringVar(&d.database, "database", "", "database URL (empty: SQLite in --data-dir)")
+}
+
+// subcommand checks that args name the one subcommand sub of cmd (else
+// usage is the error) and makes its flag set, with the database flags.
+func subcommand(args []string, cmd, sub, usage string) (*flag.FlagSet, *dbFlags, error) {
+	if len(args) == 0 || args[0] != sub {
+		return nil, nil, errors.New(usage)
+	}
+	fs := flag.NewFlagSet(cmd+" "+sub, flag.ContinueOnError)
+	db := &dbFlags{}
+	db.register(fs)
+	return fs, db, nil
 }
 
 func (d *dbFlags) open(ctx context.Context) (store.Store, error) {
@@ -185,7 +196,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := srv.Start(ctx, nil); err != nil {
-		srv.Stop(context.Background())
+		_ = srv.Stop(context.Background()) // the start error is the one to report
 		return err
 	}
 	cfg.Logger.Info("renderhook listening", "addr", "http://"+srv.Addr(), "role", srv.Role(), "version", server.Version,
@@ -218,133 +229,14 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// spaceCreated is the JSON that `space create --json` prints.
-type spaceCreated struct {
-	SpaceID       string `json:"spaceId"`
-	Name          string `json:"name"`
-	CreditLimit   int64  `json:"creditLimit"`
-	Token         string `json:"token"`
-	TokenID       string `json:"tokenId"`
-	WebhookSecret string `json:"webhookSecret"`
-	// RenderKey and RenderSecret make signed render links
-	// (/v1/{renderKey}/{hmac}/{format}?…); GetRenderToken is ?gt= for
-	// token-only page renders by GET.
-	RenderKey      string `json:"renderKey"`
-	RenderSecret   string `json:"renderSecret"`
-	GetRenderToken string `json:"getRenderToken"`
-}
-
-func createSpace(ctx context.Context, st store.Store, name string, limit int64) (*spaceCreated, error) {
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	sp := &store.Space{ID: store.NewID("spc"), Name: name, CreditLimit: limit, CreatedAt: time.Now().UTC(), WebhookSecret: secret}
-	if err := st.CreateSpace(ctx, sp); err != nil {
-		return nil, fmt.Errorf("create space: %w", err)
-	}
-	token, tok, err := auth.CreateToken(ctx, st, sp.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &spaceCreated{SpaceID: sp.ID, Name: sp.Name, CreditLimit: sp.CreditLimit, Token: token, TokenID: tok.ID, WebhookSecret: sp.WebhookSecret,
-		RenderKey: sp.RenderKey, RenderSecret: sp.RenderSecret, GetRenderToken: sp.GetRenderToken}, nil
-}
-
-func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "set-rate-limit" {
-		return spaceRateLimitCmd(ctx, args[1:], stdout)
-	}
-	const usage = "usage: renderhook space create --name N [--credit-limit N] [--json] | space list [--json] | " +
-		"space rotate-render-secret --space ID [--render-secret-overlap D] [--json] | space rotate-get-render-token --space ID [--render-secret-overlap D] [--json] | " +
-		"space set-rate-limit --space ID --per-minute N"
-	if len(args) == 0 {
-		return errors.New(usage)
-	}
-	switch args[0] {
-	case "create", "list", "rotate-render-secret", "rotate-get-render-token":
-	default:
-		return errors.New(usage)
-	}
-	fs := flag.NewFlagSet("space "+args[0], flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	name := fs.String("name", "", "space name (create)")
-	limit := fs.Int64("credit-limit", 0, "renders the space may use; 0 is unlimited (create)")
-	spaceID := fs.String("space", "", "space id (rotate-*)")
-	overlap := fs.Duration("render-secret-overlap", capability.DefaultOverlap, "how long the rotated-out value keeps working (rotate-*)")
-	revoke := fs.Bool("revoke-previous", false, "end the rotated-out value at once, after a leak (rotate-*)")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	st, err := db.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if strings.HasPrefix(args[0], "rotate-") {
-		if *revoke {
-			*overlap = capability.NoOverlap
-		}
-		return rotateCmd(ctx, st, args[0], *spaceID, *overlap, *asJSON, stdout)
-	}
-	if args[0] == "list" {
-		spaces, err := st.ListSpaces(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			type row struct {
-				SpaceID     string `json:"spaceId"`
-				Name        string `json:"name"`
-				CreditLimit int64  `json:"creditLimit"`
-				CreditsUsed int64  `json:"creditsUsed"`
-				// RenderKey is public (it is in every signed link); the
-				// secrets are shown only by create.
-				RenderKey string    `json:"renderKey"`
-				CreatedAt time.Time `json:"createdAt"`
-			}
-			rows := []row{}
-			for _, s := range spaces {
-				rows = append(rows, row{s.ID, s.Name, s.CreditLimit, s.CreditsUsed, s.RenderKey, s.CreatedAt})
-			}
-			return json.NewEncoder(stdout).Encode(rows)
-		}
-		for _, s := range spaces {
-			fmt.Fprintf(stdout, "%s\t%s\tcredits %d/%d\n", s.ID, s.Name, s.CreditsUsed, s.CreditLimit)
-		}
-		return nil
-	}
-	n := strings.TrimSpace(*name)
-	if n == "" {
-		return errors.New("space create: --name is required")
-	}
-	if *limit < 0 {
-		return errors.New("space create: --credit-limit must be 0 (unlimited) or more")
-	}
-	out, err := createSpace(ctx, st, n, *limit)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(out)
-	}
-	fmt.Fprintf(stdout, "space %s (%s)\ntoken %s\nwebhook secret %s\nrender key %s\nrender secret %s\n(the token is shown only now)\n",
-		out.SpaceID, out.Name, out.Token, out.WebhookSecret, out.RenderKey, out.RenderSecret)
-	return nil
-}
-
 // linkCmd prints a signed GET render link of a page (capability.PageLink):
 // the query is fixed by the signature, bound to that page, and, with
 // --expires-in, stops working then.
 func linkCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "sign" {
-		return errors.New("usage: renderhook link sign --page ID [--query 'tweak:title=Hi'] [--expires-in 24h] [--public-url URL]")
+	fs, db, err := subcommand(args, "link", "sign", "usage: renderhook link sign --page ID [--query 'tweak:title=Hi'] [--expires-in 24h] [--public-url URL]")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("link sign", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
 	pageID := fs.String("page", "", "page id")
 	query := fs.String("query", "", "the link's query, URL-encoded as it will be sent (e.g. tweak:title=Hi&format=webp)")
 	expiresIn := fs.Duration("expires-in", 0, "the link stops working after this long (default: never, until the render secret is rotated)")
@@ -385,41 +277,11 @@ func linkCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// rotateCmd rotates a space's render secret or GET-render token and
-// prints the new value, shown only now; the previous one keeps working
-// for overlap.
-func rotateCmd(ctx context.Context, st store.Store, which, spaceID string, overlap time.Duration, asJSON bool, stdout io.Writer) error {
-	if spaceID == "" {
-		return fmt.Errorf("space %s: --space is required", which)
-	}
-	if overlap <= 0 && overlap != capability.NoOverlap {
-		return fmt.Errorf("space %s: --render-secret-overlap must be positive (or use --revoke-previous)", which)
-	}
-	rotate, field, label := capability.RotateRenderSecret, "renderSecret", "render secret"
-	if which == "rotate-get-render-token" {
-		rotate, field, label = capability.RotateGetRenderToken, "getRenderToken", "GET-render token"
-	}
-	rot, err := rotate(ctx, st, spaceID, overlap, time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("space %s: no space %s", which, spaceID)
-	}
+func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db, err := subcommand(args, "token", "create", "usage: renderhook token create --space ID [--json]")
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"spaceId": spaceID, field: rot.Value, "previousValidUntil": rot.PreviousValidUntil})
-	}
-	fmt.Fprintf(stdout, "new %s %s\n(shown only now; the previous one keeps working until %s)\n", label, rot.Value, rot.PreviousValidUntil.Format(time.RFC3339))
-	return nil
-}
-
-func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: renderhook token create --space ID [--json]")
-	}
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	spaceID := fs.String("space", "", "space id")
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -430,12 +292,9 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.GetSpace(ctx, *spaceID); err != nil {
-		return fmt.Errorf("space %q: %w", *spaceID, err)
-	}
-	secret, tok, err := auth.CreateToken(ctx, st, *spaceID)
+	secret, tok, err := space.New(st, 0).CreateToken(ctx, *spaceID)
 	if err != nil {
-		return err
+		return fmt.Errorf("space %q: %w", *spaceID, err)
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]string{"spaceId": *spaceID, "tokenId": tok.ID, "token": secret, "prefix": tok.Prefix})

@@ -10,8 +10,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"time"
 
+	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -75,7 +75,7 @@ func quickstart(ctx context.Context, args []string, stdout io.Writer) error {
 
 	path := filepath.Join(db.dataDir, "quickstart.json")
 	var qs quickstartFile
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) // #nosec G304 -- a file in the operator's own --data-dir
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, &qs); err != nil {
@@ -125,22 +125,20 @@ func seedDemo(ctx context.Context, st store.Store) (quickstartFile, error) {
 	if err != nil {
 		return quickstartFile{}, err
 	}
-	now := time.Now().UTC()
-	tpl := &store.Template{
-		ID: store.NewID("tpl"), SpaceID: created.SpaceID, Name: "Social card", HTML: DemoTemplateHTML,
-		Width: 1200, Height: 630, Variables: DemoVariables, RequireGetRenderToken: true, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := st.CreateTemplate(ctx, tpl); err != nil {
+	pages := page.New(st)
+	name, html, size, vars, tokenOnly := "Social card", DemoTemplateHTML, 1200, DemoVariables, true
+	height := 630
+	tpl, err := pages.CreateTemplate(ctx, created.SpaceID, page.TemplateInput{
+		Name: &name, HTML: &html, Width: &size, Height: &height, Variables: &vars, RequireGetRenderToken: &tokenOnly,
+	})
+	if err != nil {
 		return quickstartFile{}, fmt.Errorf("create demo template: %w", err)
 	}
-	page := &store.Page{ID: store.NewID("pg"), SpaceID: created.SpaceID, CreatedAt: now, UpdatedAt: now,
-		Draft: store.PageVersion{TemplateID: tpl.ID, Name: "Demo card", Values: map[string]any{}}}
-	if err := st.CreatePage(ctx, page); err != nil {
+	pageName, values := "Demo card", map[string]any{}
+	pg, err := pages.CreatePage(ctx, created.SpaceID, page.Input{TemplateID: &tpl.ID, Name: &pageName, Values: &values, Publish: true})
+	if err != nil {
 		return quickstartFile{}, fmt.Errorf("create demo page: %w", err)
 	}
-	if _, err := st.PublishPage(ctx, created.SpaceID, page.ID, now); err != nil {
-		return quickstartFile{}, fmt.Errorf("publish demo page: %w", err)
-	}
-	return quickstartFile{SpaceID: created.SpaceID, Token: created.Token, PageID: page.ID,
+	return quickstartFile{SpaceID: created.SpaceID, Token: created.Token, PageID: pg.ID,
 		WebhookSecret: created.WebhookSecret, RenderKey: created.RenderKey, RenderSecret: created.RenderSecret}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/renderhook/renderhook/internal/space"
 )
 
 // spaceRateLimitCmd sets or removes a space's render rate limit:
@@ -22,18 +24,15 @@ func spaceRateLimitCmd(ctx context.Context, args []string, stdout io.Writer) err
 	if *spaceID == "" || *perMinute < 0 {
 		return errors.New("usage: renderhook space set-rate-limit --space ID --per-minute N (0 removes the limit)")
 	}
-	if *perMinute > maxRatePerMinute {
-		return fmt.Errorf("space set-rate-limit: --per-minute must be at most %d", maxRatePerMinute)
+	if space.CheckRateLimit(*perMinute) != nil {
+		return fmt.Errorf("space set-rate-limit: --per-minute must be at most %d", space.MaxRatePerMinute)
 	}
 	st, err := db.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.GetSpace(ctx, *spaceID); err != nil {
-		return fmt.Errorf("space set-rate-limit: space %s: %w", *spaceID, err)
-	}
-	if err := st.SetRateLimit(ctx, *spaceID, *perMinute); err != nil {
+	if err := space.New(st, 0).SetRateLimit(ctx, *spaceID, *perMinute); err != nil {
 		return fmt.Errorf("space set-rate-limit: %w", err)
 	}
 	if *perMinute == 0 {
@@ -43,6 +42,3 @@ func spaceRateLimitCmd(ctx context.Context, args []string, stdout io.Writer) err
 	fmt.Fprintf(stdout, "space %s: %d render requests a minute (in effect on every node within a few seconds)\n", *spaceID, *perMinute)
 	return nil
 }
-
-// maxRatePerMinute bounds a limit to what a bucket can meaningfully hold.
-const maxRatePerMinute = 1_000_000

@@ -468,6 +468,10 @@ func (s *Service) RotateEndpointSecret(ctx context.Context, spaceID, id string) 
 	return nil, fmt.Errorf("%w: the secret was rotated concurrently; try again", store.ErrConflict)
 }
 
+// RotationWindow is how long a rotated-out endpoint or space webhook
+// secret keeps signing next to the new one (Config.RotationWindow).
+func (s *Service) RotationWindow() time.Duration { return s.cfg.RotationWindow }
+
 // Redeliver sends a delivery again, as the same message (same webhook-id),
 // with a fresh attempt schedule.
 func (s *Service) Redeliver(ctx context.Context, d *store.Delivery) error {

@@ -31,6 +31,7 @@ import (
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
@@ -478,9 +479,12 @@ func (s *Server) workerHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if !s.Pool.Ready() {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "not_ready", "message": "the browser is starting"}})
+			a := reply.For(reply.JSON, reply.ErrNotReady)
+			for k, v := range a.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(a.Status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": a.Code, "message": a.Message}})
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "version": Version, "role": string(RoleWorker), "sandbox": s.Pool.Sandboxed()})

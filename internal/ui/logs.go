@@ -1,13 +1,12 @@
 package ui
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -18,50 +17,6 @@ var statusFilters = []struct{ Value, Label string }{
 	{"", "All"}, {"succeeded", "Succeeded (2xx–3xx)"}, {"failed", "Failed (4xx–5xx)"},
 	{"2xx", "2xx"}, {"4xx", "4xx"}, {"5xx", "5xx"},
 	{"400", "400"}, {"401", "401"}, {"402", "402"}, {"404", "404"}, {"422", "422"}, {"503", "503"},
-}
-
-// parseStatusFilter reads the status filter the way GET /api/logs does: a
-// code (404), a class (4xx), succeeded or failed.
-func parseStatusFilter(v string) (lo, hi int, ok bool) {
-	switch strings.ToLower(v) {
-	case "":
-		return 0, 0, true
-	case "succeeded", "success", "ok":
-		return 200, 399, true
-	case "failed", "error":
-		return 400, 599, true
-	}
-	if len(v) == 3 && strings.HasSuffix(strings.ToLower(v), "xx") && v[0] >= '1' && v[0] <= '5' {
-		c := int(v[0]-'0') * 100
-		return c, c + 99, true
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 100 || n > 599 {
-		return 0, 0, false
-	}
-	return n, n, true
-}
-
-// encodeCursor and decodeCursor use the API's cursor format, so a cursor
-// from one works in the other.
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMilli(), 10) + ":" + id))
-}
-
-func decodeCursor(s string) (*store.LogCursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, false
-	}
-	ts, id, ok := strings.Cut(string(b), ":")
-	if !ok || id == "" {
-		return nil, false
-	}
-	n, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return nil, false
-	}
-	return &store.LogCursor{CreatedAt: time.UnixMilli(n).UTC(), ID: id}, true
 }
 
 // logRow is a log entry with the URL of its file, if stored.
@@ -81,37 +36,26 @@ type logsData struct {
 	First string
 }
 
-func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session) error {
 	q := r.URL.Query()
 	d := logsData{Status: q.Get("status"), Filters: statusFilters}
 	p := store.ListLogsParams{SpaceID: sess.Space.ID, Limit: pageSize + 1}
-	lo, hi, ok := parseStatusFilter(d.Status)
+	lo, hi, ok := requestlog.ParseStatusFilter(d.Status)
 	if !ok {
 		d.Error = "The status filter must be a code (404), a class (4xx), succeeded or failed."
 		s.render(w, r, http.StatusBadRequest, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d})
-		return
+		return nil
 	}
 	p.StatusMin, p.StatusMax = lo, hi
-	if c := q.Get("cursor"); c != "" {
-		cur, ok := decodeCursor(c)
-		if !ok {
-			d.Error = "That page link is not valid; showing the newest entries."
-		} else {
-			p.After = cur
-			d.First = "/ui/logs?" + filterQuery("status", d.Status).Encode()
-		}
-	}
+	filters := filterQuery("status", d.Status)
+	p.After, d.First, d.Error = pageFrom(q, "/ui/logs", filters, "That page link is not valid; showing the newest entries.")
 	logs, err := s.cfg.Store.ListRequestLogs(r.Context(), p)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	if len(logs) > pageSize {
-		logs = logs[:pageSize]
-		last := logs[pageSize-1]
-		nq := filterQuery("status", d.Status)
-		nq.Set("cursor", encodeCursor(last.CreatedAt, last.ID))
-		d.Next = "/ui/logs?" + nq.Encode()
+	logs, more := requestlog.Cut(logs, pageSize)
+	if more {
+		d.Next = nextPage("/ui/logs", filters, logs[len(logs)-1].CreatedAt, logs[len(logs)-1].ID)
 	}
 	var files []string
 	for _, l := range logs {
@@ -123,6 +67,32 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session)
 		d.Logs = append(d.Logs, row)
 	}
 	s.render(w, r, http.StatusOK, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d, files: files})
+	return nil
+}
+
+// pageFrom reads a listing page's ?cursor=: where the page starts and the
+// link back to the newest entries, or, for a cursor that is not one, the
+// newest entries with notice bad.
+func pageFrom(q url.Values, path string, filters url.Values, bad string) (after *store.LogCursor, first, notice string) {
+	c := q.Get("cursor")
+	if c == "" {
+		return nil, "", ""
+	}
+	cur, ok := requestlog.DecodeCursor(c)
+	if !ok {
+		return nil, "", bad
+	}
+	return cur, path + "?" + filters.Encode(), ""
+}
+
+// nextPage links to the page of a listing after the entry at, id.
+func nextPage(path string, filters url.Values, at time.Time, id string) string {
+	nq := url.Values{}
+	for k, v := range filters {
+		nq[k] = v
+	}
+	nq.Set("cursor", requestlog.EncodeCursor(at, id))
+	return path + "?" + nq.Encode()
 }
 
 // filterQuery is a query holding the non-empty filters given as pairs.
@@ -148,11 +118,10 @@ type logData struct {
 	Deliveries []*store.Delivery
 }
 
-func (s *Server) showLog(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) showLog(w http.ResponseWriter, r *http.Request, sess *session) error {
 	l, err := s.cfg.Store.GetRequestLog(r.Context(), sess.Space.ID, r.PathValue("requestId"))
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return err
 	}
 	d := logData{Log: l}
 	var files []string
@@ -170,11 +139,11 @@ func (s *Server) showLog(w http.ResponseWriter, r *http.Request, sess *session) 
 			SpaceID: sess.Space.ID, RenderID: l.RenderID, Limit: 100,
 		})
 		if err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	s.render(w, r, http.StatusOK, "log", view{Title: "Request " + l.ID, Nav: "logs", S: sess, Data: d, files: files})
+	return nil
 }
 
 type pair struct{ Key, Value string }

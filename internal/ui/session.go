@@ -3,7 +3,6 @@ package ui
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -90,15 +89,12 @@ func (s *Server) session(r *http.Request) (*session, error) {
 	if !ok {
 		return nil, errNoSession
 	}
-	tok, err := s.cfg.Store.GetTokenByHash(r.Context(), hash)
-	if errors.Is(err, store.ErrNotFound) {
+	tok, err := auth.ByHash(r.Context(), s.cfg.Store, hash)
+	if errors.Is(err, auth.ErrInvalidToken) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up session token: %w", err)
-	}
-	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 {
-		return nil, errNoSession
 	}
 	sp, err := s.cfg.Store.GetSpace(r.Context(), tok.SpaceID)
 	if err != nil {
@@ -114,7 +110,9 @@ func secure(r *http.Request) bool {
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, value string, exp time.Time) {
-	c := &http.Cookie{
+	// Secure follows how the request arrived (secure): set for https,
+	// left off for plain http on localhost, where a Secure cookie is lost.
+	c := &http.Cookie{ // #nosec G124 -- HttpOnly and SameSite=Strict always; Secure as above
 		Name: cookieName, Value: value, Path: "/ui",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r),
 	}
@@ -127,7 +125,28 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, value string,
 	http.SetCookie(w, c)
 }
 
-type pageHandler func(w http.ResponseWriter, r *http.Request, sess *session)
+// pageHandler is a console route's code behind a session: it answers,
+// or returns the error its guard answers (fail).
+type pageHandler func(w http.ResponseWriter, r *http.Request, sess *session) error
+
+// openHandler is a console route's code without a session.
+type openHandler func(w http.ResponseWriter, r *http.Request) error
+
+// open adapts h to net/http, answering its error once (fail).
+func (s *Server) open(h openHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, nil, err)
+		}
+	}
+}
+
+// serve runs h for sess, answering its error once (fail).
+func (s *Server) serve(h pageHandler, w http.ResponseWriter, r *http.Request, sess *session) {
+	if err := h(w, r, sess); err != nil {
+		s.fail(w, r, sess, err)
+	}
+}
 
 // page requires a session for a GET; without one it sends the browser to
 // the sign-in page.
@@ -142,7 +161,7 @@ func (s *Server) page(h pageHandler) http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		h(w, r, sess)
+		s.serve(h, w, r, sess)
 	}
 }
 
@@ -165,7 +184,7 @@ func (s *Server) action(h pageHandler) http.HandlerFunc {
 			s.forbidden(w, r, sess, "The form's security token is missing or stale. Reload the page and try again.")
 			return
 		}
-		h(w, r, sess)
+		s.serve(h, w, r, sess)
 	})
 }
 
@@ -218,35 +237,37 @@ func (s *Server) loginData(msg string) loginData {
 	return loginData{Error: msg, TTL: strings.TrimSuffix(strings.TrimSuffix(s.cfg.SessionTTL.String(), "0s"), "0m")}
 }
 
-func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 	if sess, err := s.session(r); err == nil && sess != nil {
 		http.Redirect(w, r, "/ui/logs", http.StatusSeeOther)
-		return
+		return nil
 	}
 	s.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Data: s.loginData("")})
+	return nil
 }
 
 // login checks an API token and starts a session for its space.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	raw := strings.TrimSpace(r.PostFormValue("token"))
 	tok, err := auth.Authenticate(r.Context(), s.cfg.Store, raw)
 	if errors.Is(err, auth.ErrInvalidToken) {
 		s.render(w, r, http.StatusUnauthorized, "login", view{Title: "Sign in", Data: s.loginData("That token is not valid, or it has been revoked.")})
-		return
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return fmt.Errorf("sign in: %w", err)
 	}
 	exp := time.Now().Add(s.cfg.SessionTTL)
 	s.setCookie(w, r, s.cookieValue(tok.Hash, exp), exp)
 	s.log.Info("ui sign-in", "request_id", requestID(w), "space", tok.SpaceID, "token", tok.Prefix)
 	http.Redirect(w, r, "/ui/logs", http.StatusSeeOther)
+	return nil
 }
 
 // logout clears the cookie. Sessions are stateless, so a copy of the cookie
 // stays valid until it expires; revoking the token ends it for good.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *session) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *session) error {
 	s.setCookie(w, r, "", time.Time{})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+	return nil
 }

@@ -32,7 +32,10 @@ import (
 
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/endpoint"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/reply"
+	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -68,13 +71,15 @@ type Config struct {
 
 // Server serves the console. It is an http.Handler for the /ui/ subtree.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	key    []byte // signs session cookies and CSRF tokens
-	pages  map[string]*template.Template
-	assets map[string]asset
-	csp    string
-	mux    *http.ServeMux
+	cfg       Config
+	log       *slog.Logger
+	endpoints *endpoint.Service
+	spaces    *space.Service
+	key       []byte // signs session cookies and CSRF tokens
+	pages     map[string]*template.Template
+	assets    map[string]asset
+	csp       string
+	mux       *http.ServeMux
 }
 
 type asset struct {
@@ -91,7 +96,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.SessionTTL = cmp.Or(cfg.SessionTTL, DefaultSessionTTL)
 	cfg.UsageScanLimit = cmp.Or(cfg.UsageScanLimit, DefaultUsageScanLimit)
-	s := &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "ui")}
+	s := &Server{
+		cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "ui"),
+		endpoints: endpoint.New(cfg.Store, cfg.Notify, cfg.CheckURL),
+		spaces:    space.New(cfg.Store, cfg.RenderSecretOverlap),
+	}
 
 	var rnd [32]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -134,27 +143,23 @@ const (
 	AuthAction Auth = "action"
 )
 
-// Route is one entry of the console's route table as tests see it: the
-// method ("" for any), the pattern and the authentication it asks for.
-type Route struct {
-	Method  string
-	Pattern string
-	Auth    Auth
-}
+// Route is one entry of the console's route table as tests see it.
+type Route = reply.Route[Auth]
 
 // route is a Route with its handler: exactly one of fn (AuthNone,
 // AuthOrigin) or page (AuthSession, AuthAction) is set, and the table's
 // Auth is what wraps it, so the declared authentication is the one
-// enforced.
+// enforced. Both return their error to the guard, which answers it once
+// (fail).
 type route struct {
 	Route
-	fn   http.HandlerFunc
+	fn   openHandler
 	page pageHandler
 }
 
 // table is the console's whole route table, top to bottom.
 func (s *Server) table() []route {
-	open := func(method, pattern string, a Auth, fn http.HandlerFunc) route {
+	open := func(method, pattern string, a Auth, fn openHandler) route {
 		return route{Route: Route{Method: method, Pattern: pattern, Auth: a}, fn: fn}
 	}
 	get := func(pattern string, h pageHandler) route {
@@ -164,8 +169,9 @@ func (s *Server) table() []route {
 		return route{Route: Route{Method: "POST", Pattern: pattern, Auth: AuthAction}, page: h}
 	}
 	return []route{
-		open("GET", "/ui/{$}", AuthNone, func(w http.ResponseWriter, r *http.Request) {
+		open("GET", "/ui/{$}", AuthNone, func(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, "/ui/logs", http.StatusSeeOther)
+			return nil
 		}),
 		open("GET", "/ui/static/{name}", AuthNone, s.static),
 
@@ -179,8 +185,8 @@ func (s *Server) table() []route {
 		get("/ui/webhooks", s.listEndpoints),
 		post("/ui/webhooks", s.createEndpoint),
 		get("/ui/webhooks/{id}", s.showEndpoint),
-		post("/ui/webhooks/{id}/enable", s.enableEndpoint),
-		post("/ui/webhooks/{id}/disable", s.disableEndpoint),
+		post("/ui/webhooks/{id}/enable", s.setEnabled(true, "", "enabled")),
+		post("/ui/webhooks/{id}/disable", s.setEnabled(false, "disabled in the console", "disabled")),
 		post("/ui/webhooks/{id}/rotate", s.rotateEndpoint),
 		post("/ui/webhooks/{id}/test", s.testEndpoint),
 		post("/ui/webhooks/{id}/delete", s.deleteEndpoint),
@@ -197,12 +203,13 @@ func (s *Server) table() []route {
 		get("/ui/tokens", s.listTokens),
 		post("/ui/tokens", s.createToken),
 		post("/ui/tokens/{id}/revoke", s.revokeToken),
-		post("/ui/render-secret/rotate", s.rotateRenderSecret),
-		post("/ui/get-render-token/rotate", s.rotateGetRenderToken),
+		post("/ui/render-secret/rotate", s.rotate(space.RenderSecret)),
+		post("/ui/get-render-token/rotate", s.rotate(space.GetRenderToken)),
 
-		open("", "/ui/", AuthNone, func(w http.ResponseWriter, r *http.Request) {
+		open("", "/ui/", AuthNone, func(w http.ResponseWriter, r *http.Request) error {
 			sess, _ := s.session(r)
 			s.notFound(w, r, sess)
+			return nil
 		}),
 	}
 }
@@ -227,9 +234,9 @@ func (s *Server) routes() *http.ServeMux {
 		var h http.HandlerFunc
 		switch r.Auth {
 		case AuthNone:
-			h = r.fn
+			h = s.open(r.fn)
 		case AuthOrigin:
-			h = s.sameOrigin(r.fn)
+			h = s.sameOrigin(s.open(r.fn))
 		case AuthSession:
 			h = s.page(r.page)
 		case AuthAction:
@@ -237,11 +244,7 @@ func (s *Server) routes() *http.ServeMux {
 		default:
 			panic("ui: route " + r.Pattern + " has unknown auth " + string(r.Auth))
 		}
-		pattern := r.Pattern
-		if r.Method != "" {
-			pattern = r.Method + " " + pattern
-		}
-		mux.HandleFunc(pattern, h)
+		mux.HandleFunc(r.MuxPattern(), h)
 	}
 	return mux
 }
@@ -310,15 +313,16 @@ func (s *Server) loadAssets() error {
 
 // static serves an embedded asset. URLs carry the content hash (see the
 // asset template function), so they can be cached for long.
-func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+func (s *Server) static(w http.ResponseWriter, r *http.Request) error {
 	a, ok := s.assets[r.PathValue("name")]
 	if !ok {
 		http.NotFound(w, r)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", a.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(a.data)
+	return nil
 }
 
 // view is what every page template executes with.
@@ -442,10 +446,11 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	_, _ = fmt.Fprintf(w, "Internal error; see the server log for request %s.\n", id)
 }
 
-// fail answers a store error: another space's (or no) record is a 404,
-// anything else a 500.
+// fail answers the error a handler returned, once, as the console's
+// dialect of reply's table has it: a 404 (another space's record, or
+// none) is the not-found page, anything else a 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	if errors.Is(err, store.ErrNotFound) {
+	if reply.For(reply.Console, err).Status == http.StatusNotFound {
 		s.notFound(w, r, sess)
 		return
 	}
@@ -490,29 +495,23 @@ func statusClass(code int) string {
 	return "st-err"
 }
 
-// stateClass colours callback states.
-func stateClass(state string) string {
-	switch state {
-	case store.CallbackSucceeded:
-		return "st-ok"
-	case store.CallbackFailed:
-		return "st-err"
-	case store.CallbackRetrying:
-		return "st-warn"
+// classes colours a state by a table; anything else is st-none.
+func classes(m map[string]string) func(string) string {
+	return func(state string) string {
+		if c, ok := m[state]; ok {
+			return c
+		}
+		return "st-none"
 	}
-	return "st-none"
 }
+
+// stateClass colours callback states.
+var stateClass = classes(map[string]string{
+	store.CallbackSucceeded: "st-ok", store.CallbackFailed: "st-err", store.CallbackRetrying: "st-warn",
+})
 
 // deliveryClass colours delivery states: failed means more attempts are
 // due, exhausted that none are.
-func deliveryClass(status string) string {
-	switch status {
-	case store.DeliverySucceeded:
-		return "st-ok"
-	case store.DeliveryExhausted:
-		return "st-err"
-	case store.DeliveryFailed:
-		return "st-warn"
-	}
-	return "st-none"
-}
+var deliveryClass = classes(map[string]string{
+	store.DeliverySucceeded: "st-ok", store.DeliveryExhausted: "st-err", store.DeliveryFailed: "st-warn",
+})

@@ -267,27 +267,24 @@ type usageData struct {
 	HasRenders    bool
 }
 
-func (s *Server) usage(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) usage(w http.ResponseWriter, r *http.Request, sess *session) error {
 	u, err := s.cfg.Store.Usage(r.Context(), sess.Space.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	list := func(p store.ListLogsParams) ([]*store.RequestLog, error) {
 		return s.cfg.Store.ListRequestLogs(r.Context(), p)
 	}
 	days, scanned, capped, err := dailyStats(list, sess.Space.ID, time.Now(), s.cfg.UsageScanLimit)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	d := usageData{Usage: u, Counts: countChart(days), Times: timeChart(days), Scanned: scanned, Capped: capped, ScanLimit: s.cfg.UsageScanLimit}
 	if u.CreditLimit > 0 {
 		d.Remaining = max(0, u.CreditLimit-u.CreditsUsed)
 	}
 	if d.RatePerMinute, err = s.cfg.Store.GetRateLimit(r.Context(), sess.Space.ID); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	// Newest day first in the table.
 	for i := len(days) - 1; i >= 0; i-- {
@@ -297,4 +294,5 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, sess *session) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "usage", view{Title: "Usage", Nav: "usage", S: sess, Data: d})
+	return nil
 }

@@ -11,12 +11,10 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/delivery"
+	"github.com/renderhook/renderhook/internal/endpoint"
+	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/webhook"
 )
-
-// errInvalid marks a form value the user must correct (shown on the form).
-var errInvalid = errors.New("invalid")
 
 type endpointsData struct {
 	Endpoints []*store.WebhookEndpoint
@@ -32,71 +30,56 @@ type endpointForm struct {
 	Events      []string
 }
 
+// Has reports whether the form ticks event ev.
 func (f endpointForm) Has(ev string) bool { return slices.Contains(f.Events, ev) }
 
-// validateEndpoint applies the API's rules for an endpoint (POST
-// /api/webhooks): a URL the egress guard accepts, a description of at most
-// 500 characters, and known events (none means all).
-func (s *Server) validateEndpoint(f endpointForm) error {
-	if f.URL == "" {
-		return fmt.Errorf("%w: a URL is required", errInvalid)
+// invalidText words an endpoint's broken rule for the console's form.
+func invalidText(e *endpoint.InvalidError) string {
+	switch e.Rule {
+	case endpoint.URLRequired:
+		return "a URL is required"
+	case endpoint.DescriptionTooLong:
+		return fmt.Sprintf("the description is at most %d characters", endpoint.MaxDescription)
+	case endpoint.UnknownEvent:
+		return fmt.Sprintf("unknown event %q", e.Detail)
 	}
-	if err := s.cfg.CheckURL(f.URL); err != nil {
-		return fmt.Errorf("%w: url: %v", errInvalid, err)
-	}
-	if len(f.Description) > 500 {
-		return fmt.Errorf("%w: the description is at most 500 characters", errInvalid)
-	}
-	for _, ev := range f.Events {
-		if !slices.Contains(delivery.Events, ev) && ev != "*" {
-			return fmt.Errorf("%w: unknown event %q", errInvalid, ev)
-		}
-	}
-	return nil
+	return "url: " + e.Detail
 }
 
-func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.renderEndpoints(w, r, sess, http.StatusOK, endpointForm{}, "")
+func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, sess *session) error {
+	return s.renderEndpoints(w, r, sess, http.StatusOK, endpointForm{}, "")
 }
 
-func (s *Server) renderEndpoints(w http.ResponseWriter, r *http.Request, sess *session, status int, f endpointForm, msg string) {
+func (s *Server) renderEndpoints(w http.ResponseWriter, r *http.Request, sess *session, status int, f endpointForm, msg string) error {
 	es, err := s.cfg.Store.ListWebhookEndpoints(r.Context(), sess.Space.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.render(w, r, status, "webhooks", view{Title: "Webhooks", Nav: "webhooks", S: sess, Data: endpointsData{
 		Endpoints: es, Events: delivery.Events, Form: f, Error: msg,
 	}})
+	return nil
 }
 
-func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
+// createEndpoint makes an endpoint from the form; a form that breaks a
+// rule is shown again with what to correct.
+func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request, sess *session) error {
 	f := endpointForm{
 		URL:         strings.TrimSpace(r.PostFormValue("url")),
 		Description: strings.TrimSpace(r.PostFormValue("description")),
 		Events:      r.PostForm["events"],
 	}
-	if err := s.validateEndpoint(f); err != nil {
-		s.renderEndpoints(w, r, sess, http.StatusUnprocessableEntity, f, strings.TrimPrefix(err.Error(), errInvalid.Error()+": "))
-		return
+	e, err := s.endpoints.Create(r.Context(), sess.Space.ID, endpoint.Input{URL: &f.URL, Description: &f.Description, Events: &f.Events}, "")
+	var invalid *endpoint.InvalidError
+	if errors.As(err, &invalid) {
+		return s.renderEndpoints(w, r, sess, http.StatusUnprocessableEntity, f, invalidText(invalid))
 	}
-	secret, err := webhook.NewSecret()
 	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	now := time.Now().UTC()
-	e := &store.WebhookEndpoint{
-		ID: store.NewID("whe"), SpaceID: sess.Space.ID, URL: f.URL, Description: f.Description, Events: f.Events,
-		Enabled: true, Secret: secret, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := s.cfg.Store.CreateWebhookEndpoint(r.Context(), e); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	// The secret is shown on this answer only; the endpoint page never
 	// shows it again.
-	s.renderEndpoint(w, r, sess, e, "Endpoint created. Copy its signing secret now: it is not shown again.", e.Secret)
+	return s.renderEndpoint(w, r, sess, e, "Endpoint created. Copy its signing secret now: it is not shown again.", e.Secret)
 }
 
 type endpointData struct {
@@ -109,88 +92,77 @@ type endpointData struct {
 	Traffic delivery.DestinationStats
 }
 
-func (s *Server) showEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) showEndpoint(w http.ResponseWriter, r *http.Request, sess *session) error {
 	e, err := s.cfg.Store.GetWebhookEndpoint(r.Context(), sess.Space.ID, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return err
 	}
-	s.renderEndpoint(w, r, sess, e, "", "")
+	return s.renderEndpoint(w, r, sess, e, "", "")
 }
 
-func (s *Server) renderEndpoint(w http.ResponseWriter, r *http.Request, sess *session, e *store.WebhookEndpoint, notice, secret string) {
+func (s *Server) renderEndpoint(w http.ResponseWriter, r *http.Request, sess *session, e *store.WebhookEndpoint, notice, secret string) error {
 	ds, err := s.cfg.Store.ListDeliveries(r.Context(), store.ListDeliveriesParams{SpaceID: sess.Space.ID, EndpointID: e.ID, Limit: 20})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.render(w, r, http.StatusOK, "webhook", view{Title: "Endpoint " + e.ID, Nav: "webhooks", S: sess, Data: endpointData{
-		Endpoint: e, Secret: secret, Notice: notice, Deliveries: ds, Traffic: s.cfg.Notify.EndpointStats(e.ID),
+		Endpoint: e, Secret: secret, Notice: notice, Deliveries: ds, Traffic: s.endpoints.Stats(e.ID),
 	}})
+	return nil
 }
 
-// patchEndpoint changes only the fields p names on the session's endpoint
-// named in the path (404 for another space's), as one statement on what
-// is stored, so it cannot undo a concurrent rotation or a 410's disabling.
-func (s *Server) patchEndpoint(w http.ResponseWriter, r *http.Request, sess *session, p store.EndpointPatch) (*store.WebhookEndpoint, bool) {
-	p.At = time.Now().UTC()
-	e, err := s.cfg.Store.PatchWebhookEndpoint(r.Context(), sess.Space.ID, r.PathValue("id"), p)
-	if err != nil {
-		s.fail(w, r, sess, err)
-		return nil, false
-	}
-	return e, true
-}
-
-func (s *Server) enableEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	on := true
-	if e, ok := s.patchEndpoint(w, r, sess, store.EndpointPatch{Enabled: &on}); ok {
-		http.Redirect(w, r, "/ui/webhooks/"+e.ID+"?done=enabled", http.StatusSeeOther)
-	}
-}
-
-func (s *Server) disableEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	off := false
-	if e, ok := s.patchEndpoint(w, r, sess, store.EndpointPatch{Enabled: &off, DisabledReason: "disabled in the console"}); ok {
-		http.Redirect(w, r, "/ui/webhooks/"+e.ID+"?done=disabled", http.StatusSeeOther)
+// setEnabled turns the session's endpoint named in the path on or off
+// (endpoint.Patch: only that field, so it cannot undo a concurrent
+// rotation or a 410's disabling), then shows it with notice done.
+func (s *Server) setEnabled(on bool, reason, done string) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) error {
+		e, err := s.endpoints.Patch(r.Context(), sess.Space.ID, r.PathValue("id"), endpoint.Input{Enabled: &on}, reason)
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/ui/webhooks/"+e.ID+"?done="+done, http.StatusSeeOther)
+		return nil
 	}
 }
 
 // rotateEndpoint gives the endpoint a new secret; the old one keeps signing
-// next to it for the rotation window (24 h), as with the API.
-func (s *Server) rotateEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	e, err := s.cfg.Notify.RotateEndpointSecret(r.Context(), sess.Space.ID, r.PathValue("id"))
+// next to it for the rotation window, as with the API.
+func (s *Server) rotateEndpoint(w http.ResponseWriter, r *http.Request, sess *session) error {
+	e, err := s.endpoints.Rotate(r.Context(), sess.Space.ID, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return err
 	}
-	s.renderEndpoint(w, r, sess, e, "Secret rotated. Copy the new secret now: it is not shown again. The previous secret keeps signing alongside it for 24 hours.", e.Secret)
+	return s.renderEndpoint(w, r, sess, e, "Secret rotated. Copy the new secret now: it is not shown again. The previous secret keeps signing alongside it for "+
+		spell(s.endpoints.RotationWindow())+".", e.Secret)
 }
 
-func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
-	e, err := s.cfg.Store.GetWebhookEndpoint(r.Context(), sess.Space.ID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+// spell says a duration in words: "24 hours", "1 hour", else as Go does.
+func spell(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "1 hour"
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
 	}
-	id, err := s.cfg.Notify.SendTest(r.Context(), e)
+	return d.String()
+}
+
+func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request, sess *session) error {
+	id, err := s.endpoints.SendTest(r.Context(), sess.Space.ID, r.PathValue("id"))
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/ui/webhooks/deliveries/"+id+"?done=test", http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, sess *session) error {
 	if err := s.cfg.Store.DeleteWebhookEndpoint(r.Context(), sess.Space.ID, r.PathValue("id")); err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/ui/webhooks?done=deleted", http.StatusSeeOther)
+	return nil
 }
-
-// deliveryStatuses are the delivery list's status filter choices.
-var deliveryStatuses = []string{store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryExhausted}
 
 type deliveriesData struct {
 	Deliveries []*store.Delivery
@@ -203,43 +175,33 @@ type deliveriesData struct {
 	First      string
 }
 
-func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *session) error {
 	q := r.URL.Query()
-	d := deliveriesData{Statuses: deliveryStatuses, Status: q.Get("status"), EndpointID: q.Get("endpointId")}
+	d := deliveriesData{Statuses: endpoint.DeliveryStatuses, Status: q.Get("status"), EndpointID: q.Get("endpointId")}
 	var err error
 	if d.Endpoints, err = s.cfg.Store.ListWebhookEndpoints(r.Context(), sess.Space.ID); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	if d.Status != "" && !slices.Contains(deliveryStatuses, d.Status) {
+	if !endpoint.ValidStatus(d.Status) {
 		d.Error = "The status filter must be pending, succeeded, failed or exhausted."
 		s.render(w, r, http.StatusBadRequest, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
-		return
+		return nil
 	}
 	p := store.ListDeliveriesParams{SpaceID: sess.Space.ID, EndpointID: d.EndpointID, Status: d.Status, Limit: pageSize + 1}
-	if c := q.Get("cursor"); c != "" {
-		cur, ok := decodeCursor(c)
-		if !ok {
-			d.Error = "That page link is not valid; showing the newest deliveries."
-		} else {
-			p.After = cur
-			d.First = "/ui/webhooks/deliveries?" + filterQuery("status", d.Status, "endpointId", d.EndpointID).Encode()
-		}
-	}
+	const path = "/ui/webhooks/deliveries"
+	filters := filterQuery("status", d.Status, "endpointId", d.EndpointID)
+	p.After, d.First, d.Error = pageFrom(q, path, filters, "That page link is not valid; showing the newest deliveries.")
 	ds, err := s.cfg.Store.ListDeliveries(r.Context(), p)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	if len(ds) > pageSize {
-		ds = ds[:pageSize]
-		last := ds[pageSize-1]
-		nq := filterQuery("status", d.Status, "endpointId", d.EndpointID)
-		nq.Set("cursor", encodeCursor(last.CreatedAt, last.ID))
-		d.Next = "/ui/webhooks/deliveries?" + nq.Encode()
+	ds, more := requestlog.Cut(ds, pageSize)
+	if more {
+		d.Next = nextPage(path, filters, ds[len(ds)-1].CreatedAt, ds[len(ds)-1].ID)
 	}
 	d.Deliveries = ds
 	s.render(w, r, http.StatusOK, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
+	return nil
 }
 
 type deliveryData struct {
@@ -251,30 +213,26 @@ type deliveryData struct {
 	CanRedeliver bool
 }
 
-func (s *Server) showDelivery(w http.ResponseWriter, r *http.Request, sess *session) {
+func (s *Server) showDelivery(w http.ResponseWriter, r *http.Request, sess *session) error {
 	d, err := s.cfg.Store.GetDelivery(r.Context(), sess.Space.ID, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return err
 	}
 	s.render(w, r, http.StatusOK, "delivery", view{Title: "Delivery " + d.ID, Nav: "deliveries", S: sess, Data: deliveryData{
 		Delivery:     d,
 		Live:         d.Status == store.DeliveryPending || d.Status == store.DeliveryFailed,
 		CanRedeliver: d.Status == store.DeliveryFailed || d.Status == store.DeliveryExhausted,
 	}})
+	return nil
 }
 
-func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, sess *session) {
-	d, err := s.cfg.Store.GetDelivery(r.Context(), sess.Space.ID, r.PathValue("id"))
+func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, sess *session) error {
+	d, err := s.endpoints.Redeliver(r.Context(), sess.Space.ID, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
-	}
-	if err := s.cfg.Notify.Redeliver(r.Context(), d); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/ui/webhooks/deliveries/"+d.ID+"?done=redelivered", http.StatusSeeOther)
+	return nil
 }
 
 // prettyJSON indents a JSON payload or body ([]byte or string) for
