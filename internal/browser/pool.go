@@ -80,6 +80,8 @@ type Stats struct {
 	// Background is URL-render work still going on after the answers:
 	// spare contexts being made and used contexts being disposed of.
 	Background int
+	Spares     int    // spare URL-render contexts ready
+	Crashes    uint64 // browsers that exited on their own (crashed, or killed as hung)
 }
 
 // Pool is a warm-tab pool over one Chromium process. Create it with New, then
@@ -116,6 +118,7 @@ type Pool struct {
 
 	renders  atomic.Uint64
 	restarts atomic.Uint64
+	crashes  atomic.Uint64
 
 	// tplProxy is the proxy template renders' requests go through (see
 	// Config.Egress); nil without a guard. Made by Start, closed by Stop.
@@ -354,6 +357,8 @@ func (p *Pool) Stats() Stats {
 		Renders:    p.renders.Load(),
 		Restarts:   p.restarts.Load(),
 		Background: p.sparesMaking + p.disposing,
+		Spares:     len(p.spares),
+		Crashes:    p.crashes.Load(),
 	}
 	if p.cur != nil {
 		s.Tabs = p.cur.tabs
@@ -838,6 +843,7 @@ func (p *Pool) relaunch(dead *instance) {
 	}
 	p.mu.Unlock()
 	dead.log.Error("chromium exited unexpectedly; relaunching")
+	p.crashes.Add(1)
 
 	backoff := 100 * time.Millisecond
 	for {

@@ -29,12 +29,14 @@ import (
 	"github.com/renderhook/renderhook/internal/callback"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/metrics"
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/tracing"
 	"github.com/renderhook/renderhook/internal/ui"
 )
 
@@ -111,7 +113,10 @@ type Config struct {
 	// DisableCallbacks turns off post-render storing, logging and billing.
 	// Only the benchmark uses it, to measure what callbacks cost.
 	DisableCallbacks bool
-	Logger           *slog.Logger
+	// MetricsAddr is where /metrics is served: "" on Addr beside the API,
+	// host:port on a listener of its own, MetricsOff nowhere.
+	MetricsAddr string
+	Logger      *slog.Logger
 }
 
 // OpenStore opens (without migrating) the database named by the config:
@@ -229,8 +234,15 @@ type Server struct {
 	Notify   *delivery.Service
 	Guard    *egress.Guard
 	API      *api.Server
-	http     *http.Server
-	ln       net.Listener
+	// Metrics holds the Prometheus families; nil when MetricsAddr is off.
+	Metrics *metrics.Metrics
+	tracing *tracing.Provider
+	http    *http.Server
+	ln      net.Listener
+	// metricsHTTP serves /metrics on MetricsAddr, when it has its own.
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
+	stopWatch   func() // ends the metrics' River event subscription
 	// lock is the data dir's lock on SQLite (lockDataDir), held until the
 	// store is closed.
 	lock *os.File
@@ -309,6 +321,13 @@ func (s *Server) init(ctx context.Context) error {
 	if err := Migrate(ctx, s.Store); err != nil {
 		return err
 	}
+	var err error
+	if s.tracing, err = tracing.FromEnv(ctx, Version); err != nil {
+		return err
+	}
+	if s.tracing.On() {
+		s.log = slog.New(tracing.LogHandler(s.log.Handler()))
+	}
 	bucket, err := blob.OpenURL(ctx, cmp.Or(s.cfg.Storage, "file://"+filepath.Join(s.cfg.DataDir, "files")), blob.Options{
 		PublicURL: s.cfg.StoragePublicURL, URLExpiry: s.cfg.StorageURLExpiry, CreateBucket: s.cfg.StorageCreateBucket,
 	})
@@ -338,8 +357,12 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Pool, err = browser.New(bcfg); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
+	if s.cfg.MetricsAddr != MetricsOff {
+		s.Metrics = metrics.New(metrics.Config{Browser: s.Pool, Jobs: metrics.JobCounts(s.Store)})
+	}
 	qcfg := s.cfg.Queue
 	qcfg.Store, qcfg.Logger = s.Store, s.log
+	qcfg.Middleware = s.tracing.RiverMiddleware()
 	// An API node inserts jobs (in the transactions that record renders)
 	// but leaves working them, and River's leader duties, to the others.
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
@@ -374,6 +397,9 @@ func (s *Server) init(ctx context.Context) error {
 	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, retention, time.Hour, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
+	if s.Metrics != nil {
+		wcfg.Observer = s.Metrics
+	}
 	// A render.succeeded's renderUrl is made again when an attempt is
 	// sent later than a prompt first one (a presigned URL expires).
 	if wcfg.Files == nil {
@@ -386,7 +412,14 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.Notify.Register(workers, s.Queue)
-	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
+	if s.Metrics != nil {
+		s.Metrics.AddParked(s.Notify.ParkedDestinations)
+	}
+	ob := observedBrowser{pool: s.Pool, m: s.Metrics, tr: s.tracing.Tracer()}
+	rcfg := render.Config{Store: s.Store, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
+	if s.tracing.On() {
+		rcfg.Store = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
+	}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
 	}
@@ -407,6 +440,11 @@ func (s *Server) init(ctx context.Context) error {
 		UI: console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	}); err != nil {
 		return err
+	}
+	if s.Metrics != nil {
+		for _, r := range s.API.Routes() {
+			s.Metrics.AddRoutes(strings.TrimSpace(r.Method + " " + r.Pattern))
+		}
 	}
 	return nil
 }
@@ -445,14 +483,14 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if s.cfg.Role == RoleWorker {
 		handler = s.workerHandler()
 	}
-	s.http = s.cfg.HTTP.server(handler)
+	s.http = s.cfg.HTTP.server(s.observe(handler))
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	return nil
+	return s.startMetrics()
 }
 
 // DataDir is the directory holding the SQLite database and local files.
@@ -521,8 +559,12 @@ func (s *Server) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
 		}
 	}
+	errs = append(errs, s.stopMetrics(soft))
 	if s.Queue != nil {
 		errs = append(errs, s.Queue.Stop(soft, hard))
+	}
+	if s.tracing != nil {
+		errs = append(errs, s.tracing.Shutdown(soft))
 	}
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))
