@@ -97,7 +97,7 @@ func TreeRSS(proc string, pid int) int64 {
 // parentOf reads the ppid field of /proc/pid/stat (after the command,
 // which may itself hold spaces and parentheses).
 func parentOf(proc string, pid int) int {
-	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "stat"))
+	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "stat")) //nolint:gosec // a procfs path made of a pid
 	if err != nil {
 		return 0
 	}
@@ -115,7 +115,7 @@ func parentOf(proc string, pid int) int {
 
 // residentPages reads the resident field of /proc/pid/statm.
 func residentPages(proc string, pid int) int64 {
-	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "statm"))
+	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "statm")) //nolint:gosec // a procfs path made of a pid
 	if err != nil {
 		return 0
 	}

@@ -162,7 +162,7 @@ func (s *Server) observe(h http.Handler) http.Handler {
 
 // startMetrics serves /metrics on its own listener when MetricsAddr names
 // one, and starts counting River's job events on a node that works jobs.
-func (s *Server) startMetrics() error {
+func (s *Server) startMetrics(ctx context.Context) error {
 	if s.Metrics == nil {
 		return nil
 	}
@@ -173,7 +173,8 @@ func (s *Server) startMetrics() error {
 	if s.cfg.MetricsAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.MetricsAddr)
 	if err != nil {
 		return fmt.Errorf("listen for metrics on %s: %w", s.cfg.MetricsAddr, err)
 	}

@@ -490,7 +490,7 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	return s.startMetrics()
+	return s.startMetrics(ctx)
 }
 
 // DataDir is the directory holding the SQLite database and local files.

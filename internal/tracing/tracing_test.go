@@ -112,13 +112,12 @@ func TestRequestToJob(t *testing.T) {
 }
 
 func TestLogHandlerAddsTraceID(t *testing.T) {
-	rcv := tracingtest.Start(t)
-	_ = rcv
+	tracingtest.Start(t)
 	p, err := tracing.FromEnv(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Shutdown(context.Background())
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 	var buf bytes.Buffer
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil))).With("component", "x")
 	ctx, span := p.Tracer().Start(context.Background(), "op")
