@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,9 +121,10 @@ func outcome(err, buildErr error) string {
 	return "server_error"
 }
 
-// tracedStore is the store as the render service sees it when tracing is
-// on: each transaction (the render's record, its follow-up jobs and
-// notifications) is a span.
+// tracedStore is the store as the render service and the API see it
+// when tracing is on: each transaction (the render's record, its
+// follow-up jobs and notifications) is a span, and each request log
+// entry records the trace id of the context it is written in.
 type tracedStore struct {
 	store.Store
 	tr trace.Tracer
@@ -130,9 +132,21 @@ type tracedStore struct {
 
 func (s tracedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	ctx, span := s.tr.Start(ctx, "store.transaction")
-	err := s.Store.InTx(ctx, fn)
+	err := s.Store.InTx(ctx, func(tx store.Tx) error { return fn(tracedTx{tx}) })
 	tracing.End(span, err)
 	return err //nolint:wrapcheck // the store's own error, unchanged
+}
+
+func (s tracedStore) CreateRequestLog(ctx context.Context, l *store.RequestLog) error {
+	l.TraceID = cmp.Or(l.TraceID, tracing.TraceID(ctx))
+	return s.Store.CreateRequestLog(ctx, l) //nolint:wrapcheck // the store's own error, unchanged
+}
+
+type tracedTx struct{ store.Tx }
+
+func (t tracedTx) CreateRequestLog(ctx context.Context, l *store.RequestLog) error {
+	l.TraceID = cmp.Or(l.TraceID, tracing.TraceID(ctx))
+	return t.Tx.CreateRequestLog(ctx, l) //nolint:wrapcheck // the store's own error, unchanged
 }
 
 // observe wraps h in the HTTP metrics and the request span, and serves

@@ -416,10 +416,13 @@ func (s *Server) init(ctx context.Context) error {
 		s.Metrics.AddParked(s.Notify.ParkedDestinations)
 	}
 	ob := observedBrowser{pool: s.Pool, m: s.Metrics, tr: s.tracing.Tracer()}
-	rcfg := render.Config{Store: s.Store, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
+	// With tracing on, the render service and the API see the store
+	// through tracedStore (transaction spans, trace ids in log entries).
+	st := s.Store
 	if s.tracing.On() {
-		rcfg.Store = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
+		st = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
 	}
+	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
 	}
@@ -435,7 +438,7 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	if s.API, err = api.New(api.Config{
-		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
+		Store: st, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, Sandboxed: s.Pool.Sandboxed, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
 		UI: console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	}); err != nil {
