@@ -42,15 +42,7 @@ func JobCounts(st any) JobCounter {
 				return nil, fmt.Errorf("count jobs: %w", err)
 			}
 			defer rows.Close()
-			var out []JobCount
-			for rows.Next() {
-				var c JobCount
-				if err := rows.Scan(&c.Queue, &c.Kind, &c.State, &c.N); err != nil {
-					return nil, fmt.Errorf("count jobs: %w", err)
-				}
-				out = append(out, c)
-			}
-			return out, rows.Err()
+			return scanCounts(rows)
 		}
 	case interface{ Pool() *pgxpool.Pool }:
 		pool := h.Pool()
@@ -60,18 +52,32 @@ func JobCounts(st any) JobCounter {
 				return nil, fmt.Errorf("count jobs: %w", err)
 			}
 			defer rows.Close()
-			var out []JobCount
-			for rows.Next() {
-				var c JobCount
-				if err := rows.Scan(&c.Queue, &c.Kind, &c.State, &c.N); err != nil {
-					return nil, fmt.Errorf("count jobs: %w", err)
-				}
-				out = append(out, c)
-			}
-			return out, rows.Err()
+			return scanCounts(rows)
 		}
 	}
 	return nil
+}
+
+// countRows is what database/sql's and pgx's rows have in common.
+type countRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func scanCounts(rows countRows) ([]JobCount, error) {
+	var out []JobCount
+	for rows.Next() {
+		var c JobCount
+		if err := rows.Scan(&c.Queue, &c.Kind, &c.State, &c.N); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
 }
 
 // jobsCollector serves the last count of River's jobs. A scrape finding

@@ -155,15 +155,7 @@ func TestMetricsListenerAndOff(t *testing.T) {
 func TestScrapeDuringRenderStorm(t *testing.T) {
 	e := startServerCfg(t, server.Config{Browser: browser.Config{MaxTabs: 2}, Egress: egressAllow("127.0.0.0/8"),
 		Webhooks: delivery.Config{Workers: 4}})
-	imgURL, release := slowImage(t)
-	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
-		"name": "slow", "html": `<img src="{{.img}}">`, "width": 200, "height": 100,
-		"variables": []map[string]any{{"name": "img", "type": "image"}},
-	}).json(t)
-	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{
-		"templateId": tpl["id"], "values": map[string]any{"img": imgURL + "/slow.gif"}, "publish": true,
-	}).json(t)
-	path := "/api/render/" + pg["id"].(string)
+	path, release := e.slowPage()
 	const storm = 6
 	results := make(chan resp, storm)
 	for range storm {
