@@ -548,7 +548,7 @@ func TestBrowserCrash(t *testing.T) {
 	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
 		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
 	}
-	if s := p.Stats(); s.Restarts != 1 || s.Tabs != 2 || !p.Ready() {
+	if s := p.Stats(); s.Restarts != 1 || s.Crashes != 1 || s.Tabs != 2 || !p.Ready() {
 		t.Errorf("Stats() = %+v, Ready() = %v", s, p.Ready())
 	}
 	// Renderers and helpers of the killed browser are gone too.
@@ -577,6 +577,9 @@ func TestRecycle(t *testing.T) {
 	}
 	if p.BrowserPID() == firstPID {
 		t.Error("BrowserPID() unchanged after recycle")
+	}
+	if c := p.Stats().Crashes; c != 0 {
+		t.Errorf("a recycle counted as %d crashes", c)
 	}
 	eventually(t, 10*time.Second, "recycled browser to exit", func() bool { return !groupAlive(firstPID) })
 }
