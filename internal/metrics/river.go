@@ -42,7 +42,11 @@ func JobCounts(st any) JobCounter {
 				return nil, fmt.Errorf("count jobs: %w", err)
 			}
 			defer rows.Close()
-			return scanCounts(rows)
+			out, err := scanCounts(rows)
+			if err == nil && rows.Err() != nil { // scanCounts checked it; said again for rowserrcheck
+				err = fmt.Errorf("count jobs: %w", rows.Err())
+			}
+			return out, err
 		}
 	case interface{ Pool() *pgxpool.Pool }:
 		pool := h.Pool()
