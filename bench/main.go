@@ -61,6 +61,7 @@ type options struct {
 	svg               string
 	cpuprofile        string
 	webhookCPUProfile string
+	observabilityOnly bool
 	gotenberg         string
 	postgres          string
 }
@@ -73,6 +74,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "bench/results/latest.json", "JSON results file (\"\" to skip)")
 	fs.StringVar(&o.docs, "docs", "docs/BENCHMARKS.md", "Markdown file whose bench section is regenerated (\"\" to skip)")
 	fs.StringVar(&o.svg, "svg", "docs/bench-latency.svg", "SVG latency chart (\"\" to skip)")
+	fs.BoolVar(&o.observabilityOnly, "observability-only", false, "measure only what metrics and tracing cost a render; writes no results files")
 	fs.BoolVar(&o.webhooksOnly, "webhooks-only", false, "measure webhook delivery only, skipping the renders; writes no results files")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of an extra, unmeasured renderhook 4-client phase to this file")
 	fs.StringVar(&o.webhookCPUProfile, "webhook-cpuprofile", "", "write a CPU profile of an extra, unmeasured webhook throughput phase to this file")
@@ -140,6 +142,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer rh.close()
 
+	if o.observabilityOnly {
+		return runObservabilityOnly(ctx, rh, p, logger, progress, stdout)
+	}
 	var rep *report
 	if o.webhooksOnly {
 		p.Mode += ", webhooks only"
@@ -280,5 +285,8 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 	}
 	rep.Checks = append(rep.Checks, newCheck(fmt.Sprintf("v1 /v1/render/sync cache hit p50 (%d calls with ttl, each answered from the stored file)", hits.N),
 		hits.P50, "ms", "<=", targetCacheHitP50))
+	if err := addObservability(ctx, rep, rh, p, logger, progress); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }

@@ -61,7 +61,9 @@ func (r *renderhookSide) name() string {
 //
 // database is the server's --database: "" for SQLite in the data dir, or a
 // PostgreSQL URL.
-func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database string, logger *slog.Logger) (_ *renderhookSide, err error) {
+//
+// opts adjust the server's config (the observability phase turns metrics off).
+func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database string, logger *slog.Logger, opts ...func(*server.Config)) (_ *renderhookSide, err error) {
 	dataDir, err := os.MkdirTemp("", "renderhook-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -78,7 +80,7 @@ func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database s
 	}
 	addr := ln.Addr().String()
 	r.base = "http://" + addr
-	r.srv, err = server.New(ctx, server.Config{
+	cfg := server.Config{
 		DataDir:   dataDir,
 		Database:  database,
 		PublicURL: r.base,
@@ -88,7 +90,11 @@ func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database s
 		Egress:           egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
 		DisableCallbacks: noCallbacks,
 		Logger:           logger,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r.srv, err = server.New(ctx, cfg)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("create server: %w", err)

@@ -50,6 +50,8 @@ type report struct {
 	// Webhooks is webhook delivery on SQLite and, when measured, on
 	// PostgreSQL.
 	Webhooks []*webhookResults `json:"webhooks,omitempty"`
+	// Observability is what metrics and tracing cost a render.
+	Observability *observability `json:"observability,omitempty"`
 	// Checks are the figures with absolute targets.
 	Checks []check  `json:"checks"`
 	Notes  []string `json:"notes"`

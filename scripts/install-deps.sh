@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what renderhook needs to run and test on Debian/Ubuntu: Chromium,
-# fonts, and poppler-utils (pdfinfo, used by tests to count PDF pages).
+# fonts, poppler-utils (pdfinfo, used by tests to count PDF pages) and
+# prometheus (promtool, used by tests to lint /metrics).
 # Does nothing when everything is already there.
 set -euo pipefail
 
@@ -12,6 +13,8 @@ dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
 # scripts render as tofu boxes.
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
+# promtool (Debian's prometheus package) lints /metrics in the server tests.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

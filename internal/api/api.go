@@ -280,7 +280,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeError(rec, r, http.StatusInternalServerError, "internal_error", internalMessage(r))
 				}
 			}
-			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			s.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(rec, r)

@@ -162,6 +162,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Webhooks.BreakAfter, "webhook-break-after", 5, "consecutive timeouts, connection errors, 429s or 5xx after which an endpoint's deliveries are parked until a probe succeeds")
 	fs.DurationVar(&cfg.Webhooks.BreakerCooldown, "webhook-breaker-cooldown", 5*time.Second, "how long a broken endpoint's deliveries are parked before the first probe (doubled per failed probe, up to 5m)")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's stable identity on PostgreSQL, unique among nodes and kept across restarts, so a restarted node resumes its own interrupted jobs at once (default: generated once and kept in <data-dir>/node-id)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "where Prometheus metrics are served: empty for /metrics on --addr, host:port for a listener of its own, off for none")
 	egressAllow := fs.String("egress-allow", "", "CIDR ranges outbound requests may reach although private (e.g. 10.0.0.0/8,127.0.0.0/8)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

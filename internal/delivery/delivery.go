@@ -107,7 +107,19 @@ type Config struct {
 	// BreakerCooldown is how long an open breaker parks deliveries before
 	// a probe; doubled by every failed probe up to 5 min. Default 5 s.
 	BreakerCooldown time.Duration
-	Logger          *slog.Logger
+	// Observer, when set, is told of every recorded attempt and every
+	// delivery held back without one (the metrics).
+	Observer Observer
+	Logger   *slog.Logger
+}
+
+// Observer watches deliveries' outcomes: DeliveryAttempt gets each
+// recorded attempt with the status it left the delivery in
+// (store.DeliverySucceeded, …), DeliveryHeld each snooze without an
+// attempt ("parked" by the breaker, "capped" by the in-flight cap).
+type Observer interface {
+	DeliveryAttempt(status string, a store.DeliveryAttempt)
+	DeliveryHeld(state string)
 }
 
 // FileURLs makes the URL a stored file is downloaded from.

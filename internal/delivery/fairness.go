@@ -460,6 +460,20 @@ func (f *fairness) heldState(key, id string) string {
 // jitterUp returns a random delay in [0, d).
 func jitterUp(d time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(d))) }
 
+// ParkedDestinations is how many destinations' breakers are open on
+// this node now (the metrics' gauge).
+func (s *Service) ParkedDestinations() int {
+	s.fair.mu.Lock()
+	defer s.fair.mu.Unlock()
+	n := 0
+	for _, d := range s.fair.dests {
+		if d.open {
+			n++
+		}
+	}
+	return n
+}
+
 // EndpointStats is this node's view of an endpoint's traffic: its cap,
 // breaker, and how many of its deliveries are capped or parked.
 func (s *Service) EndpointStats(endpointID string) DestinationStats {

@@ -130,6 +130,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	if err := w.s.rec.record(d.ID, *a, status); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
+	if o := w.s.cfg.Observer; o != nil {
+		o.DeliveryAttempt(status, *a)
+	}
 	if ep != nil {
 		w.endpointHealth(ctx, ep, ok, *a)
 	}
@@ -237,8 +240,12 @@ func (w *worker) attemptFair(ctx context.Context, d *store.Delivery, secrets []s
 		return nil, 0, jitter(capSnooze)
 	}
 	defer leave()
-	sl, wait := w.s.fair.admit(ctx, destinationKey(d.SpaceID, d.EndpointID, d.URL), d.ID)
+	key := destinationKey(d.SpaceID, d.EndpointID, d.URL)
+	sl, wait := w.s.fair.admit(ctx, key, d.ID)
 	if sl == nil {
+		if o := w.s.cfg.Observer; o != nil {
+			o.DeliveryHeld(w.s.fair.heldState(key, d.ID))
+		}
 		return nil, 0, wait
 	}
 	a, retryAfter := w.attempt(ctx, d, secrets)

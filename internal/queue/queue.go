@@ -84,7 +84,9 @@ type Config struct {
 	// outlive the request log's retention; 0 keeps River's own periods
 	// (24 h, 24 h and 7 days).
 	FinishedJobRetention time.Duration
-	Logger               *slog.Logger
+	// Middleware wraps job inserts and work (tracing's trace context).
+	Middleware []rivertype.Middleware
+	Logger     *slog.Logger
 }
 
 // Client is the part of River's client that does not depend on the
@@ -250,6 +252,7 @@ func New(cfg Config) (*Queue, error) {
 		FetchPollInterval: cmp.Or(cfg.PollInterval, 100*time.Millisecond),
 		RetryPolicy:       &backoff{base: cmp.Or(cfg.RetryBase, time.Second), max: cmp.Or(cfg.RetryMax, 5*time.Minute)},
 		ID:                cfg.ID,
+		Middleware:        cfg.Middleware,
 	}
 	if r := cfg.FinishedJobRetention; r > 0 {
 		rc.CompletedJobRetentionPeriod = min(r, 24*time.Hour)

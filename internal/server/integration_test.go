@@ -674,18 +674,25 @@ func slowImage(t *testing.T) (url string, release func()) {
 	return srv.URL, release
 }
 
-func TestQueueFullAnswers503(t *testing.T) {
-	// Loopback allowed: the tab is held by a slow image server here.
-	e := startServerCfg(t, server.Config{Browser: browser.Config{MaxTabs: 1, QueueSize: 1}, Egress: egressAllow("127.0.0.0/8")})
-	imgURL, release := slowImage(t)
+// slowPage makes a published page whose renders hold their tab until
+// release (its image is a slowImage), and returns its render path.
+func (e *env) slowPage() (path string, release func()) {
+	e.t.Helper()
+	imgURL, release := slowImage(e.t)
 	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
 		"name": "slow", "html": `<img src="{{.img}}">`, "width": 200, "height": 100,
 		"variables": []map[string]any{{"name": "img", "type": "image"}},
-	}).json(t)
+	}).json(e.t)
 	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{
 		"templateId": tpl["id"], "values": map[string]any{"img": imgURL + "/slow.gif"}, "publish": true,
-	}).json(t)
-	path := "/api/render/" + pg["id"].(string)
+	}).json(e.t)
+	return "/api/render/" + pg["id"].(string), release
+}
+
+func TestQueueFullAnswers503(t *testing.T) {
+	// Loopback allowed: the tab is held by a slow image server here.
+	e := startServerCfg(t, server.Config{Browser: browser.Config{MaxTabs: 1, QueueSize: 1}, Egress: egressAllow("127.0.0.0/8")})
+	path, release := e.slowPage()
 
 	results := make(chan resp, 2)
 	for i := 0; i < 2; i++ {

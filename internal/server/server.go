@@ -29,6 +29,7 @@ import (
 	"github.com/renderhook/renderhook/internal/callback"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/metrics"
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/reply"
@@ -36,6 +37,7 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/tracing"
 	"github.com/renderhook/renderhook/internal/ui"
 )
 
@@ -112,7 +114,10 @@ type Config struct {
 	// DisableCallbacks turns off post-render storing, logging and billing.
 	// Only the benchmark uses it, to measure what callbacks cost.
 	DisableCallbacks bool
-	Logger           *slog.Logger
+	// MetricsAddr is where /metrics is served: "" on Addr beside the API,
+	// host:port on a listener of its own, MetricsOff nowhere.
+	MetricsAddr string
+	Logger      *slog.Logger
 }
 
 // OpenStore opens (without migrating) the database named by the config:
@@ -230,8 +235,15 @@ type Server struct {
 	Notify   *delivery.Service
 	Guard    *egress.Guard
 	API      *api.Server
-	http     *http.Server
-	ln       net.Listener
+	// Metrics holds the Prometheus families; nil when MetricsAddr is off.
+	Metrics *metrics.Metrics
+	tracing *tracing.Provider
+	http    *http.Server
+	ln      net.Listener
+	// metricsHTTP serves /metrics on MetricsAddr, when it has its own.
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
+	stopWatch   func() // ends the metrics' River event subscription
 	// lock is the data dir's lock on SQLite (lockDataDir), held until the
 	// store is closed.
 	lock *os.File
@@ -310,6 +322,13 @@ func (s *Server) init(ctx context.Context) error {
 	if err := Migrate(ctx, s.Store); err != nil {
 		return err
 	}
+	var err error
+	if s.tracing, err = tracing.FromEnv(ctx, Version); err != nil {
+		return err
+	}
+	if s.tracing.On() {
+		s.log = slog.New(tracing.LogHandler(s.log.Handler()))
+	}
 	bucket, err := blob.OpenURL(ctx, cmp.Or(s.cfg.Storage, "file://"+filepath.Join(s.cfg.DataDir, "files")), blob.Options{
 		PublicURL: s.cfg.StoragePublicURL, URLExpiry: s.cfg.StorageURLExpiry, CreateBucket: s.cfg.StorageCreateBucket,
 	})
@@ -339,8 +358,12 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Pool, err = browser.New(bcfg); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
+	if s.cfg.MetricsAddr != MetricsOff {
+		s.Metrics = metrics.New(metrics.Config{Browser: s.Pool, Jobs: metrics.JobCounts(s.Store)})
+	}
 	qcfg := s.cfg.Queue
 	qcfg.Store, qcfg.Logger = s.Store, s.log
+	qcfg.Middleware = s.tracing.RiverMiddleware()
 	// An API node inserts jobs (in the transactions that record renders)
 	// but leaves working them, and River's leader duties, to the others.
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
@@ -375,6 +398,9 @@ func (s *Server) init(ctx context.Context) error {
 	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, retention, time.Hour, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
+	if s.Metrics != nil {
+		wcfg.Observer = s.Metrics
+	}
 	// A render.succeeded's renderUrl is made again when an attempt is
 	// sent later than a prompt first one (a presigned URL expires).
 	if wcfg.Files == nil {
@@ -387,7 +413,17 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.Notify.Register(workers, s.Queue)
-	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
+	if s.Metrics != nil {
+		s.Metrics.AddParked(s.Notify.ParkedDestinations)
+	}
+	ob := observedBrowser{pool: s.Pool, m: s.Metrics, tr: s.tracing.Tracer()}
+	// With tracing on, the render service and the API see the store
+	// through tracedStore (transaction spans, trace ids in log entries).
+	st := s.Store
+	if s.tracing.On() {
+		st = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
+	}
+	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
 	if s.cfg.DisableCallbacks {
 		rcfg.Queue, rcfg.Notify = nil, nil
 	}
@@ -403,11 +439,16 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	if s.API, err = api.New(api.Config{
-		Store: s.Store, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
+		Store: st, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, Sandboxed: s.Pool.Sandboxed, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
 		UI: console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	}); err != nil {
 		return err
+	}
+	if s.Metrics != nil {
+		for _, r := range s.API.Routes() {
+			s.Metrics.AddRoutes(strings.TrimSpace(r.Method + " " + r.Pattern))
+		}
 	}
 	return nil
 }
@@ -446,14 +487,14 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if s.cfg.Role == RoleWorker {
 		handler = s.workerHandler()
 	}
-	s.http = s.cfg.HTTP.server(handler)
+	s.http = s.cfg.HTTP.server(s.observe(handler))
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	return nil
+	return s.startMetrics(ctx)
 }
 
 // DataDir is the directory holding the SQLite database and local files.
@@ -525,8 +566,12 @@ func (s *Server) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
 		}
 	}
+	errs = append(errs, s.stopMetrics(soft))
 	if s.Queue != nil {
 		errs = append(errs, s.Queue.Stop(soft, hard))
+	}
+	if s.tracing != nil {
+		errs = append(errs, s.tracing.Shutdown(soft))
 	}
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))

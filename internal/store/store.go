@@ -317,6 +317,9 @@ type RequestLog struct {
 	// CacheHit marks a request answered from an earlier render's file: no
 	// new render, no credit. RenderID then names the earlier render.
 	CacheHit bool
+	// TraceID is the OpenTelemetry trace id of the request ("" when
+	// tracing is off).
+	TraceID string
 }
 
 // LogCursor is a position in a space's log, newest first.

@@ -63,11 +63,11 @@ func createRequestLog(ctx context.Context, q querier, l *store.RequestLog) error
 		return fmt.Errorf("encode callbacks: %w", err)
 	}
 	_, err = q.Exec(ctx, `INSERT INTO request_logs(id, space_id, created_at, method, path, query, body, status, duration_ms,
-		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		l.ID, l.SpaceID, ms(l.CreatedAt), text(l.Method), text(l.Path), text(l.Query), text(l.Body), l.Status, l.DurationMs,
 		text(l.TokenPrefix), text(l.RenderID), text(l.Format), l.Size, text(l.FileKey), l.QueueMs, l.RenderMs, l.TotalMs,
-		text(l.ErrorCode), text(l.Error), nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit)
+		text(l.ErrorCode), text(l.Error), nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit, l.TraceID)
 	return interpretError(err)
 }
 
@@ -90,7 +90,7 @@ func (s *Store) CreateRequestLog(ctx context.Context, l *store.RequestLog) error
 }
 
 const logCols = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
-	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit`
+	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id`
 
 func scanLog(row scanner) (*store.RequestLog, error) {
 	var l store.RequestLog
@@ -98,7 +98,7 @@ func scanLog(row scanner) (*store.RequestLog, error) {
 	var cbs string
 	if err := row.Scan(&l.ID, &l.SpaceID, &created, &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
 		&l.TokenPrefix, &l.RenderID, &l.Format, &l.Size, &l.FileKey, &l.QueueMs, &l.RenderMs, &l.TotalMs,
-		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit); err != nil {
+		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit, &l.TraceID); err != nil {
 		return nil, interpretError(err)
 	}
 	l.CreatedAt = fromMs(created)

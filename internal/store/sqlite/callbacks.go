@@ -62,11 +62,11 @@ func createRequestLog(ctx context.Context, db execer, l *store.RequestLog) error
 		return fmt.Errorf("encode callbacks: %w", err)
 	}
 	_, err = db.ExecContext(ctx, `INSERT INTO request_logs(id, space_id, created_at, method, path, query, body, status, duration_ms,
-		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.ID, l.SpaceID, ms(l.CreatedAt), l.Method, l.Path, l.Query, l.Body, l.Status, l.DurationMs,
 		l.TokenPrefix, l.RenderID, l.Format, l.Size, l.FileKey, l.QueueMs, l.RenderMs, l.TotalMs, l.ErrorCode, l.Error,
-		nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit)
+		nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit, l.TraceID)
 	return interpretError(err)
 }
 
@@ -89,7 +89,7 @@ func (s *Store) CreateRequestLog(ctx context.Context, l *store.RequestLog) error
 }
 
 const logCols = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
-	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit`
+	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id`
 
 func scanLog(row interface{ Scan(...any) error }) (*store.RequestLog, error) {
 	var l store.RequestLog
@@ -97,7 +97,7 @@ func scanLog(row interface{ Scan(...any) error }) (*store.RequestLog, error) {
 	var cbs string
 	if err := row.Scan(&l.ID, &l.SpaceID, &created, &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
 		&l.TokenPrefix, &l.RenderID, &l.Format, &l.Size, &l.FileKey, &l.QueueMs, &l.RenderMs, &l.TotalMs,
-		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit); err != nil {
+		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit, &l.TraceID); err != nil {
 		return nil, interpretError(err)
 	}
 	l.CreatedAt = fromMs(created)

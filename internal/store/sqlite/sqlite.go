@@ -578,3 +578,7 @@ func (s *Store) GetRenderByBlobKey(ctx context.Context, key string) (*store.Rend
 	}
 	return scanRender(s.read.QueryRowContext(ctx, `SELECT `+renderCols+` FROM renders WHERE blob_key = ?`, key))
 }
+
+// ReadDB returns the read pool, for readers that must never wait behind
+// (or hold up) the single writer, such as the metrics' job counts.
+func (s *Store) ReadDB() *sql.DB { return s.read }

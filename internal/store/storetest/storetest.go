@@ -263,7 +263,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		// A cache-hit log entry names the earlier render but is not the
 		// one its callbacks track.
 		orig := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: now, Status: 200, RenderID: newest.ID,
-			CallbackStatus: store.CallbackPending}
+			CallbackStatus: store.CallbackPending, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"}
 		hit := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: now.Add(time.Second), Status: 200, RenderID: newest.ID, CacheHit: true}
 		for _, l := range []*store.RequestLog{orig, hit} {
 			if err := st.CreateRequestLog(ctx, l); err != nil {
@@ -278,7 +278,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("cache-hit entry: %+v %v", gh, err)
 		}
 		go1, err := st.GetRequestLog(ctx, a.ID, orig.ID)
-		if err != nil || go1.CacheHit || go1.Callbacks[store.CallbackCredits].State != store.CallbackSucceeded {
+		if err != nil || go1.CacheHit || go1.Callbacks[store.CallbackCredits].State != store.CallbackSucceeded || go1.TraceID != orig.TraceID || gh.TraceID != "" {
 			t.Fatalf("original entry: %+v %v", go1, err)
 		}
 	})
