@@ -124,7 +124,8 @@ func TestPostgres(t *testing.T) {
 
 type otherTx struct{ store.Tx }
 
-func (otherTx) Driver() any { return "not a transaction" }
+// QueueTx is no transaction of the queue's database.
+func (otherTx) QueueTx() store.QueueTx { return store.QueueTx{} }
 
 func TestInsertTxRefusesForeignTransaction(t *testing.T) {
 	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
@@ -289,19 +290,36 @@ func TestFinishedJobRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var state rivertype.JobState
+	gone := eventually(90*time.Second, func() bool {
 		res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test.ping").States(rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateAvailable))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res.Jobs) == 0 {
-			break
+			return true
 		}
-		id = res.Jobs[0].ID
-		if time.Now().After(deadline) {
-			t.Fatalf("job %d (%s) still kept", id, res.Jobs[0].State)
-		}
-		time.Sleep(100 * time.Millisecond)
+		id, state = res.Jobs[0].ID, res.Jobs[0].State
+		return false
+	})
+	if !gone {
+		t.Fatalf("job %d (%s) still kept", id, state)
 	}
+}
+
+// eventually polls cond until it holds or within has passed, and reports
+// whether it held.
+func eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
 }

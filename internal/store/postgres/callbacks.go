@@ -27,8 +27,8 @@ func (t *tx) CreateRequestLog(ctx context.Context, l *store.RequestLog) error {
 	return createRequestLog(ctx, t.tx, l)
 }
 
-// Driver returns the pgx.Tx, for River's InsertManyTx.
-func (t *tx) Driver() any { return t.tx }
+// QueueTx hands River's riverpgxv5 driver the pgx.Tx.
+func (t *tx) QueueTx() store.QueueTx { return store.QueueTx{Pgx: t.tx} }
 
 // InTx runs fn in one transaction (READ COMMITTED).
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {

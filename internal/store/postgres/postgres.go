@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -72,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	case cfg.MaxConns > 0:
 		pc.MaxConns = cfg.MaxConns
 	case !strings.Contains(cfg.URL, "pool_max_conns"):
-		pc.MaxConns = int32(max(30, 8*runtime.NumCPU()))
+		pc.MaxConns = int32(min(max(30, 8*runtime.NumCPU()), math.MaxInt32)) //nolint:gosec // G115: clamped just before
 	}
 	s := &Store{}
 	if sp, ok := pc.ConnConfig.RuntimeParams["search_path"]; ok {
@@ -96,9 +97,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Pool returns the connection pool, for components (such as the job
-// queue) that must share the database and its transactions.
+// Pool returns the connection pool, for tests that reach into the
+// database.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// QueueDB hands the job queue the pool (River's riverpgxv5 driver shares
+// the database and its transactions) and the migration lock.
+func (s *Store) QueueDB() store.QueueDB {
+	return store.QueueDB{Pgx: s.pool, MigrationLock: s.WithMigrationLock}
+}
 
 // Schema is the schema named by the URL's search_path, or "".
 func (s *Store) Schema() string { return s.schema }
@@ -405,10 +412,6 @@ func (s *Store) RevokeToken(ctx context.Context, spaceID, id string) error {
 		time.Now().UnixMilli(), spaceID, id))
 }
 
-func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return mustAffect(s.pool.Exec(ctx, `UPDATE tokens SET last_used_at = $1 WHERE id = $2`, ms(at), id))
-}
-
 // --- templates ---
 
 func (s *Store) CreateTemplate(ctx context.Context, t *store.Template) error {
@@ -611,11 +614,4 @@ func (s *Store) FindCachedRender(ctx context.Context, spaceID, cacheKey string, 
 	return scanRender(s.pool.QueryRow(ctx, `SELECT `+renderCols+` FROM renders
 		WHERE space_id = $1 AND cache_key = $2 AND status = $3 AND created_at >= $4 ORDER BY created_at DESC LIMIT 1`,
 		spaceID, text(cacheKey), store.RenderSucceeded, ms(since)))
-}
-
-func (s *Store) GetRenderByBlobKey(ctx context.Context, key string) (*store.Render, error) {
-	if key == "" {
-		return nil, store.ErrNotFound
-	}
-	return scanRender(s.pool.QueryRow(ctx, `SELECT `+renderCols+` FROM renders WHERE blob_key = $1`, key))
 }

@@ -20,7 +20,7 @@ func TestConformance(t *testing.T) {
 	if !pgtest.Enabled() {
 		t.Skip(pgtest.EnvURL + " is not set")
 	}
-	storetest.Run(t, func(t *testing.T) store.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		st, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t), MaxConns: 4})
 		if err != nil {
 			t.Fatal(err)

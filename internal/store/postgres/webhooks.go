@@ -221,10 +221,6 @@ func (s *Store) GetDelivery(ctx context.Context, spaceID, id string) (*store.Del
 	return scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE space_id = $1 AND id = $2`, spaceID, id))
 }
 
-func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, error) {
-	return scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = $1`, id))
-}
-
 func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, store.RenderFile, error) {
 	var f store.RenderFile
 	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryCols+`,

@@ -26,7 +26,8 @@ func (t *tx) CreateRequestLog(ctx context.Context, l *store.RequestLog) error {
 	return createRequestLog(ctx, t.tx, l)
 }
 
-func (t *tx) Driver() any { return t.tx }
+// QueueTx hands River's riversqlite driver the *sql.Tx.
+func (t *tx) QueueTx() store.QueueTx { return store.QueueTx{SQL: t.tx} }
 
 // InTx runs fn in a write transaction.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {

@@ -80,16 +80,20 @@ func Open(cfg Config) (*Store, error) {
 	r := sql.OpenDB(connector{dsn: dsn, drv: drv})
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	s := &Store{write: w, read: r}
-	if err := w.Ping(); err != nil {
+	if err := w.PingContext(context.Background()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
 	return s, nil
 }
 
-// DB returns the single-writer handle, for components (such as the job
-// queue) that must share the database and its transactions.
+// DB returns the single-writer handle, for tests that reach into the
+// database.
 func (s *Store) DB() *sql.DB { return s.write }
+
+// QueueDB hands the job queue the single-writer handle: River's
+// riversqlite driver shares the database and its transactions.
+func (s *Store) QueueDB() store.QueueDB { return store.QueueDB{SQL: s.write} }
 
 // Close closes both handles.
 func (s *Store) Close() error {
@@ -337,10 +341,6 @@ func (s *Store) RevokeToken(ctx context.Context, spaceID, id string) error {
 		time.Now().UnixMilli(), spaceID, id))
 }
 
-func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return mustAffect(s.write.ExecContext(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, ms(at), id))
-}
-
 // --- templates ---
 
 func (s *Store) CreateTemplate(ctx context.Context, t *store.Template) error {
@@ -570,11 +570,4 @@ func (s *Store) FindCachedRender(ctx context.Context, spaceID, cacheKey string, 
 	return scanRender(s.read.QueryRowContext(ctx, `SELECT `+renderCols+` FROM renders
 		WHERE space_id = ? AND cache_key = ? AND status = ? AND created_at >= ? ORDER BY created_at DESC LIMIT 1`,
 		spaceID, cacheKey, store.RenderSucceeded, ms(since)))
-}
-
-func (s *Store) GetRenderByBlobKey(ctx context.Context, key string) (*store.Render, error) {
-	if key == "" {
-		return nil, store.ErrNotFound
-	}
-	return scanRender(s.read.QueryRowContext(ctx, `SELECT `+renderCols+` FROM renders WHERE blob_key = ?`, key))
 }

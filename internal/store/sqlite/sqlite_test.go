@@ -12,7 +12,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "db", "test.db")})
 		if err != nil {
 			t.Fatal(err)

@@ -234,10 +234,6 @@ func (s *Store) GetDelivery(ctx context.Context, spaceID, id string) (*store.Del
 	return scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE space_id = ? AND id = ?`, spaceID, id))
 }
 
-func (s *Store) FindDelivery(ctx context.Context, id string) (*store.Delivery, error) {
-	return scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE id = ?`, id))
-}
-
 func (s *Store) FindDeliveryToSend(ctx context.Context, id string) (*store.Delivery, store.RenderFile, error) {
 	var f store.RenderFile
 	d, err := scanDelivery(s.read.QueryRowContext(ctx, `SELECT `+deliveryCols+`,

@@ -1,20 +1,19 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// exerciseRateLimit checks the per-space token bucket: no row is no limit,
+// exerciseRateLimits checks the per-space token bucket: no row is no limit,
 // a full bucket to start, one token a take, refill by elapsed time, and
 // buckets kept per space.
-func exerciseRateLimit(t *testing.T, open func(t *testing.T) store.Store) {
-	ctx := context.Background()
+func exerciseRateLimits(t *testing.T, s *suite) {
+	ctx := s.ctx
 	t.Run("rate limit bucket", func(t *testing.T) {
-		st := open(t)
+		st := s.open(t)
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		a := &store.Space{ID: store.NewID("spc"), Name: "a", CreatedAt: now}
 		b := &store.Space{ID: store.NewID("spc"), Name: "b", CreatedAt: now}
