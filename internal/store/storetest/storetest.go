@@ -82,13 +82,100 @@ func FindDelivery(ctx context.Context, st store.Store, id string) (*store.Delive
 // exerciseMigrations checks migrations: Migrate is idempotent.
 func exerciseMigrations(t *testing.T, s *suite) {
 	t.Run("Migrations", func(t *testing.T) {
-		ctx := s.ctx
-		open := s.open
 		t.Run("migrate twice", func(t *testing.T) {
-			st := open(t)
-			if err := st.Migrate(ctx); err != nil {
+			st := s.open(t)
+			if err := st.Migrate(s.ctx); err != nil {
 				t.Fatal(err)
 			}
 		})
+	})
+}
+
+// exerciseQueueNodes checks queue nodes: each node swaps in its River client id.
+func exerciseQueueNodes(t *testing.T, s *suite) {
+	t.Run("QueueNodes", func(t *testing.T) {
+		t.Run("queue nodes swap their client id", func(t *testing.T) {
+			st := s.open(t)
+			if prev, err := st.SwapQueueNode(s.ctx, "node-a", "client-1"); prev != "" || err != nil {
+				t.Fatalf("first swap = %q, %v; want none before", prev, err)
+			}
+			if prev, err := st.SwapQueueNode(s.ctx, "node-b", "client-x"); prev != "" || err != nil {
+				t.Fatalf("another node's first swap = %q, %v", prev, err)
+			}
+			if prev, err := st.SwapQueueNode(s.ctx, "node-a", "client-2"); prev != "client-1" || err != nil {
+				t.Fatalf("restart swap = %q, %v; want client-1", prev, err)
+			}
+			if prev, err := st.SwapQueueNode(s.ctx, "node-a", "client-3"); prev != "client-2" || err != nil {
+				t.Fatalf("second restart swap = %q, %v; want client-2", prev, err)
+			}
+		})
+	})
+}
+
+// exerciseRateLimits checks the per-space token bucket: no row is no limit,
+// a full bucket to start, one token a take, refill by elapsed time, and
+// buckets kept per space.
+func exerciseRateLimits(t *testing.T, s *suite) {
+	t.Run("rate limit bucket", func(t *testing.T) {
+		st := s.open(t)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		a := &store.Space{ID: store.NewID("spc"), Name: "a", CreatedAt: now}
+		b := &store.Space{ID: store.NewID("spc"), Name: "b", CreatedAt: now}
+		for _, sp := range []*store.Space{a, b} {
+			if err := st.CreateSpace(s.ctx, sp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d, err := st.TakeRateToken(s.ctx, a.ID, now); err != nil || !d.Allowed || d.Limit != 0 {
+			t.Fatalf("no limit set: %+v %v", d, err)
+		}
+		if n, err := st.GetRateLimit(s.ctx, a.ID); err != nil || n != 0 {
+			t.Fatalf("limit before set: %d %v", n, err)
+		}
+		if err := st.SetRateLimit(s.ctx, a.ID, 3); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.GetRateLimit(s.ctx, a.ID); err != nil || n != 3 {
+			t.Fatalf("limit after set: %d %v", n, err)
+		}
+		// SetRateLimit stamps the bucket with the wall clock; take from a
+		// moment after it so the refill term is not negative.
+		at := time.Now().Add(time.Millisecond)
+		for i, want := range []int{2, 1, 0} {
+			d, err := st.TakeRateToken(s.ctx, a.ID, at)
+			if err != nil || !d.Allowed || d.Limit != 3 || d.Remaining != want {
+				t.Fatalf("take %d: %+v %v, want allowed with %d remaining", i, d, err, want)
+			}
+		}
+		d, err := st.TakeRateToken(s.ctx, a.ID, at)
+		if err != nil || d.Allowed || d.Remaining != 0 {
+			t.Fatalf("fourth take: %+v %v, want refused", d, err)
+		}
+		// 3 a minute: one token back after 20 s; Reset says when.
+		if wait := d.Reset.Sub(at); wait <= 0 || wait > 20*time.Second {
+			t.Fatalf("reset in %v, want within 20 s", wait)
+		}
+		// A refused take spends nothing: 20 s later exactly one is back.
+		if d, err := st.TakeRateToken(s.ctx, a.ID, at.Add(20*time.Second+time.Millisecond)); err != nil || !d.Allowed || d.Remaining != 0 {
+			t.Fatalf("after 20 s: %+v %v, want one allowed", d, err)
+		}
+		// A clock running behind the last take (another node) refills nothing.
+		if d, err := st.TakeRateToken(s.ctx, a.ID, at); err != nil || d.Allowed {
+			t.Fatalf("earlier clock: %+v %v, want refused", d, err)
+		}
+		// The bucket never holds more than its size.
+		if d, err := st.TakeRateToken(s.ctx, a.ID, at.Add(time.Hour)); err != nil || !d.Allowed || d.Remaining != 2 {
+			t.Fatalf("after an hour: %+v %v, want 2 remaining", d, err)
+		}
+		// Other spaces are not limited by a's bucket.
+		if d, err := st.TakeRateToken(s.ctx, b.ID, at); err != nil || !d.Allowed || d.Limit != 0 {
+			t.Fatalf("space b: %+v %v", d, err)
+		}
+		if err := st.SetRateLimit(s.ctx, a.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := st.TakeRateToken(s.ctx, a.ID, at); err != nil || !d.Allowed || d.Limit != 0 {
+			t.Fatalf("limit removed: %+v %v", d, err)
+		}
 	})
 }
