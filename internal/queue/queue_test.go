@@ -240,16 +240,7 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 	if api.Working() {
 		t.Fatal("an insert-only queue says it works jobs")
 	}
-	worker, err := queue.New(queue.Config{Store: st, ID: "worker-node"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &pingWorker{done: make(chan int, 10)}
-	river.AddWorker(worker.Workers, w)
-	if err := worker.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = worker.Stop(ctx, time.Second) })
+	worker, done := runConfig(t, queue.Config{Store: st, ID: "worker-node"})
 
 	for i := range 5 {
 		if err := st.InTx(ctx, func(tx store.Tx) error { return api.InsertTx(ctx, tx, pingArgs{N: i}) }); err != nil {
@@ -258,7 +249,7 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 	}
 	for range 5 {
 		select {
-		case <-w.done:
+		case <-done:
 		case <-time.After(30 * time.Second):
 			t.Fatal("the worker did not work the API's jobs")
 		}
@@ -279,11 +270,7 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 // after River's default day.
 func TestFinishedJobRetention(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqliteStore(t)
 	q, done := runConfig(t, queue.Config{Store: st, PollInterval: 20 * time.Millisecond, FinishedJobRetention: time.Second})
 	var id int64
 	if err := st.InTx(ctx, func(tx store.Tx) error { return q.InsertTx(ctx, tx, pingArgs{N: 1}) }); err != nil {

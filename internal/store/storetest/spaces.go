@@ -107,7 +107,7 @@ func exerciseTokens(t *testing.T, s *suite) {
 			if err := st.CreateToken(s.ctx, tok); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.TouchToken(s.ctx, tok.ID, s.now.Add(time.Minute)); err != nil {
+			if err := touchToken(s.ctx, st, tok.ID, s.now.Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
 			list, err := st.ListTokens(s.ctx, a.ID)
