@@ -112,9 +112,6 @@ func (s *Store) QueueDB() store.QueueDB {
 	return store.QueueDB{Pgx: s.pool, MigrationLock: s.WithMigrationLock}
 }
 
-// Schema is the schema named by the URL's search_path, or "".
-func (s *Store) Schema() string { return s.schema }
-
 // Close closes the pool.
 func (s *Store) Close() error {
 	s.pool.Close()

@@ -9,8 +9,9 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// exerciseWebhooks checks webhook endpoints and deliveries: health, patches and delivery records.
-func exerciseWebhooks(t *testing.T, s *suite) {
+// exerciseWebhookHealth checks what delivery attempts do to an endpoint's
+// health fields.
+func exerciseWebhookHealth(t *testing.T, s *suite) {
 	t.Run("Webhooks", func(t *testing.T) {
 		t.Run("webhook endpoint health", func(t *testing.T) {
 			st, a, _ := s.setup(t)
@@ -77,155 +78,188 @@ func exerciseWebhooks(t *testing.T, s *suite) {
 				t.Fatalf("unknown endpoint: %v %v", changed, err)
 			}
 		})
+	})
+}
+
+// exerciseWebhooks checks webhook endpoints and deliveries.
+func exerciseWebhooks(t *testing.T, s *suite) {
+	t.Run("Webhooks", func(t *testing.T) {
 		t.Run("webhook endpoints and deliveries", func(t *testing.T) {
 			st, a, b := s.setup(t)
-			rot := s.now.Add(-time.Hour)
-			if err := st.SetWebhookSecret(s.ctx, a.ID, "whsec_new", "whsec_old", &rot); err != nil {
-				t.Fatal(err)
-			}
-			if sp, _ := st.GetSpace(s.ctx, a.ID); sp.WebhookSecret != "whsec_new" || sp.WebhookSecretPrev != "whsec_old" || !sp.WebhookSecretRotatedAt.Equal(rot) {
-				t.Fatalf("space secrets %+v", sp)
-			}
-			e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Events: []string{"render.succeeded"},
-				Enabled: true, Secret: "whsec_e", CreatedAt: s.now, UpdatedAt: s.now}
-			if err := st.CreateWebhookEndpoint(s.ctx, e); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.GetWebhookEndpoint(s.ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("cross-space endpoint: %v", err)
-			}
-			if _, err := st.SetWebhookEndpointHealth(s.ctx, e.ID, store.EndpointHealth{At: s.now}); err != nil {
-				t.Fatal(err)
-			}
-			off := false
-			if _, err := st.PatchWebhookEndpoint(s.ctx, a.ID, e.ID, store.EndpointPatch{Enabled: &off, DisabledReason: "gone", At: s.now}); err != nil {
-				t.Fatal(err)
-			}
-			got, err := st.FindWebhookEndpoint(s.ctx, e.ID)
-			if err != nil || got.Enabled || got.DisabledReason != "gone" || got.FailingSince == nil || !got.Wants("render.succeeded") || got.Wants("render.failed") {
-				t.Fatalf("endpoint %+v %v", got, err)
-			}
-			if list, _ := st.ListWebhookEndpoints(s.ctx, a.ID); len(list) != 1 {
-				t.Fatalf("%d endpoints", len(list))
-			}
-
-			payload := []byte(`{"event":"render.succeeded","x":"\u00e9"}`)
-			var ids []string
-			for i := range 3 {
-				d := &store.Delivery{ID: store.NewID("msg"), SpaceID: a.ID, EndpointID: e.ID, URL: e.URL, Event: "render.succeeded",
-					RenderID: "r1", Payload: payload, Status: store.DeliveryPending, CreatedAt: s.now.Add(time.Duration(i) * time.Millisecond), UpdatedAt: s.now}
-				if i == 0 {
-					err = st.InTx(s.ctx, func(tx store.Tx) error { return tx.CreateDelivery(s.ctx, d) })
-				} else {
-					err = st.CreateDelivery(s.ctx, d)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, d.ID)
-			}
-			// One attempt, as the delivery worker's recorder writes it alone.
-			record := func(id string, at store.DeliveryAttempt, status string) error {
-				found, err := st.RecordDeliveryAttempts(s.ctx, []store.AttemptRecord{{DeliveryID: id, Attempt: at, Status: status}})
-				if err == nil && !found[0] {
-					err = store.ErrNotFound
-				}
-				return err
-			}
-			a1 := store.DeliveryAttempt{At: s.now, StatusCode: 500, DurationMs: 3, Error: "HTTP 500", ResponseBody: "oops \x00"}
-			a2 := store.DeliveryAttempt{At: s.now.Add(time.Second), StatusCode: 200, DurationMs: 4}
-			if err := record(ids[0], a1, store.DeliveryFailed); err != nil {
-				t.Fatal(err)
-			}
-			if err := record(ids[0], a2, store.DeliverySucceeded); err != nil {
-				t.Fatal(err)
-			}
-			d, err := st.GetDelivery(s.ctx, a.ID, ids[0])
-			if err != nil || d.Status != store.DeliverySucceeded || len(d.Attempts) != 2 || d.Attempts[0].StatusCode != 500 ||
-				d.Attempts[0].ResponseBody != "oops \x00" || d.Attempts[1].StatusCode != 200 || !bytes.Equal(d.Payload, payload) {
-				t.Fatalf("delivery %+v %v", d, err)
-			}
-			if _, err := st.GetDelivery(s.ctx, b.ID, ids[0]); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("cross-space delivery: %v", err)
-			}
-			if err := record("msg_nope", a1, store.DeliveryFailed); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("attempt on unknown delivery: %v", err)
-			}
-			// Many attempts at once: in order, two of one delivery both
-			// appended, an unknown delivery reported and skipped.
-			a3 := store.DeliveryAttempt{At: s.now.Add(2 * time.Second), StatusCode: 503, DurationMs: 5, Error: "HTTP 503"}
-			found, err := st.RecordDeliveryAttempts(s.ctx, []store.AttemptRecord{
-				{DeliveryID: ids[2], Attempt: a1, Status: store.DeliveryFailed},
-				{DeliveryID: "msg_nope", Attempt: a1, Status: store.DeliveryFailed},
-				{DeliveryID: ids[2], Attempt: a3, Status: store.DeliveryFailed},
-				{DeliveryID: ids[2], Attempt: a1, Status: store.DeliveryExhausted},
-			})
-			if err != nil || len(found) != 4 || !found[0] || found[1] || !found[2] || !found[3] {
-				t.Fatalf("record attempts: %v %v", found, err)
-			}
-			d2, err := FindDelivery(s.ctx, st, ids[2])
-			if err != nil || d2.Status != store.DeliveryExhausted || len(d2.Attempts) != 3 || d2.Attempts[0].StatusCode != 500 ||
-				d2.Attempts[0].ResponseBody != "oops \x00" || d2.Attempts[1].StatusCode != 503 || d2.Attempts[2].StatusCode != 500 ||
-				!d2.UpdatedAt.Equal(a1.At) {
-				t.Fatalf("after record attempts: %+v %v", d2, err)
-			}
-			if found, err := st.RecordDeliveryAttempts(s.ctx, nil); err != nil || len(found) != 0 {
-				t.Fatalf("record no attempts: %v %v", found, err)
-			}
-			if err := st.SetDeliveryStatus(s.ctx, ids[1], store.DeliveryExhausted); err != nil {
-				t.Fatal(err)
-			}
-			if f, _ := FindDelivery(s.ctx, st, ids[1]); f.Status != store.DeliveryExhausted || len(f.Attempts) != 0 {
-				t.Fatalf("status %+v", f)
-			}
-			// FindDeliveryToSend says where the render's file is and whether
-			// it is stored yet.
-			if f, file, err := st.FindDeliveryToSend(s.ctx, ids[0]); err != nil || file != (store.RenderFile{}) || f.ID != ids[0] || len(f.Attempts) != 2 {
-				t.Fatalf("to send, unknown render: %+v %+v %v", f, file, err)
-			}
-			// (in space b, so a's listings below stay as they are)
-			rr := &store.Render{ID: store.NewRenderID(), SpaceID: b.ID, RequestID: "req_d", Format: "png", Status: store.RenderSucceeded,
-				BlobKey: b.ID + "/d.png", CreatedAt: s.now}
-			if err := st.CreateRender(s.ctx, rr); err != nil {
-				t.Fatal(err)
-			}
-			dr := &store.Delivery{ID: store.NewID("msg"), SpaceID: b.ID, URL: "https://example.com/h", Event: "render.succeeded",
-				RenderID: rr.ID, Payload: payload, Status: store.DeliveryPending, CreatedAt: s.now, UpdatedAt: s.now}
-			if err := st.CreateDelivery(s.ctx, dr); err != nil {
-				t.Fatal(err)
-			}
-			if _, file, err := st.FindDeliveryToSend(s.ctx, dr.ID); err != nil || file != (store.RenderFile{Key: rr.BlobKey}) {
-				t.Fatalf("to send, render not stored yet: %+v %v", file, err)
-			}
-			if err := st.MarkRenderStored(s.ctx, rr.ID, s.now); err != nil {
-				t.Fatal(err)
-			}
-			if f, file, err := st.FindDeliveryToSend(s.ctx, dr.ID); err != nil || file != (store.RenderFile{Key: rr.BlobKey, Stored: true}) ||
-				f.RenderID != rr.ID || !bytes.Equal(f.Payload, payload) {
-				t.Fatalf("to send, render stored: %+v %+v %v", f, file, err)
-			}
-			if _, _, err := st.FindDeliveryToSend(s.ctx, "msg_nope"); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("to send, unknown delivery: %v", err)
-			}
-			page1, err := st.ListDeliveries(s.ctx, store.ListDeliveriesParams{SpaceID: a.ID, RenderID: "r1", EndpointID: e.ID, Limit: 2})
-			if err != nil || len(page1) != 2 || page1[0].ID != ids[2] || page1[1].ID != ids[1] {
-				t.Fatalf("first page %v %v", page1, err)
-			}
-			last := page1[1]
-			page2, _ := st.ListDeliveries(s.ctx, store.ListDeliveriesParams{SpaceID: a.ID, Limit: 2, After: &store.LogCursor{CreatedAt: last.CreatedAt, ID: last.ID}})
-			if len(page2) != 1 || page2[0].ID != ids[0] {
-				t.Fatalf("second page %v", page2)
-			}
-			if s, _ := st.ListDeliveries(s.ctx, store.ListDeliveriesParams{SpaceID: a.ID, Status: store.DeliverySucceeded, Limit: 10}); len(s) != 1 {
-				t.Fatalf("status filter: %d", len(s))
-			}
-			if err := st.DeleteWebhookEndpoint(s.ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("cross-space delete: %v", err)
-			}
-			if err := st.DeleteWebhookEndpoint(s.ctx, a.ID, e.ID); err != nil {
-				t.Fatal(err)
-			}
+			checkDeliveries(t, s, st, a, b, checkEndpoints(t, s, st, a, b))
 		})
+	})
+}
+
+// checkEndpoints is the first half of "webhook endpoints and deliveries":
+// the space's secrets and one endpoint (returned, disabled) of space a.
+func checkEndpoints(t *testing.T, s *suite, st store.Store, a, b *store.Space) *store.WebhookEndpoint {
+	t.Helper()
+	rot := s.now.Add(-time.Hour)
+	if err := st.SetWebhookSecret(s.ctx, a.ID, "whsec_new", "whsec_old", &rot); err != nil {
+		t.Fatal(err)
+	}
+	if sp, _ := st.GetSpace(s.ctx, a.ID); sp.WebhookSecret != "whsec_new" || sp.WebhookSecretPrev != "whsec_old" || !sp.WebhookSecretRotatedAt.Equal(rot) {
+		t.Fatalf("space secrets %+v", sp)
+	}
+	e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Events: []string{"render.succeeded"},
+		Enabled: true, Secret: "whsec_e", CreatedAt: s.now, UpdatedAt: s.now}
+	if err := st.CreateWebhookEndpoint(s.ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetWebhookEndpoint(s.ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-space endpoint: %v", err)
+	}
+	if _, err := st.SetWebhookEndpointHealth(s.ctx, e.ID, store.EndpointHealth{At: s.now}); err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	if _, err := st.PatchWebhookEndpoint(s.ctx, a.ID, e.ID, store.EndpointPatch{Enabled: &off, DisabledReason: "gone", At: s.now}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.FindWebhookEndpoint(s.ctx, e.ID)
+	if err != nil || got.Enabled || got.DisabledReason != "gone" || got.FailingSince == nil || !got.Wants("render.succeeded") || got.Wants("render.failed") {
+		t.Fatalf("endpoint %+v %v", got, err)
+	}
+	if list, _ := st.ListWebhookEndpoints(s.ctx, a.ID); len(list) != 1 {
+		t.Fatalf("%d endpoints", len(list))
+	}
+	return e
+}
+
+// checkDeliveries is its second half: deliveries to endpoint e of space
+// a, their attempts, lookups and listings.
+func checkDeliveries(t *testing.T, s *suite, st store.Store, a, b *store.Space, e *store.WebhookEndpoint) {
+	t.Helper()
+	var err error
+	payload := []byte(`{"event":"render.succeeded","x":"\u00e9"}`)
+	var ids []string
+	for i := range 3 {
+		d := &store.Delivery{ID: store.NewID("msg"), SpaceID: a.ID, EndpointID: e.ID, URL: e.URL, Event: "render.succeeded",
+			RenderID: "r1", Payload: payload, Status: store.DeliveryPending, CreatedAt: s.now.Add(time.Duration(i) * time.Millisecond), UpdatedAt: s.now}
+		if i == 0 {
+			err = st.InTx(s.ctx, func(tx store.Tx) error { return tx.CreateDelivery(s.ctx, d) })
+		} else {
+			err = st.CreateDelivery(s.ctx, d)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	// One attempt, as the delivery worker's recorder writes it alone.
+	record := func(id string, at store.DeliveryAttempt, status string) error {
+		found, err := st.RecordDeliveryAttempts(s.ctx, []store.AttemptRecord{{DeliveryID: id, Attempt: at, Status: status}})
+		if err == nil && !found[0] {
+			err = store.ErrNotFound
+		}
+		return err
+	}
+	a1 := store.DeliveryAttempt{At: s.now, StatusCode: 500, DurationMs: 3, Error: "HTTP 500", ResponseBody: "oops \x00"}
+	a2 := store.DeliveryAttempt{At: s.now.Add(time.Second), StatusCode: 200, DurationMs: 4}
+	if err := record(ids[0], a1, store.DeliveryFailed); err != nil {
+		t.Fatal(err)
+	}
+	if err := record(ids[0], a2, store.DeliverySucceeded); err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.GetDelivery(s.ctx, a.ID, ids[0])
+	if err != nil || d.Status != store.DeliverySucceeded || len(d.Attempts) != 2 || d.Attempts[0].StatusCode != 500 ||
+		d.Attempts[0].ResponseBody != "oops \x00" || d.Attempts[1].StatusCode != 200 || !bytes.Equal(d.Payload, payload) {
+		t.Fatalf("delivery %+v %v", d, err)
+	}
+	if _, err := st.GetDelivery(s.ctx, b.ID, ids[0]); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-space delivery: %v", err)
+	}
+	if err := record("msg_nope", a1, store.DeliveryFailed); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("attempt on unknown delivery: %v", err)
+	}
+	// Many attempts at once: in order, two of one delivery both
+	// appended, an unknown delivery reported and skipped.
+	a3 := store.DeliveryAttempt{At: s.now.Add(2 * time.Second), StatusCode: 503, DurationMs: 5, Error: "HTTP 503"}
+	found, err := st.RecordDeliveryAttempts(s.ctx, []store.AttemptRecord{
+		{DeliveryID: ids[2], Attempt: a1, Status: store.DeliveryFailed},
+		{DeliveryID: "msg_nope", Attempt: a1, Status: store.DeliveryFailed},
+		{DeliveryID: ids[2], Attempt: a3, Status: store.DeliveryFailed},
+		{DeliveryID: ids[2], Attempt: a1, Status: store.DeliveryExhausted},
+	})
+	if err != nil || len(found) != 4 || !found[0] || found[1] || !found[2] || !found[3] {
+		t.Fatalf("record attempts: %v %v", found, err)
+	}
+	d2, err := FindDelivery(s.ctx, st, ids[2])
+	if err != nil || d2.Status != store.DeliveryExhausted || len(d2.Attempts) != 3 || d2.Attempts[0].StatusCode != 500 ||
+		d2.Attempts[0].ResponseBody != "oops \x00" || d2.Attempts[1].StatusCode != 503 || d2.Attempts[2].StatusCode != 500 ||
+		!d2.UpdatedAt.Equal(a1.At) {
+		t.Fatalf("after record attempts: %+v %v", d2, err)
+	}
+	if found, err := st.RecordDeliveryAttempts(s.ctx, nil); err != nil || len(found) != 0 {
+		t.Fatalf("record no attempts: %v %v", found, err)
+	}
+	if err := st.SetDeliveryStatus(s.ctx, ids[1], store.DeliveryExhausted); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := FindDelivery(s.ctx, st, ids[1]); f.Status != store.DeliveryExhausted || len(f.Attempts) != 0 {
+		t.Fatalf("status %+v", f)
+	}
+	checkDeliveryLookups(t, s, st, a, b, e, ids, payload)
+}
+
+// checkDeliveryLookups is its end: FindDeliveryToSend, listings and the
+// endpoint's deletion (ids are a's three deliveries, oldest first).
+func checkDeliveryLookups(t *testing.T, s *suite, st store.Store, a, b *store.Space, e *store.WebhookEndpoint, ids []string, payload []byte) {
+	t.Helper()
+	// FindDeliveryToSend says where the render's file is and whether
+	// it is stored yet.
+	if f, file, err := st.FindDeliveryToSend(s.ctx, ids[0]); err != nil || file != (store.RenderFile{}) || f.ID != ids[0] || len(f.Attempts) != 2 {
+		t.Fatalf("to send, unknown render: %+v %+v %v", f, file, err)
+	}
+	// (in space b, so a's listings below stay as they are)
+	rr := &store.Render{ID: store.NewRenderID(), SpaceID: b.ID, RequestID: "req_d", Format: "png", Status: store.RenderSucceeded,
+		BlobKey: b.ID + "/d.png", CreatedAt: s.now}
+	if err := st.CreateRender(s.ctx, rr); err != nil {
+		t.Fatal(err)
+	}
+	dr := &store.Delivery{ID: store.NewID("msg"), SpaceID: b.ID, URL: "https://example.com/h", Event: "render.succeeded",
+		RenderID: rr.ID, Payload: payload, Status: store.DeliveryPending, CreatedAt: s.now, UpdatedAt: s.now}
+	if err := st.CreateDelivery(s.ctx, dr); err != nil {
+		t.Fatal(err)
+	}
+	if _, file, err := st.FindDeliveryToSend(s.ctx, dr.ID); err != nil || file != (store.RenderFile{Key: rr.BlobKey}) {
+		t.Fatalf("to send, render not stored yet: %+v %v", file, err)
+	}
+	if err := st.MarkRenderStored(s.ctx, rr.ID, s.now); err != nil {
+		t.Fatal(err)
+	}
+	if f, file, err := st.FindDeliveryToSend(s.ctx, dr.ID); err != nil || file != (store.RenderFile{Key: rr.BlobKey, Stored: true}) ||
+		f.RenderID != rr.ID || !bytes.Equal(f.Payload, payload) {
+		t.Fatalf("to send, render stored: %+v %+v %v", f, file, err)
+	}
+	if _, _, err := st.FindDeliveryToSend(s.ctx, "msg_nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("to send, unknown delivery: %v", err)
+	}
+	page1, err := st.ListDeliveries(s.ctx, store.ListDeliveriesParams{SpaceID: a.ID, RenderID: "r1", EndpointID: e.ID, Limit: 2})
+	if err != nil || len(page1) != 2 || page1[0].ID != ids[2] || page1[1].ID != ids[1] {
+		t.Fatalf("first page %v %v", page1, err)
+	}
+	last := page1[1]
+	page2, _ := st.ListDeliveries(s.ctx, store.ListDeliveriesParams{SpaceID: a.ID, Limit: 2, After: &store.LogCursor{CreatedAt: last.CreatedAt, ID: last.ID}})
+	if len(page2) != 1 || page2[0].ID != ids[0] {
+		t.Fatalf("second page %v", page2)
+	}
+	if got, _ := st.ListDeliveries(s.ctx, store.ListDeliveriesParams{SpaceID: a.ID, Status: store.DeliverySucceeded, Limit: 10}); len(got) != 1 {
+		t.Fatalf("status filter: %d", len(got))
+	}
+	if err := st.DeleteWebhookEndpoint(s.ctx, b.ID, e.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-space delete: %v", err)
+	}
+	if err := st.DeleteWebhookEndpoint(s.ctx, a.ID, e.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exerciseEndpointPatches checks that a patch changes only what it names.
+func exerciseEndpointPatches(t *testing.T, s *suite) {
+	t.Run("Webhooks", func(t *testing.T) {
 		t.Run("webhook endpoint patch changes only the given fields", func(t *testing.T) {
 			st, a, b := s.setup(t)
 			e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Description: "d",
