@@ -102,24 +102,43 @@ func testQueue(t *testing.T, st store.Store, poll time.Duration) {
 	}
 }
 
-func TestSQLite(t *testing.T) {
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	if err != nil {
+// closing returns a function that takes an opened store and its error: it
+// fails the test on the error and closes the store when the test ends.
+func closing[S interface{ Close() error }](t *testing.T) func(S, error) S {
+	return func(st S, err error) S {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+}
+
+// migrate applies the store's and River's migrations to st.
+func migrate(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	testQueue(t, st, 0)
+	if err := queue.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newSQLite(t *testing.T) *sqlite.Store {
+	return closing[*sqlite.Store](t)(sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")}))
+}
+
+func TestSQLite(t *testing.T) {
+	testQueue(t, newSQLite(t), 0)
 }
 
 // TestPostgres polls only once an hour: the job can start only because
 // the insert notified the listening client.
 func TestPostgres(t *testing.T) {
-	st, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	testQueue(t, st, time.Hour)
+	testQueue(t, closing[*postgres.Store](t)(postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t)})), time.Hour)
 }
 
 type otherTx struct{ store.Tx }
@@ -128,12 +147,7 @@ type otherTx struct{ store.Tx }
 func (otherTx) QueueTx() store.QueueTx { return store.QueueTx{} }
 
 func TestInsertTxRefusesForeignTransaction(t *testing.T) {
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	q, _ := run(t, st, 0)
+	q, _ := run(t, newSQLite(t), 0)
 	if err := q.InsertTx(context.Background(), otherTx{}, pingArgs{}); err == nil {
 		t.Fatal("a job was inserted into a foreign transaction")
 	}
@@ -155,20 +169,11 @@ func (w *blockWorker) Work(ctx context.Context, _ *river.Job[blockArgs]) error {
 	return ctx.Err()
 }
 
+// sqliteStore is a migrated SQLite store.
 func sqliteStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	st := newSQLite(t)
+	migrate(t, st)
 	return st
 }
 

@@ -78,17 +78,8 @@ func TestResumeOnlyOwnJobsPostgres(t *testing.T) {
 		t.Skip(pgtest.EnvURL + " is not set")
 	}
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	st := closing[*postgres.Store](t)(postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t)}))
+	migrate(t, st)
 
 	// Node n1's previous process (client-dead) died holding job 1; node n9's
 	// live client holds job 2.

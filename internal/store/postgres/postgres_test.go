@@ -31,19 +31,9 @@ func TestMigration004Backfill(t *testing.T) {
 	if !pgtest.Enabled() {
 		t.Skip(pgtest.EnvURL + " is not set")
 	}
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t), MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Roll 004 back by hand.
-	storetest.Backfill004(t, st, func(ctx context.Context, q string) error {
-		_, err := st.Pool().Exec(ctx, q)
-		return err
+	storetest.Backfill004(t, func(t *testing.T) (store.Store, error) {
+		return postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t), MaxConns: 2})
 	}, `DROP INDEX spaces_render_key_idx`, `DROP INDEX renders_cache_idx`,
 		`ALTER TABLE spaces DROP COLUMN render_key, DROP COLUMN render_secret, DROP COLUMN get_render_token`,
 		`ALTER TABLE renders DROP COLUMN cache_key, DROP COLUMN metadata`, `ALTER TABLE request_logs DROP COLUMN cache_hit`)

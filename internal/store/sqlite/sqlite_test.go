@@ -20,19 +20,9 @@ func TestConformance(t *testing.T) {
 // TestMigration004Backfill checks that spaces created before migration 004
 // get a render key, render secret and GET-render token, all distinct.
 func TestMigration004Backfill(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Roll 004 back by hand (with 006's index on one of its columns).
-	storetest.Backfill004(t, st, func(ctx context.Context, q string) error {
-		_, err := st.DB().ExecContext(ctx, q)
-		return err
+	storetest.Backfill004(t, func(t *testing.T) (store.Store, error) {
+		return sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
 	}, `DROP INDEX renders_leftovers_idx`, `DROP INDEX spaces_render_key_idx`, `DROP INDEX renders_cache_idx`,
 		`ALTER TABLE spaces DROP COLUMN render_key`, `ALTER TABLE spaces DROP COLUMN render_secret`,
 		`ALTER TABLE spaces DROP COLUMN get_render_token`, `ALTER TABLE renders DROP COLUMN cache_key`,

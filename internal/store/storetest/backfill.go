@@ -8,16 +8,17 @@ import (
 )
 
 // Backfill004 checks that spaces created before migration 004 get a render
-// key, render secret and GET-render token, all distinct. st is migrated;
-// rollback are the driver's statements that undo 004 (and what depends on
-// it), run with exec; then two spaces are added as 003 knew them and st
-// migrated again.
-func Backfill004(t *testing.T, st store.Store, exec func(ctx context.Context, q string) error, rollback ...string) {
+// key, render secret and GET-render token, all distinct. It opens and
+// migrates a store, runs rollback, the driver's statements that undo 004
+// (and what depends on it), adds two spaces as 003 knew them and migrates
+// again.
+func Backfill004(t *testing.T, open func(t *testing.T) (store.Store, error), rollback ...string) {
 	t.Helper()
 	ctx := context.Background()
+	st := migrated(t, open)
 	for _, q := range append(rollback, `DELETE FROM renderhook_migrations WHERE version = 4`,
 		`INSERT INTO spaces(id, name, created_at) VALUES ('spc_old1', 'a', 1), ('spc_old2', 'b', 2)`) {
-		if err := exec(ctx, q); err != nil {
+		if err := execScript(ctx, st, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -40,4 +41,15 @@ func Backfill004(t *testing.T, st store.Store, exec func(ctx context.Context, q 
 	if got, err := st.GetSpaceByRenderKey(ctx, a.RenderKey); err != nil || got.ID != a.ID {
 		t.Fatalf("%+v %v", got, err)
 	}
+}
+
+// execScript runs a statement without arguments on the store's own
+// database handle.
+func execScript(ctx context.Context, st store.Store, q string) error {
+	if db := st.QueueDB(); db.SQL != nil {
+		_, err := db.SQL.ExecContext(ctx, q)
+		return err
+	}
+	_, err := st.QueueDB().Pgx.Exec(ctx, q)
+	return err
 }

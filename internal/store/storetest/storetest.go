@@ -15,15 +15,7 @@ import (
 // in the style of River's riverdrivertest.
 func Run(t *testing.T, open func(t *testing.T) (store.Store, error)) {
 	s := &suite{ctx: context.Background(), now: time.Now().UTC().Truncate(time.Millisecond), open: func(t *testing.T) store.Store {
-		st, err := open(t)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return migrated(t, open)
 	}}
 	exerciseRateLimits(t, s)
 	exerciseMigrations(t, s)
@@ -40,6 +32,21 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, error)) {
 	exerciseRetention(t, s)
 	exerciseQueueNodes(t, s)
 	exerciseTokens(t, s)
+}
+
+// migrated opens a store with open, migrates it, and closes it when the
+// test ends.
+func migrated(t *testing.T, open func(t *testing.T) (store.Store, error)) store.Store {
+	t.Helper()
+	st, err := open(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // suite is what every exercise shares: a context, a millisecond-exact
