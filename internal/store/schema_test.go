@@ -27,8 +27,10 @@ var schemaAllowed = map[string]string{
 
 // TestSchemasMatch migrates a SQLite and a PostgreSQL store and compares
 // what the migrations made: tables, their columns (name, type,
-// nullability, default) and indexes (name, uniqueness, columns and their
-// order, the predicate of a partial one). Every difference must be in schemaAllowed.
+// nullability, default), indexes (name, uniqueness, columns and their
+// order, the predicate of a partial one), primary keys, UNIQUE constraints
+// and foreign keys (columns, target, ON DELETE). Every difference must be
+// in schemaAllowed.
 func TestSchemasMatch(t *testing.T) {
 	ctx := context.Background()
 	lite, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "schema.db")})
@@ -54,8 +56,10 @@ func TestSchemasMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a) < 10 || len(b) < 10 {
-		t.Fatalf("introspection found %d and %d items: want the whole schema", len(a), len(b))
+	for _, kind := range []string{"table ", "column ", "index ", "primary key ", "unique ", "foreign key "} {
+		if na, nb := a.count(kind), b.count(kind); na == 0 || nb == 0 {
+			t.Fatalf("introspection found %d and %d items of kind %q: want the whole schema", na, nb, kind)
+		}
 	}
 	seen := map[string]bool{}
 	for _, d := range schemaDiff(a, b) {
@@ -74,6 +78,17 @@ func TestSchemasMatch(t *testing.T) {
 
 // schema maps "table t", "column t.c" and "index t.i" to a description.
 type schema map[string]string
+
+// count counts the keys that start with prefix.
+func (s schema) count(prefix string) int {
+	n := 0
+	for k := range s {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
 
 // schemaDiff lists the keys whose descriptions differ, sorted.
 func schemaDiff(lite, pg schema) []string {
@@ -154,6 +169,9 @@ func sqliteSchema(ctx context.Context, st *sqlite.Store) (schema, error) {
 		if err := sqliteIndexes(ctx, st, tb, out); err != nil {
 			return nil, err
 		}
+		if err := sqliteKeys(ctx, st, tb, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -215,6 +233,57 @@ func sqliteIndexes(ctx context.Context, st *sqlite.Store, table string, out sche
 	return nil
 }
 
+// sqliteKeys records the table's primary key (its rowid alias included,
+// which has no index), UNIQUE constraints and foreign keys.
+func sqliteKeys(ctx context.Context, st *sqlite.Store, table string, out schema) error {
+	db := st.DB()
+	var pk string
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(group_concat(name, ', '), '') FROM
+		(SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk)`, table).Scan(&pk); err != nil {
+		return err
+	}
+	if pk != "" {
+		out["primary key "+table] = "(" + pk + ")"
+	}
+	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_index_list(?) WHERE origin = 'u'`, table)
+	if err != nil {
+		return err
+	}
+	var uniques []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		uniques = append(uniques, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, n := range uniques {
+		cols, err := sqliteIndexColumns(ctx, st, n)
+		if err != nil {
+			return err
+		}
+		out["unique "+table+"("+strings.Join(cols, ", ")+")"] = "present"
+	}
+	rows, err = db.QueryContext(ctx, `SELECT "from", "table", "to", on_delete FROM pragma_foreign_key_list(?)`, table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var from, target, to, onDelete string
+		if err := rows.Scan(&from, &target, &to, &onDelete); err != nil {
+			return err
+		}
+		out["foreign key "+table+"."+from] = fmt.Sprintf("REFERENCES %s(%s) ON DELETE %s", target, to, onDelete)
+	}
+	return rows.Err()
+}
+
 func sqliteIndexColumns(ctx context.Context, st *sqlite.Store, name string) ([]string, error) {
 	rows, err := st.DB().QueryContext(ctx, `SELECT name, "desc" FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno`, name)
 	if err != nil {
@@ -259,6 +328,9 @@ func postgresSchema(ctx context.Context, st *postgres.Store) (schema, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := postgresKeys(ctx, st, out); err != nil {
+		return nil, err
+	}
 	// Indexes made by CREATE INDEX, not those backing a constraint (a
 	// primary key, UNIQUE), which SQLite keeps as automatic indexes.
 	rows, err = st.Pool().Query(ctx, `SELECT t.relname, i.relname, x.indisunique, COALESCE(pg_get_expr(x.indpred, x.indrelid, true), ''),
@@ -282,4 +354,42 @@ func postgresSchema(ctx context.Context, st *postgres.Store) (schema, error) {
 		out["index "+table+"."+name] = index(unique, where, cols)
 	}
 	return out, rows.Err()
+}
+
+// pgDeleteActions spells pg_constraint.confdeltype as SQLite's
+// pragma_foreign_key_list does.
+var pgDeleteActions = map[string]string{"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+// postgresKeys records the primary keys, UNIQUE constraints and foreign
+// keys of the schema's tables.
+func postgresKeys(ctx context.Context, st *postgres.Store, out schema) error {
+	cols := func(rel, keys string) string {
+		return `ARRAY(SELECT a.attname::text FROM unnest(` + keys + `) WITH ORDINALITY k(n, i)
+			JOIN pg_attribute a ON a.attrelid = ` + rel + ` AND a.attnum = k.n ORDER BY k.i)`
+	}
+	rows, err := st.Pool().Query(ctx, `SELECT c.conrelid::regclass::text, c.contype::text,
+			CASE WHEN c.contype = 'f' THEN c.confrelid::regclass::text ELSE '' END, c.confdeltype::text,
+			`+cols("c.conrelid", "c.conkey")+`, `+cols("c.confrelid", "c.confkey")+`
+		FROM pg_constraint c WHERE c.connamespace = current_schema()::regnamespace AND c.contype IN ('p', 'u', 'f')`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, typ, target, onDelete string
+		var from, to []string
+		if err := rows.Scan(&table, &typ, &target, &onDelete, &from, &to); err != nil {
+			return err
+		}
+		switch typ {
+		case "p":
+			out["primary key "+table] = "(" + strings.Join(from, ", ") + ")"
+		case "u":
+			out["unique "+table+"("+strings.Join(from, ", ")+")"] = "present"
+		case "f":
+			out["foreign key "+table+"."+strings.Join(from, ", ")] = fmt.Sprintf("REFERENCES %s(%s) ON DELETE %s",
+				target, strings.Join(to, ", "), pgDeleteActions[onDelete])
+		}
+	}
+	return rows.Err()
 }
