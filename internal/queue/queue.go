@@ -75,10 +75,10 @@ type Config struct {
 	// TakeoverBound for how long a takeover takes.
 	RescueAfter time.Duration
 	// PollInterval is how often idle workers look for jobs that came due;
-	// default DefaultPollInterval. SQLite has no LISTEN/NOTIFY, so polling is how it
-	// finds every job. PostgreSQL is told of new jobs at once, on every
-	// node; the poll still finds retries and snoozed jobs when they come
-	// due, so short retry delays keep their precision on both.
+	// default DefaultPollInterval. SQLite has no LISTEN/NOTIFY, so polling
+	// is how it finds every job. PostgreSQL is told of new jobs at once, on
+	// every node; the poll still finds retries and snoozed jobs when they
+	// come due, so short retry delays keep their precision on both.
 	PollInterval time.Duration
 	// FinishedJobRetention caps how long finished jobs (completed,
 	// cancelled, discarded) are kept, with their args (a webhook
