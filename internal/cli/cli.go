@@ -21,6 +21,7 @@ import (
 	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/space"
@@ -150,7 +151,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&cfg.HTTP.MinBodyRate, "http-min-body-rate", 0, "bytes per second a request body must arrive at, and an answer be taken at, after a 5s grace; slower connections are cut (default 1024; -1 turns it off)")
 	fs.IntVar(&cfg.HTTP.MaxHeaderBytes, "http-max-header-bytes", 0, "largest request line and headers, in bytes (default 131072)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time limit of a graceful shutdown")
-	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
+	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", queue.DefaultJobTimeout, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, "a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + 5s: 2 x render-timeout + 15s for async renders (75s by default)")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long request logs and what requests left behind (render options, spooled bytes, webhook deliveries) are kept")
 	fs.DurationVar(&cfg.RenderSecretOverlap, "render-secret-overlap", capability.DefaultOverlap, "how long a rotated-out render secret or GET-render token keeps working")

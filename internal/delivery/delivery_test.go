@@ -25,6 +25,7 @@ import (
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/store/storetest"
 	"github.com/renderhook/renderhook/webhook"
 )
 
@@ -235,14 +236,14 @@ func TestFirstRunFromArgs(t *testing.T) {
 		if m == nil || !m.RenderStored || m.URL != rc.srv.URL+"/hook" || m.SpaceID != f.space.ID {
 			t.Fatalf("args %+v", m)
 		}
-		d, err := st.FindDelivery(ctx, job.Args.DeliveryID)
+		d, err := storetest.FindDelivery(ctx, st, job.Args.DeliveryID)
 		if err != nil || !bytes.Equal(m.Payload, d.Payload) || m.CreatedAt != d.CreatedAt.UnixMilli() {
 			t.Fatalf("args payload %q, row %+v %v", m.Payload, d, err)
 		}
 		if err := f.run(job, 1); err != nil {
 			t.Fatal(err)
 		}
-		d, err = st.FindDelivery(ctx, job.Args.DeliveryID)
+		d, err = storetest.FindDelivery(ctx, st, job.Args.DeliveryID)
 		if err != nil || d.Status != store.DeliverySucceeded || len(d.Attempts) != 1 || rc.n.Load() != 1 {
 			t.Fatalf("after the first run: %+v %v, %d POSTs", d, err, rc.n.Load())
 		}
@@ -280,13 +281,13 @@ func TestRetryReadsRow(t *testing.T) {
 		if err := f.run(job, 1); !errors.As(err, &snooze) {
 			t.Fatalf("first failure: %v", err)
 		}
-		if d, _ := st.FindDelivery(ctx, job.Args.DeliveryID); d.Status != store.DeliveryFailed || len(d.Attempts) != 1 {
+		if d, _ := storetest.FindDelivery(ctx, st, job.Args.DeliveryID); d.Status != store.DeliveryFailed || len(d.Attempts) != 1 {
 			t.Fatalf("after one failure: %+v", d)
 		}
 		if err := f.run(job, 2); err != nil {
 			t.Fatalf("second failure: %v", err)
 		}
-		if d, _ := st.FindDelivery(ctx, job.Args.DeliveryID); d.Status != store.DeliveryExhausted || len(d.Attempts) != 2 {
+		if d, _ := storetest.FindDelivery(ctx, st, job.Args.DeliveryID); d.Status != store.DeliveryExhausted || len(d.Attempts) != 2 {
 			t.Fatalf("after two failures: %+v", d)
 		}
 	})
@@ -332,7 +333,7 @@ func TestRecorderConcurrent(t *testing.T) {
 			}
 		}
 		for _, id := range ids {
-			d, err := st.FindDelivery(ctx, id)
+			d, err := storetest.FindDelivery(ctx, st, id)
 			if err != nil || len(d.Attempts) != per || d.Status != store.DeliveryFailed {
 				t.Fatalf("delivery %s: %+v %v", id, d, err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/storetest"
 	"github.com/renderhook/renderhook/webhook"
 )
 
@@ -134,7 +135,7 @@ func deliveredOnce(t *testing.T, wk *working, rc *receiver, ids []string, maxAtt
 		// The record is committed just after the receiver answered.
 		waitFor(t, 5*time.Second, "delivery "+id+" recorded", func() bool {
 			var err error
-			d, err = wk.st.FindDelivery(context.Background(), id)
+			d, err = storetest.FindDelivery(context.Background(), wk.st, id)
 			return err == nil && d.Status != store.DeliveryPending && d.Status != store.DeliveryFailed
 		})
 		if d.Status != store.DeliverySucceeded || len(d.Attempts) > maxAttempts {

@@ -20,6 +20,7 @@ import (
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/blob/s3test"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/store/storetest"
 )
 
 // expiringFiles makes file URLs that expire ttl after they were made, on
@@ -142,7 +143,7 @@ func TestRetryGetsFreshRenderURL(t *testing.T) {
 		}
 
 		// A redelivery a day later: a fresh URL again.
-		d, err := st.FindDelivery(ctx, job.Args.DeliveryID)
+		d, err := storetest.FindDelivery(ctx, st, job.Args.DeliveryID)
 		if err != nil || d.Status != store.DeliverySucceeded {
 			t.Fatalf("delivery %+v %v", d, err)
 		}

@@ -17,10 +17,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -57,26 +57,28 @@ type Config struct {
 	NodeID string
 	// PeriodicJobs are enqueued on their schedules by the elected leader.
 	PeriodicJobs []*river.PeriodicJob
-	// MaxWorkers bounds concurrently worked jobs; default 16.
+	// MaxWorkers bounds concurrently worked jobs; default
+	// DefaultMaxWorkers.
 	MaxWorkers int
 	// RetryBase is the first retry delay, doubled per attempt up to
-	// RetryMax; defaults 1s and 5m.
+	// RetryMax; defaults DefaultRetryBase and DefaultRetryMax.
 	RetryBase, RetryMax time.Duration
-	// MaxAttempts per job; default 20 (about 1.5 h of retries with the
-	// default backoff).
+	// MaxAttempts per job; default DefaultMaxAttempts (about 1.5 h of
+	// retries with the default backoff).
 	MaxAttempts int
-	// JobTimeout bounds one attempt; default 30s.
+	// JobTimeout bounds one attempt; default DefaultJobTimeout.
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay "running" before River's
 	// rescuer hands it to another worker: this is what recovers the jobs a
-	// crashed process was holding. It must exceed JobTimeout; default
-	// JobTimeout + 15s. See TakeoverBound for how long a takeover takes.
+	// crashed process was holding. It must exceed JobTimeout (by at least
+	// a second); default JobTimeout + DefaultRescueMargin. See
+	// TakeoverBound for how long a takeover takes.
 	RescueAfter time.Duration
 	// PollInterval is how often idle workers look for jobs that came due;
-	// default 100ms. SQLite has no LISTEN/NOTIFY, so polling is how it
-	// finds every job. PostgreSQL is told of new jobs at once, on every
-	// node; the poll still finds retries and snoozed jobs when they come
-	// due, so short retry delays keep their precision on both.
+	// default DefaultPollInterval. SQLite has no LISTEN/NOTIFY, so polling
+	// is how it finds every job. PostgreSQL is told of new jobs at once, on
+	// every node; the poll still finds retries and snoozed jobs when they
+	// come due, so short retry delays keep their precision on both.
 	PollInterval time.Duration
 	// FinishedJobRetention caps how long finished jobs (completed,
 	// cancelled, discarded) are kept, with their args (a webhook
@@ -86,7 +88,35 @@ type Config struct {
 	FinishedJobRetention time.Duration
 	// Middleware wraps job inserts and work (tracing's trace context).
 	Middleware []rivertype.Middleware
-	Logger     *slog.Logger
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Config's defaults, for flags and help text to show.
+const (
+	DefaultMaxWorkers   = 16
+	DefaultRetryBase    = time.Second
+	DefaultRetryMax     = 5 * time.Minute
+	DefaultMaxAttempts  = 20
+	DefaultJobTimeout   = 30 * time.Second
+	DefaultPollInterval = 100 * time.Millisecond
+	// DefaultRescueMargin is how much longer than JobTimeout a job may
+	// run before it is rescued, unless RescueAfter says otherwise.
+	DefaultRescueMargin = 15 * time.Second
+)
+
+// WithDefaults returns c with every unset field at its default: the one
+// place the queue's defaults are applied.
+func (c Config) WithDefaults() Config {
+	c.MaxWorkers = cmp.Or(c.MaxWorkers, DefaultMaxWorkers)
+	c.RetryBase = cmp.Or(c.RetryBase, DefaultRetryBase)
+	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
+	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+DefaultRescueMargin)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	return c
 }
 
 // Client is the part of River's client that does not depend on the
@@ -106,6 +136,7 @@ type Client interface {
 // Workers between New and Start; Start builds the client and begins work.
 type Queue struct {
 	cfg     Config
+	db      store.QueueDB
 	rc      *river.Config
 	backend backend
 	queues  map[string]river.QueueConfig
@@ -113,6 +144,9 @@ type Queue struct {
 	lock    *nodeLock
 	stopped chan struct{} // closed by Stop: ends a wait for the node lock
 	waiting chan struct{} // closed when that wait has ended
+	// lockTries counts attempts at the node identity's lock, for tests to
+	// wait on a retry rather than sleep through one.
+	lockTries atomic.Int64
 	// Workers collects the workers of every domain package.
 	Workers *river.Workers
 }
@@ -127,7 +161,7 @@ type backend interface {
 	started() bool
 	stop(ctx context.Context) error
 	stopAndCancel(ctx context.Context) error
-	insertTx(ctx context.Context, tx any, params []river.InsertManyParams) error
+	insertTx(ctx context.Context, tx store.QueueTx, params []river.InsertManyParams) error
 	client() Client
 	// resume hands back the running jobs held picks, available now.
 	resume(ctx context.Context, held func(*rivertype.JobRow) bool) (int, error)
@@ -135,7 +169,10 @@ type backend interface {
 
 type riverBackend[TTx any] struct {
 	driver riverdriver.Driver[TTx]
-	c      *river.Client[TTx]
+	// txOf picks the driver's transaction out of a store transaction;
+	// false when the store transaction is of another database.
+	txOf func(store.QueueTx) (TTx, bool)
+	c    *river.Client[TTx]
 }
 
 func (b *riverBackend[TTx]) build(rc *river.Config) error {
@@ -160,11 +197,11 @@ func (b *riverBackend[TTx]) stop(ctx context.Context) error { return b.c.Stop(ct
 
 func (b *riverBackend[TTx]) stopAndCancel(ctx context.Context) error { return b.c.StopAndCancel(ctx) }
 
-func (b *riverBackend[TTx]) insertTx(ctx context.Context, tx any, params []river.InsertManyParams) error {
-	t, ok := tx.(TTx)
+func (b *riverBackend[TTx]) insertTx(ctx context.Context, tx store.QueueTx, params []river.InsertManyParams) error {
+	t, ok := b.txOf(tx)
 	if !ok {
 		var want TTx
-		return fmt.Errorf("queue: transaction of type %T, want %T", tx, want)
+		return fmt.Errorf("queue: the transaction is not one of the queue's database (%T)", want)
 	}
 	_, err := b.c.InsertManyTx(ctx, t, params)
 	return err
@@ -181,76 +218,84 @@ func (b *riverBackend[TTx]) client() Client {
 	return b.c
 }
 
-// handles is what the store drivers expose for the queue to share.
-type (
-	sqliteHandle   interface{ DB() *sql.DB }
-	postgresHandle interface {
-		Pool() *pgxpool.Pool
-		// WithMigrationLock runs fn holding the lock the store's own
-		// migrations take.
-		WithMigrationLock(ctx context.Context, fn func(context.Context) error) error
+// newBackend picks River's driver for the store's database.
+func newBackend(db store.QueueDB) (backend, error) {
+	switch {
+	case db.SQL != nil:
+		return &riverBackend[*sql.Tx]{
+			driver: riversqlite.New(db.SQL),
+			txOf:   func(t store.QueueTx) (*sql.Tx, bool) { return t.SQL, t.SQL != nil },
+		}, nil
+	case db.Pgx != nil:
+		return &riverBackend[pgx.Tx]{
+			driver: riverpgxv5.New(db.Pgx),
+			txOf:   func(t store.QueueTx) (pgx.Tx, bool) { return t.Pgx, t.Pgx != nil },
+		}, nil
 	}
-)
-
-func newBackend(st store.Store) (backend, error) {
-	switch h := st.(type) {
-	case sqliteHandle:
-		return &riverBackend[*sql.Tx]{driver: riversqlite.New(h.DB())}, nil
-	case postgresHandle:
-		return &riverBackend[pgx.Tx]{driver: riverpgxv5.New(h.Pool())}, nil
-	case nil:
-		return nil, errors.New("queue: Store is required")
-	}
-	return nil, fmt.Errorf("queue: store %T has no database River can use", st)
+	return nil, errNoDatabase
 }
+
+// errNoDatabase is returned for a store whose QueueDB has no handle.
+var errNoDatabase = errors.New("queue: the store has no database River can use")
 
 // Migrate applies River's own migrations to the store's database. On
 // PostgreSQL they run holding the migration lock the store takes too, so
 // nodes starting together do not race.
 func Migrate(ctx context.Context, st store.Store) error {
-	switch h := st.(type) {
-	case sqliteHandle:
-		m, err := rivermigrate.New(riversqlite.New(h.DB()), nil)
-		if err != nil {
-			return fmt.Errorf("river migrator: %w", err)
-		}
-		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("river migrate: %w", err)
-		}
-		return nil
-	case postgresHandle:
-		m, err := rivermigrate.New(riverpgxv5.New(h.Pool()), nil)
-		if err != nil {
-			return fmt.Errorf("river migrator: %w", err)
-		}
-		err = h.WithMigrationLock(ctx, func(ctx context.Context) error {
-			_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("river migrate: %w", err)
-		}
-		return nil
+	if st == nil {
+		return errors.New("queue: Store is required")
 	}
-	return fmt.Errorf("queue: store %T has no database River can use", st)
+	db := st.QueueDB()
+	switch {
+	case db.SQL != nil:
+		return migrate(ctx, riversqlite.New(db.SQL), nil)
+	case db.Pgx != nil:
+		return migrate(ctx, riverpgxv5.New(db.Pgx), db.MigrationLock)
+	}
+	return errNoDatabase
+}
+
+// migrate runs River's migrations on driver, inside lock when there is one.
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], lock func(context.Context, func(context.Context) error) error) error {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	up := func(ctx context.Context) error {
+		_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	}
+	if lock != nil {
+		err = lock(ctx, up)
+	} else {
+		err = up(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	return nil
 }
 
 // New validates cfg and prepares the queue; register workers on
 // q.Workers, then Start.
 func New(cfg Config) (*Queue, error) {
-	b, err := newBackend(cfg.Store)
+	if cfg.Store == nil {
+		return nil, errors.New("queue: Store is required")
+	}
+	db := cfg.Store.QueueDB()
+	b, err := newBackend(db)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg = cfg.WithDefaults()
 	log := cfg.Logger.With("component", "queue")
 	rc := &river.Config{
 		Logger:            log,
-		MaxAttempts:       cmp.Or(cfg.MaxAttempts, 20),
-		JobTimeout:        cmp.Or(cfg.JobTimeout, 30*time.Second),
+		MaxAttempts:       cfg.MaxAttempts,
+		JobTimeout:        cfg.JobTimeout,
 		FetchCooldown:     20 * time.Millisecond,
-		FetchPollInterval: cmp.Or(cfg.PollInterval, 100*time.Millisecond),
-		RetryPolicy:       &backoff{base: cmp.Or(cfg.RetryBase, time.Second), max: cmp.Or(cfg.RetryMax, 5*time.Minute)},
+		FetchPollInterval: cfg.PollInterval,
+		RetryPolicy:       &backoff{base: cfg.RetryBase, max: cfg.RetryMax},
 		ID:                cfg.ID,
 		Middleware:        cfg.Middleware,
 	}
@@ -260,12 +305,12 @@ func New(cfg Config) (*Queue, error) {
 		rc.DiscardedJobRetentionPeriod = min(r, 7*24*time.Hour)
 	}
 	// River requires the rescue delay to exceed the job timeout.
-	rc.RescueStuckJobsAfter = max(cmp.Or(cfg.RescueAfter, rc.JobTimeout+15*time.Second), rc.JobTimeout+time.Second)
+	rc.RescueStuckJobsAfter = max(cfg.RescueAfter, rc.JobTimeout+time.Second)
 	workers := cfg.Workers
 	if workers == nil {
 		workers = river.NewWorkers()
 	}
-	return &Queue{cfg: cfg, rc: rc, backend: b, Workers: workers}, nil
+	return &Queue{cfg: cfg, db: db, rc: rc, backend: b, Workers: workers}, nil
 }
 
 // AddPeriodic schedules a periodic job; call before Start.
@@ -313,7 +358,7 @@ const (
 // during RescueAfter, and adds only what it exceeds it by.
 func (q *Queue) TakeoverBound() time.Duration {
 	rescue := q.RescueAfter()
-	return max(rescue, leaderTTL+electInterval+maintenanceStagger) + rescuerInterval + cmp.Or(q.cfg.RetryBase, time.Second) + schedulerInterval
+	return max(rescue, leaderTTL+electInterval+maintenanceStagger) + rescuerInterval + q.cfg.RetryBase + schedulerInterval
 }
 
 // Start builds the River client and, unless InsertOnly, begins working
@@ -324,7 +369,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.rc.Workers = q.Workers
 	if !q.cfg.InsertOnly {
 		q.rc.PeriodicJobs = q.cfg.PeriodicJobs
-		q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, 16)}}
+		q.rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.MaxWorkers}}
 		for name, qc := range q.queues {
 			q.rc.Queues[name] = qc
 		}
@@ -349,81 +394,90 @@ func (q *Queue) Start(ctx context.Context) error {
 // resumeOwn hands back, at once, the jobs this node's previous process
 // was working when it died (resume.go says how that is known).
 func (q *Queue) resumeOwn(ctx context.Context) error {
-	log := q.cfg.Logger.With("component", "queue")
 	q.stopped, q.waiting = make(chan struct{}), make(chan struct{})
-	switch h := q.cfg.Store.(type) {
-	case sqliteHandle:
+	switch {
+	case q.db.SQL != nil:
 		close(q.waiting)
 		n, err := q.backend.resume(ctx, func(*rivertype.JobRow) bool { return true })
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			log.Info("resumed the jobs the previous process was working", "jobs", n)
+			q.log().Info("resumed the jobs the previous process was working", "jobs", n)
 		}
 		return nil
-	case postgresHandle:
-		if q.cfg.NodeID == "" || q.cfg.ID == "" {
-			close(q.waiting)
-			return nil
-		}
-		claim := func(ctx context.Context) error {
-			prev, err := q.cfg.Store.SwapQueueNode(ctx, q.cfg.NodeID, q.cfg.ID)
-			if err != nil {
-				return fmt.Errorf("record the node's queue client: %w", err)
-			}
-			if prev == "" {
-				return nil
-			}
-			n, err := q.backend.resume(ctx, lastAttemptBy(prev))
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				log.Info("resumed the jobs this node's previous process was working", "jobs", n, "node_id", q.cfg.NodeID, "previous_client_id", prev)
-			}
-			return nil
-		}
-		l, err := tryNodeLock(ctx, h, q.cfg.NodeID)
-		if err != nil {
-			return err
-		}
-		if l != nil {
-			close(q.waiting)
-			q.lock = l
-			return claim(ctx)
-		}
-		// Another session holds this identity: a process that is still
-		// running, or one whose death PostgreSQL has not noticed yet. Its
-		// jobs are not ours to take until the lock is free.
-		log.Warn("another process holds this node's identity; its jobs are left to River's rescuer until it is gone", "node_id", q.cfg.NodeID)
-		go func() {
-			defer close(q.waiting)
-			t := time.NewTicker(resumeRetry)
-			defer t.Stop()
-			for {
-				select {
-				case <-q.stopped:
-					return
-				case <-t.C:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				l, err := tryNodeLock(ctx, h, q.cfg.NodeID)
-				if err == nil && l != nil {
-					q.lock = l
-					err = claim(ctx)
-				}
-				cancel()
-				if err != nil {
-					log.Error("resume the node's jobs", "err", err)
-				}
-				if l != nil {
-					return
-				}
-			}
-		}()
-	default:
+	case q.db.Pgx != nil && q.cfg.NodeID != "" && q.cfg.ID != "":
+		return q.resumeNode(ctx)
+	}
+	close(q.waiting)
+	return nil
+}
+
+func (q *Queue) log() *slog.Logger { return q.cfg.Logger.With("component", "queue") }
+
+// resumeNode takes this node's identity lock on PostgreSQL and resumes the
+// jobs of the node's previous client; while another session holds the
+// identity, it keeps trying in the background until Stop.
+func (q *Queue) resumeNode(ctx context.Context) error {
+	l, err := q.tryNodeLock(ctx)
+	if err != nil {
 		close(q.waiting)
+		return err
+	}
+	if l != nil {
+		close(q.waiting)
+		q.lock = l
+		return q.claimNode(ctx)
+	}
+	// Another session holds this identity: a process that is still
+	// running, or one whose death PostgreSQL has not noticed yet. Its
+	// jobs are not ours to take until the lock is free.
+	q.log().Warn("another process holds this node's identity; its jobs are left to River's rescuer until it is gone", "node_id", q.cfg.NodeID)
+	bg := context.WithoutCancel(ctx) // the wait outlives Start
+	go func() {
+		defer close(q.waiting)
+		t := time.NewTicker(resumeRetry)
+		defer t.Stop()
+		for {
+			select {
+			case <-q.stopped:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+			l, err := q.tryNodeLock(ctx)
+			if err == nil && l != nil {
+				q.lock = l
+				err = q.claimNode(ctx)
+			}
+			cancel()
+			if err != nil {
+				q.log().Error("resume the node's jobs", "err", err)
+			}
+			if l != nil {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// claimNode records this client as the node's and resumes the running
+// jobs of the client recorded before it.
+func (q *Queue) claimNode(ctx context.Context) error {
+	prev, err := q.cfg.Store.SwapQueueNode(ctx, q.cfg.NodeID, q.cfg.ID)
+	if err != nil {
+		return fmt.Errorf("record the node's queue client: %w", err)
+	}
+	if prev == "" {
+		return nil
+	}
+	n, err := q.backend.resume(ctx, lastAttemptBy(prev))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		q.log().Info("resumed the jobs this node's previous process was working", "jobs", n, "node_id", q.cfg.NodeID, "previous_client_id", prev)
 	}
 	return nil
 }
@@ -482,7 +536,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs
 			params[i].InsertOpts = &river.InsertOpts{Priority: p.JobPriority()}
 		}
 	}
-	if err := q.backend.insertTx(ctx, tx.Driver(), params); err != nil {
+	if err := q.backend.insertTx(ctx, tx.QueueTx(), params); err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil

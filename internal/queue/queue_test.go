@@ -102,37 +102,52 @@ func testQueue(t *testing.T, st store.Store, poll time.Duration) {
 	}
 }
 
-func TestSQLite(t *testing.T) {
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	if err != nil {
+// closing returns a function that takes an opened store and its error: it
+// fails the test on the error and closes the store when the test ends.
+func closing[S interface{ Close() error }](t *testing.T) func(S, error) S {
+	return func(st S, err error) S {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+}
+
+// migrate applies the store's and River's migrations to st.
+func migrate(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	testQueue(t, st, 0)
+	if err := queue.Migrate(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newSQLite(t *testing.T) *sqlite.Store {
+	return closing[*sqlite.Store](t)(sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")}))
+}
+
+func TestSQLite(t *testing.T) {
+	testQueue(t, newSQLite(t), 0)
 }
 
 // TestPostgres polls only once an hour: the job can start only because
 // the insert notified the listening client.
 func TestPostgres(t *testing.T) {
-	st, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	testQueue(t, st, time.Hour)
+	testQueue(t, closing[*postgres.Store](t)(postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t)})), time.Hour)
 }
 
 type otherTx struct{ store.Tx }
 
-func (otherTx) Driver() any { return "not a transaction" }
+// QueueTx is no transaction of the queue's database.
+func (otherTx) QueueTx() store.QueueTx { return store.QueueTx{} }
 
 func TestInsertTxRefusesForeignTransaction(t *testing.T) {
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	q, _ := run(t, st, 0)
+	q, _ := run(t, newSQLite(t), 0)
 	if err := q.InsertTx(context.Background(), otherTx{}, pingArgs{}); err == nil {
 		t.Fatal("a job was inserted into a foreign transaction")
 	}
@@ -154,20 +169,11 @@ func (w *blockWorker) Work(ctx context.Context, _ *river.Job[blockArgs]) error {
 	return ctx.Err()
 }
 
+// sqliteStore is a migrated SQLite store.
 func sqliteStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	st := newSQLite(t)
+	migrate(t, st)
 	return st
 }
 
@@ -239,16 +245,7 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 	if api.Working() {
 		t.Fatal("an insert-only queue says it works jobs")
 	}
-	worker, err := queue.New(queue.Config{Store: st, ID: "worker-node"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &pingWorker{done: make(chan int, 10)}
-	river.AddWorker(worker.Workers, w)
-	if err := worker.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = worker.Stop(ctx, time.Second) })
+	worker, done := runConfig(t, queue.Config{Store: st, ID: "worker-node"})
 
 	for i := range 5 {
 		if err := st.InTx(ctx, func(tx store.Tx) error { return api.InsertTx(ctx, tx, pingArgs{N: i}) }); err != nil {
@@ -257,7 +254,7 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 	}
 	for range 5 {
 		select {
-		case <-w.done:
+		case <-done:
 		case <-time.After(30 * time.Second):
 			t.Fatal("the worker did not work the API's jobs")
 		}
@@ -278,30 +275,43 @@ func TestInsertOnlyLeavesJobsToWorkers(t *testing.T) {
 // after River's default day.
 func TestFinishedJobRetention(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqliteStore(t)
 	q, done := runConfig(t, queue.Config{Store: st, PollInterval: 20 * time.Millisecond, FinishedJobRetention: time.Second})
 	var id int64
 	if err := st.InTx(ctx, func(tx store.Tx) error { return q.InsertTx(ctx, tx, pingArgs{N: 1}) }); err != nil {
 		t.Fatal(err)
 	}
 	<-done
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var state rivertype.JobState
+	gone := eventually(90*time.Second, func() bool {
 		res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test.ping").States(rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateAvailable))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res.Jobs) == 0 {
-			break
+			return true
 		}
-		id = res.Jobs[0].ID
-		if time.Now().After(deadline) {
-			t.Fatalf("job %d (%s) still kept", id, res.Jobs[0].State)
-		}
-		time.Sleep(100 * time.Millisecond)
+		id, state = res.Jobs[0].ID, res.Jobs[0].State
+		return false
+	})
+	if !gone {
+		t.Fatalf("job %d (%s) still kept", id, state)
 	}
+}
+
+// eventually polls cond until it holds or within has passed, and reports
+// whether it held.
+func eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
 }

@@ -98,7 +98,7 @@ func lastAttemptBy(client string) func(*rivertype.JobRow) bool {
 func nodeLockKey(nodeID string) int64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte("renderhook node " + nodeID))
-	return int64(h.Sum64())
+	return int64(h.Sum64()) //nolint:gosec // G115: the hash's 64 bits as PostgreSQL's bigint key; wrapping is intended
 }
 
 // nodeLock is a node identity's advisory lock, held on a connection of its
@@ -107,10 +107,12 @@ type nodeLock struct {
 	conn *pgx.Conn
 }
 
-// tryNodeLock takes nodeID's lock on a new connection made like the
-// pool's; it returns nil, nil when another session holds it.
-func tryNodeLock(ctx context.Context, h postgresHandle, nodeID string) (*nodeLock, error) {
-	conn, err := pgx.ConnectConfig(ctx, h.Pool().Config().ConnConfig.Copy())
+// tryNodeLock takes the node identity's lock on a new connection made
+// like the pool's; it returns nil, nil when another session holds it.
+func (q *Queue) tryNodeLock(ctx context.Context) (*nodeLock, error) {
+	q.lockTries.Add(1)
+	nodeID := q.cfg.NodeID
+	conn, err := pgx.ConnectConfig(ctx, q.db.Pgx.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("connect for the node lock: %w", err)
 	}

@@ -78,17 +78,8 @@ func TestResumeOnlyOwnJobsPostgres(t *testing.T) {
 		t.Skip(pgtest.EnvURL + " is not set")
 	}
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	st := closing[*postgres.Store](t)(postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t)}))
+	migrate(t, st)
 
 	// Node n1's previous process (client-dead) died holding job 1; node n9's
 	// live client holds job 2.
@@ -102,10 +93,8 @@ func TestResumeOnlyOwnJobsPostgres(t *testing.T) {
 	startNode(t, st, "n1", "client-n1-new", done)
 	waitWorked(t, done, 1, 5*time.Second)
 	t.Logf("own job resumed and worked %s after the start", time.Since(start).Round(time.Millisecond))
-	for deadline := time.Now().Add(5 * time.Second); jobState(t, st, own) != "completed"; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("own job %s after it was worked, want completed", jobState(t, st, own))
-		}
+	if !eventually(5*time.Second, func() bool { return jobState(t, st, own) == "completed" }) {
+		t.Fatalf("own job %s after it was worked, want completed", jobState(t, st, own))
 	}
 	if s := jobState(t, st, other); s != "running" {
 		t.Fatalf("another node's running job is %s, want left running", s)
@@ -117,10 +106,13 @@ func TestResumeOnlyOwnJobsPostgres(t *testing.T) {
 	// (Every node's worker reports to done: any of them may work it.)
 	first := startNode(t, st, "n2", "client-n2a", done)
 	live := runningJob(t, st, 3, "client-n2a")
-	startNode(t, st, "n2", "client-n2b", done)
-	// Longer than the lock retry (2 s): the job table must show the job
+	second := startNode(t, st, "n2", "client-n2b", done)
+	// Once the second process has tried the identity's lock again (at
+	// start, then after the 2 s retry), the job table must show the job
 	// still running, untouched.
-	time.Sleep(3 * time.Second)
+	if !eventually(10*time.Second, func() bool { return second.LockTries() >= 2 }) {
+		t.Fatalf("the second process tried the node lock %d times, want a retry", second.LockTries())
+	}
 	if s := jobState(t, st, live); s != "running" {
 		t.Fatalf("a live process's job is %s while it holds the identity, want running", s)
 	}

@@ -388,7 +388,7 @@ func (s *Server) init(ctx context.Context) error {
 	// limit passed, making the takeover bound longer than it says.
 	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
 	deliveryTimeout := s.cfg.Webhooks.JobLimit()
-	longest := max(asyncTimeout, deliveryTimeout, cmp.Or(qcfg.JobTimeout, 30*time.Second))
+	longest := max(asyncTimeout, deliveryTimeout, cmp.Or(qcfg.JobTimeout, queue.DefaultJobTimeout))
 	qcfg.RescueAfter = max(qcfg.RescueAfter, longest+5*time.Second)
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err

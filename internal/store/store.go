@@ -1,13 +1,19 @@
 // Package store defines renderhook's persistence: the domain records it keeps
 // and the one Store interface every database driver implements. Dialect
 // details (SQL, error codes, migrations) live in the driver packages below
-// this one; nothing above this package sees SQL.
+// this one; nothing above this package sees SQL. The job queue shares the
+// database: QueueDB and QueueTx hand it the driver's own handles, typed
+// per dialect, for River's driver of that dialect.
 package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Sentinel errors returned by every driver. Drivers map their own errors
@@ -375,9 +381,27 @@ type Tx interface {
 	// renders not yet started), stopping at upTo: the async fairness rule
 	// needs only to know how deep a backlog is, up to a bound.
 	CountQueuedRenders(ctx context.Context, spaceID string, upTo int) (int, error)
-	// Driver is the driver's own transaction (*sql.Tx for SQLite), for the
-	// job queue to insert its jobs in.
-	Driver() any
+	// QueueTx is the driver's own transaction, for the job queue to
+	// insert its jobs in.
+	QueueTx() QueueTx
+}
+
+// QueueDB is a store's database as River's drivers take it: exactly one
+// of SQL (SQLite's single-writer handle, for riversqlite) and Pgx
+// (PostgreSQL's pool, for riverpgxv5) is set.
+type QueueDB struct {
+	SQL *sql.DB
+	Pgx *pgxpool.Pool
+	// MigrationLock, set with Pgx, runs fn holding the lock the store's
+	// own migrations take, so River's migrations run one node at a time.
+	MigrationLock func(ctx context.Context, fn func(context.Context) error) error
+}
+
+// QueueTx is a store transaction as River's drivers take it: SQL on
+// SQLite, Pgx on PostgreSQL (the one matching the store's QueueDB).
+type QueueTx struct {
+	SQL *sql.Tx
+	Pgx pgx.Tx
 }
 
 // Store is the persistence interface. Every method that reads or changes a
@@ -388,6 +412,8 @@ type Store interface {
 	Migrate(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+	// QueueDB is the database handle the job queue shares.
+	QueueDB() QueueDB
 
 	// Setting returns the named server setting, storing value first when
 	// the setting does not exist yet; every caller sees the first value.
@@ -417,7 +443,6 @@ type Store interface {
 	GetTokenByHash(ctx context.Context, hash []byte) (*Token, error)
 	ListTokens(ctx context.Context, spaceID string) ([]*Token, error)
 	RevokeToken(ctx context.Context, spaceID, id string) error
-	TouchToken(ctx context.Context, id string, at time.Time) error
 
 	CreateTemplate(ctx context.Context, t *Template) error
 	GetTemplate(ctx context.Context, spaceID, id string) (*Template, error)
@@ -500,11 +525,10 @@ type Store interface {
 
 	CreateDelivery(ctx context.Context, d *Delivery) error
 	GetDelivery(ctx context.Context, spaceID, id string) (*Delivery, error)
-	FindDelivery(ctx context.Context, id string) (*Delivery, error)
-	// FindDeliveryToSend is FindDelivery plus where the delivery's render
-	// keeps its file and whether it is stored yet (zero when it has no
-	// render): what the delivery worker reads before each attempt, in one
-	// query.
+	// FindDeliveryToSend finds a delivery by id alone, with where its
+	// render keeps its file and whether it is stored yet (zero when it has
+	// no render): what the delivery worker reads before each attempt, in
+	// one query.
 	FindDeliveryToSend(ctx context.Context, id string) (*Delivery, RenderFile, error)
 	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
 	// RecordDeliveryAttempts appends each attempt to its delivery and sets
@@ -522,8 +546,6 @@ type Store interface {
 	AddCredit(ctx context.Context, spaceID, renderID string, amount int64, at time.Time) (bool, error)
 	CreditStatus(ctx context.Context, spaceID string) (CreditStatus, error)
 	Usage(ctx context.Context, spaceID string) (Usage, error)
-	// GetRenderByBlobKey finds a render by the key its bytes are stored under.
-	GetRenderByBlobKey(ctx context.Context, key string) (*Render, error)
 	// FindCachedRender returns the space's newest succeeded render with
 	// cacheKey created at or after since (ErrNotFound when there is none).
 	FindCachedRender(ctx context.Context, spaceID, cacheKey string, since time.Time) (*Render, error)

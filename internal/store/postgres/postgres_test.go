@@ -20,16 +20,8 @@ func TestConformance(t *testing.T) {
 	if !pgtest.Enabled() {
 		t.Skip(pgtest.EnvURL + " is not set")
 	}
-	storetest.Run(t, func(t *testing.T) store.Store {
-		st, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t), MaxConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return st
+	storetest.Run(t, func(t *testing.T) (store.Store, error) {
+		return postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t), MaxConns: 4})
 	})
 }
 
@@ -39,46 +31,12 @@ func TestMigration004Backfill(t *testing.T) {
 	if !pgtest.Enabled() {
 		t.Skip(pgtest.EnvURL + " is not set")
 	}
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t), MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Roll 004 back by hand, then add spaces the way 003 knew them.
-	for _, q := range []string{
-		`DROP INDEX spaces_render_key_idx`, `DROP INDEX renders_cache_idx`,
+	// Roll 004 back by hand.
+	storetest.Backfill004(t, func(t *testing.T) (store.Store, error) {
+		return postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t), MaxConns: 2})
+	}, `DROP INDEX spaces_render_key_idx`, `DROP INDEX renders_cache_idx`,
 		`ALTER TABLE spaces DROP COLUMN render_key, DROP COLUMN render_secret, DROP COLUMN get_render_token`,
-		`ALTER TABLE renders DROP COLUMN cache_key, DROP COLUMN metadata`, `ALTER TABLE request_logs DROP COLUMN cache_hit`,
-		`DELETE FROM renderhook_migrations WHERE version = 4`,
-		`INSERT INTO spaces(id, name, created_at) VALUES ('spc_old1', 'a', 1), ('spc_old2', 'b', 2)`,
-	} {
-		if _, err := st.Pool().Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a, err1 := st.GetSpace(ctx, "spc_old1")
-	b, err2 := st.GetSpace(ctx, "spc_old2")
-	if err1 != nil || err2 != nil {
-		t.Fatal(err1, err2)
-	}
-	for _, sp := range []*store.Space{a, b} {
-		if len(sp.RenderKey) < 20 || len(sp.RenderSecret) != 64 || len(sp.GetRenderToken) != 32 {
-			t.Fatalf("not backfilled: %+v", sp)
-		}
-	}
-	if a.RenderKey == b.RenderKey || a.RenderSecret == b.RenderSecret || a.GetRenderToken == b.GetRenderToken {
-		t.Fatal("backfilled values are shared")
-	}
-	if got, err := st.GetSpaceByRenderKey(ctx, a.RenderKey); err != nil || got.ID != a.ID {
-		t.Fatalf("%+v %v", got, err)
-	}
+		`ALTER TABLE renders DROP COLUMN cache_key, DROP COLUMN metadata`, `ALTER TABLE request_logs DROP COLUMN cache_hit`)
 }
 
 // TestRateLimitAcrossNodes takes from one space's bucket through two

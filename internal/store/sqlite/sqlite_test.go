@@ -12,64 +12,21 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "db", "test.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return st
+	storetest.Run(t, func(t *testing.T) (store.Store, error) {
+		return sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "db", "test.db")})
 	})
 }
 
 // TestMigration004Backfill checks that spaces created before migration 004
 // get a render key, render secret and GET-render token, all distinct.
 func TestMigration004Backfill(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Roll 004 back by hand (with 006's index on one of its columns),
-	// then add spaces the way 003 knew them.
-	for _, q := range []string{
-		`DROP INDEX renders_leftovers_idx`, `DROP INDEX spaces_render_key_idx`, `DROP INDEX renders_cache_idx`,
+	// Roll 004 back by hand (with 006's index on one of its columns).
+	storetest.Backfill004(t, func(t *testing.T) (store.Store, error) {
+		return sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "test.db")})
+	}, `DROP INDEX renders_leftovers_idx`, `DROP INDEX spaces_render_key_idx`, `DROP INDEX renders_cache_idx`,
 		`ALTER TABLE spaces DROP COLUMN render_key`, `ALTER TABLE spaces DROP COLUMN render_secret`,
 		`ALTER TABLE spaces DROP COLUMN get_render_token`, `ALTER TABLE renders DROP COLUMN cache_key`,
-		`ALTER TABLE renders DROP COLUMN metadata`, `ALTER TABLE request_logs DROP COLUMN cache_hit`,
-		`DELETE FROM renderhook_migrations WHERE version = 4`,
-		`INSERT INTO spaces(id, name, created_at) VALUES ('spc_old1', 'a', 1), ('spc_old2', 'b', 2)`,
-	} {
-		if _, err := st.DB().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a, err1 := st.GetSpace(ctx, "spc_old1")
-	b, err2 := st.GetSpace(ctx, "spc_old2")
-	if err1 != nil || err2 != nil {
-		t.Fatal(err1, err2)
-	}
-	for _, sp := range []*store.Space{a, b} {
-		if len(sp.RenderKey) < 20 || len(sp.RenderSecret) != 64 || len(sp.GetRenderToken) != 32 {
-			t.Fatalf("not backfilled: %+v", sp)
-		}
-	}
-	if a.RenderKey == b.RenderKey || a.RenderSecret == b.RenderSecret || a.GetRenderToken == b.GetRenderToken {
-		t.Fatal("backfilled values are shared")
-	}
-	if got, err := st.GetSpaceByRenderKey(ctx, a.RenderKey); err != nil || got.ID != a.ID {
-		t.Fatalf("%+v %v", got, err)
-	}
+		`ALTER TABLE renders DROP COLUMN metadata`, `ALTER TABLE request_logs DROP COLUMN cache_hit`)
 }
 
 // TestOpenPathWithURICharacters: a path with '#', '?' and '%' opens that
