@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -339,7 +340,8 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	var fields [6][]byte
 	for i := range fields {
 		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
+		// A field longer than what is left (or than any int) is truncation.
+		if k <= 0 || n > math.MaxInt32 || int(n) > len(b)-k {
 			return errors.New("delivery message: truncated")
 		}
 		fields[i], b = b[k:k+int(n)], b[k+int(n):]

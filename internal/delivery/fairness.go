@@ -396,16 +396,6 @@ func (s *slot) done(status int, retryAfter time.Duration) {
 	}
 }
 
-// forget drops delivery id from key's held marks (it was finished without
-// an attempt, e.g. cancelled).
-func (f *fairness) forget(key, id string) {
-	f.mu.Lock()
-	if d := f.dests[key]; d != nil {
-		delete(d.held, id)
-	}
-	f.mu.Unlock()
-}
-
 // stats reports key's state now.
 func (f *fairness) stats(key string) DestinationStats {
 	now := time.Now()
@@ -458,7 +448,10 @@ func (f *fairness) heldState(key, id string) string {
 }
 
 // jitterUp returns a random delay in [0, d).
-func jitterUp(d time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(d))) }
+// It spreads retries, so it needs no unpredictable randomness.
+func jitterUp(d time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(d))) //nolint:gosec // timing jitter, not a secret
+}
 
 // EndpointStats is this node's view of an endpoint's traffic: its cap,
 // breaker, and how many of its deliveries are capped or parked.
