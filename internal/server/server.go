@@ -148,7 +148,7 @@ func secureDataDir(dir string, log *slog.Logger) error {
 		return fmt.Errorf("data dir %s is not a directory", dir)
 	}
 	if st.Mode().Perm() != 0o700 {
-		if err := os.Chmod(dir, 0o700); err != nil {
+		if err := os.Chmod(dir, 0o700); err != nil { //nolint:gosec // a directory: its owner needs x to enter it
 			return fmt.Errorf("data dir %s: make it 0700 (only the service user may read it): %w", dir, err)
 		}
 		log.Info("data dir made private", "dir", dir, "was", st.Mode().Perm().String())
@@ -188,17 +188,18 @@ func nodeID(configured, dataDir string) (string, error) {
 		return configured, nil
 	}
 	path := filepath.Join(dataDir, "node-id")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 { //nolint:gosec // a file of the operator's --data-dir
 		return strings.TrimSpace(string(b)), nil
 	}
 	var rnd [12]byte
 	_, _ = rand.Read(rnd[:])
 	id := "node_" + hex.EncodeToString(rnd[:])
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	// Private, as secureDataDir and the stores make the data dir.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("node id: %w", err)
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("node id: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -246,7 +247,7 @@ func lockDataDir(dataDir string) (*os.File, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // a file of the operator's --data-dir
 	if err != nil {
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}
@@ -434,7 +435,7 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	}
 	if ln == nil {
 		var err error
-		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+		if ln, err = new(net.ListenConfig).Listen(ctx, "tcp", s.cfg.Addr); err != nil {
 			_ = s.Queue.Stop(ctx, time.Second)
 			_ = s.Pool.Stop(ctx)
 			return fmt.Errorf("listen: %w", err)
