@@ -140,7 +140,7 @@ type Options struct {
 	// PublicURL is the base of file URLs of a publicly readable S3 bucket;
 	// "" means presigned URLs.
 	PublicURL string
-	// URLExpiry is how long presigned URLs work; default 1h.
+	// URLExpiry is how long presigned URLs work; default DefaultURLExpiry.
 	URLExpiry time.Duration
 	// CreateBucket creates a missing S3 bucket instead of failing.
 	CreateBucket bool
