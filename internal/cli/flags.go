@@ -48,7 +48,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			if !ok {
 				return
 			}
-			b, err := os.ReadFile(path)
+			b, err := os.ReadFile(path) //nolint:gosec // the file the operator named in NAME_FILE
 			if err != nil {
 				firstErr = fmt.Errorf("read %s_FILE: %w", name, err)
 				return
