@@ -120,8 +120,9 @@ type FileURLs interface {
 }
 
 // newSpaceFairness is the service's fairness state: cfg's per-destination
-// cap and breaker, and a cap per space of half the workers, so one
-// tenant's destinations together cannot hold every worker.
+// cap (a destination answering fast may use a quarter of the workers) and
+// breaker, and a cap per space of half the workers, so one tenant's
+// destinations together cannot hold every worker.
 func newSpaceFairness(cfg Config) *fairness {
 	f := newFairness(cfg.MaxInFlightPerEndpoint, cfg.Workers/4, cfg.BreakAfter, cfg.BreakerCooldown)
 	f.spaceMax = max(cfg.Workers/2, cfg.MaxInFlightPerEndpoint)
