@@ -90,6 +90,7 @@ func registerServeFlags(fs *flag.FlagSet, cfg *server.Config) *serveFlags {
 	registerBrowserFlags(fs, cfg)
 	registerHTTPFlags(fs, cfg, def)
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "time limit of a graceful shutdown")
+	// TODO: queue.Config{}.WithDefaults().JobTimeout once the queue exports its defaults.
 	fs.DurationVar(&cfg.Queue.JobTimeout, "job-timeout", 30*time.Second, "time limit of one background job attempt")
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, fmt.Sprintf("a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + %s: 2 x render-timeout + %s for async renders (%s by default)",
 		shortDuration(server.RescueMargin), shortDuration(server.AsyncRenderMargin+server.RescueMargin), shortDuration(def.MinRescueAfter())))
@@ -102,6 +103,7 @@ func registerServeFlags(fs *flag.FlagSet, cfg *server.Config) *serveFlags {
 	return f
 }
 
+// registerStorageFlags binds where rendered files are kept.
 func registerStorageFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.Storage, "storage", "", "where rendered files are kept: file://DIR or s3://BUCKET?endpoint=URL&region=R&use_path_style=true, keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (default file://<data-dir>/files)")
 	fs.StringVar(&cfg.StoragePublicURL, "storage-public-url", "", "base URL of a publicly readable S3 bucket, for file URLs (default: presigned URLs)")
