@@ -72,15 +72,15 @@ func startFloor(ctx context.Context, html string, n, rhPID int) (_ *floor, err e
 	}
 	var profile string
 	var cred *syscall.Credential
-	if uid != os.Geteuid() {
+	if int(uid) != os.Geteuid() {
 		if profile, err = os.MkdirTemp("", "renderhook-bench-floor-"); err != nil {
 			return nil, err
 		}
-		if err := os.Chown(profile, uid, gid); err != nil {
+		if err := os.Chown(profile, int(uid), int(gid)); err != nil {
 			os.RemoveAll(profile)
 			return nil, fmt.Errorf("chown floor profile: %w", err)
 		}
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+		cred = &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}
 		opts = append(opts, chromedp.UserDataDir(profile), chromedp.Env("HOME="+profile, "TMPDIR="+profile))
 	}
 	opts = append(opts, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
@@ -201,22 +201,22 @@ func (f *floor) close() {
 }
 
 // processIDs returns the real uid and gid a process runs as.
-func processIDs(pid int) (uid, gid int, err error) {
+func processIDs(pid int) (uid, gid uint32, err error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
-	uid, gid = -1, -1
+	var haveUID, haveGID bool
 	for _, line := range strings.Split(string(raw), "\n") {
-		var v int
+		var v uint32
 		if _, e := fmt.Sscanf(line, "Uid:\t%d", &v); e == nil {
-			uid = v
+			uid, haveUID = v, true
 		}
 		if _, e := fmt.Sscanf(line, "Gid:\t%d", &v); e == nil {
-			gid = v
+			gid, haveGID = v, true
 		}
 	}
-	if uid < 0 || gid < 0 {
+	if !haveUID || !haveGID {
 		return 0, 0, fmt.Errorf("no Uid/Gid in /proc/%d/status", pid)
 	}
 	return uid, gid, nil

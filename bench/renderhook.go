@@ -74,7 +74,7 @@ func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database s
 			r.close()
 		}
 	}()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -284,7 +284,7 @@ func (r *renderhookSide) close() {
 // cannot be paused across the interleaved rounds, and profiling costs a
 // little CPU the figures should not carry.
 func profileRenderhook(ctx context.Context, rh *renderhookSide, p plan, path string) error {
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // path is the operator's -cpuprofile flag
 	if err != nil {
 		return fmt.Errorf("create cpu profile: %w", err)
 	}

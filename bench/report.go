@@ -81,7 +81,8 @@ func p50DiffCI(a, b []float64) [2]float64 {
 		return [2]float64{}
 	}
 	const iters = 2000
-	rng := rand.New(rand.NewPCG(1, 2))
+	// Seeded on purpose: the same samples give the same interval on every run.
+	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // resampling, not a secret
 	resampledP50 := func(v, buf []float64) float64 {
 		for i := range buf {
 			buf[i] = v[rng.IntN(len(v))]
@@ -247,6 +248,49 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 	if gb != nil {
 		rep.Gotenberg = gb.url
 	}
+	get := m.addScenarios(ctx, rep, rh)
+	c := m.plan.Clients
+	if err := floorRatios(rep, get, c); err != nil {
+		return nil, err
+	}
+	if err := v1Ratios(rep, get); err != nil {
+		return nil, err
+	}
+
+	with, err := get(sideRenderhook, formatPNG, 1)
+	if err != nil {
+		return nil, err
+	}
+	without, err := get(sideNoCallbacks, formatPNG, 1)
+	if err != nil {
+		return nil, err
+	}
+	rep.Callbacks = &callbacksCost{
+		N: with.Latency.N, WithP50: with.Latency.P50, WithoutP50: without.Latency.P50,
+		DiffMs: round2(with.Latency.P50 - without.Latency.P50),
+		DiffCI: p50DiffCI(with.Samples, without.Samples),
+	}
+
+	rep.Notes = append(rep.Notes,
+		fmt.Sprintf("Three Chromium processes (the floor's, renderhook's and that of %s, %d tabs each) are alive during the render scenarios on this %d-core machine; the rounds alternate, so only one side renders at a time.", sideNoCallbacks, c, mach.Cores),
+		"The floor calls only Page.setDocumentContent and Page.captureScreenshot (Page.printToPDF for PDF) over chromedp in warm tabs, one window each, whose viewport was set once. renderhook's latency is measured by an HTTP client in the same process: request to last body byte, over kept-alive connections.",
+		fmt.Sprintf("%s is a second server started with DisableCallbacks and the same browser settings; it takes part in the sequential PNG rounds only. After each renderhook round the bench waits for its queue to empty (%.1f s in all, not measured), so callback jobs run inside the round that caused them and never into the next side's.", sideNoCallbacks, m.settled.Seconds()),
+	)
+	if m.unsettled > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("In %d round(s) renderhook's queue still held jobs %v after the round; the next round started anyway.", m.unsettled, settleLimit))
+	}
+	if rep.PixelDiff != 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook's PNG differs from the floor's in %d pixels.", rep.PixelDiff))
+	}
+	return rep, nil
+}
+
+// scenarioGetter finds the results of one side, format and client count.
+type scenarioGetter func(side string, f format, clients int) (scenario, error)
+
+// addScenarios summarizes every run into rep.Scenarios and returns their
+// lookup.
+func (m *measurement) addScenarios(ctx context.Context, rep *report, rh *renderhookSide) scenarioGetter {
 	byKey := map[scenarioKey]scenario{}
 	for _, k := range m.order {
 		ph := m.runs[k]
@@ -276,14 +320,18 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 		byKey[k] = sc
 	}
 
-	get := func(side string, f format, clients int) (scenario, error) {
+	return func(side string, f format, clients int) (scenario, error) {
 		sc, ok := byKey[scenarioKey{side, f, clients}]
 		if !ok {
 			return sc, fmt.Errorf("no %s %s %d-client results", side, f, clients)
 		}
 		return sc, nil
 	}
-	c := m.plan.Clients
+}
+
+// floorRatios compares renderhook with the floor, c clients being the
+// concurrent scenario.
+func floorRatios(rep *report, get scenarioGetter, c int) error {
 	type comparison struct {
 		name       string
 		f          format
@@ -301,11 +349,11 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 	} {
 		f, err := get("floor", x.f, x.clients)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r, err := get("renderhook", x.f, x.clients)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rt := ratio{Name: "renderhook / floor, " + x.name}
 		switch {
@@ -332,11 +380,15 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 				round2(r.Latency.P50-f.Latency.P50), "ms", "<=", targetPDFAddedMs))
 		}
 	}
+	return nil
+}
 
+// v1Ratios compares the v1 render with the floors, when it was run.
+func v1Ratios(rep *report, get scenarioGetter) error {
 	if v, err := get(sideV1, formatPNG, 1); err == nil {
 		f, err := get("floor", formatPNG, 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.Ratios = append(rep.Ratios, ratio{Name: "renderhook v1 /v1/render/sync HTML / floor, PNG sequential p50",
 			Value: round2(v.Latency.P50 / f.Latency.P50)})
@@ -350,33 +402,7 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 		}
 		rep.Notes = append(rep.Notes, "v1: POST /v1/render/sync with the reference page as `html` (1200×630 PNG), timed to its JSON answer: a fresh incognito browser context behind the egress proxy, the file uploaded to the bucket before the answer, the render recorded and billed; the file is downloaded afterwards, untimed, and checked.")
 	}
-
-	with, err := get(sideRenderhook, formatPNG, 1)
-	if err != nil {
-		return nil, err
-	}
-	without, err := get(sideNoCallbacks, formatPNG, 1)
-	if err != nil {
-		return nil, err
-	}
-	rep.Callbacks = &callbacksCost{
-		N: with.Latency.N, WithP50: with.Latency.P50, WithoutP50: without.Latency.P50,
-		DiffMs: round2(with.Latency.P50 - without.Latency.P50),
-		DiffCI: p50DiffCI(with.Samples, without.Samples),
-	}
-
-	rep.Notes = append(rep.Notes,
-		fmt.Sprintf("Three Chromium processes (the floor's, renderhook's and that of %s, %d tabs each) are alive during the render scenarios on this %d-core machine; the rounds alternate, so only one side renders at a time.", sideNoCallbacks, c, mach.Cores),
-		"The floor calls only Page.setDocumentContent and Page.captureScreenshot (Page.printToPDF for PDF) over chromedp in warm tabs, one window each, whose viewport was set once. renderhook's latency is measured by an HTTP client in the same process: request to last body byte, over kept-alive connections.",
-		fmt.Sprintf("%s is a second server started with DisableCallbacks and the same browser settings; it takes part in the sequential PNG rounds only. After each renderhook round the bench waits for its queue to empty (%.1f s in all, not measured), so callback jobs run inside the round that caused them and never into the next side's.", sideNoCallbacks, m.settled.Seconds()),
-	)
-	if m.unsettled > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("In %d round(s) renderhook's queue still held jobs %v after the round; the next round started anyway.", m.unsettled, settleLimit))
-	}
-	if rep.PixelDiff != 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("renderhook's PNG differs from the floor's in %d pixels.", rep.PixelDiff))
-	}
-	return rep, nil
+	return nil
 }
 
 // finish records the end of the run: the load average, renderhook's
@@ -539,10 +565,11 @@ func writeOutputs(o options, rep *report, stdout io.Writer) error {
 }
 
 func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The report and BENCHMARKS.md are documents to share, readable by all.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { //nolint:gosec // see above
 		return fmt.Errorf("create directory for %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := os.WriteFile(path, data, 0o644); err != nil { //nolint:gosec // see above
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -563,7 +590,7 @@ var docsIntro string
 // the file, or appending the markers, when they are missing.
 func updateDocs(path, section string) error {
 	block := beginMarker + "\n" + section + endMarker
-	old, err := os.ReadFile(path)
+	old, err := os.ReadFile(path) //nolint:gosec // path is the operator's -docs flag
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return writeFile(path, []byte(docsIntro+block+"\n"))

@@ -697,7 +697,7 @@ func measureWebhooks(ctx context.Context, d *deliveryBench, p plan, backend stri
 // unmeasured throughput phase: the whole delivery path (enqueue, River,
 // the worker, SQLite, the receiver) runs in it.
 func profileWebhooks(ctx context.Context, d *deliveryBench, n int, path string) error {
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // path is the operator's -webhook-cpuprofile flag
 	if err != nil {
 		return fmt.Errorf("create webhook cpu profile: %w", err)
 	}

@@ -100,7 +100,7 @@ func (l *Local) Open(_ context.Context, key string) (io.ReadSeekCloser, int64, e
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := os.Open(p)
+	f, err := os.Open(p) //nolint:gosec // p is under l.dir: path refuses keys that ValidKey does not accept
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, ErrNotFound
 	}
@@ -140,7 +140,7 @@ type Options struct {
 	// PublicURL is the base of file URLs of a publicly readable S3 bucket;
 	// "" means presigned URLs.
 	PublicURL string
-	// URLExpiry is how long presigned URLs work; default 1h.
+	// URLExpiry is how long presigned URLs work; default DefaultURLExpiry.
 	URLExpiry time.Duration
 	// CreateBucket creates a missing S3 bucket instead of failing.
 	CreateBucket bool

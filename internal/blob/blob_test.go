@@ -121,8 +121,13 @@ func TestS3(t *testing.T) {
 		t.Fatalf("GET presigned: %d %q %s", res.StatusCode, got, res.Header.Get("Content-Type"))
 	}
 	tampered := strings.Replace(u, "X-Amz-Signature=", "X-Amz-Signature=0", 1)
-	if res, err := http.Get(tampered); err != nil || res.StatusCode != 403 {
-		t.Fatalf("tampered presigned URL: %v %v", res.StatusCode, err)
+	res, err = http.Get(tampered)
+	if err != nil {
+		t.Fatalf("tampered presigned URL: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Fatalf("tampered presigned URL: %d, want 403", res.StatusCode)
 	}
 	// The /files/ URL keeps working as a fallback (the API serves it from
 	// the bucket).

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +26,7 @@ type S3Config struct {
 	// Endpoint is the server, as a URL (http://127.0.0.1:9000) or host:port
 	// (https). Default: AWS S3.
 	Endpoint string
-	// Region is the bucket's region; default us-east-1. Set, it spares
+	// Region is the bucket's region; default DefaultRegion. Set, it spares
 	// the client a region lookup before presigning.
 	Region string
 	// PathStyle addresses the bucket as endpoint/bucket/key rather than
@@ -35,8 +36,8 @@ type S3Config struct {
 	// read (e.g. behind a CDN): PublicURL/<prefix><key>. Otherwise file
 	// URLs are presigned GETs valid for URLExpiry.
 	PublicURL string
-	// URLExpiry is how long a presigned file URL works: default 1h, at
-	// most 7 days (the limit of S3's signatures).
+	// URLExpiry is how long a presigned file URL works: default
+	// DefaultURLExpiry, at most MaxURLExpiry.
 	URLExpiry time.Duration
 	// CreateBucket creates the bucket when it is missing; otherwise a
 	// missing bucket fails NewS3.
@@ -65,8 +66,22 @@ var (
 	_ URLer  = (*S3)(nil)
 )
 
-// maxPresignExpiry is the longest validity SigV4 allows a presigned URL.
-const maxPresignExpiry = 7 * 24 * time.Hour
+// The defaults of S3Config (and Options), applied by WithDefaults, and
+// the bound of its URLExpiry.
+const (
+	DefaultURLExpiry = time.Hour
+	DefaultRegion    = "us-east-1"
+	// MaxURLExpiry is the longest validity SigV4 allows a presigned URL.
+	MaxURLExpiry = 7 * 24 * time.Hour
+)
+
+// WithDefaults returns cfg with its zero URLExpiry and Region set to
+// their defaults.
+func (cfg S3Config) WithDefaults() S3Config {
+	cfg.URLExpiry = cmp.Or(cfg.URLExpiry, DefaultURLExpiry)
+	cfg.Region = cmp.Or(cfg.Region, DefaultRegion)
+	return cfg
+}
 
 // NewS3 connects to the bucket and checks it exists (creating it when
 // cfg.CreateBucket is set).
@@ -77,16 +92,10 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if cfg.Prefix != "" && (!strings.HasSuffix(cfg.Prefix, "/") || !ValidKey(strings.TrimSuffix(cfg.Prefix, "/"))) {
 		return nil, fmt.Errorf("s3: prefix %q must be a relative path ending in /", cfg.Prefix)
 	}
-	expiry := cfg.URLExpiry
-	if expiry == 0 {
-		expiry = time.Hour
-	}
-	if expiry < time.Second || expiry > maxPresignExpiry {
-		return nil, fmt.Errorf("s3: URL expiry %s must be between 1s and 7 days", expiry)
-	}
-	region := cfg.Region
-	if region == "" {
-		region = "us-east-1"
+	cfg = cfg.WithDefaults()
+	expiry, region := cfg.URLExpiry, cfg.Region
+	if expiry < time.Second || expiry > MaxURLExpiry {
+		return nil, fmt.Errorf("s3: URL expiry %s must be between 1s and %d days", expiry, MaxURLExpiry/(24*time.Hour))
 	}
 	host, secure := "s3.amazonaws.com", true
 	if cfg.Endpoint != "" {

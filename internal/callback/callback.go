@@ -6,6 +6,7 @@
 package callback
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,18 +70,17 @@ func InitialStates(stored bool, at time.Time) map[string]store.CallbackState {
 
 // Config holds the workers' dependencies.
 type Config struct {
-	Store  store.Store
+	// Store records renders, logs and credits; required.
+	Store store.Store
+	// Bucket keeps the rendered files; required.
 	Bucket blob.Bucket
+	// Logger receives the workers' log lines; default slog.Default().
 	Logger *slog.Logger
 }
 
 // Register adds the callback workers to workers.
 func Register(workers *river.Workers, cfg Config) {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	d := &deps{Config: cfg, log: log.With("component", "callback")}
+	d := &deps{Config: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "callback")}
 	river.AddWorker(workers, &storeWorker{d: d})
 	river.AddWorker(workers, &logWorker{d: d})
 	river.AddWorker(workers, &creditsWorker{d: d})

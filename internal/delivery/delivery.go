@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -69,16 +70,18 @@ type Config struct {
 	Queue Enqueuer
 	Guard *egress.Guard
 	// SignatureHeader names the seed-scheme signature header; default
-	// X-Renderhook-Signature (X-Urlbox-Signature suits Urlbox receivers).
+	// DefaultSignatureHeader (X-Urlbox-Signature suits Urlbox receivers).
 	SignatureHeader string
 	// Schedule is the delay before each attempt; default DefaultSchedule.
 	Schedule []time.Duration
 	// DisableAfter disables an endpoint that has failed without a single
-	// success for this long; default 5 days.
+	// success for this long; default DefaultDisableAfter (5 days).
 	DisableAfter time.Duration
-	// RotationWindow is how long a rotated-out secret keeps signing; 24 h.
+	// RotationWindow is how long a rotated-out secret keeps signing;
+	// default DefaultRotationWindow (24 h).
 	RotationWindow time.Duration
-	// Timeout bounds one attempt (connect 5 s within it); default 15 s.
+	// Timeout bounds one attempt (connecting within it bounded by the
+	// guard's dial timeout); default DefaultTimeout (15 s).
 	Timeout time.Duration
 	// Workers is how many deliveries one node sends at once; default
 	// DefaultWorkers. A delivery mostly waits: on the receiver, and on the
@@ -102,10 +105,11 @@ type Config struct {
 	// DefaultMaxInFlight(Workers). See fairness.go.
 	MaxInFlightPerEndpoint int
 	// BreakAfter is how many consecutive timeouts, connection errors,
-	// 429s or 5xx open a destination's breaker; default 5.
+	// 429s or 5xx open a destination's breaker; default DefaultBreakAfter.
 	BreakAfter int
 	// BreakerCooldown is how long an open breaker parks deliveries before
-	// a probe; doubled by every failed probe up to 5 min. Default 5 s.
+	// a probe; doubled by every failed probe up to MaxBreakerCooldown.
+	// Default DefaultBreakerCooldown.
 	BreakerCooldown time.Duration
 	// Observer, when set, is told of every recorded attempt and every
 	// delivery held back without one (the metrics).
@@ -128,8 +132,9 @@ type FileURLs interface {
 }
 
 // newSpaceFairness is the service's fairness state: cfg's per-destination
-// cap and breaker, and a cap per space of half the workers, so one
-// tenant's destinations together cannot hold every worker.
+// cap (a destination answering fast may use a quarter of the workers) and
+// breaker, and a cap per space of half the workers, so one tenant's
+// destinations together cannot hold every worker.
 func newSpaceFairness(cfg Config) *fairness {
 	f := newFairness(cfg.MaxInFlightPerEndpoint, cfg.Workers/4, cfg.BreakAfter, cfg.BreakerCooldown)
 	f.spaceMax = max(cfg.Workers/2, cfg.MaxInFlightPerEndpoint)
@@ -139,7 +144,11 @@ func newSpaceFairness(cfg Config) *fairness {
 // JobLimit is how long one delivery job may run: an attempt's Timeout
 // plus room for the database reads and the attempt's record. The queue's
 // stuck-job rescue must wait longer than this.
-func (c Config) JobLimit() time.Duration { return cmp.Or(c.Timeout, 15*time.Second) + 10*time.Second }
+func (c Config) JobLimit() time.Duration { return c.WithDefaults().Timeout + jobMargin }
+
+// jobMargin is what JobLimit leaves beyond an attempt's Timeout: the
+// database reads and the attempt's record (recordTimeout).
+const jobMargin = 10 * time.Second
 
 // Service fans events out and registers the delivery worker.
 type Service struct {
@@ -160,22 +169,40 @@ type Service struct {
 // a burst to one endpoint opens up to this many.
 const DefaultWorkers = 500
 
+// The defaults of the other Config fields, applied by WithDefaults.
+const (
+	DefaultSignatureHeader = "X-Renderhook-Signature"
+	DefaultDisableAfter    = 5 * 24 * time.Hour
+	DefaultRotationWindow  = 24 * time.Hour
+	DefaultTimeout         = 15 * time.Second
+	DefaultBreakAfter      = 5
+	DefaultBreakerCooldown = 5 * time.Second
+)
+
+// WithDefaults returns c with every zero field that has a default set to
+// it: the one place Config's defaults are stated (New applies them; the
+// CLI shows them).
+func (c Config) WithDefaults() Config {
+	c.SignatureHeader = cmp.Or(c.SignatureHeader, DefaultSignatureHeader)
+	if len(c.Schedule) == 0 {
+		c.Schedule = DefaultSchedule
+	}
+	c.DisableAfter = cmp.Or(c.DisableAfter, DefaultDisableAfter)
+	c.RotationWindow = cmp.Or(c.RotationWindow, DefaultRotationWindow)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
+	c.MaxInFlightPerEndpoint = cmp.Or(c.MaxInFlightPerEndpoint, DefaultMaxInFlight(c.Workers))
+	c.BreakAfter = cmp.Or(c.BreakAfter, DefaultBreakAfter)
+	c.BreakerCooldown = cmp.Or(c.BreakerCooldown, DefaultBreakerCooldown)
+	return c
+}
+
 // New validates cfg.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Queue == nil || cfg.Guard == nil {
 		return nil, errors.New("delivery: Store, Queue and Guard are required")
 	}
-	cfg.SignatureHeader = cmp.Or(cfg.SignatureHeader, "X-Renderhook-Signature")
-	if len(cfg.Schedule) == 0 {
-		cfg.Schedule = DefaultSchedule
-	}
-	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, 5*24*time.Hour)
-	cfg.RotationWindow = cmp.Or(cfg.RotationWindow, 24*time.Hour)
-	cfg.Timeout = cmp.Or(cfg.Timeout, 15*time.Second)
-	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
-	cfg.MaxInFlightPerEndpoint = cmp.Or(cfg.MaxInFlightPerEndpoint, DefaultMaxInFlight(cfg.Workers))
-	cfg.BreakAfter = cmp.Or(cfg.BreakAfter, 5)
-	cfg.BreakerCooldown = cmp.Or(cfg.BreakerCooldown, 5*time.Second)
+	cfg = cfg.WithDefaults()
 	if cfg.MaxInFlightPerEndpoint < 0 || cfg.BreakAfter < 0 || cfg.BreakerCooldown < 0 {
 		return nil, errors.New("delivery: MaxInFlightPerEndpoint, BreakAfter and BreakerCooldown must not be negative")
 	}
@@ -351,7 +378,8 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	var fields [6][]byte
 	for i := range fields {
 		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
+		// A field longer than what is left (or than any int) is truncation.
+		if k <= 0 || n > math.MaxInt32 || int(n) > len(b)-k {
 			return errors.New("delivery message: truncated")
 		}
 		fields[i], b = b[k:k+int(n)], b[k+int(n):]

@@ -26,7 +26,7 @@ import (
 // Config.BreakAfter of them the destination is open: its deliveries are
 // parked (snoozed, attempts kept) until the cooldown ends, when one
 // delivery goes through as a probe. A failed probe reopens with twice the
-// cooldown (up to maxCooldown); a successful one closes the breaker with
+// cooldown (up to MaxBreakerCooldown); a successful one closes the breaker with
 // a cap of one slot, doubled by every success until it is back at the
 // full cap, so a recovered receiver is drained at a ramped rate. A
 // Retry-After on a 429 or 503 opens it at once for that long.
@@ -54,16 +54,27 @@ const (
 	// probeSnooze is how long a delivery that arrives while another is
 	// probing is parked (jittered).
 	probeSnooze = time.Second
-	// maxCooldown bounds the breaker's growing cooldown.
-	maxCooldown = 5 * time.Minute
 	// parkedTTL forgets a parked delivery not seen again for this long
 	// (deleted, or worked on another node), so the counts stay true.
 	parkedTTL = 10 * time.Minute
 )
 
+// MaxBreakerCooldown bounds an open breaker's cooldown, which doubles with
+// every failed probe from Config.BreakerCooldown.
+const MaxBreakerCooldown = 5 * time.Minute
+
+// The default per-destination cap is a share of the workers, with a floor.
+const (
+	// MaxInFlightShare: the default cap is workers / MaxInFlightShare…
+	MaxInFlightShare = 20
+	// MaxInFlightFloor: …and never below this.
+	MaxInFlightFloor = 4
+)
+
 // DefaultMaxInFlight is the default per-destination cap for workers
-// delivery workers: a small share of them, at least 4.
-func DefaultMaxInFlight(workers int) int { return max(4, workers/20) }
+// delivery workers: a small share of them (1/MaxInFlightShare), at least
+// MaxInFlightFloor.
+func DefaultMaxInFlight(workers int) int { return max(MaxInFlightFloor, workers/MaxInFlightShare) }
 
 // DestinationStats is what one node knows of a destination's traffic.
 type DestinationStats struct {
@@ -361,7 +372,7 @@ func (s *slot) done(status int, retryAfter time.Duration) {
 		honour := retryAfter > 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable)
 		switch {
 		case s.probe && d.open:
-			d.cooldown = min(max(d.cooldown*2, f.cooldown), maxCooldown)
+			d.cooldown = min(max(d.cooldown*2, f.cooldown), MaxBreakerCooldown)
 			d.until = now.Add(max(d.cooldown, min(retryAfter, maxRetryAfter)))
 		case honour || (!d.open && d.fails >= f.breakAfter):
 			if !d.open {
@@ -394,16 +405,6 @@ func (s *slot) done(status int, retryAfter time.Duration) {
 	if d.inFlight == 0 && d.fails == 0 && d.limit == f.max && len(d.held) == 0 {
 		delete(f.dests, s.key) // idle and healthy: nothing to remember (its speed is learnt again from one answer)
 	}
-}
-
-// forget drops delivery id from key's held marks (it was finished without
-// an attempt, e.g. cancelled).
-func (f *fairness) forget(key, id string) {
-	f.mu.Lock()
-	if d := f.dests[key]; d != nil {
-		delete(d.held, id)
-	}
-	f.mu.Unlock()
 }
 
 // stats reports key's state now.
@@ -458,7 +459,10 @@ func (f *fairness) heldState(key, id string) string {
 }
 
 // jitterUp returns a random delay in [0, d).
-func jitterUp(d time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(d))) }
+// It spreads retries, so it needs no unpredictable randomness.
+func jitterUp(d time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(d))) //nolint:gosec // timing jitter, not a secret
+}
 
 // ParkedDestinations is how many destinations' breakers are open on
 // this node now (the metrics' gauge).

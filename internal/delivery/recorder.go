@@ -40,8 +40,8 @@ type pendingRecord struct {
 	done chan struct{}
 }
 
-// recordBatchMax is how many attempts one write records at most: more
-// than the default number of delivery workers, so one node's burst fits.
+// recordBatchMax is how many attempts one write records at most: a burst
+// of every default worker (DefaultWorkers) takes two writes.
 const recordBatchMax = 256
 
 // recordTimeout bounds one write of records, within the room JobLimit

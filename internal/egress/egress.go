@@ -43,8 +43,9 @@ var ErrInvalidURL = errors.New("invalid URL")
 
 // Defaults applied by [New] and [Guard.HTTPClient] for zero values.
 const (
-	DefaultDialTimeout   = 5 * time.Second
-	DefaultClientTimeout = 15 * time.Second
+	DefaultDialTimeout      = 5 * time.Second
+	DefaultClientTimeout    = 15 * time.Second
+	DefaultIdleConnsPerHost = 64
 
 	// tlsHandshakeTimeout caps the TLS handshake; a client's Timeout lower
 	// than this lowers it too.
@@ -75,6 +76,12 @@ type Config struct {
 	Resolver *net.Resolver
 }
 
+// WithDefaults returns c with a zero DialTimeout set to DefaultDialTimeout.
+func (c Config) WithDefaults() Config {
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultDialTimeout)
+	return c
+}
+
 func (c *Config) validate() error {
 	if c.DialTimeout < 0 {
 		return fmt.Errorf("dial timeout %v must not be negative", c.DialTimeout)
@@ -101,8 +108,9 @@ func New(cfg Config) (*Guard, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("egress config: %w", err)
 	}
+	cfg = cfg.WithDefaults()
 	g := &Guard{
-		dialTimeout: cmp.Or(cfg.DialTimeout, DefaultDialTimeout),
+		dialTimeout: cfg.DialTimeout,
 		resolver:    cfg.Resolver,
 	}
 	for _, p := range cfg.Allow {
@@ -203,7 +211,7 @@ type ClientOptions struct {
 	FollowRedirects bool
 
 	// IdleConnsPerHost is how many idle connections to one host are kept
-	// for reuse; default 64. A client making that many requests at once to
+	// for reuse; default DefaultIdleConnsPerHost. A client making that many requests at once to
 	// one receiver should keep as many, or it closes and reopens
 	// connections all the time.
 	IdleConnsPerHost int
@@ -224,7 +232,7 @@ func (g *Guard) HTTPClient(opts ClientOptions) *http.Client {
 		DialContext:            g.Dialer().DialContext,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           max(256, opts.IdleConnsPerHost),
-		MaxIdleConnsPerHost:    cmp.Or(opts.IdleConnsPerHost, 64),
+		MaxIdleConnsPerHost:    cmp.Or(opts.IdleConnsPerHost, DefaultIdleConnsPerHost),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    min(tlsHandshakeTimeout, timeout),
 		ResponseHeaderTimeout:  timeout,

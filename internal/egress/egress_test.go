@@ -82,7 +82,7 @@ func newLoopbackServer(t *testing.T, h http.HandlerFunc) *loopbackServer {
 	return s
 }
 
-func ok(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
+func ok(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }
 
 // assertOnlyConnectionIs makes a request that must succeed, then proves that
 // no earlier dial to s established a TCP connection: one that had would sit
@@ -581,7 +581,7 @@ func TestRedirects(t *testing.T) {
 		switch r.URL.Path {
 		case "/next":
 			next.Add(1)
-			io.WriteString(w, "followed")
+			_, _ = io.WriteString(w, "followed")
 		case "/to-ipv6-loopback":
 			http.Redirect(w, r, "http://[::1]:1/", http.StatusFound)
 		case "/to-file":
@@ -620,13 +620,22 @@ func TestRedirects(t *testing.T) {
 
 	t.Run("followed redirect targets are checked", func(t *testing.T) {
 		client := g.HTTPClient(ClientOptions{FollowRedirects: true})
-		_, err := client.Get(srv.URL + "/to-ipv6-loopback")
+		err := getErr(client, srv.URL+"/to-ipv6-loopback")
 		wantForbidden(t, err, "::1 is loopback")
-		_, err = client.Get(srv.URL + "/to-file")
-		if !errors.Is(err, ErrInvalidURL) {
+		if err := getErr(client, srv.URL+"/to-file"); !errors.Is(err, ErrInvalidURL) {
 			t.Errorf("redirect to file:// = %v, want ErrInvalidURL", err)
 		}
 	})
+}
+
+// getErr GETs rawURL with client for a request that should fail, and
+// returns its error; a response that came all the same is closed.
+func getErr(client *http.Client, rawURL string) error {
+	resp, err := client.Get(rawURL)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err
 }
 
 func TestHTTPClientTimeout(t *testing.T) {
@@ -642,7 +651,7 @@ func TestHTTPClientTimeout(t *testing.T) {
 
 	client := newGuard(t, "127.0.0.0/8,::1", Config{}).HTTPClient(ClientOptions{Timeout: 100 * time.Millisecond})
 	start := time.Now()
-	_, err := client.Get(srv.URL)
+	err := getErr(client, srv.URL)
 	var netErr net.Error
 	if !errors.As(err, &netErr) || !netErr.Timeout() {
 		t.Fatalf("GET on a stalled server = %v, want a timeout", err)

@@ -85,7 +85,8 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Binding a loopback port does not block, so no caller's context is needed.
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start egress proxy: %w", err)
 	}
@@ -273,7 +274,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		defer done()
 		// Bytes the client sent after the CONNECT head are already buffered.
 		if n := buf.Reader.Buffered(); n > 0 {
-			head, _ := buf.Reader.Peek(n)
+			head, _ := buf.Peek(n)
 			if _, err := upstream.Write(head); err != nil {
 				return
 			}

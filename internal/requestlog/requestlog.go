@@ -5,6 +5,7 @@ package requestlog
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,10 +163,19 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 	return nil
 }
 
+// The defaults of Retention's retention period and interval, for zero
+// arguments.
+const (
+	DefaultRetention = 30 * 24 * time.Hour
+	DefaultInterval  = time.Hour
+)
+
 // Retention registers the retention worker and returns its periodic job,
-// run at start and then every interval.
+// run at start and then every interval; it removes what is older than
+// retention. A zero duration selects its default; a nil log, slog.Default().
 func Retention(workers *river.Workers, st store.Store, retention, interval time.Duration, log *slog.Logger) *river.PeriodicJob {
-	river.AddWorker(workers, &retentionWorker{store: st, retention: retention, log: log})
+	retention, interval = cmp.Or(retention, DefaultRetention), cmp.Or(interval, DefaultInterval)
+	river.AddWorker(workers, &retentionWorker{store: st, retention: retention, log: cmp.Or(log, slog.Default())})
 	return river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true})

@@ -20,54 +20,70 @@ import (
 // default; the write timeout's is derived from the longest render allowed.
 type HTTPConfig struct {
 	// ReadHeaderTimeout bounds reading a request's line and headers.
-	// Default 10s.
+	// Default DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, headers and body.
-	// Default 60s: a 10 MiB body (the default --max-body-bytes) then needs
-	// 175 KB/s.
+	// Default DefaultReadTimeout: a 10 MiB body (the default
+	// --max-body-bytes) then needs 175 KB/s.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds a request from the end of its headers to the end
 	// of the answer's first bytes: reading the body, the render and writing
 	// the answer. It must exceed the longest render (see LongestRender), or
 	// a sync render the server allows would be cut; default ReadTimeout +
-	// LongestRender + 30s (210s with the defaults). Writing a large answer
+	// LongestRender + WriteMargin. Writing a large answer
 	// (a big file from /files) extends it while the bytes move at
 	// MinBodyRate.
 	WriteTimeout time.Duration
 	// IdleTimeout is how long a keep-alive connection may wait for its next
-	// request. Default 120s.
+	// request. Default DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// MinBodyRate is the slowest a request body may arrive, and an answer
 	// be taken, in bytes per second, after BodyGrace: a body dribbled a byte
 	// at a time is cut within seconds while an honest slow upload goes on
-	// (up to ReadTimeout). Default 1024; negative turns it off.
+	// (up to ReadTimeout). Default DefaultMinBodyRate; negative turns it
+	// off.
 	MinBodyRate int64
-	// BodyGrace is the time a body gets before MinBodyRate applies. Default 5s.
+	// BodyGrace is the time a body gets before MinBodyRate applies.
+	// Default DefaultBodyGrace.
 	BodyGrace time.Duration
 	// MaxHeaderBytes caps a request's line and headers (the URL, whose query
-	// may carry render options, included). Default 128 KiB.
+	// may carry render options, included). Default DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
 }
+
+// The defaults of HTTPConfig, applied by WithDefaults.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMinBodyRate       = 1024
+	DefaultBodyGrace         = 5 * time.Second
+	DefaultMaxHeaderBytes    = 128 << 10
+	// WriteMargin is what the default WriteTimeout leaves beyond reading
+	// and rendering, for waiting for a tab, recording the render and
+	// writing the answer.
+	WriteMargin = 30 * time.Second
+)
 
 // LongestRender is the longest a render the server accepts may take once
 // its body is read: the render timeout, or the longest timeout a v1 render
 // may ask for (render.MaxV1Timeout), whichever is longer.
-func LongestRender(renderTimeout time.Duration) time.Duration {
-	return max(cmp.Or(renderTimeout, 30*time.Second), render.MaxV1Timeout)
+// A zero renderTimeout is the browser's default.
+func LongestRender(rt time.Duration) time.Duration {
+	return max(renderTimeout(rt), render.MaxV1Timeout)
 }
 
-// writeMargin is what WriteTimeout leaves beyond reading and rendering, for
-// waiting for a tab, recording the render and writing the answer.
-const writeMargin = 30 * time.Second
-
-func (c HTTPConfig) withDefaults(renderTimeout time.Duration) HTTPConfig {
-	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, 10*time.Second)
-	c.ReadTimeout = cmp.Or(c.ReadTimeout, 60*time.Second)
-	c.WriteTimeout = cmp.Or(c.WriteTimeout, c.ReadTimeout+LongestRender(renderTimeout)+writeMargin)
-	c.IdleTimeout = cmp.Or(c.IdleTimeout, 120*time.Second)
-	c.MinBodyRate = cmp.Or(c.MinBodyRate, 1024)
-	c.BodyGrace = cmp.Or(c.BodyGrace, 5*time.Second)
-	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, 128<<10)
+// WithDefaults returns c with every zero field set to its default; the
+// write timeout's follows from the read timeout and from renderTimeout
+// (the browser's render timeout; zero means its default).
+func (c HTTPConfig) WithDefaults(renderTimeout time.Duration) HTTPConfig {
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, c.ReadTimeout+LongestRender(renderTimeout)+WriteMargin)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MinBodyRate = cmp.Or(c.MinBodyRate, DefaultMinBodyRate)
+	c.BodyGrace = cmp.Or(c.BodyGrace, DefaultBodyGrace)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	return c
 }
 

@@ -16,7 +16,7 @@ func serveHTTP(t *testing.T, cfg HTTPConfig, h http.Handler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := cfg.withDefaults(0).server(h)
+	srv := cfg.WithDefaults(0).server(h)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String()

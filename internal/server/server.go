@@ -61,14 +61,17 @@ const (
 	RoleWorker Role = "worker"
 )
 
-// Config is everything a renderhook server needs.
+// Config is everything a renderhook server needs. The zero value of a
+// field selects its default: the server's own are applied by WithDefaults,
+// each component's by its own Config (browser, queue, delivery, …).
 type Config struct {
-	// Addr is the listen address; default 127.0.0.1:8080.
+	// Addr is the listen address; default DefaultAddr.
 	Addr string
 	// Role is what this node does; default RoleAll. RoleAPI and
 	// RoleWorker need PostgreSQL: on SQLite one process does everything.
 	Role Role
-	// DataDir holds the SQLite database and the local file store; default ./data.
+	// DataDir holds the SQLite database and the local file store; default
+	// DefaultDataDir.
 	DataDir string
 	// Database is the database URL: "" means SQLite in DataDir, else
 	// sqlite:PATH or postgres://user:pass@host:port/db?….
@@ -79,8 +82,10 @@ type Config struct {
 	// file://<DataDir>/files) or s3://bucket?endpoint=…&region=…&use_path_style=true.
 	Storage string
 	// StoragePublicURL is the base of file URLs of a public S3 bucket;
-	// "" means presigned URLs, valid StorageURLExpiry (default 1h).
+	// "" means presigned URLs.
 	StoragePublicURL string
+	// StorageURLExpiry is how long presigned URLs work; default
+	// blob.DefaultURLExpiry.
 	StorageURLExpiry time.Duration
 	// StorageCreateBucket creates a missing S3 bucket instead of failing.
 	StorageCreateBucket bool
@@ -88,19 +93,21 @@ type Config struct {
 	Browser browser.Config
 	// Template bounds each render's template executions (HTML size, steps, time).
 	Template render.Limits
-	// MaxBodyBytes bounds request bodies; default 10 MiB.
+	// MaxBodyBytes bounds request bodies; default api.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// HTTP bounds client connections: read, write and idle timeouts, the
 	// minimum body rate and the header cap (see HTTPConfig).
 	HTTP HTTPConfig
-	// ShutdownTimeout bounds a graceful shutdown (see Stop); default 30s.
+	// ShutdownTimeout bounds a graceful shutdown (see Stop); default
+	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// LogRetention is how long request logs, and everything else a
 	// request left (render options, spooled bytes, webhook deliveries,
-	// finished jobs), are kept: requestlog.Purge; default 30 days.
+	// finished jobs), are kept: requestlog.Purge; default
+	// requestlog.DefaultRetention.
 	LogRetention time.Duration
 	// RenderSecretOverlap is how long a rotated-out render secret or
-	// GET-render token keeps working; default 24h (capability.DefaultOverlap).
+	// GET-render token keeps working; default capability.DefaultOverlap.
 	RenderSecretOverlap time.Duration
 	// NodeID is this node's stable identity (see queue.Config.NodeID);
 	// default: generated once and kept in DataDir/node-id.
@@ -117,13 +124,71 @@ type Config struct {
 	// MetricsAddr is where /metrics is served: "" on Addr beside the API,
 	// host:port on a listener of its own, MetricsOff nowhere.
 	MetricsAddr string
-	Logger      *slog.Logger
+	// Logger receives every component's log lines; default slog.Default().
+	Logger *slog.Logger
 }
+
+// The defaults of the server's own Config fields, applied by WithDefaults.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultDataDir         = "./data"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// WithDefaults returns c with the server's own zero fields set to their
+// defaults, HTTP's included (HTTPConfig.WithDefaults). Each component's
+// defaults stay in its Config and are applied by its constructor.
+func (c Config) WithDefaults() Config {
+	c.Addr = cmp.Or(c.Addr, DefaultAddr)
+	c.DataDir = cmp.Or(c.DataDir, DefaultDataDir)
+	c.Role = cmp.Or(c.Role, RoleAll)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.LogRetention = cmp.Or(c.LogRetention, requestlog.DefaultRetention)
+	c.HTTP = c.HTTP.WithDefaults(c.Browser.RenderTimeout)
+	return c
+}
+
+// The margins of the job limits the queue's rescue waits out.
+const (
+	// AsyncRenderMargin is what an async render job's limit leaves beyond
+	// waiting for a tab and rendering (a render timeout each): recording
+	// the render and its follow-up work.
+	AsyncRenderMargin = 10 * time.Second
+	// RescueMargin is how much longer than the longest job limit River's
+	// rescuer waits before it takes a job for stuck.
+	RescueMargin = 5 * time.Second
+)
+
+// AsyncRenderLimit is how long one async render job may run: it may wait
+// for a tab as long as a render takes, then render, then record
+// (AsyncRenderMargin). River must not take it for stuck while it does.
+func (c Config) AsyncRenderLimit() time.Duration {
+	return 2*renderTimeout(c.Browser.RenderTimeout) + AsyncRenderMargin
+}
+
+// MinRescueAfter is the least, and the default, queue RescueAfter the
+// server runs with: the longest limit of a job kind (an async render's,
+// a webhook delivery's: delivery.Config.JobLimit, the queue's JobTimeout)
+// plus RescueMargin. A shorter one would make River's rescuer skip the
+// jobs of a dead node until that limit passed, so the takeover bound
+// would be longer than it says.
+func (c Config) MinRescueAfter() time.Duration {
+	return max(c.AsyncRenderLimit(), c.Webhooks.JobLimit(), jobTimeout(c.Queue)) + RescueMargin
+}
+
+// renderTimeout is the browser's effective render timeout for a
+// browser.Config.RenderTimeout of d.
+func renderTimeout(d time.Duration) time.Duration {
+	return browser.Config{RenderTimeout: d}.WithDefaults().RenderTimeout
+}
+
+// jobTimeout is the queue's effective JobTimeout for q.
+func jobTimeout(q queue.Config) time.Duration { return q.WithDefaults().JobTimeout }
 
 // OpenStore opens (without migrating) the database named by the config:
 // SQLite in dataDir by default, sqlite:PATH, or a postgres:// URL.
 func OpenStore(dataDir, database string) (store.Store, error) {
-	dataDir = cmp.Or(dataDir, "./data")
+	dataDir = cmp.Or(dataDir, DefaultDataDir)
 	switch {
 	case database == "":
 		return sqlite.Open(sqlite.Config{Path: filepath.Join(dataDir, "renderhook.db")})
@@ -154,7 +219,7 @@ func secureDataDir(dir string, log *slog.Logger) error {
 		return fmt.Errorf("data dir %s is not a directory", dir)
 	}
 	if st.Mode().Perm() != 0o700 {
-		if err := os.Chmod(dir, 0o700); err != nil {
+		if err := os.Chmod(dir, 0o700); err != nil { //nolint:gosec // a directory: its owner needs x to enter it
 			return fmt.Errorf("data dir %s: make it 0700 (only the service user may read it): %w", dir, err)
 		}
 		log.Info("data dir made private", "dir", dir, "was", st.Mode().Perm().String())
@@ -194,17 +259,18 @@ func nodeID(configured, dataDir string) (string, error) {
 		return configured, nil
 	}
 	path := filepath.Join(dataDir, "node-id")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 { //nolint:gosec // a file of the operator's --data-dir
 		return strings.TrimSpace(string(b)), nil
 	}
 	var rnd [12]byte
 	_, _ = rand.Read(rnd[:])
 	id := "node_" + hex.EncodeToString(rnd[:])
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	// Private, as secureDataDir and the stores make the data dir.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("node id: %w", err)
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("node id: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -259,7 +325,7 @@ func lockDataDir(dataDir string) (*os.File, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dataDir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // a file of the operator's --data-dir
 	if err != nil {
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}
@@ -273,18 +339,13 @@ func lockDataDir(dataDir string) (*os.File, error) {
 // New opens the store and applies migrations, and prepares every component;
 // nothing listens or launches until Start.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	cfg.Addr = cmp.Or(cfg.Addr, "127.0.0.1:8080")
-	cfg.DataDir = cmp.Or(cfg.DataDir, "./data")
-	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
-	cfg.HTTP = cfg.HTTP.withDefaults(cfg.Browser.RenderTimeout)
+	cfg = cfg.WithDefaults()
 	if err := cfg.HTTP.validate(cfg.Browser.RenderTimeout); err != nil {
 		return nil, err
 	}
 	log := cmp.Or(cfg.Logger, slog.Default())
 	cfg.Browser.Logger = cmp.Or(cfg.Browser.Logger, log)
 	switch cfg.Role {
-	case "":
-		cfg.Role = RoleAll
 	case RoleAll:
 	case RoleAPI, RoleWorker:
 		if !isPostgres(cfg.Database) {
@@ -367,8 +428,7 @@ func (s *Server) init(ctx context.Context) error {
 	// An API node inserts jobs (in the transactions that record renders)
 	// but leaves working them, and River's leader duties, to the others.
 	qcfg.InsertOnly = s.cfg.Role == RoleAPI
-	retention := cmp.Or(s.cfg.LogRetention, 30*24*time.Hour)
-	qcfg.FinishedJobRetention = retention
+	qcfg.FinishedJobRetention = s.cfg.LogRetention
 	// Random bytes after the start second: containers on one host network
 	// all run as pid 1, and two started in one second must not share an id
 	// (the restart resume hands back the jobs an id last attempted).
@@ -380,22 +440,14 @@ func (s *Server) init(ctx context.Context) error {
 			return err
 		}
 	}
-	// An async render job may wait for a tab and then render; River must
-	// not take it for stuck while it does. The rescue delay stays above
-	// every job kind's own limit (the async render's, a webhook
-	// delivery's: delivery.Config.JobLimit),
-	// or River's rescuer would skip the jobs of a dead node until that
-	// limit passed, making the takeover bound longer than it says.
-	asyncTimeout := 2*cmp.Or(s.cfg.Browser.RenderTimeout, 30*time.Second) + 10*time.Second
-	deliveryTimeout := s.cfg.Webhooks.JobLimit()
-	longest := max(asyncTimeout, deliveryTimeout, cmp.Or(qcfg.JobTimeout, queue.DefaultJobTimeout))
-	qcfg.RescueAfter = max(qcfg.RescueAfter, longest+5*time.Second)
+	// The rescue delay stays above every job kind's own limit.
+	qcfg.RescueAfter = max(qcfg.RescueAfter, s.cfg.MinRescueAfter())
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err
 	}
 	workers := s.Queue.Workers
 	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
-	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, retention, time.Hour, s.log))
+	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, s.cfg.LogRetention, requestlog.DefaultInterval, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log
 	if s.Metrics != nil {
@@ -430,7 +482,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Renderer, err = render.NewService(rcfg); err != nil {
 		return err
 	}
-	s.Renderer.RegisterAsync(workers, asyncTimeout)
+	s.Renderer.RegisterAsync(workers, s.cfg.AsyncRenderLimit())
 	console, err := ui.New(ctx, ui.Config{
 		Store: s.Store, Renderer: s.Renderer, Signer: s.Signer, Notify: s.Notify, CheckURL: s.Guard.CheckURL, Logger: s.log,
 		RenderSecretOverlap: s.cfg.RenderSecretOverlap,
@@ -476,7 +528,7 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	}
 	if ln == nil {
 		var err error
-		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+		if ln, err = new(net.ListenConfig).Listen(ctx, "tcp", s.cfg.Addr); err != nil {
 			_ = s.Queue.Stop(ctx, time.Second)
 			_ = s.Pool.Stop(ctx)
 			return fmt.Errorf("listen: %w", err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -64,7 +65,11 @@ func serveDNS(conn net.Conn, answer netip.Addr, queries *atomic.Int32) {
 			resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
 			resp = append(resp, a[:]...)
 		}
-		out := binary.BigEndian.AppendUint16(nil, uint16(len(resp)))
+		n := len(resp)
+		if n > math.MaxUint16 {
+			return // cannot be framed; a real query is far smaller
+		}
+		out := binary.BigEndian.AppendUint16(nil, uint16(n))
 		if _, err := conn.Write(append(out, resp...)); err != nil {
 			return
 		}

@@ -74,7 +74,7 @@ func Start(t testing.TB, cfg server.Config) (*server.Server, string) {
 	if cfg.Database == "" || cfg.Storage == "" {
 		TestBackend(t).Apply(&cfg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

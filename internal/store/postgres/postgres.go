@@ -39,9 +39,9 @@ type Config struct {
 	// creates when missing.
 	URL string
 	// MaxConns bounds the pool; default the URL's pool_max_conns, else
-	// max(30, 8 × CPUs): the delivery workers (100 by default) each hold one
-	// for a query at a time. River keeps one connection for LISTEN and uses a
-	// few more for its maintenance.
+	// max(30, 8 × CPUs): the delivery workers (delivery.DefaultWorkers,
+	// hundreds) each hold one only for a query at a time. River keeps one
+	// connection for LISTEN and uses a few more for its maintenance.
 	MaxConns int32
 }
 
