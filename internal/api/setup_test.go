@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -81,6 +82,9 @@ type env struct {
 	h       http.Handler
 	browser *fakeBrowser
 	signer  *blob.Signer
+	// db is the store's database (the SQLite writer handle), read by
+	// scenarios to check what a request left behind (rows, River jobs).
+	db *sql.DB
 }
 
 func setup(t *testing.T) *env {
@@ -138,7 +142,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer}
+	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer, db: st.DB()}
 }
 
 // request is one HTTP request to the handler.
