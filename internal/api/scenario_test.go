@@ -124,6 +124,14 @@ func (f *scenarioFixture) expand(t *testing.T, s string, fresh map[string]string
 	})
 }
 
+// signed puts a v1 link's signature in for {sigA} or {sigB}: the
+// hex HMAC of the raw query under A's (B's) render secret.
+func (f *scenarioFixture) signed(target string) string {
+	_, query, _ := strings.Cut(target, "?")
+	target = strings.Replace(target, "{sigA}", mac(f.a.RenderSecret, query), 1)
+	return strings.Replace(target, "{sigB}", mac(f.b.RenderSecret, query), 1)
+}
+
 // fresh makes a new object of space A for one scenario.
 func (f *scenarioFixture) fresh(t *testing.T, name string) string {
 	t.Helper()
@@ -285,7 +293,7 @@ func (f *scenarioFixture) run(t *testing.T, sc scenario) {
 	f.e.t = t
 	fresh := map[string]string{}
 	x := func(s string) string { return f.expand(t, s, fresh) }
-	req := request{method: sc.method, target: x(sc.url), header: http.Header{}}
+	req := request{method: sc.method, target: f.signed(x(sc.url)), header: http.Header{}}
 	switch {
 	case sc.rawBody != nil:
 		req.body = sc.rawBody()
