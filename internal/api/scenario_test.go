@@ -90,6 +90,9 @@ func newScenarioFixture(t *testing.T) *scenarioFixture {
 	if err != nil || len(dsB) == 0 {
 		t.Fatalf("B's render made no delivery: %v", err)
 	}
+	tplNum := e.call(201, "POST", "/api/templates", f.tokA, map[string]any{"name": "numbers", "html": "<p>{{.n}}</p>",
+		"variables": []map[string]any{{"name": "n", "type": "number", "default": 1, "max": 10}}}).json(t)["id"].(string)
+	pageNum := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": tplNum}).json(t)["id"].(string)
 	unpublished := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "draft " + marker}).json(t)["id"].(string)
 	f.vars = map[string]string{
 		"tpl": f.template, "page": f.page, "unpublished": unpublished, "render": f.render, "requestId": f.requestID,
@@ -97,7 +100,7 @@ func newScenarioFixture(t *testing.T) *scenarioFixture {
 		"fileSig": f.e.signerSig(f.fileKey), "fileSigB": f.fileSigB, "renderKey": f.a.RenderKey,
 		"gt": url.QueryEscape(f.a.GetRenderToken), "pageSig": capability.PageSig(f.a.RenderSecret, f.page, ""),
 		"tplB": tplB, "pageB": pageB, "endpointB": epB, "renderB": outB["renderId"].(string),
-		"requestIdB": outB["requestId"].(string), "deliveryB": dsB[0].ID,
+		"requestIdB": outB["requestId"].(string), "deliveryB": dsB[0].ID, "tplNum": tplNum, "pageNum": pageNum,
 	}
 	return f
 }
