@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -48,7 +49,8 @@ type scenario struct {
 	code, message string
 	contains      []string
 	notContains   []string
-	// headers are exact values; "*" is any non-empty value, "-" absent.
+	// headers are exact values; "*" is any non-empty value, "-" absent,
+	// and "prefix*" a value that starts with prefix.
 	headers map[string]string
 	// effects are the changes in row counts, per table, and the River jobs
 	// inserted, per kind ("job:render.store"); changed names tables whose
@@ -65,6 +67,8 @@ const (
 	asMalformed = "malformed"
 	sessionA    = "session A"
 	sessionB    = "session B"
+	// sessionANoCSRF is A's session on a form without its CSRF token.
+	sessionANoCSRF = "session A, no CSRF token"
 )
 
 // scenarioFixture is the authorization matrix's fixture (spaces A and B,
@@ -94,7 +98,12 @@ func newScenarioFixture(t *testing.T) *scenarioFixture {
 		"variables": []map[string]any{{"name": "n", "type": "number", "default": 1, "max": 10}}}).json(t)["id"].(string)
 	pageNum := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": tplNum}).json(t)["id"].(string)
 	unpublished := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "draft " + marker}).json(t)["id"].(string)
+	toks, err := e.st.ListTokens(ctx, f.b.ID)
+	if err != nil || len(toks) == 0 {
+		t.Fatalf("space B has no token: %v", err)
+	}
 	f.vars = map[string]string{
+		"tokA": f.tokA, "tokRev": f.tokRev, "tokenB": toks[0].ID,
 		"tpl": f.template, "page": f.page, "unpublished": unpublished, "render": f.render, "requestId": f.requestID,
 		"delivery": f.delivery, "endpoint": eps[0].ID, "v1Render": f.v1Render, "fileKey": f.fileKey,
 		"fileSig": f.e.signerSig(f.fileKey), "fileSigB": f.fileSigB, "renderKey": f.a.RenderKey,
@@ -146,6 +155,8 @@ func (f *scenarioFixture) fresh(t *testing.T, name string) string {
 		return e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "fresh " + marker}).json(t)["id"].(string)
 	case "fresh-endpoint":
 		return e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/fresh"}).json(t)["id"].(string)
+	case "fresh-disabled-endpoint":
+		return e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/off", "enabled": false}).json(t)["id"].(string)
 	case "fresh-token":
 		_, tok := e.newToken(f.a.ID)
 		return tok.ID
@@ -322,6 +333,8 @@ func (f *scenarioFixture) run(t *testing.T, sc scenario) {
 		f.cookie(f.cookieA, f.csrfA)(&req)
 	case sessionB:
 		f.cookie(f.cookieB, f.csrfB)(&req)
+	case sessionANoCSRF:
+		f.cookie(f.cookieA, "")(&req)
 	case "":
 	default:
 		t.Fatalf("unknown auth %q", sc.auth)
@@ -349,6 +362,10 @@ func (f *scenarioFixture) run(t *testing.T, sc scenario) {
 			t.Errorf("header %s missing", k)
 		case want == "-" && got != "":
 			t.Errorf("header %s: %q, want none", k, got)
+		case len(want) > 1 && strings.HasSuffix(want, "*"):
+			if !strings.HasPrefix(got, strings.TrimSuffix(want, "*")) {
+				t.Errorf("header %s: %q, want %q", k, got, want)
+			}
 		case want != "*" && want != "-" && got != want:
 			t.Errorf("header %s: %q, want %q", k, got, want)
 		}
@@ -357,6 +374,9 @@ func (f *scenarioFixture) run(t *testing.T, sc scenario) {
 		t.Errorf("X-Request-Id %q", id)
 	}
 	for _, s := range sc.contains {
+		if len(s) < 3 {
+			t.Errorf("contains %q is too short to mean anything", s)
+		}
 		if s = x(s); !strings.Contains(string(res.body), s) {
 			t.Errorf("body does not contain %q: %.600s", s, res.body)
 		}
@@ -408,5 +428,75 @@ func runScenarios(t *testing.T, f *scenarioFixture, table []scenario) {
 		}
 		seen[sc.name] = true
 		t.Run(sc.name, func(t *testing.T) { f.run(t, sc) })
+	}
+}
+
+// TestScenarioCoverage holds the tables to the route tables: every route
+// of the API (api.Server.Routes) and of the console (ui.Server.Routes) has
+// a scenario, and every route that asks for a credential has one it
+// answers below 400 and one it refuses.
+func TestScenarioCoverage(t *testing.T) {
+	e := setup(t)
+	tables := [][]scenario{healthScenarios, renderScenarios, v1Scenarios, webhookScenarios, secretScenarios,
+		logScenarios, resourceScenarios, consoleScenarios}
+	apiMux, consoleMux := http.NewServeMux(), http.NewServeMux()
+	type cover struct {
+		auth    string
+		ok, bad int
+	}
+	routes := map[string]*cover{}
+	register := func(mux *http.ServeMux, method, pattern, auth string) {
+		key := routeKey(method, pattern)
+		routes[key] = &cover{auth: auth}
+		if method != "" {
+			pattern = method + " " + pattern
+		}
+		mux.Handle(pattern, http.NotFoundHandler())
+	}
+	for _, r := range e.api.Routes() {
+		register(apiMux, r.Method, r.Pattern, string(r.Auth))
+	}
+	for _, r := range e.console.Routes() {
+		register(consoleMux, r.Method, r.Pattern, "ui-"+string(r.Auth))
+	}
+	for _, table := range tables {
+		for _, sc := range table {
+			target := placeholder.ReplaceAllString(sc.url, "x")
+			req := httptest.NewRequest(sc.method, "http://"+host+target, nil)
+			_, pattern := apiMux.Handler(req)
+			if pattern == "/ui/" {
+				_, pattern = consoleMux.Handler(req)
+			}
+			method, path, ok := strings.Cut(pattern, " ")
+			if !ok {
+				method, path = "", pattern
+			}
+			c := routes[routeKey(method, path)]
+			if c == nil {
+				t.Errorf("scenario %q (%s %s) matches no route (%q)", sc.name, sc.method, sc.url, pattern)
+				continue
+			}
+			// A console page without a session sends the browser to sign
+			// in: that is its refusal.
+			if sc.status >= 400 || (c.auth == "ui-session" && sc.auth == "") {
+				c.bad++
+			} else {
+				c.ok++
+			}
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(routes)) {
+		c := routes[key]
+		switch {
+		case c.auth == "console":
+			continue // the console's own routes are counted instead
+		case c.ok+c.bad == 0:
+			t.Errorf("route %s has no scenario", key)
+		case c.auth == "none" || c.auth == "ui-none":
+		case c.ok == 0:
+			t.Errorf("route %s (%s) has no scenario it answers below 400", key, c.auth)
+		case c.bad == 0:
+			t.Errorf("route %s (%s) has no scenario it refuses", key, c.auth)
+		}
 	}
 }
