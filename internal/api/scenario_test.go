@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -181,23 +182,7 @@ func (f *scenarioFixture) snapshot(t *testing.T) snapshot {
 	ctx := context.Background()
 	db := f.e.db
 	s := snapshot{counts: map[string]int{}, content: map[string]string{}}
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'river_%' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	rows.Close()
-	for _, table := range tables {
+	for _, table := range tableNames(t, db) {
 		s.counts[table], s.content[table] = dumpTable(t, f, table)
 	}
 	jobs, err := db.QueryContext(ctx, `SELECT kind, count(*) FROM river_job GROUP BY kind`)
@@ -217,6 +202,28 @@ func (f *scenarioFixture) snapshot(t *testing.T) snapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// tableNames lists the database's tables but SQLite's and River's own.
+func tableNames(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'river_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return tables
 }
 
 func dumpTable(t *testing.T, f *scenarioFixture, table string) (int, string) {
