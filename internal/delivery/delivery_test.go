@@ -96,26 +96,11 @@ type fixture struct {
 func newFixture(t *testing.T, st store.Store, tune ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	q, err := queue.New(queue.Config{Store: st, InsertOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Store: st, Queue: q, Guard: guard, Schedule: []time.Duration{0, time.Minute}}
+	cfg := Config{Schedule: []time.Duration{0, time.Minute}}
 	for _, fn := range tune {
 		fn(&cfg)
 	}
-	svc, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Register(q.Workers, q)
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	q, svc, guard := startService(t, st, queue.Config{InsertOnly: true}, cfg)
 	secret, err := webhook.NewSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +111,40 @@ func newFixture(t *testing.T, st store.Store, tune ...func(*Config)) *fixture {
 	}
 	w := &worker{s: svc, client: guard.HTTPClient(egress.ClientOptions{Timeout: 5 * time.Second})}
 	return &fixture{st: st, q: q, svc: svc, w: w, space: sp}
+}
+
+// startService starts the delivery service on st (the guard lets it reach
+// loopback receivers) with a River client of its own, configured by qc:
+// insert-only, with jobs worked by calling the worker, or working them
+// as a node does (then stopped at the test's end).
+func startService(t *testing.T, st store.Store, qc queue.Config, cfg Config) (*queue.Queue, *Service, *egress.Guard) {
+	t.Helper()
+	qc.Store = st
+	q, err := queue.New(qc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store, cfg.Queue, cfg.Guard = st, q, guard
+	svc, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Register(q.Workers, q)
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !qc.InsertOnly {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = q.Stop(ctx, 5*time.Second)
+		})
+	}
+	return q, svc, guard
 }
 
 // render records a succeeded render, stored or still spooled.
