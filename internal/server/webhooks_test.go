@@ -268,10 +268,13 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		// A disabled endpoint gets no more events.
+		// A disabled endpoint gets no more events: the render's deliveries
+		// are made in its transaction, and none is the disabled one's.
 		e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
 		rc.wait(t, 5)
-		time.Sleep(300 * time.Millisecond)
+		if ds := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+g["id"].(string), e.token, nil).json(t)["data"].([]any); len(ds) != 1 {
+			t.Fatalf("disabled endpoint has %d deliveries, want its test event's", len(ds))
+		}
 		gone.mu.Lock()
 		n := len(gone.got)
 		gone.mu.Unlock()
