@@ -254,19 +254,8 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 		if h := gone.wait(t, 1)[0]; !strings.HasPrefix(string(h.body), `{"event":"webhook.test"`) {
 			t.Fatalf("test event %s", h.body)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			ge := e.mustDo(200, "GET", "/api/webhooks/"+g["id"].(string), e.token, nil).json(t)
-			if ge["enabled"] == false {
-				if !strings.Contains(ge["disabledReason"].(string), "410") {
-					t.Fatalf("reason %v", ge["disabledReason"])
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("endpoint still enabled: %v", ge)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if ge := e.waitDisabled(g["id"].(string)); !strings.Contains(ge["disabledReason"].(string), "410") {
+			t.Fatalf("reason %v", ge["disabledReason"])
 		}
 		// A disabled endpoint gets no more events: the render's deliveries
 		// are made in its transaction, and none is the disabled one's.
@@ -343,20 +332,20 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).json(t)
 	e.mustDo(202, "POST", "/api/webhooks/"+ep["id"].(string)+"/test", e.token, nil)
 	rc.wait(t, 3)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).json(t)
-		if got["enabled"] == false {
-			if !strings.Contains(got["disabledReason"].(string), "failed since") {
-				t.Fatalf("reason %v", got["disabledReason"])
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("endpoint failing for longer than DisableAfter is still enabled: %v", got)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if got := e.waitDisabled(ep["id"].(string)); !strings.Contains(got["disabledReason"].(string), "failed since") {
+		t.Fatalf("reason %v", got["disabledReason"])
 	}
+}
+
+// waitDisabled polls until endpoint id is disabled, and returns it.
+func (e *env) waitDisabled(id string) map[string]any {
+	e.t.Helper()
+	var got map[string]any
+	eventually(e.t, 10*time.Second, "endpoint "+id+" still enabled", func() bool {
+		got = e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(e.t)
+		return got["enabled"] == false
+	})
+	return got
 }
 
 // TestWebhookBreakerVisible: an endpoint whose receiver fails opens its
