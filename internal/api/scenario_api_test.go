@@ -178,6 +178,8 @@ func TestScenarios(t *testing.T) {
 		{"render", renderScenarios},
 		{"v1", v1Scenarios},
 		{"webhooks", webhookScenarios},
+		{"deliveries listing", listingScenarios("deliveries", "/api/webhook-deliveries", "requestId")},
+		{"logs listing", listingScenarios("logs", "/api/logs", "renderId")},
 		{"secrets", secretScenarios},
 		{"logs", logScenarios},
 		{"resources", resourceScenarios},
@@ -271,6 +273,26 @@ var v1Scenarios = []scenario{
 		code: "InvalidOptions", message: `option "format" "gif" is not one of png, jpeg, jpg, webp, pdf`, effects: logOnly},
 	{name: "signed link, private URL", method: "GET", url: "/v1/{renderKey}/{sigA}/png?url=http%3A%2F%2F127.0.0.1%2F", status: 400,
 		code: "InvalidUrl", message: `option "url": forbidden address: 127.0.0.1 is loopback`, effects: logOnly},
+}
+
+// listingScenarios are the refusals the paged listings (logs and
+// deliveries) share: limit and cursor, parameters they do not know (one a
+// filter of another listing), and no token.
+func listingScenarios(what, path, otherFilter string) []scenario {
+	bad := func(name, query, message string) scenario {
+		return scenario{name: what + ", " + name, method: "GET", url: path + "?" + query, auth: asA, status: 400,
+			code: "invalid_request", message: message}
+	}
+	return []scenario{
+		bad("limit 0", "limit=0", "limit must be from 1 to 200"),
+		bad("limit over 200", "limit=201", "limit must be from 1 to 200"),
+		bad("limit not a number", "limit=ten", "limit must be from 1 to 200"),
+		bad("cursor not base64", "cursor=%25", "cursor is not one this API returned"),
+		bad("cursor without id", "cursor=MTIz", "cursor is not one this API returned"),
+		bad("unknown parameter", "nope=1", `unknown query parameter "nope"`),
+		bad("a filter it does not have", otherFilter+"=x", `unknown query parameter "`+otherFilter+`"`),
+		{name: what + " without token", method: "GET", url: path, status: 401, code: "unauthorized", message: msgToken},
+	}
 }
 
 // webhookScenarios: endpoints, the space's secrets, deliveries. They run
@@ -399,13 +421,6 @@ var webhookScenarios = []scenario{
 		contains: []string{`"nextCursor":"`}},
 	{name: "deliveries, bad status", method: "GET", url: "/api/webhook-deliveries?status=nope", auth: asA, status: 400,
 		code: "invalid_request", message: "status must be pending, succeeded, failed or exhausted"},
-	{name: "deliveries, bad limit", method: "GET", url: "/api/webhook-deliveries?limit=0", auth: asA, status: 400,
-		code: "invalid_request", message: "limit must be from 1 to 200"},
-	{name: "deliveries, bad cursor", method: "GET", url: "/api/webhook-deliveries?cursor=nope", auth: asA, status: 400,
-		code: "invalid_request", message: "cursor is not one this API returned"},
-	{name: "deliveries, unknown parameter", method: "GET", url: "/api/webhook-deliveries?nope=1", auth: asA, status: 400,
-		code: "invalid_request", message: `unknown query parameter "nope"`},
-	{name: "deliveries without token", method: "GET", url: "/api/webhook-deliveries", status: 401, code: "unauthorized", message: msgToken},
 	{name: "delivery", method: "GET", url: "/api/webhook-deliveries/{delivery}", auth: asA, status: 200,
 		contains: []string{`"id":"{delivery}"`, `"event":"render.succeeded"`, `"payload":{`, `"attempts":[]`, `"status":"pending"`}},
 	{name: "B's delivery", method: "GET", url: "/api/webhook-deliveries/{deliveryB}", auth: asA, status: 404,
@@ -454,13 +469,6 @@ var logScenarios = []scenario{
 		code: "invalid_request", message: "status must be an HTTP status (404), a class (4xx), succeeded or failed"},
 	{name: "logs, status out of range", method: "GET", url: "/api/logs?status=600", auth: asA, status: 400,
 		code: "invalid_request", message: "status must be an HTTP status (404), a class (4xx), succeeded or failed"},
-	{name: "logs, bad limit", method: "GET", url: "/api/logs?limit=201", auth: asA, status: 400,
-		code: "invalid_request", message: "limit must be from 1 to 200"},
-	{name: "logs, bad cursor", method: "GET", url: "/api/logs?cursor=MTIz", auth: asA, status: 400,
-		code: "invalid_request", message: "cursor is not one this API returned"},
-	{name: "logs, unknown parameter", method: "GET", url: "/api/logs?renderId=x", auth: asA, status: 400,
-		code: "invalid_request", message: `unknown query parameter "renderId"`},
-	{name: "logs without token", method: "GET", url: "/api/logs", status: 401, code: "unauthorized", message: msgToken},
 	{name: "log entry", method: "GET", url: "/api/logs/{requestId}", auth: asA, status: 200,
 		contains: []string{`"requestId":"{requestId}"`, `"status":200`, `"renderId":"{render}"`, `"deliveries":[`, `"callbacks":{`, `"cacheHit":false`}},
 	{name: "B's log entry", method: "GET", url: "/api/logs/{requestIdB}", auth: asA, status: 404,

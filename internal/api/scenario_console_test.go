@@ -22,6 +22,13 @@ func withHeaders(h map[string]string) map[string]string {
 
 const htmlType = "text/html; charset=utf-8"
 
+// notInSpace is a console request from A's session for an object of B:
+// the console's not-found page, and nothing changed.
+func notInSpace(name, method, url string) scenario {
+	return scenario{name: name, method: method, url: url, auth: sessionA, form: method == "POST", status: 404,
+		contains: []string{"There is nothing here in this space."}, headers: withHeaders(map[string]string{"Content-Type": htmlType})}
+}
+
 // consoleScenarios: the console's routes (ui.Server.Routes), served
 // through the API's handler as in production. Its answers are pages, so
 // they are checked by status, headers, what the page says and what the
@@ -59,16 +66,14 @@ var consoleScenarios = []scenario{
 		contains: []string{"The status filter must be a code (404), a class (4xx), succeeded or failed."}},
 	{name: "log entry", method: "GET", url: "/ui/logs/{requestId}", auth: sessionA, status: 200,
 		contains: []string{"{requestId}", "{render}"}},
-	{name: "B's log entry", method: "GET", url: "/ui/logs/{requestIdB}", auth: sessionA, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("B's log entry", "GET", "/ui/logs/{requestIdB}"),
 
 	{name: "usage", method: "GET", url: "/ui/usage", auth: sessionA, status: 200,
 		contains: []string{"<h1>Usage</h1>", "<h2>Credits</h2>"}},
 	{name: "templates", method: "GET", url: "/ui/templates", auth: sessionA, status: 200,
 		contains: []string{"{page}"}, notContains: []string{"{pageB}"}},
 	{name: "page", method: "GET", url: "/ui/pages/{page}", auth: sessionA, status: 200, contains: []string{"{page}"}},
-	{name: "B's page", method: "GET", url: "/ui/pages/{pageB}", auth: sessionA, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("B's page", "GET", "/ui/pages/{pageB}"),
 	// A preview is a render of the draft, recorded as any other (before
 	// the endpoint scenarios, so it makes one delivery).
 	{name: "preview", method: "GET", url: "/ui/preview/{page}", auth: sessionA, status: 200,
@@ -99,23 +104,17 @@ var consoleScenarios = []scenario{
 		contains: []string{"Your session has ended. Sign in again, then repeat the action."}},
 	{name: "endpoint", method: "GET", url: "/ui/webhooks/{endpoint}", auth: sessionA, status: 200,
 		contains: []string{"https://hooks.example.com/a"}, notContains: []string{"whsec_"}},
-	{name: "B's endpoint", method: "GET", url: "/ui/webhooks/{endpointB}", auth: sessionA, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("B's endpoint", "GET", "/ui/webhooks/{endpointB}"),
 	{name: "disable endpoint", method: "POST", url: "/ui/webhooks/{fresh-endpoint}/disable", auth: sessionA, form: true, status: 303,
 		headers: withHeaders(map[string]string{"Location": "/ui/webhooks/{fresh-endpoint}?done=disabled"}), changed: []string{"webhook_endpoints"}},
 	{name: "enable endpoint", method: "POST", url: "/ui/webhooks/{fresh-disabled-endpoint}/enable", auth: sessionA, form: true, status: 303,
 		headers: withHeaders(map[string]string{"Location": "/ui/webhooks/{fresh-disabled-endpoint}?done=enabled"}),
 		changed: []string{"webhook_endpoints"}},
-	{name: "disable B's endpoint", method: "POST", url: "/ui/webhooks/{endpointB}/disable", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
-	{name: "rotate B's endpoint secret", method: "POST", url: "/ui/webhooks/{endpointB}/rotate", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
-	{name: "test B's endpoint", method: "POST", url: "/ui/webhooks/{endpointB}/test", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
-	{name: "redeliver B's delivery", method: "POST", url: "/ui/webhooks/deliveries/{deliveryB}/redeliver", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
-	{name: "enable B's endpoint", method: "POST", url: "/ui/webhooks/{endpointB}/enable", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("disable B's endpoint", "POST", "/ui/webhooks/{endpointB}/disable"),
+	notInSpace("rotate B's endpoint secret", "POST", "/ui/webhooks/{endpointB}/rotate"),
+	notInSpace("test B's endpoint", "POST", "/ui/webhooks/{endpointB}/test"),
+	notInSpace("redeliver B's delivery", "POST", "/ui/webhooks/deliveries/{deliveryB}/redeliver"),
+	notInSpace("enable B's endpoint", "POST", "/ui/webhooks/{endpointB}/enable"),
 	{name: "rotate endpoint secret", method: "POST", url: "/ui/webhooks/{fresh-endpoint}/rotate", auth: sessionA, form: true, status: 200,
 		contains: []string{"whsec_"}, changed: []string{"webhook_endpoints"}},
 	{name: "test endpoint", method: "POST", url: "/ui/webhooks/{endpoint}/test", auth: sessionA, form: true, status: 303,
@@ -124,14 +123,12 @@ var consoleScenarios = []scenario{
 	{name: "delete endpoint", method: "POST", url: "/ui/webhooks/{fresh-endpoint}/delete", auth: sessionA, form: true, status: 303,
 		headers: withHeaders(map[string]string{"Location": "/ui/webhooks?done=deleted"}),
 		effects: map[string]int{"webhook_endpoints": -1}},
-	{name: "delete B's endpoint", method: "POST", url: "/ui/webhooks/{endpointB}/delete", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("delete B's endpoint", "POST", "/ui/webhooks/{endpointB}/delete"),
 	{name: "deliveries", method: "GET", url: "/ui/webhooks/deliveries", auth: sessionA, status: 200,
 		contains: []string{"{delivery}"}, notContains: []string{"{deliveryB}"}},
 	{name: "delivery", method: "GET", url: "/ui/webhooks/deliveries/{delivery}", auth: sessionA, status: 200,
 		contains: []string{"{delivery}", "render.succeeded"}},
-	{name: "B's delivery", method: "GET", url: "/ui/webhooks/deliveries/{deliveryB}", auth: sessionA, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("B's delivery", "GET", "/ui/webhooks/deliveries/{deliveryB}"),
 	{name: "redeliver", method: "POST", url: "/ui/webhooks/deliveries/{delivery}/redeliver", auth: sessionA, form: true, status: 303,
 		headers: withHeaders(map[string]string{"Location": "/ui/webhooks/deliveries/{delivery}?done=redelivered"}),
 		effects: map[string]int{"job:webhook.deliver": 1}, changed: []string{"webhook_deliveries"}},
@@ -144,8 +141,7 @@ var consoleScenarios = []scenario{
 		contains: []string{"rh_"}, effects: map[string]int{"tokens": 1}},
 	{name: "revoke token", method: "POST", url: "/ui/tokens/{fresh-token}/revoke", auth: sessionA, form: true, status: 303,
 		headers: withHeaders(map[string]string{"Location": "/ui/tokens?done=revoked"}), changed: []string{"tokens"}},
-	{name: "revoke B's token", method: "POST", url: "/ui/tokens/{tokenB}/revoke", auth: sessionA, form: true, status: 404,
-		contains: []string{"There is nothing here in this space."}},
+	notInSpace("revoke B's token", "POST", "/ui/tokens/{tokenB}/revoke"),
 	{name: "rotate render secret", method: "POST", url: "/ui/render-secret/rotate", auth: sessionA, form: true, status: 200,
 		changed: []string{"spaces"}},
 	{name: "rotate render secret without CSRF token", method: "POST", url: "/ui/render-secret/rotate", auth: sessionANoCSRF, form: true,
