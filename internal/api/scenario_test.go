@@ -435,7 +435,7 @@ func runScenarios(t *testing.T, f *scenarioFixture, table []scenario) {
 func TestScenarioCoverage(t *testing.T) {
 	e := setup(t)
 	tables := [][]scenario{healthScenarios, renderScenarios, v1Scenarios, webhookScenarios, secretScenarios,
-		logScenarios, resourceScenarios, consoleScenarios,
+		logScenarios, resourceScenarios, consoleScenarios, refusalScenarios,
 		listingScenarios("deliveries", "/api/webhook-deliveries", "requestId"), listingScenarios("logs", "/api/logs", "renderId")}
 	apiMux, consoleMux := http.NewServeMux(), http.NewServeMux()
 	type cover struct {
