@@ -223,5 +223,3 @@ func TestExhaustedCallbackStaysVisible(t *testing.T) {
 	// Credits do not depend on storage: the render was answered, so billed.
 	e.waitCredits(1)
 }
-
-func (e *env) dataDir() string { return e.srv.DataDir() }

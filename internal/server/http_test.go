@@ -82,6 +82,9 @@ func TestHTTPBodyDribbleCut(t *testing.T) {
 	_ = conn.SetReadDeadline(start.Add(within))
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	took := time.Since(start)
+	if err == nil {
+		defer res.Body.Close()
+	}
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():

@@ -410,7 +410,12 @@ func TestRenderFormats(t *testing.T) {
 		if bad == fileURL {
 			t.Fatalf("could not tamper with %s", fileURL)
 		}
-		if res, _ := http.Get(bad); res.StatusCode != want {
+		res, err = http.Get(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
 			t.Fatalf("tampered file url answered %d, want %d", res.StatusCode, want)
 		}
 	})

@@ -88,8 +88,8 @@ func newV1Site(t *testing.T) *v1Site {
 		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
 	}
 	site.Server = httptest.NewUnstartedServer(mux)
-	site.Server.Listener.Close()
-	site.Server.Listener = ln
+	site.Listener.Close()
+	site.Listener = ln
 	site.Start()
 	t.Cleanup(site.Close)
 	return site
