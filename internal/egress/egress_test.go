@@ -82,7 +82,17 @@ func newLoopbackServer(t *testing.T, h http.HandlerFunc) *loopbackServer {
 	return s
 }
 
-func ok(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
+// getErr is the error of a GET that must fail (the body closed should it
+// not).
+func getErr(client *http.Client, url string) error {
+	res, err := client.Get(url)
+	if err == nil {
+		res.Body.Close()
+	}
+	return err
+}
+
+func ok(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }
 
 // assertOnlyConnectionIs makes a request that must succeed, then proves that
 // no earlier dial to s established a TCP connection: one that had would sit
@@ -581,7 +591,7 @@ func TestRedirects(t *testing.T) {
 		switch r.URL.Path {
 		case "/next":
 			next.Add(1)
-			io.WriteString(w, "followed")
+			_, _ = io.WriteString(w, "followed")
 		case "/to-ipv6-loopback":
 			http.Redirect(w, r, "http://[::1]:1/", http.StatusFound)
 		case "/to-file":
@@ -620,9 +630,9 @@ func TestRedirects(t *testing.T) {
 
 	t.Run("followed redirect targets are checked", func(t *testing.T) {
 		client := g.HTTPClient(ClientOptions{FollowRedirects: true})
-		_, err := client.Get(srv.URL + "/to-ipv6-loopback")
+		err := getErr(client, srv.URL+"/to-ipv6-loopback")
 		wantForbidden(t, err, "::1 is loopback")
-		_, err = client.Get(srv.URL + "/to-file")
+		err = getErr(client, srv.URL+"/to-file")
 		if !errors.Is(err, ErrInvalidURL) {
 			t.Errorf("redirect to file:// = %v, want ErrInvalidURL", err)
 		}
@@ -642,7 +652,7 @@ func TestHTTPClientTimeout(t *testing.T) {
 
 	client := newGuard(t, "127.0.0.0/8,::1", Config{}).HTTPClient(ClientOptions{Timeout: 100 * time.Millisecond})
 	start := time.Now()
-	_, err := client.Get(srv.URL)
+	err := getErr(client, srv.URL)
 	var netErr net.Error
 	if !errors.As(err, &netErr) || !netErr.Timeout() {
 		t.Fatalf("GET on a stalled server = %v, want a timeout", err)

@@ -66,7 +66,7 @@ func TestProxyForwardsAllowed(t *testing.T) {
 	var forwarded sync.Map
 	h := func(w http.ResponseWriter, r *http.Request) {
 		forwarded.Store(r.URL.Path, r.Header.Get("X-Forwarded-For")+r.Header.Get("Forwarded")+r.Header.Get("Proxy-Connection"))
-		io.WriteString(w, "ok")
+		_, _ = io.WriteString(w, "ok")
 	}
 	plain := newLoopbackServer(t, h)
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(h))
@@ -194,7 +194,7 @@ func TestProxyCloseCutsTunnels(t *testing.T) {
 	// The tunnel carries bytes both ways.
 	io.WriteString(conn, "ping")
 	buf := make([]byte, 4)
-	up.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = up.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(up, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("tunnel: read %q, %v", buf, err)
 	}
@@ -230,7 +230,7 @@ func TestProxyRejectsOriginForm(t *testing.T) {
 func TestProxyMaxBytes(t *testing.T) {
 	t.Parallel()
 	srv := newLoopbackServer(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Write(make([]byte, 64<<10))
+		_, _ = w.Write(make([]byte, 64<<10))
 	})
 	var refused atomic.Int32
 	p, err := NewProxy(ProxyConfig{Guard: newGuard(t, "127.0.0.0/8", Config{}), MaxBytes: 16 << 10,
