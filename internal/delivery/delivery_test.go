@@ -169,6 +169,12 @@ func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[
 	return f.enqueueURL(t, r, url, "https://files.example/x.png")
 }
 
+// enqueueStored fans a stored render's render.succeeded out to rc.
+func (f *fixture) enqueueStored(t *testing.T, rc *counter) *river.Job[DeliverArgs] {
+	t.Helper()
+	return f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+}
+
 // testMetadata has bytes JSON could re-encode (HTML characters, a line
 // separator, keys out of order): the args and a rebuilt payload must carry
 // them exactly.
@@ -249,7 +255,7 @@ func TestFirstRunFromArgs(t *testing.T) {
 		ctx := context.Background()
 		rc := newCounter(t, http.StatusOK, nil)
 
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		m := job.Args.Message
 		if m == nil || !m.RenderStored || m.URL != rc.srv.URL+"/hook" || m.SpaceID != f.space.ID {
 			t.Fatalf("args %+v", m)
@@ -294,7 +300,7 @@ func TestRetryReadsRow(t *testing.T) {
 		f := newFixture(t, st)
 		ctx := context.Background()
 		rc := newCounter(t, http.StatusInternalServerError, nil)
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		var snooze *rivertype.JobSnoozeError
 		if err := f.run(job, 1); !errors.As(err, &snooze) {
 			t.Fatalf("first failure: %v", err)
@@ -378,7 +384,7 @@ func TestRecordFailureIsJobError(t *testing.T) {
 		f := newFixture(t, st)
 		var id atomic.Value
 		rc := newCounter(t, http.StatusOK, func() { deleteDelivery(t, st, id.Load().(string)) })
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		id.Store(job.Args.DeliveryID)
 		err := f.run(job, 1)
 		if !errors.Is(err, store.ErrNotFound) || rc.n.Load() != 1 {
@@ -393,7 +399,7 @@ func TestRecordFailureDatabaseDown(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		f := newFixture(t, st)
 		rc := newCounter(t, http.StatusOK, func() { st.Close() })
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		err := f.run(job, 1)
 		if err == nil || errors.Is(err, store.ErrNotFound) || rc.n.Load() != 1 {
 			t.Fatalf("record on a closed database: %v (%d POSTs)", err, rc.n.Load())

@@ -13,12 +13,15 @@ import (
 // what once d has passed.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(d)
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-timeout:
 			t.Fatalf("after %s: %s", d, what)
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,34 @@ type receiver struct {
 	got     []hook
 	script  []int
 	arrived chan struct{}
+}
+
+// succeededRenders checks that everything rc received is a render.succeeded
+// event signed (Standard Webhooks) with secret, and returns the renders
+// they name, how many events (webhook-ids) and how many POSTs came: an
+// event delivered twice has one webhook-id.
+func (rc *receiver) succeededRenders(t *testing.T, secret string, tolerance time.Duration) (renders map[string]bool, events, posts int) {
+	t.Helper()
+	rc.mu.Lock()
+	got := slices.Clone(rc.got)
+	rc.mu.Unlock()
+	seen := map[string]string{} // webhook-id → renderId
+	for _, h := range got {
+		if err := webhook.VerifyStandard(h.body, h.header, secret, tolerance); err != nil {
+			t.Fatalf("bad signature: %v", err)
+		}
+		var p struct{ Event, RenderID string }
+		_ = json.Unmarshal(h.body, &p)
+		if p.Event != "render.succeeded" {
+			t.Fatalf("event %s: %s", p.Event, h.body)
+		}
+		seen[h.header.Get("webhook-id")] = p.RenderID
+	}
+	renders = map[string]bool{}
+	for _, id := range seen {
+		renders[id] = true
+	}
+	return renders, len(seen), len(got)
 }
 
 func newReceiver(t *testing.T, script ...int) *receiver {
