@@ -60,8 +60,11 @@ func ExampleNewProxy() {
 	defer proxy.Close()
 
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.Addr()})}}
-	if _, err := client.Get("http://169.254.169.254/latest/meta-data/"); err != nil {
+	res, err := client.Get("http://169.254.169.254/latest/meta-data/")
+	if err != nil {
 		fmt.Println("request failed")
+	} else {
+		res.Body.Close()
 	}
 	// Output:
 	// refused 169.254.169.254:80

@@ -182,17 +182,20 @@ func TestProxyCloseCutsTunnels(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %[1]s\r\n\r\n", upstream.Addr())
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	// Read as the answer to a CONNECT: a 2xx has no body, the connection
+	// is the tunnel.
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodConnect})
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("CONNECT: %v, %v", resp, err)
 	}
+	resp.Body.Close()
 	up, err := upstream.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer up.Close()
 	// The tunnel carries bytes both ways.
-	io.WriteString(conn, "ping")
+	_, _ = io.WriteString(conn, "ping")
 	buf := make([]byte, 4)
 	_ = up.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(up, buf); err != nil || string(buf) != "ping" {
