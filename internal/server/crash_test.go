@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/store/sqlite"
 )
 
 // process is the real renderhook binary running serve.
@@ -104,6 +105,26 @@ func (p *process) kill() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		_, _ = p.cmd.Process.Wait()
 	}
+}
+
+// pendingJobs counts the River jobs of a process's database that may
+// still run, read beside the process (SQLite in WAL mode takes readers).
+func pendingJobs(t *testing.T, dataDir string, b backend) int64 {
+	t.Helper()
+	const q = `SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`
+	if b.DB != "" {
+		return riverQuery(t, b.DB, q)
+	}
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dataDir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int64
+	if err := st.DB().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // createdSpace is what `space create --json` prints.
@@ -215,7 +236,9 @@ func TestCrashLosesNothing(t *testing.T) {
 			t.Fatalf("file of %s has %d bytes, log says %v", id, len(b), l["size"])
 		}
 	}
-	time.Sleep(2 * time.Second) // settle: a double count would show up now
+	// Settled: once no job is left to run, nothing more can be counted
+	// (a double count would come from a job still to run).
+	eventually(t, time.Minute, "jobs still unfinished after the restart", func() bool { return pendingJobs(t, dataDir, b) == 0 })
 	if used, _, succeeded, _ := e.usage(); used != total || succeeded != total {
 		t.Fatalf("after settling: %d credits for %d succeeded renders, want %d", used, succeeded, total)
 	}
