@@ -83,17 +83,23 @@ func TestVerifyHeaderForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := VerifyAt(body, tt.header, seedSecret, DefaultTolerance, seedTime)
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
+			wantVerify(t, VerifyAt(body, tt.header, seedSecret, DefaultTolerance, seedTime), tt.want)
 		})
+	}
+}
+
+// wantVerify checks a verification's outcome: valid when want is nil,
+// else an error that is want.
+func wantVerify(t *testing.T, err, want error) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("want valid, got %v", err)
+		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("got %v, want %v", err, want)
 	}
 }
 
@@ -244,16 +250,7 @@ func TestVerifyStandardErrors(t *testing.T) {
 			t.Parallel()
 			h := good()
 			tt.edit(h)
-			err := VerifyStandardAt(body, h, tt.secret, DefaultTolerance, at)
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("got %v, want %v", err, tt.want)
-			}
+			wantVerify(t, VerifyStandardAt(body, h, tt.secret, DefaultTolerance, at), tt.want)
 		})
 	}
 }

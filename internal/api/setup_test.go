@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -81,22 +82,34 @@ type env struct {
 	h       http.Handler
 	browser *fakeBrowser
 	signer  *blob.Signer
+	// db is the store's database (the SQLite writer handle), read by
+	// scenarios to check what a request left behind (rows, River jobs).
+	db *sql.DB
 }
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T) *env { return setupWith(t, nil) }
+
+// setupWith is setup with the store the handlers and services use
+// wrapped by wrap (a store that runs a concurrent change at a chosen
+// moment); River works on the real one.
+func setupWith(t *testing.T, wrap func(store.Store) store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+	db, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := queue.Migrate(ctx, st); err != nil {
+	if err := queue.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
+	}
+	var st store.Store = db
+	if wrap != nil {
+		st = wrap(db)
 	}
 	bucket, err := blob.OpenURL(ctx, "file://"+filepath.Join(dir, "files"), blob.Options{})
 	if err != nil {
@@ -107,7 +120,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := queue.New(queue.Config{Store: st, InsertOnly: true})
+	q, err := queue.New(queue.Config{Store: db, InsertOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +151,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer}
+	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer, db: db.DB()}
 }
 
 // request is one HTTP request to the handler.

@@ -97,26 +97,11 @@ type fixture struct {
 func newFixture(t *testing.T, st store.Store, tune ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	q, err := queue.New(queue.Config{Store: st, InsertOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Store: st, Queue: q, Guard: guard, Schedule: []time.Duration{0, time.Minute}}
+	cfg := Config{Schedule: []time.Duration{0, time.Minute}}
 	for _, fn := range tune {
 		fn(&cfg)
 	}
-	svc, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Register(q.Workers, q)
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	q, svc, guard := startService(t, st, queue.Config{InsertOnly: true}, cfg)
 	secret, err := webhook.NewSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +112,40 @@ func newFixture(t *testing.T, st store.Store, tune ...func(*Config)) *fixture {
 	}
 	w := &worker{s: svc, client: guard.HTTPClient(egress.ClientOptions{Timeout: 5 * time.Second})}
 	return &fixture{st: st, q: q, svc: svc, w: w, space: sp}
+}
+
+// startService starts the delivery service on st (the guard lets it reach
+// loopback receivers) with a River client of its own, configured by qc:
+// insert-only, with jobs worked by calling the worker, or working them
+// as a node does (then stopped at the test's end).
+func startService(t *testing.T, st store.Store, qc queue.Config, cfg Config) (*queue.Queue, *Service, *egress.Guard) {
+	t.Helper()
+	qc.Store = st
+	q, err := queue.New(qc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store, cfg.Queue, cfg.Guard = st, q, guard
+	svc, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Register(q.Workers, q)
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !qc.InsertOnly {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = q.Stop(ctx, 5*time.Second)
+		})
+	}
+	return q, svc, guard
 }
 
 // render records a succeeded render, stored or still spooled.
@@ -149,6 +168,12 @@ func (f *fixture) render(t *testing.T, stored bool) *store.Render {
 func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[DeliverArgs] {
 	t.Helper()
 	return f.enqueueURL(t, r, url, "https://files.example/x.png")
+}
+
+// enqueueStored fans a stored render's render.succeeded out to rc.
+func (f *fixture) enqueueStored(t *testing.T, rc *counter) *river.Job[DeliverArgs] {
+	t.Helper()
+	return f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
 }
 
 // testMetadata has bytes JSON could re-encode (HTML characters, a line
@@ -231,7 +256,7 @@ func TestFirstRunFromArgs(t *testing.T) {
 		ctx := context.Background()
 		rc := newCounter(t, http.StatusOK, nil)
 
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		m := job.Args.Message
 		if m == nil || !m.RenderStored || m.URL != rc.srv.URL+"/hook" || m.SpaceID != f.space.ID {
 			t.Fatalf("args %+v", m)
@@ -276,7 +301,7 @@ func TestRetryReadsRow(t *testing.T) {
 		f := newFixture(t, st)
 		ctx := context.Background()
 		rc := newCounter(t, http.StatusInternalServerError, nil)
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		var snooze *rivertype.JobSnoozeError
 		if err := f.run(job, 1); !errors.As(err, &snooze) {
 			t.Fatalf("first failure: %v", err)
@@ -360,7 +385,7 @@ func TestRecordFailureIsJobError(t *testing.T) {
 		f := newFixture(t, st)
 		var id atomic.Value
 		rc := newCounter(t, http.StatusOK, func() { deleteDelivery(t, st, id.Load().(string)) })
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		id.Store(job.Args.DeliveryID)
 		err := f.run(job, 1)
 		if !errors.Is(err, store.ErrNotFound) || rc.n.Load() != 1 {
@@ -375,7 +400,7 @@ func TestRecordFailureDatabaseDown(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		f := newFixture(t, st)
 		rc := newCounter(t, http.StatusOK, func() { st.Close() })
-		job := f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+		job := f.enqueueStored(t, rc)
 		err := f.run(job, 1)
 		if err == nil || errors.Is(err, store.ErrNotFound) || rc.n.Load() != 1 {
 			t.Fatalf("record on a closed database: %v (%d POSTs)", err, rc.n.Load())

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/storetest"
@@ -31,30 +29,22 @@ type working struct {
 
 func newWorking(t *testing.T, st store.Store, cfg Config) *working {
 	t.Helper()
-	ctx := context.Background()
-	q, err := queue.New(queue.Config{Store: st, PollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store, cfg.Queue, cfg.Guard = st, q, guard
-	svc, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Register(q.Workers, q)
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = q.Stop(ctx, 5*time.Second)
-	})
+	q, svc, _ := startService(t, st, queue.Config{PollInterval: 20 * time.Millisecond}, cfg)
 	return &working{st: st, q: q, svc: svc}
+}
+
+// sendTests queues n test events to e and returns their delivery ids.
+func (wk *working) sendTests(t *testing.T, e *store.WebhookEndpoint, n int) []string {
+	t.Helper()
+	var ids []string
+	for range n {
+		id, err := wk.svc.SendTest(context.Background(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // endpoint makes a space with one endpoint at url.
@@ -169,14 +159,7 @@ func TestCapKeepsOthersFlowing(t *testing.T) {
 		a, b := wk.endpoint(t, hung.srv.URL+"/a"), wk.endpoint(t, quiet.srv.URL+"/b")
 		ctx := context.Background()
 
-		var hungIDs []string
-		for range hungN {
-			id, err := wk.svc.SendTest(ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hungIDs = append(hungIDs, id)
-		}
+		hungIDs := wk.sendTests(t, a, hungN)
 		waitFor(t, 10*time.Second, "A's receiver holding POSTs", func() bool { return hung.inFlight.Load() >= capA })
 		// Let A's backlog be fetched (and capped) before B sends; without
 		// a cap this never holds, and B's events then find every worker
@@ -264,30 +247,25 @@ func TestBreakerParksAndRecovers(t *testing.T) {
 			return 200
 		})
 		e := wk.endpoint(t, rc.srv.URL+"/hook")
-		ctx := context.Background()
-		var ids []string
-		for range n {
-			id, err := wk.svc.SendTest(ctx, e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, id)
-		}
+		ids := wk.sendTests(t, e, n)
 		waitFor(t, 10*time.Second, "the breaker opened and parked deliveries", func() bool {
 			s := wk.svc.EndpointStats(e.ID)
 			return s.Breaker != BreakerClosed && s.Parked > n/2
 		})
-		// Down 2 s more: only probes reach the receiver, one per cooldown
-		// (200, 400, 800 ms… doubled per failed probe).
-		time.Sleep(2 * time.Second)
+		// Down until two probes more have failed: only probes reach the
+		// receiver, one per cooldown (200, 400 ms… doubled per failed
+		// probe), so the open breaker is seen holding deliveries back
+		// over two cooldowns rather than over a guessed time.
+		opened := rc.failed.Load()
+		waitFor(t, 10*time.Second, "two probes after the breaker opened", func() bool { return rc.failed.Load() >= opened+2 })
 		s := wk.svc.EndpointStats(e.ID)
 		failed := rc.failed.Load()
-		t.Logf("failed POSTs while down: %d; %+v", failed, s)
+		t.Logf("failed POSTs while down: %d (%d when it opened); %+v", failed, opened, s)
 		if s.Breaker == BreakerClosed || s.Parked < n/2 {
 			t.Fatalf("while down: %+v", s)
 		}
 		// breakAfter to open it, up to the cap already in flight then, and
-		// the probes: at most 5 in the ~2.5 s it was open.
+		// the probes: at most 5 while it was open.
 		if maxFailed := int64(breakAfter + 4 + 5); failed > maxFailed {
 			t.Fatalf("%d failed POSTs, want at most %d: parking did not hold deliveries back", failed, maxFailed)
 		}
@@ -338,31 +316,48 @@ func TestBreakerStates(t *testing.T) {
 		}
 		return wait
 	}
+	// probeAfter polls until id gets its probe slot, which must not come
+	// before cooldown has passed since failed (the breaker's clock starts
+	// at the failure, so a slot earlier than that is the breaker not
+	// parking).
+	probeAfter := func(id string, failed time.Time, cooldown time.Duration) *slot {
+		t.Helper()
+		var sl *slot
+		waitFor(t, 5*time.Second, id+" let through as a probe", func() bool {
+			sl, _ = f.admit(ctx, key, id)
+			return sl != nil
+		})
+		if waited := time.Since(failed); waited < cooldown {
+			t.Fatalf("%s probed %s after the failure, before the %s cooldown", id, waited, cooldown)
+		}
+		return sl
+	}
 	for range 2 {
 		pass("d").done(500, 0)
 	}
 	pass("d").done(404, 0) // the receiver is up: the run is broken
-	for range 3 {
+	for range 2 {
 		pass("d").done(0, 0)
 	}
+	opened := time.Now()
+	pass("d").done(0, 0)
 	if s := f.stats(key); s.Breaker != BreakerOpen || s.ConsecutiveFailures != 3 {
 		t.Fatalf("after 3 failures: %+v", s)
 	}
 	if w := parked("p1"); w < 50*time.Millisecond || w > 400*time.Millisecond {
 		t.Fatalf("parked for %s, want about the 100 ms cooldown", w)
 	}
-	time.Sleep(110 * time.Millisecond)
-	probe := pass("p1")
+	probe := probeAfter("p1", opened, 100*time.Millisecond)
 	if s := f.stats(key); s.Breaker != BreakerHalfOpen || s.Parked != 0 {
 		t.Fatalf("probing: %+v", s)
 	}
 	parked("p2") // one probe at a time
+	failedProbe := time.Now()
 	probe.done(502, 0)
 	if w := parked("p2"); w < 150*time.Millisecond {
 		t.Fatalf("after a failed probe parked for %s, want the doubled cooldown (200 ms)", w)
 	}
-	time.Sleep(210 * time.Millisecond)
-	pass("p2").done(200, 0)
+	probeAfter("p2", failedProbe, 200*time.Millisecond).done(200, 0)
 	if s := f.stats(key); s.Breaker != BreakerClosed || s.Limit != 1 || s.Parked != 0 {
 		t.Fatalf("after the probe succeeded: %+v", s)
 	}
@@ -433,8 +428,9 @@ func TestCapBurstsWhileFast(t *testing.T) {
 		sl.done(200, 0)
 	}
 	// fast[0] is still under way; once it is older than fastLatency the
-	// destination counts as slow.
-	time.Sleep(fastLatency + 10*time.Millisecond)
+	// destination counts as slow. The age is the code's own clock (no
+	// clock to inject): wait until the slot's start is fastLatency ago.
+	<-time.After(time.Until(fast[0].start.Add(fastLatency + time.Millisecond)))
 	slow := count()
 	if len(slow) != 1 {
 		t.Fatalf("with a POST under way for %s: %d more slots, want 1 (cap 2, one taken)", fastLatency, len(slow))

@@ -182,7 +182,9 @@ func TestProxyCloseCutsTunnels(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %[1]s\r\n\r\n", upstream.Addr())
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	// Read as the answer to a CONNECT: a 2xx has no body, the connection
+	// is the tunnel.
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodConnect})
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("CONNECT: %v, %v", resp, err)
 	}

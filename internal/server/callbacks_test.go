@@ -83,8 +83,12 @@ func TestCallbacksBillAndLog(t *testing.T) {
 	if fl["status"] != 422.0 || fl["error"].(map[string]any)["code"] != "render_timeout" || fl["file"] != nil {
 		t.Fatalf("failed render's log %v", fl)
 	}
-	// Settled: nothing more is counted, however long we wait for stragglers.
-	time.Sleep(1500 * time.Millisecond)
+	// Settled: once no callback job may still run, nothing more can be
+	// counted; and there is one credits job per succeeded render.
+	e.settle("render.store", "render.log", "render.credits")
+	if jobs := e.jobs("render.credits"); jobs != n {
+		t.Fatalf("%d credits jobs, want %d", jobs, n)
+	}
 	used, _, succeeded, failedN := e.usage()
 	if used != n {
 		t.Fatalf("credits %d after settling, want %d", used, n)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/server"
-	"github.com/renderhook/renderhook/webhook"
+	"github.com/renderhook/renderhook/internal/store/sqlite"
 )
 
 // process is the real renderhook binary running serve.
@@ -107,6 +107,44 @@ func (p *process) kill() {
 	}
 }
 
+// pendingJobs counts the River jobs of a process's database that may
+// still run, read beside the process (SQLite in WAL mode takes readers).
+func pendingJobs(t *testing.T, dataDir string, b backend) int64 {
+	t.Helper()
+	const q = `SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`
+	if b.DB != "" {
+		return riverQuery(t, b.DB, q)
+	}
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dataDir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int64
+	if err := st.DB().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// createdSpace is what `space create --json` prints.
+type createdSpace struct{ SpaceID, Token, WebhookSecret string }
+
+// createSpaceCLI creates a space with the binary's `space create`, on the
+// data dir and database a process will serve.
+func createSpaceCLI(t *testing.T, bin, dataDir, database string) createdSpace {
+	t.Helper()
+	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", database).Output()
+	if err != nil {
+		t.Fatalf("space create: %v", err)
+	}
+	var c createdSpace
+	if err := json.Unmarshal(out, &c); err != nil || c.Token == "" || c.WebhookSecret == "" {
+		t.Fatalf("space create --json printed %s", out)
+	}
+	return c
+}
+
 // TestCrashLosesNothing answers 40 binary renders, kills the process with
 // SIGKILL right after the last answer, restarts it on the same data dir,
 // and checks every answered render ends up stored, logged and billed once.
@@ -114,14 +152,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.DB).Output()
-	if err != nil {
-		t.Fatalf("space create: %v", err)
-	}
-	var created struct{ SpaceID, Token string }
-	if err := json.Unmarshal(out, &created); err != nil || created.Token == "" {
-		t.Fatalf("space create --json printed %s", out)
-	}
+	created := createSpaceCLI(t, bin, dataDir, b.DB)
 
 	addr := freeAddr(t)
 	proc := startProcess(t, bin, dataDir, b, addr)
@@ -205,7 +236,9 @@ func TestCrashLosesNothing(t *testing.T) {
 			t.Fatalf("file of %s has %d bytes, log says %v", id, len(b), l["size"])
 		}
 	}
-	time.Sleep(2 * time.Second) // settle: a double count would show up now
+	// Settled: once no job is left to run, nothing more can be counted
+	// (a double count would come from a job still to run).
+	eventually(t, time.Minute, "jobs still unfinished after the restart", func() bool { return pendingJobs(t, dataDir, b) == 0 })
 	if used, _, succeeded, _ := e.usage(); used != total || succeeded != total {
 		t.Fatalf("after settling: %d credits for %d succeeded renders, want %d", used, succeeded, total)
 	}
@@ -218,14 +251,7 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	requireChromium(t)
 	bin := buildBinary(t)
 	dataDir, b := t.TempDir(), testBackend(t)
-	out, err := exec.Command(bin, "space", "create", "--name", "crash", "--json", "--data-dir", dataDir, "--database", b.DB).Output()
-	if err != nil {
-		t.Fatalf("space create: %v", err)
-	}
-	var created struct{ SpaceID, Token, WebhookSecret string }
-	if err := json.Unmarshal(out, &created); err != nil || created.WebhookSecret == "" {
-		t.Fatalf("space create --json printed %s", out)
-	}
+	created := createSpaceCLI(t, bin, dataDir, b.DB)
 	rc := newReceiver(t)
 	addr := freeAddr(t)
 	proc := startProcess(t, bin, dataDir, b, addr)
@@ -250,29 +276,9 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	startProcess(t, bin, dataDir, b, addr)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		rc.mu.Lock()
-		seen := map[string]string{} // webhook-id → renderId
-		for _, h := range rc.got {
-			if err := webhook.VerifyStandard(h.body, h.header, created.WebhookSecret, time.Minute); err != nil {
-				rc.mu.Unlock()
-				t.Fatalf("bad signature: %v", err)
-			}
-			var p struct{ Event, RenderID string }
-			_ = json.Unmarshal(h.body, &p)
-			if p.Event != "render.succeeded" {
-				rc.mu.Unlock()
-				t.Fatalf("event %s: %s", p.Event, h.body)
-			}
-			seen[h.header.Get("webhook-id")] = p.RenderID
-		}
-		dups := len(rc.got) - len(seen)
-		rc.mu.Unlock()
-		renders := map[string]bool{}
-		for _, r := range seen {
-			renders[r] = true
-		}
+		renders, events, posts := rc.succeededRenders(t, created.WebhookSecret, time.Minute)
 		if len(renders) == total {
-			t.Logf("%d webhooks received for %d renders (%d duplicates, deduplicated by webhook-id)", len(seen)+dups, total, dups)
+			t.Logf("%d webhooks received for %d renders (%d duplicates, deduplicated by webhook-id)", posts, total, posts-events)
 			break
 		}
 		if time.Now().After(deadline) {

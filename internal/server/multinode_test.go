@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/renderhook/renderhook/internal/blob/s3test"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
-	"github.com/renderhook/renderhook/webhook"
 )
 
 // node is one renderhook process of a multi-node test.
@@ -174,27 +172,7 @@ func TestMultiNode(t *testing.T) {
 
 	// Every webhook arrives (at least once; deduplicated by webhook-id).
 	for {
-		rc.mu.Lock()
-		seen := map[string]string{}
-		for _, h := range rc.got {
-			if err := webhook.VerifyStandard(h.body, h.header, secret, 5*time.Minute); err != nil {
-				rc.mu.Unlock()
-				t.Fatalf("bad signature: %v", err)
-			}
-			var p struct{ Event, RenderID string }
-			_ = json.Unmarshal(h.body, &p)
-			if p.Event != "render.succeeded" {
-				rc.mu.Unlock()
-				t.Fatalf("event %s: %s", p.Event, h.body)
-			}
-			seen[h.header.Get("webhook-id")] = p.RenderID
-		}
-		n := len(rc.got)
-		rc.mu.Unlock()
-		renders := map[string]bool{}
-		for _, id := range seen {
-			renders[id] = true
-		}
+		renders, events, n := rc.succeededRenders(t, secret, 5*time.Minute)
 		missing := 0
 		for _, id := range ids {
 			if !renders[id] {
@@ -202,7 +180,7 @@ func TestMultiNode(t *testing.T) {
 			}
 		}
 		if missing == 0 {
-			t.Logf("%d webhooks for %d renders (%d duplicates), the last %s after A was killed", n, total, n-len(seen), time.Since(killed).Round(time.Millisecond))
+			t.Logf("%d webhooks for %d renders (%d duplicates), the last %s after A was killed", n, total, n-events, time.Since(killed).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {

@@ -18,6 +18,9 @@ import (
 // tableRows returns every row of every table of the server's database as
 // text, by table. River's job args carry a delivery's message as one
 // base64 string; it is decoded too, so a secret cannot hide in it.
+//
+// (tableRows reads SQLite's rows through database/sql and PostgreSQL's
+// through pgx; readStrings serves both.)
 func tableRows(t *testing.T, st store.Store) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
@@ -28,14 +31,7 @@ func tableRows(t *testing.T, st store.Store) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tables []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			tables = append(tables, n)
-		}
+		tables := readStrings(t, rows)
 		rows.Close()
 		for _, tbl := range tables {
 			q := `SELECT * FROM "` + tbl + `"`
@@ -72,14 +68,7 @@ func tableRows(t *testing.T, st store.Store) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tables []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			tables = append(tables, n)
-		}
+		tables := readStrings(t, rows)
 		rows.Close()
 		for _, tbl := range tables {
 			q := `SELECT t::text FROM "` + tbl + `" t`
@@ -90,13 +79,7 @@ func tableRows(t *testing.T, st store.Store) map[string][]string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for rows.Next() {
-				var r string
-				if err := rows.Scan(&r); err != nil {
-					t.Fatal(err)
-				}
-				out[tbl] = append(out[tbl], r)
-			}
+			out[tbl] = append(out[tbl], readStrings(t, rows)...)
 			rows.Close()
 		}
 	default:
@@ -222,4 +205,24 @@ func TestRetentionRemovesRequestSecrets(t *testing.T) {
 	if m["status"] != "succeeded" {
 		t.Fatalf("status after retention: %v", m)
 	}
+}
+
+// rowScanner is what database/sql's and pgx's rows share for reading.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+}
+
+// readStrings reads rows of one string column.
+func readStrings(t *testing.T, rows rowScanner) []string {
+	t.Helper()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }

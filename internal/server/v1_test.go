@@ -287,18 +287,7 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	if m["status"] != "created" || renderID == "" || m["statusUrl"] != e.base+"/v1/render/"+renderID {
 		t.Fatalf("201 answer %s", r.body)
 	}
-	var st map[string]any
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st = e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).json(t)
-		if st["status"] == "succeeded" || st["status"] == "failed" || time.Now().After(deadline) {
-			break
-		}
-		if s := st["status"]; s != "created" && s != "pending" {
-			t.Fatalf("status %v", st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	st := e.waitV1(renderID)
 	if st["status"] != "succeeded" || st["renderId"] != renderID {
 		t.Fatalf("status %v", st)
 	}
@@ -343,7 +332,11 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("cache-hit signature: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The cache hit recorded no render, so no credits job exists for it
+	// (jobs are inserted with their render): one credit, now and later.
+	if n := e.jobs("render.credits"); n != 1 {
+		t.Fatalf("cache hit billed: %d credits jobs, want the first render's", n)
+	}
 	if used, _, succeeded, _ := e.usage(); used != 1 || succeeded != 1 {
 		t.Fatalf("cache hit billed: used %d, renders %d", used, succeeded)
 	}
@@ -357,19 +350,26 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	e.mustDo(404, "GET", "/v1/render/"+renderID, other, nil)
 }
 
+// waitV1 polls a v1 render's status until it has finished, and returns
+// it; on the way it may only be created or pending.
+func (e *env) waitV1(renderID string) map[string]any {
+	e.t.Helper()
+	var st map[string]any
+	eventually(e.t, 60*time.Second, "v1 render "+renderID+" unfinished", func() bool {
+		st = e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).json(e.t)
+		if s := st["status"]; s != "created" && s != "pending" && s != "succeeded" && s != "failed" {
+			e.t.Fatalf("status %v", st)
+		}
+		return st["status"] == "succeeded" || st["status"] == "failed"
+	})
+	return st
+}
+
 func TestV1FailOn4xxCostsNothing(t *testing.T) {
 	e, site := v1Server(t)
 	r := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{"url": site.URL + "/missing", "fail_on_4xx": true})
 	renderID := r.json(t)["renderId"].(string)
-	var st map[string]any
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st = e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).json(t)
-		if st["status"] == "failed" || st["status"] == "succeeded" || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	st := e.waitV1(renderID)
 	msg, _ := st["error"].(map[string]any)["message"].(string)
 	if st["status"] != "failed" || !strings.Contains(msg, "404") {
 		t.Fatalf("status %v", st)
@@ -425,7 +425,9 @@ func TestV1CacheAndForce(t *testing.T) {
 	}
 	// Three renders billed; the cache hit was free.
 	e.waitCredits(3)
-	time.Sleep(300 * time.Millisecond)
+	if n := e.jobs("render.credits"); n != 3 {
+		t.Fatalf("%d credits jobs, want 3 (the cache hit is free)", n)
+	}
 	if used, _, succeeded, _ := e.usage(); used != 3 || succeeded != 3 {
 		t.Fatalf("credits used %d, renders %d, want 3 and 3 (the cache hit is free)", used, succeeded)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,34 @@ type receiver struct {
 	got     []hook
 	script  []int
 	arrived chan struct{}
+}
+
+// succeededRenders checks that everything rc received is a render.succeeded
+// event signed (Standard Webhooks) with secret, and returns the renders
+// they name, how many events (webhook-ids) and how many POSTs came: an
+// event delivered twice has one webhook-id.
+func (rc *receiver) succeededRenders(t *testing.T, secret string, tolerance time.Duration) (renders map[string]bool, events, posts int) {
+	t.Helper()
+	rc.mu.Lock()
+	got := slices.Clone(rc.got)
+	rc.mu.Unlock()
+	seen := map[string]string{} // webhook-id → renderId
+	for _, h := range got {
+		if err := webhook.VerifyStandard(h.body, h.header, secret, tolerance); err != nil {
+			t.Fatalf("bad signature: %v", err)
+		}
+		var p struct{ Event, RenderID string }
+		_ = json.Unmarshal(h.body, &p)
+		if p.Event != "render.succeeded" {
+			t.Fatalf("event %s: %s", p.Event, h.body)
+		}
+		seen[h.header.Get("webhook-id")] = p.RenderID
+	}
+	renders = map[string]bool{}
+	for _, id := range seen {
+		renders[id] = true
+	}
+	return renders, len(seen), len(got)
 }
 
 func newReceiver(t *testing.T, script ...int) *receiver {
@@ -254,24 +283,16 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 		if h := gone.wait(t, 1)[0]; !strings.HasPrefix(string(h.body), `{"event":"webhook.test"`) {
 			t.Fatalf("test event %s", h.body)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			ge := e.mustDo(200, "GET", "/api/webhooks/"+g["id"].(string), e.token, nil).json(t)
-			if ge["enabled"] == false {
-				if !strings.Contains(ge["disabledReason"].(string), "410") {
-					t.Fatalf("reason %v", ge["disabledReason"])
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("endpoint still enabled: %v", ge)
-			}
-			time.Sleep(50 * time.Millisecond)
+		if ge := e.waitDisabled(g["id"].(string)); !strings.Contains(ge["disabledReason"].(string), "410") {
+			t.Fatalf("reason %v", ge["disabledReason"])
 		}
-		// A disabled endpoint gets no more events.
+		// A disabled endpoint gets no more events: the render's deliveries
+		// are made in its transaction, and none is the disabled one's.
 		e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
 		rc.wait(t, 5)
-		time.Sleep(300 * time.Millisecond)
+		if ds := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+g["id"].(string), e.token, nil).json(t)["data"].([]any); len(ds) != 1 {
+			t.Fatalf("disabled endpoint has %d deliveries, want its test event's", len(ds))
+		}
 		gone.mu.Lock()
 		n := len(gone.got)
 		gone.mu.Unlock()
@@ -340,20 +361,20 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).json(t)
 	e.mustDo(202, "POST", "/api/webhooks/"+ep["id"].(string)+"/test", e.token, nil)
 	rc.wait(t, 3)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).json(t)
-		if got["enabled"] == false {
-			if !strings.Contains(got["disabledReason"].(string), "failed since") {
-				t.Fatalf("reason %v", got["disabledReason"])
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("endpoint failing for longer than DisableAfter is still enabled: %v", got)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if got := e.waitDisabled(ep["id"].(string)); !strings.Contains(got["disabledReason"].(string), "failed since") {
+		t.Fatalf("reason %v", got["disabledReason"])
 	}
+}
+
+// waitDisabled polls until endpoint id is disabled, and returns it.
+func (e *env) waitDisabled(id string) map[string]any {
+	e.t.Helper()
+	var got map[string]any
+	eventually(e.t, 10*time.Second, "endpoint "+id+" still enabled", func() bool {
+		got = e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(e.t)
+		return got["enabled"] == false
+	})
+	return got
 }
 
 // TestWebhookBreakerVisible: an endpoint whose receiver fails opens its
