@@ -50,6 +50,8 @@ func (s *schemas) of(v any) Schema {
 // pointers, slices and maps encode as null, so their schemas allow it.
 func (s *schemas) typ(t reflect.Type) Schema {
 	switch {
+	case t.Kind() == reflect.Pointer:
+		return nullable(s.typ(t.Elem()))
 	case t == schemaType:
 		return Schema{}
 	case t == timeType:
@@ -60,8 +62,6 @@ func (s *schemas) typ(t reflect.Type) Schema {
 		return Schema{"type": "string"}
 	}
 	switch t.Kind() {
-	case reflect.Pointer:
-		return nullable(s.typ(t.Elem()))
 	case reflect.String:
 		return Schema{"type": "string"}
 	case reflect.Bool:
