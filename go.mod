@@ -26,8 +26,14 @@ require (
 )
 
 require (
+	// libopenapi and libopenapi-validator, in tests only: they validate the
+	// OpenAPI 3.1 document (JSON Schema 2020-12) and the recorded answers
+	// against it (internal/api/openapi_test.go); kin-openapi's 3.1 support
+	// is partial.
 	github.com/pb33f/libopenapi v0.42.4
 	github.com/pb33f/libopenapi-validator v0.16.2
+	// yaml v3, in tests only: parsing deploy/'s compose, Prometheus and
+	// Grafana files (deploy/deploy_test.go).
 	go.yaml.in/yaml/v3 v3.0.5
 )
 

@@ -57,22 +57,21 @@ func (s *Server) apiDoc() (*apidoc.Served, error) {
 
 // openAPI serves GET /openapi.json.
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
-	d, err := s.apiDoc()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d.ServeJSON(w, r)
+	s.serveDoc(w, r, (*apidoc.Served).ServeJSON)
 }
 
 // docsPage serves GET /docs.
 func (s *Server) docsPage(w http.ResponseWriter, r *http.Request) {
+	s.serveDoc(w, r, (*apidoc.Served).ServeHTML)
+}
+
+func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, serve func(*apidoc.Served, http.ResponseWriter, *http.Request)) {
 	d, err := s.apiDoc()
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d.ServeHTML(w, r)
+	serve(d, w, r)
 }
 
 // Description is what the OpenAPI document of this API is built from.

@@ -340,7 +340,7 @@ func TestOpenAPIValidationCatchesDrift(t *testing.T) {
 		rec := httptest.NewRecorder()
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(200)
-		rec.WriteString(body)
+		_, _ = rec.WriteString(body)
 		req := httptest.NewRequest("GET", "http://"+host+"/healthz", nil)
 		if ok, _ := h.validate(req, rec.Result(), "GET /healthz"); ok {
 			t.Errorf("GET /healthz answering %s validated", body)
@@ -349,7 +349,7 @@ func TestOpenAPIValidationCatchesDrift(t *testing.T) {
 	rec := httptest.NewRecorder()
 	rec.Header().Set("Content-Type", "application/json")
 	rec.WriteHeader(200)
-	rec.WriteString(`{"status":"ok","version":"x","sandbox":true}`)
+	_, _ = rec.WriteString(`{"status":"ok","version":"x","sandbox":true}`)
 	if ok, errs := h.validate(httptest.NewRequest("GET", "http://"+host+"/healthz", nil), rec.Result(), "GET /healthz"); !ok {
 		t.Errorf("a right answer did not validate: %v", errs)
 	}

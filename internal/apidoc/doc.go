@@ -253,7 +253,7 @@ func operationID(method, pattern string) string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(method))
 	for _, part := range strings.FieldsFunc(pattern, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9')
 	}) {
 		b.WriteString("_" + part)
 	}
