@@ -152,6 +152,8 @@ func (s *Server) routes() []route {
 	logged := func(r route) route { r.logged = true; return r }
 	rs := []route{
 		h("GET", "/healthz", AuthNone, s.healthz),
+		h("GET", "/openapi.json", AuthNone, s.openAPI), // openapi.go
+		h("GET", "/docs", AuthNone, s.docsPage),
 		h("GET", "/files/{key...}", AuthFileSignature, s.getFile),
 
 		logged(h("GET", "/api/render/{pageId}", AuthPageRender, s.renderGET)),

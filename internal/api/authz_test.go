@@ -44,6 +44,8 @@ type authRow struct {
 // without a route.
 var apiRows = map[string]authRow{
 	"GET /healthz":        {right: 200},
+	"GET /openapi.json":   {right: 200},
+	"GET /docs":           {right: 200},
 	"GET /files/{key...}": {right: 200},
 	"ANY /":               {right: 404},
 

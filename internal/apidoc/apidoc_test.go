@@ -1,0 +1,192 @@
+package apidoc
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/render"
+)
+
+// sample is a valid value of an option, with the format it needs.
+func sample(o V1Option) (value any, format string) {
+	if strings.HasPrefix(o.Name, "pdf_") {
+		format = "pdf"
+	}
+	if o.Name == "quality" {
+		format = "jpeg"
+	}
+	switch {
+	case len(o.Enum) > 0:
+		return o.Enum[0], format
+	case o.Min != nil:
+		return *o.Min, format
+	}
+	switch o.Type {
+	case "boolean":
+		return true, format
+	case "list":
+		if o.Name == "header" {
+			return []string{"X-A: b"}, format
+		}
+		return []string{"a=b"}, format
+	case "clip":
+		return "0,0,10,10", format
+	case "object":
+		return map[string]any{"k": 1}, format
+	}
+	switch o.Name {
+	case "webhook_url":
+		return "https://hooks.example.com/x", format
+	case "pdf_page_size":
+		return "a4", format
+	}
+	return "x", format
+}
+
+func parse(t *testing.T, opts map[string]any) error {
+	t.Helper()
+	data, err := json.Marshal(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = render.ParseV1Body(data)
+	return err
+}
+
+// TestV1OptionsKnownToParser: every documented v1 option is one
+// render.ParseV1Body takes, its bounds are the parser's (a value just past
+// Max is refused), and the parser refuses names outside the table.
+func TestV1OptionsKnownToParser(t *testing.T) {
+	opts := V1Options()
+	if len(opts) < 30 {
+		t.Fatalf("%d v1 options documented", len(opts))
+	}
+	for _, o := range opts {
+		v, format := sample(o)
+		m := map[string]any{o.Name: v}
+		if o.Name != "url" && o.Name != "html" {
+			m["url"] = "https://example.com"
+		}
+		if o.Name == "cookie" || o.Name == "header" {
+			m["url"] = "https://example.com"
+		}
+		if format != "" && o.Name != "format" {
+			m["format"] = format
+		}
+		if err := parse(t, m); err != nil {
+			t.Errorf("documented option %s=%v: %v", o.Name, v, err)
+		}
+		if o.Max != nil {
+			m[o.Name] = *o.Max + 1
+			if err := parse(t, m); err == nil {
+				t.Errorf("option %s: %v past the documented maximum %v was accepted", o.Name, *o.Max+1, *o.Max)
+			}
+		}
+	}
+	if err := parse(t, map[string]any{"url": "https://example.com", "not_an_option": 1}); err == nil {
+		t.Error("the parser took an unknown option: this test cannot tell documented options from others")
+	}
+}
+
+type inner struct {
+	N int `json:"n"`
+}
+
+type sampleJSON struct {
+	Name    string            `json:"name" doc:"The name."`
+	Kind    string            `json:"kind" enum:"a,b"`
+	Opt     string            `json:"opt,omitempty"`
+	When    time.Time         `json:"when"`
+	Maybe   *time.Time        `json:"maybe"`
+	List    []inner           `json:"list"`
+	Map     map[string]int    `json:"map"`
+	Any     any               `json:"any"`
+	Raw     json.RawMessage   `json:"raw"`
+	Ptr     *inner            `json:"ptr"`
+	Skip    string            `json:"-"`
+	private string            //nolint:unused // not exported: not in the schema
+	Nested  struct{ X bool }  `json:"nested"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
+// TestSchemaOfStruct: struct schemas follow encoding/json.
+func TestSchemaOfStruct(t *testing.T) {
+	s := newSchemas()
+	ref := s.of(sampleJSON{})
+	if ref["$ref"] != "#/components/schemas/Sample" {
+		t.Fatalf("ref = %v", ref)
+	}
+	sc := s.components["Sample"]
+	props := sc["properties"].(Schema)
+	got := func(name string) string { b, _ := json.Marshal(props[name]); return string(b) }
+	want := map[string]string{
+		"name":   `{"description":"The name.","type":"string"}`,
+		"kind":   `{"enum":["a","b"],"type":"string"}`,
+		"when":   `{"format":"date-time","type":"string"}`,
+		"maybe":  `{"format":"date-time","type":["string","null"]}`,
+		"list":   `{"items":{"$ref":"#/components/schemas/Inner"},"type":["array","null"]}`,
+		"map":    `{"additionalProperties":{"type":"integer"},"type":["object","null"]}`,
+		"any":    `{}`,
+		"raw":    `{}`,
+		"ptr":    `{"anyOf":[{"$ref":"#/components/schemas/Inner"},{"type":"null"}]}`,
+		"nested": `{"additionalProperties":false,"properties":{"X":{"type":"boolean"}},"required":["X"],"type":"object"}`,
+	}
+	for name, w := range want {
+		if g := got(name); g != w {
+			t.Errorf("%s: %s, want %s", name, g, w)
+		}
+	}
+	for _, absent := range []string{"Skip", "private", "-"} {
+		if _, ok := props[absent]; ok {
+			t.Errorf("%s is in the schema", absent)
+		}
+	}
+	req := fmt.Sprint(sc["required"])
+	if strings.Contains(req, "opt") || strings.Contains(req, "labels") || !strings.Contains(req, "name") {
+		t.Errorf("required = %s: omitempty fields are optional, others required", req)
+	}
+	if sc["additionalProperties"] != false {
+		t.Error("struct schemas must allow no other property")
+	}
+}
+
+// TestBuildAndPage: a document with a wildcard route builds, its path
+// parameter comes from the pattern, duplicates are refused, and the page
+// shows the operation and its schema with no script.
+func TestBuildAndPage(t *testing.T) {
+	d := Doc{Title: "t", Version: "v", Tags: []Tag{{Name: "files"}}, Operations: []Operation{{
+		Method: "GET", Pattern: "/files/{key...}", Tag: "files", Summary: "A file",
+		Responses: []Response{{Status: 200, JSON: sampleJSON{}}, {Status: 404, Media: []string{"image/png"}}},
+	}}}
+	doc, err := Build(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"/files/{key}"`, `"name": "key"`, `"in": "path"`, `"openapi": "3.1.1"`, `"get_files_key"`} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("document lacks %s", want)
+		}
+	}
+	page, err := Page(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/files/{key}", "A file", `id="schema-Sample"`, "The name."} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page), "<script") {
+		t.Error("the page has a script")
+	}
+	if !strings.Contains(string(page), "<style>"+pageCSS+"</style>") {
+		t.Error("the page's stylesheet is not the embedded one verbatim (its CSP hash would not match)")
+	}
+	d.Operations = append(d.Operations, d.Operations[0])
+	if _, err := Build(d); err == nil {
+		t.Error("a route described twice was accepted")
+	}
+}
