@@ -96,7 +96,7 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 		t.Fatal(err)
 	}
 	signer := blob.NewSigner([]byte("k"), "http://127.0.0.1:1")
-	rs, err := render.NewService(render.Config{Store: st, Browser: noBrowser{}, Bucket: bucket, Signer: signer})
+	rs, err := render.NewService(render.Config{Store: st, Browser: noBrowser{}, Bucket: bucket, Signer: signer, Queue: q, Notify: notify})
 	if err != nil {
 		t.Fatal(err)
 	}

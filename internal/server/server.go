@@ -108,10 +108,15 @@ type Config struct {
 	Egress egress.Config
 	// Webhooks tunes deliveries (signature header, retry schedule, …).
 	Webhooks delivery.Config
-	// DisableCallbacks turns off post-render storing, logging and billing.
-	// Only the benchmark uses it, to measure what callbacks cost.
-	DisableCallbacks bool
-	Logger           *slog.Logger
+	// RenderFollowUp, when set, takes the callback jobs and the webhook
+	// deliveries of recorded renders instead of the job queue and the
+	// webhook service. The benchmark's baseline sets a no-op one to
+	// measure what callbacks cost; its renders are still recorded.
+	RenderFollowUp interface {
+		render.Enqueuer
+		render.Notifier
+	}
+	Logger *slog.Logger
 }
 
 // OpenStore opens (without migrating) the database named by the config:
@@ -387,8 +392,8 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.Notify.Register(workers, s.Queue)
 	rcfg := render.Config{Store: s.Store, Browser: s.Pool, URLBrowser: s.Pool, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
-	if s.cfg.DisableCallbacks {
-		rcfg.Queue, rcfg.Notify = nil, nil
+	if f := s.cfg.RenderFollowUp; f != nil {
+		rcfg.Queue, rcfg.Notify = f, f
 	}
 	if s.Renderer, err = render.NewService(rcfg); err != nil {
 		return err
@@ -521,9 +526,7 @@ func (s *Server) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
 		}
 	}
-	if s.Queue != nil {
-		errs = append(errs, s.Queue.Stop(soft, hard))
-	}
+	errs = append(errs, s.Queue.Stop(soft, hard))
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))
 	}
