@@ -63,7 +63,7 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 		return nil, err
 	}
 	rec := p.record(store.NewRenderID(), req.SpaceID, req.RequestID, o, time.Now())
-	job := func(prio int) river.JobArgs { return AsyncArgs{RenderID: rec.ID, Priority: prio} }
+	job := func(prio int) river.JobArgs { return AsyncArgs{asyncJob{RenderID: rec.ID, Priority: prio}} }
 	if err := s.enqueue(ctx, rec, o, req.Log, 202, job); err != nil {
 		return nil, err
 	}
@@ -71,20 +71,10 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 }
 
 // AsyncArgs is the River job that performs an async page render.
-type AsyncArgs struct {
-	RenderID string `json:"renderId"`
-	// Priority is set at insert by the space's backlog (backlogPriority);
-	// River keeps it on the job row, not in the args.
-	Priority int `json:"-"`
-}
-
-// JobPriority is the River priority the job is inserted with.
-func (a AsyncArgs) JobPriority() int { return a.Priority }
+type AsyncArgs struct{ asyncJob }
 
 // Kind is the River job kind.
 func (AsyncArgs) Kind() string { return "render.async" }
-
-func (a AsyncArgs) renderID() string { return a.RenderID }
 
 // open reads the queued render's options. Only a token holder can queue
 // a render (authorize): the job renders what its caller could. The pages
@@ -200,7 +190,6 @@ func (p *prepared) record(id, spaceID, requestID string, o *Options, at time.Tim
 	}
 }
 
-
 // buildPage loads one page and its template and returns the execution
 // that makes its HTML. When public, the caller is anonymous: the template
 // of the very version rendered must need no token, and every refusal
@@ -279,5 +268,3 @@ func (s *Service) publicVersions(ctx context.Context, spaceID string, page *stor
 	}
 	return true
 }
-
-

@@ -264,6 +264,20 @@ func (s *Service) RegisterAsync(workers *river.Workers, jobTimeout time.Duration
 	river.AddWorker(workers, &asyncWorker[URLAsyncArgs]{s: s, timeout: jobTimeout})
 }
 
+// asyncJob is what the job of an async render carries, whatever its
+// source: its args are AsyncArgs (pages) or URLAsyncArgs (v1).
+type asyncJob struct {
+	RenderID string `json:"renderId"`
+	// Priority is set at insert by the space's backlog (backlogPriority);
+	// River keeps it on the job row, not in the args.
+	Priority int `json:"-"`
+}
+
+// JobPriority is the River priority the job is inserted with.
+func (a asyncJob) JobPriority() int { return a.Priority }
+
+func (a asyncJob) renderID() string { return a.RenderID }
+
 // asyncArgs are the args of an async render's job, one kind per source.
 type asyncArgs interface {
 	river.JobArgs

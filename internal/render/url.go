@@ -86,7 +86,7 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 		return nil, false, err
 	}
 	rec := urlRecord(store.NewRenderID(), req, key, time.Now())
-	job := func(prio int) river.JobArgs { return URLAsyncArgs{RenderID: rec.ID, Priority: prio} }
+	job := func(prio int) river.JobArgs { return URLAsyncArgs{asyncJob{RenderID: rec.ID, Priority: prio}} }
 	if err := s.enqueue(ctx, rec, req.Options, req.Log, 201, job); err != nil {
 		return nil, false, err
 	}
@@ -170,19 +170,10 @@ func (s *Service) OpenRender(ctx context.Context, rec *store.Render) ([]byte, er
 }
 
 // URLAsyncArgs is the River job that performs an async v1 render.
-type URLAsyncArgs struct {
-	RenderID string `json:"renderId"`
-	// Priority: see AsyncArgs.Priority.
-	Priority int `json:"-"`
-}
-
-// JobPriority is the River priority the job is inserted with.
-func (a URLAsyncArgs) JobPriority() int { return a.Priority }
+type URLAsyncArgs struct{ asyncJob }
 
 // Kind is the River job kind.
 func (URLAsyncArgs) Kind() string { return "render.url" }
-
-func (a URLAsyncArgs) renderID() string { return a.RenderID }
 
 // open reads the queued render's options. The job's own timeout (and
 // River's rescue of jobs that outlive it) bounds an async render; a longer
