@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -70,22 +69,16 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Render, erro
 	return rec, nil
 }
 
-// AsyncArgs is the River job that performs an async page render.
-type AsyncArgs struct{ asyncJob }
-
-// Kind is the River job kind.
-func (AsyncArgs) Kind() string { return "render.async" }
-
 // open reads the queued render's options. Only a token holder can queue
 // a render (authorize): the job renders what its caller could. The pages
 // are loaded once the render is marked started (load); an async page
 // render spools its bytes.
 func (AsyncArgs) open(s *Service, rec *store.Render, _ time.Duration) (source, bool, error) {
-	var o Options
-	if err := json.Unmarshal([]byte(rec.Options), &o); err != nil {
-		return nil, false, fmt.Errorf("decode options: %w", err)
+	o, err := decodeOptions[Options](rec)
+	if err != nil {
+		return nil, false, err
 	}
-	return &pageSource{s: s, o: &o, spaceID: rec.SpaceID}, false, nil
+	return &pageSource{s: s, o: o, spaceID: rec.SpaceID}, false, nil
 }
 
 // pageSource is a page render: prepared by the sync path, or loaded by

@@ -278,6 +278,27 @@ func (a asyncJob) JobPriority() int { return a.Priority }
 
 func (a asyncJob) renderID() string { return a.RenderID }
 
+// AsyncArgs is the River job that performs an async page render.
+type AsyncArgs struct{ asyncJob }
+
+// URLAsyncArgs is the River job that performs an async v1 render.
+type URLAsyncArgs struct{ asyncJob }
+
+// Kind is the River job kind.
+func (AsyncArgs) Kind() string { return "render.async" }
+
+// Kind is the River job kind.
+func (URLAsyncArgs) Kind() string { return "render.url" }
+
+// decodeOptions reads the options a queued render was recorded with.
+func decodeOptions[T Options | URLOptions](rec *store.Render) (*T, error) {
+	var o T
+	if err := json.Unmarshal([]byte(rec.Options), &o); err != nil {
+		return nil, fmt.Errorf("decode options: %w", err)
+	}
+	return &o, nil
+}
+
 // asyncArgs are the args of an async render's job, one kind per source.
 type asyncArgs interface {
 	river.JobArgs

@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -169,21 +168,15 @@ func (s *Service) OpenRender(ctx context.Context, rec *store.Render) ([]byte, er
 	return data, nil
 }
 
-// URLAsyncArgs is the River job that performs an async v1 render.
-type URLAsyncArgs struct{ asyncJob }
-
-// Kind is the River job kind.
-func (URLAsyncArgs) Kind() string { return "render.url" }
-
 // open reads the queued render's options. The job's own timeout (and
 // River's rescue of jobs that outlive it) bounds an async render; a longer
 // timeout option is cut to fit, so a slow page fails as a timeout rather
 // than being retried as stuck. A v1 render is stored before it is
 // recorded.
 func (URLAsyncArgs) open(s *Service, rec *store.Render, timeout time.Duration) (source, bool, error) {
-	var o URLOptions
-	if err := json.Unmarshal([]byte(rec.Options), &o); err != nil {
-		return nil, false, fmt.Errorf("decode options: %w", err)
+	o, err := decodeOptions[URLOptions](rec)
+	if err != nil {
+		return nil, false, err
 	}
 	if s.cfg.URLBrowser == nil {
 		return nil, false, ErrURLRendersDisabled
