@@ -14,7 +14,7 @@
 // GOTENBERG_URL is set, a Gotenberg server is measured on the same HTML.
 //
 // What the post-render callbacks cost is measured by a second renderhook
-// server started with DisableCallbacks, taking part in the sequential PNG
+// server started with a no-op RenderFollowUp, taking part in the sequential PNG
 // rounds. Then webhook delivery on SQLite: a backlog of deliveries drained
 // to a loopback receiver (deliveries per second), and deliveries offered at
 // 200 per second (enqueue-to-receipt latency).

@@ -36,9 +36,22 @@ type renderhookSide struct {
 	token   string
 	spaceID string
 	pageID  string
-	// noCallbacks is set on the baseline server started with
-	// DisableCallbacks, whose renders are not recorded.
+	// noCallbacks is set on the baseline server started with a no-op
+	// RenderFollowUp: its renders are recorded, but no callback job or
+	// webhook is queued.
 	noCallbacks bool
+}
+
+// noFollowUp is the baseline server's render follow-up: renders are
+// recorded (row, spooled bytes, log entry) but queue no callback job and
+// no webhook, so the difference to the other server is what callbacks
+// cost.
+type noFollowUp struct{}
+
+func (noFollowUp) InsertTx(context.Context, store.Tx, ...river.JobArgs) error { return nil }
+
+func (noFollowUp) EnqueueTx(context.Context, store.Tx, string, string, string, *store.Render, []byte) ([]string, error) {
+	return nil, nil
 }
 
 // Side names of the two renderhook servers.
@@ -57,7 +70,7 @@ func (r *renderhookSide) name() string {
 // startRenderhook starts a server with a throwaway data dir on a random
 // loopback port and sets up the demo template and a published page through
 // the HTTP API, as a user would. With noCallbacks the server runs with
-// DisableCallbacks: the baseline that shows what callbacks cost.
+// noFollowUp: the baseline that shows what callbacks cost.
 //
 // database is the server's --database: "" for SQLite in the data dir, or a
 // PostgreSQL URL.
@@ -87,9 +100,11 @@ func startRenderhook(ctx context.Context, tabs int, noCallbacks bool, database s
 		Addr:      addr,
 		Browser:   browser.Config{MaxTabs: tabs, Logger: logger},
 		// The webhook receiver is a loopback server in this process.
-		Egress:           egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
-		DisableCallbacks: noCallbacks,
-		Logger:           logger,
+		Egress: egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Logger: logger,
+	}
+	if noCallbacks {
+		cfg.RenderFollowUp = noFollowUp{}
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -63,7 +63,7 @@ type report struct {
 
 // callbacksCost compares renderhook's sequential PNG p50 with callbacks (a
 // render recorded with its spooled bytes, log entry and callback jobs, which
-// then run) and without (DisableCallbacks), from the same rounds.
+// then run) and without (a no-op RenderFollowUp: recorded, nothing queued), from the same rounds.
 type callbacksCost struct {
 	N          int     `json:"n"`
 	WithP50    float64 `json:"withCallbacksP50Ms"`
@@ -274,7 +274,7 @@ func (m *measurement) report(ctx context.Context, fl *floor, rh *renderhookSide,
 	rep.Notes = append(rep.Notes,
 		fmt.Sprintf("Three Chromium processes (the floor's, renderhook's and that of %s, %d tabs each) are alive during the render scenarios on this %d-core machine; the rounds alternate, so only one side renders at a time.", sideNoCallbacks, c, mach.Cores),
 		"The floor calls only Page.setDocumentContent and Page.captureScreenshot (Page.printToPDF for PDF) over chromedp in warm tabs, one window each, whose viewport was set once. renderhook's latency is measured by an HTTP client in the same process: request to last body byte, over kept-alive connections.",
-		fmt.Sprintf("%s is a second server started with DisableCallbacks and the same browser settings; it takes part in the sequential PNG rounds only. After each renderhook round the bench waits for its queue to empty (%.1f s in all, not measured), so callback jobs run inside the round that caused them and never into the next side's.", sideNoCallbacks, m.settled.Seconds()),
+		fmt.Sprintf("%s is a second server started with a no-op RenderFollowUp (its renders are recorded, but queue no callback job or webhook) and the same browser settings; it takes part in the sequential PNG rounds only. After each renderhook round the bench waits for its queue to empty (%.1f s in all, not measured), so callback jobs run inside the round that caused them and never into the next side's.", sideNoCallbacks, m.settled.Seconds()),
 	)
 	if m.unsettled > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("In %d round(s) renderhook's queue still held jobs %v after the round; the next round started anyway.", m.unsettled, settleLimit))

@@ -118,9 +118,14 @@ type Config struct {
 	Egress egress.Config
 	// Webhooks tunes deliveries (signature header, retry schedule, …).
 	Webhooks delivery.Config
-	// DisableCallbacks turns off post-render storing, logging and billing.
-	// Only the benchmark uses it, to measure what callbacks cost.
-	DisableCallbacks bool
+	// RenderFollowUp, when set, takes the callback jobs and the webhook
+	// deliveries of recorded renders instead of the job queue and the
+	// webhook service. The benchmark's baseline sets a no-op one to
+	// measure what callbacks cost; its renders are still recorded.
+	RenderFollowUp interface {
+		render.Enqueuer
+		render.Notifier
+	}
 	// MetricsAddr is where /metrics is served: "" on Addr beside the API,
 	// host:port on a listener of its own, MetricsOff nowhere.
 	MetricsAddr string
@@ -476,8 +481,8 @@ func (s *Server) init(ctx context.Context) error {
 		st = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
 	}
 	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
-	if s.cfg.DisableCallbacks {
-		rcfg.Queue, rcfg.Notify = nil, nil
+	if f := s.cfg.RenderFollowUp; f != nil {
+		rcfg.Queue, rcfg.Notify = f, f
 	}
 	if s.Renderer, err = render.NewService(rcfg); err != nil {
 		return err
