@@ -395,6 +395,32 @@ func (s *Server) init(ctx context.Context) error {
 	if s.tracing.On() {
 		s.log = slog.New(tracing.LogHandler(s.log.Handler()))
 	}
+	if err := s.initStorage(ctx); err != nil {
+		return err
+	}
+	if s.Guard, err = egress.New(s.cfg.Egress); err != nil {
+		return fmt.Errorf("egress: %w", err)
+	}
+	// URL and HTML renders (the v1 API) load only what the guard allows.
+	bcfg := s.cfg.Browser
+	bcfg.Egress = s.Guard
+	if s.Pool, err = browser.New(bcfg); err != nil {
+		return fmt.Errorf("browser pool: %w", err)
+	}
+	if s.cfg.MetricsAddr != MetricsOff {
+		s.Metrics = metrics.New(metrics.Config{Browser: s.Pool, Jobs: metrics.JobCounts(s.Store)})
+	}
+	if err := s.initQueue(); err != nil {
+		return err
+	}
+	if err := s.initDelivery(); err != nil {
+		return err
+	}
+	return s.initServices(ctx)
+}
+
+// initStorage opens the bucket and makes the file URL signer.
+func (s *Server) initStorage(ctx context.Context) error {
 	bucket, err := blob.OpenURL(ctx, cmp.Or(s.cfg.Storage, "file://"+filepath.Join(s.cfg.DataDir, "files")), blob.Options{
 		PublicURL: s.cfg.StoragePublicURL, URLExpiry: s.cfg.StorageURLExpiry, CreateBucket: s.cfg.StorageCreateBucket,
 	})
@@ -415,18 +441,12 @@ func (s *Server) init(ctx context.Context) error {
 	// File URLs are the bucket's own when it makes them (S3), else signed
 	// /files/ URLs on PublicURL.
 	s.Signer = blob.NewSigner(keyBytes, cmp.Or(s.cfg.PublicURL, "http://"+s.cfg.Addr)).WithBucket(bucket)
-	if s.Guard, err = egress.New(s.cfg.Egress); err != nil {
-		return fmt.Errorf("egress: %w", err)
-	}
-	// URL and HTML renders (the v1 API) load only what the guard allows.
-	bcfg := s.cfg.Browser
-	bcfg.Egress = s.Guard
-	if s.Pool, err = browser.New(bcfg); err != nil {
-		return fmt.Errorf("browser pool: %w", err)
-	}
-	if s.cfg.MetricsAddr != MetricsOff {
-		s.Metrics = metrics.New(metrics.Config{Browser: s.Pool, Jobs: metrics.JobCounts(s.Store)})
-	}
+	return nil
+}
+
+// initQueue makes the job queue for this node's role.
+func (s *Server) initQueue() error {
+	var err error
 	qcfg := s.cfg.Queue
 	qcfg.Store, qcfg.Logger = s.Store, s.log
 	qcfg.Middleware = s.tracing.RiverMiddleware()
@@ -450,6 +470,13 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Queue, err = queue.New(qcfg); err != nil {
 		return err
 	}
+	return nil
+}
+
+// initDelivery registers the job workers (callbacks, retention, webhook
+// deliveries) and makes the webhook service.
+func (s *Server) initDelivery() error {
+	var err error
 	workers := s.Queue.Workers
 	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
 	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, s.cfg.LogRetention, requestlog.DefaultInterval, s.log))
@@ -462,7 +489,7 @@ func (s *Server) init(ctx context.Context) error {
 	// sent later than a prompt first one (a presigned URL expires).
 	if wcfg.Files == nil {
 		wcfg.Files = s.Signer
-		if l, ok := bucket.(interface{ URLLifetime() time.Duration }); ok {
+		if l, ok := s.Bucket.(interface{ URLLifetime() time.Duration }); ok {
 			wcfg.FileURLLifetime = l.URLLifetime()
 		}
 	}
@@ -473,6 +500,14 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Metrics != nil {
 		s.Metrics.AddParked(s.Notify.ParkedDestinations)
 	}
+	return nil
+}
+
+// initServices makes the render service, the console and the API on top of
+// the rest.
+func (s *Server) initServices(ctx context.Context) error {
+	var err error
+	workers := s.Queue.Workers
 	ob := observedBrowser{pool: s.Pool, m: s.Metrics, tr: s.tracing.Tracer()}
 	// With tracing on, the render service and the API see the store
 	// through tracedStore (transaction spans, trace ids in log entries).
