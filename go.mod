@@ -25,6 +25,8 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
+require github.com/tetratelabs/wazero v1.12.0
+
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/sysutil v1.1.0 // indirect

@@ -73,7 +73,8 @@ func (p *proc) retire() {
 
 // spawn starts a helper and waits for its ready frame.
 func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
-	cmd := exec.Command(r.cfg.Node, filepath.Join(r.cfg.HelperDir, "helper.js")) //nolint:gosec // the configured node binary runs our own helper script
+	// The helper outlives ctx (which bounds only its start): kill ends it.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), r.cfg.Node, filepath.Join(r.cfg.HelperDir, "helper.js")) //nolint:gosec // the configured node binary runs our own helper script
 	cmd.Dir = r.cfg.HelperDir
 	cmd.Env = append(os.Environ(), "TAKUMI_FONTS="+strings.Join(r.cfg.Fonts, "\n"))
 	p := &proc{cmd: cmd, peak: &r.peak, pending: map[uint32]chan result{}, dead: make(chan struct{}), ready: make(chan result, 1)}
@@ -279,4 +280,3 @@ func (w *limitedWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
-
