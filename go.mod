@@ -22,10 +22,11 @@ require (
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.49.0
 	github.com/riverqueue/river/riverdriver/riversqlite v0.49.0
 	github.com/riverqueue/river/rivertype v0.49.0
+	// wazero (pure Go WebAssembly) runs takumi's wasm build in the takumi
+	// spike (internal/takumi, tests only so far; see docs/BENCHMARKS.md).
+	github.com/tetratelabs/wazero v1.12.0
 	modernc.org/sqlite v1.61.1
 )
-
-require github.com/tetratelabs/wazero v1.12.0
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

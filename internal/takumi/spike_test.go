@@ -62,27 +62,40 @@ func measure(t testing.TB, c, n int, render func() error) latencies {
 	return latencies{p50: durs[n/2], p95: durs[n*95/100], throughput: float64(n) / total.Seconds(), n: n}
 }
 
-// TestSpike measures both integrations on the quickstart card in one run:
+// TestSpike measures both integrations on the quickstart card in one run,
+// alternating the two in rounds so the shared machine's load falls on both:
 // RENDERHOOK_TAKUMI_SPIKE=1 go test -run TestSpike -v ./internal/takumi/
 func TestSpike(t *testing.T) {
 	if os.Getenv("RENDERHOOK_TAKUMI_SPIKE") == "" {
 		t.Skip("set RENDERHOOK_TAKUMI_SPIKE=1 to run the takumi spike benchmark")
 	}
 	html := cardHTML(t)
-	n := 300
 	r := startRenderer(t, Config{Fonts: spikeFonts, MaxConcurrent: 4})
 	req := Request{HTML: html, Width: 1200, Height: 630, Format: "png"}
 	nativeRender := func() error { _, err := r.Render(context.Background(), req); return err }
-	measure(t, 4, 40, nativeRender) // warm up
-	native1 := measure(t, 1, n, nativeRender)
-	native4 := measure(t, 4, n, nativeRender)
-	t.Logf("(b) native helper, 1 client:  %v", native1)
-	t.Logf("(b) native helper, 4 clients: %v", native4)
 	nativeImg, err := r.Render(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spikeWasm(t, html, n, native1, native4, nativeImg)
+	wasmRender := setupWasm(t, html, nativeImg)
+	measure(t, 4, 40, nativeRender) // warm up
+	measure(t, 4, 40, wasmRender)
+	const n, rounds = 200, 3
+	var r1, r4, tp []float64
+	for round := range rounds {
+		b1, a1 := measure(t, 1, n, nativeRender), measure(t, 1, n, wasmRender)
+		b4, a4 := measure(t, 4, n, nativeRender), measure(t, 4, n, wasmRender)
+		t.Logf("round %d (b) native helper, 1 client:  %v", round+1, b1)
+		t.Logf("round %d (a) wasm in wazero, 1 client: %v", round+1, a1)
+		t.Logf("round %d (b) native helper, 4 clients: %v", round+1, b4)
+		t.Logf("round %d (a) wasm in wazero, 4 clients: %v", round+1, a4)
+		r1 = append(r1, float64(a1.p50)/float64(b1.p50))
+		r4 = append(r4, float64(a4.p50)/float64(b4.p50))
+		tp = append(tp, b4.throughput/a4.throughput)
+	}
+	med := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	t.Logf("median ratios over %d rounds: p50 (a)/(b) 1 client %.2fx, 4 clients %.2fx; throughput (b)/(a) 4 clients %.2fx",
+		rounds, med(r1), med(r4), med(tp))
 }
 
 // pixelDiff counts the pixels whose channels differ by more than 8 of 255.

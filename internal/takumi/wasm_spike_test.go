@@ -510,7 +510,9 @@ func nodeJSON(t testing.TB, html string) []byte {
 	return out
 }
 
-func spikeWasm(t *testing.T, html string, n int, native1, native4 latencies, nativeImg []byte) {
+// setupWasm makes four wasm instances (one per client) and returns a
+// render of the card on a free one; it checks the image against (b)'s.
+func setupWasm(t *testing.T, html string, nativeImg []byte) func() error {
 	ctx := context.Background()
 	wasm, err := os.ReadFile(wasmPath())
 	if err != nil {
@@ -524,13 +526,14 @@ func spikeWasm(t *testing.T, html string, n int, native1, native4 latencies, nat
 	}
 	t.Logf("(a) wasm: compile + instantiate + fonts, first instance: %v", time.Since(t0))
 	t0 = time.Now()
-	insts := []*wasmTakumi{first}
+	pool := make(chan *wasmTakumi, 4)
+	pool <- first
 	for range 3 {
 		w, err := newWasmTakumi(ctx, cache, wasm, spikeFonts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		insts = append(insts, w)
+		pool <- w
 	}
 	t.Logf("(a) wasm: instantiate + fonts with compiled code cached: %v each", time.Since(t0)/3)
 	nj := nodeJSON(t, html)
@@ -540,24 +543,10 @@ func spikeWasm(t *testing.T, html string, n int, native1, native4 latencies, nat
 	}
 	diff, total := pixelDiff(t, img, nativeImg)
 	t.Logf("(a) vs (b) image: %d of %d pixels differ by more than 8/255", diff, total)
-	if dir := os.Getenv("RENDERHOOK_TAKUMI_SPIKE_OUT"); dir != "" {
-		_ = os.WriteFile(filepath.Join(dir, "wasm.png"), img, 0o600)
-	}
-	pool := make(chan *wasmTakumi, len(insts))
-	for _, w := range insts {
-		pool <- w
-	}
-	wasmRender := func() error {
+	return func() error {
 		w := <-pool
 		defer func() { pool <- w }()
 		_, err := w.render(nj, 1200, 630)
 		return err
 	}
-	measure(t, 4, 40, wasmRender)
-	wasm1 := measure(t, 1, n, wasmRender)
-	wasm4 := measure(t, 4, n, wasmRender)
-	t.Logf("(a) wasm in wazero, 1 client:  %v", wasm1)
-	t.Logf("(a) wasm in wazero, 4 clients: %v", wasm4)
-	t.Logf("ratio (a)/(b) p50, 1 client: %.2fx; 4 clients: %.2fx; throughput (b)/(a), 4 clients: %.2fx",
-		float64(wasm1.p50)/float64(native1.p50), float64(wasm4.p50)/float64(native4.p50), native4.throughput/wasm4.throughput)
 }
