@@ -536,6 +536,11 @@ func setupWasm(t *testing.T, html string, nativeImg []byte) func() error {
 		pool <- w
 	}
 	t.Logf("(a) wasm: instantiate + fonts with compiled code cached: %v each", time.Since(t0)/3)
+	t0 = time.Now()
+	if _, err := newWasmTakumi(ctx, cache, wasm, DefaultFonts()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("(a) wasm: instantiate with all %d default fonts (CJK, emoji): %v", len(DefaultFonts()), time.Since(t0))
 	nj := nodeJSON(t, html)
 	img, err := first.render(nj, 1200, 630)
 	if err != nil {
