@@ -46,6 +46,7 @@ type proc struct {
 	pending map[uint32]chan result
 	dead    chan struct{} // closed once the process has exited and pending failed
 	ready   chan result
+	fonts   fontReport
 	stderr  *limitedWriter
 }
 
@@ -99,6 +100,10 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 	case res := <-p.ready:
 		if res.err != nil {
 			return nil, res.err
+		}
+		if err := json.Unmarshal(res.body, &p.fonts); err != nil {
+			p.kill()
+			return nil, fmt.Errorf("%w: bad ready frame: %w", ErrCrashed, err)
 		}
 		return p, nil
 	case <-t.C:
@@ -172,6 +177,12 @@ func (p *proc) stderrText() string {
 	p.stderr.mu.Lock()
 	defer p.stderr.mu.Unlock()
 	return p.stderr.buf.String()
+}
+
+// fontReport is the helper's ready frame: fonts registered, and those that failed.
+type fontReport struct {
+	Registered int      `json:"fonts"`
+	Failed     []string `json:"failed"`
 }
 
 type wireRequest struct {

@@ -203,6 +203,17 @@ func (r *Renderer) Stats() Stats {
 		Recycles: r.recycles.Load(), PeakInFlight: r.peak.Load()}
 }
 
+// Fonts reports how many of Config.Fonts the current helper registered,
+// and why the others failed (file: error).
+func (r *Renderer) Fonts() (registered int, failed []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		return 0, nil
+	}
+	return r.cur.fonts.Registered, r.cur.fonts.Failed
+}
+
 // Kill kills the current helper process, as a crash would (for tests and
 // operators); the next render starts a new one.
 func (r *Renderer) Kill() {

@@ -57,6 +57,9 @@ func decodePNG(t testing.TB, b []byte) image.Image {
 
 func TestRenderCardPNG(t *testing.T) {
 	r := startRenderer(t, Config{})
+	if n, failed := r.Fonts(); n != len(DefaultFonts()) || len(failed) > 0 {
+		t.Fatalf("helper registered %d of %d fonts; failed: %v", n, len(DefaultFonts()), failed)
+	}
 	b, err := r.Render(context.Background(), Request{HTML: cardHTML(t), Width: 1200, Height: 630, Format: "png"})
 	if err != nil {
 		t.Fatal(err)
