@@ -25,6 +25,9 @@ require (
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.49.0
 	github.com/riverqueue/river/riverdriver/riversqlite v0.49.0
 	github.com/riverqueue/river/rivertype v0.49.0
+	// wazero (pure Go WebAssembly) runs takumi's wasm build in the takumi
+	// spike (internal/takumi, tests only so far; see docs/BENCHMARKS.md).
+	github.com/tetratelabs/wazero v1.12.0
 	// OpenTelemetry (internal/tracing): otel, its SDK and trace API, and
 	// the OTLP/HTTP exporter must stay on one version; proto/otlp and
 	// protobuf decode OTLP in the tests' in-process receiver.

@@ -19,6 +19,31 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# takumi, the browserless fast path (internal/takumi): Node from Debian and
+# the helper's pinned npm packages (package-lock.json), installed with npm ci
+# when node_modules is missing or older than the lock file.
+takumi_dir="$(cd "$(dirname "$0")/.." && pwd)/internal/takumi/helper"
+if [ -f "$takumi_dir/package-lock.json" ]; then
+  tneed=()
+  command -v node >/dev/null 2>&1 || tneed+=(nodejs)
+  command -v npm >/dev/null 2>&1 || tneed+=(npm)
+  if [ ${#tneed[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+      echo "install-deps: installing ${tneed[*]} (for takumi)" >&2
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${tneed[@]}" >/dev/null
+    else
+      echo "install-deps: please install: ${tneed[*]} (no apt-get here)" >&2
+      exit 1
+    fi
+  fi
+  stamp="$takumi_dir/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$takumi_dir/package-lock.json" -nt "$stamp" ]; then
+    echo "install-deps: npm ci for the takumi helper" >&2
+    (cd "$takumi_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
 # The user Chromium runs as when renderhook runs as root (--chromium-user's
 # default; without it renderhook uses nobody): Chromium will not sandbox
 # itself as root, and this user cannot read renderhook's data dir. Only
@@ -57,3 +82,4 @@ if [ $shell_missing -eq 1 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null ||
     echo "install-deps: WARNING: chromium-headless-shell is not available here; renderhook will use chromium (v1 URL/HTML renders are about 3x slower with it)" >&2
 fi
+

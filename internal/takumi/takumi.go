@@ -1,0 +1,287 @@
+// Package takumi renders HTML to images without a browser, with takumi
+// (https://github.com/kane50613/takumi) run natively in a supervised Node
+// helper process (helper/helper.js), spoken to over a pipe. It is supervised
+// like the browser: bounded concurrency, a timeout per render, restart on a
+// crash, recycling after a number of renders, and sentinel errors.
+package takumi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Version is the takumi release the helper pins (helper/package.json).
+const Version = "2.16.3"
+
+var (
+	// ErrCrashed: the helper process died (or was killed) with this render in flight.
+	ErrCrashed = errors.New("takumi: helper crashed")
+	// ErrTimeout: the render did not finish within Config.Timeout.
+	ErrTimeout = errors.New("takumi: render timed out")
+	// ErrUnsupported: takumi cannot produce this (a format such as PDF).
+	ErrUnsupported = errors.New("takumi: unsupported")
+	// ErrRender: takumi rejected the input (the message says why).
+	ErrRender = errors.New("takumi: render failed")
+	// ErrStopped: the renderer is not started, or was stopped.
+	ErrStopped = errors.New("takumi: renderer stopped")
+	// ErrUnavailable: node or the helper's npm packages are missing.
+	ErrUnavailable = errors.New("takumi: helper unavailable")
+)
+
+// Config configures a Renderer. The zero value, after WithDefaults, works
+// on a machine where scripts/install-deps.sh has run.
+type Config struct {
+	// Node is the node binary (default: "node" on PATH).
+	Node string
+	// HelperDir holds helper.js and its node_modules (default: the
+	// directory of this package's source, then ./internal/takumi/helper).
+	HelperDir string
+	// MaxConcurrent bounds renders in flight (default: GOMAXPROCS, at least 2).
+	MaxConcurrent int
+	// Timeout bounds one render, queueing excluded (default 10s).
+	Timeout time.Duration
+	// RecycleAfter replaces the helper after this many renders (default 5000).
+	RecycleAfter int
+	// StartTimeout bounds the helper's start, fonts included (default 30s).
+	StartTimeout time.Duration
+	// Fonts are font files registered at start (default: DefaultFonts()).
+	Fonts []string
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.Node == "" {
+		c.Node = "node"
+	}
+	if c.HelperDir == "" {
+		c.HelperDir = defaultHelperDir()
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = max(runtime.GOMAXPROCS(0), 2)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.RecycleAfter <= 0 {
+		c.RecycleAfter = 5000
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 30 * time.Second
+	}
+	if c.Fonts == nil {
+		c.Fonts = DefaultFonts()
+	}
+	return c
+}
+
+func defaultHelperDir() string {
+	if _, file, _, ok := runtime.Caller(0); ok {
+		d := filepath.Join(filepath.Dir(file), "helper")
+		if _, err := os.Stat(filepath.Join(d, "helper.js")); err == nil {
+			return d
+		}
+	}
+	return filepath.Join("internal", "takumi", "helper")
+}
+
+// DefaultFonts lists the font files Chromium uses here (Debian's
+// fonts-liberation, fonts-noto-cjk, fonts-noto-color-emoji), those present.
+func DefaultFonts() []string {
+	candidates := []string{
+		"/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+		"/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+		"/usr/share/fonts/truetype/liberation/LiberationSans-Italic.ttf",
+		"/usr/share/fonts/truetype/liberation/LiberationSans-BoldItalic.ttf",
+		"/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+		"/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf",
+		"/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+		"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+		"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+		"/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+	}
+	out := []string{}
+	for _, f := range candidates {
+		if _, err := os.Stat(f); err == nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Available reports why the helper cannot run here (nil when it can).
+func Available(cfg Config) error {
+	cfg = cfg.WithDefaults()
+	if _, err := exec.LookPath(cfg.Node); err != nil {
+		return fmt.Errorf("%w: %s not found: %w", ErrUnavailable, cfg.Node, err)
+	}
+	for _, p := range []string{"helper.js", "node_modules/@takumi-rs/core", "node_modules/@takumi-rs/helpers"} {
+		if _, err := os.Stat(filepath.Join(cfg.HelperDir, p)); err != nil {
+			return fmt.Errorf("%w: %w (run scripts/install-deps.sh)", ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// Request is one render.
+type Request struct {
+	HTML          string
+	Width, Height int
+	// Format is png, jpeg or webp; anything else is ErrUnsupported.
+	Format string
+	// Quality is for jpeg and lossy webp (0: takumi's default).
+	Quality int
+}
+
+// Stats are counters since Start.
+type Stats struct {
+	Renders, Failures, Restarts, Recycles int64
+	// PeakInFlight is the most renders the helper reported in flight at once.
+	PeakInFlight int64
+}
+
+// Renderer renders with a supervised takumi helper. Use New, Start, Render, Stop.
+type Renderer struct {
+	cfg   Config
+	slots chan struct{}
+
+	mu      sync.Mutex
+	cur     *proc
+	stopped bool
+	started bool
+
+	renders, failures, restarts, recycles, peak atomic.Int64
+}
+
+// New returns a Renderer for cfg (defaults applied); call Start.
+func New(cfg Config) *Renderer {
+	cfg = cfg.WithDefaults()
+	return &Renderer{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
+}
+
+// Start launches the helper and waits until its fonts are registered.
+func (r *Renderer) Start(ctx context.Context) error {
+	if err := Available(r.cfg); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return ErrStopped
+	}
+	p, err := r.spawn(ctx)
+	if err != nil {
+		return err
+	}
+	r.cur, r.started = p, true
+	return nil
+}
+
+// Stop ends the helper; renders in flight fail with ErrCrashed or ErrStopped.
+func (r *Renderer) Stop() {
+	r.mu.Lock()
+	p := r.cur
+	r.cur, r.stopped = nil, true
+	r.mu.Unlock()
+	if p != nil {
+		p.kill()
+		<-p.dead
+	}
+}
+
+// Stats returns the counters.
+func (r *Renderer) Stats() Stats {
+	return Stats{Renders: r.renders.Load(), Failures: r.failures.Load(), Restarts: r.restarts.Load(),
+		Recycles: r.recycles.Load(), PeakInFlight: r.peak.Load()}
+}
+
+// Fonts reports how many of Config.Fonts the current helper registered,
+// and why the others failed (file: error).
+func (r *Renderer) Fonts() (registered int, failed []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		return 0, nil
+	}
+	return r.cur.fonts.Registered, r.cur.fonts.Failed
+}
+
+// Kill kills the current helper process, as a crash would (for tests and
+// operators); the next render starts a new one.
+func (r *Renderer) Kill() {
+	r.mu.Lock()
+	p := r.cur
+	r.mu.Unlock()
+	if p != nil {
+		p.kill()
+	}
+}
+
+// Render renders req. Waiting for a slot honours ctx; the render itself is
+// bounded by Config.Timeout (and ctx).
+func (r *Renderer) Render(ctx context.Context, req Request) ([]byte, error) {
+	switch strings.ToLower(req.Format) {
+	case "png", "jpeg", "webp":
+		req.Format = strings.ToLower(req.Format)
+	case "jpg":
+		req.Format = "jpeg"
+	default:
+		return nil, fmt.Errorf("%w: format %q", ErrUnsupported, req.Format)
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("takumi: waiting for a slot: %w", ctx.Err())
+	}
+	defer func() { <-r.slots }()
+	p, err := r.proc(ctx)
+	if err != nil {
+		r.failures.Add(1)
+		return nil, err
+	}
+	img, err := r.renderOn(ctx, p, req)
+	if err != nil {
+		r.failures.Add(1)
+		return nil, err
+	}
+	r.renders.Add(1)
+	return img, nil
+}
+
+// proc returns a live helper, starting one after a crash and replacing one
+// that has done Config.RecycleAfter renders.
+func (r *Renderer) proc(ctx context.Context) (*proc, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped || !r.started {
+		return nil, ErrStopped
+	}
+	if r.cur != nil && !r.cur.isDead() && r.cur.used.Load() < int64(r.cfg.RecycleAfter) {
+		r.cur.used.Add(1)
+		return r.cur, nil
+	}
+	if r.cur != nil {
+		if r.cur.isDead() {
+			r.restarts.Add(1)
+		} else {
+			r.recycles.Add(1)
+			r.cur.retire() // finishes what it has in flight, then exits
+		}
+	}
+	p, err := r.spawn(ctx)
+	if err != nil {
+		r.cur = nil
+		return nil, err
+	}
+	r.cur = p
+	p.used.Add(1)
+	return p, nil
+}
