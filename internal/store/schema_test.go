@@ -145,21 +145,14 @@ func index(unique bool, where string, cols []string) string {
 func sqliteSchema(ctx context.Context, st *sqlite.Store) (schema, error) {
 	db := st.DB()
 	out := schema{}
-	var tables []string
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	tables, err := collect(rows, func(rows *sql.Rows) (n string, err error) {
+		return n, rows.Scan(&n)
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, tb := range tables {
