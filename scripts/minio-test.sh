@@ -44,17 +44,8 @@ _minio_install() {
   fi
 }
 
-_minio_free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=scripts/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 _minio_running() {
   [ -f "$MINIO_TEST_DIR/pid" ] && [ -f "$MINIO_TEST_DIR/port" ] && kill -0 "$(cat "$MINIO_TEST_DIR/pid")" 2>/dev/null &&
@@ -82,7 +73,7 @@ minio_test_start() {
   minio_test_stop
   mkdir -p "$MINIO_TEST_DIR/data"
   for _ in 1 2 3; do
-    port=$(_minio_free_port) && console=$(_minio_free_port) || { _minio_log "no free port"; return 1; }
+    port=$(_free_port) && console=$(_free_port) || { _minio_log "no free port"; return 1; }
     # Loopback only, for the API and the console alike; no console UI.
     MINIO_ROOT_USER="$MINIO_TEST_USER" MINIO_ROOT_PASSWORD="$MINIO_TEST_PASSWORD" \
       MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off \

@@ -58,17 +58,8 @@ _pg_as() {
   fi
 }
 
-_pg_free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=scripts/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 _pg_running() {
   local bin
@@ -96,7 +87,7 @@ pg_test_start() {
   _pg_as "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$PG_TEST_DIR/initdb.log" 2>&1 \
     || { _pg_log "initdb failed:"; cat "$PG_TEST_DIR/initdb.log" >&2; return 1; }
   for _ in 1 2 3; do
-    port=$(_pg_free_port) || { _pg_log "no free port"; return 1; }
+    port=$(_free_port) || { _pg_log "no free port"; return 1; }
     # Loopback only; sockets in the cluster's own directory; durability
     # off (a test cluster is thrown away) for speed; connections for
     # parallel test packages, each server holding a pool and River's

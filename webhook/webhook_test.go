@@ -34,10 +34,7 @@ func TestSignSeedExample(t *testing.T) {
 
 func TestSignVerifyRoundTrip(t *testing.T) {
 	t.Parallel()
-	secret, err := NewSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := mustSecret(t)
 	body := []byte(`{"event":"render.succeeded","renderId":"r_1"}`)
 	header := Sign(secret, time.Now(), body)
 	if err := Verify(body, header, secret, DefaultTolerance); err != nil {
@@ -160,14 +157,8 @@ func TestVerifyEmptySecret(t *testing.T) {
 
 func TestNewSecret(t *testing.T) {
 	t.Parallel()
-	a, err := NewSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := NewSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustSecret(t)
+	b := mustSecret(t)
 	if a == b {
 		t.Fatal("two secrets are equal")
 	}
@@ -183,8 +174,8 @@ func TestNewSecret(t *testing.T) {
 
 func TestStandardRoundTripWithRotation(t *testing.T) {
 	t.Parallel()
-	oldSecret, _ := NewSecret()
-	newSecret, _ := NewSecret()
+	oldSecret := mustSecret(t)
+	newSecret := mustSecret(t)
 	body := []byte(`{"event":"render.succeeded"}`)
 	now := time.Now()
 	h, err := SignStandardHeaders([]string{oldSecret, newSecret}, "msg_1", now, body)
@@ -199,7 +190,7 @@ func TestStandardRoundTripWithRotation(t *testing.T) {
 			t.Fatalf("VerifyStandard with one of the signing secrets: %v", err)
 		}
 	}
-	third, _ := NewSecret()
+	third := mustSecret(t)
 	if err := VerifyStandard(body, h, third, DefaultTolerance); !errors.Is(err, ErrSignatureMismatch) {
 		t.Fatalf("VerifyStandard with an unrelated secret = %v, want ErrSignatureMismatch", err)
 	}
@@ -269,4 +260,14 @@ func TestSignStandardErrors(t *testing.T) {
 	if _, err := SignStandardHeaders([]string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "bad!"}, "msg_1", seedTime, nil); !errors.Is(err, ErrInvalidSecret) {
 		t.Fatalf("one bad secret of two: %v, want ErrInvalidSecret", err)
 	}
+}
+
+// mustSecret is a new secret from NewSecret, or the test fails.
+func mustSecret(t *testing.T) string {
+	t.Helper()
+	secret, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }

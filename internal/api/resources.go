@@ -77,12 +77,14 @@ func answered[Out, JSON any](w http.ResponseWriter, status int, show func(Out) J
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.cfg.Store.ListTemplates(r.Context(), spaceID(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": mapSlice(ts, toTemplateJSON)})
-	return nil
+	return listed(w, toTemplateJSON)(s.cfg.Store.ListTemplates(r.Context(), spaceID(r)))
+}
+
+// listed is answered for a list: 200 with {"data": [show of each]}.
+func listed[T, JSON any](w http.ResponseWriter, show func(T) JSON) func([]T, error) error {
+	return answered(w, http.StatusOK, func(xs []T) map[string]any {
+		return map[string]any{"data": mapSlice(xs, show)}
+	})
 }
 
 // mapSlice is f of each of xs, never nil (JSON []).
@@ -159,12 +161,7 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listPages(w http.ResponseWriter, r *http.Request) error {
-	ps, err := s.cfg.Store.ListPages(r.Context(), spaceID(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": mapSlice(ps, toPageJSON)})
-	return nil
+	return listed(w, toPageJSON)(s.cfg.Store.ListPages(r.Context(), spaceID(r)))
 }
 
 func (s *Server) getPage(w http.ResponseWriter, r *http.Request) error {

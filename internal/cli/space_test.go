@@ -31,10 +31,7 @@ func TestSpaceCreatePrintsRenderKeys(t *testing.T) {
 	if got.RenderKey == "" || len(got.RenderSecret) != 64 || got.GetRenderToken == "" {
 		t.Fatalf("keys missing: %s", out.String())
 	}
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir)
 	defer st.Close()
 	sp, err := st.GetSpaceByRenderKey(context.Background(), got.RenderKey)
 	if err != nil || sp.ID != got.SpaceID || sp.RenderSecret != got.RenderSecret || sp.GetRenderToken != got.GetRenderToken {
@@ -77,15 +74,7 @@ func TestQuickstartGivesTheWebhookSecret(t *testing.T) {
 	if err := json.Unmarshal(b, &qs); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sp, err := st.GetSpace(context.Background(), qs.SpaceID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := storedSpace(t, dir, qs.SpaceID)
 	if qs.WebhookSecret == "" || qs.WebhookSecret != sp.WebhookSecret || qs.RenderKey != sp.RenderKey || qs.RenderSecret != sp.RenderSecret {
 		t.Fatalf("quickstart.json %+v, space %+v", qs, sp)
 	}
@@ -117,15 +106,7 @@ func TestSpaceRotate(t *testing.T) {
 	before := time.Now()
 	rs := rotate("rotate-render-secret", "--render-secret-overlap", "2h")
 	gt := rotate("rotate-get-render-token")
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sp, err := st.GetSpace(context.Background(), created.SpaceID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := storedSpace(t, dir, created.SpaceID)
 	if rs["renderSecret"] != sp.RenderSecret || sp.RenderSecret == created.RenderSecret || sp.RenderSecretPrev != created.RenderSecret ||
 		sp.RenderSecretPrevUntil == nil || sp.RenderSecretPrevUntil.Before(before.Add(2*time.Hour-time.Second)) || sp.RenderSecretPrevUntil.After(time.Now().Add(2*time.Hour)) {
 		t.Errorf("render secret: printed %v, stored %+v", rs, sp)
@@ -152,10 +133,7 @@ func TestLinkSign(t *testing.T) {
 	created := createSpaceCLI(t, dir)
 	var out, errb bytes.Buffer
 	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir)
 	now := time.Now().UTC()
 	tpl := &store.Template{ID: store.NewID("tpl"), SpaceID: created.SpaceID, Name: "t", HTML: "x", Width: 1, Height: 1, RequireGetRenderToken: true, CreatedAt: now, UpdatedAt: now}
 	pg := &store.Page{ID: store.NewID("pg"), SpaceID: created.SpaceID, Draft: store.PageVersion{TemplateID: tpl.ID}, CreatedAt: now, UpdatedAt: now}
@@ -209,10 +187,7 @@ func TestSpaceSetRateLimit(t *testing.T) {
 	sp := createSpaceCLI(t, dir)
 	var out, errb bytes.Buffer
 	limit := func() int {
-		st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := openStore(t, dir)
 		defer st.Close()
 		n, err := st.GetRateLimit(context.Background(), sp.SpaceID)
 		if err != nil {
@@ -252,4 +227,26 @@ func createSpaceCLI(t *testing.T, dir string) spaceCreated {
 		t.Fatal(err)
 	}
 	return created
+}
+
+// openStore opens the SQLite store of data dir dir; the caller closes it.
+func openStore(t *testing.T, dir string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// storedSpace reads space id from the store of data dir dir.
+func storedSpace(t *testing.T, dir, id string) *store.Space {
+	t.Helper()
+	st := openStore(t, dir)
+	defer st.Close()
+	sp, err := st.GetSpace(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
 }

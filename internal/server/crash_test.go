@@ -127,6 +127,29 @@ func pendingJobs(t *testing.T, dataDir string, b backend) int64 {
 	return n
 }
 
+// crashNode is the process a crash test kills: its binary, data dir,
+// backend and address, the space made with the binary's CLI, and an env
+// on it.
+type crashNode struct {
+	bin, dataDir, addr string
+	b                  backend
+	created            createdSpace
+	proc               *process
+	e                  *env
+}
+
+// startCrashNode builds the binary, creates a space with its CLI on a
+// fresh data dir and the test backend, and starts serving it.
+func startCrashNode(t *testing.T) *crashNode {
+	t.Helper()
+	requireChromium(t)
+	n := &crashNode{bin: buildBinary(t), dataDir: t.TempDir(), b: testBackend(t), addr: freeAddr(t)}
+	n.created = createSpaceCLI(t, n.bin, n.dataDir, n.b.DB)
+	n.proc = startProcess(t, n.bin, n.dataDir, n.b, n.addr)
+	n.e = &env{t: t, base: "http://" + n.addr, token: n.created.Token, space: n.created.SpaceID}
+	return n
+}
+
 // createdSpace is what `space create --json` prints.
 type createdSpace struct{ SpaceID, Token, WebhookSecret string }
 
@@ -149,14 +172,8 @@ func createSpaceCLI(t *testing.T, bin, dataDir, database string) createdSpace {
 // SIGKILL right after the last answer, restarts it on the same data dir,
 // and checks every answered render ends up stored, logged and billed once.
 func TestCrashLosesNothing(t *testing.T) {
-	requireChromium(t)
-	bin := buildBinary(t)
-	dataDir, b := t.TempDir(), testBackend(t)
-	created := createSpaceCLI(t, bin, dataDir, b.DB)
-
-	addr := freeAddr(t)
-	proc := startProcess(t, bin, dataDir, b, addr)
-	e := &env{t: t, base: "http://" + addr, token: created.Token, space: created.SpaceID}
+	n := startCrashNode(t)
+	bin, dataDir, b, created, addr, proc, e := n.bin, n.dataDir, n.b, n.created, n.addr, n.proc, n.e
 	_, pageID := e.cardPage(e.token, nil)
 
 	const total, clients = 40, 4
@@ -248,14 +265,9 @@ func TestCrashLosesNothing(t *testing.T) {
 // the process with SIGKILL mid-way, restarts it, and checks every render
 // ends succeeded and every webhook arrives at least once.
 func TestCrashAsyncWebhooks(t *testing.T) {
-	requireChromium(t)
-	bin := buildBinary(t)
-	dataDir, b := t.TempDir(), testBackend(t)
-	created := createSpaceCLI(t, bin, dataDir, b.DB)
+	n := startCrashNode(t)
+	bin, dataDir, b, created, addr, proc, e := n.bin, n.dataDir, n.b, n.created, n.addr, n.proc, n.e
 	rc := newReceiver(t)
-	addr := freeAddr(t)
-	proc := startProcess(t, bin, dataDir, b, addr)
-	e := &env{t: t, base: "http://" + addr, token: created.Token, space: created.SpaceID}
 	_, pageID := e.cardPage(e.token, nil)
 
 	const total = 100

@@ -2,10 +2,11 @@ package server_test
 
 import (
 	"context"
-	"github.com/riverqueue/river"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/renderhook/renderhook/internal/browser"
 )
@@ -15,10 +16,8 @@ import (
 // rendered or billed, on every render path (page GET and POST, v1); a
 // space without a limit is not held back by its neighbour's.
 func TestRateLimit429(t *testing.T) {
-	e := startServer(t, browser.Config{MaxTabs: 1})
-	_, pageID := e.cardPage(e.token, nil)
-	_, otherToken := e.newSpace("calm")
-	_, otherPage := e.cardPage(otherToken, nil)
+	e, pageID, other := startNeighbours(t, "calm")
+	otherToken, otherPage := other.token, other.page
 	ctx := context.Background()
 	const limit = 3
 	if err := e.srv.Store.SetRateLimit(ctx, e.space, limit); err != nil {
@@ -73,10 +72,8 @@ func TestRateLimit429(t *testing.T) {
 // all of it (River works jobs by priority, and a deep backlog's jobs are
 // inserted at lower priorities).
 func TestAsyncBacklogDoesNotHoldOtherSpaces(t *testing.T) {
-	e := startServer(t, browser.Config{MaxTabs: 1})
-	_, floodPage := e.cardPage(e.token, nil)
-	quietSpace, quietToken := e.newSpace("quiet")
-	_, quietPage := e.cardPage(quietToken, nil)
+	e, floodPage, quiet := startNeighbours(t, "quiet")
+	quietSpace, quietToken, quietPage := quiet.space, quiet.token, quiet.page
 	// The backlog is queued with the queue paused, so it is a backlog
 	// however fast the renders would otherwise keep up with the inserts.
 	ctx := context.Background()
@@ -115,4 +112,19 @@ func TestAsyncBacklogDoesNotHoldOtherSpaces(t *testing.T) {
 		t.Fatalf("the quiet space's render finished after %d of the flooding space's %d", u.Succeeded, backlog)
 	}
 	t.Logf("quiet space %s finished after %d of %d backlog renders", quietSpace, u.Succeeded, backlog)
+}
+
+// neighbour is a second space of a test server, with a card page.
+type neighbour struct{ space, token, page string }
+
+// startNeighbours starts a one-tab server whose space has a card page
+// (page), and a second space named name with a card page of its own: the
+// two spaces whose renders must not hold each other back.
+func startNeighbours(t *testing.T, name string) (e *env, page string, n neighbour) {
+	t.Helper()
+	e = startServer(t, browser.Config{MaxTabs: 1})
+	_, page = e.cardPage(e.token, nil)
+	n.space, n.token = e.newSpace(name)
+	_, n.page = e.cardPage(n.token, nil)
+	return e, page, n
 }

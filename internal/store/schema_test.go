@@ -3,6 +3,7 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -144,21 +145,14 @@ func index(unique bool, where string, cols []string) string {
 func sqliteSchema(ctx context.Context, st *sqlite.Store) (schema, error) {
 	db := st.DB()
 	out := schema{}
-	var tables []string
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	tables, err := collect(rows, func(rows *sql.Rows) (n string, err error) {
+		return n, rows.Scan(&n)
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, tb := range tables {
@@ -201,22 +195,15 @@ func sqliteIndexes(ctx context.Context, st *sqlite.Store, table string, out sche
 		name, sql string
 		unique    bool
 	}
-	var list []idx
 	rows, err := st.DB().QueryContext(ctx, `SELECT l.name, l."unique", m.sql FROM pragma_index_list(?) l
 		JOIN sqlite_master m ON m.type = 'index' AND m.name = l.name WHERE l.origin = 'c'`, table)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var i idx
-		if err := rows.Scan(&i.name, &i.unique, &i.sql); err != nil {
-			rows.Close()
-			return err
-		}
-		list = append(list, i)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	list, err := collect(rows, func(rows *sql.Rows) (i idx, err error) {
+		return i, rows.Scan(&i.name, &i.unique, &i.sql)
+	})
+	if err != nil {
 		return err
 	}
 	for _, i := range list {
@@ -249,17 +236,10 @@ func sqliteKeys(ctx context.Context, st *sqlite.Store, table string, out schema)
 	if err != nil {
 		return err
 	}
-	var uniques []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		uniques = append(uniques, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	uniques, err := collect(rows, func(rows *sql.Rows) (n string, err error) {
+		return n, rows.Scan(&n)
+	})
+	if err != nil {
 		return err
 	}
 	for _, n := range uniques {
@@ -392,4 +372,19 @@ func postgresKeys(ctx context.Context, st *postgres.Store, out schema) error {
 		}
 	}
 	return rows.Err()
+}
+
+// collect reads every row of rows with scan, and closes rows before it
+// returns (SQLite's statements that follow may need the connection).
+func collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

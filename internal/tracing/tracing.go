@@ -77,10 +77,7 @@ func (p *Provider) Flush(ctx context.Context) error {
 	if p.tp == nil {
 		return nil
 	}
-	if err := p.tp.ForceFlush(ctx); err != nil {
-		return fmt.Errorf("tracing: flush: %w", err)
-	}
-	return nil
+	return wrap("flush", p.tp.ForceFlush(ctx))
 }
 
 // Shutdown exports what is left and stops the exporter.
@@ -88,8 +85,13 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 	if p.tp == nil {
 		return nil
 	}
-	if err := p.tp.Shutdown(ctx); err != nil {
-		return fmt.Errorf("tracing: shutdown: %w", err)
+	return wrap("shutdown", p.tp.Shutdown(ctx))
+}
+
+// wrap names the step of a failed call to the tracer provider.
+func wrap(step string, err error) error {
+	if err != nil {
+		return fmt.Errorf("tracing: %s: %w", step, err)
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ package s3test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/renderhook/renderhook/internal/blob"
+	"github.com/renderhook/renderhook/internal/testenv"
 )
 
 // EnvURL names the variable holding the test S3 server's storage URL.
@@ -30,17 +29,12 @@ func Enabled() bool { return os.Getenv(EnvURL) != "" }
 // ends. It skips the test when no test server is configured.
 func URL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvURL)
-	if base == "" {
-		t.Skip(EnvURL + " is not set: run `make test`, or `eval \"$(scripts/minio-test.sh start)\"`")
-	}
+	base := testenv.Require(t, EnvURL, "scripts/minio-test.sh")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("%s: %v", EnvURL, err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	u.Host = "rh-test-" + hex.EncodeToString(b[:])
+	u.Host = testenv.Name("rh-test-")
 	raw := u.String()
 	t.Cleanup(func() { Remove(t, raw) })
 	return raw

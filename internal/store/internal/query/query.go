@@ -141,3 +141,17 @@ func one[T any](d *Dialect, v *T, err error) (*T, error) {
 	}
 	return v, nil
 }
+
+// getIn reads the row of table whose id is id within space spaceID, with
+// scan reading cols.
+func getIn[T any](ctx context.Context, db *Queries, scan func(Row) (*T, error), cols, table, spaceID, id string) (*T, error) {
+	v, err := scan(db.read.QueryRow(ctx, `SELECT `+cols+` FROM `+table+` WHERE space_id = ? AND id = ?`, spaceID, id))
+	return one(db.d, v, err)
+}
+
+// findAny reads the row of table whose id is id, in whichever space, with
+// scan reading cols.
+func findAny[T any](ctx context.Context, db *Queries, scan func(Row) (*T, error), cols, table, id string) (*T, error) {
+	v, err := scan(db.read.QueryRow(ctx, `SELECT `+cols+` FROM `+table+` WHERE id = ?`, id))
+	return one(db.d, v, err)
+}

@@ -55,14 +55,12 @@ func (t Tx) CountQueuedRenders(ctx context.Context, spaceID string, upTo int) (i
 
 // GetRender implements store.Store.
 func (db *Queries) GetRender(ctx context.Context, spaceID, id string) (*store.Render, error) {
-	r, err := ScanRender(db.read.QueryRow(ctx, `SELECT `+RenderCols+` FROM renders WHERE space_id = ? AND id = ?`, spaceID, id))
-	return one(db.d, r, err)
+	return getIn(ctx, db, ScanRender, RenderCols, "renders", spaceID, id)
 }
 
 // FindRender implements store.Store.
 func (db *Queries) FindRender(ctx context.Context, id string) (*store.Render, error) {
-	r, err := ScanRender(db.read.QueryRow(ctx, `SELECT `+RenderCols+` FROM renders WHERE id = ?`, id))
-	return one(db.d, r, err)
+	return findAny(ctx, db, ScanRender, RenderCols, "renders", id)
 }
 
 // FindCachedRender implements store.Store.

@@ -163,14 +163,12 @@ func (db *Queries) CreatePage(ctx context.Context, p *store.Page) error {
 
 // GetPage implements store.Store.
 func (db *Queries) GetPage(ctx context.Context, spaceID, id string) (*store.Page, error) {
-	p, err := ScanPage(db.read.QueryRow(ctx, `SELECT `+PageCols+` FROM pages WHERE space_id = ? AND id = ?`, spaceID, id))
-	return one(db.d, p, err)
+	return getIn(ctx, db, ScanPage, PageCols, "pages", spaceID, id)
 }
 
 // FindPage implements store.Store.
 func (db *Queries) FindPage(ctx context.Context, id string) (*store.Page, error) {
-	p, err := ScanPage(db.read.QueryRow(ctx, `SELECT `+PageCols+` FROM pages WHERE id = ?`, id))
-	return one(db.d, p, err)
+	return findAny(ctx, db, ScanPage, PageCols, "pages", id)
 }
 
 // ListPages implements store.Store.

@@ -32,14 +32,12 @@ func (db *Queries) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEn
 
 // GetWebhookEndpoint implements store.Store.
 func (db *Queries) GetWebhookEndpoint(ctx context.Context, spaceID, id string) (*store.WebhookEndpoint, error) {
-	e, err := ScanEndpoint(db.read.QueryRow(ctx, `SELECT `+EndpointCols+` FROM webhook_endpoints WHERE space_id = ? AND id = ?`, spaceID, id))
-	return one(db.d, e, err)
+	return getIn(ctx, db, ScanEndpoint, EndpointCols, "webhook_endpoints", spaceID, id)
 }
 
 // FindWebhookEndpoint implements store.Store.
 func (db *Queries) FindWebhookEndpoint(ctx context.Context, id string) (*store.WebhookEndpoint, error) {
-	e, err := ScanEndpoint(db.read.QueryRow(ctx, `SELECT `+EndpointCols+` FROM webhook_endpoints WHERE id = ?`, id))
-	return one(db.d, e, err)
+	return findAny(ctx, db, ScanEndpoint, EndpointCols, "webhook_endpoints", id)
 }
 
 const listEndpointsSQL = `SELECT ` + EndpointCols + ` FROM webhook_endpoints WHERE space_id = ? ORDER BY created_at, id`

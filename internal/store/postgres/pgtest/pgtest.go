@@ -6,8 +6,6 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/renderhook/renderhook/internal/testenv"
 )
 
 // EnvURL names the variable holding the test database's URL.
@@ -28,13 +28,8 @@ func Enabled() bool { return os.Getenv(EnvURL) != "" }
 // skips the test when no test database is configured.
 func URL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvURL)
-	if base == "" {
-		t.Skip(EnvURL + " is not set: run `make test`, or `eval \"$(scripts/pg-test.sh start)\"`")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
+	base := testenv.Require(t, EnvURL, "scripts/pg-test.sh")
+	schema := testenv.Name("t_")
 	u, err := WithSearchPath(base, schema)
 	if err != nil {
 		t.Fatalf("%s: %v", EnvURL, err)
