@@ -101,6 +101,31 @@ type URLRequest struct {
 	// BlockAds blocks requests matching the bundled ad/tracker blocklist.
 	BlockAds bool
 
+	// Cleanup and request options (urlextra.go).
+
+	// HideSelector lists CSS selectors whose elements are hidden
+	// (display: none) before capture; at most MaxSelectors.
+	HideSelector []string
+	// BlockURLs lists URL patterns ('*' matches anything) never fetched,
+	// like BlockAds; at most MaxBlockURLs. Blocked requests are in
+	// URLResult.Blocked.
+	BlockURLs []string
+	// BlockResources lists resource types never fetched (see
+	// ResourceTypes); the main document cannot be blocked.
+	BlockResources []ResourceType
+	// DisableJS turns the page's own scripts off (the request's JS and
+	// the renderer's own probes still run).
+	DisableJS bool
+	// PressEscape presses the Escape key once the page has loaded (after
+	// JS), to close modals.
+	PressEscape bool
+	// AcceptLanguage is sent as the Accept-Language header; "" leaves
+	// Chromium's.
+	AcceptLanguage string
+	// Timezone is an IANA zone ("Europe/Paris") the page sees; "" leaves
+	// the host's. An unknown zone is ErrBadRequest.
+	Timezone string
+
 	PDF PDFOptions
 
 	// SpaceID is the tenant the render is for; it decides only whose turn

@@ -82,6 +82,9 @@ func (r URLRequest) validate() error {
 	case r.Selector != "" && r.Clip != nil:
 		return bad("selector and clip cannot both be given")
 	}
+	if err := r.validateExtra(); err != nil {
+		return err
+	}
 	switch r.WaitUntil {
 	case WaitDOMLoaded, WaitLoaded, WaitRequestsFinished, WaitMostRequestsFinished:
 	default:

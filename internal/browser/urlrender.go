@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -460,11 +461,14 @@ func (r *urlRun) prepare(ctx context.Context) error {
 	if req.UserAgent != "" {
 		actions = append(actions, emulation.SetUserAgentOverride(req.UserAgent))
 	}
-	if len(req.Headers) > 0 {
-		h := make(network.Headers, len(req.Headers))
-		for k, v := range req.Headers {
-			h[k] = v
-		}
+	h := make(network.Headers, len(req.Headers)+1)
+	for k, v := range req.Headers {
+		h[k] = v
+	}
+	if err := r.prepareExtra(ctx, h); err != nil {
+		return err
+	}
+	if len(h) > 0 {
 		actions = append(actions, network.SetExtraHTTPHeaders(h))
 	}
 	if req.Transparent && (req.Format == FormatPNG || req.Format == FormatWebP) {
@@ -599,9 +603,7 @@ func (r *urlRun) poll(ctx context.Context, what string, cond func() bool) error 
 func (r *urlRun) afterLoad(ctx context.Context) error {
 	req := r.req
 	if req.CSS != "" {
-		js := `(() => { const s = document.createElement('style'); s.textContent = ` + jsString(req.CSS) +
-			`; (document.head || document.documentElement).appendChild(s); })()`
-		if err := evaluate(ctx, js, nil); err != nil {
+		if err := injectCSS(ctx, req.CSS); err != nil {
 			return fmt.Errorf("inject css: %w", err)
 		}
 	}
@@ -610,6 +612,9 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 		if err := evaluateGesture(ctx, req.JS, nil, r.ur.jsUserGesture); err != nil {
 			return fmt.Errorf("%w: %w", ErrPageScript, err)
 		}
+	}
+	if err := r.beforeCapture(ctx); err != nil {
+		return err
 	}
 	if req.WaitFor != "" {
 		if err := r.waitFor(ctx, req.WaitFor); err != nil {
@@ -865,6 +870,8 @@ func (r *urlRun) onEvent(ev any) {
 			}
 			m[ev.Name] = true
 		}
+	case *fetch.EventRequestPaused:
+		r.onPausedLocked(ev)
 	case *inspector.EventTargetCrashed:
 		r.crashed = true
 		r.crashCancel(errPageCrashed)

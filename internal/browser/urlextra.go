@@ -1,0 +1,213 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
+)
+
+// This file applies URLRequest's cleanup and request options: hidden
+// selectors, blocked URLs and resource types, disabled scripts, Escape,
+// Accept-Language and the time zone.
+
+// Bounds of URLRequest's lists.
+const (
+	// MaxSelectors bounds HideSelector.
+	MaxSelectors = 50
+	// MaxBlockURLs bounds BlockURLs.
+	MaxBlockURLs = 100
+	// maxPatternLen bounds one selector or URL pattern.
+	maxPatternLen = 1000
+)
+
+// ResourceType is a kind of request a render may block (Urlbox's block_*
+// options), as Chromium classifies it.
+type ResourceType string
+
+// ResourceType values, one per Urlbox block_* option.
+const (
+	ResourceImages    ResourceType = "images"
+	ResourceFonts     ResourceType = "fonts"
+	ResourceMedias    ResourceType = "medias"
+	ResourceStyles    ResourceType = "styles"
+	ResourceScripts   ResourceType = "scripts"
+	ResourceFrames    ResourceType = "frames"
+	ResourceFetch     ResourceType = "fetch"
+	ResourceXHR       ResourceType = "xhr"
+	ResourceSockets   ResourceType = "sockets"
+	ResourcePings     ResourceType = "pings"
+	ResourceManifests ResourceType = "manifests"
+	ResourceOther     ResourceType = "other"
+)
+
+// ResourceTypes lists every ResourceType, in Urlbox's order.
+var ResourceTypes = []ResourceType{ResourceImages, ResourceFonts, ResourceMedias, ResourceStyles,
+	ResourceScripts, ResourceFrames, ResourceFetch, ResourceXHR, ResourceSockets, ResourcePings,
+	ResourceManifests, ResourceOther}
+
+// cdpTypes are the Chromium resource types a ResourceType blocks. Frames
+// are sub-documents: the main document's request is never intercepted
+// (see fetchPatterns).
+var cdpTypes = map[ResourceType][]network.ResourceType{
+	ResourceImages:    {network.ResourceTypeImage},
+	ResourceFonts:     {network.ResourceTypeFont},
+	ResourceMedias:    {network.ResourceTypeMedia, network.ResourceTypeTextTrack},
+	ResourceStyles:    {network.ResourceTypeStylesheet},
+	ResourceScripts:   {network.ResourceTypeScript},
+	ResourceFrames:    {network.ResourceTypeDocument},
+	ResourceFetch:     {network.ResourceTypeFetch},
+	ResourceXHR:       {network.ResourceTypeXHR},
+	ResourceSockets:   {network.ResourceTypeWebSocket, network.ResourceTypeEventSource},
+	ResourcePings:     {network.ResourceTypePing, network.ResourceTypeCSPViolationReport},
+	ResourceManifests: {network.ResourceTypeManifest},
+	ResourceOther:     {network.ResourceTypeOther, network.ResourceTypePrefetch, network.ResourceTypeSignedExchange},
+}
+
+// validateExtra checks the options of this file.
+func (r URLRequest) validateExtra() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+	}
+	if len(r.HideSelector) > MaxSelectors {
+		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)
+	}
+	if len(r.BlockURLs) > MaxBlockURLs {
+		return bad("block_urls: %d patterns, at most %d", len(r.BlockURLs), MaxBlockURLs)
+	}
+	for _, list := range [][]string{r.HideSelector, r.BlockURLs} {
+		for _, s := range list {
+			if strings.TrimSpace(s) == "" || len(s) > maxPatternLen || strings.ContainsAny(s, "{}") {
+				return bad("selector or pattern %q: must be 1..%d characters, without braces", s, maxPatternLen)
+			}
+		}
+	}
+	for _, t := range r.BlockResources {
+		if cdpTypes[t] == nil {
+			return bad("resource type %q is not one of %v", t, ResourceTypes)
+		}
+	}
+	if len(r.Timezone) > 100 || len(r.AcceptLanguage) > 200 || strings.ContainsAny(r.AcceptLanguage, "\r\n") {
+		return bad("timezone or accept-language too long or malformed")
+	}
+	return nil
+}
+
+// prepareExtra applies, before the page loads, the options of this file
+// that must be in place then. headers are the request's extra headers,
+// which it may add to.
+func (r *urlRun) prepareExtra(ctx context.Context, headers network.Headers) error {
+	req := r.req
+	if req.AcceptLanguage != "" {
+		headers["Accept-Language"] = req.AcceptLanguage
+	}
+	if req.Timezone != "" {
+		if err := emulation.SetTimezoneOverride(req.Timezone).Do(ctx); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("set timezone: %w", err)
+			}
+			return fmt.Errorf("%w: timezone %q: %w", ErrBadRequest, req.Timezone, err)
+		}
+	}
+	if req.DisableJS {
+		if err := emulation.SetScriptExecutionDisabled(true).Do(ctx); err != nil {
+			return fmt.Errorf("disable scripts: %w", err)
+		}
+	}
+	if len(req.BlockURLs) > 0 {
+		// Next to the schemes setup blocks, which this call replaces.
+		patterns := slices.Concat(blockedSchemePatterns, req.BlockURLs)
+		if err := network.SetBlockedURLs(patterns).Do(ctx); err != nil {
+			return fmt.Errorf("block urls: %w", err)
+		}
+	}
+	if pats := fetchPatterns(req.BlockResources); len(pats) > 0 {
+		if err := fetch.Enable().WithPatterns(pats).Do(ctx); err != nil {
+			return fmt.Errorf("block resource types: %w", err)
+		}
+	}
+	return nil
+}
+
+// fetchPatterns are the Fetch interception patterns blocking types.
+func fetchPatterns(types []ResourceType) []*fetch.RequestPattern {
+	var out []*fetch.RequestPattern
+	seen := make(map[network.ResourceType]bool)
+	for _, t := range types {
+		for _, ct := range cdpTypes[t] {
+			if !seen[ct] {
+				seen[ct] = true
+				out = append(out, &fetch.RequestPattern{URLPattern: "*", ResourceType: ct, RequestStage: fetch.RequestStageRequest})
+			}
+		}
+	}
+	return out
+}
+
+// onPausedLocked fails an intercepted request (a blocked resource type), or lets
+// it go on when it is the main frame's document. It runs on chromedp's
+// event goroutine with r.mu held, so the answer is sent from a helper.
+func (r *urlRun) onPausedLocked(ev *fetch.EventRequestPaused) {
+	if r.closed || r.tab == nil {
+		return
+	}
+	tgt := r.tab
+	main := ev.ResourceType == network.ResourceTypeDocument && ev.FrameID == r.mainFrame
+	if !main && ev.Request != nil {
+		r.inspBlocked = append(r.inspBlocked, ev.Request.URL)
+	}
+	r.helpers.Go(func() {
+		ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
+		defer cancel()
+		ctx = cdp.WithExecutor(ctx, tgt)
+		var err error
+		if main {
+			err = fetch.ContinueRequest(ev.RequestID).Do(ctx)
+		} else {
+			err = fetch.FailRequest(ev.RequestID, network.ErrorReasonBlockedByClient).Do(ctx)
+		}
+		if err != nil {
+			r.in.log.Debug("answer intercepted request", "err", err)
+		}
+	})
+}
+
+// beforeCapture applies, once the page has loaded and the request's JS
+// ran, the options of this file that act on the loaded page.
+func (r *urlRun) beforeCapture(ctx context.Context) error {
+	req := r.req
+	if req.PressEscape {
+		for _, t := range []input.KeyType{input.KeyDown, input.KeyUp} {
+			err := input.DispatchKeyEvent(t).WithKey("Escape").WithCode("Escape").
+				WithWindowsVirtualKeyCode(27).WithNativeVirtualKeyCode(27).Do(ctx)
+			if err != nil {
+				return fmt.Errorf("press escape: %w", err)
+			}
+		}
+	}
+	if len(req.HideSelector) > 0 {
+		var css strings.Builder
+		for _, s := range req.HideSelector {
+			// One rule each: a selector the browser rejects drops only
+			// its own rule.
+			css.WriteString(s + "{display:none !important}\n")
+		}
+		if err := injectCSS(ctx, css.String()); err != nil {
+			return fmt.Errorf("hide selectors: %w", err)
+		}
+	}
+	return nil
+}
+
+// injectCSS adds css to the page as a style element.
+func injectCSS(ctx context.Context, css string) error {
+	js := `(() => { const s = document.createElement('style'); s.textContent = ` + jsString(css) +
+		`; (document.head || document.documentElement).appendChild(s); })()`
+	return evaluate(ctx, js, nil)
+}
