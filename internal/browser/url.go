@@ -36,6 +36,10 @@ type Clip struct{ X, Y, Width, Height int }
 // Cookie is one cookie set for the URL before navigation.
 type Cookie struct{ Name, Value string }
 
+// Geolocation is an emulated position: latitude -90..90, longitude
+// -180..180 (degrees), accuracy in metres (0 means 1).
+type Geolocation struct{ Latitude, Longitude, Accuracy float64 }
+
 // PDFOptions are the pdf_* options.
 type PDFOptions struct {
 	// PageSize is A0..A6, Letter, Legal, Tabloid, Ledger; "" means A4.
@@ -125,6 +129,15 @@ type URLRequest struct {
 	// Timezone is an IANA zone ("Europe/Paris") the page sees; "" leaves
 	// the host's. An unknown zone is ErrBadRequest.
 	Timezone string
+	// Referer is sent as the main frame's Referer header; "" sends none.
+	Referer string
+	// Authorization is sent as the Authorization header with requests to
+	// URL's origin (scheme, host and port) only, never to other hosts;
+	// HTML renders have no origin and ignore it.
+	Authorization string
+	// Geolocation is the position the page's navigator.geolocation
+	// reports, with the permission granted; nil leaves it unavailable.
+	Geolocation *Geolocation
 
 	PDF PDFOptions
 

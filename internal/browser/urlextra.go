@@ -3,9 +3,11 @@ package browser
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
@@ -93,6 +95,13 @@ func (r URLRequest) validateExtra() error {
 			return bad("resource type %q is not one of %v", t, ResourceTypes)
 		}
 	}
+	if g := r.Geolocation; g != nil && (!(g.Latitude >= -90 && g.Latitude <= 90) ||
+		!(g.Longitude >= -180 && g.Longitude <= 180) || !(g.Accuracy >= 0 && g.Accuracy <= 1e7)) {
+		return bad("geolocation %+v: latitude -90..90, longitude -180..180, accuracy 0..1e7", *g)
+	}
+	if strings.ContainsAny(r.Referer+r.Authorization, "\r\n\x00") || len(r.Referer) > 4096 || len(r.Authorization) > 8192 {
+		return bad("referer or authorization too long or malformed")
+	}
 	if len(r.Timezone) > 100 || len(r.AcceptLanguage) > 200 || strings.ContainsAny(r.AcceptLanguage, "\r\n") {
 		return bad("timezone or accept-language too long or malformed")
 	}
@@ -127,7 +136,32 @@ func (r *urlRun) prepareExtra(ctx context.Context, headers network.Headers) erro
 			return fmt.Errorf("block urls: %w", err)
 		}
 	}
-	if pats := fetchPatterns(req.BlockResources); len(pats) > 0 {
+	if g := req.Geolocation; g != nil {
+		bexec := cdp.WithExecutor(ctx, r.in.browser)
+		grant := browser.GrantPermissions([]browser.PermissionType{browser.PermissionTypeGeolocation}).WithBrowserContextID(r.bctxID)
+		if err := grant.Do(bexec); err != nil {
+			return fmt.Errorf("grant geolocation: %w", err)
+		}
+		acc := g.Accuracy
+		if acc == 0 {
+			acc = 1
+		}
+		if err := emulation.SetGeolocationOverride().WithLatitude(g.Latitude).WithLongitude(g.Longitude).WithAccuracy(acc).Do(ctx); err != nil {
+			return fmt.Errorf("set geolocation: %w", err)
+		}
+	}
+	pats := fetchPatterns(req.BlockResources)
+	if req.Referer != "" && req.URL != "" {
+		// Set on the request itself: Chromium's referrer policy would
+		// drop Page.navigate's referrer on a downgrade to http.
+		pats = append(pats, &fetch.RequestPattern{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest})
+	}
+	if req.Authorization != "" && originOf(req.URL) != "" {
+		// Every request, as the handler compares origins with default
+		// ports made explicit, which a URL pattern cannot.
+		pats = append(pats, &fetch.RequestPattern{URLPattern: "*", RequestStage: fetch.RequestStageRequest})
+	}
+	if len(pats) > 0 {
 		if err := fetch.Enable().WithPatterns(pats).Do(ctx); err != nil {
 			return fmt.Errorf("block resource types: %w", err)
 		}
@@ -150,16 +184,28 @@ func fetchPatterns(types []ResourceType) []*fetch.RequestPattern {
 	return out
 }
 
-// onPausedLocked fails an intercepted request (a blocked resource type), or lets
-// it go on when it is the main frame's document. It runs on chromedp's
-// event goroutine with r.mu held, so the answer is sent from a helper.
+// onPausedLocked answers an intercepted request: a blocked resource type
+// fails (never the main frame's document), a request to the URL's origin
+// gets the Authorization header, the main document the Referer, anything
+// else goes on as it was. It runs
+// on chromedp's event goroutine with r.mu held, so the answer is sent from
+// a helper.
 func (r *urlRun) onPausedLocked(ev *fetch.EventRequestPaused) {
-	if r.closed || r.tab == nil {
+	if r.closed || r.tab == nil || ev.Request == nil {
 		return
 	}
 	tgt := r.tab
 	main := ev.ResourceType == network.ResourceTypeDocument && ev.FrameID == r.mainFrame
-	if !main && ev.Request != nil {
+	block := !main && blocksType(r.req.BlockResources, ev.ResourceType)
+	add := make(map[string]string)
+	if auth := r.req.Authorization; auth != "" && originOf(ev.Request.URL) == originOf(r.req.URL) {
+		add["Authorization"] = auth
+	}
+	if main && r.req.Referer != "" {
+		add["Referer"] = r.req.Referer
+	}
+	headers := withHeaders(ev.Request.Headers, add)
+	if block {
 		r.inspBlocked = append(r.inspBlocked, ev.Request.URL)
 	}
 	r.helpers.Go(func() {
@@ -167,15 +213,63 @@ func (r *urlRun) onPausedLocked(ev *fetch.EventRequestPaused) {
 		defer cancel()
 		ctx = cdp.WithExecutor(ctx, tgt)
 		var err error
-		if main {
-			err = fetch.ContinueRequest(ev.RequestID).Do(ctx)
-		} else {
+		switch {
+		case block:
 			err = fetch.FailRequest(ev.RequestID, network.ErrorReasonBlockedByClient).Do(ctx)
+		case headers != nil:
+			err = fetch.ContinueRequest(ev.RequestID).WithHeaders(headers).Do(ctx)
+		default:
+			err = fetch.ContinueRequest(ev.RequestID).Do(ctx)
 		}
 		if err != nil {
 			r.in.log.Debug("answer intercepted request", "err", err)
 		}
 	})
+}
+
+// withHeaders is have with add's headers set (replacing any of the same
+// name), or nil if add is empty.
+func withHeaders(have network.Headers, add map[string]string) []*fetch.HeaderEntry {
+	if len(add) == 0 {
+		return nil
+	}
+	var out []*fetch.HeaderEntry
+	for k, v := range have {
+		replaced := false
+		for name := range add {
+			replaced = replaced || strings.EqualFold(k, name)
+		}
+		if !replaced {
+			out = append(out, &fetch.HeaderEntry{Name: k, Value: fmt.Sprint(v)})
+		}
+	}
+	for k, v := range add {
+		out = append(out, &fetch.HeaderEntry{Name: k, Value: v})
+	}
+	return out
+}
+
+// blocksType tells whether types block Chromium's resource type t.
+func blocksType(types []ResourceType, t network.ResourceType) bool {
+	for _, rt := range types {
+		if slices.Contains(cdpTypes[rt], t) {
+			return true
+		}
+	}
+	return false
+}
+
+// originOf is raw's scheme://host[:port], or "" if it has none.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	hp := hostPortOf(raw)
+	if hp == "" {
+		return ""
+	}
+	return u.Scheme + "://" + hp
 }
 
 // beforeCapture applies, once the page has loaded and the request's JS

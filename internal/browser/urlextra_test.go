@@ -111,6 +111,8 @@ func TestURLRequestExtraValidate(t *testing.T) {
 		"unknown type":       {BlockResources: []ResourceType{"documents"}},
 		"header injection":   {AcceptLanguage: "en\r\nX-Evil: 1"},
 		"long tz":            {Timezone: strings.Repeat("a", 101)},
+		"bad latitude":       {Geolocation: &Geolocation{Latitude: 91}},
+		"referer newline":    {Referer: "http://a/\nX: y"},
 	} {
 		req.URL, req.Format = "http://example.com/", FormatPNG
 		if err := req.withDefaults().validate(); !errors.Is(err, ErrBadRequest) {
@@ -122,4 +124,57 @@ func TestURLRequestExtraValidate(t *testing.T) {
 	if err := ok.withDefaults().validate(); err != nil {
 		t.Errorf("valid request: %v", err)
 	}
+}
+
+// TestRenderURLRequestOptions checks referer, authorization (to the page's
+// origin only) and geolocation by what the servers received and the page
+// showed.
+func TestRenderURLRequestOptions(t *testing.T) {
+	other := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/other.png": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(solidPNG(t, 2, 2, green))
+		},
+	})
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/page": htmlPage(`<!doctype html><body><img src="/same.png"><img src="` + other.URL + `/other.png">`),
+		"/same.png": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(solidPNG(t, 2, 2, green))
+		},
+		"/geo": htmlPage(`<!doctype html><body style="margin:0;background:rgb(255,0,0)"><script>
+			navigator.geolocation.getCurrentPosition((p) => {
+			  if (Math.abs(p.coords.latitude - 48.85) < 1e-6 && Math.abs(p.coords.longitude - 2.35) < 1e-6 && p.coords.accuracy === 25)
+			    document.body.style.background = 'rgb(0,255,0)';
+			  document.body.appendChild(document.createElement('i')).id = 'done';
+			}, () => { document.body.appendChild(document.createElement('i')).id = 'done'; });</script>`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+
+	t.Run("referer and authorization", func(t *testing.T) {
+		renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 100, Height: 100, WaitUntil: WaitRequestsFinished,
+			Referer: "https://search.example/?q=x", Authorization: "Bearer s3cret"})
+		if got := s.headerOf("/page").Get("Referer"); got != "https://search.example/?q=x" {
+			t.Errorf("Referer = %q", got)
+		}
+		for _, path := range []string{"/page", "/same.png"} {
+			if got := s.headerOf(path).Get("Authorization"); got != "Bearer s3cret" {
+				t.Errorf("%s: Authorization = %q, want the token", path, got)
+			}
+		}
+		h := other.headerOf("/other.png")
+		if h == nil {
+			t.Fatal("the other origin's image was not requested")
+		}
+		if got := h.Get("Authorization"); got != "" {
+			t.Errorf("another origin got Authorization %q", got)
+		}
+	})
+	t.Run("geolocation", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/geo", Width: 100, Height: 100, WaitFor: "#done"})
+		wantPixel(t, img, 50, 50, red) // no position without the option
+		_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/geo", Width: 100, Height: 100, WaitFor: "#done",
+			Geolocation: &Geolocation{Latitude: 48.85, Longitude: 2.35, Accuracy: 25}})
+		wantPixel(t, img, 50, 50, green)
+	})
 }
