@@ -50,6 +50,25 @@ type PDFOptions struct {
 	Background bool
 	// MarginTop..MarginLeft are in millimetres.
 	MarginTop, MarginRight, MarginBottom, MarginLeft float64
+
+	// PageWidth and PageHeight are a custom paper size in millimetres
+	// (both or neither, each 10..5000); they override PageSize.
+	PageWidth, PageHeight float64
+	// Scale scales the page's rendering, 0.1..2; 0 means 1.
+	Scale float64
+	// PageRanges prints only these pages, like "1-3, 5" (1-based); ""
+	// prints all. Pages beyond the document are ErrBadRequest.
+	PageRanges string
+	// ShowHeader and ShowFooter print a header / footer on every page:
+	// HeaderTemplate / FooterTemplate, or Chromium's (date and title /
+	// URL and page numbers) when empty. Templates are HTML whose elements
+	// of class date, title, url, pageNumber and totalPages get those
+	// values; leave room for them with the margins.
+	ShowHeader, ShowFooter         bool
+	HeaderTemplate, FooterTemplate string
+	// Media is the CSS media type printed: "" or "print" (the default),
+	// or "screen".
+	Media string
 }
 
 // URLRequest is one render of a client's URL or HTML (exactly one of them).

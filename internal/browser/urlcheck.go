@@ -99,6 +99,9 @@ func (r URLRequest) validate() error {
 		if _, ok := pdfPaperSizes[strings.ToLower(r.PDF.PageSize)]; !ok && r.PDF.PageSize != "" {
 			return bad("pdf page size %q is not A0..A6, Letter, Legal, Tabloid or Ledger", r.PDF.PageSize)
 		}
+		if err := r.PDF.validate(); err != nil {
+			return err
+		}
 		for _, m := range []float64{r.PDF.MarginTop, r.PDF.MarginRight, r.PDF.MarginBottom, r.PDF.MarginLeft} {
 			if m < 0 || m > 100 || math.IsNaN(m) {
 				return bad("pdf margin %vmm is outside 0..100", m)

@@ -733,24 +733,6 @@ func (r *urlRun) clip(ctx context.Context) (*page.Viewport, error) {
 	return &page.Viewport{X: x, Y: y, Width: w, Height: h, Scale: 1}, nil
 }
 
-// printPDF prints with the pdf_* options.
-func (r *urlRun) printPDF(ctx context.Context) ([]byte, error) {
-	o := r.req.PDF
-	size := pdfPaperSizes[strings.ToLower(cmp.Or(o.PageSize, "a4"))]
-	const mmPerInch = 25.4
-	data, _, err := page.PrintToPDF().
-		WithLandscape(o.Landscape).
-		WithPrintBackground(o.Background).
-		WithPaperWidth(size[0]).WithPaperHeight(size[1]).
-		WithMarginTop(o.MarginTop / mmPerInch).WithMarginRight(o.MarginRight / mmPerInch).
-		WithMarginBottom(o.MarginBottom / mmPerInch).WithMarginLeft(o.MarginLeft / mmPerInch).
-		Do(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("print to pdf: %w", err)
-	}
-	return data, nil
-}
-
 // cleanup closes the tab, disposes of the browser context (which also
 // closes any window the page opened and drops its cookies and storage) and
 // stops the proxy, cutting whatever connections the page still had open.
