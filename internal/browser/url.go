@@ -100,6 +100,22 @@ type URLRequest struct {
 	Delay time.Duration
 	// WaitFor waits for a selector to be present before capturing.
 	WaitFor string
+	// WaitToLeave waits, after WaitFor, until no element matches this
+	// selector (a spinner, a loading overlay).
+	WaitToLeave string
+	// WaitTimeout bounds each of the WaitFor and WaitToLeave waits, which
+	// fail with ErrSelectorNotFound when it runs out; 0 means only the
+	// render's timeout bounds them.
+	WaitTimeout time.Duration
+	// SkipWaitForImages captures without waiting for images to load and
+	// decode (web fonts still get a moment).
+	SkipWaitForImages bool
+	// FailIfSelectorMissing fails the render with ErrSelectorMissing when
+	// no element matches it once the page is ready.
+	FailIfSelectorMissing string
+	// FailIfSelectorPresent fails the render with ErrSelectorPresent when
+	// an element matches it once the page is ready.
+	FailIfSelectorPresent string
 	// WaitUntil is when the page counts as loaded; "" means WaitLoaded.
 	WaitUntil WaitUntil
 	// Timeout bounds the whole render (navigation to bytes); 0 means the

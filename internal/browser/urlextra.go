@@ -25,8 +25,9 @@ const (
 	MaxSelectors = 50
 	// MaxBlockURLs bounds BlockURLs.
 	MaxBlockURLs = 100
-	// maxPatternLen bounds one selector or URL pattern.
-	maxPatternLen = 1000
+	// maxPatternLen bounds one selector or URL pattern (as the v1 parser
+	// bounds selectors).
+	maxPatternLen = 2048
 )
 
 // ResourceType is a kind of request a render may block (Urlbox's block_*
@@ -76,6 +77,9 @@ var cdpTypes = map[ResourceType][]network.ResourceType{
 func (r URLRequest) validateExtra() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+	}
+	if err := r.validateWaits(); err != nil {
+		return err
 	}
 	if len(r.HideSelector) > MaxSelectors {
 		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)

@@ -231,7 +231,8 @@ func (u *URLRenderer) renderIn(ctx context.Context, in *instance, req URLRequest
 	var domain error
 	switch {
 	case errors.Is(err, ErrBlockedURL), errors.Is(err, ErrNavigation), errors.Is(err, ErrPageStatus),
-		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest):
+		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest),
+		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent):
 		domain = err
 	}
 	switch {
@@ -616,10 +617,8 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	if err := r.beforeCapture(ctx); err != nil {
 		return err
 	}
-	if req.WaitFor != "" {
-		if err := r.waitFor(ctx, req.WaitFor); err != nil {
-			return err
-		}
+	if err := r.waits(ctx); err != nil {
+		return err
 	}
 	if req.Delay > 0 {
 		select {
@@ -632,40 +631,13 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	// web fonts a moment, as text without them is wrong, not partial. Only
 	// a moment: fonts.ready also waits for the document to finish loading.
 	settle := readyScript
-	if req.WaitUntil == WaitDOMLoaded {
+	if req.WaitUntil == WaitDOMLoaded || req.SkipWaitForImages {
 		settle = `Promise.race([document.fonts && document.fonts.ready, new Promise((r) => setTimeout(r, 500))]).then(() => true, () => true)`
 	}
 	if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
 		return fmt.Errorf("wait for page to settle: %w", err)
 	}
-	return nil
-}
-
-// waitFor polls until selector matches an element. Running out of time
-// there is ErrSelectorNotFound (and ErrRenderTimeout).
-func (r *urlRun) waitFor(ctx context.Context, selector string) error {
-	js := `!!document.querySelector(` + jsString(selector) + `)`
-	t := time.NewTicker(pollInterval * 4)
-	defer t.Stop()
-	for {
-		var found bool
-		err := evaluate(ctx, js, &found)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			// querySelector throws on a malformed selector.
-			return fmt.Errorf("%w: wait_for %q: %w", ErrSelectorNotFound, selector, err)
-		case found:
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), errRenderDeadline) {
-				return fmt.Errorf("%w: wait_for %q matched nothing in time: %w", ErrSelectorNotFound, selector, ErrRenderTimeout)
-			}
-			return fmt.Errorf("wait_for %q: %w", selector, ctx.Err())
-		case <-t.C:
-		}
-	}
+	return r.failIf(ctx)
 }
 
 // capture prints the PDF or takes the screenshot.
