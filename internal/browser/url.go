@@ -174,6 +174,33 @@ type URLRequest struct {
 	// reports, with the permission granted; nil leaves it unavailable.
 	Geolocation *Geolocation
 
+	// Interaction options (urlinteract.go), applied after JS, in this
+	// order.
+
+	// Click clicks the first element matching each selector, in order;
+	// at most MaxSelectors.
+	Click []string
+	// ClickAll clicks every element (at most maxClickAll) matching each
+	// selector; at most MaxSelectors.
+	ClickAll []string
+	// Highlight marks every occurrence of these words (case-insensitive)
+	// in the page's text, in HighlightFg on HighlightBg (any CSS colour;
+	// "" means white on red).
+	Highlight                string
+	HighlightFg, HighlightBg string
+	// BgColor is a CSS colour painted behind the page (html and body).
+	BgColor string
+	// DisableAnimations turns CSS animations and transitions off.
+	DisableAnimations bool
+	// ReducedMotion emulates prefers-reduced-motion: reduce.
+	ReducedMotion bool
+	// ScrollTo scrolls the window before capture: a number of CSS pixels
+	// down, or a selector to scroll into view.
+	ScrollTo string
+	// Hover moves the mouse over the centre of the first element matching
+	// this selector, last, so :hover styles show in the capture.
+	Hover string
+
 	PDF PDFOptions
 
 	// SpaceID is the tenant the render is for; it decides only whose turn

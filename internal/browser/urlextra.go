@@ -81,6 +81,9 @@ func (r URLRequest) validateExtra() error {
 	if err := r.validateWaits(); err != nil {
 		return err
 	}
+	if err := r.validateInteract(); err != nil {
+		return err
+	}
 	if len(r.HideSelector) > MaxSelectors {
 		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)
 	}
@@ -289,6 +292,9 @@ func (r *urlRun) beforeCapture(ctx context.Context) error {
 			}
 		}
 	}
+	if err := r.interact(ctx); err != nil {
+		return err
+	}
 	if len(req.HideSelector) > 0 {
 		var css strings.Builder
 		for _, s := range req.HideSelector {
@@ -300,7 +306,7 @@ func (r *urlRun) beforeCapture(ctx context.Context) error {
 			return fmt.Errorf("hide selectors: %w", err)
 		}
 	}
-	return nil
+	return r.lastInteract(ctx)
 }
 
 // injectCSS adds css to the page as a style element.

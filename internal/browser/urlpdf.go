@@ -49,10 +49,7 @@ func (o PDFOptions) validate() error {
 func (r *urlRun) printPDF(ctx context.Context) ([]byte, error) {
 	o := r.req.PDF
 	if o.Media == "screen" {
-		em := emulation.SetEmulatedMedia().WithMedia("screen")
-		if r.req.DarkMode {
-			em = em.WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}})
-		}
+		em := emulation.SetEmulatedMedia().WithMedia("screen").WithFeatures(r.req.mediaFeatures())
 		if err := em.Do(ctx); err != nil {
 			return nil, fmt.Errorf("emulate screen media: %w", err)
 		}

@@ -454,10 +454,8 @@ func (r *urlRun) prepare(ctx context.Context) error {
 	if v := req.viewport(); r.viewport == nil || *r.viewport != v {
 		actions = append(actions, emulation.SetDeviceMetricsOverride(int64(v.width), int64(v.height), v.scale, false))
 	}
-	if req.DarkMode {
-		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{
-			{Name: "prefers-color-scheme", Value: "dark"},
-		}))
+	if f := req.mediaFeatures(); len(f) > 0 {
+		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures(f))
 	}
 	if req.UserAgent != "" {
 		actions = append(actions, emulation.SetUserAgentOverride(req.UserAgent))
