@@ -84,6 +84,18 @@ type URLRequest struct {
 	// FullPage captures the whole page height (at most 16384 CSS px) at
 	// the viewport's width.
 	FullPage bool
+	// FullWidth, with FullPage, captures the page's whole width too
+	// (at most the maximum dimension) rather than the viewport's.
+	FullWidth bool
+	// MaxHeight caps a FullPage capture's height in CSS pixels; 0 means
+	// the 16384 px limit only.
+	MaxHeight int
+	// ThumbWidth and ThumbHeight scale the capture down (never up) to a
+	// thumbnail of this many output pixels; Chromium draws it at that
+	// scale, so it is sharp and any format works. With one of them the
+	// other follows the aspect ratio; with both the width sets the scale
+	// and the height crops (from the top). 0 means no thumbnail.
+	ThumbWidth, ThumbHeight int
 	// Selector crops the capture to the first matching element.
 	Selector string
 	// Clip captures this rectangle of the page; not with Selector.

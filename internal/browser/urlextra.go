@@ -84,6 +84,9 @@ func (r URLRequest) validateExtra() error {
 	if err := r.validateInteract(); err != nil {
 		return err
 	}
+	if err := r.validateCapture(); err != nil {
+		return err
+	}
 	if len(r.HideSelector) > MaxSelectors {
 		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)
 	}

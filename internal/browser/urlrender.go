@@ -649,6 +649,9 @@ func (r *urlRun) capture(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if clip, err = r.thumb(ctx, clip); err != nil {
+		return nil, err
+	}
 	if clip != nil {
 		// Beyond the viewport, so full pages and elements below the fold
 		// are drawn rather than cut to the window.
@@ -687,12 +690,19 @@ func (r *urlRun) clip(ctx context.Context) (*page.Viewport, error) {
 	case req.Clip != nil:
 		x, y, w, h = float64(req.Clip.X), float64(req.Clip.Y), float64(req.Clip.Width), float64(req.Clip.Height)
 	case req.FullPage:
-		var height float64
-		js := `Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)`
-		if err := evaluate(ctx, js, &height); err != nil {
+		var size struct{ W, H float64 }
+		js := `({W: Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0),
+  H: Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)})`
+		if err := evaluate(ctx, js, &size); err != nil {
 			return nil, fmt.Errorf("measure page: %w", err)
 		}
-		w, h = float64(req.Width), max(height, float64(req.Height))
+		w, h = float64(req.Width), max(size.H, float64(req.Height))
+		if req.FullWidth {
+			w = max(size.W, w)
+		}
+		if req.MaxHeight > 0 {
+			h = min(h, float64(req.MaxHeight))
+		}
 	default:
 		return nil, nil
 	}
