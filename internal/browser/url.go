@@ -87,6 +87,13 @@ type URLRequest struct {
 	// FullWidth, with FullPage, captures the page's whole width too
 	// (at most the maximum dimension) rather than the viewport's.
 	FullWidth bool
+	// ScrollIncrement, with FullPage, scrolls the page down this many CSS
+	// pixels at a time (waiting ScrollDelay, 0..maxScrollDelay, after each
+	// step) to the bottom and back before capture, so content loaded on
+	// scroll is there; 0 (the default, Urlbox's skip_scroll) does not
+	// scroll. At most maxScrollSteps steps.
+	ScrollIncrement int
+	ScrollDelay     time.Duration
 	// MaxHeight caps a FullPage capture's height in CSS pixels; 0 means
 	// the 16384 px limit only.
 	MaxHeight int

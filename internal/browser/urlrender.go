@@ -615,6 +615,9 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	if err := r.beforeCapture(ctx); err != nil {
 		return err
 	}
+	if err := r.scrollThrough(ctx); err != nil {
+		return err
+	}
 	if err := r.waits(ctx); err != nil {
 		return err
 	}

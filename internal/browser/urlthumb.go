@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 )
@@ -14,6 +16,45 @@ func (r URLRequest) validateCapture() error {
 		r.MaxHeight < 0 || r.MaxHeight > maxCaptureHeight {
 		return fmt.Errorf("%w: thumb %dx%d or max_height %d is outside 0..%d (max_height 0..%d)",
 			ErrBadRequest, r.ThumbWidth, r.ThumbHeight, r.MaxHeight, maxDimension, maxCaptureHeight)
+	}
+	if r.ScrollIncrement < 0 || r.ScrollIncrement > maxCaptureHeight || r.ScrollDelay < 0 || r.ScrollDelay > maxScrollDelay {
+		return fmt.Errorf("%w: scroll_increment %d or scroll_delay %s is outside 0..%d / 0..%s",
+			ErrBadRequest, r.ScrollIncrement, r.ScrollDelay, maxCaptureHeight, maxScrollDelay)
+	}
+	return nil
+}
+
+// Bounds of the full-page scroll.
+const (
+	maxScrollDelay = 5 * time.Second
+	maxScrollSteps = 200
+)
+
+// scrollThrough scrolls a full page down by ScrollIncrement to its bottom
+// (at most maxScrollSteps steps or maxCaptureHeight) and back to the top.
+func (r *urlRun) scrollThrough(ctx context.Context) error {
+	req := r.req
+	if !req.FullPage || req.ScrollIncrement == 0 {
+		return nil
+	}
+	for step := 1; step <= maxScrollSteps; step++ {
+		var more bool
+		js := `(() => { const y = ` + strconv.Itoa(step*req.ScrollIncrement) + `; window.scrollTo(0, y);
+  return y < Math.min(document.documentElement.scrollHeight - innerHeight, ` + strconv.Itoa(maxCaptureHeight) + `); })()`
+		if err := evaluate(ctx, js, &more); err != nil {
+			return fmt.Errorf("scroll: %w", err)
+		}
+		select {
+		case <-time.After(max(req.ScrollDelay, pollInterval)):
+		case <-ctx.Done():
+			return fmt.Errorf("scroll: %w", ctx.Err())
+		}
+		if !more {
+			break
+		}
+	}
+	if err := evaluate(ctx, `window.scrollTo(0, 0)`, nil); err != nil {
+		return fmt.Errorf("scroll back: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // TestRenderURLCaptureSize checks thumb_width / thumb_height, max_height
@@ -46,4 +47,22 @@ func TestRenderURLCaptureSize(t *testing.T) {
 		wantSize(t, img, 1500, 300)
 		wantPixel(t, img, 1400, 50, green)
 	})
+}
+
+// TestRenderURLScrollIncrement checks that scroll_increment makes content
+// loaded on scroll appear in a full-page capture, and that without it
+// (skip_scroll) nothing scrolls.
+func TestRenderURLScrollIncrement(t *testing.T) {
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/lazy": htmlPage(`<!doctype html><body style="margin:0"><div style="height:2000px;background:#fff"></div>` +
+			`<div id="end" style="height:200px;background:rgb(255,0,0)"></div><script>
+			addEventListener('scroll', () => { if (scrollY > 1000) document.getElementById('end').style.background = 'rgb(0,255,0)'; });</script>`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, FullPage: true})
+	wantPixel(t, img, 200, 2100, red)
+	_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, FullPage: true,
+		ScrollIncrement: 400, ScrollDelay: 50 * time.Millisecond})
+	wantSize(t, img, 400, 2200)
+	wantPixel(t, img, 200, 2100, green)
 }
