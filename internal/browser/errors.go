@@ -31,6 +31,12 @@ var (
 	ErrSelectorNotFound = errors.New("selector not found")
 	// ErrNavigation: the page could not be loaded (DNS, refused, TLS, …).
 	ErrNavigation = errors.New("navigation failed")
+	// ErrSelectorMissing: fail_if_selector_missing matched nothing once
+	// the page was ready.
+	ErrSelectorMissing = errors.New("required selector is missing")
+	// ErrSelectorPresent: fail_if_selector_present matched an element once
+	// the page was ready.
+	ErrSelectorPresent = errors.New("forbidden selector is present")
 	// ErrPageScript: the request's js threw (or its promise rejected).
 	ErrPageScript = errors.New("page script failed")
 )

@@ -36,6 +36,10 @@ type Clip struct{ X, Y, Width, Height int }
 // Cookie is one cookie set for the URL before navigation.
 type Cookie struct{ Name, Value string }
 
+// Geolocation is an emulated position: latitude -90..90, longitude
+// -180..180 (degrees), accuracy in metres (0 means 1).
+type Geolocation struct{ Latitude, Longitude, Accuracy float64 }
+
 // PDFOptions are the pdf_* options.
 type PDFOptions struct {
 	// PageSize is A0..A6, Letter, Legal, Tabloid, Ledger; "" means A4.
@@ -46,6 +50,25 @@ type PDFOptions struct {
 	Background bool
 	// MarginTop..MarginLeft are in millimetres.
 	MarginTop, MarginRight, MarginBottom, MarginLeft float64
+
+	// PageWidth and PageHeight are a custom paper size in millimetres
+	// (both or neither, each 10..5000); they override PageSize.
+	PageWidth, PageHeight float64
+	// Scale scales the page's rendering, 0.1..2; 0 means 1.
+	Scale float64
+	// PageRanges prints only these pages, like "1-3, 5" (1-based); ""
+	// prints all. Pages beyond the document are ErrBadRequest.
+	PageRanges string
+	// ShowHeader and ShowFooter print a header / footer on every page:
+	// HeaderTemplate / FooterTemplate, or Chromium's (date and title /
+	// URL and page numbers) when empty. Templates are HTML whose elements
+	// of class date, title, url, pageNumber and totalPages get those
+	// values; leave room for them with the margins.
+	ShowHeader, ShowFooter         bool
+	HeaderTemplate, FooterTemplate string
+	// Media is the CSS media type printed: "" or "print" (the default),
+	// or "screen".
+	Media string
 }
 
 // URLRequest is one render of a client's URL or HTML (exactly one of them).
@@ -61,6 +84,25 @@ type URLRequest struct {
 	// FullPage captures the whole page height (at most 16384 CSS px) at
 	// the viewport's width.
 	FullPage bool
+	// FullWidth, with FullPage, captures the page's whole width too
+	// (at most the maximum dimension) rather than the viewport's.
+	FullWidth bool
+	// ScrollIncrement, with FullPage, scrolls the page down this many CSS
+	// pixels at a time (waiting ScrollDelay, 0..maxScrollDelay, after each
+	// step) to the bottom and back before capture, so content loaded on
+	// scroll is there; 0 (the default, Urlbox's skip_scroll) does not
+	// scroll. At most maxScrollSteps steps.
+	ScrollIncrement int
+	ScrollDelay     time.Duration
+	// MaxHeight caps a FullPage capture's height in CSS pixels; 0 means
+	// the 16384 px limit only.
+	MaxHeight int
+	// ThumbWidth and ThumbHeight scale the capture down (never up) to a
+	// thumbnail of this many output pixels; Chromium draws it at that
+	// scale, so it is sharp and any format works. With one of them the
+	// other follows the aspect ratio; with both the width sets the scale
+	// and the height crops (from the top). 0 means no thumbnail.
+	ThumbWidth, ThumbHeight int
 	// Selector crops the capture to the first matching element.
 	Selector string
 	// Clip captures this rectangle of the page; not with Selector.
@@ -77,6 +119,22 @@ type URLRequest struct {
 	Delay time.Duration
 	// WaitFor waits for a selector to be present before capturing.
 	WaitFor string
+	// WaitToLeave waits, after WaitFor, until no element matches this
+	// selector (a spinner, a loading overlay).
+	WaitToLeave string
+	// WaitTimeout bounds each of the WaitFor and WaitToLeave waits, which
+	// fail with ErrSelectorNotFound when it runs out; 0 means only the
+	// render's timeout bounds them.
+	WaitTimeout time.Duration
+	// SkipWaitForImages captures without waiting for images to load and
+	// decode (web fonts still get a moment).
+	SkipWaitForImages bool
+	// FailIfSelectorMissing fails the render with ErrSelectorMissing when
+	// no element matches it once the page is ready.
+	FailIfSelectorMissing string
+	// FailIfSelectorPresent fails the render with ErrSelectorPresent when
+	// an element matches it once the page is ready.
+	FailIfSelectorPresent string
 	// WaitUntil is when the page counts as loaded; "" means WaitLoaded.
 	WaitUntil WaitUntil
 	// Timeout bounds the whole render (navigation to bytes); 0 means the
@@ -100,6 +158,67 @@ type URLRequest struct {
 	FailOn4xx, FailOn5xx bool
 	// BlockAds blocks requests matching the bundled ad/tracker blocklist.
 	BlockAds bool
+
+	// Cleanup and request options (urlextra.go).
+
+	// HideSelector lists CSS selectors whose elements are hidden
+	// (display: none) before capture; at most MaxSelectors.
+	HideSelector []string
+	// BlockURLs lists URL patterns ('*' matches anything) never fetched,
+	// like BlockAds; at most MaxBlockURLs. Blocked requests are in
+	// URLResult.Blocked.
+	BlockURLs []string
+	// BlockResources lists resource types never fetched (see
+	// ResourceTypes); the main document cannot be blocked.
+	BlockResources []ResourceType
+	// DisableJS turns the page's own scripts off (the request's JS and
+	// the renderer's own probes still run).
+	DisableJS bool
+	// PressEscape presses the Escape key once the page has loaded (after
+	// JS), to close modals.
+	PressEscape bool
+	// AcceptLanguage is sent as the Accept-Language header; "" leaves
+	// Chromium's.
+	AcceptLanguage string
+	// Timezone is an IANA zone ("Europe/Paris") the page sees; "" leaves
+	// the host's. An unknown zone is ErrBadRequest.
+	Timezone string
+	// Referer is sent as the main frame's Referer header; "" sends none.
+	Referer string
+	// Authorization is sent as the Authorization header with requests to
+	// URL's origin (scheme, host and port) only, never to other hosts;
+	// HTML renders have no origin and ignore it.
+	Authorization string
+	// Geolocation is the position the page's navigator.geolocation
+	// reports, with the permission granted; nil leaves it unavailable.
+	Geolocation *Geolocation
+
+	// Interaction options (urlinteract.go), applied after JS, in this
+	// order.
+
+	// Click clicks the first element matching each selector, in order;
+	// at most MaxSelectors.
+	Click []string
+	// ClickAll clicks every element (at most maxClickAll) matching each
+	// selector; at most MaxSelectors.
+	ClickAll []string
+	// Highlight marks every occurrence of these words (case-insensitive)
+	// in the page's text, in HighlightFg on HighlightBg (any CSS colour;
+	// "" means white on red).
+	Highlight                string
+	HighlightFg, HighlightBg string
+	// BgColor is a CSS colour painted behind the page (html and body).
+	BgColor string
+	// DisableAnimations turns CSS animations and transitions off.
+	DisableAnimations bool
+	// ReducedMotion emulates prefers-reduced-motion: reduce.
+	ReducedMotion bool
+	// ScrollTo scrolls the window before capture: a number of CSS pixels
+	// down, or a selector to scroll into view.
+	ScrollTo string
+	// Hover moves the mouse over the centre of the first element matching
+	// this selector, last, so :hover styles show in the capture.
+	Hover string
 
 	PDF PDFOptions
 

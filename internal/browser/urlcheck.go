@@ -82,6 +82,9 @@ func (r URLRequest) validate() error {
 	case r.Selector != "" && r.Clip != nil:
 		return bad("selector and clip cannot both be given")
 	}
+	if err := r.validateExtra(); err != nil {
+		return err
+	}
 	switch r.WaitUntil {
 	case WaitDOMLoaded, WaitLoaded, WaitRequestsFinished, WaitMostRequestsFinished:
 	default:
@@ -95,6 +98,9 @@ func (r URLRequest) validate() error {
 	if r.Format == FormatPDF {
 		if _, ok := pdfPaperSizes[strings.ToLower(r.PDF.PageSize)]; !ok && r.PDF.PageSize != "" {
 			return bad("pdf page size %q is not A0..A6, Letter, Legal, Tabloid or Ledger", r.PDF.PageSize)
+		}
+		if err := r.PDF.validate(); err != nil {
+			return err
 		}
 		for _, m := range []float64{r.PDF.MarginTop, r.PDF.MarginRight, r.PDF.MarginBottom, r.PDF.MarginLeft} {
 			if m < 0 || m > 100 || math.IsNaN(m) {

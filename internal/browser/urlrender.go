@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -230,7 +231,8 @@ func (u *URLRenderer) renderIn(ctx context.Context, in *instance, req URLRequest
 	var domain error
 	switch {
 	case errors.Is(err, ErrBlockedURL), errors.Is(err, ErrNavigation), errors.Is(err, ErrPageStatus),
-		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest):
+		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest),
+		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent):
 		domain = err
 	}
 	switch {
@@ -452,19 +454,20 @@ func (r *urlRun) prepare(ctx context.Context) error {
 	if v := req.viewport(); r.viewport == nil || *r.viewport != v {
 		actions = append(actions, emulation.SetDeviceMetricsOverride(int64(v.width), int64(v.height), v.scale, false))
 	}
-	if req.DarkMode {
-		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{
-			{Name: "prefers-color-scheme", Value: "dark"},
-		}))
+	if f := req.mediaFeatures(); len(f) > 0 {
+		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures(f))
 	}
 	if req.UserAgent != "" {
 		actions = append(actions, emulation.SetUserAgentOverride(req.UserAgent))
 	}
-	if len(req.Headers) > 0 {
-		h := make(network.Headers, len(req.Headers))
-		for k, v := range req.Headers {
-			h[k] = v
-		}
+	h := make(network.Headers, len(req.Headers)+1)
+	for k, v := range req.Headers {
+		h[k] = v
+	}
+	if err := r.prepareExtra(ctx, h); err != nil {
+		return err
+	}
+	if len(h) > 0 {
 		actions = append(actions, network.SetExtraHTTPHeaders(h))
 	}
 	if req.Transparent && (req.Format == FormatPNG || req.Format == FormatWebP) {
@@ -599,9 +602,7 @@ func (r *urlRun) poll(ctx context.Context, what string, cond func() bool) error 
 func (r *urlRun) afterLoad(ctx context.Context) error {
 	req := r.req
 	if req.CSS != "" {
-		js := `(() => { const s = document.createElement('style'); s.textContent = ` + jsString(req.CSS) +
-			`; (document.head || document.documentElement).appendChild(s); })()`
-		if err := evaluate(ctx, js, nil); err != nil {
+		if err := injectCSS(ctx, req.CSS); err != nil {
 			return fmt.Errorf("inject css: %w", err)
 		}
 	}
@@ -611,10 +612,14 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 			return fmt.Errorf("%w: %w", ErrPageScript, err)
 		}
 	}
-	if req.WaitFor != "" {
-		if err := r.waitFor(ctx, req.WaitFor); err != nil {
-			return err
-		}
+	if err := r.beforeCapture(ctx); err != nil {
+		return err
+	}
+	if err := r.scrollThrough(ctx); err != nil {
+		return err
+	}
+	if err := r.waits(ctx); err != nil {
+		return err
 	}
 	if req.Delay > 0 {
 		select {
@@ -627,40 +632,13 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	// web fonts a moment, as text without them is wrong, not partial. Only
 	// a moment: fonts.ready also waits for the document to finish loading.
 	settle := readyScript
-	if req.WaitUntil == WaitDOMLoaded {
+	if req.WaitUntil == WaitDOMLoaded || req.SkipWaitForImages {
 		settle = `Promise.race([document.fonts && document.fonts.ready, new Promise((r) => setTimeout(r, 500))]).then(() => true, () => true)`
 	}
 	if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
 		return fmt.Errorf("wait for page to settle: %w", err)
 	}
-	return nil
-}
-
-// waitFor polls until selector matches an element. Running out of time
-// there is ErrSelectorNotFound (and ErrRenderTimeout).
-func (r *urlRun) waitFor(ctx context.Context, selector string) error {
-	js := `!!document.querySelector(` + jsString(selector) + `)`
-	t := time.NewTicker(pollInterval * 4)
-	defer t.Stop()
-	for {
-		var found bool
-		err := evaluate(ctx, js, &found)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			// querySelector throws on a malformed selector.
-			return fmt.Errorf("%w: wait_for %q: %w", ErrSelectorNotFound, selector, err)
-		case found:
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), errRenderDeadline) {
-				return fmt.Errorf("%w: wait_for %q matched nothing in time: %w", ErrSelectorNotFound, selector, ErrRenderTimeout)
-			}
-			return fmt.Errorf("wait_for %q: %w", selector, ctx.Err())
-		case <-t.C:
-		}
-	}
+	return r.failIf(ctx)
 }
 
 // capture prints the PDF or takes the screenshot.
@@ -672,6 +650,9 @@ func (r *urlRun) capture(ctx context.Context) ([]byte, error) {
 	shot := screenshot(req.Format, req.Quality)
 	clip, err := r.clip(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if clip, err = r.thumb(ctx, clip); err != nil {
 		return nil, err
 	}
 	if clip != nil {
@@ -712,12 +693,19 @@ func (r *urlRun) clip(ctx context.Context) (*page.Viewport, error) {
 	case req.Clip != nil:
 		x, y, w, h = float64(req.Clip.X), float64(req.Clip.Y), float64(req.Clip.Width), float64(req.Clip.Height)
 	case req.FullPage:
-		var height float64
-		js := `Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)`
-		if err := evaluate(ctx, js, &height); err != nil {
+		var size struct{ W, H float64 }
+		js := `({W: Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0),
+  H: Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)})`
+		if err := evaluate(ctx, js, &size); err != nil {
 			return nil, fmt.Errorf("measure page: %w", err)
 		}
-		w, h = float64(req.Width), max(height, float64(req.Height))
+		w, h = float64(req.Width), max(size.H, float64(req.Height))
+		if req.FullWidth {
+			w = max(size.W, w)
+		}
+		if req.MaxHeight > 0 {
+			h = min(h, float64(req.MaxHeight))
+		}
 	default:
 		return nil, nil
 	}
@@ -726,24 +714,6 @@ func (r *urlRun) clip(ctx context.Context) (*page.Viewport, error) {
 		return nil, fmt.Errorf("%w: capture area %vx%v is empty", ErrSelectorNotFound, w, h)
 	}
 	return &page.Viewport{X: x, Y: y, Width: w, Height: h, Scale: 1}, nil
-}
-
-// printPDF prints with the pdf_* options.
-func (r *urlRun) printPDF(ctx context.Context) ([]byte, error) {
-	o := r.req.PDF
-	size := pdfPaperSizes[strings.ToLower(cmp.Or(o.PageSize, "a4"))]
-	const mmPerInch = 25.4
-	data, _, err := page.PrintToPDF().
-		WithLandscape(o.Landscape).
-		WithPrintBackground(o.Background).
-		WithPaperWidth(size[0]).WithPaperHeight(size[1]).
-		WithMarginTop(o.MarginTop / mmPerInch).WithMarginRight(o.MarginRight / mmPerInch).
-		WithMarginBottom(o.MarginBottom / mmPerInch).WithMarginLeft(o.MarginLeft / mmPerInch).
-		Do(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("print to pdf: %w", err)
-	}
-	return data, nil
 }
 
 // cleanup closes the tab, disposes of the browser context (which also
@@ -865,6 +835,8 @@ func (r *urlRun) onEvent(ev any) {
 			}
 			m[ev.Name] = true
 		}
+	case *fetch.EventRequestPaused:
+		r.onPausedLocked(ev)
 	case *inspector.EventTargetCrashed:
 		r.crashed = true
 		r.crashCancel(errPageCrashed)

@@ -1,0 +1,90 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"image/color"
+	"net/http"
+	"net/netip"
+	"testing"
+)
+
+// TestRenderURLInteractOptions checks click, click_all, hover, scroll_to,
+// bg_color, highlight, disable_animations and reduced_motion by the
+// capture's pixels.
+func TestRenderURLInteractOptions(t *testing.T) {
+	const box = `position:absolute;width:50px;height:50px;`
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/click": htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
+			`<button id="a" style="` + box + `left:0;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>` +
+			`<button class="b" style="` + box + `left:50px;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>` +
+			`<button class="b" style="` + box + `left:100px;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>`),
+		"/hover": htmlPage(`<!doctype html><style>body{margin:0} #h{` + box + `left:20px;top:20px;background:rgb(255,0,0)} #h:hover{background:rgb(0,255,0)}</style><div id="h"></div>`),
+		"/scroll": htmlPage(`<!doctype html><body style="margin:0"><div style="height:2000px;background:rgb(255,0,0)"></div>` +
+			`<div id="target" style="height:200px;background:rgb(0,255,0)"></div><div style="height:2000px;background:rgb(0,0,255)"></div>`),
+		"/blank": htmlPage(`<!doctype html><body style="margin:0"><p>x</p>`),
+		"/words": htmlPage(`<!doctype html><body style="margin:0;background:#fff;font-size:80px;line-height:1">` +
+			`<span>zzzz</span> <span id="w">needle</span>`),
+		"/anim": htmlPage(`<!doctype html><style>body{margin:0;background:rgb(0,255,0)}
+			@keyframes k{from{background:rgb(255,0,0)}to{background:rgb(255,0,0)}}
+			#a{position:fixed;inset:0;animation:k 100s infinite}</style><div id="a"></div>`),
+		"/motion": htmlPage(`<!doctype html><style>body{margin:0;background:rgb(255,0,0)}
+			@media (prefers-reduced-motion: reduce){body{background:rgb(0,255,0)}}</style>`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	u := func(path string) string { return s.URL + path }
+	shot := func(req URLRequest) func(x, y int, want color.RGBA) {
+		t.Helper()
+		req.Width, req.Height = 200, 200
+		_, img := renderPNG(t, p, req)
+		return func(x, y int, want color.RGBA) { t.Helper(); wantPixel(t, img, x, y, want) }
+	}
+
+	t.Run("click and click_all", func(t *testing.T) {
+		at := shot(URLRequest{URL: u("/click"), Click: []string{"#a", "#nothing"}})
+		at(25, 25, green)
+		at(75, 25, red)
+		at = shot(URLRequest{URL: u("/click"), ClickAll: []string{".b"}})
+		at(25, 25, red)
+		at(75, 25, green)
+		at(125, 25, green)
+	})
+	t.Run("hover", func(t *testing.T) {
+		shot(URLRequest{URL: u("/hover")})(45, 45, red)
+		shot(URLRequest{URL: u("/hover"), Hover: "#h"})(45, 45, green)
+	})
+	t.Run("scroll_to", func(t *testing.T) {
+		shot(URLRequest{URL: u("/scroll")})(100, 100, red)
+		shot(URLRequest{URL: u("/scroll"), ScrollTo: "#target"})(100, 100, green)
+		shot(URLRequest{URL: u("/scroll"), ScrollTo: "3000"})(100, 100, blue)
+	})
+	t.Run("bg_color", func(t *testing.T) {
+		shot(URLRequest{URL: u("/blank"), BgColor: "rgb(0, 0, 255)"})(150, 150, blue)
+		_, err := p.RenderURL(context.Background(), URLRequest{URL: u("/blank"), Format: FormatPNG, BgColor: "red}body{x"})
+		if !errors.Is(err, ErrBadRequest) {
+			t.Errorf("bg_color breaking out of CSS: err = %v, want ErrBadRequest", err)
+		}
+	})
+	t.Run("highlight", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: u("/words"), Width: 800, Height: 100, Highlight: "needle", HighlightBg: "rgb(0,0,255)"})
+		found, before := false, false
+		for x := 0; x < 800; x++ {
+			c := pixelAt(img, x, 40)
+			if c == blue {
+				found = true
+				before = before || x < 150 // "zzzz" comes first and is not marked
+			}
+		}
+		if !found || before {
+			t.Errorf("highlight: blue background found=%v, on the unmarked word=%v", found, before)
+		}
+	})
+	t.Run("disable_animations", func(t *testing.T) {
+		shot(URLRequest{URL: u("/anim")})(100, 100, red)
+		shot(URLRequest{URL: u("/anim"), DisableAnimations: true})(100, 100, green)
+	})
+	t.Run("reduced_motion", func(t *testing.T) {
+		shot(URLRequest{URL: u("/motion")})(100, 100, red)
+		shot(URLRequest{URL: u("/motion"), ReducedMotion: true})(100, 100, green)
+	})
+}
