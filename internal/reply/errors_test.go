@@ -63,6 +63,8 @@ func TestFor(t *testing.T) {
 		{"v1 blocked", V1, browser.ErrBlockedURL, 400, "InvalidUrl", "the page is not allowed: url is not allowed", "", false},
 		{"v1 bad render", V1, fmt.Errorf("render rnd_1: %w", browser.ErrBadRequest), 422, "RenderFailed", "invalid render request", "", false},
 		{"v1 page status", V1, &browser.PageStatusError{Status: 404}, 422, "RenderFailed", "page answered 404 and fail_on_4xx was true", "", false},
+		{"v1 selector missing", V1, fmt.Errorf("render rnd_1: %w: #paywall", browser.ErrSelectorMissing), 422, "RenderFailed", "required selector is missing: #paywall", "", false},
+		{"v1 selector present", V1, fmt.Errorf("render rnd_1: %w: .error", browser.ErrSelectorPresent), 422, "RenderFailed", "forbidden selector is present: .error", "", false},
 		{"v1 timeout", V1, browser.ErrRenderTimeout, 422, "RenderFailed", "the page did not finish in time (raise timeout, or check wait_for and wait_until)", "", false},
 		{"v1 disabled", V1, render.ErrURLRendersDisabled, 503, "unavailable", "URL renders are not enabled on this server", "", false},
 		{"v1 render not found", V1, ErrRenderNotFound, 404, "RenderNotFound", "no such render in this space", "", false},
