@@ -2,6 +2,7 @@ package render
 
 import (
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,6 +121,8 @@ type v1State struct {
 	hasURL, hasHTML bool
 	// pdfGiven: a pdf family option was given.
 	pdfGiven bool
+	// latGiven, lonGiven: latitude, longitude was given.
+	latGiven, lonGiven bool
 }
 
 // Setters for options that only store their value.
@@ -154,7 +157,11 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, pdf"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = []v1Option{
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1AroundRows)
+
+// v1CoreRows are the source, output, capture, wait, request and PDF
+// options renderhook had before #16.
+var v1CoreRows = []v1Option{
 	// Source: exactly one of url and html.
 	{OptionSpec: OptionSpec{Name: "url", Type: TypeString, Max: 8192, Family: FamilySource, Supported: true,
 		Doc: "The page to render; without a scheme it gets https://. Exactly one of url and html."},
@@ -294,8 +301,12 @@ var v1Table = []v1Option{
 	{OptionSpec: OptionSpec{Name: "pdf_margin_bottom", Type: TypeNumber, Min: 0, Max: 100, Family: FamilyPDF, Supported: true, Doc: "Bottom margin in mm."},
 		set: setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginBottom = f })},
 	{OptionSpec: OptionSpec{Name: "pdf_margin_left", Type: TypeNumber, Min: 0, Max: 100, Family: FamilyPDF, Supported: true, Doc: "Left margin in mm."},
-		set:  setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginLeft = f }),
-		then: checkCombinations},
+		set: setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginLeft = f })},
+}
+
+// v1AroundRows are the webhook and cache options, and the Urlbox options
+// renderhook refuses.
+var v1AroundRows = []v1Option{
 
 	// What happens around the render; none of these changes the file, so
 	// the cache key leaves them out.
@@ -317,72 +328,26 @@ var v1Table = []v1Option{
 		set: setBool(func(o *URLOptions, b bool) { o.Force = b })},
 
 	// Urlbox options renderhook does not support (yet): a clear 400.
-	unsupported("thumb_width", FamilyCapture, "Width of a thumbnail of the capture."),
-	unsupported("thumb_height", FamilyCapture, "Height of a thumbnail of the capture."),
 	unsupported("img_fit", FamilyCapture, "How the capture fits the thumbnail."),
 	unsupported("img_position", FamilyCapture, "Where the capture sits in the thumbnail."),
 	unsupported("img_bg", FamilyCapture, "Background of the thumbnail's padding."),
 	unsupported("img_pad", FamilyCapture, "Padding around the thumbnail."),
-	unsupported("max_height", FamilyCapture, "Highest a full-page capture may be."),
 	unsupported("max_section_height", FamilyCapture, "Highest one section of a full-page capture may be."),
 	unsupported("full_page_mode", FamilyCapture, "How a full page is captured (stitch or native)."),
-	unsupported("full_width", FamilyCapture, "Capture the page's full width."),
 	unsupported("detect_full_height", FamilyCapture, "Measure the page's height after scrolling."),
 	unsupported("allow_infinite", FamilyCapture, "Keep scrolling pages that load more content."),
-	unsupported("scroll_increment", FamilyCapture, "Pixels per scroll step before a full-page capture."),
-	unsupported("scroll_delay", FamilyCapture, "Pause between scroll steps."),
-	unsupported("skip_scroll", FamilyCapture, "Do not scroll before a full-page capture."),
 	unsupported("clip_rect", FamilyCapture, "Urlbox's older name for a clip rectangle."),
 	unsupported("omit_background", FamilyCapture, "Capture without the default background."),
 	unsupported("response_type", FamilyOutput, "binary, base64, json or none."),
 	unsupported("download", FamilyOutput, "Answer with Content-Disposition: attachment."),
 	unsupported("hide_cookie_banners", FamilyCleanup, "Hide cookie consent banners."),
 	unsupported("click_accept", FamilyCleanup, "Click cookie banners' accept button."),
-	unsupported("hide_selector", FamilyCleanup, "Hide the elements matching these selectors."),
 	unsupported("hide_ads", FamilyCleanup, "Hide ad elements."),
 	unsupported("hide_chats", FamilyCleanup, "Hide chat widgets."),
-	unsupported("disable_js", FamilyCleanup, "Render with JavaScript off."),
-	unsupported("block_urls", FamilyCleanup, "Block requests matching these URL patterns."),
-	unsupported("block_images", FamilyCleanup, "Block image requests."),
-	unsupported("block_fonts", FamilyCleanup, "Block font requests."),
-	unsupported("block_medias", FamilyCleanup, "Block audio and video requests."),
-	unsupported("block_styles", FamilyCleanup, "Block stylesheet requests."),
-	unsupported("block_scripts", FamilyCleanup, "Block script requests."),
-	unsupported("block_frames", FamilyCleanup, "Block frame requests."),
-	unsupported("block_fetch", FamilyCleanup, "Block fetch requests."),
-	unsupported("block_xhr", FamilyCleanup, "Block XMLHttpRequests."),
-	unsupported("block_sockets", FamilyCleanup, "Block websockets."),
-	unsupported("click", FamilyInteraction, "Click the elements matching a selector before capturing."),
-	unsupported("click_all", FamilyInteraction, "Click every element matching a selector."),
-	unsupported("hover", FamilyInteraction, "Hover over an element before capturing."),
-	unsupported("scroll_to", FamilyInteraction, "Scroll to an element or offset before capturing."),
-	unsupported("bg_color", FamilyInteraction, "The page's background colour."),
-	unsupported("highlight", FamilyInteraction, "Highlight this word on the page."),
-	unsupported("highlightfg", FamilyInteraction, "Text colour of highlighted words."),
-	unsupported("highlightbg", FamilyInteraction, "Background colour of highlighted words."),
-	unsupported("media", FamilyInteraction, "Emulate print or screen media."),
 	unsupported("readable", FamilyInteraction, "Render the page in reader mode."),
-	unsupported("wait_to_leave", FamilyWaits, "Wait for interstitial pages to go away."),
-	unsupported("wait_timeout", FamilyWaits, "How long wait_for waits."),
-	unsupported("fail_if_selector_missing", FamilyWaits, "Fail when the selector matches nothing."),
-	unsupported("fail_if_selector_present", FamilyWaits, "Fail when the selector matches."),
 	unsupported("proxy", FamilyRequest, "Load the page through this proxy."),
-	unsupported("accept_lang", FamilyRequest, "The Accept-Language header."),
-	unsupported("authorization", FamilyRequest, "The Authorization header."),
-	unsupported("tz", FamilyRequest, "The browser's time zone."),
-	unsupported("latitude", FamilyRequest, "Emulated geolocation latitude."),
-	unsupported("longitude", FamilyRequest, "Emulated geolocation longitude."),
-	unsupported("accuracy", FamilyRequest, "Emulated geolocation accuracy."),
 	unsupported("platform", FamilyRequest, "The emulated platform."),
-	unsupported("pdf_page_width", FamilyPDF, "Custom paper width."),
-	unsupported("pdf_page_height", FamilyPDF, "Custom paper height."),
-	unsupported("pdf_scale", FamilyPDF, "Scale of the page's rendering."),
-	unsupported("pdf_page_range", FamilyPDF, "Which pages to print."),
-	unsupported("pdf_show_header", FamilyPDF, "Print a header on every page."),
-	unsupported("pdf_header", FamilyPDF, "The header's content."),
 	unsupported("pdf_header_height", FamilyPDF, "The header's height."),
-	unsupported("pdf_show_footer", FamilyPDF, "Print a footer on every page."),
-	unsupported("pdf_footer", FamilyPDF, "The footer's content."),
 	unsupported("pdf_footer_height", FamilyPDF, "The footer's height."),
 	unsupported("pdf_show_page_numbers", FamilyPDF, "Print page numbers."),
 	unsupported("pdf_fit_to_page", FamilyPDF, "Fit the page to one PDF page."),
@@ -476,7 +441,7 @@ func checkCombinations(st *v1State) error {
 	case st.pdfGiven && r.Format != browser.FormatPDF:
 		return errorf("the pdf_* options apply to format pdf only, not %s", r.Format)
 	}
-	return nil
+	return checkURLBoxCombinations(st)
 }
 
 // forbiddenHeaders are request headers a client may not set: the browser
