@@ -12,7 +12,7 @@ import (
 
 // sample is a valid value of an option, with the format it needs.
 func sample(o V1Option) (value any, format string) {
-	if strings.HasPrefix(o.Name, "pdf_") {
+	if strings.HasPrefix(o.Name, "pdf_") || o.Name == "media" {
 		format = "pdf"
 	}
 	if o.Name == "quality" {
@@ -42,8 +42,19 @@ func sample(o V1Option) (value any, format string) {
 		return "https://hooks.example.com/x", format
 	case "pdf_page_size":
 		return "a4", format
+	case "pdf_page_range":
+		return "1-2", format
 	}
 	return "x", format
+}
+
+// companions are the options an option is only valid with.
+var companions = map[string]map[string]any{
+	"latitude":        {"longitude": 0},
+	"longitude":       {"latitude": 0},
+	"accuracy":        {"latitude": 0, "longitude": 0},
+	"pdf_page_width":  {"pdf_page_height": 100},
+	"pdf_page_height": {"pdf_page_width": 100},
 }
 
 func parse(t *testing.T, opts map[string]any) error {
@@ -75,6 +86,9 @@ func TestV1OptionsKnownToParser(t *testing.T) {
 		}
 		if format != "" && o.Name != "format" {
 			m["format"] = format
+		}
+		for k, cv := range companions[o.Name] {
+			m[k] = cv
 		}
 		if err := parse(t, m); err != nil {
 			t.Errorf("documented option %s=%v: %v", o.Name, v, err)
