@@ -255,3 +255,32 @@ func TestV1CacheKeyURLBoxOptions(t *testing.T) {
 		keys[k] = string(b)
 	}
 }
+
+// TestV1URLBoxOptionsSurviveQueue: an async render's options are stored
+// as JSON and read back by its job; the Urlbox options come back whole,
+// with the same cache key.
+func TestV1URLBoxOptionsSurviveQueue(t *testing.T) {
+	o, err := parseWith(t, map[string]any{"format": "pdf", "full_width": true, "max_height": 900, "thumb_width": 300,
+		"thumb_height": 200, "scroll_increment": 50, "scroll_delay": 5, "hide_selector": ".a", "block_urls": "*b*",
+		"block_images": true, "block_other": true, "disable_js": true, "press_escape": true, "click": "#c", "click_all": ".d",
+		"hover": "#e", "scroll_to": "10", "disable_animations": true, "reduced_motion": true, "bg_color": "red", "highlight": "f",
+		"highlightfg": "blue", "highlightbg": "#fff", "wait_to_leave": ".g", "wait_timeout": 900, "skip_wait_for_images": true,
+		"fail_if_selector_missing": "#h", "fail_if_selector_present": ".i", "accept_lang": "de", "tz": "Asia/Tokyo",
+		"referer": "https://r.example/", "authorization": "Basic eA==", "latitude": 1.5, "longitude": -2.5, "accuracy": 7,
+		"pdf_orientation": "landscape", "pdf_page_width": 210, "pdf_page_height": 99, "pdf_scale": 1.5, "pdf_page_range": "2-",
+		"pdf_show_header": true, "pdf_header": "<i>h</i>", "pdf_show_footer": true, "pdf_footer": "<i>f</i>", "media": "screen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back URLOptions
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Request, o.Request) || back.CacheKey("spc") != o.CacheKey("spc") {
+		t.Fatalf("stored and read back:\n got %+v\nwant %+v", back.Request, o.Request)
+	}
+}
