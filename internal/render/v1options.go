@@ -138,7 +138,9 @@ func parseV1(m map[string]any, pathFormat string) (*URLOptions, error) {
 			if err := opt.set(st, v); err != nil {
 				return nil, err
 			}
-			st.pdfGiven = st.pdfGiven || opt.Family == FamilyPDF
+			if opt.Family == FamilyPDF && st.pdfOption == "" {
+				st.pdfOption = opt.Name
+			}
 		}
 		if opt.then != nil {
 			if err := opt.then(st); err != nil {

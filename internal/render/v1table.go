@@ -119,8 +119,8 @@ type v1State struct {
 	pathFormat      string
 	url, html       string
 	hasURL, hasHTML bool
-	// pdfGiven: a pdf family option was given.
-	pdfGiven bool
+	// pdfOption is the first pdf family option given ("" for none).
+	pdfOption string
 	// latGiven, lonGiven: latitude, longitude was given.
 	latGiven, lonGiven bool
 }
@@ -438,7 +438,9 @@ func checkCombinations(st *v1State) error {
 		return errorf("option \"clip\" cannot be combined with option \"selector\"")
 	case len(r.Cookies) > 0 && r.HTML != "":
 		return errorf("option \"cookie\" needs a url: an html render has no origin to set cookies for")
-	case st.pdfGiven && r.Format != browser.FormatPDF:
+	case st.pdfOption != "" && r.Format != browser.FormatPDF && !strings.HasPrefix(st.pdfOption, "pdf_"):
+		return optErr(st.pdfOption, "applies to format pdf only, not %s", r.Format)
+	case st.pdfOption != "" && r.Format != browser.FormatPDF:
 		return errorf("the pdf_* options apply to format pdf only, not %s", r.Format)
 	}
 	return checkURLBoxCombinations(st)

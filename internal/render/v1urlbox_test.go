@@ -206,7 +206,7 @@ func TestV1URLBoxOptionsRefused(t *testing.T) {
 		{pdf(map[string]any{"pdf_header": strings.Repeat("a", 10001)}), "pdf_header"},
 		{pdf(map[string]any{"pdf_footer": 7}), "pdf_footer"},
 		{pdf(map[string]any{"media": "tv"}), "media"},
-		{map[string]any{"media": "screen"}, "pdf"},
+		{map[string]any{"media": "screen"}, `option "media" applies to format pdf only`},
 	} {
 		_, err := parseWith(t, c.opts)
 		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.name) {
