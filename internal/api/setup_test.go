@@ -25,10 +25,10 @@ import (
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
+	"github.com/renderhook/renderhook/internal/queue/queuetest"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/internal/store/sqlite"
 	"github.com/renderhook/renderhook/internal/ui"
 )
 
@@ -96,17 +96,7 @@ func setupWith(t *testing.T, wrap func(store.Store) store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := queuetest.SQLite(t, dir)
 	var st store.Store = db
 	if wrap != nil {
 		st = wrap(db)

@@ -20,9 +20,9 @@ import (
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
+	"github.com/renderhook/renderhook/internal/queue/queuetest"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/internal/store/sqlite"
 )
 
 // fakeBrowser stands in for Chromium: it runs a page render's Build (the
@@ -63,17 +63,7 @@ func setupPipeline(t *testing.T, work bool) *pipeline {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(dir, "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	st := queuetest.SQLite(t, dir)
 	bucket, err := blob.OpenURL(ctx, "file://"+filepath.Join(dir, "files"), blob.Options{})
 	if err != nil {
 		t.Fatal(err)
