@@ -28,8 +28,8 @@ import (
 	"github.com/renderhook/renderhook/internal/store/internal/query"
 )
 
-//go:embed migrations/*.sql
-var migrationFS embed.FS
+//go:embed migrations
+var migrationFS embed.FS // this dialect's own migrations; the shared ones are in query
 
 // Config configures the PostgreSQL store.
 type Config struct {
@@ -211,7 +211,7 @@ func isCode(err error, codes ...string) bool {
 
 // dialect is what the shared statements need of PostgreSQL: strings made
 // storable, and row locks where a transaction rewrites what it read.
-var dialect = &query.Dialect{Text: text, Err: interpretError, ForUpdate: " FOR UPDATE"}
+var dialect = &query.Dialect{Text: text, Err: interpretError, ForUpdate: " FOR UPDATE", Schema: query.PostgresSchema}
 
 // querier is what *pgxpool.Pool and pgx.Tx share.
 type querier interface {

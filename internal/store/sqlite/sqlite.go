@@ -24,8 +24,8 @@ import (
 	"github.com/renderhook/renderhook/internal/store/internal/query"
 )
 
-//go:embed migrations/*.sql
-var migrationFS embed.FS
+//go:embed migrations
+var migrationFS embed.FS // this dialect's own migrations; the shared ones are in query
 
 // Config configures the SQLite store.
 type Config struct {
@@ -45,7 +45,7 @@ type Store struct {
 
 // dialect is what the shared statements need of SQLite: strings are kept
 // as they are, and the single writer serialises read-modify-writes.
-var dialect = &query.Dialect{Text: func(s string) string { return s }, Err: interpretError}
+var dialect = &query.Dialect{Text: func(s string) string { return s }, Err: interpretError, Schema: query.SQLiteSchema}
 
 var _ store.Store = (*Store)(nil)
 

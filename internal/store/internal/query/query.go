@@ -46,6 +46,8 @@ type Dialect struct {
 	// rewrites: " FOR UPDATE" where concurrent writers must be kept out
 	// (PostgreSQL), "" where the single writer already does (SQLite).
 	ForUpdate string
+	// Schema renders the shared migrations for this dialect.
+	Schema Schema
 }
 
 // Queries runs the shared statements of a store.
