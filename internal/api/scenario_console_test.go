@@ -1,6 +1,12 @@
 package api_test
 
-import "testing"
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // The console's security headers, on every answer under /ui/.
 var consoleHeaders = map[string]string{
@@ -171,4 +177,47 @@ var consoleScenarios = []scenario{
 func TestConsoleScenarios(t *testing.T) {
 	f := newScenarioFixture(t)
 	runScenarios(t, f, consoleScenarios)
+}
+
+// TestConsolePreviewRateLimited: a preview over the space's rate limit
+// answers as the API does, 429 with when to retry, in the console's plain
+// text, and is logged as refused; it is not an internal error.
+func TestConsolePreviewRateLimited(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	sp, tok := e.newSpace("limited")
+	if err := e.st.SetRateLimit(ctx, sp.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	cookie, _ := e.session(tok)
+	tpl := e.call(201, "POST", "/api/templates", tok, templateBody("limited", true)).json(t)["id"].(string)
+	pg := e.call(201, "POST", "/api/pages", tok, map[string]any{"templateId": tpl}).json(t)["id"].(string)
+	preview := func() response {
+		return e.do(request{method: "GET", target: "/ui/preview/" + pg, header: http.Header{"Cookie": {"rh_ui_session=" + cookie}}})
+	}
+	if res := preview(); res.status != http.StatusOK {
+		t.Fatalf("first preview: %d %s", res.status, res.body)
+	}
+	res := preview()
+	if res.status != http.StatusTooManyRequests {
+		t.Fatalf("second preview: %d, want 429: %s", res.status, res.body)
+	}
+	if !strings.Contains(string(res.body), "the space may make 1 render requests a minute") {
+		t.Errorf("body %q", res.body)
+	}
+	if n, err := strconv.Atoi(res.header.Get("Retry-After")); err != nil || n < 1 {
+		t.Errorf("Retry-After %q", res.header.Get("Retry-After"))
+	}
+	if res.header.Get("X-RateLimit-Limit") != "1" || res.header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("X-RateLimit headers: %v", res.header)
+	}
+	var status int
+	var code string
+	if err := e.db.QueryRowContext(ctx, `SELECT status, error_code FROM request_logs WHERE space_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+		sp.ID).Scan(&status, &code); err != nil {
+		t.Fatal(err)
+	}
+	if status != http.StatusTooManyRequests || code != "rate_limited" {
+		t.Errorf("logged %d %s, want 429 rate_limited", status, code)
+	}
 }

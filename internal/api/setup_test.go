@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -21,12 +20,8 @@ import (
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
-	"github.com/renderhook/renderhook/internal/callback"
-	"github.com/renderhook/renderhook/internal/delivery"
-	"github.com/renderhook/renderhook/internal/egress"
-	"github.com/renderhook/renderhook/internal/queue"
-	"github.com/renderhook/renderhook/internal/queue/queuetest"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/render/rendertest"
 	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/ui"
@@ -95,35 +90,10 @@ func setup(t *testing.T) *env { return setupWith(t, nil) }
 func setupWith(t *testing.T, wrap func(store.Store) store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	db := queuetest.SQLite(t, dir)
-	var st store.Store = db
-	if wrap != nil {
-		st = wrap(db)
-	}
-	bucket, err := blob.OpenURL(ctx, "file://"+filepath.Join(dir, "files"), blob.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer := blob.NewSigner(bytes.Repeat([]byte{7}, 32), "http://"+host).WithBucket(bucket)
-	guard, err := egress.New(egress.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := queue.New(queue.Config{Store: db, InsertOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	callback.Register(q.Workers, callback.Config{Store: st, Bucket: bucket})
-	notify, err := delivery.New(delivery.Config{Store: st, Queue: q, Guard: guard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	notify.Register(q.Workers, q)
+	d := rendertest.New(t, t.TempDir(), wrap, true)
+	db, st, bucket, signer, guard, q, notify := d.DB, d.Store, d.Bucket, d.Signer, d.Guard, d.Queue, d.Notify
 	fb := &fakeBrowser{}
-	renderer, err := render.NewService(render.Config{
-		Store: st, Browser: fb, URLBrowser: fb, Bucket: bucket, Signer: signer, Queue: q, Notify: notify,
-	})
+	renderer, err := render.NewService(d.Config(fb))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/png"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -14,14 +13,10 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
-	"github.com/renderhook/renderhook/internal/callback"
-	"github.com/renderhook/renderhook/internal/delivery"
-	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/queue"
-	"github.com/renderhook/renderhook/internal/queue/queuetest"
 	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/render/rendertest"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -62,30 +57,9 @@ type pipeline struct {
 func setupPipeline(t *testing.T, work bool) *pipeline {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st := queuetest.SQLite(t, dir)
-	bucket, err := blob.OpenURL(ctx, "file://"+filepath.Join(dir, "files"), blob.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer := blob.NewSigner(bytes.Repeat([]byte{7}, 32), "http://renderhook.test").WithBucket(bucket)
-	guard, err := egress.New(egress.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := queue.New(queue.Config{Store: st, InsertOnly: !work})
-	if err != nil {
-		t.Fatal(err)
-	}
-	callback.Register(q.Workers, callback.Config{Store: st, Bucket: bucket})
-	notify, err := delivery.New(delivery.Config{Store: st, Queue: q, Guard: guard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	notify.Register(q.Workers, q)
-	cfg := render.Config{
-		Store: st, Browser: fakeBrowser{}, URLBrowser: fakeBrowser{}, Bucket: bucket, Signer: signer, Queue: q, Notify: notify,
-	}
+	d := rendertest.New(t, t.TempDir(), nil, !work)
+	st, q := d.Store, d.Queue
+	cfg := d.Config(fakeBrowser{})
 	svc, err := render.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)

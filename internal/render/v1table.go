@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -138,6 +139,15 @@ func setInt(f func(o *URLOptions, n int)) func(*v1State, any) error {
 	return func(st *v1State, v any) error { f(st.o, v.(int)); return nil }
 }
 
+// setParsed stores what parse makes of the value, and returns its refusal.
+func setParsed[T any](parse func(any) (T, error), f func(st *v1State, v T)) func(*v1State, any) error {
+	return func(st *v1State, v any) error {
+		p, err := parse(v)
+		f(st, p)
+		return err
+	}
+}
+
 func setNumber(f func(o *URLOptions, n float64)) func(*v1State, any) error {
 	return func(st *v1State, v any) error { f(st.o, v.(float64)); return nil }
 }
@@ -180,22 +190,15 @@ var v1CoreRows = []v1Option{
 	{OptionSpec: OptionSpec{Name: "height", Type: TypeInteger, Min: 1, Max: maxV1Dimension, Default: DefaultV1Height, Family: FamilyCapture,
 		Supported: true, Doc: "Viewport height in CSS px."},
 		set: setInt(func(o *URLOptions, n int) { o.Request.Height = n })},
-	{OptionSpec: OptionSpec{Name: "full_page", Type: TypeBoolean, Default: false, Family: FamilyCapture, Supported: true,
-		Doc: "Capture the whole page (at most 16384 px high) at the viewport's width."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.FullPage = b })},
-	{OptionSpec: OptionSpec{Name: "selector", Type: TypeString, Max: maxV1Short, Family: FamilyCapture, Supported: true,
-		Doc: "Capture only the first element matching this CSS selector."},
-		set: setString(func(o *URLOptions, s string) { o.Request.Selector = s })},
+	reqBool("full_page", FamilyCapture, "Capture the whole page (at most 16384 px high) at the viewport's width.",
+		func(r *browser.URLRequest, b bool) { r.FullPage = b }),
+	reqString("selector", FamilyCapture, maxV1Short, "Capture only the first element matching this CSS selector.", nil,
+		func(r *browser.URLRequest, s string) { r.Selector = s }),
 	{OptionSpec: OptionSpec{Name: "clip", Type: TypeRect, Family: FamilyCapture, Supported: true,
 		Doc: "Capture this rectangle of the page, in whole CSS px; not with selector."},
-		set: func(st *v1State, v any) error {
-			c, err := parseClip(v)
-			st.r.Clip = c
-			return err
-		}},
-	{OptionSpec: OptionSpec{Name: "retina", Type: TypeBoolean, Default: false, Family: FamilyCapture, Supported: true,
-		Doc: "Render at device scale factor 2."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.Retina = b })},
+		set: setParsed(parseClip, func(st *v1State, c *browser.Clip) { st.r.Clip = c })},
+	reqBool("retina", FamilyCapture, "Render at device scale factor 2.",
+		func(r *browser.URLRequest, b bool) { r.Retina = b }),
 	{OptionSpec: OptionSpec{Name: "quality", Type: TypeInteger, Min: 1, Max: 100, Family: FamilyOutput, Supported: true,
 		Doc: "Image quality of jpeg and webp (default 90)."},
 		set: func(st *v1State, v any) error {
@@ -215,29 +218,23 @@ var v1CoreRows = []v1Option{
 			st.r.Transparent = b
 			return nil
 		}},
-	{OptionSpec: OptionSpec{Name: "delay", Type: TypeInteger, Min: 0, Max: float64(maxV1Delay / time.Millisecond), Family: FamilyWaits,
-		Supported: true, Doc: "Wait this many ms after the page has loaded before capturing."},
-		set: setInt(func(o *URLOptions, n int) { o.Request.Delay = ms(n) })},
-	{OptionSpec: OptionSpec{Name: "wait_for", Type: TypeString, Max: maxV1Short, Family: FamilyWaits, Supported: true,
-		Doc: "Wait until an element matches this CSS selector."},
-		set: setString(func(o *URLOptions, s string) { o.Request.WaitFor = s })},
+	reqInt("delay", FamilyWaits, 0, int(maxV1Delay/time.Millisecond), "Wait this many ms after the page has loaded before capturing.",
+		func(r *browser.URLRequest, n int) { r.Delay = ms(n) }),
+	reqString("wait_for", FamilyWaits, maxV1Short, "Wait until an element matches this CSS selector.", nil,
+		func(r *browser.URLRequest, s string) { r.WaitFor = s }),
 	{OptionSpec: OptionSpec{Name: "wait_until", Type: TypeString, Max: 32, Family: FamilyWaits, Supported: true,
 		Enum: []string{string(browser.WaitDOMLoaded), string(browser.WaitLoaded), string(browser.WaitRequestsFinished), string(browser.WaitMostRequestsFinished)},
 		Doc:  "When the page counts as loaded (default loaded): DOMContentLoaded, load, or no (at most 2) requests in flight for 500 ms."},
 		set: setString(func(o *URLOptions, s string) { o.Request.WaitUntil = browser.WaitUntil(s) })},
-	{OptionSpec: OptionSpec{Name: "timeout", Type: TypeInteger, Min: float64(minV1Timeout / time.Millisecond), Max: float64(MaxV1Timeout / time.Millisecond),
-		Family: FamilyWaits, Supported: true,
-		Doc: "Bound on the whole render in ms (default --render-timeout; async renders are cut to their job's limit, 2 × --render-timeout)."},
-		set: setInt(func(o *URLOptions, n int) { o.Request.Timeout = ms(n) })},
-	{OptionSpec: OptionSpec{Name: "dark_mode", Type: TypeBoolean, Default: false, Family: FamilyInteraction, Supported: true,
-		Doc: "Emulate prefers-color-scheme: dark."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.DarkMode = b })},
-	{OptionSpec: OptionSpec{Name: "css", Type: TypeString, Max: maxV1Text, Family: FamilyInteraction, Supported: true,
-		Doc: "CSS added to the page after it has loaded."},
-		set: setString(func(o *URLOptions, s string) { o.Request.CSS = s })},
-	{OptionSpec: OptionSpec{Name: "js", Type: TypeString, Max: maxV1Text, Family: FamilyInteraction, Supported: true,
-		Doc: "JavaScript run after load (and css), before wait_for; a returned promise is awaited, a throw fails the render."},
-		set: setString(func(o *URLOptions, s string) { o.Request.JS = s })},
+	reqInt("timeout", FamilyWaits, int(minV1Timeout/time.Millisecond), int(MaxV1Timeout/time.Millisecond),
+		"Bound on the whole render in ms (default --render-timeout; async renders are cut to their job's limit, 2 × --render-timeout).",
+		func(r *browser.URLRequest, n int) { r.Timeout = ms(n) }),
+	reqBool("dark_mode", FamilyInteraction, "Emulate prefers-color-scheme: dark.",
+		func(r *browser.URLRequest, b bool) { r.DarkMode = b }),
+	reqString("css", FamilyInteraction, maxV1Text, "CSS added to the page after it has loaded.", nil,
+		func(r *browser.URLRequest, s string) { r.CSS = s }),
+	reqString("js", FamilyInteraction, maxV1Text, "JavaScript run after load (and css), before wait_for; a returned promise is awaited, a throw fails the render.", nil,
+		func(r *browser.URLRequest, s string) { r.JS = s }),
 	{OptionSpec: OptionSpec{Name: "user_agent", Type: TypeString, Max: maxV1Short, Family: FamilyRequest, Supported: true,
 		Doc: "The User-Agent the page's requests send (one line)."},
 		set: func(st *v1State, v any) error {
@@ -254,15 +251,12 @@ var v1CoreRows = []v1Option{
 	{OptionSpec: OptionSpec{Name: "cookie", Type: TypeStrings, Max: maxV1Short, MaxItems: maxV1ListItems, Family: FamilyRequest, Supported: true,
 		Doc: "Cookies as \"name=value\", set for the url's origin before navigating (url renders only)."},
 		set: setCookies},
-	{OptionSpec: OptionSpec{Name: "fail_on_4xx", Type: TypeBoolean, Default: false, Family: FamilyWaits, Supported: true,
-		Doc: "Fail the render when the page answers 4xx."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.FailOn4xx = b })},
-	{OptionSpec: OptionSpec{Name: "fail_on_5xx", Type: TypeBoolean, Default: false, Family: FamilyWaits, Supported: true,
-		Doc: "Fail the render when the page answers 5xx."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.FailOn5xx = b })},
-	{OptionSpec: OptionSpec{Name: "block_ads", Type: TypeBoolean, Default: false, Family: FamilyCleanup, Supported: true,
-		Doc: "Block requests to the bundled list of ad and tracker hosts."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.BlockAds = b })},
+	reqBool("fail_on_4xx", FamilyWaits, "Fail the render when the page answers 4xx.",
+		func(r *browser.URLRequest, b bool) { r.FailOn4xx = b }),
+	reqBool("fail_on_5xx", FamilyWaits, "Fail the render when the page answers 5xx.",
+		func(r *browser.URLRequest, b bool) { r.FailOn5xx = b }),
+	reqBool("block_ads", FamilyCleanup, "Block requests to the bundled list of ad and tracker hosts.",
+		func(r *browser.URLRequest, b bool) { r.BlockAds = b }),
 
 	// PDF options: format pdf only.
 	{OptionSpec: OptionSpec{Name: "pdf_page_size", Type: TypeString, Max: 16, Enum: pdfPageSizes, Family: FamilyPDF, Supported: true,
@@ -275,9 +269,8 @@ var v1CoreRows = []v1Option{
 				}
 			}
 		})},
-	{OptionSpec: OptionSpec{Name: "pdf_landscape", Type: TypeBoolean, Default: false, Family: FamilyPDF, Supported: true,
-		Doc: "Landscape pages."},
-		set: setBool(func(o *URLOptions, b bool) { o.Request.PDF.Landscape = b })},
+	reqBool("pdf_landscape", FamilyPDF, "Landscape pages.",
+		func(r *browser.URLRequest, b bool) { r.PDF.Landscape = b }),
 	{OptionSpec: OptionSpec{Name: "pdf_background", Type: TypeBoolean, Default: true, Family: FamilyPDF, Supported: true,
 		Doc: "Print background colours and images."},
 		set: setBool(func(o *URLOptions, b bool) { o.Request.PDF.Background = b })},
@@ -294,14 +287,14 @@ var v1CoreRows = []v1Option{
 		Doc: "The margins' unit: only mm."},
 		enumErr: "must be mm (renderhook takes margins in millimetres only)",
 		set:     func(*v1State, any) error { return nil }},
-	{OptionSpec: OptionSpec{Name: "pdf_margin_top", Type: TypeNumber, Min: 0, Max: 100, Family: FamilyPDF, Supported: true, Doc: "Top margin in mm."},
-		set: setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginTop = f })},
-	{OptionSpec: OptionSpec{Name: "pdf_margin_right", Type: TypeNumber, Min: 0, Max: 100, Family: FamilyPDF, Supported: true, Doc: "Right margin in mm."},
-		set: setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginRight = f })},
-	{OptionSpec: OptionSpec{Name: "pdf_margin_bottom", Type: TypeNumber, Min: 0, Max: 100, Family: FamilyPDF, Supported: true, Doc: "Bottom margin in mm."},
-		set: setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginBottom = f })},
-	{OptionSpec: OptionSpec{Name: "pdf_margin_left", Type: TypeNumber, Min: 0, Max: 100, Family: FamilyPDF, Supported: true, Doc: "Left margin in mm."},
-		set: setNumber(func(o *URLOptions, f float64) { o.Request.PDF.MarginLeft = f })},
+	reqNumber("pdf_margin_top", FamilyPDF, 0, 100, "Top margin in mm.",
+		func(st *v1State, f float64) { st.r.PDF.MarginTop = f }),
+	reqNumber("pdf_margin_right", FamilyPDF, 0, 100, "Right margin in mm.",
+		func(st *v1State, f float64) { st.r.PDF.MarginRight = f }),
+	reqNumber("pdf_margin_bottom", FamilyPDF, 0, 100, "Bottom margin in mm.",
+		func(st *v1State, f float64) { st.r.PDF.MarginBottom = f }),
+	reqNumber("pdf_margin_left", FamilyPDF, 0, 100, "Left margin in mm.",
+		func(st *v1State, f float64) { st.r.PDF.MarginLeft = f }),
 }
 
 // v1AroundRows are the webhook and cache options, and the Urlbox options
@@ -315,11 +308,7 @@ var v1AroundRows = []v1Option{
 		set: setString(func(o *URLOptions, s string) { o.WebhookURL = s })},
 	{OptionSpec: OptionSpec{Name: "metadata", Type: TypeObject, Family: FamilyWebhooks, Supported: true,
 		Doc: "A JSON object (at most 16 KiB) echoed in the render's webhooks."},
-		set: func(st *v1State, v any) error {
-			md, err := parseMetadata(v)
-			st.o.Metadata = md
-			return err
-		}},
+		set: setParsed(parseMetadata, func(st *v1State, md json.RawMessage) { st.o.Metadata = md })},
 	{OptionSpec: OptionSpec{Name: "ttl", Type: TypeInteger, Min: 0, Max: float64(MaxV1TTL / time.Second), Family: FamilyCache, Supported: true,
 		Doc: "Seconds an identical earlier render may answer this request from the cache (default: none for POST, 30 days for signed links)."},
 		set: setInt(func(o *URLOptions, n int) { o.TTL, o.TTLSet = time.Duration(n)*time.Second, true })},

@@ -196,6 +196,10 @@ var (
 	crashed      = say(http.StatusServiceUnavailable, "browser_crashed", text("the browser crashed during this render; it is restarting, retry shortly")).retry("1")
 	stopped      = say(http.StatusServiceUnavailable, "unavailable", text("the server is shutting down"))
 	unauthorized = say(http.StatusUnauthorized, "unauthorized", text("a valid API token is required: Authorization: Bearer rh_…"))
+	rateLimited  = &spelling{status: http.StatusTooManyRequests, code: "rate_limited", msg: own, header: rateLimitHeaders}
+	conflict     = say(http.StatusConflict, "conflict", after(store.ErrConflict))
+	badQuery     = say(http.StatusBadRequest, "invalid_request", after(requestlog.ErrInvalidQuery))
+	badSignature = say(http.StatusForbidden, "invalid_signature", own)
 	validation   = func(sentinel error) *spelling {
 		return say(http.StatusUnprocessableEntity, "validation_failed", after(sentinel))
 	}
@@ -205,7 +209,7 @@ var (
 // wraps several sentinels answers as the first row it matches. Each
 // dialect sees only the rows it spells.
 var table = []entry{
-	{is: as[*render.RateLimitError], json: &spelling{status: http.StatusTooManyRequests, code: "rate_limited", msg: own, header: rateLimitHeaders}},
+	{is: as[*render.RateLimitError], json: rateLimited, console: rateLimited},
 	{is: as[*http.MaxBytesError], json: tooLarge, v1: tooLarge},
 	{is: is(ErrBodyTooSlow), json: tooSlow, v1: tooSlow},
 
@@ -223,7 +227,7 @@ var table = []entry{
 		json:    say(http.StatusBadRequest, "InvalidTweak", after(render.ErrInvalidTweak)),
 		console: say(http.StatusBadRequest, "InvalidTweak", after(render.ErrInvalidTweak))},
 	{is: is(render.ErrInvalidInput), json: invalidInput, console: invalidInput},
-	{is: is(requestlog.ErrInvalidQuery), json: say(http.StatusBadRequest, "invalid_request", after(requestlog.ErrInvalidQuery))},
+	{is: is(requestlog.ErrInvalidQuery), json: badQuery, console: badQuery},
 	{is: is(ErrInvalidJSON), json: say(http.StatusBadRequest, "invalid_json", after(ErrInvalidJSON))},
 	{is: is(page.ErrInvalid), json: validation(page.ErrInvalid)},
 	{is: is(endpoint.ErrInvalid), json: validation(endpoint.ErrInvalid)},
@@ -238,7 +242,7 @@ var table = []entry{
 	{is: is(store.ErrNotFound),
 		json:    say(http.StatusNotFound, "not_found", text("no such resource in this space")),
 		console: say(http.StatusNotFound, "page_not_found", own)},
-	{is: is(store.ErrConflict), json: say(http.StatusConflict, "conflict", after(store.ErrConflict))},
+	{is: is(store.ErrConflict), json: conflict, console: conflict},
 	{is: is(render.ErrCreditLimit),
 		json:    say(http.StatusPaymentRequired, "CreditLimitReached", own),
 		console: say(http.StatusPaymentRequired, "CreditLimitReached", own)},
@@ -270,12 +274,13 @@ var table = []entry{
 	{is: is(ErrNotReady), json: say(http.StatusServiceUnavailable, "not_ready", text("the browser is starting")).retry("1")},
 	// A tokenless caller cannot tell an unknown page from one it may not
 	// render: both answer alike.
-	{is: is(auth.ErrInvalidToken, render.ErrTokenRequired), json: unauthorized},
+	{is: is(auth.ErrInvalidToken, render.ErrTokenRequired), json: unauthorized, console: unauthorized},
 	{is: is(auth.ErrInvalidToken), v1: say(http.StatusUnauthorized, "ApiKeyNotFound", text("the API key was not found (or is revoked)"))},
 	{is: is(capability.ErrBadSignature),
-		json: say(http.StatusForbidden, "invalid_signature", own),
-		v1:   say(http.StatusForbidden, "InvalidSignature", text("the token does not match the query: sign the query string exactly as sent"))},
-	{is: is(capability.ErrExpired), json: say(http.StatusForbidden, "invalid_signature", own)},
+		json:    badSignature,
+		console: badSignature,
+		v1:      say(http.StatusForbidden, "InvalidSignature", text("the token does not match the query: sign the query string exactly as sent"))},
+	{is: is(capability.ErrExpired), json: badSignature, console: badSignature},
 }
 
 // NoRoute is the error of a request no route serves.

@@ -77,7 +77,12 @@ func TestFor(t *testing.T) {
 		{"console stopped", Console, browser.ErrStopped, 503, "unavailable", "the server is shutting down", "1", false},
 		{"console tweak", Console, fmt.Errorf("%w: size", render.ErrInvalidTweak), 400, "InvalidTweak", "size", "", false},
 		{"console credits", Console, render.ErrCreditLimit, 402, "CreditLimitReached", "credit limit reached", "", false},
-		{"console conflict unknown there", Console, store.ErrConflict, 500, "internal_error", InternalMessage, "", true},
+		{"console conflict", Console, fmt.Errorf("%w: the secret was rotated concurrently; try again", store.ErrConflict), 409, "conflict", "the secret was rotated concurrently; try again", "", false},
+		{"console signature", Console, capability.ErrBadSignature, 403, "invalid_signature", "bad signature", "", false},
+		{"console expired link", Console, capability.ErrExpired, 403, "invalid_signature", "signed link expired", "", false},
+		{"console token required", Console, render.ErrTokenRequired, 401, "unauthorized", "a valid API token is required: Authorization: Bearer rh_…", "", false},
+		{"console listing query", Console, fmt.Errorf("%w: bad cursor", requestlog.ErrInvalidQuery), 400, "invalid_request", "bad cursor", "", false},
+		{"console unknown", Console, unknown, 500, "internal_error", InternalMessage, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +102,7 @@ func TestFor(t *testing.T) {
 func TestRateLimitHeaders(t *testing.T) {
 	e := &render.RateLimitError{}
 	e.Limit, e.Remaining, e.Reset = 60, 0, time.Now().Add(2500*time.Millisecond)
-	for _, d := range []Dialect{JSON, V1} {
+	for _, d := range []Dialect{JSON, V1, Console} {
 		a := For(d, fmt.Errorf("render: %w", e))
 		if a.Status != http.StatusTooManyRequests || a.Code != "rate_limited" {
 			t.Fatalf("dialect %d: %d %s", d, a.Status, a.Code)

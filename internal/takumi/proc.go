@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/browser"
 )
 
 // maxFrame bounds a response frame (an image) from the helper.
@@ -103,12 +105,12 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 		}
 		if err := json.Unmarshal(res.body, &p.fonts); err != nil {
 			p.kill()
-			return nil, fmt.Errorf("%w: bad ready frame: %w", ErrCrashed, err)
+			return nil, fmt.Errorf("takumi: helper: %w: bad ready frame: %w", browser.ErrBrowserCrashed, err)
 		}
 		return p, nil
 	case <-t.C:
 		p.kill()
-		return nil, fmt.Errorf("%w: helper not ready after %s", ErrTimeout, r.cfg.StartTimeout)
+		return nil, fmt.Errorf("takumi: helper not ready: %w after %s", browser.ErrRenderTimeout, r.cfg.StartTimeout)
 	case <-ctx.Done():
 		p.kill()
 		return nil, fmt.Errorf("takumi: starting the helper: %w", ctx.Err())
@@ -116,11 +118,11 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 }
 
 // readLoop delivers responses until the helper exits, then fails every
-// render still pending with ErrCrashed.
+// render still pending with browser.ErrBrowserCrashed.
 func (p *proc) readLoop(rd *bufio.Reader) {
 	err := p.readFrames(rd)
 	_ = p.cmd.Wait()
-	crash := fmt.Errorf("%w: %v; stderr: %s", ErrCrashed, err, strings.TrimSpace(p.stderrText()))
+	crash := fmt.Errorf("takumi: helper: %w: %v; stderr: %s", browser.ErrBrowserCrashed, err, strings.TrimSpace(p.stderrText()))
 	p.mu.Lock()
 	for id, ch := range p.pending {
 		if ch != staleMark {
@@ -208,7 +210,7 @@ func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, 
 	p.mu.Lock()
 	if p.isDead() {
 		p.mu.Unlock()
-		return nil, ErrCrashed
+		return nil, fmt.Errorf("takumi: helper: %w", browser.ErrBrowserCrashed)
 	}
 	p.pending[id] = ch
 	p.mu.Unlock()
@@ -220,7 +222,7 @@ func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, 
 	p.wmu.Unlock()
 	if err != nil {
 		p.forget(id)
-		return nil, fmt.Errorf("%w: write: %w", ErrCrashed, err)
+		return nil, fmt.Errorf("takumi: helper: %w: write: %w", browser.ErrBrowserCrashed, err)
 	}
 	t := time.NewTimer(r.cfg.Timeout)
 	defer t.Stop()
@@ -234,7 +236,7 @@ func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, 
 				p.kill()
 			}
 		})
-		return nil, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
+		return nil, fmt.Errorf("takumi: %w after %s", browser.ErrRenderTimeout, r.cfg.Timeout)
 	case <-ctx.Done():
 		p.forget(id)
 		return nil, fmt.Errorf("takumi: %w", ctx.Err())
@@ -250,7 +252,7 @@ func decode(res result) ([]byte, error) {
 	case res.status == statusUnsupported:
 		return nil, fmt.Errorf("%w: %s", ErrUnsupported, res.body)
 	default:
-		return nil, fmt.Errorf("%w: %s", ErrRender, res.body)
+		return nil, fmt.Errorf("takumi: %w: %s", browser.ErrBadRequest, res.body)
 	}
 }
 

@@ -17,25 +17,28 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/browser"
 )
 
 // Version is the takumi release the helper pins (helper/package.json).
 const Version = "2.16.3"
 
+// A render's failure wraps the renderers' one set of sentinels
+// (browser/errors.go), which reply's table maps once: a helper that died
+// with the render in flight is browser.ErrBrowserCrashed, a render past
+// Config.Timeout browser.ErrRenderTimeout, a renderer not started or
+// stopped browser.ErrStopped, input takumi rejects browser.ErrBadRequest.
+// Only these two are takumi's own.
 var (
-	// ErrCrashed: the helper process died (or was killed) with this render in flight.
-	ErrCrashed = errors.New("takumi: helper crashed")
-	// ErrTimeout: the render did not finish within Config.Timeout.
-	ErrTimeout = errors.New("takumi: render timed out")
 	// ErrUnsupported: takumi cannot produce this (a format such as PDF).
 	ErrUnsupported = errors.New("takumi: unsupported")
-	// ErrRender: takumi rejected the input (the message says why).
-	ErrRender = errors.New("takumi: render failed")
-	// ErrStopped: the renderer is not started, or was stopped.
-	ErrStopped = errors.New("takumi: renderer stopped")
 	// ErrUnavailable: node or the helper's npm packages are missing.
 	ErrUnavailable = errors.New("takumi: helper unavailable")
 )
+
+// errStopped is a render or start after Stop.
+var errStopped = fmt.Errorf("takumi: %w", browser.ErrStopped)
 
 // Config configures a Renderer. The zero value, after WithDefaults, works
 // on a machine where scripts/install-deps.sh has run.
@@ -175,7 +178,7 @@ func (r *Renderer) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
-		return ErrStopped
+		return errStopped
 	}
 	p, err := r.spawn(ctx)
 	if err != nil {
@@ -185,7 +188,7 @@ func (r *Renderer) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the helper; renders in flight fail with ErrCrashed or ErrStopped.
+// Stop ends the helper; renders in flight fail with browser.ErrBrowserCrashed or browser.ErrStopped.
 func (r *Renderer) Stop() {
 	r.mu.Lock()
 	p := r.cur
@@ -262,7 +265,7 @@ func (r *Renderer) proc(ctx context.Context) (*proc, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped || !r.started {
-		return nil, ErrStopped
+		return nil, errStopped
 	}
 	if r.cur != nil && !r.cur.isDead() && r.cur.used.Load() < int64(r.cfg.RecycleAfter) {
 		r.cur.used.Add(1)

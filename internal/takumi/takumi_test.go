@@ -12,6 +12,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/cli"
 )
 
@@ -111,8 +112,8 @@ func TestFormatsAndUnsupported(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	r := startRenderer(t, Config{Timeout: time.Microsecond})
 	_, err := r.Render(context.Background(), Request{HTML: cardHTML(t), Width: 4000, Height: 4000, Format: "png"})
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("err = %v, want ErrTimeout", err)
+	if !errors.Is(err, browser.ErrRenderTimeout) {
+		t.Fatalf("err = %v, want browser.ErrRenderTimeout", err)
 	}
 	if s := r.Stats(); s.Failures != 1 || s.Renders != 0 {
 		t.Fatalf("stats %+v", s)
@@ -150,10 +151,10 @@ func TestKillMidBurst(t *testing.T) {
 	for err := range errs {
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrCrashed):
+		case errors.Is(err, browser.ErrBrowserCrashed):
 			crashed++
 		default:
-			t.Errorf("render failed with %v, want success or ErrCrashed", err)
+			t.Errorf("render failed with %v, want success or browser.ErrBrowserCrashed", err)
 		}
 	}
 	if crashed == 0 {
