@@ -14,10 +14,7 @@ import (
 // refused address (here 127.0.0.2, standing in for 169.254.169.254 or a
 // private range), while an allowed one loads.
 func TestRenderTemplateEgress(t *testing.T) {
-	img := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "image/png")
-		_, _ = w.Write(solidPNG(t, 10, 10, green))
-	}
+	img := pngPage(t, 10, 10, green)
 	allowed := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/i.png": img})
 	refused := newSite(t, "127.0.0.2:0", map[string]http.HandlerFunc{"/i.png": img})
 	g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})

@@ -108,6 +108,15 @@ func (s *site) headerOf(path string) http.Header {
 }
 
 // htmlPage answers with a fixed HTML document.
+// pngPage serves a width×height PNG of colour c.
+func pngPage(t *testing.T, width, height int, c color.RGBA) http.HandlerFunc {
+	data := solidPNG(t, width, height, c)
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(data)
+	}
+}
+
 func htmlPage(doc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -150,6 +159,17 @@ func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) 
 		t.Fatalf("RenderURL(%s): %v", cmpURL(req), err)
 	}
 	return res, decodePNG(t, res.Data)
+}
+
+// flips renders req as it is and with option set, and checks the pixel
+// at (x, y): before without the option, after with it.
+func flips(t *testing.T, p *Pool, req URLRequest, x, y int, before, after color.RGBA, option func(*URLRequest)) {
+	t.Helper()
+	_, img := renderPNG(t, p, req)
+	wantPixel(t, img, x, y, before)
+	option(&req)
+	_, img = renderPNG(t, p, req)
+	wantPixel(t, img, x, y, after)
 }
 
 func cmpURL(req URLRequest) string {
@@ -216,14 +236,8 @@ func TestRenderURLOptions(t *testing.T) {
 			htmlPage(fmt.Sprintf(`<!doctype html><body><img src="http://ads.doubleclick.net:%s/ad.png">`+
 				`<img src="http://cdn.example.org:%s/ok.png">`, port, port))(w, r)
 		},
-		"/ad.png": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(solidPNG(t, 2, 2, red))
-		},
-		"/ok.png": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(solidPNG(t, 2, 2, green))
-		},
+		"/ad.png": pngPage(t, 2, 2, red),
+		"/ok.png": pngPage(t, 2, 2, green),
 	})
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
 	u := func(path string) string { return s.URL + path }
@@ -335,16 +349,10 @@ func TestRenderURLOptions(t *testing.T) {
 		}
 	})
 	t.Run("delay waits before capture", func(t *testing.T) {
-		_, img := renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100})
-		wantPixel(t, img, 100, 50, white)
-		_, img = renderPNG(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100, Delay: 3 * time.Second})
-		wantPixel(t, img, 100, 50, green)
+		flips(t, p, URLRequest{URL: u("/delayed"), Width: 200, Height: 100}, 100, 50, white, green, func(r *URLRequest) { r.Delay = 3 * time.Second })
 	})
 	t.Run("css is injected", func(t *testing.T) {
-		_, img := renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100})
-		wantPixel(t, img, 150, 80, white)
-		_, img = renderPNG(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100, CSS: "body{background:rgb(0,0,255)!important}"})
-		wantPixel(t, img, 150, 80, blue)
+		flips(t, p, URLRequest{URL: u("/plain"), Width: 200, Height: 100}, 150, 80, white, blue, func(r *URLRequest) { r.CSS = "body{background:rgb(0,0,255)!important}" })
 	})
 	t.Run("js runs before capture", func(t *testing.T) {
 		js := `new Promise(r => setTimeout(r, 50)).then(() => { document.body.style.background = 'rgb(0,255,0)'; })`
@@ -356,10 +364,7 @@ func TestRenderURLOptions(t *testing.T) {
 		}
 	})
 	t.Run("dark_mode", func(t *testing.T) {
-		_, img := renderPNG(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100})
-		wantPixel(t, img, 150, 80, white)
-		_, img = renderPNG(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100, DarkMode: true})
-		wantPixel(t, img, 150, 80, black)
+		flips(t, p, URLRequest{URL: u("/dark"), Width: 200, Height: 100}, 150, 80, white, black, func(r *URLRequest) { r.DarkMode = true })
 	})
 	t.Run("transparent", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: u("/transparent"), Width: 200, Height: 100})

@@ -21,14 +21,8 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 		"/imgs": htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
 			`<img src="/red.png" style="display:block;width:100px;height:100px">` +
 			`<img src="/track/pixel.png" style="display:block;width:100px;height:100px">`),
-		"/red.png": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(solidPNG(t, 2, 2, red))
-		},
-		"/track/pixel.png": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(solidPNG(t, 2, 2, red))
-		},
+		"/red.png":         pngPage(t, 2, 2, red),
+		"/track/pixel.png": pngPage(t, 2, 2, red),
 		"/script": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">` +
 			`<script>document.body.style.background = 'rgb(255,0,0)'</script>`),
 		"/escape": htmlPage(solid + `<div id="m" style="position:fixed;inset:0;background:rgb(255,0,0)"></div><script>
@@ -75,16 +69,10 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 		wantPixel(t, img, 50, 50, red)
 	})
 	t.Run("disable_js", func(t *testing.T) {
-		_, img := renderPNG(t, p, URLRequest{URL: u("/script"), Width: 100, Height: 100})
-		wantPixel(t, img, 50, 50, red)
-		_, img = renderPNG(t, p, URLRequest{URL: u("/script"), Width: 100, Height: 100, DisableJS: true})
-		wantPixel(t, img, 50, 50, green)
+		flips(t, p, URLRequest{URL: u("/script"), Width: 100, Height: 100}, 50, 50, red, green, func(r *URLRequest) { r.DisableJS = true })
 	})
 	t.Run("press_escape", func(t *testing.T) {
-		_, img := renderPNG(t, p, URLRequest{URL: u("/escape"), Width: 100, Height: 100})
-		wantPixel(t, img, 50, 50, red)
-		_, img = renderPNG(t, p, URLRequest{URL: u("/escape"), Width: 100, Height: 100, PressEscape: true})
-		wantPixel(t, img, 50, 50, green)
+		flips(t, p, URLRequest{URL: u("/escape"), Width: 100, Height: 100}, 50, 50, red, green, func(r *URLRequest) { r.PressEscape = true })
 	})
 	t.Run("tz", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: u("/tz"), Width: 100, Height: 100, Timezone: "Asia/Tokyo"})
@@ -131,17 +119,11 @@ func TestURLRequestExtraValidate(t *testing.T) {
 // showed.
 func TestRenderURLRequestOptions(t *testing.T) {
 	other := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
-		"/other.png": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(solidPNG(t, 2, 2, green))
-		},
+		"/other.png": pngPage(t, 2, 2, green),
 	})
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
-		"/page": htmlPage(`<!doctype html><body><img src="/same.png"><img src="` + other.URL + `/other.png">`),
-		"/same.png": func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(solidPNG(t, 2, 2, green))
-		},
+		"/page":     htmlPage(`<!doctype html><body><img src="/same.png"><img src="` + other.URL + `/other.png">`),
+		"/same.png": pngPage(t, 2, 2, green),
 		"/geo": htmlPage(`<!doctype html><body style="margin:0;background:rgb(255,0,0)"><script>
 			navigator.geolocation.getCurrentPosition((p) => {
 			  if (Math.abs(p.coords.latitude - 48.85) < 1e-6 && Math.abs(p.coords.longitude - 2.35) < 1e-6 && p.coords.accuracy === 25)

@@ -37,10 +37,7 @@ func TestRenderURLWaitOptions(t *testing.T) {
 	}
 
 	t.Run("wait_to_leave", func(t *testing.T) {
-		_, img := renderPNG(t, p, URLRequest{URL: u("/spinner"), Width: 100, Height: 100})
-		wantPixel(t, img, 50, 50, red)
-		_, img = renderPNG(t, p, URLRequest{URL: u("/spinner"), Width: 100, Height: 100, WaitToLeave: "#spin"})
-		wantPixel(t, img, 50, 50, green)
+		flips(t, p, URLRequest{URL: u("/spinner"), Width: 100, Height: 100}, 50, 50, red, green, func(r *URLRequest) { r.WaitToLeave = "#spin" })
 	})
 	t.Run("wait_timeout", func(t *testing.T) {
 		start := time.Now()

@@ -81,10 +81,30 @@ type Config struct {
 // Register adds the callback workers to workers.
 func Register(workers *river.Workers, cfg Config) {
 	d := &deps{Config: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "callback")}
-	river.AddWorker(workers, &storeWorker{d: d})
-	river.AddWorker(workers, &logWorker{d: d})
-	river.AddWorker(workers, &creditsWorker{d: d})
+	river.AddWorker(workers, &tracked[StoreArgs]{d: d, name: store.CallbackStore, work: d.storeFile})
+	river.AddWorker(workers, &tracked[LogArgs]{d: d, name: store.CallbackLog, work: d.attachLogFile})
+	river.AddWorker(workers, &tracked[CreditsArgs]{d: d, name: store.CallbackCredits, work: d.addCredit})
 }
+
+// tracked is a callback's worker: work runs one attempt, and track
+// records its outcome on the render's log entry.
+type tracked[A interface {
+	river.JobArgs
+	renderID() string
+}] struct {
+	river.WorkerDefaults[A]
+	d    *deps
+	name string
+	work func(ctx context.Context, job *river.Job[A]) error
+}
+
+func (w *tracked[A]) Work(ctx context.Context, job *river.Job[A]) error {
+	return w.d.track(ctx, w.name, job.Args.renderID(), job.JobRow, w.work(ctx, job))
+}
+
+func (a StoreArgs) renderID() string   { return a.RenderID }
+func (a LogArgs) renderID() string     { return a.RenderID }
+func (a CreditsArgs) renderID() string { return a.RenderID }
 
 type deps struct {
 	Config
@@ -118,51 +138,36 @@ func (d *deps) track(ctx context.Context, name, renderID string, job *rivertype.
 	return err
 }
 
-type storeWorker struct {
-	river.WorkerDefaults[StoreArgs]
-	d *deps
-}
-
-func (w *storeWorker) Work(ctx context.Context, job *river.Job[StoreArgs]) error {
-	return w.d.track(ctx, store.CallbackStore, job.Args.RenderID, job.JobRow, w.work(ctx, job.Args.RenderID))
-}
-
-func (w *storeWorker) work(ctx context.Context, renderID string) error {
-	r, err := w.d.Store.FindRender(ctx, renderID)
+// storeFile uploads the spooled bytes of a render.
+func (d *deps) storeFile(ctx context.Context, job *river.Job[StoreArgs]) error {
+	renderID := job.Args.RenderID
+	r, err := d.Store.FindRender(ctx, renderID)
 	if err != nil {
 		return fmt.Errorf("load render: %w", err)
 	}
 	if r.StoredAt != nil {
 		return nil // a previous attempt got this far
 	}
-	data, err := w.d.Store.GetSpool(ctx, renderID)
+	data, err := d.Store.GetSpool(ctx, renderID)
 	if err != nil {
 		return fmt.Errorf("read spooled bytes: %w", err)
 	}
-	if err := w.d.Bucket.Put(ctx, r.BlobKey, data, r.ContentType); err != nil {
+	if err := d.Bucket.Put(ctx, r.BlobKey, data, r.ContentType); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
-	if err := w.d.Store.MarkRenderStored(ctx, renderID, time.Now().UTC()); err != nil {
+	if err := d.Store.MarkRenderStored(ctx, renderID, time.Now().UTC()); err != nil {
 		return fmt.Errorf("mark stored: %w", err)
 	}
 	return nil
-}
-
-type logWorker struct {
-	river.WorkerDefaults[LogArgs]
-	d *deps
 }
 
 // waitForStore is how long the log callback politely waits (snoozing) for
 // the store callback before it counts the wait as failed attempts.
 const waitForStore = 10 * time.Minute
 
-func (w *logWorker) Work(ctx context.Context, job *river.Job[LogArgs]) error {
-	return w.d.track(ctx, store.CallbackLog, job.Args.RenderID, job.JobRow, w.work(ctx, job))
-}
-
-func (w *logWorker) work(ctx context.Context, job *river.Job[LogArgs]) error {
-	r, err := w.d.Store.FindRender(ctx, job.Args.RenderID)
+// attachLogFile records the stored file's key on the render's log entry.
+func (d *deps) attachLogFile(ctx context.Context, job *river.Job[LogArgs]) error {
+	r, err := d.Store.FindRender(ctx, job.Args.RenderID)
 	if err != nil {
 		return fmt.Errorf("load render: %w", err)
 	}
@@ -172,21 +177,16 @@ func (w *logWorker) work(ctx context.Context, job *river.Job[LogArgs]) error {
 		}
 		return errors.New("the file is not stored yet (see the store callback)")
 	}
-	if err := w.d.Store.AttachLogFile(ctx, r.ID, r.BlobKey); err != nil {
+	if err := d.Store.AttachLogFile(ctx, r.ID, r.BlobKey); err != nil {
 		return fmt.Errorf("attach file to log: %w", err)
 	}
 	return nil
 }
 
-type creditsWorker struct {
-	river.WorkerDefaults[CreditsArgs]
-	d *deps
-}
-
-func (w *creditsWorker) Work(ctx context.Context, job *river.Job[CreditsArgs]) error {
-	_, err := w.d.Store.AddCredit(ctx, job.Args.SpaceID, job.Args.RenderID, 1, time.Now().UTC())
-	if err != nil {
-		err = fmt.Errorf("add credit: %w", err)
+// addCredit bills the render once (the ledger's key is the render id).
+func (d *deps) addCredit(ctx context.Context, job *river.Job[CreditsArgs]) error {
+	if _, err := d.Store.AddCredit(ctx, job.Args.SpaceID, job.Args.RenderID, 1, time.Now().UTC()); err != nil {
+		return fmt.Errorf("add credit: %w", err)
 	}
-	return w.d.track(ctx, store.CallbackCredits, job.Args.RenderID, job.JobRow, err)
+	return nil
 }

@@ -107,37 +107,40 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, erro
 	return cs, nil
 }
 
-func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+// viaCache runs query on its cached statement (cached), or on the
+// connection itself (direct) when it is not cacheable or its statement is
+// busy with rows still open.
+func viaCache[T any](ctx context.Context, c *cachingConn, query string, direct func() (T, error), cached func(*cachedStmt) (T, error)) (T, error) {
 	if !cacheable(query) {
-		return c.inner.ExecContext(ctx, query, args)
+		return direct()
 	}
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	if cs.busy {
-		return c.inner.ExecContext(ctx, query, args)
+		return direct()
 	}
-	return cs.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	return cached(cs)
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return viaCache(ctx, c, query, func() (driver.Result, error) { return c.inner.ExecContext(ctx, query, args) },
+		func(cs *cachedStmt) (driver.Result, error) {
+			return cs.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+		})
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if !cacheable(query) {
-		return c.inner.QueryContext(ctx, query, args)
-	}
-	cs, err := c.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if cs.busy {
-		return c.inner.QueryContext(ctx, query, args)
-	}
-	rows, err := cs.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
-	if err != nil {
-		return nil, err
-	}
-	cs.busy = true
-	return &cachedRows{Rows: rows, c: c, cs: cs}, nil
+	return viaCache(ctx, c, query, func() (driver.Rows, error) { return c.inner.QueryContext(ctx, query, args) }, func(cs *cachedStmt) (driver.Rows, error) {
+		rows, err := cs.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+		if err != nil {
+			return nil, err
+		}
+		cs.busy = true // until its rows close
+		return &cachedRows{Rows: rows, c: c, cs: cs}, nil
+	})
 }
 
 // cachedRows frees its statement for reuse when closed.
