@@ -12,6 +12,7 @@ import (
 // dialect applied before the schema was written once (the files
 // postgres/migrations and sqlite/migrations held up to 011). A database
 // records a migration by version and name; these keep what it ran the same.
+// A shared migration gets its row here once it is released.
 var released = []struct{ name, postgres, sqlite string }{
 	{"001_init.up.sql", "ccacc58022d9d4bf7222b0e003f31cc1bd5ea01946182d2c06c667d296879322", "0dfb18e1a607cbadc9e1aba62e9d1144617622bf273ab6c8cbeb005b00f8f915"},
 	{"002_callbacks.up.sql", "f7e1ae02a97785ae466749bc66d0ef3ddbf178b8ffac73dd0abb1d54cb3666ad", "77e803391f6d1acb064bcc4830e0a28298c1fb27124f17b9de897fa360aeb267"},
