@@ -140,7 +140,6 @@ var v1NotYetRows = []v1Option{
 	unsupported("max_xsections", FamilyCapture, "Most horizontal sections of a full-width capture."),
 	unsupported("max_scroll_page_time", FamilyCapture, "Longest the scroll through the page may take."),
 	unsupported("scroll_height", FamilyCapture, "How far the scroll through the page goes."),
-	unsupported("redirect_after", FamilyOutput, "Seconds after which a sync render redirects to its status."),
 	unsupported("pdf_dpi", FamilyPDF, "The resolution of a PDF's images."),
 	unsupported("disable_mql", FamilyInteraction, "Turn media query listeners off."),
 	unsupported("disable_resize", FamilyInteraction, "Do not resize the viewport for a full-page capture."),

@@ -2,6 +2,7 @@ package render
 
 import (
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/renderhook/renderhook/internal/browser"
@@ -77,6 +78,9 @@ var v1WireRows = []v1Option{
 		}},
 	reqString("referrer", FamilyRequest, 4096, "Another spelling of referer.", oneLine,
 		func(r *browser.URLRequest, s string) { r.Referer = s }),
+	{OptionSpec: OptionSpec{Name: "redirect_after", Type: TypeInteger, Min: 1, Max: float64(MaxV1Timeout / time.Second), Family: FamilyOutput, Supported: true,
+		Doc: "Seconds a /v1/render/sync render is waited for before its answer is a 307 to its status URL, the render going on async (default --sync-redirect-after, 95)."},
+		set: setInt(func(o *URLOptions, n int) { o.RedirectAfter = time.Duration(n) * time.Second })},
 	{OptionSpec: OptionSpec{Name: "unique", Type: TypeString, Max: maxV1Unique, Family: FamilyCache, Supported: true,
 		Doc: "Any value (a UUID, a timestamp): requests with different values never answer each other from the cache."},
 		set: setString(func(o *URLOptions, s string) { o.Unique = s })},
@@ -104,6 +108,17 @@ func (o *URLOptions) CheckAsync() error {
 		return optErr("response_type", "must be json for an async render (its answer is the render's status)")
 	case o.Download != "":
 		return optErr("download", "applies to /v1/render/sync and render links, whose answer is the file")
+	case o.RedirectAfter > 0:
+		return optErr("redirect_after", "applies to /v1/render/sync only")
+	}
+	return nil
+}
+
+// CheckLink refuses the options a render link cannot honour: it answers
+// the file or nothing, never a redirect to a status that needs a token.
+func (o *URLOptions) CheckLink() error {
+	if o.RedirectAfter > 0 {
+		return optErr("redirect_after", "applies to /v1/render/sync only")
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func TestV1WireQuery(t *testing.T) {
 func TestV1CheckAsync(t *testing.T) {
 	for opts, bad := range map[string]string{
 		`{"response_type":"binary"}`: "response_type", `{"response_type":"none"}`: "response_type",
-		`{"download":"a.png"}`: "download", `{"response_type":"json"}`: "", `{"ttl":5}`: "",
+		`{"download":"a.png"}`: "download", `{"redirect_after":5}`: "redirect_after", `{"response_type":"json"}`: "", `{"ttl":5}`: "",
 	} {
 		o, err := ParseV1Body([]byte(`{"url":"a.example",` + strings.TrimPrefix(opts, "{")))
 		if err != nil {

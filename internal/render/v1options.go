@@ -65,6 +65,9 @@ type URLOptions struct {
 	CustomID string `json:",omitempty"`
 	// Unique is a cache-buster: it is in the cache key.
 	Unique string `json:",omitempty"`
+	// RedirectAfter, when set, is how long a sync render is waited for
+	// before it is handed off (answered 307); zero is the server's.
+	RedirectAfter time.Duration `json:",omitempty"`
 }
 
 // ParseV1Body parses the JSON body of POST /v1/render/*. Values may be

@@ -433,10 +433,8 @@ func checkCombinations(st *v1State) error {
 		return errorf("option \"clip\" cannot be combined with option \"selector\"")
 	case len(r.Cookies) > 0 && r.HTML != "":
 		return errorf("option \"cookie\" needs a url: an html render has no origin to set cookies for")
-	case st.pdfOption != "" && r.Format != browser.FormatPDF && !strings.HasPrefix(st.pdfOption, "pdf_"):
-		return optErr(st.pdfOption, "applies to format pdf only, not %s", r.Format)
 	case st.pdfOption != "" && r.Format != browser.FormatPDF:
-		return errorf("the pdf_* options apply to format pdf only, not %s", r.Format)
+		return optErr(st.pdfOption, "applies to format pdf only, not %s", r.Format)
 	}
 	return checkURLBoxCombinations(st)
 }
