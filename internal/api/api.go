@@ -54,6 +54,23 @@ type Config struct {
 	RenderSecretOverlap time.Duration
 	// Now is the clock capabilities are checked against; default time.Now.
 	Now func() time.Time
+	// SyncRedirectAfter is how long POST /v1/render/sync waits for its
+	// render: past it the answer is a 307 to the render's status URL and
+	// the render goes on as an async one (Urlbox's ~95 s); default
+	// DefaultSyncRedirectAfter, negative for never.
+	SyncRedirectAfter time.Duration
+}
+
+// DefaultSyncRedirectAfter is Urlbox's: a sync render running past about
+// 95 s is answered with a 307 to its status URL.
+const DefaultSyncRedirectAfter = 95 * time.Second
+
+// WithDefaults fills in the defaults of unset fields.
+func (c Config) WithDefaults() Config {
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.RenderSecretOverlap = cmp.Or(c.RenderSecretOverlap, capability.DefaultOverlap)
+	c.SyncRedirectAfter = cmp.Or(c.SyncRedirectAfter, DefaultSyncRedirectAfter)
+	return c
 }
 
 // Server holds the handlers' dependencies: the domain services they
@@ -71,14 +88,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Renderer == nil || cfg.Bucket == nil || cfg.Signer == nil || cfg.Notify == nil || cfg.CheckURL == nil {
 		return nil, errors.New("api: Store, Renderer, Bucket, Signer, Notify and CheckURL are required")
 	}
-	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg = cfg.WithDefaults()
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
 	}
 	if cfg.Sandboxed == nil {
 		cfg.Sandboxed = func() bool { return false }
 	}
-	cfg.RenderSecretOverlap = cmp.Or(cfg.RenderSecretOverlap, capability.DefaultOverlap)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -166,6 +182,7 @@ func (s *Server) routes() []route {
 		logged(h("POST", "/v1/render/async", AuthV1Token, s.v1Async)),
 		logged(h("POST", "/v1/render", AuthV1Token, s.v1Async)),
 		h("GET", "/v1/render/{renderId}", AuthV1Token, s.v1Status),
+		h("POST", "/v1/render/{renderId}", AuthV1Token, s.v1Status), // a sync render's 307, followed
 		logged(h("GET", "/v1/{renderKey}/{token}/{format}", AuthV1Signed, s.v1Signed)),
 
 		h("POST", "/api/webhooks", AuthToken, s.createWebhook),

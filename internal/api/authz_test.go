@@ -59,6 +59,7 @@ var apiRows = map[string]authRow{
 	"POST /v1/render/async":                {right: 201, body: v1Body},
 	"POST /v1/render":                      {right: 201, body: v1Body},
 	"GET /v1/render/{renderId}":            {right: 200},
+	"POST /v1/render/{renderId}":           {right: 200},
 	"GET /v1/{renderKey}/{token}/{format}": {right: 200},
 
 	"POST /api/webhooks": {right: 201, body: func(*fixture) any {

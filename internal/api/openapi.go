@@ -136,20 +136,24 @@ type (
 		RenderURL  string `json:"renderUrl"`
 		Size       int64  `json:"size"`
 		RenderTime int64  `json:"renderTime" doc:"Milliseconds."`
+		CustomID   string `json:"customId,omitempty" doc:"The request's custom_id."`
 	}
 	v1AsyncDoc struct {
-		Status    string `json:"status" enum:"created,succeeded" doc:"succeeded when answered from the cache."`
-		RenderID  string `json:"renderId"`
-		StatusURL string `json:"statusUrl"`
-		RenderURL string `json:"renderUrl,omitempty"`
-		Size      int64  `json:"size,omitempty"`
-	}
-	v1StatusDoc struct {
+		Status    string      `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"succeeded when answered from the cache."`
 		RenderID  string      `json:"renderId"`
-		Status    string      `json:"status" enum:"created,pending,succeeded,failed"`
+		StatusURL string      `json:"statusUrl"`
 		RenderURL string      `json:"renderUrl,omitempty"`
 		Size      int64       `json:"size,omitempty"`
 		Error     *messageDoc `json:"error,omitempty"`
+		CustomID  string      `json:"customId,omitempty" doc:"The request's custom_id."`
+	}
+	v1StatusDoc struct {
+		RenderID  string      `json:"renderId"`
+		Status    string      `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"Urlbox's words: waiting (queued), active (rendering), delayed (queued again after a snoozed or failed attempt), succeeded, failed."`
+		RenderURL string      `json:"renderUrl,omitempty"`
+		Size      int64       `json:"size,omitempty"`
+		Error     *messageDoc `json:"error,omitempty"`
+		CustomID  string      `json:"customId,omitempty" doc:"The request's custom_id."`
 	}
 	templateListDoc struct {
 		Data []templateJSON `json:"data"`
@@ -299,8 +303,11 @@ func renderOps() []apidoc.Operation {
 func v1Ops() []apidoc.Operation {
 	v1 := [][]string{{secBearer}}
 	cache := map[string]string{"X-Render-Id": "The render's id.", "X-Renderhook-Cache": "hit or miss."}
-	sync := withBody(op("POST", "/v1/render/sync", "v1", "Render a URL or HTML and answer the file's URL", v1,
+	sync := withBody(op("POST", "/v1/render/sync", "v1", "Render a URL or HTML and answer the file's URL (response_type json), the file (binary), its base64 (base64) or nothing (none)", v1,
 		apidoc.Response{Status: 200, JSON: v1SyncDoc{}, Headers: cache}, 400, 401, 402, 422, 429, 503), apidoc.V1BodySchema(), "")
+	sync.Responses = append(sync.Responses, apidoc.Response{Status: 307, JSON: v1AsyncDoc{},
+		Description: "The render outlasted --sync-redirect-after (95 s) and goes on as an async render: poll Location, its status URL.",
+		Headers:     map[string]string{"Location": "The render's status URL.", "X-Render-Id": "The render's id."}})
 	async := func(pattern, summary string) apidoc.Operation {
 		return withBody(op("POST", pattern, "v1", summary, v1,
 			apidoc.Response{Status: 201, JSON: v1AsyncDoc{}, Headers: cache}, 400, 401, 402, 429, 503), apidoc.V1BodySchema(), "")
@@ -319,6 +326,8 @@ func v1Ops() []apidoc.Operation {
 		async("/v1/render/async", "Queue a render of a URL or HTML"),
 		async("/v1/render", "Queue a render of a URL or HTML (as /v1/render/async)"),
 		op("GET", "/v1/render/{renderId}", "v1", "A v1 render's status", v1, ok(200, v1StatusDoc{}, ""), 401, 404),
+		op("POST", "/v1/render/{renderId}", "v1", "A v1 render's status (for clients that follow a sync render's 307 with their POST)", v1,
+			ok(200, v1StatusDoc{}, ""), 401, 404),
 		signed,
 	}
 }

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"cmp"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/render"
@@ -67,14 +71,19 @@ func (s *Server) urlRequest(r *http.Request, o *render.URLOptions, ttl time.Dura
 	return req
 }
 
-// v1Sync serves POST /v1/render/sync: render, store, answer the file's URL.
-// The cache is used only when the request gives a ttl.
+// v1Sync serves POST /v1/render/sync: render, store, answer as
+// response_type says (default json: the file's URL). The cache is used
+// only when the request gives a ttl. A render still capturing after
+// SyncRedirectAfter is answered 307 to its status URL and goes on as an
+// async render (Urlbox's answer to long sync renders).
 func (s *Server) v1Sync(w http.ResponseWriter, r *http.Request) error {
 	o, err := s.v1Body(r)
 	if err != nil {
 		return err
 	}
-	out, err := s.cfg.Renderer.RenderURL(r.Context(), s.urlRequest(r, o, ttl(o, 0)))
+	req := s.urlRequest(r, o, ttl(o, 0))
+	req.HandOffAfter = cmp.Or(o.RedirectAfter, s.cfg.SyncRedirectAfter)
+	out, err := s.cfg.Renderer.RenderURL(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -82,7 +91,55 @@ func (s *Server) v1Sync(w http.ResponseWriter, r *http.Request) error {
 	rec := out.Render
 	w.Header().Set("X-Render-Id", rec.ID)
 	w.Header().Set("X-Renderhook-Cache", cacheWord(out.CacheHit))
-	writeJSON(w, http.StatusOK, map[string]any{"renderUrl": out.FileURL, "size": rec.Size, "renderTime": rec.TotalMs})
+	if out.HandedOff {
+		body := s.v1StatusBody(rec)
+		body["statusUrl"] = s.statusURL(rec.ID)
+		w.Header().Set("Location", s.statusURL(rec.ID))
+		writeJSON(w, http.StatusTemporaryRedirect, body)
+		return nil
+	}
+	return s.v1Answer(w, r, out, o, render.ResponseJSON)
+}
+
+// v1Answer answers a finished sync render or render link as o's
+// response_type says, def when it gives none: the file (binary, with
+// download's Content-Disposition), its base64 text, the JSON of its URL
+// (json) or an empty 200 (none).
+func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Output, o *render.URLOptions, def string) error {
+	rec := out.Render
+	switch cmp.Or(o.ResponseType, def) {
+	case render.ResponseNone:
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return nil
+	case render.ResponseJSON:
+		body := map[string]any{"renderUrl": out.FileURL, "size": rec.Size, "renderTime": rec.TotalMs}
+		if o.CustomID != "" {
+			body["customId"] = o.CustomID
+		}
+		writeJSON(w, http.StatusOK, body)
+		return nil
+	}
+	data := out.Data
+	if data == nil {
+		var err error
+		if data, err = s.cfg.Renderer.OpenRender(r.Context(), rec); err != nil {
+			return err
+		}
+	}
+	h := w.Header()
+	if o.ResponseType == render.ResponseBase64 {
+		data = []byte(base64.StdEncoding.EncodeToString(data))
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		h.Set("Content-Type", rec.ContentType)
+		if o.Download != "" {
+			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": o.Download}))
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data) // #nosec G705 -- a rendered file (or its base64), sent with its own Content-Type
 	return nil
 }
 
@@ -93,11 +150,19 @@ func cacheWord(hit bool) string {
 	return "miss"
 }
 
+// statusURL is where a v1 render's status is polled.
+func (s *Server) statusURL(id string) string {
+	return s.cfg.Signer.BaseURL() + "/v1/render/" + id
+}
+
 // v1Async serves POST /v1/render/async and POST /v1/render: queue the
 // render as a job and answer 201 with where to poll.
 func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 	o, err := s.v1Body(r)
 	if err != nil {
+		return err
+	}
+	if err := o.CheckAsync(); err != nil {
 		return err
 	}
 	rec, hit, err := s.cfg.Renderer.EnqueueURL(r.Context(), s.urlRequest(r, o, ttl(o, 0)))
@@ -107,16 +172,22 @@ func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 	recorded(r)
 	w.Header().Set("X-Render-Id", rec.ID)
 	w.Header().Set("X-Renderhook-Cache", cacheWord(hit))
-	body := map[string]any{"status": "created", "renderId": rec.ID, "statusUrl": s.cfg.Signer.BaseURL() + "/v1/render/" + rec.ID}
+	body := s.v1StatusBody(rec)
+	body["statusUrl"] = s.statusURL(rec.ID)
 	if hit {
-		// Answered from the cache: nothing runs, the result is here.
-		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Signer.URL(rec.BlobKey), rec.Size
+		// Answered from the cache: nothing runs, the result is here, under
+		// this request's custom_id.
+		delete(body, "customId")
+		if o.CustomID != "" {
+			body["customId"] = o.CustomID
+		}
 	}
 	writeJSON(w, http.StatusCreated, body)
 	return nil
 }
 
-// v1Status serves GET /v1/render/{renderId}.
+// v1Status serves GET /v1/render/{renderId}, and POST for clients that
+// follow a sync render's 307 by sending their POST again.
 func (s *Server) v1Status(w http.ResponseWriter, r *http.Request) error {
 	rec, err := s.cfg.Store.GetRender(r.Context(), spaceID(r), r.PathValue("renderId"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -125,17 +196,41 @@ func (s *Server) v1Status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"renderId": rec.ID}
+	writeJSON(w, http.StatusOK, s.v1StatusBody(rec))
+	return nil
+}
+
+// v1StatusBody is a render's status in Urlbox's words: waiting (queued),
+// active (rendering), delayed (queued again after a snoozed or failed
+// attempt), succeeded (with its renderUrl and size) or failed (with its
+// error); customId when the request gave one.
+func (s *Server) v1StatusBody(rec *store.Render) map[string]any {
+	body := map[string]any{"renderId": rec.ID, "status": v1StatusWord(rec)}
+	switch rec.Status {
+	case store.RenderSucceeded:
+		body["renderUrl"], body["size"] = s.cfg.Signer.URL(rec.BlobKey), rec.Size
+	case store.RenderFailed:
+		body["error"] = map[string]string{"message": rec.Error}
+	}
+	if rec.CustomID != "" {
+		body["customId"] = rec.CustomID
+	}
+	return body
+}
+
+// v1StatusWord maps a render's status to Urlbox's async vocabulary (the
+// /api surface keeps renderhook's own).
+func v1StatusWord(rec *store.Render) string {
 	switch rec.Status {
 	case store.RenderQueued:
-		body["status"] = "created"
+		if rec.StartedAt != nil {
+			return "delayed"
+		}
+		return "waiting"
 	case store.RenderRendering:
-		body["status"] = "pending"
+		return "active"
 	case store.RenderSucceeded:
-		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Signer.URL(rec.BlobKey), rec.Size
-	default:
-		body["status"], body["error"] = "failed", map[string]string{"message": rec.Error}
+		return "succeeded"
 	}
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return "failed"
 }

@@ -59,6 +59,9 @@ func (s *Server) v1Signed(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkV1(o); err != nil {
 		return err
 	}
+	if err := o.CheckLink(); err != nil {
+		return err
+	}
 	life := ttl(o, render.MaxV1TTL)
 	out, err := s.cfg.Renderer.RenderURL(r.Context(), s.urlRequest(r, o, life))
 	if err != nil {
@@ -80,17 +83,7 @@ func (s *Server) v1Signed(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	data := out.Data
-	if data == nil {
-		if data, err = s.cfg.Renderer.OpenRender(r.Context(), rec); err != nil {
-			return err
-		}
-	}
-	h.Set("Content-Type", rec.ContentType)
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data) // #nosec G705 -- a rendered file, sent with its own image or PDF Content-Type
-	return nil
+	return s.v1Answer(w, r, out, o, render.ResponseBinary)
 }
 
 // signedSpace is the space whose render key a signed link names, once

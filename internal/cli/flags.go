@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/api"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/capability"
@@ -95,6 +96,7 @@ func registerServeFlags(fs *flag.FlagSet, cfg *server.Config) *serveFlags {
 	fs.DurationVar(&cfg.Queue.RescueAfter, "job-rescue-after", 0, fmt.Sprintf("a job running longer than this (e.g. held by a crashed process) is handed to another worker; at least (and by default) the longest job limit + %s: 2 x render-timeout + %s for async renders (%s by default)",
 		shortDuration(server.RescueMargin), shortDuration(server.AsyncRenderMargin+server.RescueMargin), shortDuration(def.MinRescueAfter())))
 	fs.DurationVar(&cfg.LogRetention, "log-retention", def.LogRetention, "how long request logs and what requests left behind (render options, spooled bytes, webhook deliveries) are kept")
+	fs.DurationVar(&cfg.SyncRedirectAfter, "sync-redirect-after", api.Config{}.WithDefaults().SyncRedirectAfter, "how long POST /v1/render/sync waits for its render before answering 307 to the render's status URL, the render going on as an async one (negative: wait for it)")
 	fs.DurationVar(&cfg.RenderSecretOverlap, "render-secret-overlap", capability.DefaultOverlap, "how long a rotated-out render secret or GET-render token keeps working")
 	registerWebhookFlags(fs, cfg, f)
 	fs.StringVar(&cfg.NodeID, "node-id", "", "this node's stable identity on PostgreSQL, unique among nodes and kept across restarts, so a restarted node resumes its own interrupted jobs at once (default: generated once and kept in <data-dir>/node-id)")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/api"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/server"
 )
@@ -37,6 +38,7 @@ func TestServeFlagDefaultsAreTheComponents(t *testing.T) {
 		{"log retention", got.LogRetention, want.LogRetention},
 		{"HTTP", got.HTTP, want.HTTP},
 		{"rescue after", got.MinRescueAfter(), want.MinRescueAfter()},
+		{"sync redirect after", api.Config{SyncRedirectAfter: got.SyncRedirectAfter}.WithDefaults().SyncRedirectAfter, api.Config{}.WithDefaults().SyncRedirectAfter},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: flag default %v, component default %v", c.name, c.got, c.want)

@@ -222,6 +222,8 @@ type Extra struct {
 	PageID    string
 	Format    string
 	Metadata  json.RawMessage
+	// CustomID is a v1 render's custom_id.
+	CustomID string
 }
 
 type resultJSON struct {
@@ -244,6 +246,7 @@ type succeeded struct {
 	PageID    string          `json:"pageId,omitempty"`
 	Format    string          `json:"format,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	CustomID  string          `json:"customId,omitempty"`
 }
 
 type failed struct {
@@ -255,6 +258,7 @@ type failed struct {
 	PageID    string          `json:"pageId,omitempty"`
 	Format    string          `json:"format,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	CustomID  string          `json:"customId,omitempty"`
 }
 
 // Timestamp formats a time as the payloads do: RFC 3339 UTC, milliseconds.
@@ -273,7 +277,7 @@ func compact(v any) []byte {
 // SucceededPayload builds a render.succeeded body.
 func SucceededPayload(renderID, renderURL string, size int64, start, end time.Time, x Extra) []byte {
 	return compact(succeeded{EventRenderSucceeded, renderID, resultJSON{renderURL, size},
-		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata})
+		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID})
 }
 
 // WithRenderURL returns the render.succeeded payload with its renderUrl
@@ -293,7 +297,7 @@ func WithRenderURL(payload []byte, renderURL string) ([]byte, error) {
 // FailedPayload builds a render.failed body.
 func FailedPayload(renderID, message string, start, end time.Time, x Extra) []byte {
 	return compact(failed{EventRenderFailed, renderID, errorJSON{message},
-		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata})
+		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID})
 }
 
 // TestPayload builds a webhook.test body.

@@ -532,8 +532,15 @@ func (q *Queue) InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
 		params[i] = river.InsertManyParams{Args: a}
+		var opts river.InsertOpts
 		if p, ok := a.(Prioritized); ok && p.JobPriority() > 0 {
-			params[i].InsertOpts = &river.InsertOpts{Priority: p.JobPriority()}
+			opts.Priority = p.JobPriority()
+		}
+		if sc, ok := a.(Scheduled); ok {
+			opts.ScheduledAt = sc.JobScheduledAt()
+		}
+		if opts.Priority > 0 || !opts.ScheduledAt.IsZero() {
+			params[i].InsertOpts = &opts
 		}
 	}
 	if err := q.backend.insertTx(ctx, tx.QueueTx(), params); err != nil {
@@ -546,6 +553,10 @@ func (q *Queue) InsertTx(ctx context.Context, tx store.Tx, args ...river.JobArgs
 // fetched first, to 4); River works available jobs by priority, then by
 // when they were scheduled. 0 keeps the kind's default.
 type Prioritized interface{ JobPriority() int }
+
+// Scheduled is job args that choose when their job may first run; the
+// zero time is now.
+type Scheduled interface{ JobScheduledAt() time.Time }
 
 // Client exposes the River client, for tests and subscriptions; nil
 // before Start.

@@ -68,6 +68,12 @@ func (s *Service) checkCredits(ctx context.Context, spaceID string) error {
 // any capture, with nothing to record.
 func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
 	res, err := src.capture(ctx)
+	return s.recordNow(ctx, rec, res, err, l, stored, start)
+}
+
+// recordNow records a sync render once its capture has answered res or
+// err (see renderNow).
+func (s *Service) recordNow(ctx context.Context, rec *store.Render, res *browser.Result, err error, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
 	if errors.Is(err, ErrTemplate) {
 		return nil, err
 	}
@@ -197,9 +203,12 @@ func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render
 }
 
 // notifyTx queues the webhook deliveries of a finished render: to the
-// space's endpoints and to rec.WebhookURL, with rec's request id and
-// metadata.
+// space's endpoints and to rec.WebhookURL, with rec's request id,
+// metadata and custom_id; none for a render with skip_webhooks.
 func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) error {
+	if rec.SkipWebhooks {
+		return nil // skip_webhooks: the callbacks still run, no webhook is sent
+	}
 	start := rec.CreatedAt
 	if rec.StartedAt != nil {
 		start = *rec.StartedAt
@@ -208,7 +217,7 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) 
 	if rec.EndedAt != nil {
 		end = *rec.EndedAt
 	}
-	x := delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format}
+	x := delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format, CustomID: rec.CustomID}
 	if rec.Metadata != "" {
 		x.Metadata = json.RawMessage(rec.Metadata)
 	}
@@ -260,6 +269,7 @@ func (s *Service) enqueue(ctx context.Context, rec *store.Render, opts any, l *s
 // RegisterAsync adds the async render workers (page and v1 URL renders)
 // to workers.
 func (s *Service) RegisterAsync(workers *river.Workers, jobTimeout time.Duration) {
+	s.asyncLimit = jobTimeout
 	river.AddWorker(workers, &asyncWorker[AsyncArgs]{s: s, timeout: jobTimeout})
 	river.AddWorker(workers, &asyncWorker[URLAsyncArgs]{s: s, timeout: jobTimeout})
 }
@@ -271,10 +281,16 @@ type asyncJob struct {
 	// Priority is set at insert by the space's backlog (backlogPriority);
 	// River keeps it on the job row, not in the args.
 	Priority int `json:"-"`
+	// At, when set, is when the job may first run (the rescue of a
+	// handed-off sync render).
+	At time.Time `json:"-"`
 }
 
 // JobPriority is the River priority the job is inserted with.
 func (a asyncJob) JobPriority() int { return a.Priority }
+
+// JobScheduledAt is when the job may first run (zero: now).
+func (a asyncJob) JobScheduledAt() time.Time { return a.At }
 
 func (a asyncJob) renderID() string { return a.RenderID }
 
@@ -344,12 +360,22 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	case errors.Is(err, browser.ErrQueueFull):
 		// Sync requests have the tabs; come back shortly, at no cost to
 		// the attempt count.
+		s.delayed(rec.ID)
 		return river.JobSnooze(500 * time.Millisecond)
 	case errors.Is(err, browser.ErrBrowserCrashed), errors.Is(err, browser.ErrStopped), ctx.Err() != nil:
+		s.delayed(rec.ID)
 		return fmt.Errorf("render: %w", err) // not the page's fault: retry
 	case err != nil:
 		return s.finishFailed(ctx, rec, failMessage(err))
 	}
+	return s.finishSucceeded(ctx, rec, res, stored, start)
+}
+
+// finishSucceeded records a recorded (queued or handed-off) render whose
+// capture succeeded: its file stored (when stored) or spooled, its row
+// updated, its callbacks and webhooks queued, in one transaction. An
+// error leaves the render to be rendered again by its job.
+func (s *Service) finishSucceeded(ctx context.Context, rec *store.Render, res *browser.Result, stored bool, start time.Time) error {
 	s.fill(rec, res, start)
 	sctx := context.WithoutCancel(ctx)
 	if stored {
@@ -360,7 +386,7 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	end := time.Now().UTC()
 	rec.EndedAt = &end
 	rec.TotalMs = end.Sub(start).Milliseconds()
-	err = s.commit(sctx, rec, res.Data, stored, func(tx store.Tx) error {
+	err := s.commit(sctx, rec, res.Data, stored, func(tx store.Tx) error {
 		if err := tx.UpdateRender(sctx, rec); err != nil {
 			return err
 		}
@@ -370,6 +396,17 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		return fmt.Errorf("record render: %w", err)
 	}
 	return nil
+}
+
+// delayed records that a render's attempt was snoozed or is to be
+// retried (the v1 status "delayed"). Failing to is logged: the render
+// still runs again.
+func (s *Service) delayed(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.MarkRenderDelayed(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("mark render delayed", "render_id", id, "err", err)
+	}
 }
 
 // finishFailed records an async render as failed and notifies its webhooks.

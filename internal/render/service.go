@@ -119,6 +119,10 @@ type Service struct {
 	// checks bounds the template executions that run outside the pool's
 	// admission control (the up-front check of async renders).
 	checks chan struct{}
+	// asyncLimit is an async render job's time limit (RegisterAsync).
+	asyncLimit time.Duration
+	// handedOff counts the handed-off sync renders still capturing.
+	handedOff sync.WaitGroup
 }
 
 // NewService validates cfg and returns a service.
@@ -156,6 +160,10 @@ type Output struct {
 	FileURL string
 	// CacheHit: a v1 request answered from an earlier render's file.
 	CacheHit bool
+	// HandedOff: a sync render that outlasted URLRenderRequest.HandOffAfter
+	// goes on in the background; Render is its record as rendering (no
+	// file yet).
+	HandedOff bool
 }
 
 // URLOutput is the Output of a v1 render (the name RenderURL's answer had

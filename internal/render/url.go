@@ -2,9 +2,11 @@ package render
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -35,6 +37,10 @@ type URLRenderRequest struct {
 	// Log is the request's log entry as the API filled it; it is written
 	// with the render (or the cache hit), in the same transaction.
 	Log *store.RequestLog
+	// HandOffAfter, when positive, is how long RenderURL waits for the
+	// capture: past it the render is handed off (see handOff) and
+	// RenderURL returns at once with Output.HandedOff.
+	HandOffAfter time.Duration
 }
 
 // RenderURL renders a client's URL or HTML and records it like a page
@@ -60,7 +66,141 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 		return nil, err
 	}
 	rec := urlRecord(store.NewRenderID(), req, key, start)
-	return s.renderNow(ctx, s.urlSource(req.SpaceID, req.Options.Request), rec, req.Log, true, start)
+	src := s.urlSource(req.SpaceID, req.Options.Request)
+	if req.HandOffAfter <= 0 {
+		return s.renderNow(ctx, src, rec, req.Log, true, start)
+	}
+	return s.renderOrHandOff(ctx, src, rec, req, start)
+}
+
+// captured is what a capture answered.
+type captured struct {
+	res *browser.Result
+	err error
+}
+
+// renderOrHandOff is renderNow for a capture that may outlast
+// req.HandOffAfter. Within it, or when the client leaves first (which
+// cancels the capture, as renderNow's would be), the render is recorded
+// as renderNow records it. Past it, the render is recorded as rendering
+// with its request's log entry (307) and a rescue job, and the capture
+// goes on in the background; its outcome is recorded as an async
+// render's, once (finishHandedOff).
+func (s *Service) renderOrHandOff(ctx context.Context, src urlSource, rec *store.Render, req URLRenderRequest, start time.Time) (*Output, error) {
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan captured, 1)
+	go func() {
+		res, err := src.capture(cctx)
+		done <- captured{res, err}
+	}()
+	timer := time.NewTimer(req.HandOffAfter)
+	defer timer.Stop()
+	wait := func() (*Output, error) {
+		c := <-done
+		cancel()
+		return s.recordNow(ctx, rec, c.res, c.err, req.Log, true, start)
+	}
+	select {
+	case c := <-done:
+		cancel()
+		return s.recordNow(ctx, rec, c.res, c.err, req.Log, true, start)
+	case <-ctx.Done():
+		cancel()
+		return wait()
+	case <-timer.C:
+	}
+	limit := s.handOffLimit()
+	rescueAt := time.Now().Add(limit + handOffRescueMargin)
+	if err := s.handOff(ctx, rec, req, start, rescueAt); err != nil {
+		s.log.Error("hand off a long sync render", "render_id", rec.ID, "err", err)
+		return wait() // not recorded: answer it when it ends, as renderNow does
+	}
+	answer := *rec
+	s.handedOff.Add(1)
+	go func() {
+		defer s.handedOff.Done()
+		defer cancel()
+		stop := time.AfterFunc(limit, cancel) // ends before the rescue job may start
+		defer stop.Stop()
+		c := <-done
+		s.finishHandedOff(rec, c, start)
+	}()
+	return &Output{Render: &answer, HandedOff: true}, nil
+}
+
+// handOffRescueMargin separates the end of a handed-off capture's time
+// limit from the rescue job's start.
+const handOffRescueMargin = time.Minute
+
+// handOffLimit bounds a handed-off capture from its hand-off: an async
+// render's job limit, and at least twice the longest timeout option.
+func (s *Service) handOffLimit() time.Duration {
+	return max(s.asyncLimit, 2*MaxV1Timeout)
+}
+
+// handOff records a sync render that is still capturing as rendering,
+// with its options, its request's log entry (answered 307) and its job,
+// scheduled at rescueAt: the job renders it again only if nothing
+// recorded its outcome by then (a crash, a shutdown).
+func (s *Service) handOff(ctx context.Context, rec *store.Render, req URLRenderRequest, start, rescueAt time.Time) error {
+	b, err := json.Marshal(req.Options)
+	if err != nil {
+		return fmt.Errorf("encode options: %w", err)
+	}
+	rec.Status, rec.Options, rec.StartedAt = store.RenderRendering, string(b), &start
+	l := logEntry(req.Log, rec, http.StatusTemporaryRedirect, time.Now().UTC())
+	l.CallbackStatus = store.CallbackPending
+	wctx := context.WithoutCancel(ctx)
+	err = s.cfg.Store.InTx(wctx, func(tx store.Tx) error {
+		if err := tx.CreateRender(wctx, rec); err != nil {
+			return err
+		}
+		if err := tx.CreateRequestLog(wctx, l); err != nil {
+			return err
+		}
+		return s.cfg.Queue.InsertTx(wctx, tx, URLAsyncArgs{asyncJob{RenderID: rec.ID, At: rescueAt}})
+	})
+	if err != nil {
+		return fmt.Errorf("record handed-off render: %w", err)
+	}
+	return nil
+}
+
+// finishHandedOff records a handed-off render's outcome as an async
+// render's. A capture the browser could not finish (a crash, a shutdown)
+// is left to the rescue job, as an async job's attempt would be retried.
+func (s *Service) finishHandedOff(rec *store.Render, c captured, start time.Time) {
+	ctx := context.Background()
+	var err error
+	switch {
+	case errors.Is(c.err, browser.ErrBrowserCrashed), errors.Is(c.err, browser.ErrStopped), errors.Is(c.err, browser.ErrQueueFull):
+		s.log.Warn("handed-off render left to its job", "render_id", rec.ID, "err", c.err)
+		return
+	case c.err != nil:
+		err = s.finishFailed(ctx, rec, failMessage(c.err))
+	default:
+		err = s.finishSucceeded(ctx, rec, c.res, true, start)
+	}
+	if err != nil {
+		s.log.Error("record handed-off render; its job renders it again", "render_id", rec.ID, "err", err)
+	}
+}
+
+// WaitHandedOff waits, until ctx ends, for the handed-off sync renders
+// still capturing to be recorded (a graceful shutdown, before the browser
+// stops).
+func (s *Service) WaitHandedOff(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.handedOff.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for handed-off renders: %w", ctx.Err())
+	}
 }
 
 // EnqueueURL records an async v1 render as queued, with its log entry
@@ -97,7 +237,7 @@ func urlRecord(id string, req URLRenderRequest, cacheKey string, at time.Time) *
 	return &store.Render{
 		ID: id, SpaceID: req.SpaceID, RequestID: req.RequestID, Format: string(o.Request.Format),
 		Width: o.Request.Width, Height: o.Request.Height, WebhookURL: o.WebhookURL, CacheKey: cacheKey,
-		Metadata: string(o.Metadata), CreatedAt: at.UTC(),
+		Metadata: string(o.Metadata), CustomID: o.CustomID, SkipWebhooks: o.SkipWebhooks, CreatedAt: at.UTC(),
 	}
 }
 
@@ -133,10 +273,11 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 			return nil
 		}
 		// An async request answered from the cache still gets its
-		// webhook, as this request's: its id, metadata and webhook_url,
-		// started and ended now.
+		// webhook, as this request's: its id, metadata, webhook_url,
+		// custom_id and skip_webhooks, started and ended now.
 		hit := *rec
 		hit.RequestID, hit.Metadata, hit.WebhookURL = req.RequestID, string(req.Options.Metadata), req.Options.WebhookURL
+		hit.CustomID, hit.SkipWebhooks = req.Options.CustomID, req.Options.SkipWebhooks
 		hit.StartedAt, hit.EndedAt = &now, &now
 		return s.notifyTx(wctx, tx, &hit)
 	})

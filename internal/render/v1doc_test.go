@@ -24,10 +24,18 @@ const (
 func v1OptionsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| Option | Type | Values | Default | What it does |\n| --- | --- | --- | --- | --- |\n")
-	var refused []string
+	var refused, reasons []string
+	byReason := map[string][]string{}
 	var families []Family
 	byFamily := map[Family][]OptionSpec{}
 	for _, o := range V1Options() {
+		if !o.Supported && o.Refusal != "" {
+			if byReason[o.Refusal] == nil {
+				reasons = append(reasons, o.Refusal)
+			}
+			byReason[o.Refusal] = append(byReason[o.Refusal], o.Name)
+			continue
+		}
 		if !o.Supported {
 			refused = append(refused, o.Name)
 			continue
@@ -48,6 +56,12 @@ func v1OptionsMarkdown() string {
 	}
 	sort.Strings(refused)
 	fmt.Fprintf(&b, "\nUrlbox options renderhook knows but does not support, each a 400 that says so: `%s`.\n", strings.Join(refused, "`, `"))
+	b.WriteString("\nUrlbox options renderhook stays out of, each a 400 giving the reason:\n\n| Options | Why not |\n| --- | --- |\n")
+	for _, why := range reasons {
+		names := byReason[why]
+		sort.Strings(names)
+		fmt.Fprintf(&b, "| `%s` | %s. |\n", strings.Join(names, "`, `"), why)
+	}
 	return b.String()
 }
 

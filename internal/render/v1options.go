@@ -53,6 +53,21 @@ type URLOptions struct {
 	WebhookURL string
 	// Metadata is a JSON object echoed in the webhook payload.
 	Metadata json.RawMessage
+	// ResponseType is how a sync render or a render link answers
+	// (Response*); "" is the endpoint's default.
+	ResponseType string `json:",omitempty"`
+	// Download is the filename of a file answer's Content-Disposition:
+	// attachment ("" for none).
+	Download string `json:",omitempty"`
+	// SkipWebhooks sends no webhook for the render.
+	SkipWebhooks bool `json:",omitempty"`
+	// CustomID is the client's id for the render, echoed as customId.
+	CustomID string `json:",omitempty"`
+	// Unique is a cache-buster: it is in the cache key.
+	Unique string `json:",omitempty"`
+	// RedirectAfter, when set, is how long a sync render is waited for
+	// before it is handed off (answered 307); zero is the server's.
+	RedirectAfter time.Duration `json:",omitempty"`
 }
 
 // ParseV1Body parses the JSON body of POST /v1/render/*. Values may be
@@ -158,7 +173,9 @@ func parseV1(m map[string]any, pathFormat string) (*URLOptions, error) {
 		}
 		sort.Strings(left)
 		k := left[0]
-		if v1Index[k] != nil {
+		if row := v1Index[k]; row != nil && row.Refusal != "" {
+			return nil, errorf("option %q is a Urlbox option renderhook does not support: %s", k, row.Refusal)
+		} else if row != nil {
 			return nil, errorf("option %q is a Urlbox option renderhook does not support", k)
 		}
 		return nil, errorf("option %q is not a known option", truncate(k))
@@ -373,12 +390,16 @@ func parseMetadata(v any) (json.RawMessage, error) {
 
 // CacheKey is the hash of the space and everything that shapes the output
 // (the browser request, normalised by parsing and with defaults filled
-// in). ttl, force, webhook_url and metadata do not change the file, so they
-// are left out.
+// in), and unique, the client's cache-buster. ttl, force, webhook_url,
+// metadata and the other wire options do not change the file, so they are
+// left out.
 func (o *URLOptions) CacheKey(spaceID string) string {
 	b, _ := json.Marshal(o.Request) // map keys are sorted: deterministic
 	h := sha256.New()
 	h.Write([]byte("v1\x00" + spaceID + "\x00"))
 	h.Write(b)
+	if o.Unique != "" {
+		h.Write([]byte("\x00unique\x00" + o.Unique)) // absent: the keys made before unique existed
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -79,6 +79,9 @@ type OptionSpec struct {
 	// Supported is false for Urlbox options renderhook knows of but does
 	// not implement: naming one is a 400 that says so.
 	Supported bool
+	// Refusal, on an unsupported option renderhook will not implement,
+	// says why; the 400 and the README give it.
+	Refusal string
 }
 
 // V1Options returns the v1 option table, in the order options are
@@ -167,7 +170,7 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, pdf"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1AroundRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -327,8 +330,6 @@ var v1AroundRows = []v1Option{
 	unsupported("allow_infinite", FamilyCapture, "Keep scrolling pages that load more content."),
 	unsupported("clip_rect", FamilyCapture, "Urlbox's older name for a clip rectangle."),
 	unsupported("omit_background", FamilyCapture, "Capture without the default background."),
-	unsupported("response_type", FamilyOutput, "binary, base64, json or none."),
-	unsupported("download", FamilyOutput, "Answer with Content-Disposition: attachment."),
 	unsupported("hide_cookie_banners", FamilyCleanup, "Hide cookie consent banners."),
 	unsupported("click_accept", FamilyCleanup, "Click cookie banners' accept button."),
 	unsupported("hide_ads", FamilyCleanup, "Hide ad elements."),
@@ -341,7 +342,6 @@ var v1AroundRows = []v1Option{
 	unsupported("pdf_show_page_numbers", FamilyPDF, "Print page numbers."),
 	unsupported("pdf_fit_to_page", FamilyPDF, "Fit the page to one PDF page."),
 	unsupported("pdf_auto_crop", FamilyPDF, "Crop the PDF's blank margins."),
-	unsupported("unique", FamilyCache, "A value that makes the request unique (a cache-buster)."),
 	unsupported("save_html", FamilyExtraction, "Also store the page's HTML."),
 	unsupported("save_mhtml", FamilyExtraction, "Also store the page as MHTML."),
 	unsupported("save_markdown", FamilyExtraction, "Also store the page as Markdown."),
@@ -353,11 +353,6 @@ var v1AroundRows = []v1Option{
 	unsupported("s3_region", FamilyStorage, "Your bucket's region."),
 	unsupported("s3_storageclass", FamilyStorage, "The storage class of the file."),
 	unsupported("cdn_host", FamilyStorage, "The host of your bucket's CDN."),
-	unsupported("video_codec", FamilyVideo, "A video's codec."),
-	unsupported("video_scroll", FamilyVideo, "Scroll while recording a video."),
-	unsupported("video_fps", FamilyVideo, "A video's frame rate."),
-	unsupported("gpu", FamilyEngine, "Render with a GPU."),
-	unsupported("engine_version", FamilyEngine, "Pick the browser's version."),
 }
 
 // unsupported is a Urlbox option renderhook does not implement.
@@ -427,10 +422,8 @@ func checkCombinations(st *v1State) error {
 		return errorf("option \"clip\" cannot be combined with option \"selector\"")
 	case len(r.Cookies) > 0 && r.HTML != "":
 		return errorf("option \"cookie\" needs a url: an html render has no origin to set cookies for")
-	case st.pdfOption != "" && r.Format != browser.FormatPDF && !strings.HasPrefix(st.pdfOption, "pdf_"):
-		return optErr(st.pdfOption, "applies to format pdf only, not %s", r.Format)
 	case st.pdfOption != "" && r.Format != browser.FormatPDF:
-		return errorf("the pdf_* options apply to format pdf only, not %s", r.Format)
+		return optErr(st.pdfOption, "applies to format pdf only, not %s", r.Format)
 	}
 	return checkURLBoxCombinations(st)
 }

@@ -95,6 +95,10 @@ type Config struct {
 	Template render.Limits
 	// MaxBodyBytes bounds request bodies; default api.DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// SyncRedirectAfter is how long a v1 sync render is waited for before
+	// its answer is a 307 to its status URL (api.Config.SyncRedirectAfter);
+	// default api.DefaultSyncRedirectAfter.
+	SyncRedirectAfter time.Duration
 	// HTTP bounds client connections: read, write and idle timeouts, the
 	// minimum body rate and the header cap (see HTTPConfig).
 	HTTP HTTPConfig
@@ -533,7 +537,8 @@ func (s *Server) initServices(ctx context.Context) error {
 	if s.API, err = api.New(api.Config{
 		Store: st, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, Sandboxed: s.Pool.Sandboxed, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
-		UI: console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
+		SyncRedirectAfter: s.cfg.SyncRedirectAfter,
+		UI:                console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
 	}); err != nil {
 		return err
 	}
@@ -659,6 +664,11 @@ func (s *Server) Stop(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, s.stopMetrics(soft))
+	if s.Renderer != nil {
+		// Sync renders handed off past SyncRedirectAfter finish before the
+		// workers and the browser stop; one that does not is its job's.
+		errs = append(errs, s.Renderer.WaitHandedOff(soft))
+	}
 	if s.Queue != nil {
 		errs = append(errs, s.Queue.Stop(soft, hard))
 	}

@@ -145,6 +145,12 @@ type Render struct {
 	CacheKey string
 	// Metadata is the client's JSON object echoed in webhook payloads.
 	Metadata string
+	// CustomID is a v1 client's own id for the render (custom_id), echoed
+	// in its status answers and webhooks.
+	CustomID string
+	// SkipWebhooks: no webhook is sent for this render (skip_webhooks);
+	// its callbacks (store, log, credits) still run.
+	SkipWebhooks bool
 }
 
 // Render statuses.
@@ -499,6 +505,9 @@ type Store interface {
 
 	// MarkRenderStarted moves a queued async render to rendering.
 	MarkRenderStarted(ctx context.Context, id string, at time.Time) error
+	// MarkRenderDelayed moves a rendering async render back to queued,
+	// keeping its started_at: its attempt was snoozed or is to be retried.
+	MarkRenderDelayed(ctx context.Context, id string) error
 
 	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
 	GetWebhookEndpoint(ctx context.Context, spaceID, id string) (*WebhookEndpoint, error)

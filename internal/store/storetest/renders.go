@@ -42,7 +42,7 @@ func exerciseRenders(t *testing.T, s *suite) {
 			st, a, b := s.setup(t)
 			mk := func(space, status, key string, at time.Time) *store.Render {
 				r := &store.Render{ID: store.NewRenderID(), SpaceID: space, RequestID: "req", Format: "png", Status: status,
-					CacheKey: key, Metadata: `{"m":1}`, CreatedAt: at}
+					CacheKey: key, Metadata: `{"m":1}`, CustomID: "order-7", SkipWebhooks: true, CreatedAt: at}
 				if err := st.CreateRender(s.ctx, r); err != nil {
 					t.Fatal(err)
 				}
@@ -53,7 +53,8 @@ func exerciseRenders(t *testing.T, s *suite) {
 			mk(a.ID, store.RenderFailed, "k1", s.now)
 			mk(a.ID, store.RenderSucceeded, "k2", s.now)
 			got, err := st.FindCachedRender(s.ctx, a.ID, "k1", s.now.Add(-time.Hour))
-			if err != nil || got.ID != newest.ID || got.CacheKey != "k1" || got.Metadata != `{"m":1}` {
+			if err != nil || got.ID != newest.ID || got.CacheKey != "k1" || got.Metadata != `{"m":1}` ||
+				got.CustomID != "order-7" || !got.SkipWebhooks {
 				t.Fatalf("%+v %v", got, err)
 			}
 			if _, err := st.FindCachedRender(s.ctx, a.ID, "k1", s.now.Add(-time.Second)); !errors.Is(err, store.ErrNotFound) {
@@ -322,7 +323,20 @@ func exerciseCredits(t *testing.T, s *suite) {
 				t.Fatalf("credit status of unknown space: %v", err)
 			}
 
-			// The async render runs: started, then finished in a transaction.
+			// The async render runs: started, delayed (snoozed) and started
+			// again, then finished in a transaction.
+			if err := st.MarkRenderStarted(s.ctx, queued.ID, s.now); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.MarkRenderDelayed(s.ctx, queued.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := st.FindRender(s.ctx, queued.ID); got.Status != store.RenderQueued || got.StartedAt == nil {
+				t.Fatalf("delayed render %+v: want queued with its start kept", got)
+			}
+			if err := st.MarkRenderDelayed(s.ctx, queued.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("delaying a render that is not rendering: %v", err)
+			}
 			if err := st.MarkRenderStarted(s.ctx, queued.ID, s.now); err != nil {
 				t.Fatal(err)
 			}

@@ -17,11 +17,12 @@ func (t Tx) CreateRender(ctx context.Context, r *store.Render) error {
 	text := t.d.Text
 	_, err := t.c.Exec(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
 		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at,
-		cache_key, metadata)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cache_key, metadata, custom_id, skip_webhooks)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SpaceID, text(r.RequestID), text(r.PageID), text(r.TemplateID), text(r.Format), r.Status, r.Width, r.Height, r.Size,
 		text(r.BlobKey), text(r.ContentType), text(r.Error), r.QueueMs, r.RenderMs, r.TotalMs, Ms(r.CreatedAt), NullMs(r.StoredAt),
-		text(r.Options), text(r.WebhookURL), NullMs(r.StartedAt), NullMs(r.EndedAt), text(r.CacheKey), text(r.Metadata))
+		text(r.Options), text(r.WebhookURL), NullMs(r.StartedAt), NullMs(r.EndedAt), text(r.CacheKey), text(r.Metadata),
+		text(r.CustomID), r.SkipWebhooks)
 	return t.d.Err(err)
 }
 
@@ -96,6 +97,12 @@ func (db *Queries) MarkRenderStored(ctx context.Context, renderID string, at tim
 func (db *Queries) MarkRenderStarted(ctx context.Context, id string, at time.Time) error {
 	return db.d.MustAffect(db.write.Exec(ctx, `UPDATE renders SET status = ?, started_at = ? WHERE id = ? AND status IN (?, ?)`,
 		store.RenderRendering, Ms(at), id, store.RenderQueued, store.RenderRendering))
+}
+
+// MarkRenderDelayed implements store.Store.
+func (db *Queries) MarkRenderDelayed(ctx context.Context, id string) error {
+	return db.d.MustAffect(db.write.Exec(ctx, `UPDATE renders SET status = ? WHERE id = ? AND status = ?`,
+		store.RenderQueued, id, store.RenderRendering))
 }
 
 // --- request logs ---
