@@ -76,10 +76,13 @@ func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, 
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
 	s.fill(rec, res, start)
-	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey)}
-
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
+	art, err := s.sourceArtifacts(sctx, rec, src, res)
+	if err != nil {
+		return nil, err
+	}
+	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey), Artifacts: art}
 	if stored {
 		if err := s.storeFile(sctx, rec, res); err != nil {
 			return nil, err
@@ -95,7 +98,7 @@ func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, 
 	if stored {
 		l.FileKey = rec.BlobKey
 	}
-	err = s.commit(sctx, rec, res.Data, stored, func(tx store.Tx) error {
+	err = s.commit(sctx, rec, res.Data, stored, art, func(tx store.Tx) error {
 		if err := tx.CreateRender(sctx, rec); err != nil {
 			return err
 		}
@@ -120,7 +123,7 @@ func (s *Service) recordFailed(ctx context.Context, rec *store.Render, msg strin
 	end := time.Now().UTC()
 	rec.EndedAt = &end
 	fctx := context.WithoutCancel(ctx)
-	if err := s.commit(fctx, rec, nil, false, func(tx store.Tx) error { return tx.CreateRender(fctx, rec) }); err != nil {
+	if err := s.commit(fctx, rec, nil, false, nil, func(tx store.Tx) error { return tx.CreateRender(fctx, rec) }); err != nil {
 		s.log.Error("record failed render", "render_id", rec.ID, "err", err)
 	}
 }
@@ -135,8 +138,11 @@ func (s *Service) fill(rec *store.Render, res *browser.Result, at time.Time) {
 	rec.BlobKey = fmt.Sprintf("%s/%s/%s.%s", rec.SpaceID, at.UTC().Format("2006/01/02"), rec.ID, extension(browser.Format(rec.Format)))
 }
 
-// storeFile puts a render's file in the bucket.
+// storeFile puts a render's file, and its artifacts, in the bucket.
 func (s *Service) storeFile(ctx context.Context, rec *store.Render, res *browser.Result) error {
+	if err := s.storeArtifacts(ctx, rec, res.Extracted); err != nil {
+		return err
+	}
 	if err := s.cfg.Bucket.Put(ctx, rec.BlobKey, res.Data, res.ContentType); err != nil {
 		return fmt.Errorf("store render %s: %w", rec.ID, err)
 	}
@@ -169,22 +175,23 @@ func logEntry(l *store.RequestLog, rec *store.Render, status int, now time.Time)
 // commit writes a finished render and what follows it in one transaction:
 // write puts the render's row (and its log entry); a succeeded render's
 // bytes are spooled (unless stored) and its callback jobs queued; every
-// finished render's webhooks are queued.
-func (s *Service) commit(ctx context.Context, rec *store.Render, data []byte, stored bool, write func(tx store.Tx) error) error {
+// finished render's webhooks are queued (with art, a v1 render's
+// artifacts, in a render.succeeded).
+func (s *Service) commit(ctx context.Context, rec *store.Render, data []byte, stored bool, art *Artifacts, write func(tx store.Tx) error) error {
 	return s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
 		if err := write(tx); err != nil {
 			return err
 		}
 		if rec.Status != store.RenderSucceeded {
-			return s.notifyTx(ctx, tx, rec)
+			return s.notifyTx(ctx, tx, rec, nil)
 		}
-		return s.followUpTx(ctx, tx, rec, data, stored)
+		return s.followUpTx(ctx, tx, rec, data, stored, art)
 	})
 }
 
 // followUpTx queues what follows a succeeded render: its spooled bytes,
 // the callback jobs and the webhook deliveries.
-func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render, data []byte, stored bool) error {
+func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render, data []byte, stored bool, art *Artifacts) error {
 	if !stored {
 		if err := tx.SpoolRender(ctx, rec.ID, data, time.Now().UTC()); err != nil {
 			return fmt.Errorf("spool: %w", err)
@@ -193,13 +200,13 @@ func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render
 	if err := s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec, stored)...); err != nil {
 		return fmt.Errorf("queue callbacks: %w", err)
 	}
-	return s.notifyTx(ctx, tx, rec)
+	return s.notifyTx(ctx, tx, rec, art)
 }
 
 // notifyTx queues the webhook deliveries of a finished render: to the
 // space's endpoints and to rec.WebhookURL, with rec's request id and
-// metadata.
-func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) error {
+// metadata; a render.succeeded names art's URLs and page metadata.
+func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render, art *Artifacts) error {
 	start := rec.CreatedAt
 	if rec.StartedAt != nil {
 		start = *rec.StartedAt
@@ -211,6 +218,10 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) 
 	x := delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format}
 	if rec.Metadata != "" {
 		x.Metadata = json.RawMessage(rec.Metadata)
+	}
+	if art != nil {
+		x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL = art.HTMLURL, art.MHTMLURL, art.MarkdownURL, art.MetadataURL
+		x.PageMetadata = art.Metadata
 	}
 	event, payload := delivery.EventRenderSucceeded, []byte(nil)
 	if rec.Status == store.RenderSucceeded {
@@ -352,6 +363,10 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	}
 	s.fill(rec, res, start)
 	sctx := context.WithoutCancel(ctx)
+	art, err := s.sourceArtifacts(sctx, rec, src, res)
+	if err != nil {
+		return err // retried
+	}
 	if stored {
 		if err := s.storeFile(sctx, rec, res); err != nil {
 			return err // retried
@@ -360,7 +375,7 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	end := time.Now().UTC()
 	rec.EndedAt = &end
 	rec.TotalMs = end.Sub(start).Milliseconds()
-	err = s.commit(sctx, rec, res.Data, stored, func(tx store.Tx) error {
+	err = s.commit(sctx, rec, res.Data, stored, art, func(tx store.Tx) error {
 		if err := tx.UpdateRender(sctx, rec); err != nil {
 			return err
 		}
@@ -377,7 +392,7 @@ func (s *Service) finishFailed(ctx context.Context, rec *store.Render, msg strin
 	end := time.Now().UTC()
 	rec.Status, rec.Error, rec.EndedAt = store.RenderFailed, msg, &end
 	fctx := context.WithoutCancel(ctx)
-	err := s.commit(fctx, rec, nil, false, func(tx store.Tx) error {
+	err := s.commit(fctx, rec, nil, false, nil, func(tx store.Tx) error {
 		if err := tx.UpdateRender(fctx, rec); err != nil {
 			return err
 		}

@@ -156,6 +156,9 @@ type Output struct {
 	FileURL string
 	// CacheHit: a v1 request answered from an earlier render's file.
 	CacheHit bool
+	// Artifacts are a v1 render's stored artifacts and page metadata;
+	// nil when it asked for none.
+	Artifacts *Artifacts
 }
 
 // URLOutput is the Output of a v1 render (the name RenderURL's answer had

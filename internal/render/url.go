@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,10 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 		return nil, err
 	}
 	rec := urlRecord(store.NewRenderID(), req, key, start)
-	return s.renderNow(ctx, s.urlSource(req.SpaceID, req.Options.Request), rec, req.Log, true, start)
+	if b, err := json.Marshal(req.Options); err == nil {
+		rec.Options = string(b) // for the status answer's artifacts (RenderArtifacts)
+	}
+	return s.renderNow(ctx, s.urlSource(req.SpaceID, req.Options), rec, req.Log, true, start)
 }
 
 // EnqueueURL records an async v1 render as queued, with its log entry
@@ -117,6 +121,11 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 	if err != nil {
 		return nil, fmt.Errorf("look up render cache: %w", err)
 	}
+	// The same cache key: the same Extract, so the same artifacts.
+	art, err := s.artifactsOf(ctx, rec, req.Options, nil)
+	if err != nil {
+		return nil, err
+	}
 	l := req.Log
 	if l == nil {
 		l = &store.RequestLog{ID: req.RequestID, CreatedAt: now}
@@ -138,12 +147,12 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 		hit := *rec
 		hit.RequestID, hit.Metadata, hit.WebhookURL = req.RequestID, string(req.Options.Metadata), req.Options.WebhookURL
 		hit.StartedAt, hit.EndedAt = &now, &now
-		return s.notifyTx(wctx, tx, &hit)
+		return s.notifyTx(wctx, tx, &hit, art)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log cache hit: %w", err)
 	}
-	return &Output{Render: rec, FileURL: s.cfg.Signer.URL(rec.BlobKey), CacheHit: true}, nil
+	return &Output{Render: rec, FileURL: s.cfg.Signer.URL(rec.BlobKey), CacheHit: true, Artifacts: art}, nil
 }
 
 // OpenRender returns a succeeded render's file: from the bucket, or from
@@ -184,19 +193,21 @@ func (URLAsyncArgs) open(s *Service, rec *store.Render, timeout time.Duration) (
 	if limit := timeout - 10*time.Second; limit > 0 && o.Request.Timeout > limit {
 		o.Request.Timeout = limit
 	}
-	return s.urlSource(rec.SpaceID, o.Request), true, nil
+	return s.urlSource(rec.SpaceID, o), true, nil
 }
 
 // urlSource is a client's URL or HTML, rendered by the URL browser in a
 // fresh browser context.
 type urlSource struct {
-	b   URLBrowser
-	req browser.URLRequest
+	b    URLBrowser
+	req  browser.URLRequest
+	opts *URLOptions // which artifacts the answer names (artifacts.go)
 }
 
-func (s *Service) urlSource(spaceID string, req browser.URLRequest) urlSource {
+func (s *Service) urlSource(spaceID string, o *URLOptions) urlSource {
+	req := o.Request
 	req.SpaceID = spaceID
-	return urlSource{b: s.cfg.URLBrowser, req: req}
+	return urlSource{b: s.cfg.URLBrowser, req: req, opts: o}
 }
 
 func (urlSource) load(context.Context) error { return nil }
