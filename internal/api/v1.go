@@ -82,7 +82,9 @@ func (s *Server) v1Sync(w http.ResponseWriter, r *http.Request) error {
 	rec := out.Render
 	w.Header().Set("X-Render-Id", rec.ID)
 	w.Header().Set("X-Renderhook-Cache", cacheWord(out.CacheHit))
-	writeJSON(w, http.StatusOK, map[string]any{"renderUrl": out.FileURL, "size": rec.Size, "renderTime": rec.TotalMs})
+	body := map[string]any{"renderUrl": out.FileURL, "size": rec.Size, "renderTime": rec.TotalMs}
+	out.Artifacts.Fields(body)
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
@@ -104,6 +106,12 @@ func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var art *render.Artifacts
+	if hit {
+		if art, err = s.cfg.Renderer.URLArtifacts(r.Context(), rec, o); err != nil {
+			return err
+		}
+	}
 	recorded(r)
 	w.Header().Set("X-Render-Id", rec.ID)
 	w.Header().Set("X-Renderhook-Cache", cacheWord(hit))
@@ -111,6 +119,7 @@ func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 	if hit {
 		// Answered from the cache: nothing runs, the result is here.
 		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Signer.URL(rec.BlobKey), rec.Size
+		art.Fields(body)
 	}
 	writeJSON(w, http.StatusCreated, body)
 	return nil
@@ -133,6 +142,11 @@ func (s *Server) v1Status(w http.ResponseWriter, r *http.Request) error {
 		body["status"] = "pending"
 	case store.RenderSucceeded:
 		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Signer.URL(rec.BlobKey), rec.Size
+		art, err := s.cfg.Renderer.RenderArtifacts(r.Context(), rec)
+		if err != nil {
+			return err
+		}
+		art.Fields(body)
 	default:
 		body["status"], body["error"] = "failed", map[string]string{"message": rec.Error}
 	}

@@ -154,6 +154,13 @@ func (s *Service) sourceArtifacts(ctx context.Context, rec *store.Render, src so
 	return s.artifactsOf(ctx, rec, u.opts, extractedMetadata(res))
 }
 
+// URLArtifacts returns the artifacts of rec, a succeeded render that
+// answered a request with options o from the cache (the same cache key:
+// the same artifacts), for an answer.
+func (s *Service) URLArtifacts(ctx context.Context, rec *store.Render, o *URLOptions) (*Artifacts, error) {
+	return s.artifactsOf(ctx, rec, o, nil)
+}
+
 // RenderArtifacts returns the artifacts of a succeeded render for a status
 // answer (nil if it asked for none): a queued render's options say which
 // it has.
