@@ -251,8 +251,8 @@ func (r *urlRun) pageMetadata(ctx context.Context) (*PageMetadata, error) {
 }
 
 // bound cuts every value to maxMetaValue bytes of valid UTF-8 without
-// control characters, and drops URL values that are not absolute
-// http(s) URLs (javascript:, data:, …).
+// control characters, resolves URL values against the page's URL and
+// drops those that are not then http(s) URLs (javascript:, data:, …).
 func (m *PageMetadata) bound() {
 	for _, f := range []*string{&m.URLRequested, &m.URLResolved, &m.Title, &m.Description, &m.Author, &m.Publisher,
 		&m.Date, &m.Image, &m.Lang, &m.Charset, &m.Canonical, &m.Favicon, &m.Keywords,
@@ -260,7 +260,15 @@ func (m *PageMetadata) bound() {
 		&m.TwitterCard, &m.TwitterSite, &m.TwitterCreator, &m.TwitterTitle, &m.TwitterDescription, &m.TwitterImage} {
 		*f = cleanMeta(*f)
 	}
-	for _, f := range []*string{&m.URLResolved, &m.Image, &m.Canonical, &m.Favicon, &m.OgImage, &m.OgURL, &m.TwitterImage} {
+	base, _ := url.Parse(m.URLResolved)
+	if !httpURL(m.URLResolved) {
+		base, m.URLResolved = nil, ""
+	}
+	for _, f := range []*string{&m.Image, &m.Canonical, &m.Favicon, &m.OgImage, &m.OgURL, &m.TwitterImage} {
+		// Tags may hold relative URLs: resolve them against the page's.
+		if u, err := url.Parse(*f); err == nil && base != nil && *f != "" {
+			*f = cleanMeta(base.ResolveReference(u).String())
+		}
 		if !httpURL(*f) {
 			*f = ""
 		}
