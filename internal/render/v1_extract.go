@@ -79,10 +79,14 @@ func legacyEcho(m map[string]any, st *v1State) error {
 }
 
 // checkExtract asks the browser for the metadata either option wants, and
-// refuses capture options that mean nothing to a format read from the DOM.
+// refuses avif on a server without its encoder and capture options that
+// mean nothing to a format read from the DOM.
 func checkExtract(st *v1State) error {
 	r := st.r
 	r.Extract.Metadata = st.o.SaveMetadata || st.o.PageMetadata
+	if r.Format == browser.FormatAVIF && !browser.AVIFAvailable() {
+		return optErr("format", "avif needs avifenc (Debian's libavif-bin), which this server lacks")
+	}
 	if !r.Format.IsText() {
 		return nil
 	}
