@@ -13,6 +13,9 @@ dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
 # scripts render as tofu boxes.
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
+# avifenc (Debian's libavif-bin) encodes the avif format of v1 renders
+# (internal/browser/urlavif.go; chosen by measurement, docs/BENCHMARKS.md).
+command -v avifenc >/dev/null 2>&1 || need+=(libavif-bin)
 # promtool (Debian's prometheus package) lints /metrics in the server tests.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 

@@ -3,10 +3,8 @@ package api
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"time"
 
@@ -159,11 +157,15 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
-	ct := mime.TypeByExtension(path.Ext(key))
-	if ct == "" {
-		ct = "application/octet-stream"
+	w.Header().Set("Content-Type", blob.ContentType(key))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if blob.Untrusted(key) {
+		// A page's HTML served from renderhook's origin must not run
+		// there: no script, no same-origin access, no loads.
+		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:")
+		// Its images and styles must not learn the signed URL.
+		w.Header().Set("Referrer-Policy", "no-referrer")
 	}
-	w.Header().Set("Content-Type", ct)
 	// Files never change once written; the signature is the capability.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", time.Time{}, f)

@@ -117,6 +117,7 @@ func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Ou
 		if o.CustomID != "" {
 			body["customId"] = o.CustomID
 		}
+		out.Artifacts.Fields(body)
 		writeJSON(w, http.StatusOK, body)
 		return nil
 	}
@@ -169,6 +170,12 @@ func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var art *render.Artifacts
+	if hit {
+		if art, err = s.cfg.Renderer.URLArtifacts(r.Context(), rec, o); err != nil {
+			return err
+		}
+	}
 	recorded(r)
 	w.Header().Set("X-Render-Id", rec.ID)
 	w.Header().Set("X-Renderhook-Cache", cacheWord(hit))
@@ -181,6 +188,7 @@ func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 		if o.CustomID != "" {
 			body["customId"] = o.CustomID
 		}
+		art.Fields(body)
 	}
 	writeJSON(w, http.StatusCreated, body)
 	return nil
@@ -196,7 +204,15 @@ func (s *Server) v1Status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.v1StatusBody(rec))
+	body := s.v1StatusBody(rec)
+	if rec.Status == store.RenderSucceeded {
+		art, err := s.cfg.Renderer.RenderArtifacts(r.Context(), rec)
+		if err != nil {
+			return err
+		}
+		art.Fields(body)
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/renderhook/renderhook/internal/capability"
@@ -75,4 +76,33 @@ func (s *Signer) BaseURL() string { return s.baseURL }
 // Verify reports whether sig is the signature of key, in constant time.
 func (s *Signer) Verify(key, sig string) bool {
 	return capability.Equal(s.sig(key), sig)
+}
+
+// contentTypes are the types of the endings of stored files that the
+// mime package's own table may lack (or, read from /etc/mime.types, give
+// otherwise).
+var contentTypes = map[string]string{
+	".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp", ".avif": "image/avif", ".pdf": "application/pdf",
+	".html": "text/html; charset=utf-8", ".mhtml": "multipart/related", ".md": "text/markdown; charset=utf-8",
+	".json": "application/json",
+}
+
+// ContentType is the type a stored file is served with, by its key's
+// ending; application/octet-stream for an ending it does not know.
+func ContentType(key string) string {
+	if ct, ok := contentTypes[path.Ext(key)]; ok {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// Untrusted reports whether a file of this key is a page's own text (HTML,
+// MHTML, Markdown), which is served so that it cannot run as renderhook's
+// origin.
+func Untrusted(key string) bool {
+	switch path.Ext(key) {
+	case ".html", ".mhtml", ".md":
+		return true
+	}
+	return false
 }

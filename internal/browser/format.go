@@ -14,6 +14,18 @@ const (
 	FormatJPEG Format = "jpeg"
 	FormatWebP Format = "webp"
 	FormatPDF  Format = "pdf"
+
+	// URL renders only (ParseURLFormat; urlextract.go).
+
+	// FormatAVIF is a screenshot encoded as AVIF.
+	FormatAVIF Format = "avif"
+	// FormatHTML is the page's DOM as serialised after its scripts ran.
+	FormatHTML Format = "html"
+	// FormatMHTML is Chromium's MHTML snapshot of the page (the document
+	// and its resources as one MIME multipart/related message).
+	FormatMHTML Format = "mhtml"
+	// FormatMarkdown is Markdown of the page's main content.
+	FormatMarkdown Format = "md"
 )
 
 // ContentType returns the MIME type of documents in this format, or "" for an
@@ -28,8 +40,22 @@ func (f Format) ContentType() string {
 		return "image/webp"
 	case FormatPDF:
 		return "application/pdf"
+	case FormatAVIF:
+		return "image/avif"
+	case FormatHTML:
+		return "text/html; charset=utf-8"
+	case FormatMHTML:
+		return "multipart/related"
+	case FormatMarkdown:
+		return "text/markdown; charset=utf-8"
 	}
 	return ""
+}
+
+// IsText reports whether f is text taken from the page's DOM (html,
+// mhtml, md) rather than a picture of it.
+func (f Format) IsText() bool {
+	return f == FormatHTML || f == FormatMHTML || f == FormatMarkdown
 }
 
 // isImage reports whether f is captured as a screenshot rather than printed.
@@ -51,4 +77,14 @@ func ParseFormat(s string) (Format, error) {
 		return FormatPDF, nil
 	}
 	return "", fmt.Errorf("parse format %q: %w", s, ErrUnknownFormat)
+}
+
+// ParseURLFormat is ParseFormat for URL renders, which also make avif,
+// html, mhtml and md.
+func ParseURLFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case FormatAVIF, FormatHTML, FormatMHTML, FormatMarkdown:
+		return f, nil
+	}
+	return ParseFormat(s)
 }

@@ -73,6 +73,9 @@ type Result struct {
 	QueueWait time.Duration
 	// RenderTime is how long the render spent in the tab.
 	RenderTime time.Duration
+	// Extracted holds what a URL render's Extract asked for besides Data;
+	// nil when it asked for nothing (and for template renders).
+	Extracted *Extracted
 }
 
 // defaultQuality is the JPEG/WebP quality used when a request gives none.
@@ -80,6 +83,9 @@ const defaultQuality = 90
 
 // validate checks a request before it takes a place in the queue.
 func (r Request) validate() error {
+	if !r.Format.isImage() && r.Format != FormatPDF { // avif, html, mhtml, md: URL renders only
+		return fmt.Errorf("%w: format %q: %w", ErrBadRequest, r.Format, ErrUnknownFormat)
+	}
 	if r.Format.ContentType() == "" {
 		return fmt.Errorf("%w: format %q: %w", ErrBadRequest, r.Format, ErrUnknownFormat)
 	}

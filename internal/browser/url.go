@@ -222,6 +222,10 @@ type URLRequest struct {
 
 	PDF PDFOptions
 
+	// Extract asks for the page's HTML, MHTML, Markdown or metadata besides
+	// the file (urlextract.go); they come back in Result.Extracted.
+	Extract Extract
+
 	// SpaceID is the tenant the render is for; it decides only whose turn
 	// it is when renders wait for a slot (see Config.SpaceMaxConcurrent).
 	// It is no render option, so it is not serialised with them.

@@ -1126,7 +1126,7 @@ func TestRenderURLNoSpares(t *testing.T) {
 }
 
 // loopbackGuard allows loopback, for pools whose renders are plain HTML.
-func loopbackGuard(t *testing.T) *egress.Guard {
+func loopbackGuard(t testing.TB) *egress.Guard {
 	t.Helper()
 	g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	if err != nil {

@@ -81,6 +81,8 @@ func (r URLRequest) validate() error {
 		return bad("timeout %s is negative", r.Timeout)
 	case r.Selector != "" && r.Clip != nil:
 		return bad("selector and clip cannot both be given")
+	case r.Format == FormatAVIF && !AVIFAvailable():
+		return fmt.Errorf("%w: %w", ErrBadRequest, ErrNoAVIFEncoder)
 	}
 	if err := r.validateExtra(); err != nil {
 		return err

@@ -232,7 +232,7 @@ func (u *URLRenderer) renderIn(ctx context.Context, in *instance, req URLRequest
 	switch {
 	case errors.Is(err, ErrBlockedURL), errors.Is(err, ErrNavigation), errors.Is(err, ErrPageStatus),
 		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest),
-		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent):
+		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent), errors.Is(err, ErrArtifactTooLarge):
 		domain = err
 	}
 	switch {
@@ -399,14 +399,21 @@ func (r *urlRun) render(ctx context.Context) (*URLResult, error) {
 	if err := r.afterLoad(tctx); err != nil {
 		return nil, err
 	}
-	data, err := r.capture(tctx)
+	ex, err := r.extract(tctx)
 	if err != nil {
 		return nil, err
+	}
+	data, err := r.capture(tctx, ex)
+	if err != nil {
+		return nil, err
+	}
+	if !r.req.Extract.any() {
+		ex = nil // the file itself was all that was taken
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return &URLResult{
-		Result:   Result{Data: data},
+		Result:   Result{Data: data, Extracted: ex},
 		Status:   r.status,
 		FinalURL: r.finalURL,
 		Blocked:  r.blockedLocked(),
@@ -641,13 +648,25 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	return r.failIf(ctx)
 }
 
-// capture prints the PDF or takes the screenshot.
-func (r *urlRun) capture(ctx context.Context) ([]byte, error) {
+// capture prints the PDF, takes the screenshot, or answers what extract
+// took for the html, mhtml and md formats.
+func (r *urlRun) capture(ctx context.Context, ex *Extracted) ([]byte, error) {
 	req := r.req
-	if req.Format == FormatPDF {
+	switch req.Format {
+	case FormatPDF:
 		return r.printPDF(ctx)
+	case FormatHTML:
+		return ex.HTML, nil
+	case FormatMHTML:
+		return ex.MHTML, nil
+	case FormatMarkdown:
+		return ex.Markdown, nil
 	}
-	shot := screenshot(req.Format, req.Quality)
+	shotFormat := req.Format
+	if shotFormat == FormatAVIF {
+		shotFormat = FormatPNG // lossless, then encoded (encodeAVIF)
+	}
+	shot := screenshot(shotFormat, req.Quality)
 	clip, err := r.clip(ctx)
 	if err != nil {
 		return nil, err
@@ -663,6 +682,9 @@ func (r *urlRun) capture(ctx context.Context) ([]byte, error) {
 	data, err := shot.Do(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("capture screenshot: %w", err)
+	}
+	if req.Format == FormatAVIF {
+		return encodeAVIF(ctx, data, req.Quality)
 	}
 	return data, nil
 }

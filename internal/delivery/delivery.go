@@ -221,14 +221,25 @@ type Extra struct {
 	RequestID string
 	PageID    string
 	Format    string
-	Metadata  json.RawMessage
+	// Metadata is the client's webhook_metadata, echoed at the top.
+	Metadata json.RawMessage
+	// In the result, as Urlbox names them: the URLs of a v1 render's
+	// stored artifacts (save_html, save_mhtml, save_markdown,
+	// save_metadata) and the page's metadata (metadata: true).
+	HTMLURL, MHTMLURL, MarkdownURL, MetadataURL string
+	PageMetadata                                json.RawMessage
 	// CustomID is a v1 render's custom_id.
 	CustomID string
 }
 
 type resultJSON struct {
-	RenderURL string `json:"renderUrl"`
-	Size      int64  `json:"size"`
+	RenderURL   string          `json:"renderUrl"`
+	Size        int64           `json:"size"`
+	HTMLURL     string          `json:"htmlUrl,omitempty"`
+	MHTMLURL    string          `json:"mhtmlUrl,omitempty"`
+	MarkdownURL string          `json:"markdownUrl,omitempty"`
+	MetadataURL string          `json:"metadataUrl,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
 }
 
 type errorJSON struct {
@@ -276,7 +287,8 @@ func compact(v any) []byte {
 
 // SucceededPayload builds a render.succeeded body.
 func SucceededPayload(renderID, renderURL string, size int64, start, end time.Time, x Extra) []byte {
-	return compact(succeeded{EventRenderSucceeded, renderID, resultJSON{renderURL, size},
+	return compact(succeeded{EventRenderSucceeded, renderID,
+		resultJSON{renderURL, size, x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL, x.PageMetadata},
 		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID})
 }
 

@@ -68,12 +68,12 @@ func (s *Service) checkCredits(ctx context.Context, spaceID string) error {
 // any capture, with nothing to record.
 func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
 	res, err := src.capture(ctx)
-	return s.recordNow(ctx, rec, res, err, l, stored, start)
+	return s.recordNow(ctx, src, rec, res, err, l, stored, start)
 }
 
 // recordNow records a sync render once its capture has answered res or
 // err (see renderNow).
-func (s *Service) recordNow(ctx context.Context, rec *store.Render, res *browser.Result, err error, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
+func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, res *browser.Result, err error, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
 	if errors.Is(err, ErrTemplate) {
 		return nil, err
 	}
@@ -82,10 +82,13 @@ func (s *Service) recordNow(ctx context.Context, rec *store.Render, res *browser
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
 	s.fill(rec, res, start)
-	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey)}
-
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
+	art, err := s.sourceArtifacts(sctx, rec, src, res)
+	if err != nil {
+		return nil, err
+	}
+	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey), Artifacts: art}
 	if stored {
 		if err := s.storeFile(sctx, rec, res); err != nil {
 			return nil, err
@@ -101,7 +104,7 @@ func (s *Service) recordNow(ctx context.Context, rec *store.Render, res *browser
 	if stored {
 		l.FileKey = rec.BlobKey
 	}
-	err = s.commit(sctx, rec, res.Data, stored, func(tx store.Tx) error {
+	err = s.commit(sctx, rec, res.Data, stored, art, func(tx store.Tx) error {
 		if err := tx.CreateRender(sctx, rec); err != nil {
 			return err
 		}
@@ -126,7 +129,7 @@ func (s *Service) recordFailed(ctx context.Context, rec *store.Render, msg strin
 	end := time.Now().UTC()
 	rec.EndedAt = &end
 	fctx := context.WithoutCancel(ctx)
-	if err := s.commit(fctx, rec, nil, false, func(tx store.Tx) error { return tx.CreateRender(fctx, rec) }); err != nil {
+	if err := s.commit(fctx, rec, nil, false, nil, func(tx store.Tx) error { return tx.CreateRender(fctx, rec) }); err != nil {
 		s.log.Error("record failed render", "render_id", rec.ID, "err", err)
 	}
 }
@@ -141,8 +144,11 @@ func (s *Service) fill(rec *store.Render, res *browser.Result, at time.Time) {
 	rec.BlobKey = fmt.Sprintf("%s/%s/%s.%s", rec.SpaceID, at.UTC().Format("2006/01/02"), rec.ID, extension(browser.Format(rec.Format)))
 }
 
-// storeFile puts a render's file in the bucket.
+// storeFile puts a render's file, and its artifacts, in the bucket.
 func (s *Service) storeFile(ctx context.Context, rec *store.Render, res *browser.Result) error {
+	if err := s.storeArtifacts(ctx, rec, res.Extracted); err != nil {
+		return err
+	}
 	if err := s.cfg.Bucket.Put(ctx, rec.BlobKey, res.Data, res.ContentType); err != nil {
 		return fmt.Errorf("store render %s: %w", rec.ID, err)
 	}
@@ -175,22 +181,23 @@ func logEntry(l *store.RequestLog, rec *store.Render, status int, now time.Time)
 // commit writes a finished render and what follows it in one transaction:
 // write puts the render's row (and its log entry); a succeeded render's
 // bytes are spooled (unless stored) and its callback jobs queued; every
-// finished render's webhooks are queued.
-func (s *Service) commit(ctx context.Context, rec *store.Render, data []byte, stored bool, write func(tx store.Tx) error) error {
+// finished render's webhooks are queued (with art, a v1 render's
+// artifacts, in a render.succeeded).
+func (s *Service) commit(ctx context.Context, rec *store.Render, data []byte, stored bool, art *Artifacts, write func(tx store.Tx) error) error {
 	return s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
 		if err := write(tx); err != nil {
 			return err
 		}
 		if rec.Status != store.RenderSucceeded {
-			return s.notifyTx(ctx, tx, rec)
+			return s.notifyTx(ctx, tx, rec, nil)
 		}
-		return s.followUpTx(ctx, tx, rec, data, stored)
+		return s.followUpTx(ctx, tx, rec, data, stored, art)
 	})
 }
 
 // followUpTx queues what follows a succeeded render: its spooled bytes,
 // the callback jobs and the webhook deliveries.
-func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render, data []byte, stored bool) error {
+func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render, data []byte, stored bool, art *Artifacts) error {
 	if !stored {
 		if err := tx.SpoolRender(ctx, rec.ID, data, time.Now().UTC()); err != nil {
 			return fmt.Errorf("spool: %w", err)
@@ -199,13 +206,14 @@ func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render
 	if err := s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec, stored)...); err != nil {
 		return fmt.Errorf("queue callbacks: %w", err)
 	}
-	return s.notifyTx(ctx, tx, rec)
+	return s.notifyTx(ctx, tx, rec, art)
 }
 
 // notifyTx queues the webhook deliveries of a finished render: to the
 // space's endpoints and to rec.WebhookURL, with rec's request id,
-// metadata and custom_id; none for a render with skip_webhooks.
-func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) error {
+// metadata and custom_id (none for a render with skip_webhooks); a
+// render.succeeded names art's URLs and page metadata.
+func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render, art *Artifacts) error {
 	if rec.SkipWebhooks {
 		return nil // skip_webhooks: the callbacks still run, no webhook is sent
 	}
@@ -220,6 +228,10 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render) 
 	x := delivery.Extra{RequestID: rec.RequestID, PageID: rec.PageID, Format: rec.Format, CustomID: rec.CustomID}
 	if rec.Metadata != "" {
 		x.Metadata = json.RawMessage(rec.Metadata)
+	}
+	if art != nil {
+		x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL = art.HTMLURL, art.MHTMLURL, art.MarkdownURL, art.MetadataURL
+		x.PageMetadata = art.Metadata
 	}
 	event, payload := delivery.EventRenderSucceeded, []byte(nil)
 	if rec.Status == store.RenderSucceeded {
@@ -368,16 +380,20 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	case err != nil:
 		return s.finishFailed(ctx, rec, failMessage(err))
 	}
-	return s.finishSucceeded(ctx, rec, res, stored, start)
+	return s.finishSucceeded(ctx, src, rec, res, stored, start)
 }
 
 // finishSucceeded records a recorded (queued or handed-off) render whose
 // capture succeeded: its file stored (when stored) or spooled, its row
 // updated, its callbacks and webhooks queued, in one transaction. An
 // error leaves the render to be rendered again by its job.
-func (s *Service) finishSucceeded(ctx context.Context, rec *store.Render, res *browser.Result, stored bool, start time.Time) error {
+func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Render, res *browser.Result, stored bool, start time.Time) error {
 	s.fill(rec, res, start)
 	sctx := context.WithoutCancel(ctx)
+	art, err := s.sourceArtifacts(sctx, rec, src, res)
+	if err != nil {
+		return err // retried
+	}
 	if stored {
 		if err := s.storeFile(sctx, rec, res); err != nil {
 			return err // retried
@@ -386,7 +402,7 @@ func (s *Service) finishSucceeded(ctx context.Context, rec *store.Render, res *b
 	end := time.Now().UTC()
 	rec.EndedAt = &end
 	rec.TotalMs = end.Sub(start).Milliseconds()
-	err := s.commit(sctx, rec, res.Data, stored, func(tx store.Tx) error {
+	err = s.commit(sctx, rec, res.Data, stored, art, func(tx store.Tx) error {
 		if err := tx.UpdateRender(sctx, rec); err != nil {
 			return err
 		}
@@ -414,7 +430,7 @@ func (s *Service) finishFailed(ctx context.Context, rec *store.Render, msg strin
 	end := time.Now().UTC()
 	rec.Status, rec.Error, rec.EndedAt = store.RenderFailed, msg, &end
 	fctx := context.WithoutCancel(ctx)
-	err := s.commit(fctx, rec, nil, false, func(tx store.Tx) error {
+	err := s.commit(fctx, rec, nil, false, nil, func(tx store.Tx) error {
 		if err := tx.UpdateRender(fctx, rec); err != nil {
 			return err
 		}

@@ -39,9 +39,31 @@ func (fakeBrowser) Render(ctx context.Context, req browser.Request) (*browser.Re
 	return &browser.Result{Data: tinyPNG, ContentType: "image/png"}, nil
 }
 
-func (fakeBrowser) RenderURL(context.Context, browser.URLRequest) (*browser.URLResult, error) {
-	return &browser.URLResult{Result: browser.Result{Data: tinyPNG, ContentType: "image/png"}, Status: http.StatusOK}, nil
+// RenderURL answers a 1×1 PNG, and for each artifact req.Extract asks
+// for a stand-in naming it (fakeArtifact).
+func (fakeBrowser) RenderURL(_ context.Context, req browser.URLRequest) (*browser.URLResult, error) {
+	res := &browser.URLResult{Result: browser.Result{Data: tinyPNG, ContentType: "image/png"}, Status: http.StatusOK}
+	if e := req.Extract; e != (browser.Extract{}) {
+		ex := &browser.Extracted{}
+		for _, a := range []struct {
+			on   bool
+			dst  *[]byte
+			name string
+		}{{e.HTML, &ex.HTML, "html"}, {e.MHTML, &ex.MHTML, "mhtml"}, {e.Markdown, &ex.Markdown, "md"}} {
+			if a.on {
+				*a.dst = fakeArtifact(a.name)
+			}
+		}
+		if e.Metadata {
+			ex.Metadata = &browser.PageMetadata{Title: "<b>Hostile</b> & title", OgImage: "https://a.example/og.png"}
+		}
+		res.Extracted = ex
+	}
+	return res, nil
 }
+
+// fakeArtifact is the stand-in of an artifact.
+func fakeArtifact(name string) []byte { return []byte("<p>" + name + " of the page</p>") }
 
 // pipeline is a render service on real SQLite, local files and River; its
 // queue works jobs only when asked to.

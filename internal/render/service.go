@@ -164,6 +164,9 @@ type Output struct {
 	// goes on in the background; Render is its record as rendering (no
 	// file yet).
 	HandedOff bool
+	// Artifacts are a v1 render's stored artifacts and page metadata;
+	// nil when it asked for none.
+	Artifacts *Artifacts
 }
 
 // URLOutput is the Output of a v1 render (the name RenderURL's answer had

@@ -66,7 +66,10 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 		return nil, err
 	}
 	rec := urlRecord(store.NewRenderID(), req, key, start)
-	src := s.urlSource(req.SpaceID, req.Options.Request)
+	if b, err := json.Marshal(req.Options); err == nil {
+		rec.Options = string(b) // for the status answer's artifacts (RenderArtifacts)
+	}
+	src := s.urlSource(req.SpaceID, req.Options)
 	if req.HandOffAfter <= 0 {
 		return s.renderNow(ctx, src, rec, req.Log, true, start)
 	}
@@ -98,12 +101,12 @@ func (s *Service) renderOrHandOff(ctx context.Context, src urlSource, rec *store
 	wait := func() (*Output, error) {
 		c := <-done
 		cancel()
-		return s.recordNow(ctx, rec, c.res, c.err, req.Log, true, start)
+		return s.recordNow(ctx, src, rec, c.res, c.err, req.Log, true, start)
 	}
 	select {
 	case c := <-done:
 		cancel()
-		return s.recordNow(ctx, rec, c.res, c.err, req.Log, true, start)
+		return s.recordNow(ctx, src, rec, c.res, c.err, req.Log, true, start)
 	case <-ctx.Done():
 		cancel()
 		return wait()
@@ -123,7 +126,7 @@ func (s *Service) renderOrHandOff(ctx context.Context, src urlSource, rec *store
 		stop := time.AfterFunc(limit, cancel) // ends before the rescue job may start
 		defer stop.Stop()
 		c := <-done
-		s.finishHandedOff(rec, c, start)
+		s.finishHandedOff(src, rec, c, start)
 	}()
 	return &Output{Render: &answer, HandedOff: true}, nil
 }
@@ -169,7 +172,7 @@ func (s *Service) handOff(ctx context.Context, rec *store.Render, req URLRenderR
 // finishHandedOff records a handed-off render's outcome as an async
 // render's. A capture the browser could not finish (a crash, a shutdown)
 // is left to the rescue job, as an async job's attempt would be retried.
-func (s *Service) finishHandedOff(rec *store.Render, c captured, start time.Time) {
+func (s *Service) finishHandedOff(src source, rec *store.Render, c captured, start time.Time) {
 	ctx := context.Background()
 	var err error
 	switch {
@@ -179,7 +182,7 @@ func (s *Service) finishHandedOff(rec *store.Render, c captured, start time.Time
 	case c.err != nil:
 		err = s.finishFailed(ctx, rec, failMessage(c.err))
 	default:
-		err = s.finishSucceeded(ctx, rec, c.res, true, start)
+		err = s.finishSucceeded(ctx, src, rec, c.res, true, start)
 	}
 	if err != nil {
 		s.log.Error("record handed-off render; its job renders it again", "render_id", rec.ID, "err", err)
@@ -257,6 +260,11 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 	if err != nil {
 		return nil, fmt.Errorf("look up render cache: %w", err)
 	}
+	// The same cache key: the same Extract, so the same artifacts.
+	art, err := s.artifactsOf(ctx, rec, req.Options, nil)
+	if err != nil {
+		return nil, err
+	}
 	l := req.Log
 	if l == nil {
 		l = &store.RequestLog{ID: req.RequestID, CreatedAt: now}
@@ -279,12 +287,12 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 		hit.RequestID, hit.Metadata, hit.WebhookURL = req.RequestID, string(req.Options.Metadata), req.Options.WebhookURL
 		hit.CustomID, hit.SkipWebhooks = req.Options.CustomID, req.Options.SkipWebhooks
 		hit.StartedAt, hit.EndedAt = &now, &now
-		return s.notifyTx(wctx, tx, &hit)
+		return s.notifyTx(wctx, tx, &hit, art)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log cache hit: %w", err)
 	}
-	return &Output{Render: rec, FileURL: s.cfg.Signer.URL(rec.BlobKey), CacheHit: true}, nil
+	return &Output{Render: rec, FileURL: s.cfg.Signer.URL(rec.BlobKey), CacheHit: true, Artifacts: art}, nil
 }
 
 // OpenRender returns a succeeded render's file: from the bucket, or from
@@ -325,19 +333,21 @@ func (URLAsyncArgs) open(s *Service, rec *store.Render, timeout time.Duration) (
 	if limit := timeout - 10*time.Second; limit > 0 && o.Request.Timeout > limit {
 		o.Request.Timeout = limit
 	}
-	return s.urlSource(rec.SpaceID, o.Request), true, nil
+	return s.urlSource(rec.SpaceID, o), true, nil
 }
 
 // urlSource is a client's URL or HTML, rendered by the URL browser in a
 // fresh browser context.
 type urlSource struct {
-	b   URLBrowser
-	req browser.URLRequest
+	b    URLBrowser
+	req  browser.URLRequest
+	opts *URLOptions // which artifacts the answer names (artifacts.go)
 }
 
-func (s *Service) urlSource(spaceID string, req browser.URLRequest) urlSource {
+func (s *Service) urlSource(spaceID string, o *URLOptions) urlSource {
+	req := o.Request
 	req.SpaceID = spaceID
-	return urlSource{b: s.cfg.URLBrowser, req: req}
+	return urlSource{b: s.cfg.URLBrowser, req: req, opts: o}
 }
 
 func (urlSource) load(context.Context) error { return nil }

@@ -51,7 +51,9 @@ type URLOptions struct {
 	// Force renders afresh even when a cached render would do.
 	Force      bool
 	WebhookURL string
-	// Metadata is a JSON object echoed in the webhook payload.
+	// Metadata is the JSON object of webhook_metadata, echoed in the
+	// webhook payload (its Go and JSON name are the ones it had before
+	// Urlbox's metadata took the option's name).
 	Metadata json.RawMessage
 	// ResponseType is how a sync render or a render link answers
 	// (Response*); "" is the endpoint's default.
@@ -68,6 +70,11 @@ type URLOptions struct {
 	// RedirectAfter, when set, is how long a sync render is waited for
 	// before it is handed off (answered 307); zero is the server's.
 	RedirectAfter time.Duration `json:",omitempty"`
+	// SaveMetadata stores the page's metadata as a file (metadataUrl);
+	// PageMetadata answers with it (metadata). Either has the browser
+	// read it (Request.Extract.Metadata).
+	SaveMetadata bool `json:",omitempty"`
+	PageMetadata bool `json:",omitempty"`
 }
 
 // ParseV1Body parses the JSON body of POST /v1/render/*. Values may be
@@ -139,6 +146,9 @@ func parseV1(m map[string]any, pathFormat string) (*URLOptions, error) {
 		}
 	}
 	st.pathFormat = pathFormat
+	if err := legacyEcho(m, st); err != nil {
+		return nil, err
+	}
 	for i := range v1Table {
 		opt := &v1Table[i]
 		if !opt.Supported {
@@ -363,27 +373,28 @@ func parseClip(v any) (*browser.Clip, error) {
 	return &browser.Clip{X: int(nums[0]), Y: int(nums[1]), Width: int(nums[2]), Height: int(nums[3])}, nil
 }
 
-// parseMetadata accepts a JSON object, or (in a query) its JSON text.
-func parseMetadata(v any) (json.RawMessage, error) {
+// parseMetadata accepts a JSON object, or (in a query) its JSON text, for
+// the option named name.
+func parseMetadata(name string, v any) (json.RawMessage, error) {
 	if s, ok := v.(string); ok {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()
 		var m map[string]any
 		if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
-			return nil, optErr("metadata", "must be a JSON object")
+			return nil, optErr(name, "must be a JSON object")
 		}
 		v = m
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, optErr("metadata", "must be a JSON object")
+		return nil, optErr(name, "must be a JSON object")
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, optErr("metadata", "must be a JSON object")
+		return nil, optErr(name, "must be a JSON object")
 	}
 	if len(b) > maxV1Metadata {
-		return nil, optErr("metadata", "must be at most %d bytes of JSON", maxV1Metadata)
+		return nil, optErr(name, "must be at most %d bytes of JSON", maxV1Metadata)
 	}
 	return b, nil
 }
@@ -391,8 +402,9 @@ func parseMetadata(v any) (json.RawMessage, error) {
 // CacheKey is the hash of the space and everything that shapes the output
 // (the browser request, normalised by parsing and with defaults filled
 // in), and unique, the client's cache-buster. ttl, force, webhook_url,
-// metadata and the other wire options do not change the file, so they are
-// left out.
+// webhook_metadata, save_metadata, metadata and the other wire options do
+// not change the file, so they are left out (the browser's Extract, in
+// the request, is in).
 func (o *URLOptions) CacheKey(spaceID string) string {
 	b, _ := json.Marshal(o.Request) // map keys are sorted: deterministic
 	h := sha256.New()

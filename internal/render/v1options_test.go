@@ -152,7 +152,8 @@ func TestV1CacheKey(t *testing.T) {
 
 func FuzzParseV1Query(f *testing.F) {
 	for _, s := range []string{"url=example.com", "html=<b>x</b>&format=pdf&pdf_margin=default", "url=a&clip=1,2,3,4&header=A:%201",
-		"url=a&metadata={\"x\":1}&ttl=5&force", "url=a&cookie=a=b&cookie=c=d&width=1e3"} {
+		"url=a&metadata={\"x\":1}&ttl=5&force", "url=a&cookie=a=b&cookie=c=d&width=1e3", "url=a&metadata&save_html&save_markdown=1",
+		"url=a&metadata={\"x\":1}&webhook_metadata={}", "url=a&format=md&full_page"} {
 		f.Add(s, "png")
 	}
 	f.Fuzz(func(t *testing.T, raw, format string) {
@@ -173,7 +174,8 @@ func FuzzParseV1Query(f *testing.F) {
 
 func FuzzParseV1Body(f *testing.F) {
 	for _, s := range []string{`{"url":"example.com"}`, `{"html":"x","clip":{"x":1,"y":2,"width":3,"height":4}}`,
-		`{"url":"a","header":["A: b"],"metadata":{"a":[1,{"b":null}]}}`, `{"url":"a","format":"pdf","pdf_margin_left":"2.5"}`, `{`} {
+		`{"url":"a","header":["A: b"],"metadata":{"a":[1,{"b":null}]}}`, `{"url":"a","format":"pdf","pdf_margin_left":"2.5"}`, `{`,
+		`{"url":"a","metadata":true,"save_metadata":true,"webhook_metadata":{"k":1},"format":"avif","quality":50}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -198,7 +200,7 @@ func checkV1(t *testing.T, o *URLOptions) {
 	if r.URL != "" && !strings.Contains(r.URL, "://") {
 		t.Fatalf("url without scheme accepted: %q", r.URL)
 	}
-	if _, err := browser.ParseFormat(string(r.Format)); err != nil {
+	if _, err := browser.ParseURLFormat(string(r.Format)); err != nil {
 		t.Fatalf("format %q accepted", r.Format)
 	}
 	if r.Width < 1 || r.Width > maxV1Dimension || r.Height < 1 || r.Height > maxV1Dimension || r.Quality < 0 || r.Quality > 100 {
@@ -220,6 +222,12 @@ func checkV1(t *testing.T, o *URLOptions) {
 	}
 	if r.Format != browser.FormatPDF && (r.PDF != browser.PDFOptions{}) {
 		t.Fatalf("pdf options on %s", r.Format)
+	}
+	if r.Format.IsText() && (r.FullPage || r.Selector != "" || r.Clip != nil || r.ThumbWidth > 0 || r.ThumbHeight > 0) {
+		t.Fatalf("capture options on %s", r.Format)
+	}
+	if r.Extract.Metadata != (o.SaveMetadata || o.PageMetadata) {
+		t.Fatalf("extract metadata %v with save_metadata %v, metadata %v", r.Extract.Metadata, o.SaveMetadata, o.PageMetadata)
 	}
 	if len(o.CacheKey("spc")) != 64 {
 		t.Fatal("cache key is not a sha256")

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -127,6 +126,9 @@ type v1State struct {
 	pdfOption string
 	// latGiven, lonGiven: latitude, longitude was given.
 	latGiven, lonGiven bool
+	// legacyEcho: webhook_metadata was given as an object named metadata
+	// (legacyEcho).
+	legacyEcho bool
 }
 
 // Setters for options that only store their value.
@@ -167,10 +169,10 @@ const (
 	pdfMarginMinimum = 5.0
 )
 
-var formatErr = "%q is not one of png, jpeg, jpg, webp, pdf"
+var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -184,7 +186,7 @@ var v1CoreRows = []v1Option{
 		set:  func(st *v1State, v any) error { st.html, st.hasHTML = v.(string), true; return nil },
 		then: checkSource},
 
-	{OptionSpec: OptionSpec{Name: "format", Type: TypeString, Max: 16, Default: "png", Enum: []string{"png", "jpeg", "jpg", "webp", "pdf"},
+	{OptionSpec: OptionSpec{Name: "format", Type: TypeString, Max: 16, Default: "png", Enum: []string{"png", "jpeg", "jpg", "webp", "avif", "pdf", "html", "mhtml", "md"},
 		Family: FamilyOutput, Supported: true, Doc: "The file's format; a signed link's path gives it, and the option must agree."},
 		enumErr: formatErr, norm: func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }, set: setFormat},
 	{OptionSpec: OptionSpec{Name: "width", Type: TypeInteger, Min: 1, Max: maxV1Dimension, Default: DefaultV1Width, Family: FamilyCapture,
@@ -203,10 +205,10 @@ var v1CoreRows = []v1Option{
 	reqBool("retina", FamilyCapture, "Render at device scale factor 2.",
 		func(r *browser.URLRequest, b bool) { r.Retina = b }),
 	{OptionSpec: OptionSpec{Name: "quality", Type: TypeInteger, Min: 1, Max: 100, Family: FamilyOutput, Supported: true,
-		Doc: "Image quality of jpeg and webp (default 90)."},
+		Doc: "Image quality of jpeg and webp (default 90) and avif (default 60)."},
 		set: func(st *v1State, v any) error {
-			if st.r.Format != browser.FormatJPEG && st.r.Format != browser.FormatWebP {
-				return optErr("quality", "applies to jpeg and webp only, not %s", st.r.Format)
+			if f := st.r.Format; f != browser.FormatJPEG && f != browser.FormatWebP && f != browser.FormatAVIF {
+				return optErr("quality", "applies to jpeg, webp and avif only, not %s", st.r.Format)
 			}
 			st.r.Quality = v.(int)
 			return nil
@@ -309,9 +311,6 @@ var v1AroundRows = []v1Option{
 	{OptionSpec: OptionSpec{Name: "webhook_url", Type: TypeString, Max: 2048, Family: FamilyWebhooks, Supported: true,
 		Doc: "Where to POST render.succeeded or render.failed, signed like every webhook."},
 		set: setString(func(o *URLOptions, s string) { o.WebhookURL = s })},
-	{OptionSpec: OptionSpec{Name: "metadata", Type: TypeObject, Family: FamilyWebhooks, Supported: true,
-		Doc: "A JSON object (at most 16 KiB) echoed in the render's webhooks."},
-		set: setParsed(parseMetadata, func(st *v1State, md json.RawMessage) { st.o.Metadata = md })},
 	{OptionSpec: OptionSpec{Name: "ttl", Type: TypeInteger, Min: 0, Max: float64(MaxV1TTL / time.Second), Family: FamilyCache, Supported: true,
 		Doc: "Seconds an identical earlier render may answer this request from the cache (default: none for POST, 30 days for signed links)."},
 		set: setInt(func(o *URLOptions, n int) { o.TTL, o.TTLSet = time.Duration(n)*time.Second, true })},
@@ -342,10 +341,6 @@ var v1AroundRows = []v1Option{
 	unsupported("pdf_show_page_numbers", FamilyPDF, "Print page numbers."),
 	unsupported("pdf_fit_to_page", FamilyPDF, "Fit the page to one PDF page."),
 	unsupported("pdf_auto_crop", FamilyPDF, "Crop the PDF's blank margins."),
-	unsupported("save_html", FamilyExtraction, "Also store the page's HTML."),
-	unsupported("save_mhtml", FamilyExtraction, "Also store the page as MHTML."),
-	unsupported("save_markdown", FamilyExtraction, "Also store the page as Markdown."),
-	unsupported("save_metadata", FamilyExtraction, "Also store the page's metadata."),
 	unsupported("use_s3", FamilyStorage, "Store the file in your own S3 bucket."),
 	unsupported("s3_path", FamilyStorage, "The file's key in your bucket."),
 	unsupported("s3_bucket", FamilyStorage, "Your bucket."),
@@ -394,7 +389,7 @@ func checkSource(st *v1State) error {
 		return errorf("option \"url\" or option \"html\" is required")
 	}
 	if st.pathFormat != "" {
-		f, err := browser.ParseFormat(st.pathFormat)
+		f, err := browser.ParseURLFormat(st.pathFormat)
 		if err != nil {
 			return optErr("format", formatErr, truncate(st.pathFormat))
 		}
@@ -406,7 +401,7 @@ func checkSource(st *v1State) error {
 // setFormat applies the format option, which must agree with the link's
 // path when it has a format.
 func setFormat(st *v1State, v any) error {
-	f, _ := browser.ParseFormat(v.(string)) // one of Enum
+	f, _ := browser.ParseURLFormat(v.(string)) // one of Enum
 	if st.pathFormat != "" && f != st.r.Format {
 		return optErr("format", "%q contradicts the format in the link's path", truncate(v.(string)))
 	}

@@ -1,0 +1,176 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/store"
+)
+
+// A v1 render's artifacts (save_html, save_mhtml, save_markdown,
+// save_metadata; metadata) are stored beside its file, under its key with
+// another ending, before the render is recorded; so they are the space's
+// as the file is, their URLs are made (signed, or the bucket's) as the
+// file's is, and a cached render has the same artifacts as the request it
+// answers (the browser's Extract is in the cache key).
+
+// The endings of the artifacts' keys, in place of the file's extension.
+const (
+	htmlSuffix     = ".html"
+	mhtmlSuffix    = ".mhtml"
+	markdownSuffix = ".md"
+	metadataSuffix = ".metadata.json"
+)
+
+// Artifacts is what a v1 answer and its render.succeeded webhook add to
+// the file's URL: the artifacts' URLs and the page metadata.
+type Artifacts struct {
+	HTMLURL     string
+	MHTMLURL    string
+	MarkdownURL string
+	MetadataURL string
+	// Metadata is the page's metadata when the metadata option asked for
+	// it (JSON of a browser.PageMetadata).
+	Metadata json.RawMessage
+}
+
+// Fields adds the artifacts to a JSON answer, in Urlbox's names.
+func (a *Artifacts) Fields(body map[string]any) {
+	if a == nil {
+		return
+	}
+	for k, v := range map[string]string{"htmlUrl": a.HTMLURL, "mhtmlUrl": a.MHTMLURL, "markdownUrl": a.MarkdownURL, "metadataUrl": a.MetadataURL} {
+		if v != "" {
+			body[k] = v
+		}
+	}
+	if a.Metadata != nil {
+		body["metadata"] = a.Metadata
+	}
+}
+
+// artifactKey is the key of a render's artifact: its file's key with
+// suffix in place of the extension.
+func artifactKey(fileKey, suffix string) string {
+	return strings.TrimSuffix(fileKey, path.Ext(fileKey)) + suffix
+}
+
+// storeArtifacts puts what the browser extracted beside the render's file.
+func (s *Service) storeArtifacts(ctx context.Context, rec *store.Render, ex *browser.Extracted) error {
+	if ex == nil {
+		return nil
+	}
+	put := func(suffix string, data []byte, contentType string) error {
+		if data == nil {
+			return nil
+		}
+		if err := s.cfg.Bucket.Put(ctx, artifactKey(rec.BlobKey, suffix), data, contentType); err != nil {
+			return fmt.Errorf("store render %s%s: %w", rec.ID, suffix, err)
+		}
+		return nil
+	}
+	var md []byte
+	if ex.Metadata != nil {
+		md, _ = json.Marshal(ex.Metadata) // strings only: always marshals
+	}
+	return errors.Join(
+		put(htmlSuffix, ex.HTML, browser.FormatHTML.ContentType()),
+		put(mhtmlSuffix, ex.MHTML, browser.FormatMHTML.ContentType()),
+		put(markdownSuffix, ex.Markdown, browser.FormatMarkdown.ContentType()),
+		put(metadataSuffix, md, "application/json"),
+	)
+}
+
+// artifactsOf are the artifacts of a succeeded v1 render made with o; md
+// is its page metadata when known (nil: read from the bucket if o
+// answers with it). Nil when o asked for none.
+func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOptions, md json.RawMessage) (*Artifacts, error) {
+	if o == nil {
+		return nil, nil
+	}
+	e := o.Request.Extract
+	if !e.HTML && !e.MHTML && !e.Markdown && !o.SaveMetadata && !o.PageMetadata {
+		return nil, nil
+	}
+	a := &Artifacts{}
+	url := func(on bool, suffix string) string {
+		if !on {
+			return ""
+		}
+		return s.cfg.Signer.URL(artifactKey(rec.BlobKey, suffix))
+	}
+	a.HTMLURL, a.MHTMLURL, a.MarkdownURL = url(e.HTML, htmlSuffix), url(e.MHTML, mhtmlSuffix), url(e.Markdown, markdownSuffix)
+	a.MetadataURL = url(o.SaveMetadata, metadataSuffix)
+	if o.PageMetadata {
+		if md == nil {
+			var err error
+			if md, err = s.readMetadata(ctx, rec); err != nil {
+				return nil, err
+			}
+		}
+		a.Metadata = md
+	}
+	return a, nil
+}
+
+// readMetadata reads a render's stored page metadata.
+func (s *Service) readMetadata(ctx context.Context, rec *store.Render) (json.RawMessage, error) {
+	f, _, err := s.cfg.Bucket.Open(ctx, artifactKey(rec.BlobKey, metadataSuffix))
+	if err != nil {
+		return nil, fmt.Errorf("open render %s metadata: %w", rec.ID, err)
+	}
+	defer f.Close()
+	// What storeArtifacts wrote is bounded by the browser's limits.
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil || !json.Valid(data) {
+		return nil, fmt.Errorf("read render %s metadata: %w", rec.ID, errors.Join(err, errors.New("not JSON")))
+	}
+	return data, nil
+}
+
+// extractedMetadata is the JSON of what the browser read of the page's
+// metadata, nil if nothing.
+func extractedMetadata(res *browser.Result) json.RawMessage {
+	if res.Extracted == nil || res.Extracted.Metadata == nil {
+		return nil
+	}
+	b, _ := json.Marshal(res.Extracted.Metadata) // strings only: always marshals
+	return b
+}
+
+// sourceArtifacts are the artifacts of a render from src that the
+// browser made as res; nil for sources that make none (pages).
+func (s *Service) sourceArtifacts(ctx context.Context, rec *store.Render, src source, res *browser.Result) (*Artifacts, error) {
+	u, ok := src.(urlSource)
+	if !ok {
+		return nil, nil
+	}
+	return s.artifactsOf(ctx, rec, u.opts, extractedMetadata(res))
+}
+
+// URLArtifacts returns the artifacts of rec, a succeeded render that
+// answered a request with options o from the cache (the same cache key:
+// the same artifacts), for an answer.
+func (s *Service) URLArtifacts(ctx context.Context, rec *store.Render, o *URLOptions) (*Artifacts, error) {
+	return s.artifactsOf(ctx, rec, o, nil)
+}
+
+// RenderArtifacts returns the artifacts of a succeeded render for a status
+// answer (nil if it asked for none): a queued render's options say which
+// it has.
+func (s *Service) RenderArtifacts(ctx context.Context, rec *store.Render) (*Artifacts, error) {
+	if rec.Status != store.RenderSucceeded || rec.Options == "" || rec.PageID != "" {
+		return nil, nil
+	}
+	o, err := decodeOptions[URLOptions](rec)
+	if err != nil {
+		return nil, err
+	}
+	return s.artifactsOf(ctx, rec, o, nil)
+}
