@@ -178,3 +178,29 @@ if (navigator.platform === 'MacIntel') document.body.style.background = 'rgb(0,2
 	_, img = renderPNG(t, p, URLRequest{HTML: doc, Width: 50, Height: 50, Platform: "MacIntel", UserAgent: "Mozilla/5.0 (Macintosh)"})
 	wantPixel(t, img, 25, 25, green)
 }
+
+// FuzzParseProxy: whatever a client sends as proxy, ParseProxy either
+// refuses it or returns an http:// proxy with a host and nothing after it,
+// whose ProxyAddress carries no credentials.
+func FuzzParseProxy(f *testing.F) {
+	for _, s := range []string{"http://user:pass@proxy.example:3128", "http://127.0.0.1", "socks5://h:1", "http://h:99999",
+		"http://[::1]:8080", "http://u@h:1/x?y", "http:///", "http://a b:1", "HTTP://H:1", "http://%zz:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := ParseProxy(raw)
+		if err != nil {
+			if ProxyAddress(raw) != "" {
+				t.Fatalf("ProxyAddress(%q) of a refused proxy is not empty", raw)
+			}
+			return
+		}
+		if u.Scheme != "http" || u.Hostname() == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("ParseProxy(%q) = %#v", raw, u)
+		}
+		addr := ProxyAddress(raw)
+		if strings.Contains(addr, "@") || strings.ContainsAny(addr, "\r\n ") {
+			t.Fatalf("ProxyAddress(%q) = %q", raw, addr)
+		}
+	})
+}
