@@ -57,14 +57,14 @@ func TestV1CleanupNavOptionsParse(t *testing.T) {
 // the option.
 func TestV1CleanupNavOptionsRefused(t *testing.T) {
 	for name, opts := range map[string]map[string]any{
-		"global_timeout": {"global_timeout": 0},
+		"global_timeout":  {"global_timeout": 0},
 		"global_timeout ": {"global_timeout": 121},
-		"proxy":          {"proxy": "socks5://127.0.0.1:1080"},
-		"proxy ":         {"proxy": "http://proxy.example:99999"},
-		"proxy  ":        {"proxy": "http://proxy.example:3128/path?q"},
-		"proxy   ":       {"proxy": "proxy.example:3128"},
-		"platform":       {"platform": "Mac\nIntel"},
-		"readable":       {"readable": "maybe"},
+		"proxy":           {"proxy": "socks5://127.0.0.1:1080"},
+		"proxy ":          {"proxy": "http://proxy.example:99999"},
+		"proxy  ":         {"proxy": "http://proxy.example:3128/path?q"},
+		"proxy   ":        {"proxy": "proxy.example:3128"},
+		"platform":        {"platform": "Mac\nIntel"},
+		"readable":        {"readable": "maybe"},
 	} {
 		_, err := parseWith(t, opts)
 		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
