@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
@@ -42,13 +43,33 @@ const (
 	consentMaxWait    = 8 * time.Second
 )
 
+// consentScripts are consentScript's three variants (hide, accept, both:
+// index hide + 2·accept), each made once when first needed.
+var consentScripts = [4]func() string{nil,
+	sync.OnceValue(func() string { return makeConsentScript(true, false) }),
+	sync.OnceValue(func() string { return makeConsentScript(false, true) }),
+	sync.OnceValue(func() string { return makeConsentScript(true, true) }),
+}
+
 // consentScript is the script run in every document of a render with
-// HideCookieBanners or ClickAccept: a host for autoconsent in the page's
+// HideCookieBanners or ClickAccept (at least one).
+func consentScript(hide, accept bool) string {
+	i := 0
+	if hide {
+		i++
+	}
+	if accept {
+		i += 2
+	}
+	return consentScripts[i]()
+}
+
+// makeConsentScript makes a consent script: a host for autoconsent in the page's
 // main world (so its rules' evals run inline) that answers its init with
 // the rules and records what it reports in window.__renderhookConsent,
 // then the bundle. Hiding alone keeps autoconsent's prehiding on for the
 // whole render (it answers no banner); ClickAccept opts in.
-func consentScript(hide, accept bool) string {
+func makeConsentScript(hide, accept bool) string {
 	action := "null"
 	if accept {
 		action = `"optIn"`
@@ -88,10 +109,11 @@ func consentScript(hide, accept bool) string {
 }
 
 // prepareConsent registers consentScript for the documents a URL render
-// loads (an HTML render runs it once loaded, in settleConsent).
+// loads (an HTML render, or one with the page's scripts off, runs it once
+// loaded, in settleConsent).
 func (r *urlRun) prepareConsent(ctx context.Context) error {
 	req := r.req
-	if !req.HideCookieBanners && !req.ClickAccept || req.URL == "" {
+	if !req.HideCookieBanners && !req.ClickAccept || req.URL == "" || req.DisableJS {
 		return nil
 	}
 	if _, err := page.AddScriptToEvaluateOnNewDocument(consentScript(req.HideCookieBanners, req.ClickAccept)).Do(ctx); err != nil {
@@ -130,7 +152,7 @@ func (r *urlRun) settleConsent(ctx context.Context) error {
 	if !req.HideCookieBanners && !req.ClickAccept {
 		return nil
 	}
-	if req.URL == "" {
+	if req.URL == "" || req.DisableJS {
 		if err := evaluate(ctx, consentScript(req.HideCookieBanners, req.ClickAccept), nil); err != nil {
 			return fmt.Errorf("run consent script: %w", err)
 		}

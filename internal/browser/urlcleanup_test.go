@@ -64,8 +64,8 @@ func consentCookie(name string) string {
 // TestRenderURLConsent checks hide_cookie_banners and click_accept on
 // local fixtures of two real consent platforms: the banner shows in a
 // plain render, is hidden (and not answered) with HideCookieBanners, and is
-// accepted (the page's own handler ran) with ClickAccept; also for an HTML
-// render.
+// accepted (the page's own handler ran) with ClickAccept; also hidden in
+// an HTML render and with the page's scripts off.
 func TestRenderURLConsent(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/onetrust":  htmlPage(oneTrustBanner),
@@ -93,6 +93,10 @@ func TestRenderURLConsent(t *testing.T) {
 	}
 	t.Run("html", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{HTML: oneTrustBanner, Width: 200, Height: 200, HideCookieBanners: true})
+		wantPixel(t, img, 190, 190, green)
+	})
+	t.Run("scripts off", func(t *testing.T) {
+		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/onetrust", Width: 200, Height: 200, DisableJS: true, HideCookieBanners: true})
 		wantPixel(t, img, 190, 190, green)
 	})
 }

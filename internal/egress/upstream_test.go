@@ -73,7 +73,8 @@ func TestProxyUpstream(t *testing.T) {
 	// Wrong credentials: the upstream's 407 fails the tunnel.
 	bad, _ := url.Parse(strings.Replace(fwd.URL, "http://", "http://user:nope@", 1))
 	fb := upstreamProxy(t, newGuard(t, "127.0.0.0/8", Config{}), bad)
-	if _, err := fb.client(tlsSrv).Get(tlsSrv.URL + "/x"); err == nil {
+	if resp, err := fb.client(tlsSrv).Get(tlsSrv.URL + "/x"); err == nil {
+		resp.Body.Close()
 		t.Error("tunnel with wrong upstream credentials succeeded")
 	}
 }
@@ -90,7 +91,8 @@ func TestProxyUpstreamGuarded(t *testing.T) {
 
 	// Loopback not allowed: the upstream itself is forbidden.
 	f := upstreamProxy(t, newGuard(t, "", Config{}), up)
-	if _, err := f.client(tlsSrv).Get(tlsSrv.URL + "/"); err == nil {
+	if resp, err := f.client(tlsSrv).Get(tlsSrv.URL + "/"); err == nil {
+		resp.Body.Close()
 		t.Error("tunnel through a loopback upstream succeeded without loopback allowed")
 	}
 	if targets, _ := fwd.Seen(); len(targets) != 0 {
