@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/store"
@@ -19,8 +20,8 @@ import (
 // and its error codes (NoApiKeySupplied, ApiKeyNotFound, InvalidOptions)
 // in renderhook's one error shape, spelled in reply's table (dialect V1).
 
-// checkV1 refuses, before any browser work, a main-frame URL or a
-// webhook_url the egress guard does not allow.
+// checkV1 refuses, before any browser work, a main-frame URL, a
+// webhook_url or a proxy the egress guard does not allow.
 func (s *Server) checkV1(o *render.URLOptions) error {
 	if o.Request.URL != "" {
 		if err := s.cfg.CheckURL(o.Request.URL); err != nil {
@@ -30,6 +31,11 @@ func (s *Server) checkV1(o *render.URLOptions) error {
 	if o.WebhookURL != "" {
 		if err := s.cfg.CheckURL(o.WebhookURL); err != nil {
 			return fmt.Errorf("%w: option \"webhook_url\": %v", render.ErrInvalidOptions, err)
+		}
+	}
+	if p := o.Request.Proxy; p != "" {
+		if err := s.cfg.CheckURL(browser.ProxyAddress(p)); err != nil {
+			return fmt.Errorf("%w: option \"proxy\": %v", render.ErrInvalidOptions, err)
 		}
 	}
 	return nil

@@ -225,6 +225,42 @@ type URLRequest struct {
 	// Extract asks for the page's HTML, MHTML, Markdown or metadata besides
 	// the file (urlextract.go); they come back in Result.Extracted.
 	Extract Extract
+	// Page cleanup, navigation and proxy options (#16: urlcleanup.go,
+	// urlnav.go). Kept in one block.
+
+	// HideCookieBanners hides consent banners: the elements the bundled
+	// autoconsent rules know for the page's consent platform, from the
+	// document's start, without answering them.
+	HideCookieBanners bool
+	// ClickAccept accepts the page's consent banner (the autoconsent
+	// rules' opt-in steps), waiting for it once the page has loaded.
+	ClickAccept bool
+	// KillPopups removes modal overlays: dialogs marked modal, and fixed
+	// elements stacked above the page that cover much of the viewport;
+	// the page may scroll again.
+	KillPopups bool
+	// HideAds hides ad slots (ad-network containers and frames; see
+	// adSelectors).
+	HideAds bool
+	// HideChats hides chat widgets (see chatSelectors).
+	HideChats bool
+	// Readable replaces the page by its article, as Firefox's reader
+	// view (Mozilla Readability) extracts it, before css and js apply.
+	// A page without an article is left as it is.
+	Readable bool
+	// RetryOnNavError retries the navigation, up to navRetries times,
+	// when it fails with a network error (not a refusal).
+	RetryOnNavError bool
+	// ContinueOnNavError captures what the tab shows (the browser's error
+	// page) when the navigation fails with a network error, instead of
+	// failing with ErrNavigation.
+	ContinueOnNavError bool
+	// Proxy is an upstream HTTP proxy, "http://[user:pass@]host:port",
+	// that the render's connections go through after the egress proxy;
+	// its address passes the egress guard.
+	Proxy string
+	// Platform is what navigator.platform reports ("" leaves Chromium's).
+	Platform string
 
 	// SpaceID is the tenant the render is for; it decides only whose turn
 	// it is when renders wait for a slot (see Config.SpaceMaxConcurrent).

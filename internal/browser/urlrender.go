@@ -105,6 +105,9 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 			return nil, err
 		}
 	}
+	if err := u.checkProxy(req.Proxy); err != nil {
+		return nil, err
+	}
 	done, err := u.slots.enter(ctx, req.SpaceID, "render url")
 	if err != nil {
 		return nil, err
@@ -313,6 +316,7 @@ func (r *urlRun) setup(ctx context.Context, size *viewport) error {
 		Guard:     r.ur.cfg.Egress,
 		Deny:      r.deny,
 		OnRefused: r.onRefused,
+		Upstream:  r.upstream,
 		MaxBytes:  maxRenderBytes,
 		Logger:    r.ur.log,
 	})
@@ -390,7 +394,7 @@ func (r *urlRun) render(ctx context.Context) (*URLResult, error) {
 		return nil, err
 	}
 	if r.req.URL != "" {
-		if err := r.navigate(tctx); err != nil {
+		if err := r.navigateURL(tctx); err != nil {
 			return nil, err
 		}
 	} else if err := r.loadHTML(tctx); err != nil {
@@ -464,14 +468,21 @@ func (r *urlRun) prepare(ctx context.Context) error {
 	if f := req.mediaFeatures(); len(f) > 0 {
 		actions = append(actions, emulation.SetEmulatedMedia().WithFeatures(f))
 	}
-	if req.UserAgent != "" {
-		actions = append(actions, emulation.SetUserAgentOverride(req.UserAgent))
+	if req.UserAgent != "" || req.Platform != "" {
+		ua, err := r.userAgent(ctx)
+		if err != nil {
+			return err
+		}
+		actions = append(actions, emulation.SetUserAgentOverride(ua).WithPlatform(req.Platform))
 	}
 	h := make(network.Headers, len(req.Headers)+1)
 	for k, v := range req.Headers {
 		h[k] = v
 	}
 	if err := r.prepareExtra(ctx, h); err != nil {
+		return err
+	}
+	if err := r.prepareConsent(ctx); err != nil {
 		return err
 	}
 	if len(h) > 0 {
@@ -514,7 +525,7 @@ func (r *urlRun) navigate(ctx context.Context) error {
 			return fmt.Errorf("%w: %s was refused by the egress policy", ErrBlockedURL, main)
 		}
 		if err == nil {
-			err = errors.New(errText)
+			err = &navNetError{text: errText}
 		}
 		return fmt.Errorf("%w: %s: %w", ErrNavigation, r.req.URL, err)
 	}
@@ -608,6 +619,9 @@ func (r *urlRun) poll(ctx context.Context, what string, cond func() bool) error 
 // and lets the page settle (images decoded, fonts in) before capture.
 func (r *urlRun) afterLoad(ctx context.Context) error {
 	req := r.req
+	if err := r.cleanPage(ctx); err != nil {
+		return err
+	}
 	if req.CSS != "" {
 		if err := injectCSS(ctx, req.CSS); err != nil {
 			return fmt.Errorf("inject css: %w", err)
@@ -634,6 +648,9 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("delay: %w", ctx.Err())
 		}
+	}
+	if err := r.killPopups(ctx); err != nil {
+		return err
 	}
 	// domloaded promises not to wait for the rest of the page; still give
 	// web fonts a moment, as text without them is wrong, not partial. Only

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,14 @@ type ProxyConfig struct {
 	// open connections are cut and new ones refused with ErrTransferLimit,
 	// so a page cannot pull unbounded data into the browser's memory.
 	MaxBytes int64
+	// Upstream, if set, is asked for each new connection whether it goes
+	// through a further HTTP proxy ("http://[user:pass@]host:port"; nil:
+	// straight to the destination). The upstream's own address is what
+	// the guard then checks at connect time, the destination host is
+	// checked as CheckURL checks a URL's (no literal forbidden address,
+	// no localhost name) and by Deny, and the upstream's credentials are
+	// sent as Proxy-Authorization. A client's proxy option uses it.
+	Upstream func() *url.URL
 	// Logger receives unexpected errors. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -93,8 +102,8 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	p := &Proxy{cfg: cfg, ln: ln, tunnels: make(map[net.Conn]struct{})}
 	p.transport = &http.Transport{
 		// Never chain to a proxy from the environment: the guard must see
-		// the destination's address, not a proxy's.
-		Proxy:                 nil,
+		// the destination's address, or the client's upstream proxy's.
+		Proxy:                 p.upstreamFor,
 		DialContext:           p.dial,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       30 * time.Second,
@@ -207,6 +216,12 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "egress proxy: only absolute http:// requests and CONNECT", http.StatusBadRequest)
 		return
 	}
+	if up := p.upstream(); up != nil {
+		if err := p.checkDestination(hostPort(r.URL.Host, "80")); err != nil {
+			p.forwardError(w, r, err)
+			return
+		}
+	}
 	p.forward.ServeHTTP(w, r)
 }
 
@@ -227,6 +242,15 @@ func (p *Proxy) forwardError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.Is(err, context.Canceled) {
 		return // the browser gave up on the request
 	}
+	// Nor for a server that could not be reached or broke off: the browser
+	// sees the network error it would see without a proxy (so a render
+	// can retry it), not a 502 page no server sent.
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, herr := hj.Hijack(); herr == nil {
+			c.Close()
+			return
+		}
+	}
 	http.Error(w, "egress proxy: upstream failed", http.StatusBadGateway)
 }
 
@@ -237,7 +261,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "egress proxy: CONNECT needs host:port", http.StatusBadRequest)
 		return
 	}
-	upstream, err := p.dial(r.Context(), "tcp", dest)
+	upstream, err := p.dialTunnel(r.Context(), dest)
 	if err != nil {
 		if p.refused(dest, err) {
 			http.Error(w, "egress proxy: destination refused", http.StatusForbidden)

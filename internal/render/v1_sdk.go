@@ -82,8 +82,6 @@ var v1StayOutRows = []v1Option{
 var v1NotYetRows = []v1Option{
 	unsupported("freeze_fixed", FamilyCapture, "Keep fixed elements in place in a full-page capture."),
 	unsupported("flash", FamilyEngine, "Enable Flash."),
-	unsupported("accept_cookies", FamilyCleanup, "Accept the page's cookie banner."),
-	unsupported("kill_popups", FamilyCleanup, "Remove popups."),
 	unsupported("lazyload", FamilyCapture, "Load lazy content before capturing."),
 	unsupported("sharp_stitch", FamilyCapture, "Stitch full-page sections without seams."),
 	unsupported("show_sections", FamilyCapture, "Outline a full-page capture's sections."),
@@ -116,9 +114,6 @@ var v1NotYetRows = []v1Option{
 	unsupported("turbo", FamilyEngine, "Render faster with fewer checks."),
 	unsupported("lightweight", FamilyEngine, "Render with fewer resources."),
 	unsupported("fragment", FamilyCapture, "Capture an HTML fragment."),
-	unsupported("retry_on_nav_error", FamilyWaits, "Retry when navigation fails."),
-	unsupported("continue_on_nav_error", FamilyWaits, "Capture when navigation fails."),
-	unsupported("global_timeout", FamilyWaits, "Bound on the whole request, retries included."),
 	unsupported("disable_web_security", FamilyRequest, "Turn the same-origin policy off."),
 	unsupported("wrap", FamilyInteraction, "Wrap html in a page."),
 	unsupported("hide_selector_x", FamilyCleanup, "Hide elements matching XPath expressions."),

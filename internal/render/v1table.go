@@ -172,7 +172,7 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -329,13 +329,6 @@ var v1AroundRows = []v1Option{
 	unsupported("allow_infinite", FamilyCapture, "Keep scrolling pages that load more content."),
 	unsupported("clip_rect", FamilyCapture, "Urlbox's older name for a clip rectangle."),
 	unsupported("omit_background", FamilyCapture, "Capture without the default background."),
-	unsupported("hide_cookie_banners", FamilyCleanup, "Hide cookie consent banners."),
-	unsupported("click_accept", FamilyCleanup, "Click cookie banners' accept button."),
-	unsupported("hide_ads", FamilyCleanup, "Hide ad elements."),
-	unsupported("hide_chats", FamilyCleanup, "Hide chat widgets."),
-	unsupported("readable", FamilyInteraction, "Render the page in reader mode."),
-	unsupported("proxy", FamilyRequest, "Load the page through this proxy."),
-	unsupported("platform", FamilyRequest, "The emulated platform."),
 	unsupported("pdf_header_height", FamilyPDF, "The header's height."),
 	unsupported("pdf_footer_height", FamilyPDF, "The footer's height."),
 	unsupported("pdf_show_page_numbers", FamilyPDF, "Print page numbers."),

@@ -26,8 +26,9 @@ const maxRecorded = 4096
 
 // secretName matches parameter and field names whose values are never
 // recorded: secret-looking names, a page render's gt (the space's
-// GET-render token) and the v1 header option (which may carry credentials).
-var secretName = regexp.MustCompile(`(?i)(token|secret|password|passwd|authorization|api[_-]?key|signature|cookie|credential|^gt$|^header$)`)
+// GET-render token) and the v1 header and proxy options (which may carry
+// credentials).
+var secretName = regexp.MustCompile(`(?i)(token|secret|password|passwd|authorization|api[_-]?key|signature|cookie|credential|^gt$|^header$|^proxy$)`)
 
 const redacted = "[redacted]"
 
