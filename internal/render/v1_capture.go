@@ -174,13 +174,13 @@ func checkCaptureCombinations(st *v1State) error {
 		return optErr("img_position", "goes with img_fit cover or contain")
 	case r.ImgBg != "" && r.ImgFit != browser.FitContain && r.ImgPad == [4]int{}:
 		return optErr("img_bg", "goes with img_fit contain or img_pad")
-	case r.MaxWidth > 0 && !(r.FullPage && r.FullWidth):
+	case r.MaxWidth > 0 && (!r.FullPage || !r.FullWidth):
 		return optErr("max_width", "goes with full_page and full_width")
 	case (r.FullPageMode != "" || r.DetectFullHeight) && !r.FullPage:
 		return errorf("option \"full_page_mode\" and option \"detect_full_height\" go with full_page")
 	case r.MaxSectionHeight > 0 && r.FullPageMode != browser.FullPageStitch:
 		return optErr("max_section_height", "goes with full_page_mode stitch")
-	case r.AllowInfinite && !r.LazyLoad && !(r.FullPage && r.ScrollIncrement > 0):
+	case r.AllowInfinite && !r.LazyLoad && (!r.FullPage || r.ScrollIncrement == 0):
 		return optErr("allow_infinite", "goes with lazyload, or full_page with scroll_increment")
 	case r.Watermark != (browser.Watermark{}) && r.Watermark.Text == "":
 		return optErr("watermark_text", "is required with the other watermark options")
