@@ -50,45 +50,40 @@ func TestRenderURLImgFit(t *testing.T) {
 	base := URLRequest{URL: s.URL + "/halves", Width: 800, Height: 600, ThumbWidth: 200, ThumbHeight: 200}
 	with := func(f func(r *URLRequest)) URLRequest { r := base; f(&r); return r }
 
-	t.Run("cover crops the centre", func(t *testing.T) {
+	type spot struct {
+		x, y int
+		want color.RGBA
+	}
+	for _, c := range []struct {
+		name     string
+		fit      ImgFit
+		pos, bg  string
+		w, h     int
+		expected []spot
+	}{
 		// 800x600 at 1/3 is 267x200; the centre 200 px keep css 100..700.
-		_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit = FitCover }))
-		wantSize(t, img, 200, 200)
-		wantPixel(t, img, 90, 100, red)
-		wantPixel(t, img, 110, 100, blue)
-	})
-	t.Run("cover at the left", func(t *testing.T) {
-		_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit, r.ImgPosition = FitCover, "left" }))
-		wantSize(t, img, 200, 200)
-		wantPixel(t, img, 125, 100, red) // css 375
-		wantPixel(t, img, 140, 100, blue)
-	})
-	t.Run("contain pads with img_bg", func(t *testing.T) {
+		{"cover crops the centre", FitCover, "", "", 200, 200, []spot{{90, 100, red}, {110, 100, blue}}},
+		{"cover at the left", FitCover, "left", "", 200, 200, []spot{{125, 100, red}, {140, 100, blue}}}, // css 375 and 420
 		// 800x600 at 1/4 is 200x150, 25 px of green above and below.
-		_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit, r.ImgBg = FitContain, "#00ff00" }))
-		wantSize(t, img, 200, 200)
-		wantPixel(t, img, 100, 10, green)
-		wantPixel(t, img, 100, 190, green)
-		wantPixel(t, img, 50, 100, red)
-		wantPixel(t, img, 150, 100, blue)
-	})
-	t.Run("contain at the top, white by default", func(t *testing.T) {
-		_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit, r.ImgPosition = FitContain, "top" }))
-		wantSize(t, img, 200, 200)
-		wantPixel(t, img, 50, 10, red)
-		wantPixel(t, img, 50, 180, white)
-	})
+		{"contain pads with img_bg", FitContain, "", "#00ff00", 200, 200,
+			[]spot{{100, 10, green}, {100, 190, green}, {50, 100, red}, {150, 100, blue}}},
+		{"contain at the top, white by default", FitContain, "top", "", 200, 200, []spot{{50, 10, red}, {50, 180, white}}},
+		{"inside", FitInside, "", "", 200, 150, nil},
+		{"outside", FitOutside, "", "", 267, 200, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit, r.ImgPosition, r.ImgBg = c.fit, c.pos, c.bg }))
+			wantSize(t, img, c.w, c.h)
+			for _, s := range c.expected {
+				wantPixel(t, img, s.x, s.y, s.want)
+			}
+		})
+	}
 	t.Run("fill stretches", func(t *testing.T) {
 		_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit = FitFill }))
 		wantSize(t, img, 200, 200)
 		nearPixel(t, img, 50, 195, red, 2)
 		nearPixel(t, img, 150, 5, blue, 2)
-	})
-	t.Run("inside and outside", func(t *testing.T) {
-		_, img := renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit = FitInside }))
-		wantSize(t, img, 200, 150)
-		_, img = renderPNG(t, p, with(func(r *URLRequest) { r.ImgFit = FitOutside }))
-		wantSize(t, img, 267, 200)
 	})
 	t.Run("img_pad", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/halves", Width: 200, Height: 100, ImgPad: [4]int{10, 20, 30, 40}, ImgBg: "rgb(0,255,0)"})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,19 +15,9 @@ import (
 // -bbox.
 func wordTop(t *testing.T, data []byte, word string) (page int, top, left float64) {
 	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext is not installed")
-	}
-	f := t.TempDir() + "/out.pdf"
-	if err := os.WriteFile(f, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-bbox", f, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext -bbox: %v\n%s", err, out)
-	}
+	out := poppler(t, data, "pdftotext", "-bbox")
 	re := regexp.MustCompile(`<word xMin="([-\d.]+)" yMin="([-\d.]+)"[^>]*>` + regexp.QuoteMeta(word) + `</word>`)
-	for i, pg := range strings.Split(string(out), "<page ")[1:] {
+	for i, pg := range strings.Split(out, "<page ")[1:] {
 		if m := re.FindStringSubmatch(pg); m != nil {
 			left, _ = strconv.ParseFloat(m[1], 64)
 			top, _ = strconv.ParseFloat(m[2], 64)

@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,13 +16,8 @@ import (
 func TestV1CaptureOptionsParse(t *testing.T) {
 	thumbs := map[string]any{"thumb_width": 200, "thumb_height": 100}
 	with := func(base map[string]any, m map[string]any) map[string]any {
-		out := map[string]any{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for k, v := range m {
-			out[k] = v
-		}
+		out := maps.Clone(m)
+		maps.Copy(out, base)
 		return out
 	}
 	full := map[string]any{"full_page": true}
