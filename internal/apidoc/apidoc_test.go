@@ -44,17 +44,34 @@ func sample(o V1Option) (value any, format string) {
 		return "a4", format
 	case "pdf_page_range":
 		return "1-2", format
+	case "img_bg", "watermark_color", "watermark_bgcolor":
+		return "#ff0000", format
+	case "img_pad":
+		return "10", format
 	}
 	return "x", format
 }
 
 // companions are the options an option is only valid with.
 var companions = map[string]map[string]any{
-	"latitude":        {"longitude": 0},
-	"longitude":       {"latitude": 0},
-	"accuracy":        {"latitude": 0, "longitude": 0},
-	"pdf_page_width":  {"pdf_page_height": 100},
-	"pdf_page_height": {"pdf_page_width": 100},
+	"latitude":           {"longitude": 0},
+	"longitude":          {"latitude": 0},
+	"accuracy":           {"latitude": 0, "longitude": 0},
+	"pdf_page_width":     {"pdf_page_height": 100},
+	"pdf_page_height":    {"pdf_page_width": 100},
+	"img_fit":            {"thumb_width": 100, "thumb_height": 100},
+	"img_position":       {"thumb_width": 100, "thumb_height": 100, "img_fit": "cover"},
+	"img_bg":             {"img_pad": "1"},
+	"max_width":          {"full_page": true, "full_width": true},
+	"full_page_mode":     {"full_page": true},
+	"max_section_height": {"full_page": true, "full_page_mode": "stitch"},
+	"detect_full_height": {"full_page": true},
+	"allow_infinite":     {"lazyload": true},
+	"watermark_color":    {"watermark_text": "x"},
+	"watermark_bgcolor":  {"watermark_text": "x"},
+	"watermark_opacity":  {"watermark_text": "x"},
+	"watermark_size":     {"watermark_text": "x"},
+	"watermark_position": {"watermark_text": "x"},
 }
 
 func parse(t *testing.T, opts map[string]any) error {

@@ -69,6 +69,26 @@ type PDFOptions struct {
 	// Media is the CSS media type printed: "" or "print" (the default),
 	// or "screen".
 	Media string
+
+	// Options of #16 (urlcapture.go's PDF part, urlpdffit.go).
+
+	// FitToPage scales the page down (at most to 0.1) so the whole
+	// document fits on one page of the paper size.
+	FitToPage bool
+	// AutoCrop prints one page exactly as big as the page's content (its
+	// elements' extent from the top left), with no margins, so there is
+	// no blank paper around it.
+	AutoCrop bool
+	// DPI is how many CSS pixels make an inch of paper, 48..960; 0 means
+	// 96 (CSS's own). It multiplies Scale by 96/DPI.
+	DPI float64
+	// HeaderHeight and FooterHeight reserve this many millimetres (0..200)
+	// at the top / bottom of every page for the header and footer: the
+	// margin there is at least this.
+	HeaderHeight, FooterHeight float64
+	// ShowPageNumbers prints "page / pages" centred at the foot of every
+	// page (after FooterTemplate when there is one).
+	ShowPageNumbers bool
 }
 
 // URLRequest is one render of a client's URL or HTML (exactly one of them).
@@ -219,6 +239,50 @@ type URLRequest struct {
 	// Hover moves the mouse over the centre of the first element matching
 	// this selector, last, so :hover styles show in the capture.
 	Hover string
+
+	// Capture options of #16 (urlcapture.go): fitting, padding, cropping,
+	// stitching, lazy content and the watermark.
+
+	// ImgFit, with both ThumbWidth and ThumbHeight, is how the capture
+	// fits that box (see ImgFit); "" keeps the thumbnail's own rule.
+	ImgFit ImgFit
+	// ImgPosition is where cover crops from and contain places the
+	// capture (see ImgPositions); "" means the centre.
+	ImgPosition string
+	// ImgBg is the colour of contain's and ImgPad's padding (see
+	// ParseColour); "" means white.
+	ImgBg string
+	// ImgPad adds this many output pixels around the image: top, right,
+	// bottom, left, each 0..MaxImgPad.
+	ImgPad [4]int
+	// MaxWidth caps a FullWidth capture's width in CSS pixels; 0 means
+	// the maximum dimension only.
+	MaxWidth int
+	// CropWidth crops the capture to at most this many CSS pixels wide,
+	// from its left, before any thumbnail; 0 does not crop.
+	CropWidth int
+	// FullPageMode is how a FullPage capture is taken: "" or
+	// FullPageNative in one shot, FullPageStitch in sections of
+	// MaxSectionHeight CSS pixels (0: the viewport's height), each
+	// scrolled into view, joined into one image.
+	FullPageMode     FullPageMode
+	MaxSectionHeight int
+	// DetectFullHeight, with FullPage, unrolls the page's largest
+	// scrolling element (an app shell of 100vh with its own scrollbar) so
+	// its whole content is captured.
+	DetectFullHeight bool
+	// AllowInfinite lets the scroll through the page (ScrollIncrement or
+	// LazyLoad) go on while the page keeps growing, up to MaxHeight (or
+	// the 16384 px limit), maxScrollSteps and the render's deadline;
+	// without it the scroll stops at the height the page had before it.
+	AllowInfinite bool
+	// LazyLoad makes lazy images and frames eager and scrolls through the
+	// page a viewport (or ScrollIncrement) at a time before capture, so
+	// content loaded when it comes into view is there.
+	LazyLoad bool
+	// Watermark, when its Text is set, is drawn on the captured image (not
+	// on PDFs).
+	Watermark Watermark
 
 	PDF PDFOptions
 

@@ -42,7 +42,7 @@ func (o PDFOptions) validate() error {
 	case o.Media != "" && o.Media != "print" && o.Media != "screen":
 		return bad("media %q is not print or screen", o.Media)
 	}
-	return nil
+	return o.validateLayout()
 }
 
 // printPDF prints with the pdf_* options.
@@ -55,7 +55,6 @@ func (r *urlRun) printPDF(ctx context.Context) ([]byte, error) {
 		}
 	}
 	size := pdfPaperSizes[strings.ToLower(cmp.Or(o.PageSize, "a4"))]
-	const mmPerInch = 25.4
 	if o.PageWidth != 0 {
 		size = [2]float64{o.PageWidth / mmPerInch, o.PageHeight / mmPerInch}
 	}
@@ -65,16 +64,12 @@ func (r *urlRun) printPDF(ctx context.Context) ([]byte, error) {
 		WithPaperWidth(size[0]).WithPaperHeight(size[1]).
 		WithMarginTop(o.MarginTop / mmPerInch).WithMarginRight(o.MarginRight / mmPerInch).
 		WithMarginBottom(o.MarginBottom / mmPerInch).WithMarginLeft(o.MarginLeft / mmPerInch)
-	if o.Scale != 0 {
-		p = p.WithScale(o.Scale)
-	}
 	if o.PageRanges != "" {
 		p = p.WithPageRanges(strings.ReplaceAll(o.PageRanges, " ", ""))
 	}
-	if o.ShowHeader || o.ShowFooter {
-		p = p.WithDisplayHeaderFooter(true).
-			WithHeaderTemplate(template(o.ShowHeader, o.HeaderTemplate)).
-			WithFooterTemplate(template(o.ShowFooter, o.FooterTemplate))
+	p, err := r.layout(ctx, o.headerFooter(p), size)
+	if err != nil {
+		return nil, err
 	}
 	data, _, err := p.Do(ctx)
 	if err != nil {

@@ -13,21 +13,27 @@ import (
 	"testing"
 )
 
-// pdfText is the text of a PDF, by pdftotext.
-func pdfText(t *testing.T, data []byte) string {
+// poppler runs one of poppler's tools on a PDF: tool [args] file -.
+func poppler(t *testing.T, data []byte, tool string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext is not installed")
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Skipf("%s is not installed", tool)
 	}
 	f := t.TempDir() + "/out.pdf"
 	if err := os.WriteFile(f, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("pdftotext", "-layout", f, "-").CombinedOutput()
+	out, err := exec.Command(tool, append(args, f, "-")...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
+		t.Fatalf("%s: %v\n%s", tool, err, out)
 	}
 	return string(out)
+}
+
+// pdfText is the text of a PDF, by pdftotext.
+func pdfText(t *testing.T, data []byte) string {
+	t.Helper()
+	return poppler(t, data, "pdftotext", "-layout")
 }
 
 // pdfPageSize is the first page's size in points, by pdfinfo.

@@ -679,31 +679,7 @@ func (r *urlRun) capture(ctx context.Context, ex *Extracted) ([]byte, error) {
 	case FormatMarkdown:
 		return ex.Markdown, nil
 	}
-	shotFormat := req.Format
-	if shotFormat == FormatAVIF {
-		shotFormat = FormatPNG // lossless, then encoded (encodeAVIF)
-	}
-	shot := screenshot(shotFormat, req.Quality)
-	clip, err := r.clip(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if clip, err = r.thumb(ctx, clip); err != nil {
-		return nil, err
-	}
-	if clip != nil {
-		// Beyond the viewport, so full pages and elements below the fold
-		// are drawn rather than cut to the window.
-		shot = shot.WithClip(clip).WithCaptureBeyondViewport(true)
-	}
-	data, err := shot.Do(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("capture screenshot: %w", err)
-	}
-	if req.Format == FormatAVIF {
-		return encodeAVIF(ctx, data, req.Quality)
-	}
-	return data, nil
+	return r.captureImage(ctx)
 }
 
 // clip returns the capture rectangle in CSS pixels of the document, or nil

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -21,7 +22,7 @@ func (r URLRequest) validateCapture() error {
 		return fmt.Errorf("%w: scroll_increment %d or scroll_delay %s is outside 0..%d / 0..%s",
 			ErrBadRequest, r.ScrollIncrement, r.ScrollDelay, maxCaptureHeight, maxScrollDelay)
 	}
-	return nil
+	return r.validateFit()
 }
 
 // Bounds of the full-page scroll.
@@ -30,24 +31,39 @@ const (
 	maxScrollSteps = 200
 )
 
-// scrollThrough scrolls a full page down by ScrollIncrement to its bottom
-// (at most maxScrollSteps steps or maxCaptureHeight) and back to the top.
+// scrollThrough scrolls the page down by ScrollIncrement (full pages) or,
+// for LazyLoad, by ScrollIncrement or the viewport's height, to its bottom
+// and back to the top. The bottom is where the page ended before the
+// scroll, unless AllowInfinite lets it follow the page as it grows; never
+// below MaxHeight or maxCaptureHeight, and at most maxScrollSteps steps.
 func (r *urlRun) scrollThrough(ctx context.Context) error {
 	req := r.req
-	if !req.FullPage || req.ScrollIncrement == 0 {
+	step := req.ScrollIncrement
+	if req.LazyLoad {
+		step = cmp.Or(step, req.Height)
+		js := `document.querySelectorAll('img[loading="lazy"], iframe[loading="lazy"]').forEach((e) => { e.loading = 'eager'; })`
+		if err := evaluate(ctx, js, nil); err != nil {
+			return fmt.Errorf("lazyload: %w", err)
+		}
+	}
+	if step == 0 || (!req.FullPage && !req.LazyLoad) {
 		return nil
 	}
-	for step := 1; step <= maxScrollSteps; step++ {
-		var more bool
-		js := `(() => { const y = ` + strconv.Itoa(step*req.ScrollIncrement) + `; window.scrollTo(0, y);
-  return y < Math.min(document.documentElement.scrollHeight - innerHeight, ` + strconv.Itoa(maxCaptureHeight) + `); })()`
-		if err := evaluate(ctx, js, &more); err != nil {
-			return fmt.Errorf("scroll: %w", err)
+	limit := float64(maxCaptureHeight)
+	if req.MaxHeight > 0 {
+		limit = float64(req.MaxHeight)
+	}
+	if !req.AllowInfinite {
+		var h float64
+		if err := evaluate(ctx, `document.documentElement.scrollHeight`, &h); err != nil {
+			return fmt.Errorf("scroll: measure page: %w", err)
 		}
-		select {
-		case <-time.After(max(req.ScrollDelay, pollInterval)):
-		case <-ctx.Done():
-			return fmt.Errorf("scroll: %w", ctx.Err())
+		limit = min(limit, h)
+	}
+	for y := step; y <= maxScrollSteps*step; y += step {
+		more, err := r.scrollStep(ctx, y, limit)
+		if err != nil {
+			return err
 		}
 		if !more {
 			break
@@ -59,6 +75,52 @@ func (r *urlRun) scrollThrough(ctx context.Context) error {
 	return nil
 }
 
+// infiniteGrace is how long a scroll with AllowInfinite waits at the
+// bottom for the page to grow before it stops.
+const infiniteGrace = time.Second
+
+// scrollStep scrolls to y, waits ScrollDelay, and reports whether there
+// is more page above limit below the viewport; with AllowInfinite, a page
+// at its bottom gets infiniteGrace to grow.
+func (r *urlRun) scrollStep(ctx context.Context, y int, limit float64) (bool, error) {
+	req := r.req
+	js := `window.scrollTo(0, ` + strconv.Itoa(y) + `); ` + strconv.Itoa(y) +
+		` < Math.min(document.documentElement.scrollHeight, ` + strconv.FormatFloat(limit, 'f', 0, 64) + `) - innerHeight`
+	var more bool
+	if err := evaluate(ctx, js, &more); err != nil {
+		return false, fmt.Errorf("scroll: %w", err)
+	}
+	wait := max(req.ScrollDelay, pollInterval)
+	if !more && req.AllowInfinite && float64(y) < limit {
+		wait = infiniteGrace
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-deadline.C:
+			return more, nil
+		case <-ctx.Done():
+			return false, fmt.Errorf("scroll: %w", ctx.Err())
+		case <-tick.C:
+		}
+		if more {
+			continue // wait the whole delay
+		}
+		// At the bottom: has the page grown since?
+		grown := false
+		js := strconv.Itoa(y) + ` < Math.min(document.documentElement.scrollHeight, ` + strconv.FormatFloat(limit, 'f', 0, 64) + `) - innerHeight`
+		if err := evaluate(ctx, js, &grown); err != nil {
+			return false, fmt.Errorf("scroll: %w", err)
+		}
+		if grown {
+			return true, nil
+		}
+	}
+}
+
 // thumb scales the capture rectangle clip (nil: the viewport) down to the
 // request's thumbnail size; without one it returns clip as it is.
 func (r *urlRun) thumb(ctx context.Context, clip *page.Viewport) (*page.Viewport, error) {
@@ -67,11 +129,10 @@ func (r *urlRun) thumb(ctx context.Context, clip *page.Viewport) (*page.Viewport
 		return clip, nil
 	}
 	if clip == nil {
-		var at struct{ X, Y float64 }
-		if err := evaluate(ctx, `({X: window.scrollX, Y: window.scrollY})`, &at); err != nil {
-			return nil, fmt.Errorf("measure scroll: %w", err)
+		var err error
+		if clip, err = r.viewportClip(ctx); err != nil {
+			return nil, err
 		}
-		clip = &page.Viewport{X: at.X, Y: at.Y, Width: float64(req.Width), Height: float64(req.Height), Scale: 1}
 	}
 	dsf := req.viewport().scale
 	var scale float64

@@ -172,7 +172,7 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -319,21 +319,7 @@ var v1AroundRows = []v1Option{
 		set: setBool(func(o *URLOptions, b bool) { o.Force = b })},
 
 	// Urlbox options renderhook does not support (yet): a clear 400.
-	unsupported("img_fit", FamilyCapture, "How the capture fits the thumbnail."),
-	unsupported("img_position", FamilyCapture, "Where the capture sits in the thumbnail."),
-	unsupported("img_bg", FamilyCapture, "Background of the thumbnail's padding."),
-	unsupported("img_pad", FamilyCapture, "Padding around the thumbnail."),
-	unsupported("max_section_height", FamilyCapture, "Highest one section of a full-page capture may be."),
-	unsupported("full_page_mode", FamilyCapture, "How a full page is captured (stitch or native)."),
-	unsupported("detect_full_height", FamilyCapture, "Measure the page's height after scrolling."),
-	unsupported("allow_infinite", FamilyCapture, "Keep scrolling pages that load more content."),
 	unsupported("clip_rect", FamilyCapture, "Urlbox's older name for a clip rectangle."),
-	unsupported("omit_background", FamilyCapture, "Capture without the default background."),
-	unsupported("pdf_header_height", FamilyPDF, "The header's height."),
-	unsupported("pdf_footer_height", FamilyPDF, "The footer's height."),
-	unsupported("pdf_show_page_numbers", FamilyPDF, "Print page numbers."),
-	unsupported("pdf_fit_to_page", FamilyPDF, "Fit the page to one PDF page."),
-	unsupported("pdf_auto_crop", FamilyPDF, "Crop the PDF's blank margins."),
 	unsupported("use_s3", FamilyStorage, "Store the file in your own S3 bucket."),
 	unsupported("s3_path", FamilyStorage, "The file's key in your bucket."),
 	unsupported("s3_bucket", FamilyStorage, "Your bucket."),

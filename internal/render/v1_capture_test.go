@@ -1,0 +1,158 @@
+package render
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/renderhook/renderhook/internal/browser"
+)
+
+// TestV1CaptureOptionsParse: each option of v1_capture.go, given with the
+// options it needs, lands in its browser.URLRequest field.
+func TestV1CaptureOptionsParse(t *testing.T) {
+	thumbs := map[string]any{"thumb_width": 200, "thumb_height": 100}
+	with := func(base map[string]any, m map[string]any) map[string]any {
+		out := maps.Clone(m)
+		maps.Copy(out, base)
+		return out
+	}
+	full := map[string]any{"full_page": true}
+	pdf := map[string]any{"format": "pdf"}
+	cases := []struct {
+		base, opts map[string]any
+		want       func(r *browser.URLRequest)
+	}{
+		{thumbs, map[string]any{"img_fit": "Contain"}, func(r *browser.URLRequest) { r.ImgFit = browser.FitContain }},
+		{thumbs, map[string]any{"img_fit": "cover", "img_position": "Right  Top"}, func(r *browser.URLRequest) {
+			r.ImgFit, r.ImgPosition = browser.FitCover, "right top"
+		}},
+		{thumbs, map[string]any{"img_fit": "contain", "img_bg": "#123456"}, func(r *browser.URLRequest) {
+			r.ImgFit, r.ImgBg = browser.FitContain, "#123456"
+		}},
+		{nil, map[string]any{"img_pad": "10"}, func(r *browser.URLRequest) { r.ImgPad = [4]int{10, 10, 10, 10} }},
+		{nil, map[string]any{"img_pad": "1,2"}, func(r *browser.URLRequest) { r.ImgPad = [4]int{1, 2, 1, 2} }},
+		{nil, map[string]any{"img_pad": "1, 2, 3px, 4", "img_bg": "transparent"}, func(r *browser.URLRequest) {
+			r.ImgPad, r.ImgBg = [4]int{1, 2, 3, 4}, "transparent"
+		}},
+		{nil, map[string]any{"crop_width": 300}, func(r *browser.URLRequest) { r.CropWidth = 300 }},
+		{map[string]any{"full_page": true, "full_width": true}, map[string]any{"max_width": 2000}, func(r *browser.URLRequest) { r.MaxWidth = 2000 }},
+		{nil, map[string]any{"omit_background": true}, func(r *browser.URLRequest) { r.Transparent = true }},
+		{full, map[string]any{"full_page_mode": "STITCH", "max_section_height": 500}, func(r *browser.URLRequest) {
+			r.FullPageMode, r.MaxSectionHeight = browser.FullPageStitch, 500
+		}},
+		{full, map[string]any{"detect_full_height": true}, func(r *browser.URLRequest) { r.DetectFullHeight = true }},
+		{nil, map[string]any{"lazyload": true}, func(r *browser.URLRequest) { r.LazyLoad = true }},
+		{nil, map[string]any{"lazyload": true, "allow_infinite": true}, func(r *browser.URLRequest) { r.LazyLoad, r.AllowInfinite = true, true }},
+		{pdf, map[string]any{"pdf_fit_to_page": true}, func(r *browser.URLRequest) { r.PDF.FitToPage = true }},
+		{pdf, map[string]any{"pdf_auto_crop": true}, func(r *browser.URLRequest) { r.PDF.AutoCrop = true }},
+		{pdf, map[string]any{"pdf_dpi": 192}, func(r *browser.URLRequest) { r.PDF.DPI = 192 }},
+		{pdf, map[string]any{"pdf_header_height": 20, "pdf_footer_height": "15.5"}, func(r *browser.URLRequest) {
+			r.PDF.HeaderHeight, r.PDF.FooterHeight = 20, 15.5
+		}},
+		{pdf, map[string]any{"pdf_show_page_numbers": true}, func(r *browser.URLRequest) { r.PDF.ShowPageNumbers = true }},
+		{nil, map[string]any{"watermark_text": "DRAFT", "watermark_color": "red", "watermark_bgcolor": "rgba(0,0,0,0.5)",
+			"watermark_opacity": 0.8, "watermark_size": 40, "watermark_position": "bottom"}, func(r *browser.URLRequest) {
+			r.Watermark = browser.Watermark{Text: "DRAFT", Colour: "red", Background: "rgba(0,0,0,0.5)", Opacity: 0.8, Size: 40, Position: "bottom"}
+		}},
+	}
+	for _, c := range cases {
+		o, err := parseWith(t, with(c.base, c.opts))
+		if err != nil {
+			t.Errorf("%v: %v", c.opts, err)
+			continue
+		}
+		base, err := parseWith(t, c.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := base.Request
+		c.want(&want)
+		if !reflect.DeepEqual(o.Request, want) {
+			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, o.Request, want)
+		}
+		if o.CacheKey("spc") == base.CacheKey("spc") {
+			t.Errorf("%v: same cache key as without it", c.opts)
+		}
+		// An async render's stored options come back whole.
+		b, _ := json.Marshal(o)
+		var back URLOptions
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Request, o.Request) {
+			t.Errorf("%v: stored and read back: %+v, %v", c.opts, back.Request, err)
+		}
+	}
+}
+
+// TestV1CaptureOptionsRefused: wrong values and missing companions are a
+// 400 InvalidOptions naming the option.
+func TestV1CaptureOptionsRefused(t *testing.T) {
+	thumbs := func(m map[string]any) map[string]any { m["thumb_width"], m["thumb_height"] = 200, 100; return m }
+	pdf := func(m map[string]any) map[string]any { m["format"] = "pdf"; return m }
+	for _, c := range []struct {
+		opts map[string]any
+		name string
+	}{
+		{thumbs(map[string]any{"img_fit": "squash"}), "img_fit"},
+		{map[string]any{"img_fit": "cover", "thumb_width": 100}, "img_fit"},
+		{thumbs(map[string]any{"img_fit": "cover", "img_position": "entropy"}), "img_position"},
+		{thumbs(map[string]any{"img_fit": "fill", "img_position": "top"}), "img_position"},
+		{thumbs(map[string]any{"img_fit": "contain", "img_bg": "url(x)"}), "img_bg"},
+		{thumbs(map[string]any{"img_fit": "cover", "img_bg": "red"}), "img_bg"},
+		{map[string]any{"img_pad": "1,2,3"}, "img_pad"},
+		{map[string]any{"img_pad": "1001"}, "img_pad"},
+		{map[string]any{"img_pad": "-1"}, "img_pad"},
+		{map[string]any{"img_pad": 10}, "img_pad"},
+		{map[string]any{"crop_width": 10001}, "crop_width"},
+		{map[string]any{"max_width": 100}, "max_width"},
+		{map[string]any{"omit_background": true, "format": "jpeg"}, "omit_background"},
+		{map[string]any{"full_page": true, "full_page_mode": "tiles"}, "full_page_mode"},
+		{map[string]any{"full_page_mode": "stitch"}, "full_page_mode"},
+		{map[string]any{"detect_full_height": true}, "detect_full_height"},
+		{map[string]any{"full_page": true, "max_section_height": 500}, "max_section_height"},
+		{map[string]any{"full_page": true, "full_page_mode": "stitch", "max_section_height": 10}, "max_section_height"},
+		{map[string]any{"allow_infinite": true}, "allow_infinite"},
+		{map[string]any{"lazyload": "maybe"}, "lazyload"},
+		{pdf(map[string]any{"pdf_dpi": 20}), "pdf_dpi"},
+		{pdf(map[string]any{"pdf_dpi": 900, "pdf_scale": 0.5}), "pdf_dpi"},
+		{pdf(map[string]any{"pdf_header_height": 201}), "pdf_header_height"},
+		{pdf(map[string]any{"pdf_footer_height": -1}), "pdf_footer_height"},
+		{pdf(map[string]any{"pdf_fit_to_page": true, "pdf_auto_crop": true}), "pdf_auto_crop"},
+		{map[string]any{"pdf_show_page_numbers": true}, "pdf_"},
+		{map[string]any{"pdf_fit_to_page": true, "format": "png"}, "pdf_"},
+		{map[string]any{"watermark_text": strings.Repeat("é", 201)}, "watermark_text"},
+		{map[string]any{"watermark_text": "a\nb"}, "watermark_text"},
+		{map[string]any{"watermark_opacity": 0.5}, "watermark_text"},
+		{pdf(map[string]any{"watermark_text": "x"}), "watermark_text"},
+		{map[string]any{"watermark_text": "x", "watermark_size": 1000}, "watermark_size"},
+		{map[string]any{"watermark_text": "x", "watermark_opacity": 0}, "watermark_opacity"},
+		{map[string]any{"watermark_text": "x", "watermark_color": "nope"}, "watermark_color"},
+		{map[string]any{"watermark_text": "x", "watermark_position": "middle"}, "watermark_position"},
+		{map[string]any{"watermark_url": "https://a.example/x.png"}, "watermark_url"},
+		{map[string]any{"watermark": true}, "watermark"},
+	} {
+		_, err := parseWith(t, c.opts)
+		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%v: err %v, want InvalidOptions naming %q", c.opts, err, c.name)
+		}
+	}
+}
+
+func FuzzParseImgPad(f *testing.F) {
+	for _, s := range []string{"10", "1,2", "1,2,3,4", "5px", "", ",", "1,2,3", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		pad, ok := parseImgPad(s)
+		for _, p := range pad {
+			if p < 0 || p > browser.MaxImgPad {
+				t.Fatalf("parseImgPad(%q) = %v, out of bounds", s, pad)
+			}
+		}
+		if !ok && pad != [4]int{} {
+			t.Fatalf("parseImgPad(%q) refused but returned %v", s, pad)
+		}
+	})
+}
