@@ -53,6 +53,9 @@ type URLOptions struct {
 	WebhookURL string
 	// Metadata is a JSON object echoed in the webhook payload.
 	Metadata json.RawMessage
+	// Storage is the client's own bucket the file goes to (use_s3);
+	// zero for renderhook's.
+	Storage StorageOptions
 }
 
 // ParseV1Body parses the JSON body of POST /v1/render/*. Values may be
@@ -373,12 +376,23 @@ func parseMetadata(v any) (json.RawMessage, error) {
 
 // CacheKey is the hash of the space and everything that shapes the output
 // (the browser request, normalised by parsing and with defaults filled
-// in). ttl, force, webhook_url and metadata do not change the file, so they
-// are left out.
+// in), and where the file is stored (a render in another bucket or under
+// another key is another render; credentials and a presigned URL only by
+// their hash). ttl, force, webhook_url and metadata do not change the
+// file, so they are left out.
 func (o *URLOptions) CacheKey(spaceID string) string {
 	b, _ := json.Marshal(o.Request) // map keys are sorted: deterministic
 	h := sha256.New()
 	h.Write([]byte("v1\x00" + spaceID + "\x00"))
 	h.Write(b)
+	if o.Storage.On() {
+		sb, _ := json.Marshal(o.Storage)
+		h.Write([]byte("\x00storage\x00"))
+		h.Write(sb)
+		for _, s := range []string{o.Storage.Key, o.Storage.Secret, o.Storage.PresignedURL} {
+			sum := sha256.Sum256([]byte(s))
+			h.Write(sum[:])
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }

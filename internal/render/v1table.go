@@ -157,7 +157,7 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, pdf"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1AroundRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1StorageRows, v1AroundRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -357,13 +357,6 @@ var v1AroundRows = []v1Option{
 	unsupported("save_mhtml", FamilyExtraction, "Also store the page as MHTML."),
 	unsupported("save_markdown", FamilyExtraction, "Also store the page as Markdown."),
 	unsupported("save_metadata", FamilyExtraction, "Also store the page's metadata."),
-	unsupported("use_s3", FamilyStorage, "Store the file in your own S3 bucket."),
-	unsupported("s3_path", FamilyStorage, "The file's key in your bucket."),
-	unsupported("s3_bucket", FamilyStorage, "Your bucket."),
-	unsupported("s3_endpoint", FamilyStorage, "Your S3 endpoint."),
-	unsupported("s3_region", FamilyStorage, "Your bucket's region."),
-	unsupported("s3_storageclass", FamilyStorage, "The storage class of the file."),
-	unsupported("cdn_host", FamilyStorage, "The host of your bucket's CDN."),
 	unsupported("video_codec", FamilyVideo, "A video's codec."),
 	unsupported("video_scroll", FamilyVideo, "Scroll while recording a video."),
 	unsupported("video_fps", FamilyVideo, "A video's frame rate."),
