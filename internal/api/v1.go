@@ -28,6 +28,15 @@ func (s *Server) checkV1(o *render.URLOptions) error {
 			return fmt.Errorf("%w: option \"webhook_url\": %v", render.ErrInvalidOptions, err)
 		}
 	}
+	// The uploads' connections are guarded too (render.Config.Egress);
+	// this is the clear 400 for an address refused as written.
+	for _, name := range []string{"s3_endpoint", "s3_presigned_url"} {
+		if u := o.StorageURLs()[name]; u != "" {
+			if err := s.cfg.CheckURL(u); err != nil {
+				return fmt.Errorf("%w: option %q: %v", render.ErrInvalidOptions, name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -110,7 +119,7 @@ func (s *Server) v1Async(w http.ResponseWriter, r *http.Request) error {
 	body := map[string]any{"status": "created", "renderId": rec.ID, "statusUrl": s.cfg.Signer.BaseURL() + "/v1/render/" + rec.ID}
 	if hit {
 		// Answered from the cache: nothing runs, the result is here.
-		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Signer.URL(rec.BlobKey), rec.Size
+		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Renderer.FileURL(rec), rec.Size
 	}
 	writeJSON(w, http.StatusCreated, body)
 	return nil
@@ -132,7 +141,7 @@ func (s *Server) v1Status(w http.ResponseWriter, r *http.Request) error {
 	case store.RenderRendering:
 		body["status"] = "pending"
 	case store.RenderSucceeded:
-		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Signer.URL(rec.BlobKey), rec.Size
+		body["status"], body["renderUrl"], body["size"] = "succeeded", s.cfg.Renderer.FileURL(rec), rec.Size
 	default:
 		body["status"], body["error"] = "failed", map[string]string{"message": rec.Error}
 	}

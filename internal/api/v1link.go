@@ -81,6 +81,11 @@ func (s *Server) v1Signed(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	data := out.Data
+	if data == nil && rec.FileURL != "" {
+		// A cached render kept in the client's own bucket: it is there.
+		http.Redirect(w, r, rec.FileURL, http.StatusFound)
+		return nil
+	}
 	if data == nil {
 		if data, err = s.cfg.Renderer.OpenRender(r.Context(), rec); err != nil {
 			return err

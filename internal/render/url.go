@@ -206,7 +206,9 @@ func (URLAsyncArgs) open(s *Service, rec *store.Render, timeout time.Duration) (
 		return nil, false, err
 	}
 	src := s.urlSource(rec.SpaceID, o.Request)
-	if src.target, err = s.target(context.Background(), rec.SpaceID, rec.ID, o.Request.Format, o.Storage); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // one row read
+	defer cancel()
+	if src.target, err = s.target(ctx, rec.SpaceID, rec.ID, o.Request.Format, o.Storage); err != nil {
 		return nil, false, err
 	}
 	return src, true, nil
