@@ -214,23 +214,21 @@ func TestV1UseS3Refused(t *testing.T) {
 		}
 		h := site.waitHook(t)
 		var p struct {
-			Type string `json:"type"`
-			Data struct {
-				RenderID string `json:"renderId"`
-				Error    struct {
-					Message string `json:"message"`
-				} `json:"error"`
-			} `json:"data"`
+			Event    string `json:"event"`
+			RenderID string `json:"renderId"`
+			Error    struct {
+				Message string `json:"message"`
+			} `json:"error"`
 		}
 		if err := json.Unmarshal(h.body, &p); err != nil {
 			t.Fatal(err)
 		}
-		if p.Type != "render.failed" || !strings.Contains(p.Data.Error.Message, c.reason) {
+		if p.Event != "render.failed" || !strings.Contains(p.Error.Message, c.reason) {
 			t.Fatalf("%s: webhook %s", c.name, h.body)
 		}
 		l := e.waitLog(r.header.Get("X-Request-Id"), func(map[string]any) bool { return true })
 		lerr, _ := l["error"].(map[string]any)
-		if l["status"] != float64(422) || lerr["code"] != "S3UploadFailed" || l["renderId"] != p.Data.RenderID {
+		if l["status"] != float64(422) || lerr["code"] != "S3UploadFailed" || l["renderId"] != p.RenderID {
 			t.Fatalf("%s: log entry %v", c.name, l)
 		}
 		for where, text := range map[string]string{"answer": string(r.body), "webhook": string(h.body), "log entry": mustJSON(t, l)} {
