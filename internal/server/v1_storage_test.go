@@ -7,7 +7,9 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -291,6 +293,29 @@ func TestV1UseS3SpaceCredentials(t *testing.T) {
 	r = e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "use_s3": true, "s3_endpoint": "https://s3.example.com"})
 	if r.status != 400 || !strings.Contains(string(r.body), "s3_endpoint") {
 		t.Fatalf("another endpoint with the space's credentials: %d %s", r.status, r.body)
+	}
+	// A render link with use_s3 (the space's credentials: a link may not
+	// carry any) answers the file, and from the cache redirects to it.
+	sp := e.space1()
+	q := "html=" + url.QueryEscape(v1Page) + "&use_s3=true&s3_path=link/one"
+	link := e.base + "/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, q) + "/png?" + q
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i, want := range []int{200, 302} {
+		res, err := noFollow.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		obj := b.object(t, "link/one.png")
+		switch {
+		case res.StatusCode != want || obj == nil:
+			t.Fatalf("link fetch %d: %d (object present %v) %.200s", i, res.StatusCode, obj != nil, body)
+		case want == 200 && !bytes.Equal(body, obj):
+			t.Fatal("the link's answer is not the object")
+		case want == 302 && res.Header.Get("Location") != b.endpoint+"/"+b.name+"/link/one.png":
+			t.Fatalf("cached link redirects to %q", res.Header.Get("Location"))
+		}
 	}
 	e.mustDo(204, "DELETE", "/api/storage", e.token, nil)
 	if r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "use_s3": true}); r.status != 400 || !strings.Contains(string(r.body), "use_s3") {
