@@ -18,6 +18,7 @@ import (
 	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/reply"
+	"github.com/renderhook/renderhook/internal/sealed"
 	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -59,6 +60,9 @@ type Config struct {
 	// the render goes on as an async one (Urlbox's ~95 s); default
 	// DefaultSyncRedirectAfter, negative for never.
 	SyncRedirectAfter time.Duration
+	// Sealer seals the spaces' storage secret keys (PUT /api/storage);
+	// without a key such a secret is refused.
+	Sealer *sealed.Ring
 }
 
 // DefaultSyncRedirectAfter is Urlbox's: a sync render running past about
@@ -102,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()),
 		pages:     page.New(cfg.Store),
 		endpoints: endpoint.New(cfg.Store, cfg.Notify, cfg.CheckURL),
-		spaces:    space.New(cfg.Store, cfg.RenderSecretOverlap).WithClock(cfg.Now),
+		spaces:    space.New(cfg.Store, cfg.RenderSecretOverlap).WithClock(cfg.Now).WithStorage(cfg.Sealer, cfg.CheckURL),
 	}, nil
 }
 
@@ -202,6 +206,10 @@ func (s *Server) routes() []route {
 		h("GET", "/api/logs", AuthToken, s.listLogs),
 		h("GET", "/api/logs/{requestId}", AuthToken, s.getLog),
 		h("GET", "/api/usage", AuthToken, s.usage),
+
+		h("PUT", "/api/storage", AuthToken, s.putStorage), // storage.go
+		h("GET", "/api/storage", AuthToken, s.getStorage),
+		h("DELETE", "/api/storage", AuthToken, s.deleteStorage),
 
 		h("POST", "/api/templates", AuthToken, s.createTemplate),
 		h("GET", "/api/templates", AuthToken, s.listTemplates),

@@ -84,6 +84,14 @@ var apiRows = map[string]authRow{
 	"GET /api/logs/{requestId}": {right: 200},
 	"GET /api/usage":            {right: 200},
 
+	// PUT runs (with the right credential) before GET and DELETE: routes
+	// are tried in the table's order.
+	"PUT /api/storage": {right: 200, body: func(*fixture) any {
+		return map[string]any{"bucket": "bucket-of-a", "endpoint": "https://s3.example.com", "region": "eu-west-2"}
+	}},
+	"GET /api/storage":    {right: 200},
+	"DELETE /api/storage": {right: 204},
+
 	"POST /api/templates":     {right: 201, body: func(*fixture) any { return templateBody("new", true) }},
 	"GET /api/templates":      {right: 200},
 	"GET /api/templates/{id}": {right: 200},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/apidoc"
+	"github.com/renderhook/renderhook/internal/space"
 )
 
 // This file describes the route table for the OpenAPI document served at
@@ -77,7 +78,7 @@ func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, serve func(*ap
 // Description is what the OpenAPI document of this API is built from.
 func Description(version string) apidoc.Doc {
 	var ops []apidoc.Operation
-	for _, part := range [][]apidoc.Operation{healthOps(), renderOps(), v1Ops(), templateOps(), pageOps(), webhookOps(), logOps()} {
+	for _, part := range [][]apidoc.Operation{healthOps(), renderOps(), v1Ops(), templateOps(), pageOps(), webhookOps(), logOps(), storageOps()} {
 		ops = append(ops, part...)
 	}
 	return apidoc.Doc{
@@ -304,7 +305,8 @@ func v1Ops() []apidoc.Operation {
 	v1 := [][]string{{secBearer}}
 	cache := map[string]string{"X-Render-Id": "The render's id.", "X-Renderhook-Cache": "hit or miss."}
 	sync := withBody(op("POST", "/v1/render/sync", "v1", "Render a URL or HTML and answer the file's URL (response_type json), the file (binary), its base64 (base64) or nothing (none)", v1,
-		apidoc.Response{Status: 200, JSON: v1SyncDoc{}, Headers: cache}, 400, 401, 402, 422, 429, 503), apidoc.V1BodySchema(), "")
+		apidoc.Response{Status: 200, JSON: v1SyncDoc{}, Headers: cache}, 400, 401, 402, 422, 429, 503), apidoc.V1BodySchema(),
+		"With use_s3 the file goes to your bucket and renderUrl points at it; a bucket that refuses it is a 422 S3UploadFailed, a failed render that costs no credit.")
 	sync.Responses = append(sync.Responses, apidoc.Response{Status: 307, JSON: v1AsyncDoc{},
 		Description: "The render outlasted --sync-redirect-after (95 s) and goes on as an async render: poll Location, its status URL.",
 		Headers:     map[string]string{"Location": "The render's status URL.", "X-Render-Id": "The render's id."}})
@@ -320,6 +322,7 @@ func v1Ops() []apidoc.Operation {
 		Responses: append([]apidoc.Response{
 			{Status: 200, Media: imageType, Headers: map[string]string{"ETag": "The render's id.", "Cache-Control": "public, max-age=<ttl>.",
 				"X-Render-Id": "The render's id.", "X-Renderhook-Cache": "hit or miss."}},
+			{Status: 302, Description: "A cached render kept in the client's own bucket (use_s3): Location is its file."},
 			{Status: 304, Description: "If-None-Match named the render's ETag."},
 		}, errs(400, 401, 402, 403, 422, 429, 503)...)}
 	return []apidoc.Operation{sync,
@@ -385,5 +388,15 @@ func logOps() []apidoc.Operation {
 			slices.Concat(pageQuery, []apidoc.Param{query("status", "An HTTP status (404), a class (4xx), succeeded or failed.")})...),
 		op("GET", "/api/logs/{requestId}", "logs", "A log entry, with its deliveries", token, ok(200, logJSON{}, ""), 401, 404),
 		op("GET", "/api/usage", "logs", "Credits used and renders counted", token, ok(200, usageDoc{}, ""), 401),
+	}
+}
+
+func storageOps() []apidoc.Operation {
+	return []apidoc.Operation{
+		withBody(op("PUT", "/api/storage", "storage", "Set the space's own S3 bucket and credentials (used by v1 use_s3)", token,
+			ok(200, space.StorageView{}, "The settings as reads show them: never the secret key."), 400, 401, 409, 422),
+			space.StorageSettings{}, "bucket is required; accessKey and secretKey go together; the secret key is sealed and never shown again."),
+		op("GET", "/api/storage", "storage", "The space's own S3 bucket (without its secret)", token, ok(200, space.StorageView{}, ""), 401, 404),
+		op("DELETE", "/api/storage", "storage", "Forget the space's own S3 bucket and credentials", token, apidoc.Response{Status: 204}, 401),
 	}
 }

@@ -190,6 +190,7 @@ func TestScenarios(t *testing.T) {
 		{"deliveries listing", listingScenarios("deliveries", "/api/webhook-deliveries", "requestId")},
 		{"logs listing", listingScenarios("logs", "/api/logs", "renderId")},
 		{"secrets", secretScenarios},
+		{"storage", storageScenarios},
 		{"logs", logScenarios},
 		{"resources", resourceScenarios},
 		{"refusals", refusalScenarios},
@@ -448,6 +449,33 @@ var secretScenarios = []scenario{
 		contains: []string{`"getRenderToken":"`, `"previousValidUntil":"`}, changed: []string{"spaces"}},
 	{name: "rotate GET-render token, revokePrevious not a bool", method: "POST", url: "/api/get-render-token/rotate?revokePrevious=2", auth: asA, status: 400,
 		code: "invalid_request", message: "revokePrevious must be true or false"},
+}
+
+// storageScenarios: the space's own bucket (PUT/GET/DELETE /api/storage).
+// The test server has no storage credentials key, so a secret key is
+// refused and nothing is written.
+var storageScenarios = []scenario{
+	{name: "storage, none yet", method: "GET", url: "/api/storage", auth: asA, status: 404,
+		code: "not_found", message: msgNotFound},
+	{name: "storage set", method: "PUT", url: "/api/storage", auth: asA, status: 200,
+		body:     `{"bucket":"bucket-of-a","endpoint":"s3.example.com","region":"eu-west-2","forcePathStyle":true}`,
+		contains: []string{`"bucket":"bucket-of-a"`, `"endpoint":"https://s3.example.com"`, `"hasSecret":false`, `"accessKeyHint":""`},
+		effects:  map[string]int{"space_storage": 1}},
+	{name: "storage read", method: "GET", url: "/api/storage", auth: asA, status: 200,
+		contains: []string{`"bucket":"bucket-of-a"`, `"region":"eu-west-2"`, `"forcePathStyle":true`}},
+	{name: "storage with a secret, and no key to seal it", method: "PUT", url: "/api/storage", auth: asA, status: 409,
+		body: `{"bucket":"bucket-of-a","accessKey":"AKIAEXAMPLE","secretKey":"wJalrXUtnFEMI"}`,
+		code: "storage_key_missing", message: "this server keeps no storage secrets: its operator has set no --storage-credentials-key",
+		notContains: []string{"wJalrXUtnFEMI"}},
+	{name: "storage, a bad bucket", method: "PUT", url: "/api/storage", auth: asA, status: 422, body: `{"bucket":"Not_A_Bucket"}`,
+		code: "validation_failed", message: "bucket must be an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens"},
+	{name: "storage, a private endpoint", method: "PUT", url: "/api/storage", auth: asA, status: 422,
+		body: `{"bucket":"bucket-of-a","endpoint":"http://10.0.0.1:9000"}`, code: "validation_failed", contains: []string{"endpoint is not allowed"}},
+	{name: "storage, a key without its secret", method: "PUT", url: "/api/storage", auth: asA, status: 422,
+		body: `{"bucket":"bucket-of-a","accessKey":"AKIAEXAMPLE"}`, code: "validation_failed", message: "accessKey and secretKey go together"},
+	{name: "storage deleted", method: "DELETE", url: "/api/storage", auth: asA, status: 204, effects: map[string]int{"space_storage": -1}},
+	{name: "storage by POST", method: "POST", url: "/api/storage", auth: asA, status: 404,
+		code: "not_found", message: "no route for POST /api/storage"},
 }
 
 // logScenarios: the request log and usage.

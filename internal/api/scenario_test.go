@@ -434,7 +434,7 @@ func runScenarios(t *testing.T, f *scenarioFixture, table []scenario) {
 // answers below 400 and one it refuses.
 func TestScenarioCoverage(t *testing.T) {
 	e := setup(t)
-	tables := [][]scenario{healthScenarios, renderScenarios, v1Scenarios, webhookScenarios, secretScenarios,
+	tables := [][]scenario{healthScenarios, renderScenarios, v1Scenarios, webhookScenarios, secretScenarios, storageScenarios,
 		logScenarios, resourceScenarios, consoleScenarios, refusalScenarios,
 		listingScenarios("deliveries", "/api/webhook-deliveries", "requestId"), listingScenarios("logs", "/api/logs", "renderId")}
 	apiMux, consoleMux := http.NewServeMux(), http.NewServeMux()

@@ -38,6 +38,15 @@ func (s *Server) checkV1(o *render.URLOptions) error {
 			return fmt.Errorf("%w: option \"proxy\": %v", render.ErrInvalidOptions, err)
 		}
 	}
+	// The uploads' connections are guarded too (render.Config.Egress);
+	// this is the clear 400 for an address refused as written.
+	for _, name := range []string{"s3_endpoint", "s3_presigned_url"} {
+		if u := o.StorageURLs()[name]; u != "" {
+			if err := s.cfg.CheckURL(u); err != nil {
+				return fmt.Errorf("%w: option %q: %v", render.ErrInvalidOptions, name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -128,6 +137,11 @@ func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Ou
 		return nil
 	}
 	data := out.Data
+	if data == nil && rec.FileURL != "" && o.ResponseType != render.ResponseBase64 {
+		// A cached render kept in the client's own bucket: it is there.
+		http.Redirect(w, r, rec.FileURL, http.StatusFound)
+		return nil
+	}
 	if data == nil {
 		var err error
 		if data, err = s.cfg.Renderer.OpenRender(r.Context(), rec); err != nil {
@@ -230,7 +244,7 @@ func (s *Server) v1StatusBody(rec *store.Render) map[string]any {
 	body := map[string]any{"renderId": rec.ID, "status": v1StatusWord(rec)}
 	switch rec.Status {
 	case store.RenderSucceeded:
-		body["renderUrl"], body["size"] = s.cfg.Signer.URL(rec.BlobKey), rec.Size
+		body["renderUrl"], body["size"] = s.cfg.Renderer.FileURL(rec), rec.Size
 	case store.RenderFailed:
 		body["error"] = map[string]string{"message": rec.Error}
 	}

@@ -212,7 +212,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request) error {
 	if rec.Status == store.RenderSucceeded {
 		out["size"] = rec.Size
 		if rec.StoredAt != nil {
-			out["renderUrl"] = s.cfg.Signer.URL(rec.BlobKey)
+			out["renderUrl"] = s.cfg.Renderer.FileURL(rec)
 		}
 	}
 	if rec.Error != "" {

@@ -112,6 +112,7 @@ func registerStorageFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.StoragePublicURL, "storage-public-url", "", "base URL of a publicly readable S3 bucket, for file URLs (default: presigned URLs)")
 	fs.DurationVar(&cfg.StorageURLExpiry, "storage-url-expiry", blob.DefaultURLExpiry, "how long presigned S3 file URLs work (at most "+shortDuration(blob.MaxURLExpiry)+")")
 	fs.BoolVar(&cfg.StorageCreateBucket, "storage-create-bucket", false, "create the S3 bucket when it does not exist (otherwise a missing bucket stops startup)")
+	fs.StringVar(&cfg.StorageCredentialsKey, "storage-credentials-key", "", "AES-256 keys (64 hex digits each, e.g. openssl rand -hex 32), comma-separated, sealing the spaces' own S3 secret keys: the first seals, all open; to rotate, put a new key first, restart, run `renderhook space storage reseal`, then drop the old key (default: none, and spaces cannot keep S3 secrets)")
 }
 
 // registerBrowserFlags binds the browser pool's flags; their defaults are

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/capability"
@@ -65,11 +66,14 @@ func (f *spaceFlags) register(fs *flag.FlagSet) {
 
 const spaceUsage = "usage: renderhook space create --name N [--credit-limit N] [--json] | space list [--json] | " +
 	"space rotate-render-secret --space ID [--render-secret-overlap D] [--json] | space rotate-get-render-token --space ID [--render-secret-overlap D] [--json] | " +
-	"space set-rate-limit --space ID --per-minute N"
+	"space set-rate-limit --space ID --per-minute N | space storage set|show|delete|reseal …"
 
 func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "set-rate-limit" {
 		return spaceRateLimitCmd(ctx, args[1:], stdout)
+	}
+	if len(args) > 0 && args[0] == "storage" {
+		return spaceStorageCmd(ctx, args[1:], os.Stdin, stdout)
 	}
 	if len(args) == 0 {
 		return errors.New(spaceUsage)

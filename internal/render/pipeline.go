@@ -82,18 +82,27 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
 	s.fill(rec, res, start)
+
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
 	art, err := s.sourceArtifacts(sctx, rec, src, res)
 	if err != nil {
 		return nil, err
 	}
-	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey), Artifacts: art}
 	if stored {
-		if err := s.storeFile(sctx, rec, res); err != nil {
+		if err := s.storeFile(sctx, src, rec, res); errors.Is(err, ErrStorage) {
+			// The client's bucket refused the file: a failed render, the
+			// request's log entry pointing at it, no credit.
+			s.recordFailed(ctx, rec, err.Error(), start)
+			if l != nil {
+				l.RenderID, l.Format = rec.ID, rec.Format
+			}
+			return nil, err
+		} else if err != nil {
 			return nil, err
 		}
 	}
+	out := &Output{Render: rec, Data: res.Data, FileURL: s.FileURL(rec), Artifacts: art}
 	rec.TotalMs = time.Since(start).Milliseconds()
 	end := time.Now().UTC()
 	rec.EndedAt = &end
@@ -124,7 +133,7 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 // disconnect does not erase the evidence. A failure to record is logged:
 // the caller answers with the render's own error.
 func (s *Service) recordFailed(ctx context.Context, rec *store.Render, msg string, start time.Time) {
-	rec.Status, rec.Error = store.RenderFailed, msg
+	rec.Status, rec.Error, rec.BlobKey = store.RenderFailed, msg, ""
 	rec.TotalMs = time.Since(start).Milliseconds()
 	end := time.Now().UTC()
 	rec.EndedAt = &end
@@ -144,10 +153,15 @@ func (s *Service) fill(rec *store.Render, res *browser.Result, at time.Time) {
 	rec.BlobKey = fmt.Sprintf("%s/%s/%s.%s", rec.SpaceID, at.UTC().Format("2006/01/02"), rec.ID, extension(browser.Format(rec.Format)))
 }
 
-// storeFile puts a render's file, and its artifacts, in the bucket.
-func (s *Service) storeFile(ctx context.Context, rec *store.Render, res *browser.Result) error {
+// storeFile puts a render's artifacts in renderhook's bucket, and its
+// file in the client's own when the source names one (ErrStorage when it
+// refuses), else in renderhook's.
+func (s *Service) storeFile(ctx context.Context, src source, rec *store.Render, res *browser.Result) error {
 	if err := s.storeArtifacts(ctx, rec, res.Extracted); err != nil {
 		return err
+	}
+	if u, ok := src.(urlSource); ok && u.target != nil {
+		return s.storeInTarget(ctx, u.target, rec, res)
 	}
 	if err := s.cfg.Bucket.Put(ctx, rec.BlobKey, res.Data, res.ContentType); err != nil {
 		return fmt.Errorf("store render %s: %w", rec.ID, err)
@@ -235,7 +249,7 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render, 
 	}
 	event, payload := delivery.EventRenderSucceeded, []byte(nil)
 	if rec.Status == store.RenderSucceeded {
-		payload = delivery.SucceededPayload(rec.ID, s.cfg.Signer.URL(rec.BlobKey), rec.Size, start, end, x)
+		payload = delivery.SucceededPayload(rec.ID, s.FileURL(rec), rec.Size, start, end, x)
 	} else {
 		event = delivery.EventRenderFailed
 		payload = delivery.FailedPayload(rec.ID, rec.Error, start, end, x)
@@ -395,7 +409,10 @@ func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Re
 		return err // retried
 	}
 	if stored {
-		if err := s.storeFile(sctx, rec, res); err != nil {
+		if err := s.storeFile(sctx, src, rec, res); errors.Is(err, ErrStorage) {
+			rec.BlobKey = ""
+			return s.finishFailed(ctx, rec, err.Error()) // the client's bucket refused: no retry
+		} else if err != nil {
 			return err // retried
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/sealed"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -107,6 +110,13 @@ type Config struct {
 	// Limits bound each render's template executions (HTML size, steps,
 	// time, for all its pages together).
 	Limits Limits
+	// Egress dials the uploads to clients' own buckets (v1 use_s3); nil
+	// refuses use_s3.
+	Egress *egress.Guard
+	// Sealer opens the spaces' sealed storage secrets and seals an async
+	// render's own; nil (or empty) has no key: spaces cannot keep
+	// secrets, and async renders cannot carry their own.
+	Sealer *sealed.Ring
 	Logger *slog.Logger
 }
 
@@ -123,6 +133,9 @@ type Service struct {
 	asyncLimit time.Duration
 	// handedOff counts the handed-off sync renders still capturing.
 	handedOff sync.WaitGroup
+	// storageRT carries uploads to clients' buckets through the egress
+	// guard; nil without Config.Egress.
+	storageRT http.RoundTripper
 }
 
 // NewService validates cfg and returns a service.
@@ -134,7 +147,12 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	return &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()), checks: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+	cfg.Sealer = sealer(cfg.Sealer)
+	s := &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()), checks: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if cfg.Egress != nil {
+		s.storageRT = storageTransport(cfg.Egress.Dialer().DialContext)
+	}
+	return s, nil
 }
 
 // Request is one render to perform for a space.

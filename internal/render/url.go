@@ -58,6 +58,11 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 	if err := s.checkRate(ctx, req.SpaceID); err != nil {
 		return nil, err
 	}
+	id := store.NewRenderID()
+	tgt, err := s.target(ctx, req.SpaceID, id, req.Options.Request.Format, req.Options.Storage)
+	if err != nil {
+		return nil, err
+	}
 	key := req.Options.CacheKey(req.SpaceID)
 	if hit, err := s.cached(ctx, req, key, 200, false); hit != nil || err != nil {
 		return hit, err
@@ -65,11 +70,12 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 	if err := s.checkCredits(ctx, req.SpaceID); err != nil {
 		return nil, err
 	}
-	rec := urlRecord(store.NewRenderID(), req, key, start)
+	rec := urlRecord(id, req, key, start)
 	if b, err := json.Marshal(req.Options); err == nil {
 		rec.Options = string(b) // for the status answer's artifacts (RenderArtifacts)
 	}
 	src := s.urlSource(req.SpaceID, req.Options)
+	src.target = tgt
 	if req.HandOffAfter <= 0 {
 		return s.renderNow(ctx, src, rec, req.Log, true, start)
 	}
@@ -217,6 +223,10 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 	if err := s.checkRate(ctx, req.SpaceID); err != nil {
 		return nil, false, err
 	}
+	id := store.NewRenderID()
+	if _, err := s.target(ctx, req.SpaceID, id, req.Options.Request.Format, req.Options.Storage); err != nil {
+		return nil, false, err
+	}
 	key := req.Options.CacheKey(req.SpaceID)
 	if hit, err := s.cached(ctx, req, key, 201, true); hit != nil || err != nil {
 		if err != nil {
@@ -227,7 +237,14 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 	if err := s.checkCredits(ctx, req.SpaceID); err != nil {
 		return nil, false, err
 	}
-	rec := urlRecord(store.NewRenderID(), req, key, time.Now())
+	// The job's copy of the options holds the request's own credentials
+	// sealed, never in the clear.
+	opts := *req.Options
+	if err := s.sealStorage(&opts.Storage, id); err != nil {
+		return nil, false, err
+	}
+	req.Options = &opts
+	rec := urlRecord(id, req, key, time.Now())
 	job := func(prio int) river.JobArgs { return URLAsyncArgs{asyncJob{RenderID: rec.ID, Priority: prio}} }
 	if err := s.enqueue(ctx, rec, req.Options, req.Log, 201, job); err != nil {
 		return nil, false, err
@@ -292,7 +309,7 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 	if err != nil {
 		return nil, fmt.Errorf("log cache hit: %w", err)
 	}
-	return &Output{Render: rec, FileURL: s.cfg.Signer.URL(rec.BlobKey), CacheHit: true, Artifacts: art}, nil
+	return &Output{Render: rec, FileURL: s.FileURL(rec), CacheHit: true, Artifacts: art}, nil
 }
 
 // OpenRender returns a succeeded render's file: from the bucket, or from
@@ -333,7 +350,16 @@ func (URLAsyncArgs) open(s *Service, rec *store.Render, timeout time.Duration) (
 	if limit := timeout - 10*time.Second; limit > 0 && o.Request.Timeout > limit {
 		o.Request.Timeout = limit
 	}
-	return s.urlSource(rec.SpaceID, o), true, nil
+	if err := s.openStorage(&o.Storage, rec.ID); err != nil {
+		return nil, false, err
+	}
+	src := s.urlSource(rec.SpaceID, o)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // one row read
+	defer cancel()
+	if src.target, err = s.target(ctx, rec.SpaceID, rec.ID, o.Request.Format, o.Storage); err != nil {
+		return nil, false, err
+	}
+	return src, true, nil
 }
 
 // urlSource is a client's URL or HTML, rendered by the URL browser in a
@@ -342,6 +368,8 @@ type urlSource struct {
 	b    URLBrowser
 	req  browser.URLRequest
 	opts *URLOptions // which artifacts the answer names (artifacts.go)
+	// target is the client's bucket the file goes to; nil for renderhook's.
+	target *blob.Target
 }
 
 func (s *Service) urlSource(spaceID string, o *URLOptions) urlSource {

@@ -75,6 +75,9 @@ type URLOptions struct {
 	// read it (Request.Extract.Metadata).
 	SaveMetadata bool `json:",omitempty"`
 	PageMetadata bool `json:",omitempty"`
+	// Storage is the client's own bucket the file goes to (use_s3);
+	// zero for renderhook's.
+	Storage StorageOptions
 }
 
 // ParseV1Body parses the JSON body of POST /v1/render/*. Values may be
@@ -401,10 +404,12 @@ func parseMetadata(name string, v any) (json.RawMessage, error) {
 
 // CacheKey is the hash of the space and everything that shapes the output
 // (the browser request, normalised by parsing and with defaults filled
-// in), and unique, the client's cache-buster. ttl, force, webhook_url,
-// webhook_metadata, save_metadata, metadata and the other wire options do
-// not change the file, so they are left out (the browser's Extract, in
-// the request, is in).
+// in), unique, the client's cache-buster, and where the file is stored (a
+// render in another bucket or under another key is another render;
+// credentials and a presigned URL only by their hash). ttl, force,
+// webhook_url, webhook_metadata, save_metadata, metadata and the other
+// wire options do not change the file, so they are left out (the
+// browser's Extract, in the request, is in).
 func (o *URLOptions) CacheKey(spaceID string) string {
 	b, _ := json.Marshal(o.Request) // map keys are sorted: deterministic
 	h := sha256.New()
@@ -412,6 +417,15 @@ func (o *URLOptions) CacheKey(spaceID string) string {
 	h.Write(b)
 	if o.Unique != "" {
 		h.Write([]byte("\x00unique\x00" + o.Unique)) // absent: the keys made before unique existed
+	}
+	if o.Storage.On() {
+		sb, _ := json.Marshal(o.Storage)
+		h.Write([]byte("\x00storage\x00"))
+		h.Write(sb)
+		for _, s := range []string{o.Storage.Key, o.Storage.Secret, o.Storage.PresignedURL} {
+			sum := sha256.Sum256([]byte(s))
+			h.Write(sum[:])
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

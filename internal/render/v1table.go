@@ -172,7 +172,7 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1StorageRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -320,13 +320,6 @@ var v1AroundRows = []v1Option{
 
 	// Urlbox options renderhook does not support (yet): a clear 400.
 	unsupported("clip_rect", FamilyCapture, "Urlbox's older name for a clip rectangle."),
-	unsupported("use_s3", FamilyStorage, "Store the file in your own S3 bucket."),
-	unsupported("s3_path", FamilyStorage, "The file's key in your bucket."),
-	unsupported("s3_bucket", FamilyStorage, "Your bucket."),
-	unsupported("s3_endpoint", FamilyStorage, "Your S3 endpoint."),
-	unsupported("s3_region", FamilyStorage, "Your bucket's region."),
-	unsupported("s3_storageclass", FamilyStorage, "The storage class of the file."),
-	unsupported("cdn_host", FamilyStorage, "The host of your bucket's CDN."),
 }
 
 // unsupported is a Urlbox option renderhook does not implement.

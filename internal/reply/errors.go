@@ -26,6 +26,8 @@ import (
 	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
+	"github.com/renderhook/renderhook/internal/sealed"
+	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -231,6 +233,9 @@ var table = []entry{
 	{is: is(ErrInvalidJSON), json: say(http.StatusBadRequest, "invalid_json", after(ErrInvalidJSON))},
 	{is: is(page.ErrInvalid), json: validation(page.ErrInvalid)},
 	{is: is(endpoint.ErrInvalid), json: validation(endpoint.ErrInvalid)},
+	{is: is(space.ErrStorage), json: validation(space.ErrStorage)},
+	{is: is(sealed.ErrNoKey), json: say(http.StatusConflict, "storage_key_missing",
+		text("this server keeps no storage secrets: its operator has set no --storage-credentials-key"))},
 	{is: is(render.ErrPageNotFound),
 		json:    say(http.StatusNotFound, "page_not_found", own),
 		console: say(http.StatusNotFound, "page_not_found", own)},
@@ -266,6 +271,9 @@ var table = []entry{
 		json:    say(http.StatusUnprocessableEntity, "render_timeout", timeoutText),
 		v1:      say(http.StatusUnprocessableEntity, "RenderFailed", text("the page did not finish in time (raise timeout, or check wait_for and wait_until)")),
 		console: say(http.StatusUnprocessableEntity, "render_timeout", timeoutText)},
+	{is: is(render.ErrStorage),
+		json: say(http.StatusUnprocessableEntity, "storage_failed", own),
+		v1:   say(http.StatusUnprocessableEntity, "S3UploadFailed", own)},
 	{is: is(render.ErrURLRendersDisabled), v1: say(http.StatusServiceUnavailable, "unavailable", text("URL renders are not enabled on this server"))},
 	{is: is(browser.ErrQueueFull), json: queueFull, console: queueFull},
 	{is: is(browser.ErrBrowserCrashed), json: crashed, console: crashed},

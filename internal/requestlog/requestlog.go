@@ -26,9 +26,10 @@ const maxRecorded = 4096
 
 // secretName matches parameter and field names whose values are never
 // recorded: secret-looking names, a page render's gt (the space's
-// GET-render token) and the v1 header and proxy options (which may carry
-// credentials).
-var secretName = regexp.MustCompile(`(?i)(token|secret|password|passwd|authorization|api[_-]?key|signature|cookie|credential|^gt$|^header$|^proxy$)`)
+// GET-render token), the v1 header and proxy options (which may carry credentials),
+// and the storage credentials (s3_key, s3_secret, s3_presigned_url, a
+// space storage body's accessKey and secretKey).
+var secretName = regexp.MustCompile(`(?i)(token|secret|password|passwd|authorization|api[_-]?key|signature|cookie|credential|presigned|^s3_key$|^accesskey$|^gt$|^header$|^proxy$)`)
 
 const redacted = "[redacted]"
 

@@ -34,6 +34,7 @@ import (
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/requestlog"
+	"github.com/renderhook/renderhook/internal/sealed"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
@@ -89,6 +90,11 @@ type Config struct {
 	StorageURLExpiry time.Duration
 	// StorageCreateBucket creates a missing S3 bucket instead of failing.
 	StorageCreateBucket bool
+	// StorageCredentialsKey seals the spaces' own S3 secret keys (and an
+	// async v1 render's own credentials): comma-separated AES-256 keys, 64
+	// hex digits each, the first sealing and all opening (sealed.ParseKeys).
+	// "" keeps no such secret: PUT /api/storage refuses a secret key.
+	StorageCredentialsKey string
 	// Browser configures the Chromium pool.
 	Browser browser.Config
 	// Template bounds each render's template executions (HTML size, steps, time).
@@ -519,7 +525,12 @@ func (s *Server) initServices(ctx context.Context) error {
 	if s.tracing.On() {
 		st = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
 	}
-	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
+	ring, err := sealed.ParseKeys(s.cfg.StorageCredentialsKey)
+	if err != nil {
+		return fmt.Errorf("--storage-credentials-key: %w", err)
+	}
+	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template,
+		Egress: s.Guard, Sealer: ring, Logger: s.log}
 	if f := s.cfg.RenderFollowUp; f != nil {
 		rcfg.Queue, rcfg.Notify = f, f
 	}
@@ -538,7 +549,7 @@ func (s *Server) initServices(ctx context.Context) error {
 		Store: st, Renderer: s.Renderer, Bucket: s.Bucket, Signer: s.Signer,
 		Notify: s.Notify, CheckURL: s.Guard.CheckURL, Ready: s.Pool.Ready, Sandboxed: s.Pool.Sandboxed, MaxBodyBytes: s.cfg.MaxBodyBytes, Logger: s.log, Version: Version,
 		SyncRedirectAfter: s.cfg.SyncRedirectAfter,
-		UI:                console, RenderSecretOverlap: s.cfg.RenderSecretOverlap,
+		UI:                console, RenderSecretOverlap: s.cfg.RenderSecretOverlap, Sealer: ring,
 	}); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/capability"
+	"github.com/renderhook/renderhook/internal/sealed"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/webhook"
 )
@@ -41,6 +42,10 @@ type Service struct {
 	// keeps working unless a rotation says otherwise.
 	overlap time.Duration
 	now     func() time.Time
+	// ring seals the spaces' storage secret keys; checkURL is the egress
+	// check of their endpoints (WithStorage).
+	ring     *sealed.Ring
+	checkURL func(string) error
 }
 
 // New returns the service over st; overlap is the rotation overlap of

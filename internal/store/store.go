@@ -151,6 +151,25 @@ type Render struct {
 	// SkipWebhooks: no webhook is sent for this render (skip_webhooks);
 	// its callbacks (store, log, credits) still run.
 	SkipWebhooks bool
+	// FileURL is where a render stored in the client's own bucket (v1
+	// use_s3) is: its renderUrl, made once. "" for renders kept in
+	// renderhook's bucket under BlobKey (empty for those in the client's).
+	FileURL string
+}
+
+// SpaceStorage is a space's own S3 bucket, used by v1 renders with use_s3
+// for whatever the request leaves out. SecretSealed is the secret key
+// sealed (internal/sealed) with the server's storage credentials key and
+// the space id; the plain secret is never stored.
+type SpaceStorage struct {
+	SpaceID        string
+	Bucket         string
+	Endpoint       string
+	Region         string
+	ForcePathStyle bool
+	AccessKey      string
+	SecretSealed   string
+	UpdatedAt      time.Time
 }
 
 // Render statuses.
@@ -564,6 +583,17 @@ type Store interface {
 	SetRateLimit(ctx context.Context, spaceID string, perMinute int) error
 	// GetRateLimit returns the space's requests a minute, 0 for none.
 	GetRateLimit(ctx context.Context, spaceID string) (int, error)
+	// PutSpaceStorage creates or replaces the space's own bucket settings.
+	PutSpaceStorage(ctx context.Context, s *SpaceStorage) error
+	// GetSpaceStorage returns the space's own bucket settings, or
+	// ErrNotFound when it has none.
+	GetSpaceStorage(ctx context.Context, spaceID string) (*SpaceStorage, error)
+	// DeleteSpaceStorage removes the space's own bucket settings; none is
+	// not an error.
+	DeleteSpaceStorage(ctx context.Context, spaceID string) error
+	// ListSpaceStorage returns every space's bucket settings (re-sealing
+	// after a key rotation).
+	ListSpaceStorage(ctx context.Context) ([]*SpaceStorage, error)
 	// TakeRateToken takes one request from the space's bucket at now, in
 	// one statement, so nodes sharing the database share the bucket. A
 	// space without a limit is always allowed (Limit 0).

@@ -209,3 +209,49 @@ func exercisePages(t *testing.T, s *suite) {
 		})
 	})
 }
+
+// exerciseSpaceStorage checks a space's own bucket settings: none is
+// ErrNotFound, a put replaces, each space sees its own, delete forgets,
+// and a render's file URL survives its row.
+func exerciseSpaceStorage(t *testing.T, s *suite) {
+	t.Run("space storage", func(t *testing.T) {
+		st, a, b := s.setup(t)
+		if _, err := st.GetSpaceStorage(s.ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("none yet: %v", err)
+		}
+		in := &store.SpaceStorage{SpaceID: a.ID, Bucket: "bkt", Endpoint: "https://s3.example.com", Region: "eu-west-2",
+			ForcePathStyle: true, AccessKey: "AK", SecretSealed: "v1.x.y", UpdatedAt: s.now}
+		if err := st.PutSpaceStorage(s.ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		again := *in
+		again.Bucket, again.ForcePathStyle = "bkt2", false
+		if err := st.PutSpaceStorage(s.ctx, &again); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.GetSpaceStorage(s.ctx, a.ID)
+		if err != nil || *got != again {
+			t.Fatalf("got %+v %v, want %+v", got, err, again)
+		}
+		if _, err := st.GetSpaceStorage(s.ctx, b.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("b sees a's: %v", err)
+		}
+		if all, err := st.ListSpaceStorage(s.ctx); err != nil || len(all) != 1 || all[0].SpaceID != a.ID {
+			t.Fatalf("list %v %v", all, err)
+		}
+		if err := st.DeleteSpaceStorage(s.ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetSpaceStorage(s.ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+		r := &store.Render{ID: store.NewID("rnd"), SpaceID: a.ID, RequestID: "req_1", Format: "png", Status: store.RenderSucceeded,
+			CreatedAt: s.now, FileURL: "https://bkt.s3.example.com/a.png"}
+		if err := st.CreateRender(s.ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.FindRender(s.ctx, r.ID); err != nil || got.FileURL != r.FileURL {
+			t.Fatalf("file URL %+v %v", got, err)
+		}
+	})
+}

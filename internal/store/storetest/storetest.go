@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, error)) {
 	exerciseRateLimits(t, s)
 	exerciseMigrations(t, s)
 	exerciseSpaces(t, s)
+	exerciseSpaceStorage(t, s)
 	exerciseTemplates(t, s)
 	exercisePages(t, s)
 	exerciseRenders(t, s)

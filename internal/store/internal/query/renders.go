@@ -17,12 +17,12 @@ func (t Tx) CreateRender(ctx context.Context, r *store.Render) error {
 	text := t.d.Text
 	_, err := t.c.Exec(ctx, `INSERT INTO renders(id, space_id, request_id, page_id, template_id, format, status, width, height, size,
 		blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at,
-		cache_key, metadata, custom_id, skip_webhooks)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cache_key, metadata, custom_id, skip_webhooks, file_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.SpaceID, text(r.RequestID), text(r.PageID), text(r.TemplateID), text(r.Format), r.Status, r.Width, r.Height, r.Size,
 		text(r.BlobKey), text(r.ContentType), text(r.Error), r.QueueMs, r.RenderMs, r.TotalMs, Ms(r.CreatedAt), NullMs(r.StoredAt),
 		text(r.Options), text(r.WebhookURL), NullMs(r.StartedAt), NullMs(r.EndedAt), text(r.CacheKey), text(r.Metadata),
-		text(r.CustomID), r.SkipWebhooks)
+		text(r.CustomID), r.SkipWebhooks, text(r.FileURL))
 	return t.d.Err(err)
 }
 
@@ -35,9 +35,9 @@ func (db *Queries) CreateRender(ctx context.Context, r *store.Render) error {
 func (t Tx) UpdateRender(ctx context.Context, r *store.Render) error {
 	text := t.d.Text
 	return t.d.MustAffect(t.c.Exec(ctx, `UPDATE renders SET status = ?, width = ?, height = ?, size = ?, blob_key = ?, content_type = ?, error = ?,
-		queue_ms = ?, render_ms = ?, total_ms = ?, stored_at = ?, started_at = ?, ended_at = ? WHERE id = ?`,
+		queue_ms = ?, render_ms = ?, total_ms = ?, stored_at = ?, started_at = ?, ended_at = ?, file_url = ? WHERE id = ?`,
 		r.Status, r.Width, r.Height, r.Size, text(r.BlobKey), text(r.ContentType), text(r.Error), r.QueueMs, r.RenderMs, r.TotalMs,
-		NullMs(r.StoredAt), NullMs(r.StartedAt), NullMs(r.EndedAt), r.ID))
+		NullMs(r.StoredAt), NullMs(r.StartedAt), NullMs(r.EndedAt), text(r.FileURL), r.ID))
 }
 
 // SpoolRender implements store.Tx.
@@ -297,4 +297,35 @@ func (db *Queries) GetRateLimit(ctx context.Context, spaceID string) (int, error
 		return 0, nil
 	}
 	return n, err
+}
+
+// --- a space's own bucket ---
+
+// PutSpaceStorage implements store.Store.
+func (db *Queries) PutSpaceStorage(ctx context.Context, s *store.SpaceStorage) error {
+	text := db.d.Text
+	_, err := db.write.Exec(ctx, `INSERT INTO space_storage(space_id, bucket, endpoint, region, force_path_style, access_key, secret_sealed, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (space_id) DO UPDATE SET bucket = excluded.bucket, endpoint = excluded.endpoint, region = excluded.region,
+		force_path_style = excluded.force_path_style, access_key = excluded.access_key, secret_sealed = excluded.secret_sealed,
+		updated_at = excluded.updated_at`,
+		s.SpaceID, text(s.Bucket), text(s.Endpoint), text(s.Region), s.ForcePathStyle, text(s.AccessKey), text(s.SecretSealed), Ms(s.UpdatedAt))
+	return db.d.Err(err)
+}
+
+// GetSpaceStorage implements store.Store.
+func (db *Queries) GetSpaceStorage(ctx context.Context, spaceID string) (*store.SpaceStorage, error) {
+	s, err := ScanSpaceStorage(db.read.QueryRow(ctx, `SELECT `+SpaceStorageCols+` FROM space_storage WHERE space_id = ?`, spaceID))
+	return one(db.d, s, err)
+}
+
+// DeleteSpaceStorage implements store.Store.
+func (db *Queries) DeleteSpaceStorage(ctx context.Context, spaceID string) error {
+	_, err := db.write.Exec(ctx, `DELETE FROM space_storage WHERE space_id = ?`, spaceID)
+	return db.d.Err(err)
+}
+
+// ListSpaceStorage implements store.Store.
+func (db *Queries) ListSpaceStorage(ctx context.Context) ([]*store.SpaceStorage, error) {
+	return List(ctx, db.d, db.read, ScanSpaceStorage, `SELECT `+SpaceStorageCols+` FROM space_storage ORDER BY space_id`)
 }

@@ -11,11 +11,12 @@ import (
 const (
 	SpaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at,
 	render_key, render_secret, get_render_token, render_secret_prev, render_secret_prev_until, get_render_token_prev, get_render_token_prev_until`
-	TokenCols    = `id, space_id, prefix, hash, created_at, last_used_at, revoked_at` //nolint:gosec // G101: column names, no credential
-	TemplateCols = `id, space_id, name, html, width, height, variables, require_get_render_token, created_at, updated_at`
-	PageCols     = `id, space_id, draft_template_id, draft_name, draft_values, published_template_id, published_name, published_values, published_at, created_at, updated_at`
-	RenderCols   = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at, cache_key, metadata, custom_id, skip_webhooks`
-	LogCols      = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
+	TokenCols        = `id, space_id, prefix, hash, created_at, last_used_at, revoked_at` //nolint:gosec // G101: column names, no credential
+	TemplateCols     = `id, space_id, name, html, width, height, variables, require_get_render_token, created_at, updated_at`
+	PageCols         = `id, space_id, draft_template_id, draft_name, draft_values, published_template_id, published_name, published_values, published_at, created_at, updated_at`
+	RenderCols       = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at, cache_key, metadata, custom_id, skip_webhooks, file_url`
+	SpaceStorageCols = `space_id, bucket, endpoint, region, force_path_style, access_key, secret_sealed, updated_at`
+	LogCols          = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
 	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id`
 	EndpointCols = `id, space_id, url, description, events, enabled, disabled_reason, secret, secret_prev, secret_rotated_at, failing_since, created_at, updated_at`
 	DeliveryCols = `id, space_id, endpoint_id, url, event, render_id, payload, status, attempts, created_at, updated_at`
@@ -104,13 +105,24 @@ func ScanRender(row Row) (*store.Render, error) {
 	var stored, started, ended *int64
 	if err := row.Scan(&r.ID, &r.SpaceID, &r.RequestID, &r.PageID, &r.TemplateID, &r.Format, &r.Status, &r.Width, &r.Height, &r.Size,
 		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored,
-		&r.Options, &r.WebhookURL, &started, &ended, &r.CacheKey, &r.Metadata, &r.CustomID, &r.SkipWebhooks); err != nil {
+		&r.Options, &r.WebhookURL, &started, &ended, &r.CacheKey, &r.Metadata, &r.CustomID, &r.SkipWebhooks, &r.FileURL); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = FromMs(created)
 	r.StoredAt = FromNullMs(stored)
 	r.StartedAt, r.EndedAt = FromNullMs(started), FromNullMs(ended)
 	return &r, nil
+}
+
+// ScanSpaceStorage reads SpaceStorageCols.
+func ScanSpaceStorage(row Row) (*store.SpaceStorage, error) {
+	var s store.SpaceStorage
+	var updated int64
+	if err := row.Scan(&s.SpaceID, &s.Bucket, &s.Endpoint, &s.Region, &s.ForcePathStyle, &s.AccessKey, &s.SecretSealed, &updated); err != nil {
+		return nil, err
+	}
+	s.UpdatedAt = FromMs(updated)
+	return &s, nil
 }
 
 // ScanLog reads LogCols.
