@@ -30,9 +30,17 @@ type source interface {
 	// started (a page render's pages and templates); an error fails the
 	// render. Sync renders arrive loaded.
 	load(ctx context.Context) error
-	// capture has the browser make the file. Its error is what the
-	// render's record says (see failMessage).
-	capture(ctx context.Context) (*browser.Result, error)
+	// capture has a renderer (the browser, or takumi for a page render
+	// that may use it) make the file. Its error is what the render's
+	// record says (see failMessage).
+	capture(ctx context.Context) (*captured, error)
+}
+
+// captured is a file a renderer made, and which renderer
+// (store.RendererChromium or store.RendererTakumi).
+type captured struct {
+	*browser.Result
+	renderer string
 }
 
 // admit takes one request from the space's rate limit and refuses a space
@@ -75,13 +83,13 @@ func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, 
 		s.recordFailed(ctx, rec, failMessage(err), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
-	s.fill(rec, res, start)
-	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey)}
+	s.fill(rec, res.Result, start)
+	out := &Output{Render: rec, Data: res.Data, FileURL: s.cfg.Signer.URL(rec.BlobKey), Renderer: res.renderer}
 
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
 	if stored {
-		if err := s.storeFile(sctx, rec, res); err != nil {
+		if err := s.storeFile(sctx, rec, res.Result); err != nil {
 			return nil, err
 		}
 	}
@@ -90,6 +98,7 @@ func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, 
 	rec.EndedAt = &end
 	l = logEntry(l, rec, 200, end)
 	l.QueueMs, l.RenderMs, l.TotalMs = rec.QueueMs, rec.RenderMs, rec.TotalMs
+	l.Renderer = res.renderer
 	l.CallbackStatus = store.CallbackPending
 	l.Callbacks = callback.InitialStates(stored, end)
 	if stored {
@@ -345,15 +354,15 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		// Sync requests have the tabs; come back shortly, at no cost to
 		// the attempt count.
 		return river.JobSnooze(500 * time.Millisecond)
-	case errors.Is(err, browser.ErrBrowserCrashed), errors.Is(err, browser.ErrStopped), ctx.Err() != nil:
+	case errors.Is(err, browser.ErrBrowserCrashed), errors.Is(err, browser.ErrStopped), retryable(err), ctx.Err() != nil:
 		return fmt.Errorf("render: %w", err) // not the page's fault: retry
 	case err != nil:
 		return s.finishFailed(ctx, rec, failMessage(err))
 	}
-	s.fill(rec, res, start)
+	s.fill(rec, res.Result, start)
 	sctx := context.WithoutCancel(ctx)
 	if stored {
-		if err := s.storeFile(sctx, rec, res); err != nil {
+		if err := s.storeFile(sctx, rec, res.Result); err != nil {
 			return err // retried
 		}
 	}
@@ -364,7 +373,7 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		if err := tx.UpdateRender(sctx, rec); err != nil {
 			return err
 		}
-		return tx.SetLogCallbacks(sctx, rec.ID, callback.InitialStates(stored, end))
+		return tx.SetLogCallbacks(sctx, rec.ID, res.renderer, callback.InitialStates(stored, end))
 	})
 	if err != nil {
 		return fmt.Errorf("record render: %w", err)
@@ -381,7 +390,7 @@ func (s *Service) finishFailed(ctx context.Context, rec *store.Render, msg strin
 		if err := tx.UpdateRender(fctx, rec); err != nil {
 			return err
 		}
-		return tx.SetLogCallbacks(fctx, rec.ID, nil)
+		return tx.SetLogCallbacks(fctx, rec.ID, "", nil)
 	})
 	if err != nil {
 		return fmt.Errorf("record failed render: %w", err)

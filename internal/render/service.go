@@ -107,6 +107,9 @@ type Config struct {
 	// Limits bound each render's template executions (HTML size, steps,
 	// time, for all its pages together).
 	Limits Limits
+	// Takumi renders page renders whose render type picks it (takumi.go);
+	// nil renders every page with Browser.
+	Takumi Takumi
 	Logger *slog.Logger
 }
 
@@ -119,6 +122,8 @@ type Service struct {
 	// checks bounds the template executions that run outside the pool's
 	// admission control (the up-front check of async renders).
 	checks chan struct{}
+	// fidelity caches, per template version, whether auto picks takumi.
+	fidelity fidelityCache
 }
 
 // NewService validates cfg and returns a service.
@@ -156,6 +161,9 @@ type Output struct {
 	FileURL string
 	// CacheHit: a v1 request answered from an earlier render's file.
 	CacheHit bool
+	// Renderer is which renderer made the file (store.RendererChromium
+	// or store.RendererTakumi); "" for a cache hit.
+	Renderer string
 }
 
 // URLOutput is the Output of a v1 render (the name RenderURL's answer had

@@ -201,10 +201,10 @@ func (s *Service) urlSource(spaceID string, req browser.URLRequest) urlSource {
 
 func (urlSource) load(context.Context) error { return nil }
 
-func (src urlSource) capture(ctx context.Context) (*browser.Result, error) {
+func (src urlSource) capture(ctx context.Context) (*captured, error) {
 	res, err := src.b.RenderURL(ctx, src.req)
 	if err != nil {
 		return nil, err // unwrapped: failMessage reads it for the record
 	}
-	return &res.Result, nil
+	return &captured{Result: &res.Result, renderer: store.RendererChromium}, nil
 }

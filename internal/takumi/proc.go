@@ -186,12 +186,13 @@ type fontReport struct {
 }
 
 type wireRequest struct {
-	ID      uint32 `json:"id"`
-	HTML    string `json:"html"`
-	Width   int    `json:"width,omitempty"`
-	Height  int    `json:"height,omitempty"`
-	Format  string `json:"format"`
-	Quality int    `json:"quality,omitempty"`
+	ID      uint32  `json:"id"`
+	HTML    string  `json:"html"`
+	Width   int     `json:"width,omitempty"`
+	Height  int     `json:"height,omitempty"`
+	Format  string  `json:"format"`
+	Quality int     `json:"quality,omitempty"`
+	Images  []Image `json:"images,omitempty"`
 }
 
 // renderOn sends req to p and waits for its answer, Config.Timeout at most.
@@ -200,7 +201,7 @@ type wireRequest struct {
 func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, error) {
 	id := p.nextID.Add(1)
 	body, err := json.Marshal(wireRequest{ID: id, HTML: req.HTML, Width: req.Width, Height: req.Height,
-		Format: req.Format, Quality: req.Quality})
+		Format: req.Format, Quality: req.Quality, Images: req.Images})
 	if err != nil {
 		return nil, fmt.Errorf("takumi: encode request: %w", err)
 	}
