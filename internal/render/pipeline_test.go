@@ -61,6 +61,13 @@ type pipeline struct {
 
 func setupPipeline(t *testing.T, work bool) *pipeline {
 	t.Helper()
+	return setupPipelineWith(t, work, nil)
+}
+
+// setupPipelineWith is setupPipeline with the service's config changed by
+// change (a real browser, takumi).
+func setupPipelineWith(t *testing.T, work bool, change func(*render.Config)) *pipeline {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st := queuetest.SQLite(t, dir)
@@ -85,6 +92,9 @@ func setupPipeline(t *testing.T, work bool) *pipeline {
 	notify.Register(q.Workers, q)
 	cfg := render.Config{
 		Store: st, Browser: fakeBrowser{}, URLBrowser: fakeBrowser{}, Bucket: bucket, Signer: signer, Queue: q, Notify: notify,
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	svc, err := render.NewService(cfg)
 	if err != nil {
