@@ -37,6 +37,7 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/takumi"
 	"github.com/renderhook/renderhook/internal/tracing"
 	"github.com/renderhook/renderhook/internal/ui"
 )
@@ -91,6 +92,12 @@ type Config struct {
 	StorageCreateBucket bool
 	// Browser configures the Chromium pool.
 	Browser browser.Config
+	// Takumi configures the browserless renderer of renderType takumi and
+	// auto (internal/takumi); its Fetch is the egress guard's client.
+	Takumi takumi.Config
+	// NoTakumi leaves takumi off: every render uses Chromium. Without node
+	// or the helper's packages (scripts/install-deps.sh) it is off anyway.
+	NoTakumi bool
 	// Template bounds each render's template executions (HTML size, steps, time).
 	Template render.Limits
 	// MaxBodyBytes bounds request bodies; default api.DefaultMaxBodyBytes.
@@ -295,12 +302,15 @@ func redactURL(s string) string {
 
 // Server is a running renderhook.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    store.Store
-	Bucket   blob.Bucket
-	Signer   *blob.Signer
-	Pool     *browser.Pool
+	cfg    Config
+	log    *slog.Logger
+	Store  store.Store
+	Bucket blob.Bucket
+	Signer *blob.Signer
+	Pool   *browser.Pool
+	// Takumi is the browserless renderer; nil when it is off (NoTakumi, or
+	// node or its packages missing).
+	Takumi   *takumi.Renderer
 	Renderer *render.Service
 	Queue    *queue.Queue
 	Notify   *delivery.Service
@@ -407,6 +417,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Pool, err = browser.New(bcfg); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
+	s.initTakumi()
 	if s.cfg.MetricsAddr != MetricsOff {
 		s.Metrics = metrics.New(metrics.Config{Browser: s.Pool, Jobs: metrics.JobCounts(s.Store)})
 	}
@@ -417,6 +428,24 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	return s.initServices(ctx)
+}
+
+// initTakumi makes the takumi renderer, unless it is off or cannot run
+// here (then renderType takumi and auto render with Chromium). Its images
+// are fetched through the egress guard, bounded as the template proxy is.
+func (s *Server) initTakumi() {
+	if s.cfg.NoTakumi {
+		return
+	}
+	tcfg := s.cfg.Takumi
+	if tcfg.Fetch == nil {
+		tcfg.Fetch = s.Guard.HTTPClient(egress.ClientOptions{Timeout: tcfg.WithDefaults().Timeout})
+	}
+	if err := takumi.Available(tcfg); err != nil {
+		s.log.Warn("takumi is off: renderType takumi and auto render with Chromium", "err", err)
+		return
+	}
+	s.Takumi = takumi.New(tcfg)
 }
 
 // initStorage opens the bucket and makes the file URL signer.
@@ -516,6 +545,9 @@ func (s *Server) initServices(ctx context.Context) error {
 		st = tracedStore{Store: s.Store, tr: s.tracing.Tracer()}
 	}
 	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template, Logger: s.log}
+	if s.Takumi != nil {
+		rcfg.Takumi = s.Takumi
+	}
 	if f := s.cfg.RenderFollowUp; f != nil {
 		rcfg.Queue, rcfg.Notify = f, f
 	}
@@ -562,7 +594,14 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if err := s.Pool.Start(ctx); err != nil {
 		return fmt.Errorf("start browser: %w", err)
 	}
+	if s.Takumi != nil {
+		if err := s.Takumi.Start(ctx); err != nil {
+			_ = s.Pool.Stop(ctx)
+			return fmt.Errorf("start takumi: %w", err)
+		}
+	}
 	if err := s.Queue.Start(ctx); err != nil {
+		s.stopTakumi()
 		_ = s.Pool.Stop(ctx)
 		return err
 	}
@@ -570,6 +609,7 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 		var err error
 		if ln, err = new(net.ListenConfig).Listen(ctx, "tcp", s.cfg.Addr); err != nil {
 			_ = s.Queue.Stop(ctx, time.Second)
+			s.stopTakumi()
 			_ = s.Pool.Stop(ctx)
 			return fmt.Errorf("listen: %w", err)
 		}
@@ -587,6 +627,13 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	return s.startMetrics(ctx)
+}
+
+// stopTakumi ends the takumi helper, if there is one.
+func (s *Server) stopTakumi() {
+	if s.Takumi != nil {
+		s.Takumi.Stop()
+	}
 }
 
 // DataDir is the directory holding the SQLite database and local files.
@@ -665,6 +712,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.tracing != nil {
 		errs = append(errs, s.tracing.Shutdown(soft))
 	}
+	s.stopTakumi()
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))
 	}
