@@ -195,6 +195,7 @@ func (s *Service) decide(ctx context.Context, t *store.Template) Decision {
 		}
 	}
 	e.d = s.compare(context.WithoutCancel(ctx), t)
+	s.log.Info("auto render type decided", "template_id", t.ID, "takumi", e.d.Takumi, "similarity", e.d.Similarity, "reason", e.d.Reason)
 	if e.d.Reason == errDecisionAborted {
 		c.mu.Lock()
 		delete(c.m, key) // decide again next time

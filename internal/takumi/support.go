@@ -46,6 +46,7 @@ var unsupportedCSS = []struct {
 	{regexp.MustCompile(`(?i)display\s*:\s*(?:list-item|ruby|contents|run-in)`), "this display value is not supported"},
 	{regexp.MustCompile(`(?i)(?:^|[;{\s])columns?(?:-count|-width)?\s*:`), "multi-column layout is not supported"},
 	{regexp.MustCompile(`(?i)writing-mode\s*:`), "vertical writing modes are not supported"},
+	{regexp.MustCompile(`(?i)(?:^|[;{\s"'])font\s*:`), "the font shorthand is not applied (use font-size, font-family, font-weight)"},
 	{regexp.MustCompile(`(?i)position\s*:\s*(?:fixed|sticky)`), "fixed and sticky positioning are not supported"},
 	{regexp.MustCompile(`(?i)(?:^|[;{\s])content\s*:`), "generated content (::before/::after) is not drawn"},
 	{regexp.MustCompile(`(?i)::?(?:before|after|first-letter|first-line|marker)\b`), "pseudo-elements are not drawn"},
