@@ -223,4 +223,3 @@ func TestTakumiKilledMidBurst(t *testing.T) {
 		t.Fatalf("usage: %d succeeded, %d failed; want %d and %d", succeeded, failed, 1+ok+5, burst-ok)
 	}
 }
-
