@@ -276,6 +276,9 @@ func measureRenders(ctx context.Context, o options, p plan, rh *renderhookSide, 
 		rep.Gotenberg = "skipped (set GOTENBERG_URL)"
 	}
 	rep.V1 = &v1Results{CacheHit: hits}
+	if err := addTakumi(ctx, rep, p, rh, html, progress); err != nil {
+		return nil, err
+	}
 	progress("render fairness: a calm space's %d sequential renders alone, then under a %d-client neighbour flood", p.Seq/4, floodClients)
 	if rep.RenderFairness, err = measureRenderFairness(ctx, rh, p.Seq/4); err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ type renderhookSide struct {
 	// RenderFollowUp: its renders are recorded, but no callback job or
 	// webhook is queued.
 	noCallbacks bool
+	// renderType, when set, is sent with every render (the takumi side).
+	renderType string
 }
 
 // noFollowUp is the baseline server's render follow-up: renders are
@@ -63,6 +65,9 @@ const (
 func (r *renderhookSide) name() string {
 	if r.noCallbacks {
 		return sideNoCallbacks
+	}
+	if r.renderType != "" {
+		return sideRenderhook + " (renderType=" + r.renderType + ")"
 	}
 	return sideRenderhook
 }
@@ -198,6 +203,9 @@ func (r *renderhookSide) postJSON(ctx context.Context, path string, body, into a
 // render asks for the page over HTTP and reads the whole body.
 func (r *renderhookSide) render(ctx context.Context, _ int, f format) (result, error) {
 	q := url.Values{"format": {string(f)}, "output": {"binary"}}
+	if r.renderType != "" {
+		q.Set("renderType", r.renderType)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/api/render/"+r.pageID+"?"+q.Encode(), nil)
 	if err != nil {
 		return result{}, err

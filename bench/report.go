@@ -52,6 +52,8 @@ type report struct {
 	Webhooks []*webhookResults `json:"webhooks,omitempty"`
 	// Observability is what metrics and tracing cost a render.
 	Observability *observability `json:"observability,omitempty"`
+	// Takumi is the takumi side (renderType=takumi) beside the Chromium path.
+	Takumi *takumiResults `json:"takumi,omitempty"`
 	// Checks are the figures with absolute targets.
 	Checks []check  `json:"checks"`
 	Notes  []string `json:"notes"`

@@ -76,6 +76,8 @@ type logJSON struct {
 	Deliveries     []deliveryJSON                 `json:"deliveries,omitempty"`
 	// CacheHit: answered from an earlier render's file, at no credit.
 	CacheHit bool `json:"cacheHit"`
+	// Renderer: which renderer made the file ("" when none did).
+	Renderer string `json:"renderer,omitempty" enum:"chromium,takumi" doc:"Which renderer made the file (see renderType); absent when nothing was rendered."`
 }
 
 type errorJSON struct {
@@ -88,7 +90,7 @@ func (s *Server) toLogJSON(l *store.RequestLog) logJSON {
 		RequestID: l.ID, CreatedAt: l.CreatedAt, Method: l.Method, Path: l.Path, Query: l.Query, Body: l.Body,
 		Status: l.Status, DurationMs: l.DurationMs, TokenPrefix: l.TokenPrefix, RenderID: l.RenderID, Format: l.Format,
 		Size: l.Size, Timings: timingsJSON{QueueMs: l.QueueMs, RenderMs: l.RenderMs, TotalMs: l.TotalMs},
-		CallbackStatus: l.CallbackStatus, Callbacks: l.Callbacks, CacheHit: l.CacheHit,
+		CallbackStatus: l.CallbackStatus, Callbacks: l.Callbacks, CacheHit: l.CacheHit, Renderer: l.Renderer,
 	}
 	if l.FileKey != "" {
 		out.File = &fileJSON{URL: s.cfg.Signer.URL(l.FileKey)}

@@ -213,6 +213,7 @@ type (
 		TweaksPerPage json.RawMessage `json:"tweaksPerPage,omitempty" doc:"An array aligned with pageIds, or an object keyed by page id."`
 		Async         bool            `json:"async,omitempty" doc:"Queue the render and answer 202 at once."`
 		WebhookURL    string          `json:"webhook_url,omitempty" doc:"Receives render.succeeded or render.failed."`
+		RenderType    string          `json:"renderType,omitempty" enum:"html,takumi,auto" doc:"Overrides the template's renderType for this render: html (Chromium), takumi (no browser), auto. PDF and several pages always render with Chromium."`
 	}
 )
 
@@ -274,7 +275,8 @@ func healthOps() []apidoc.Operation {
 func renderOps() []apidoc.Operation {
 	rendered := apidoc.Response{Status: 200, Media: imageType, JSON: renderResponse{},
 		Description: "The file (output=binary, the GET default), or the render's record (output=json, the POST default).",
-		Headers:     map[string]string{"X-Render-Id": "The render's id.", "X-Render-Time-Ms": "Milliseconds the render took."}}
+		Headers: map[string]string{"X-Render-Id": "The render's id.", "X-Render-Time-Ms": "Milliseconds the render took.",
+			"X-Renderer": "Which renderer made the file: chromium or takumi."}}
 	accepted := ok(202, renderAcceptedDoc{}, "Queued (async); poll statusUrl or wait for the webhook.")
 	get := op("GET", "/api/render/{pageId}", "render", "Render a page", [][]string{{secBearer}, {secPageSig}, {secGetTok}, {}},
 		rendered, 400, 401, 402, 403, 404, 422, 429, 503)
@@ -285,6 +287,7 @@ func renderOps() []apidoc.Operation {
 		query("format", "png (default), jpeg, webp or pdf."), query("output", "binary (default) or json."),
 		query("draft", "Render the draft."), query("templateId", "Render with another template."),
 		query("quality", "1–100, jpeg and webp."), query("tweaks", "A JSON object of values."),
+		query("renderType", "html, takumi or auto: overrides the template's renderType (PDF stays on Chromium)."),
 		query("webhook_url", "Receives render.succeeded or render.failed (token or signed link only)."),
 		query("exp", "A signed link's expiry, unix seconds (covered by sig)."))
 	post := withBody(op("POST", "/api/render", "render", "Render one page or several (one PDF)", token, rendered, 400, 401, 402, 404, 422, 429, 503),

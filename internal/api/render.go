@@ -82,6 +82,7 @@ type renderResponse struct {
 	Size       int64       `json:"size"`
 	File       fileJSON    `json:"file"`
 	Timings    timingsJSON `json:"timings"`
+	Renderer   string      `json:"renderer" enum:"chromium,takumi" doc:"Which renderer made the file (see renderType)."`
 }
 
 type fileJSON struct {
@@ -131,11 +132,13 @@ func (s *Server) doRender(w http.ResponseWriter, r *http.Request, opts *render.O
 		h := w.Header()
 		h.Set("X-Render-Id", rec.ID)
 		h.Set("X-Render-Time-Ms", strconv.FormatInt(rec.TotalMs, 10))
+		h.Set("X-Renderer", out.Renderer)
 		writeJSON(w, http.StatusOK, renderResponse{
 			RequestID: rec.RequestID, RenderID: rec.ID, Status: rec.Status, PageID: rec.PageID, TemplateID: rec.TemplateID,
 			Format: rec.Format, Width: rec.Width, Height: rec.Height, Size: rec.Size,
-			File:    fileJSON{URL: out.FileURL},
-			Timings: timingsJSON{QueueMs: rec.QueueMs, RenderMs: rec.RenderMs, TotalMs: rec.TotalMs},
+			File:     fileJSON{URL: out.FileURL},
+			Timings:  timingsJSON{QueueMs: rec.QueueMs, RenderMs: rec.RenderMs, TotalMs: rec.TotalMs},
+			Renderer: out.Renderer,
 		})
 		return nil
 	}

@@ -25,6 +25,7 @@ type templateJSON struct {
 	Height                int              `json:"height"`
 	Variables             []store.Variable `json:"variables"`
 	RequireGetRenderToken bool             `json:"requireGetRenderToken"`
+	RenderType            string           `json:"renderType" enum:"html,takumi,auto" doc:"Which renderer the template's renders use: html (Chromium), takumi (no browser; PDF stays on Chromium), auto (takumi when the template is within what it draws correctly)."`
 	CreatedAt             time.Time        `json:"createdAt"`
 	UpdatedAt             time.Time        `json:"updatedAt"`
 }
@@ -34,7 +35,7 @@ func toTemplateJSON(t *store.Template) templateJSON {
 	if vars == nil {
 		vars = []store.Variable{}
 	}
-	return templateJSON{t.ID, t.Name, t.HTML, t.Width, t.Height, vars, t.RequireGetRenderToken, t.CreatedAt, t.UpdatedAt}
+	return templateJSON{t.ID, t.Name, t.HTML, t.Width, t.Height, vars, t.RequireGetRenderToken, t.RenderType, t.CreatedAt, t.UpdatedAt}
 }
 
 // templateInput is the body of POST and PUT /api/templates
@@ -46,6 +47,7 @@ type templateInput struct {
 	Height                *int              `json:"height"`
 	Variables             *[]store.Variable `json:"variables"`
 	RequireGetRenderToken *bool             `json:"requireGetRenderToken"`
+	RenderType            *string           `json:"renderType" enum:"html,takumi,auto" doc:"html (default), takumi or auto."`
 }
 
 func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/takumi"
 )
 
 // envName derives a flag's environment variable: --max-renders reads
@@ -127,7 +128,17 @@ func registerBrowserFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.DurationVar(&cfg.Browser.RenderTimeout, "render-timeout", def.RenderTimeout, "time limit of one render")
 	fs.IntVar(&cfg.Template.MaxBytes, "max-template-bytes", render.DefaultMaxTemplateBytes, "most HTML the templates of one render (all its pages) may produce; a render past it answers 422 TemplateTooLarge")
 	fs.IntVar(&cfg.Browser.URLSpares, "url-spares", def.URLSpares, "fresh browser contexts kept ready for URL/HTML (v1) renders, each a renderer process; 0 for none")
+	registerTakumiFlags(fs, cfg)
 	fs.StringVar(&cfg.Browser.ChromiumUser, "chromium-user", "", "user Chromium runs as when renderhook runs as root, so its sandbox can start and it cannot read --data-dir: a name, uid or uid:gid (default "+browser.DefaultChromiumUser+" where it exists, else nobody); set only when running as root")
+}
+
+// registerTakumiFlags binds the browserless renderer's (renderType takumi
+// and auto).
+func registerTakumiFlags(fs *flag.FlagSet, cfg *server.Config) {
+	def := takumi.Config{}.WithDefaults()
+	fs.BoolVar(&cfg.NoTakumi, "no-takumi", false, "turn the takumi renderer off: renderType takumi and auto render with Chromium (it is off anyway without node and scripts/install-deps.sh)")
+	fs.IntVar(&cfg.Takumi.MaxConcurrent, "takumi-max-renders", def.MaxConcurrent, "concurrent takumi renders")
+	fs.DurationVar(&cfg.Takumi.Timeout, "takumi-timeout", def.Timeout, "time limit of one takumi render, its images' fetching included")
 }
 
 // registerHTTPFlags binds the client connection bounds; def is the

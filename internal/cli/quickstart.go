@@ -11,34 +11,17 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/renderhook/renderhook/internal/demo"
 	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// DemoTemplateHTML is the social-card template quickstart installs; the
-// benchmark renders the same HTML.
-const DemoTemplateHTML = `<!doctype html>
-<html><head><meta charset="utf-8"><style>
-  html, body { margin: 0; width: 1200px; height: 630px; }
-  body { font-family: "Liberation Sans", Arial, sans-serif; background: {{.background}}; color: #fff;
-         display: flex; flex-direction: column; justify-content: center; padding: 0 80px; box-sizing: border-box; }
-  h1 { font-size: 72px; margin: 0 0 24px; line-height: 1.1; }
-  p  { font-size: 34px; margin: 0; opacity: .85; }
-  .badge { position: absolute; right: 60px; bottom: 50px; font-size: 26px; padding: 10px 22px;
-           border-radius: 999px; background: rgba(255,255,255,.18); }
-</style></head>
-<body>
-  <h1>{{.title}}</h1>
-  <p>{{.subtitle}}</p>
-  <div class="badge">renderhook</div>
-</body></html>`
+// DemoTemplateHTML is the social-card template quickstart installs
+// (internal/demo); the benchmark renders the same HTML.
+const DemoTemplateHTML = demo.CardHTML
 
 // DemoVariables are the demo template's variables.
-var DemoVariables = []store.Variable{
-	{Name: "title", Type: "string", Default: "Hello from renderhook"},
-	{Name: "subtitle", Type: "string", Default: "Templates to PNG, JPEG, WebP and PDF"},
-	{Name: "background", Type: "color", Default: "#4f46e5"},
-}
+var DemoVariables = demo.CardVariables
 
 // quickstartFile is kept in the data dir so later runs can print the same
 // working token; the database itself only has the token's hash.

@@ -55,6 +55,8 @@ type TemplateInput struct {
 	Height                *int
 	Variables             *[]store.Variable
 	RequireGetRenderToken *bool
+	// RenderType is html, takumi or auto (render.RenderTypes); default html.
+	RenderType *string
 }
 
 func (in TemplateInput) apply(t *store.Template) error {
@@ -76,13 +78,21 @@ func (in TemplateInput) apply(t *store.Template) error {
 	if in.RequireGetRenderToken != nil {
 		t.RequireGetRenderToken = *in.RequireGetRenderToken
 	}
+	if in.RenderType != nil {
+		t.RenderType = *in.RenderType
+	}
 	return ValidateTemplate(t)
 }
 
 // ValidateTemplate checks a template and fills in its variables' default
-// type (string).
+// type (string) and its render type (html).
 func ValidateTemplate(t *store.Template) error {
+	if t.RenderType == "" {
+		t.RenderType = store.RenderTypeHTML
+	}
 	switch {
+	case !render.ValidRenderType(t.RenderType):
+		return fmt.Errorf("%w: renderType must be one of %s", ErrInvalid, strings.Join(render.RenderTypes, ", "))
 	case t.Name == "" || len(t.Name) > maxName:
 		return fmt.Errorf("%w: name is required (at most %d characters)", ErrInvalid, maxName)
 	case strings.TrimSpace(t.HTML) == "":

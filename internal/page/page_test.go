@@ -28,6 +28,8 @@ func TestValidateTemplate(t *testing.T) {
 		{"twice", func(t *store.Template) { t.Variables = append(t.Variables, store.Variable{Name: "title"}) }, "declared twice"},
 		{"bad type", func(t *store.Template) { t.Variables[0].Type = "blob" }, "is not one of"},
 		{"bad html", func(t *store.Template) { t.HTML = "{{.title" }, "html:"},
+		{"bad render type", func(t *store.Template) { t.RenderType = "chromium" }, "renderType must be one of html, takumi, auto"},
+		{"render type case", func(t *store.Template) { t.RenderType = "Takumi" }, "renderType must be one of"},
 	}
 	for _, tt := range tests {
 		tpl := ok()
@@ -37,8 +39,15 @@ func TestValidateTemplate(t *testing.T) {
 		}
 	}
 	tpl := ok()
-	if err := ValidateTemplate(tpl); err != nil || tpl.Variables[0].Type != "string" {
-		t.Errorf("valid template: %v, type %q", err, tpl.Variables[0].Type)
+	if err := ValidateTemplate(tpl); err != nil || tpl.Variables[0].Type != "string" || tpl.RenderType != store.RenderTypeHTML {
+		t.Errorf("valid template: %v, type %q, render type %q (want html by default)", err, tpl.Variables[0].Type, tpl.RenderType)
+	}
+	for _, rt := range []string{store.RenderTypeHTML, store.RenderTypeTakumi, store.RenderTypeAuto} {
+		tpl := ok()
+		tpl.RenderType = rt
+		if err := ValidateTemplate(tpl); err != nil || tpl.RenderType != rt {
+			t.Errorf("render type %q: %v, kept %q", rt, err, tpl.RenderType)
+		}
 	}
 }
 
@@ -60,8 +69,18 @@ func TestPages(t *testing.T) {
 	name, html := "card", "<p>{{.title}}</p>"
 	vars := []store.Variable{{Name: "title", Default: "hi"}}
 	tpl, err := s.CreateTemplate(ctx, sp.ID, TemplateInput{Name: &name, HTML: &html, Variables: &vars})
-	if err != nil || tpl.Width != DefaultWidth || !tpl.RequireGetRenderToken {
+	if err != nil || tpl.Width != DefaultWidth || !tpl.RequireGetRenderToken || tpl.RenderType != store.RenderTypeHTML {
 		t.Fatalf("CreateTemplate = %+v, %v", tpl, err)
+	}
+	auto, bad := store.RenderTypeAuto, "fast"
+	if _, err := s.UpdateTemplate(ctx, sp.ID, tpl.ID, TemplateInput{RenderType: &bad}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("renderType fast: %v, want ErrInvalid", err)
+	}
+	if got, err := s.UpdateTemplate(ctx, sp.ID, tpl.ID, TemplateInput{RenderType: &auto}); err != nil || got.RenderType != auto {
+		t.Fatalf("UpdateTemplate renderType auto = %+v, %v", got, err)
+	}
+	if got, err := st.GetTemplate(ctx, sp.ID, tpl.ID); err != nil || got.RenderType != auto || got.HTML != html {
+		t.Fatalf("stored template after renderType auto: %+v, %v", got, err)
 	}
 	missing := "tpl_none"
 	if _, err := s.CreatePage(ctx, sp.ID, Input{TemplateID: &missing}); !errors.Is(err, ErrTemplateNotFound) {

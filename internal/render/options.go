@@ -37,6 +37,9 @@ type Options struct {
 	Async bool
 	// WebhookURL receives render.succeeded or render.failed.
 	WebhookURL string
+	// RenderType overrides the template's render type (one of
+	// RenderTypes); "" keeps it.
+	RenderType string
 }
 
 // PageRef is one page of a render with its own tweaks.
@@ -81,6 +84,11 @@ func ParseQuery(pageID string, q url.Values) (*Options, error) {
 			o.TemplateID = v
 		case k == "webhook_url":
 			o.WebhookURL = v
+		case k == "renderType":
+			if !ValidRenderType(v) {
+				return nil, renderTypeError(v)
+			}
+			o.RenderType = v
 		case k == "quality":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100 {
@@ -132,6 +140,7 @@ type postBody struct {
 	TweaksPerPage json.RawMessage `json:"tweaksPerPage"`
 	Async         bool            `json:"async"`
 	WebhookURL    string          `json:"webhook_url"`
+	RenderType    string          `json:"renderType"`
 }
 
 // ParseBody parses the JSON body of POST /api/render. Output defaults to
@@ -150,7 +159,10 @@ func ParseBody(data []byte) (*Options, error) {
 		return nil, fmt.Errorf("%w: trailing data after the JSON body", ErrInvalidInput)
 	}
 	o := &Options{Format: browser.FormatPNG, Output: OutputJSON, Draft: b.Draft, TemplateID: b.TemplateID,
-		Async: b.Async, WebhookURL: b.WebhookURL}
+		Async: b.Async, WebhookURL: b.WebhookURL, RenderType: b.RenderType}
+	if b.RenderType != "" && !ValidRenderType(b.RenderType) {
+		return nil, renderTypeError(b.RenderType)
+	}
 	if b.Format != "" {
 		f, err := browser.ParseFormat(b.Format)
 		if err != nil {

@@ -96,9 +96,15 @@ func (src *pageSource) load(ctx context.Context) error {
 	return err
 }
 
-func (src *pageSource) capture(ctx context.Context) (*browser.Result, error) {
-	// Unwrapped: the browser's error is what the render's record says.
-	return src.s.cfg.Browser.Render(ctx, src.s.browserRequest(src.p, src.o, src.spaceID))
+func (src *pageSource) capture(ctx context.Context) (*captured, error) {
+	if src.s.useTakumi(ctx, src.p, src.o) {
+		return src.s.captureTakumi(ctx, src.p, src.o)
+	}
+	res, err := src.s.cfg.Browser.Render(ctx, src.s.browserRequest(src.p, src.o, src.spaceID))
+	if err != nil {
+		return nil, err // unwrapped: the browser's error is what the render's record says
+	}
+	return &captured{Result: res, renderer: store.RendererChromium}, nil
 }
 
 // prepared is a render ready for the browser: its pages are loaded and

@@ -30,9 +30,17 @@ type source interface {
 	// started (a page render's pages and templates); an error fails the
 	// render. Sync renders arrive loaded.
 	load(ctx context.Context) error
-	// capture has the browser make the file. Its error is what the
-	// render's record says (see failMessage).
-	capture(ctx context.Context) (*browser.Result, error)
+	// capture has a renderer (the browser, or takumi for a page render
+	// that may use it) make the file. Its error is what the render's
+	// record says (see failMessage).
+	capture(ctx context.Context) (*captured, error)
+}
+
+// captured is a file a renderer made, and which renderer
+// (store.RendererChromium or store.RendererTakumi).
+type captured struct {
+	*browser.Result
+	renderer string
 }
 
 // admit takes one request from the space's rate limit and refuses a space
@@ -73,7 +81,7 @@ func (s *Service) renderNow(ctx context.Context, src source, rec *store.Render, 
 
 // recordNow records a sync render once its capture has answered res or
 // err (see renderNow).
-func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, res *browser.Result, err error, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
+func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, res *captured, err error, l *store.RequestLog, stored bool, start time.Time) (*Output, error) {
 	if errors.Is(err, ErrTemplate) {
 		return nil, err
 	}
@@ -81,16 +89,16 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 		s.recordFailed(ctx, rec, failMessage(err), start)
 		return nil, fmt.Errorf("render %s: %w", rec.ID, err)
 	}
-	s.fill(rec, res, start)
+	s.fill(rec, res.Result, start)
 
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
-	art, err := s.sourceArtifacts(sctx, rec, src, res)
+	art, err := s.sourceArtifacts(sctx, rec, src, res.Result)
 	if err != nil {
 		return nil, err
 	}
 	if stored {
-		if err := s.storeFile(sctx, src, rec, res); errors.Is(err, ErrStorage) {
+		if err := s.storeFile(sctx, src, rec, res.Result); errors.Is(err, ErrStorage) {
 			// The client's bucket refused the file: a failed render, the
 			// request's log entry pointing at it, no credit.
 			s.recordFailed(ctx, rec, err.Error(), start)
@@ -102,12 +110,13 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 			return nil, err
 		}
 	}
-	out := &Output{Render: rec, Data: res.Data, FileURL: s.FileURL(rec), Artifacts: art}
+	out := &Output{Render: rec, Data: res.Data, FileURL: s.FileURL(rec), Artifacts: art, Renderer: res.renderer}
 	rec.TotalMs = time.Since(start).Milliseconds()
 	end := time.Now().UTC()
 	rec.EndedAt = &end
 	l = logEntry(l, rec, 200, end)
 	l.QueueMs, l.RenderMs, l.TotalMs = rec.QueueMs, rec.RenderMs, rec.TotalMs
+	l.Renderer = res.renderer
 	l.CallbackStatus = store.CallbackPending
 	l.Callbacks = callback.InitialStates(stored, end)
 	if stored {
@@ -388,7 +397,7 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		// the attempt count.
 		s.delayed(rec.ID)
 		return river.JobSnooze(500 * time.Millisecond)
-	case errors.Is(err, browser.ErrBrowserCrashed), errors.Is(err, browser.ErrStopped), ctx.Err() != nil:
+	case errors.Is(err, browser.ErrBrowserCrashed), errors.Is(err, browser.ErrStopped), retryable(err), ctx.Err() != nil:
 		s.delayed(rec.ID)
 		return fmt.Errorf("render: %w", err) // not the page's fault: retry
 	case err != nil:
@@ -401,15 +410,15 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 // capture succeeded: its file stored (when stored) or spooled, its row
 // updated, its callbacks and webhooks queued, in one transaction. An
 // error leaves the render to be rendered again by its job.
-func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Render, res *browser.Result, stored bool, start time.Time) error {
-	s.fill(rec, res, start)
+func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Render, res *captured, stored bool, start time.Time) error {
+	s.fill(rec, res.Result, start)
 	sctx := context.WithoutCancel(ctx)
-	art, err := s.sourceArtifacts(sctx, rec, src, res)
+	art, err := s.sourceArtifacts(sctx, rec, src, res.Result)
 	if err != nil {
 		return err // retried
 	}
 	if stored {
-		if err := s.storeFile(sctx, src, rec, res); errors.Is(err, ErrStorage) {
+		if err := s.storeFile(sctx, src, rec, res.Result); errors.Is(err, ErrStorage) {
 			rec.BlobKey = ""
 			return s.finishFailed(ctx, rec, err.Error()) // the client's bucket refused: no retry
 		} else if err != nil {
@@ -423,7 +432,7 @@ func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Re
 		if err := tx.UpdateRender(sctx, rec); err != nil {
 			return err
 		}
-		return tx.SetLogCallbacks(sctx, rec.ID, callback.InitialStates(stored, end))
+		return tx.SetLogCallbacks(sctx, rec.ID, res.renderer, callback.InitialStates(stored, end))
 	})
 	if err != nil {
 		return fmt.Errorf("record render: %w", err)
@@ -451,7 +460,7 @@ func (s *Service) finishFailed(ctx context.Context, rec *store.Render, msg strin
 		if err := tx.UpdateRender(fctx, rec); err != nil {
 			return err
 		}
-		return tx.SetLogCallbacks(fctx, rec.ID, nil)
+		return tx.SetLogCallbacks(fctx, rec.ID, "", nil)
 	})
 	if err != nil {
 		return fmt.Errorf("record failed render: %w", err)

@@ -78,10 +78,20 @@ type pipeline struct {
 
 func setupPipeline(t *testing.T, work bool) *pipeline {
 	t.Helper()
+	return setupPipelineWith(t, work, nil)
+}
+
+// setupPipelineWith is setupPipeline with the service's config changed by
+// change (a real browser, takumi).
+func setupPipelineWith(t *testing.T, work bool, change func(*render.Config)) *pipeline {
+	t.Helper()
 	ctx := context.Background()
 	d := rendertest.New(t, t.TempDir(), nil, !work)
 	st, q := d.Store, d.Queue
 	cfg := d.Config(fakeBrowser{})
+	if change != nil {
+		change(&cfg)
+	}
 	svc, err := render.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -117,6 +117,9 @@ type Config struct {
 	// render's own; nil (or empty) has no key: spaces cannot keep
 	// secrets, and async renders cannot carry their own.
 	Sealer *sealed.Ring
+	// Takumi renders page renders whose render type picks it (takumi.go);
+	// nil renders every page with Browser.
+	Takumi Takumi
 	Logger *slog.Logger
 }
 
@@ -136,6 +139,8 @@ type Service struct {
 	// storageRT carries uploads to clients' buckets through the egress
 	// guard; nil without Config.Egress.
 	storageRT http.RoundTripper
+	// fidelity caches, per template version, whether auto picks takumi.
+	fidelity fidelityCache
 }
 
 // NewService validates cfg and returns a service.
@@ -185,6 +190,9 @@ type Output struct {
 	// Artifacts are a v1 render's stored artifacts and page metadata;
 	// nil when it asked for none.
 	Artifacts *Artifacts
+	// Renderer is which renderer made the file (store.RendererChromium
+	// or store.RendererTakumi); "" for a cache hit.
+	Renderer string
 }
 
 // URLOutput is the Output of a v1 render (the name RenderURL's answer had

@@ -82,9 +82,9 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 	return s.renderOrHandOff(ctx, src, rec, req, start)
 }
 
-// captured is what a capture answered.
-type captured struct {
-	res *browser.Result
+// captureOutcome is what a capture answered.
+type captureOutcome struct {
+	res *captured
 	err error
 }
 
@@ -97,10 +97,10 @@ type captured struct {
 // render's, once (finishHandedOff).
 func (s *Service) renderOrHandOff(ctx context.Context, src urlSource, rec *store.Render, req URLRenderRequest, start time.Time) (*Output, error) {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan captured, 1)
+	done := make(chan captureOutcome, 1)
 	go func() {
 		res, err := src.capture(cctx)
-		done <- captured{res, err}
+		done <- captureOutcome{res, err}
 	}()
 	timer := time.NewTimer(req.HandOffAfter)
 	defer timer.Stop()
@@ -178,7 +178,7 @@ func (s *Service) handOff(ctx context.Context, rec *store.Render, req URLRenderR
 // finishHandedOff records a handed-off render's outcome as an async
 // render's. A capture the browser could not finish (a crash, a shutdown)
 // is left to the rescue job, as an async job's attempt would be retried.
-func (s *Service) finishHandedOff(src source, rec *store.Render, c captured, start time.Time) {
+func (s *Service) finishHandedOff(src source, rec *store.Render, c captureOutcome, start time.Time) {
 	ctx := context.Background()
 	var err error
 	switch {
@@ -380,10 +380,10 @@ func (s *Service) urlSource(spaceID string, o *URLOptions) urlSource {
 
 func (urlSource) load(context.Context) error { return nil }
 
-func (src urlSource) capture(ctx context.Context) (*browser.Result, error) {
+func (src urlSource) capture(ctx context.Context) (*captured, error) {
 	res, err := src.b.RenderURL(ctx, src.req)
 	if err != nil {
 		return nil, err // unwrapped: failMessage reads it for the record
 	}
-	return &res.Result, nil
+	return &captured{Result: &res.Result, renderer: store.RendererChromium}, nil
 }

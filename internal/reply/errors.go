@@ -29,6 +29,7 @@ import (
 	"github.com/renderhook/renderhook/internal/sealed"
 	"github.com/renderhook/renderhook/internal/space"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/takumi"
 )
 
 // Dialect is one of the error vocabularies renderhook answers in.
@@ -190,13 +191,16 @@ var (
 		errors.As(err, &mbe)
 		return fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
 	})
-	tooSlow      = say(http.StatusRequestTimeout, "body_timeout", text("the request body arrived too slowly, or not in time"))
-	invalidInput = say(http.StatusBadRequest, "invalid_request", after(render.ErrInvalidInput))
-	renderFailed = say(http.StatusUnprocessableEntity, "RenderFailed", renderFailure)
-	timeoutText  = text("the page did not finish loading in time (an image or font that never loads?)")
-	queueFull    = say(http.StatusServiceUnavailable, "queue_full", text("all browser tabs are busy and the queue is full; retry shortly")).retry("1")
-	crashed      = say(http.StatusServiceUnavailable, "browser_crashed", text("the browser crashed during this render; it is restarting, retry shortly")).retry("1")
-	stopped      = say(http.StatusServiceUnavailable, "unavailable", text("the server is shutting down"))
+	tooSlow       = say(http.StatusRequestTimeout, "body_timeout", text("the request body arrived too slowly, or not in time"))
+	invalidInput  = say(http.StatusBadRequest, "invalid_request", after(render.ErrInvalidInput))
+	renderFailed  = say(http.StatusUnprocessableEntity, "RenderFailed", renderFailure)
+	timeoutText   = text("the page did not finish loading in time (an image or font that never loads?)")
+	queueFull     = say(http.StatusServiceUnavailable, "queue_full", text("all browser tabs are busy and the queue is full; retry shortly")).retry("1")
+	crashed       = say(http.StatusServiceUnavailable, "browser_crashed", text("the browser crashed during this render; it is restarting, retry shortly")).retry("1")
+	stopped       = say(http.StatusServiceUnavailable, "unavailable", text("the server is shutting down"))
+	takumiCrashed = say(http.StatusBadGateway, "renderer_crashed",
+		text("the takumi renderer crashed during this render; it is restarting, retry shortly")).retry("1")
+	takumiDown   = say(http.StatusServiceUnavailable, "unavailable", text("the takumi renderer is not running")).retry("5")
 	unauthorized = say(http.StatusUnauthorized, "unauthorized", text("a valid API token is required: Authorization: Bearer rh_…"))
 	rateLimited  = &spelling{status: http.StatusTooManyRequests, code: "rate_limited", msg: own, header: rateLimitHeaders}
 	conflict     = say(http.StatusConflict, "conflict", after(store.ErrConflict))
@@ -263,6 +267,17 @@ var table = []entry{
 	{is: is(render.ErrTemplate),
 		json:    say(http.StatusUnprocessableEntity, "template_error", own),
 		console: say(http.StatusUnprocessableEntity, "template_error", own)},
+	// takumi (renderType takumi or auto): its helper crashed twice under
+	// this render (it restarts), took too long, rejected the page, or is
+	// not running. The render failed; nothing was billed.
+	{is: is(takumi.ErrCrashed), json: takumiCrashed, console: takumiCrashed},
+	{is: is(takumi.ErrTimeout),
+		json:    say(http.StatusGatewayTimeout, "render_timeout", text("takumi did not finish this render in time; try renderType html")),
+		console: say(http.StatusGatewayTimeout, "render_timeout", text("takumi did not finish this render in time; try renderType html"))},
+	{is: is(takumi.ErrRender),
+		json:    say(http.StatusInternalServerError, "takumi_failed", own),
+		console: say(http.StatusInternalServerError, "takumi_failed", own)},
+	{is: is(takumi.ErrStopped, takumi.ErrUnavailable), json: takumiDown, console: takumiDown},
 	{is: is(browser.ErrBadRequest),
 		json:    say(http.StatusUnprocessableEntity, "invalid_render", own),
 		v1:      renderFailed,

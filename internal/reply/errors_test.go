@@ -15,6 +15,7 @@ import (
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/takumi"
 )
 
 // TestFor pins each dialect's answer to the errors handlers return: the
@@ -45,6 +46,10 @@ func TestFor(t *testing.T) {
 		{"json bad render", JSON, browser.ErrBadRequest, 422, "invalid_render", "invalid render request", "", false},
 		{"json stopped", JSON, browser.ErrStopped, 503, "unavailable", "the server is shutting down", "5", false},
 		{"json queue full", JSON, browser.ErrQueueFull, 503, "queue_full", "all browser tabs are busy and the queue is full; retry shortly", "1", false},
+		{"json takumi crashed", JSON, fmt.Errorf("render r_1: %w: signal: killed", takumi.ErrCrashed), 502, "renderer_crashed", "the takumi renderer crashed during this render; it is restarting, retry shortly", "1", false},
+		{"json takumi timeout", JSON, fmt.Errorf("%w after 10s", takumi.ErrTimeout), 504, "render_timeout", "takumi did not finish this render in time; try renderType html", "", false},
+		{"json takumi down", JSON, takumi.ErrUnavailable, 503, "unavailable", "the takumi renderer is not running", "5", false},
+		{"console takumi crashed", Console, takumi.ErrCrashed, 502, "renderer_crashed", "the takumi renderer crashed during this render; it is restarting, retry shortly", "1", false},
 		{"json not ready", JSON, ErrNotReady, 503, "not_ready", "the browser is starting", "1", false},
 		{"json token required", JSON, render.ErrTokenRequired, 401, "unauthorized", "a valid API token is required: Authorization: Bearer rh_…", "", false},
 		{"json no key is unauthorized", JSON, ErrNoAPIKey, 401, "unauthorized", "a valid API token is required: Authorization: Bearer rh_…", "", false},

@@ -16,6 +16,9 @@ func Render(w http.ResponseWriter, out *render.Output) {
 	h := w.Header()
 	h.Set("X-Render-Id", rec.ID)
 	h.Set("X-Render-Time-Ms", strconv.FormatInt(rec.TotalMs, 10))
+	if out.Renderer != "" {
+		h.Set("X-Renderer", out.Renderer)
+	}
 	h.Set("Content-Type", rec.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(out.Data)))
 	h.Set("Content-Disposition", `inline; filename="`+path.Base(rec.BlobKey)+`"`)

@@ -38,6 +38,7 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/takumi"
 	"github.com/renderhook/renderhook/internal/tracing"
 	"github.com/renderhook/renderhook/internal/ui"
 )
@@ -97,6 +98,12 @@ type Config struct {
 	StorageCredentialsKey string
 	// Browser configures the Chromium pool.
 	Browser browser.Config
+	// Takumi configures the browserless renderer of renderType takumi and
+	// auto (internal/takumi); its Fetch is the egress guard's client.
+	Takumi takumi.Config
+	// NoTakumi leaves takumi off: every render uses Chromium. Without node
+	// or the helper's packages (scripts/install-deps.sh) it is off anyway.
+	NoTakumi bool
 	// Template bounds each render's template executions (HTML size, steps, time).
 	Template render.Limits
 	// MaxBodyBytes bounds request bodies; default api.DefaultMaxBodyBytes.
@@ -305,12 +312,15 @@ func redactURL(s string) string {
 
 // Server is a running renderhook.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    store.Store
-	Bucket   blob.Bucket
-	Signer   *blob.Signer
-	Pool     *browser.Pool
+	cfg    Config
+	log    *slog.Logger
+	Store  store.Store
+	Bucket blob.Bucket
+	Signer *blob.Signer
+	Pool   *browser.Pool
+	// Takumi is the browserless renderer; nil when it is off (NoTakumi, or
+	// node or its packages missing).
+	Takumi   *takumi.Renderer
 	Renderer *render.Service
 	Queue    *queue.Queue
 	Notify   *delivery.Service
@@ -417,6 +427,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.Pool, err = browser.New(bcfg); err != nil {
 		return fmt.Errorf("browser pool: %w", err)
 	}
+	s.initTakumi()
 	if s.cfg.MetricsAddr != MetricsOff {
 		s.Metrics = metrics.New(metrics.Config{Browser: s.Pool, Jobs: metrics.JobCounts(s.Store)})
 	}
@@ -427,6 +438,24 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	return s.initServices(ctx)
+}
+
+// initTakumi makes the takumi renderer, unless it is off or cannot run
+// here (then renderType takumi and auto render with Chromium). Its images
+// are fetched through the egress guard, bounded as the template proxy is.
+func (s *Server) initTakumi() {
+	if s.cfg.NoTakumi {
+		return
+	}
+	tcfg := s.cfg.Takumi
+	if tcfg.Fetch == nil {
+		tcfg.Fetch = s.Guard.HTTPClient(egress.ClientOptions{Timeout: tcfg.WithDefaults().Timeout})
+	}
+	if err := takumi.Available(tcfg); err != nil {
+		s.log.Warn("takumi is off: renderType takumi and auto render with Chromium", "err", err)
+		return
+	}
+	s.Takumi = takumi.New(tcfg)
 }
 
 // initStorage opens the bucket and makes the file URL signer.
@@ -531,6 +560,9 @@ func (s *Server) initServices(ctx context.Context) error {
 	}
 	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template,
 		Egress: s.Guard, Sealer: ring, Logger: s.log}
+	if s.Takumi != nil {
+		rcfg.Takumi = s.Takumi
+	}
 	if f := s.cfg.RenderFollowUp; f != nil {
 		rcfg.Queue, rcfg.Notify = f, f
 	}
@@ -578,7 +610,14 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if err := s.Pool.Start(ctx); err != nil {
 		return fmt.Errorf("start browser: %w", err)
 	}
+	if s.Takumi != nil {
+		if err := s.Takumi.Start(ctx); err != nil {
+			_ = s.Pool.Stop(ctx)
+			return fmt.Errorf("start takumi: %w", err)
+		}
+	}
 	if err := s.Queue.Start(ctx); err != nil {
+		s.stopTakumi()
 		_ = s.Pool.Stop(ctx)
 		return err
 	}
@@ -586,6 +625,7 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 		var err error
 		if ln, err = new(net.ListenConfig).Listen(ctx, "tcp", s.cfg.Addr); err != nil {
 			_ = s.Queue.Stop(ctx, time.Second)
+			s.stopTakumi()
 			_ = s.Pool.Stop(ctx)
 			return fmt.Errorf("listen: %w", err)
 		}
@@ -603,6 +643,13 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	return s.startMetrics(ctx)
+}
+
+// stopTakumi ends the takumi helper, if there is one.
+func (s *Server) stopTakumi() {
+	if s.Takumi != nil {
+		s.Takumi.Stop()
+	}
 }
 
 // DataDir is the directory holding the SQLite database and local files.
@@ -686,6 +733,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.tracing != nil {
 		errs = append(errs, s.tracing.Shutdown(soft))
 	}
+	s.stopTakumi()
 	if s.Pool != nil {
 		errs = append(errs, s.Pool.Stop(ctx))
 	}

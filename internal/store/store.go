@@ -89,9 +89,32 @@ type Template struct {
 	Height                int
 	Variables             []Variable
 	RequireGetRenderToken bool
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// RenderType is which renderer the template's renders use
+	// (RenderTypeHTML, RenderTypeTakumi, RenderTypeAuto); a request may
+	// override it.
+	RenderType string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
+
+// Render types of a template (Template.RenderType) and of a request's
+// override; internal/page checks a template's, internal/render a request's.
+const (
+	// RenderTypeHTML renders with Chromium (the default).
+	RenderTypeHTML = "html"
+	// RenderTypeTakumi renders with takumi, without a browser; a format
+	// takumi cannot produce (PDF) still renders with Chromium.
+	RenderTypeTakumi = "takumi"
+	// RenderTypeAuto renders with takumi when the template version is
+	// within what takumi draws correctly, with Chromium otherwise.
+	RenderTypeAuto = "auto"
+)
+
+// Renderers a log entry names (RequestLog.Renderer).
+const (
+	RendererChromium = "chromium"
+	RendererTakumi   = "takumi"
+)
 
 // PageVersion is one version (draft or published) of a page's content.
 type PageVersion struct {
@@ -351,6 +374,9 @@ type RequestLog struct {
 	// TraceID is the OpenTelemetry trace id of the request ("" when
 	// tracing is off).
 	TraceID string
+	// Renderer is which renderer made the file (RendererChromium,
+	// RendererTakumi; "" when nothing was rendered).
+	Renderer string
 }
 
 // LogCursor is a position in a space's log, newest first.
@@ -395,8 +421,9 @@ type Tx interface {
 	CreateRequestLog(ctx context.Context, l *RequestLog) error
 	// UpdateRender rewrites a render's outcome (async renders finishing).
 	UpdateRender(ctx context.Context, r *Render) error
-	// SetLogCallbacks resets the callback states on a render's log entry.
-	SetLogCallbacks(ctx context.Context, renderID string, m map[string]CallbackState) error
+	// SetLogCallbacks resets the callback states on a render's log entry
+	// and records which renderer made its file ("" for none).
+	SetLogCallbacks(ctx context.Context, renderID, renderer string, m map[string]CallbackState) error
 	CreateDelivery(ctx context.Context, d *Delivery) error
 	// ListWebhookEndpoints reads the space's endpoints inside the
 	// transaction: a fan-out must not wait for a second connection while

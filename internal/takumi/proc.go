@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/renderhook/renderhook/internal/browser"
 )
 
 // maxFrame bounds a response frame (an image) from the helper.
@@ -105,12 +104,12 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 		}
 		if err := json.Unmarshal(res.body, &p.fonts); err != nil {
 			p.kill()
-			return nil, fmt.Errorf("takumi: helper: %w: bad ready frame: %w", browser.ErrBrowserCrashed, err)
+			return nil, fmt.Errorf("%w: bad ready frame: %w", ErrCrashed, err)
 		}
 		return p, nil
 	case <-t.C:
 		p.kill()
-		return nil, fmt.Errorf("takumi: helper not ready: %w after %s", browser.ErrRenderTimeout, r.cfg.StartTimeout)
+		return nil, fmt.Errorf("helper not ready: %w after %s", ErrTimeout, r.cfg.StartTimeout)
 	case <-ctx.Done():
 		p.kill()
 		return nil, fmt.Errorf("takumi: starting the helper: %w", ctx.Err())
@@ -118,11 +117,11 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 }
 
 // readLoop delivers responses until the helper exits, then fails every
-// render still pending with browser.ErrBrowserCrashed.
+// render still pending with ErrCrashed.
 func (p *proc) readLoop(rd *bufio.Reader) {
 	err := p.readFrames(rd)
 	_ = p.cmd.Wait()
-	crash := fmt.Errorf("takumi: helper: %w: %v; stderr: %s", browser.ErrBrowserCrashed, err, strings.TrimSpace(p.stderrText()))
+	crash := fmt.Errorf("%w: %v; stderr: %s", ErrCrashed, err, strings.TrimSpace(p.stderrText()))
 	p.mu.Lock()
 	for id, ch := range p.pending {
 		if ch != staleMark {
@@ -188,12 +187,13 @@ type fontReport struct {
 }
 
 type wireRequest struct {
-	ID      uint32 `json:"id"`
-	HTML    string `json:"html"`
-	Width   int    `json:"width,omitempty"`
-	Height  int    `json:"height,omitempty"`
-	Format  string `json:"format"`
-	Quality int    `json:"quality,omitempty"`
+	ID      uint32  `json:"id"`
+	HTML    string  `json:"html"`
+	Width   int     `json:"width,omitempty"`
+	Height  int     `json:"height,omitempty"`
+	Format  string  `json:"format"`
+	Quality int     `json:"quality,omitempty"`
+	Images  []Image `json:"images,omitempty"`
 }
 
 // renderOn sends req to p and waits for its answer, Config.Timeout at most.
@@ -202,7 +202,7 @@ type wireRequest struct {
 func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, error) {
 	id := p.nextID.Add(1)
 	body, err := json.Marshal(wireRequest{ID: id, HTML: req.HTML, Width: req.Width, Height: req.Height,
-		Format: req.Format, Quality: req.Quality})
+		Format: req.Format, Quality: req.Quality, Images: req.Images})
 	if err != nil {
 		return nil, fmt.Errorf("takumi: encode request: %w", err)
 	}
@@ -210,7 +210,7 @@ func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, 
 	p.mu.Lock()
 	if p.isDead() {
 		p.mu.Unlock()
-		return nil, fmt.Errorf("takumi: helper: %w", browser.ErrBrowserCrashed)
+		return nil, ErrCrashed
 	}
 	p.pending[id] = ch
 	p.mu.Unlock()
@@ -222,7 +222,7 @@ func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, 
 	p.wmu.Unlock()
 	if err != nil {
 		p.forget(id)
-		return nil, fmt.Errorf("takumi: helper: %w: write: %w", browser.ErrBrowserCrashed, err)
+		return nil, fmt.Errorf("%w: write: %w", ErrCrashed, err)
 	}
 	t := time.NewTimer(r.cfg.Timeout)
 	defer t.Stop()
@@ -236,7 +236,7 @@ func (r *Renderer) renderOn(ctx context.Context, p *proc, req Request) ([]byte, 
 				p.kill()
 			}
 		})
-		return nil, fmt.Errorf("takumi: %w after %s", browser.ErrRenderTimeout, r.cfg.Timeout)
+		return nil, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
 	case <-ctx.Done():
 		p.forget(id)
 		return nil, fmt.Errorf("takumi: %w", ctx.Err())
@@ -252,7 +252,7 @@ func decode(res result) ([]byte, error) {
 	case res.status == statusUnsupported:
 		return nil, fmt.Errorf("%w: %s", ErrUnsupported, res.body)
 	default:
-		return nil, fmt.Errorf("takumi: %w: %s", browser.ErrBadRequest, res.body)
+		return nil, fmt.Errorf("%w: %s", ErrRender, res.body)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,20 +26,23 @@ import (
 const Version = "2.16.3"
 
 // A render's failure wraps the renderers' one set of sentinels
-// (browser/errors.go), which reply's table maps once: a helper that died
-// with the render in flight is browser.ErrBrowserCrashed, a render past
-// Config.Timeout browser.ErrRenderTimeout, a renderer not started or
-// stopped browser.ErrStopped, input takumi rejects browser.ErrBadRequest.
-// Only these two are takumi's own.
+// (browser/errors.go) through takumi's own: a helper that died with the
+// render in flight is ErrCrashed (browser.ErrBrowserCrashed), a render
+// past Config.Timeout ErrTimeout (browser.ErrRenderTimeout), a renderer
+// not started or stopped ErrStopped (browser.ErrStopped), input takumi
+// rejects ErrRender (browser.ErrBadRequest). Callers that treat both
+// renderers alike (retries) test the browser's; reply's table words
+// takumi's first.
 var (
+	ErrCrashed = fmt.Errorf("takumi: helper crashed: %w", browser.ErrBrowserCrashed)
+	ErrTimeout = fmt.Errorf("takumi: %w", browser.ErrRenderTimeout)
+	ErrRender  = fmt.Errorf("takumi: %w", browser.ErrBadRequest)
+	ErrStopped = fmt.Errorf("takumi: %w", browser.ErrStopped)
 	// ErrUnsupported: takumi cannot produce this (a format such as PDF).
 	ErrUnsupported = errors.New("takumi: unsupported")
 	// ErrUnavailable: node or the helper's npm packages are missing.
 	ErrUnavailable = errors.New("takumi: helper unavailable")
 )
-
-// errStopped is a render or start after Stop.
-var errStopped = fmt.Errorf("takumi: %w", browser.ErrStopped)
 
 // Config configures a Renderer. The zero value, after WithDefaults, works
 // on a machine where scripts/install-deps.sh has run.
@@ -58,6 +62,15 @@ type Config struct {
 	StartTimeout time.Duration
 	// Fonts are font files registered at start (default: DefaultFonts()).
 	Fonts []string
+	// Fetch fetches the http(s) images a render's HTML references; it
+	// must be the egress guard's client (egress.Guard.HTTPClient). Nil
+	// fetches none: such images are left out, as a refused one is.
+	Fetch *http.Client
+	// MaxImages bounds the images fetched per render (default 16);
+	// MaxImageBytes each one's size (default 8 MiB). Past either the
+	// image is left out.
+	MaxImages     int
+	MaxImageBytes int64
 }
 
 // WithDefaults returns c with every zero field set to its default.
@@ -82,6 +95,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Fonts == nil {
 		c.Fonts = DefaultFonts()
+	}
+	if c.MaxImages <= 0 {
+		c.MaxImages = 16
+	}
+	if c.MaxImageBytes <= 0 {
+		c.MaxImageBytes = 8 << 20
 	}
 	return c
 }
@@ -142,6 +161,16 @@ type Request struct {
 	Format string
 	// Quality is for jpeg and lossy webp (0: takumi's default).
 	Quality int
+	// Images are the bytes of the images HTML references, by src
+	// (takumi fetches nothing itself). Render adds those it fetches
+	// with Config.Fetch.
+	Images []Image
+}
+
+// Image is an image's bytes for the src that references it.
+type Image struct {
+	Src  string `json:"src"`
+	Data []byte `json:"data"` // base64 in the helper's JSON
 }
 
 // Stats are counters since Start.
@@ -149,6 +178,9 @@ type Stats struct {
 	Renders, Failures, Restarts, Recycles int64
 	// PeakInFlight is the most renders the helper reported in flight at once.
 	PeakInFlight int64
+	// ImagesRefused counts images left out: refused by the egress guard,
+	// failed, or too large.
+	ImagesRefused int64
 }
 
 // Renderer renders with a supervised takumi helper. Use New, Start, Render, Stop.
@@ -161,7 +193,7 @@ type Renderer struct {
 	stopped bool
 	started bool
 
-	renders, failures, restarts, recycles, peak atomic.Int64
+	renders, failures, restarts, recycles, peak, fetchFailures atomic.Int64
 }
 
 // New returns a Renderer for cfg (defaults applied); call Start.
@@ -178,7 +210,7 @@ func (r *Renderer) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
-		return errStopped
+		return ErrStopped
 	}
 	p, err := r.spawn(ctx)
 	if err != nil {
@@ -203,7 +235,7 @@ func (r *Renderer) Stop() {
 // Stats returns the counters.
 func (r *Renderer) Stats() Stats {
 	return Stats{Renders: r.renders.Load(), Failures: r.failures.Load(), Restarts: r.restarts.Load(),
-		Recycles: r.recycles.Load(), PeakInFlight: r.peak.Load()}
+		Recycles: r.recycles.Load(), PeakInFlight: r.peak.Load(), ImagesRefused: r.fetchFailures.Load()}
 }
 
 // Fonts reports how many of Config.Fonts the current helper registered,
@@ -245,6 +277,15 @@ func (r *Renderer) Render(ctx context.Context, req Request) ([]byte, error) {
 		return nil, fmt.Errorf("takumi: waiting for a slot: %w", ctx.Err())
 	}
 	defer func() { <-r.slots }()
+	// Fetching waits in the slot too: it is part of the render's work, and
+	// is bounded by the render's timeout like the rest.
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	req.Images = append(req.Images, r.fetchImages(rctx, req.HTML, req.Images)...)
+	if rctx.Err() != nil && ctx.Err() == nil {
+		r.failures.Add(1)
+		return nil, fmt.Errorf("%w after %s, fetching images", ErrTimeout, r.cfg.Timeout)
+	}
 	p, err := r.proc(ctx)
 	if err != nil {
 		r.failures.Add(1)
@@ -265,7 +306,7 @@ func (r *Renderer) proc(ctx context.Context) (*proc, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped || !r.started {
-		return nil, errStopped
+		return nil, ErrStopped
 	}
 	if r.cur != nil && !r.cur.isDead() && r.cur.used.Load() < int64(r.cfg.RecycleAfter) {
 		r.cur.used.Add(1)

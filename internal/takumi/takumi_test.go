@@ -13,18 +13,18 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
-	"github.com/renderhook/renderhook/internal/cli"
+	"github.com/renderhook/renderhook/internal/demo"
 )
 
 // cardHTML is the quickstart card with its default values.
 func cardHTML(t testing.TB) string {
 	t.Helper()
 	vals := map[string]any{}
-	for _, v := range cli.DemoVariables {
+	for _, v := range demo.CardVariables {
 		vals[v.Name] = v.Default
 	}
 	var b strings.Builder
-	if err := template.Must(template.New("card").Parse(cli.DemoTemplateHTML)).Execute(&b, vals); err != nil {
+	if err := template.Must(template.New("card").Parse(demo.CardHTML)).Execute(&b, vals); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()

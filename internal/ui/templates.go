@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,10 +22,14 @@ import (
 type templateRow struct {
 	Template *store.Template
 	Pages    []*store.Page
+	// Decision is what auto decided for the template's current version,
+	// once a render has made it (nil before).
+	Decision *render.Decision
 }
 
 type templatesData struct {
-	Templates []templateRow
+	Templates   []templateRow
+	RenderTypes []string
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -37,11 +42,36 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, sess *ses
 		return err
 	}
 	byTemplate := page.ByTemplate(ps)
-	d := templatesData{}
+	d := templatesData{RenderTypes: render.RenderTypes}
 	for _, t := range ts {
-		d.Templates = append(d.Templates, templateRow{Template: t, Pages: byTemplate[t.ID]})
+		row := templateRow{Template: t, Pages: byTemplate[t.ID]}
+		if dec, ok := s.cfg.Renderer.CachedDecision(t); ok {
+			row.Decision = &dec
+		}
+		d.Templates = append(d.Templates, row)
 	}
 	s.render(w, r, http.StatusOK, "templates", view{Title: "Templates", Nav: "templates", S: sess, Data: d})
+	return nil
+}
+
+// setRenderType changes which renderer a template's renders use
+// (page.TemplateInput.RenderType decides what is allowed).
+func (s *Server) setRenderType(w http.ResponseWriter, r *http.Request, sess *session) error {
+	rt := r.PostFormValue("renderType")
+	id := r.PathValue("id")
+	_, err := page.New(s.cfg.Store).UpdateTemplate(r.Context(), sess.Space.ID, id, page.TemplateInput{RenderType: &rt})
+	if errors.Is(err, page.ErrInvalid) {
+		// Only a forged form sends another value: a fixed text, nothing reflected.
+		s.render(w, r, http.StatusUnprocessableEntity, "error", view{Title: "Not saved", S: sess, Data: errorPage{
+			Status: http.StatusUnprocessableEntity, Message: "The renderer must be html, takumi or auto; nothing was changed.",
+		}})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("ui template render type set", "request_id", requestID(w), "space", sess.Space.ID, "template_id", id, "render_type", rt)
+	http.Redirect(w, r, "/ui/templates?done=render-type", http.StatusSeeOther)
 	return nil
 }
 

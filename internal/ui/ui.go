@@ -197,6 +197,7 @@ func (s *Server) table() []route {
 		get("/ui/usage", s.usage),
 
 		get("/ui/templates", s.listTemplates),
+		post("/ui/templates/{id}/render-type", s.setRenderType),
 		get("/ui/pages/{id}", s.showPage),
 		get("/ui/preview/{pageId}", s.preview),
 
@@ -420,6 +421,7 @@ var flashes = map[string]string{
 	"redelivered": "The delivery is queued again, as the same message (same webhook-id).",
 	"test":        "A webhook.test event is queued; its attempts appear below.",
 	"revoked":     "The token is revoked; requests with it now answer 401.",
+	"render-type": "The template's render type is saved; its next renders use it.",
 }
 
 // requestID is the id the API middleware gave this request (it sets the

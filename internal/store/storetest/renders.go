@@ -151,6 +151,27 @@ func exerciseCallbacks(t *testing.T, s *suite) {
 				t.Fatalf("duplicate render in tx: %v", err)
 			}
 		})
+		t.Run("a log entry records its renderer, set at creation or with its callbacks", func(t *testing.T) {
+			st, a, _ := s.setup(t)
+			sync := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: s.now, Status: 200, RenderID: store.NewRenderID(),
+				Renderer: store.RendererTakumi}
+			async := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: s.now, Status: 202, RenderID: store.NewRenderID()}
+			for _, l := range []*store.RequestLog{sync, async} {
+				if err := st.CreateRequestLog(s.ctx, l); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.InTx(s.ctx, func(tx store.Tx) error {
+				return tx.SetLogCallbacks(s.ctx, async.RenderID, store.RendererChromium, nil)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for l, want := range map[*store.RequestLog]string{sync: store.RendererTakumi, async: store.RendererChromium} {
+				if got, err := st.GetRequestLog(s.ctx, a.ID, l.ID); err != nil || got.Renderer != want {
+					t.Fatalf("renderer of %s = %q (%v), want %q", l.ID, got.Renderer, err, want)
+				}
+			}
+		})
 	})
 }
 

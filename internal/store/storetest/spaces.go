@@ -153,6 +153,22 @@ func exerciseTemplates(t *testing.T, s *suite) {
 				t.Fatalf("b sees %d templates (%v)", len(list), err)
 			}
 		})
+		t.Run("render type defaults to html and round-trips", func(t *testing.T) {
+			st, a, _ := s.setup(t)
+			tp := s.tmpl(t, st, a.ID)
+			if got, err := st.GetTemplate(s.ctx, a.ID, tp.ID); err != nil || got.RenderType != store.RenderTypeHTML {
+				t.Fatalf("render type of a template created without one = %q (%v), want html", got.RenderType, err)
+			}
+			for _, rt := range []string{store.RenderTypeAuto, store.RenderTypeTakumi} {
+				tp.RenderType = rt
+				if err := st.UpdateTemplate(s.ctx, tp); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := st.GetTemplate(s.ctx, a.ID, tp.ID); err != nil || got.RenderType != rt {
+					t.Fatalf("render type = %q (%v), want %q", got.RenderType, err, rt)
+				}
+			}
+		})
 	})
 }
 

@@ -4,7 +4,10 @@
 // Protocol, on stdin/stdout, every frame is a 4-byte big-endian length and
 // then that many bytes:
 //   request : JSON {"id": n, "html": "...", "width": w, "height": h,
-//                   "format": "png"|"jpeg"|"webp", "quality": q}
+//                   "format": "png"|"jpeg"|"webp", "quality": q,
+//                   "images": [{"src": url, "data": base64}]}
+//             (takumi itself fetches nothing: the Go side fetches a
+//             template's images through the egress guard and sends them)
 //   response: 4-byte id, 1-byte status (0 ok, 1 error, 2 unsupported),
 //             2-byte renders in flight when this one began, then the image
 //             bytes or a UTF-8 error message.
@@ -57,6 +60,9 @@ async function main() {
       const { node, css } = fromHtml(req.html);
       const opts = { width: req.width, height: req.height, format: req.format, css };
       if (req.quality) opts.quality = req.quality;
+      if (req.images && req.images.length) {
+        opts.images = req.images.map((i) => ({ src: i.src, data: Buffer.from(i.data, 'base64') }));
+      }
       const img = await renderer.render(node, opts);
       send(req.id, 0, began, img);
     } catch (e) {

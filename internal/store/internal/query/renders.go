@@ -129,11 +129,11 @@ func (t Tx) CreateRequestLog(ctx context.Context, l *store.RequestLog) error {
 	}
 	text := t.d.Text
 	_, err = t.c.Exec(ctx, `INSERT INTO request_logs(id, space_id, created_at, method, path, query, body, status, duration_ms,
-		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		token_prefix, render_id, format, size, file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id, renderer)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		l.ID, l.SpaceID, Ms(l.CreatedAt), text(l.Method), text(l.Path), text(l.Query), text(l.Body), l.Status, l.DurationMs,
 		text(l.TokenPrefix), text(l.RenderID), text(l.Format), l.Size, text(l.FileKey), l.QueueMs, l.RenderMs, l.TotalMs,
-		text(l.ErrorCode), text(l.Error), nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit, text(l.TraceID))
+		text(l.ErrorCode), text(l.Error), nonEmpty(l.CallbackStatus, store.CallbackNone), string(cbs), l.CacheHit, text(l.TraceID), text(l.Renderer))
 	return t.d.Err(err)
 }
 
@@ -143,13 +143,13 @@ func (db *Queries) CreateRequestLog(ctx context.Context, l *store.RequestLog) er
 }
 
 // SetLogCallbacks implements store.Tx.
-func (t Tx) SetLogCallbacks(ctx context.Context, renderID string, m map[string]store.CallbackState) error {
+func (t Tx) SetLogCallbacks(ctx context.Context, renderID, renderer string, m map[string]store.CallbackState) error {
 	b, err := json.Marshal(nonNilCallbacks(m))
 	if err != nil {
 		return err
 	}
-	_, err = t.c.Exec(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ? WHERE render_id = ? AND NOT cache_hit`,
-		string(b), store.OverallCallbackStatus(m), renderID)
+	_, err = t.c.Exec(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ?, renderer = ? WHERE render_id = ? AND NOT cache_hit`,
+		string(b), store.OverallCallbackStatus(m), t.d.Text(renderer), renderID)
 	return t.d.Err(err)
 }
 

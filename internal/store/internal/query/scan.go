@@ -12,12 +12,12 @@ const (
 	SpaceCols = `id, name, credit_limit, credits_used, created_at, webhook_secret, webhook_secret_prev, webhook_secret_rotated_at,
 	render_key, render_secret, get_render_token, render_secret_prev, render_secret_prev_until, get_render_token_prev, get_render_token_prev_until`
 	TokenCols        = `id, space_id, prefix, hash, created_at, last_used_at, revoked_at` //nolint:gosec // G101: column names, no credential
-	TemplateCols     = `id, space_id, name, html, width, height, variables, require_get_render_token, created_at, updated_at`
+	TemplateCols     = `id, space_id, name, html, width, height, variables, require_get_render_token, render_type, created_at, updated_at`
 	PageCols         = `id, space_id, draft_template_id, draft_name, draft_values, published_template_id, published_name, published_values, published_at, created_at, updated_at`
 	RenderCols       = `id, space_id, request_id, page_id, template_id, format, status, width, height, size, blob_key, content_type, error, queue_ms, render_ms, total_ms, created_at, stored_at, options, webhook_url, started_at, ended_at, cache_key, metadata, custom_id, skip_webhooks, file_url`
 	SpaceStorageCols = `space_id, bucket, endpoint, region, force_path_style, access_key, secret_sealed, updated_at`
 	LogCols          = `id, space_id, created_at, method, path, query, body, status, duration_ms, token_prefix, render_id, format, size,
-	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id`
+	file_key, queue_ms, render_ms, total_ms, error_code, error, callback_status, callbacks, cache_hit, trace_id, renderer`
 	EndpointCols = `id, space_id, url, description, events, enabled, disabled_reason, secret, secret_prev, secret_rotated_at, failing_since, created_at, updated_at`
 	DeliveryCols = `id, space_id, endpoint_id, url, event, render_id, payload, status, attempts, created_at, updated_at`
 )
@@ -57,7 +57,7 @@ func ScanTemplate(row Row) (*store.Template, error) {
 	var t store.Template
 	var vars string
 	var created, updated int64
-	if err := row.Scan(&t.ID, &t.SpaceID, &t.Name, &t.HTML, &t.Width, &t.Height, &vars, &t.RequireGetRenderToken, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.SpaceID, &t.Name, &t.HTML, &t.Width, &t.Height, &vars, &t.RequireGetRenderToken, &t.RenderType, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(vars), &t.Variables); err != nil {
@@ -132,7 +132,7 @@ func ScanLog(row Row) (*store.RequestLog, error) {
 	var cbs string
 	if err := row.Scan(&l.ID, &l.SpaceID, &created, &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
 		&l.TokenPrefix, &l.RenderID, &l.Format, &l.Size, &l.FileKey, &l.QueueMs, &l.RenderMs, &l.TotalMs,
-		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit, &l.TraceID); err != nil {
+		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit, &l.TraceID, &l.Renderer); err != nil {
 		return nil, err
 	}
 	l.CreatedAt = FromMs(created)

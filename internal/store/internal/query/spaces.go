@@ -111,9 +111,10 @@ func (db *Queries) CreateTemplate(ctx context.Context, t *store.Template) error 
 	if err != nil {
 		return fmt.Errorf("encode variables: %w", err)
 	}
-	_, err = db.write.Exec(ctx, `INSERT INTO templates(id, space_id, name, html, width, height, variables, require_get_render_token, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.SpaceID, db.d.Text(t.Name), db.d.Text(t.HTML), t.Width, t.Height, string(vars), t.RequireGetRenderToken, Ms(t.CreatedAt), Ms(t.UpdatedAt))
+	_, err = db.write.Exec(ctx, `INSERT INTO templates(id, space_id, name, html, width, height, variables, require_get_render_token, render_type, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.SpaceID, db.d.Text(t.Name), db.d.Text(t.HTML), t.Width, t.Height, string(vars), t.RequireGetRenderToken,
+		nonEmpty(t.RenderType, store.RenderTypeHTML), Ms(t.CreatedAt), Ms(t.UpdatedAt))
 	return db.d.Err(err)
 }
 
@@ -135,8 +136,9 @@ func (db *Queries) UpdateTemplate(ctx context.Context, t *store.Template) error 
 		return fmt.Errorf("encode variables: %w", err)
 	}
 	return db.d.MustAffect(db.write.Exec(ctx, `UPDATE templates SET name = ?, html = ?, width = ?, height = ?, variables = ?,
-		require_get_render_token = ?, updated_at = ? WHERE space_id = ? AND id = ?`,
-		db.d.Text(t.Name), db.d.Text(t.HTML), t.Width, t.Height, string(vars), t.RequireGetRenderToken, Ms(t.UpdatedAt), t.SpaceID, t.ID))
+		require_get_render_token = ?, render_type = ?, updated_at = ? WHERE space_id = ? AND id = ?`,
+		db.d.Text(t.Name), db.d.Text(t.HTML), t.Width, t.Height, string(vars), t.RequireGetRenderToken,
+		nonEmpty(t.RenderType, store.RenderTypeHTML), Ms(t.UpdatedAt), t.SpaceID, t.ID))
 }
 
 // --- pages ---

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/takumi"
+)
+
+// The takumi side, measured in the same session as the Chromium path, in
+// alternating rounds of three sides on the reference card (PNG):
+//
+//   - the takumi floor: takumi alone, this process driving its own helper
+//     (internal/takumi, the build renderhook runs), no HTTP, no database;
+//   - renderhook with renderType=takumi: GET /api/render/{pageId} over
+//     HTTP, authenticated, rate-limited, recorded, billed and its file
+//     spooled and stored, as any render;
+//   - the Chromium path: the same server, the same page, renderType html.
+
+// Targets of the takumi side (issue #18).
+const (
+	targetTakumiP50Ms       = 12
+	targetTakumiThroughputX = 5
+	targetTakumiFloorRatio  = 1.3
+)
+
+// takumiFloor renders the reference HTML with a helper of its own.
+type takumiFloor struct {
+	r    *takumi.Renderer
+	html string
+}
+
+func (*takumiFloor) name() string { return "takumi floor (helper direct)" }
+
+func (t *takumiFloor) render(ctx context.Context, _ int, f format) (result, error) {
+	b, err := t.r.Render(ctx, takumi.Request{HTML: t.html, Width: pageWidth, Height: pageHeight, Format: string(f)})
+	if err != nil {
+		return result{}, fmt.Errorf("takumi floor: %w", err)
+	}
+	return result{data: b}, nil
+}
+
+// takumiResults is the takumi side's figures.
+type takumiResults struct {
+	// Sequential PNG latency, client side, per side.
+	FloorSeq    stats `json:"floorSequential"`
+	ServerSeq   stats `json:"renderhookSequential"`
+	ChromiumSeq stats `json:"chromiumSequential"`
+	// Renders per second with Clients concurrent clients, per side.
+	FloorPerSec    float64 `json:"floorPerSec"`
+	ServerPerSec   float64 `json:"renderhookPerSec"`
+	ChromiumPerSec float64 `json:"chromiumPerSec"`
+	// ServerRenderP50 is what renderhook recorded for its sequential
+	// takumi renders (template, image fetching, the helper), whole ms.
+	ServerRenderP50 float64 `json:"renderhookRecordedRenderP50"`
+	// HelperRenders counts the renders the server's takumi helper made:
+	// every renderType=takumi render of the run (checked).
+	HelperRenders int64 `json:"helperRenders"`
+}
+
+// measureTakumi runs the three sides in alternating rounds.
+func measureTakumi(ctx context.Context, p plan, rh *renderhookSide, html string, progress func(string, ...any)) (*takumiResults, error) {
+	if err := takumi.Available(takumi.Config{}); err != nil {
+		return nil, err
+	}
+	if rh.srv.Takumi == nil {
+		return nil, fmt.Errorf("the renderhook server runs without takumi")
+	}
+	tr := takumi.New(takumi.Config{})
+	if err := tr.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer tr.Stop()
+	floor := &takumiFloor{r: tr, html: html}
+	tk := *rh
+	tk.renderType = "takumi"
+	sides := []side{floor, &tk, rh}
+	before := rh.srv.Takumi.Stats().Renders
+
+	progress("takumi: %d warm-up, %d sequential and %d %d-client PNG renders per side (floor, renderhook renderType=takumi, Chromium path)",
+		p.Warmup, p.Seq, p.Conc, p.Clients)
+	for _, s := range sides {
+		if _, err := runPhase(ctx, s, formatPNG, p.Warmup, 1); err != nil {
+			return nil, err
+		}
+	}
+	seq := make([][]float64, len(sides))
+	var ids []string
+	for range p.Seq / p.SeqRound {
+		for i, s := range sides {
+			ph, err := runPhase(ctx, s, formatPNG, p.SeqRound, 1)
+			if err != nil {
+				return nil, err
+			}
+			seq[i] = append(seq[i], ph.latMs...)
+			if s == &tk {
+				ids = append(ids, ph.renderIDs...)
+			}
+		}
+	}
+	walls := make([]time.Duration, len(sides))
+	counts := make([]int, len(sides))
+	for range p.Conc / p.ConcRound {
+		for i, s := range sides {
+			ph, err := runPhase(ctx, s, formatPNG, p.ConcRound, p.Clients)
+			if err != nil {
+				return nil, err
+			}
+			walls[i] += ph.wall
+			counts[i] += len(ph.latMs)
+		}
+	}
+	perSec := func(i int) float64 { return round2(float64(counts[i]) / walls[i].Seconds()) }
+	_, recorded, _, err := rh.timings(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	res := &takumiResults{
+		FloorSeq: summarize(seq[0]), ServerSeq: summarize(seq[1]), ChromiumSeq: summarize(seq[2]),
+		FloorPerSec: perSec(0), ServerPerSec: perSec(1), ChromiumPerSec: perSec(2),
+		ServerRenderP50: summarize(recorded).P50, HelperRenders: rh.srv.Takumi.Stats().Renders - before,
+	}
+	if want := int64(p.Warmup + p.Seq + p.Conc); res.HelperRenders != want {
+		return nil, fmt.Errorf("the server's takumi helper made %d renders, want %d: some renderType=takumi renders did not use it", res.HelperRenders, want)
+	}
+	return res, nil
+}
+
+// addTakumi measures the takumi side and adds its checks and notes.
+func addTakumi(ctx context.Context, rep *report, p plan, rh *renderhookSide, html string, progress func(string, ...any)) error {
+	t, err := measureTakumi(ctx, p, rh, html, progress)
+	if err != nil {
+		rep.Notes = append(rep.Notes, "The takumi side was not measured: "+err.Error())
+		return nil //nolint:nilerr // a machine without node still benchmarks the Chromium path
+	}
+	rep.Takumi = t
+	c := p.Clients
+	rep.Checks = append(rep.Checks,
+		newCheck(fmt.Sprintf("takumi end to end, PNG sequential p50 (renderType=takumi over HTTP; floor %s ms, Chromium path %s ms)",
+			fmtFig(t.FloorSeq.P50), fmtFig(t.ChromiumSeq.P50)), t.ServerSeq.P50, "ms", "<=", targetTakumiP50Ms),
+		newCheck(fmt.Sprintf("takumi %d-client throughput / the Chromium path's (%s and %s renders/s)", c, fmtFig(t.ServerPerSec), fmtFig(t.ChromiumPerSec)),
+			round2(t.ServerPerSec/t.ChromiumPerSec), "x", ">=", targetTakumiThroughputX),
+		newCheck(fmt.Sprintf("renderhook's takumi side / the takumi floor, PNG sequential p50 (%s and %s ms)", fmtFig(t.ServerSeq.P50), fmtFig(t.FloorSeq.P50)),
+			round2(t.ServerSeq.P50/t.FloorSeq.P50), "x", "<=", targetTakumiFloorRatio),
+	)
+	rep.Notes = append(rep.Notes, fmt.Sprintf(
+		"takumi side, in the same session as the Chromium path, alternating rounds: takumi floor p50 %s ms (%s renders/s with %d clients), renderhook renderType=takumi p50 %s ms (%s/s), the Chromium path p50 %s ms (%s/s); "+
+			"takumi is %.1f× faster than the Chromium path sequentially and %.1f× in throughput. Of renderhook's takumi p50, %s ms is what it recorded for the render (template, the helper round trip), the rest HTTP, auth, rate limit, credits and the recording transaction. The takumi helper renders at most %d at once (GOMAXPROCS).",
+		fmtFig(t.FloorSeq.P50), fmtFig(t.FloorPerSec), c, fmtFig(t.ServerSeq.P50), fmtFig(t.ServerPerSec), fmtFig(t.ChromiumSeq.P50), fmtFig(t.ChromiumPerSec),
+		t.ChromiumSeq.P50/t.ServerSeq.P50, t.ServerPerSec/t.ChromiumPerSec, fmtFig(t.ServerRenderP50), takumi.Config{}.WithDefaults().MaxConcurrent))
+	return nil
+}
