@@ -191,7 +191,7 @@ func TestConsolePreviewRateLimited(t *testing.T) {
 	}
 	cookie, _ := e.session(tok)
 	tpl := e.call(201, "POST", "/api/templates", tok, templateBody("limited", true)).json(t)["id"].(string)
-	pg := e.call(201, "POST", "/api/pages", tok, map[string]any{"templateId": tpl}).json(t)["id"].(string)
+	pg := e.call(201, "POST", "/api/pages", tok, map[string]any{"templateId": tpl, "publish": true}).json(t)["id"].(string)
 	preview := func() response {
 		return e.do(request{method: "GET", target: "/ui/preview/" + pg, header: http.Header{"Cookie": {"rh_ui_session=" + cookie}}})
 	}

@@ -153,10 +153,6 @@ func setParsed[T any](parse func(any) (T, error), f func(st *v1State, v T)) func
 	}
 }
 
-func setNumber(f func(o *URLOptions, n float64)) func(*v1State, any) error {
-	return func(st *v1State, v any) error { f(st.o, v.(float64)); return nil }
-}
-
 // ms is an integer option in milliseconds.
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
