@@ -83,16 +83,24 @@ func newV1Site(t *testing.T) *v1Site {
 		site.mu.Unlock()
 		site.got <- struct{}{}
 	})
+	site.Server = serveAllowed(t, mux)
+	return site
+}
+
+// serveAllowed serves h on v1Allowed, the address the v1 tests' egress
+// guard lets renders reach, until the test ends.
+func serveAllowed(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", v1Allowed+":0")
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
 	}
-	site.Server = httptest.NewUnstartedServer(mux)
-	site.Listener.Close()
-	site.Listener = ln
-	site.Start()
-	t.Cleanup(site.Close)
-	return site
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (s *v1Site) pageHits() int {

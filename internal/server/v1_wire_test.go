@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -48,15 +47,8 @@ func newHeldPages(t *testing.T, names ...string) *heldPages {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = io.WriteString(w, v1Page)
 	})
-	ln, err := net.Listen("tcp", v1Allowed+":0")
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
-	}
-	h.Server = httptest.NewUnstartedServer(mux)
-	h.Listener.Close()
-	h.Listener = ln
-	h.Start()
-	t.Cleanup(func() {
+	h.Server = serveAllowed(t, mux)
+	t.Cleanup(func() { // before the server closes, which waits for held requests
 		for _, ch := range h.release {
 			select {
 			case <-ch:
@@ -64,7 +56,6 @@ func newHeldPages(t *testing.T, names ...string) *heldPages {
 				close(ch)
 			}
 		}
-		h.Close()
 	})
 	return h
 }
