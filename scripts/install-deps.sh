@@ -40,11 +40,16 @@ if [ -f "$takumi_dir/package-lock.json" ]; then
       exit 1
     fi
   fi
-  stamp="$takumi_dir/node_modules/.package-lock.json"
-  if [ ! -f "$stamp" ] || [ "$takumi_dir/package-lock.json" -nt "$stamp" ]; then
-    echo "install-deps: npm ci for the takumi helper" >&2
-    (cd "$takumi_dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  # npm ci wherever a pinned package-lock.json's node_modules is missing or
+  # older than it: the takumi helper, and Urlbox's official SDK that
+  # internal/server's TestUrlboxSDKRenderLink signs links with.
+  for dir in "$takumi_dir" "$(dirname "$takumi_dir")/../server/testdata/urlbox-sdk"; do
+    stamp="$dir/node_modules/.package-lock.json"
+    if [ -f "$dir/package-lock.json" ] && { [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; }; then
+      echo "install-deps: npm ci in $dir" >&2
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi
 
 # The user Chromium runs as when renderhook runs as root (--chromium-user's

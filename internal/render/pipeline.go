@@ -274,11 +274,26 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render, 
 // transaction, at the River priority the space's backlog gives it
 // (backlogPriority).
 func (s *Service) enqueue(ctx context.Context, rec *store.Render, opts any, l *store.RequestLog, status int, job func(priority int) river.JobArgs) error {
+	rec.Status = store.RenderQueued
+	return s.recordWithJob(ctx, rec, opts, l, status, func(ctx context.Context, tx store.Tx) (river.JobArgs, error) {
+		prio, err := backlogPriority(ctx, tx, rec.SpaceID)
+		if err != nil {
+			return nil, err
+		}
+		return job(prio), nil
+	})
+}
+
+// recordWithJob records an unfinished render (queued, or a handed-off
+// sync render rendering) with its options, its log entry (answered
+// status) and the job job makes, in one transaction.
+func (s *Service) recordWithJob(ctx context.Context, rec *store.Render, opts any, l *store.RequestLog, status int,
+	job func(ctx context.Context, tx store.Tx) (river.JobArgs, error)) error {
 	b, err := json.Marshal(opts)
 	if err != nil {
 		return fmt.Errorf("encode options: %w", err)
 	}
-	rec.Status, rec.Options = store.RenderQueued, string(b)
+	rec.Options = string(b)
 	l = logEntry(l, rec, status, time.Now().UTC())
 	l.CallbackStatus = store.CallbackPending
 	wctx := context.WithoutCancel(ctx)
@@ -289,11 +304,11 @@ func (s *Service) enqueue(ctx context.Context, rec *store.Render, opts any, l *s
 		if err := tx.CreateRequestLog(wctx, l); err != nil {
 			return err
 		}
-		prio, err := backlogPriority(wctx, tx, rec.SpaceID)
+		args, err := job(wctx, tx)
 		if err != nil {
 			return err
 		}
-		return s.cfg.Queue.InsertTx(wctx, tx, job(prio))
+		return s.cfg.Queue.InsertTx(wctx, tx, args)
 	})
 	if err != nil {
 		return fmt.Errorf("queue render: %w", err)

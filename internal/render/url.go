@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -152,27 +151,10 @@ func (s *Service) handOffLimit() time.Duration {
 // scheduled at rescueAt: the job renders it again only if nothing
 // recorded its outcome by then (a crash, a shutdown).
 func (s *Service) handOff(ctx context.Context, rec *store.Render, req URLRenderRequest, start, rescueAt time.Time) error {
-	b, err := json.Marshal(req.Options)
-	if err != nil {
-		return fmt.Errorf("encode options: %w", err)
-	}
-	rec.Status, rec.Options, rec.StartedAt = store.RenderRendering, string(b), &start
-	l := logEntry(req.Log, rec, http.StatusTemporaryRedirect, time.Now().UTC())
-	l.CallbackStatus = store.CallbackPending
-	wctx := context.WithoutCancel(ctx)
-	err = s.cfg.Store.InTx(wctx, func(tx store.Tx) error {
-		if err := tx.CreateRender(wctx, rec); err != nil {
-			return err
-		}
-		if err := tx.CreateRequestLog(wctx, l); err != nil {
-			return err
-		}
-		return s.cfg.Queue.InsertTx(wctx, tx, URLAsyncArgs{asyncJob{RenderID: rec.ID, At: rescueAt}})
+	rec.Status, rec.StartedAt = store.RenderRendering, &start
+	return s.recordWithJob(ctx, rec, req.Options, req.Log, http.StatusTemporaryRedirect, func(context.Context, store.Tx) (river.JobArgs, error) {
+		return URLAsyncArgs{asyncJob{RenderID: rec.ID, At: rescueAt}}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("record handed-off render: %w", err)
-	}
-	return nil
 }
 
 // finishHandedOff records a handed-off render's outcome as an async

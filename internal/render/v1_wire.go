@@ -41,29 +41,13 @@ var v1WireRows = []v1Option{
 				o.ResponseType = ResponseJSON
 			}
 		})},
-	{OptionSpec: OptionSpec{Name: "download", Type: TypeString, Max: maxV1Filename, Family: FamilyOutput, Supported: true,
-		Doc: "Answer the file with Content-Disposition: attachment and this filename (with response_type binary)."},
-		set: func(st *v1State, v any) error {
-			name := v.(string)
-			if msg := checkFilename(name); msg != "" {
-				return optErr("download", "%s", msg)
-			}
-			st.o.Download = name
-			return nil
-		}},
+	wireString("download", FamilyOutput, maxV1Filename, "Answer the file with Content-Disposition: attachment and this filename (with response_type binary).",
+		checkFilename, func(o *URLOptions, s string) { o.Download = s }),
 	{OptionSpec: OptionSpec{Name: "skip_webhooks", Type: TypeBoolean, Default: false, Family: FamilyWebhooks, Supported: true,
 		Doc: "Send no webhook for this render, neither to webhook_url nor to the space's endpoints (it is still stored, logged and billed)."},
 		set: setBool(func(o *URLOptions, b bool) { o.SkipWebhooks = b })},
-	{OptionSpec: OptionSpec{Name: "custom_id", Type: TypeString, Max: maxV1CustomID, Family: FamilyWebhooks, Supported: true,
-		Doc: "Your own id for the render (one line), kept with it and echoed as customId in its answers, status and webhooks."},
-		set: func(st *v1State, v any) error {
-			s := v.(string)
-			if msg := oneLine(s); msg != "" {
-				return optErr("custom_id", "%s", msg)
-			}
-			st.o.CustomID = s
-			return nil
-		}},
+	wireString("custom_id", FamilyWebhooks, maxV1CustomID, "Your own id for the render (one line), kept with it and echoed as customId in its answers, status and webhooks.",
+		oneLine, func(o *URLOptions, s string) { o.CustomID = s }),
 	{OptionSpec: OptionSpec{Name: "json", Type: TypeBoolean, Default: false, Family: FamilyOutput, Supported: true,
 		Doc: "Urlbox's older name for response_type json."},
 		set: func(st *v1State, v any) error {
@@ -84,6 +68,23 @@ var v1WireRows = []v1Option{
 	{OptionSpec: OptionSpec{Name: "unique", Type: TypeString, Max: maxV1Unique, Family: FamilyCache, Supported: true,
 		Doc: "Any value (a UUID, a timestamp): requests with different values never answer each other from the cache."},
 		set: setString(func(o *URLOptions, s string) { o.Unique = s })},
+}
+
+// wireString is a string option of at most maxLen bytes that sets a
+// URLOptions field; check, when set, refuses a value with the message it
+// returns ("" accepts).
+func wireString(name string, f Family, maxLen int, doc string, check func(string) string, set func(o *URLOptions, s string)) v1Option {
+	if check == nil {
+		check = func(string) string { return "" }
+	}
+	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeString, Max: float64(maxLen), Family: f, Supported: true, Doc: doc},
+		set: func(st *v1State, v any) error {
+			if msg := check(v.(string)); msg != "" {
+				return optErr(name, "%s", msg)
+			}
+			set(st.o, v.(string))
+			return nil
+		}}
 }
 
 // checkFilename refuses a download filename that is empty, has a path

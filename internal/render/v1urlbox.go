@@ -39,17 +39,7 @@ func reqBool(name string, f Family, doc string, set func(r *browser.URLRequest, 
 // reqString is a string option of at most maxLen bytes; check, when set,
 // refuses a value with the message it returns ("" accepts).
 func reqString(name string, f Family, maxLen int, doc string, check func(string) string, set func(r *browser.URLRequest, s string)) v1Option {
-	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeString, Max: float64(maxLen), Family: f, Supported: true, Doc: doc},
-		set: func(st *v1State, v any) error {
-			s := v.(string)
-			if check != nil {
-				if msg := check(s); msg != "" {
-					return optErr(name, "%s", msg)
-				}
-			}
-			set(st.r, s)
-			return nil
-		}}
+	return wireString(name, f, maxLen, doc, check, func(o *URLOptions, s string) { set(&o.Request, s) })
 }
 
 // reqInt is an integer option from lo to hi.

@@ -83,16 +83,24 @@ func newV1Site(t *testing.T) *v1Site {
 		site.mu.Unlock()
 		site.got <- struct{}{}
 	})
+	site.Server = serveAllowed(t, mux)
+	return site
+}
+
+// serveAllowed serves h on v1Allowed, the address the v1 tests' egress
+// guard lets renders reach, until the test ends.
+func serveAllowed(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", v1Allowed+":0")
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
 	}
-	site.Server = httptest.NewUnstartedServer(mux)
-	site.Listener.Close()
-	site.Listener = ln
-	site.Start()
-	t.Cleanup(site.Close)
-	return site
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (s *v1Site) pageHits() int {
@@ -284,7 +292,7 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	})
 	m := r.json(t)
 	renderID, _ := m["renderId"].(string)
-	if m["status"] != "created" || renderID == "" || m["statusUrl"] != e.base+"/v1/render/"+renderID {
+	if m["status"] != "waiting" || renderID == "" || m["statusUrl"] != e.base+"/v1/render/"+renderID {
 		t.Fatalf("201 answer %s", r.body)
 	}
 	st := e.waitV1(renderID)
@@ -342,7 +350,7 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	}
 	// POST /v1/render is the same as /v1/render/async.
 	r = e.mustDo(201, "POST", "/v1/render", e.token, map[string]any{"html": "<b>x</b>"})
-	if r.json(t)["status"] != "created" {
+	if r.json(t)["status"] != "waiting" {
 		t.Fatalf("POST /v1/render: %s", r.body)
 	}
 	// Other spaces cannot see the render.
@@ -351,13 +359,13 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 }
 
 // waitV1 polls a v1 render's status until it has finished, and returns
-// it; on the way it may only be created or pending.
+// it; on the way it may only be waiting, active or delayed.
 func (e *env) waitV1(renderID string) map[string]any {
 	e.t.Helper()
 	var st map[string]any
 	eventually(e.t, 60*time.Second, "v1 render "+renderID+" unfinished", func() bool {
 		st = e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).json(e.t)
-		if s := st["status"]; s != "created" && s != "pending" && s != "succeeded" && s != "failed" {
+		if s := st["status"]; s != "waiting" && s != "active" && s != "delayed" && s != "succeeded" && s != "failed" {
 			e.t.Fatalf("status %v", st)
 		}
 		return st["status"] == "succeeded" || st["status"] == "failed"
