@@ -132,10 +132,20 @@ type (
 			EndTime   *string `json:"endTime"`
 		} `json:"meta"`
 	}
+	// v1ArtifactsDoc is what save_html, save_mhtml, save_markdown,
+	// save_metadata and metadata add to a succeeded render's answer.
+	v1ArtifactsDoc struct {
+		HTMLURL     string            `json:"htmlUrl,omitempty" doc:"The page's HTML (save_html)."`
+		MHTMLURL    string            `json:"mhtmlUrl,omitempty" doc:"The page as MHTML (save_mhtml)."`
+		MarkdownURL string            `json:"markdownUrl,omitempty" doc:"Markdown of the page's main content (save_markdown)."`
+		MetadataURL string            `json:"metadataUrl,omitempty" doc:"The page's metadata as JSON (save_metadata)."`
+		Metadata    map[string]string `json:"metadata,omitempty" doc:"The page's metadata (metadata: true): title, description, ogTitle, twitterCard, favicon, …"`
+	}
 	v1SyncDoc struct {
 		RenderURL  string `json:"renderUrl"`
 		Size       int64  `json:"size"`
 		RenderTime int64  `json:"renderTime" doc:"Milliseconds."`
+		v1ArtifactsDoc
 	}
 	v1AsyncDoc struct {
 		Status    string `json:"status" enum:"created,succeeded" doc:"succeeded when answered from the cache."`
@@ -143,6 +153,7 @@ type (
 		StatusURL string `json:"statusUrl"`
 		RenderURL string `json:"renderUrl,omitempty"`
 		Size      int64  `json:"size,omitempty"`
+		v1ArtifactsDoc
 	}
 	v1StatusDoc struct {
 		RenderID  string      `json:"renderId"`
@@ -150,6 +161,7 @@ type (
 		RenderURL string      `json:"renderUrl,omitempty"`
 		Size      int64       `json:"size,omitempty"`
 		Error     *messageDoc `json:"error,omitempty"`
+		v1ArtifactsDoc
 	}
 	templateListDoc struct {
 		Data []templateJSON `json:"data"`
@@ -307,7 +319,7 @@ func v1Ops() []apidoc.Operation {
 	}
 	signed := apidoc.Operation{Method: "GET", Pattern: "/v1/{renderKey}/{token}/{format}", Tag: "v1",
 		Summary: "A signed render link (Urlbox's construction)",
-		Description: "token is hex(HMAC-SHA256(render secret, raw query)); the format segment (png, jpeg, jpg, webp, pdf) is not signed. " +
+		Description: "token is hex(HMAC-SHA256(render secret, raw query)); the format segment (png, jpeg, jpg, webp, avif, pdf, html, mhtml, md) is not signed. " +
 			"Answered from the cache for ttl (default 30 days).",
 		Params: apidoc.V1QueryParams(),
 		Responses: append([]apidoc.Response{
