@@ -88,8 +88,9 @@ func (s *Server) v1Signed(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.Set("Content-Type", rec.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(data)))
+	fileHeaders(h, rec.BlobKey) // html, mhtml and md renders are sandboxed
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data) // #nosec G705 -- a rendered file, sent with its own image or PDF Content-Type
+	_, _ = w.Write(data) // #nosec G705 -- a rendered file, sent with its own Content-Type; page text sandboxed by fileHeaders
 	return nil
 }
 
