@@ -57,7 +57,13 @@ require (
 require golang.org/x/net v0.62.0
 
 require (
+	// html-to-markdown v2 (maintained, CommonMark, absolute links via
+	// WithDomain, cancellable by context) makes the v1 md format and
+	// save_markdown (internal/browser/urlextract.go).
 	github.com/JohannesKaufmann/html-to-markdown/v2 v2.5.2
+	// gen2brain/avif (libavif in wasm under wazero) decodes avif renders
+	// in tests only; it lost the encoder benchmark to avifenc
+	// (docs/BENCHMARKS.md).
 	github.com/gen2brain/avif v0.4.4
 	github.com/gen2brain/webp v0.5.5
 	golang.org/x/image v0.48.0

@@ -133,11 +133,21 @@ type (
 			EndTime   *string `json:"endTime"`
 		} `json:"meta"`
 	}
+	// v1ArtifactsDoc is what save_html, save_mhtml, save_markdown,
+	// save_metadata and metadata add to a succeeded render's answer.
+	v1ArtifactsDoc struct {
+		HTMLURL     string            `json:"htmlUrl,omitempty" doc:"The page's HTML (save_html)."`
+		MHTMLURL    string            `json:"mhtmlUrl,omitempty" doc:"The page as MHTML (save_mhtml)."`
+		MarkdownURL string            `json:"markdownUrl,omitempty" doc:"Markdown of the page's main content (save_markdown)."`
+		MetadataURL string            `json:"metadataUrl,omitempty" doc:"The page's metadata as JSON (save_metadata)."`
+		Metadata    map[string]string `json:"metadata,omitempty" doc:"The page's metadata (metadata: true): title, description, ogTitle, twitterCard, favicon, …"`
+	}
 	v1SyncDoc struct {
 		RenderURL  string `json:"renderUrl"`
 		Size       int64  `json:"size"`
 		RenderTime int64  `json:"renderTime" doc:"Milliseconds."`
 		CustomID   string `json:"customId,omitempty" doc:"The request's custom_id."`
+		v1ArtifactsDoc
 	}
 	v1AsyncDoc struct {
 		Status    string      `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"succeeded when answered from the cache."`
@@ -147,6 +157,7 @@ type (
 		Size      int64       `json:"size,omitempty"`
 		Error     *messageDoc `json:"error,omitempty"`
 		CustomID  string      `json:"customId,omitempty" doc:"The request's custom_id."`
+		v1ArtifactsDoc
 	}
 	v1StatusDoc struct {
 		RenderID  string      `json:"renderId"`
@@ -155,6 +166,7 @@ type (
 		Size      int64       `json:"size,omitempty"`
 		Error     *messageDoc `json:"error,omitempty"`
 		CustomID  string      `json:"customId,omitempty" doc:"The request's custom_id."`
+		v1ArtifactsDoc
 	}
 	templateListDoc struct {
 		Data []templateJSON `json:"data"`

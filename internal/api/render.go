@@ -161,16 +161,22 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", blob.ContentType(key))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if blob.Untrusted(key) {
-		// A page's HTML served from renderhook's origin must not run
-		// there: no script, no same-origin access, no loads.
-		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:")
-		// Its images and styles must not learn the signed URL.
-		w.Header().Set("Referrer-Policy", "no-referrer")
-	}
+	fileHeaders(w.Header(), key)
 	// Files never change once written; the signature is the capability.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", time.Time{}, f)
 	return nil
+}
+
+// fileHeaders sets the headers every stored file is served with: no type
+// sniffing, and for a page's own text (HTML, MHTML, Markdown) a sandbox,
+// so that markup served from renderhook's origin cannot run there (no
+// script, no same-origin access) nor tell the URL it was served under to
+// what it loads.
+func fileHeaders(h http.Header, key string) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	if blob.Untrusted(key) {
+		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:")
+		h.Set("Referrer-Policy", "no-referrer")
+	}
 }

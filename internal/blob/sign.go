@@ -106,3 +106,19 @@ func Untrusted(key string) bool {
 	}
 	return false
 }
+
+// The endings of a v1 render's artifacts: each is stored under the
+// render's file key with its ending in place of the file's extension, so
+// it belongs to the space the file does.
+const (
+	ArtifactHTML     = ".html"
+	ArtifactMHTML    = ".mhtml"
+	ArtifactMarkdown = ".md"
+	ArtifactMetadata = ".metadata.json"
+)
+
+// ArtifactKey is the key of the artifact with ending of the file stored
+// under fileKey.
+func ArtifactKey(fileKey, ending string) string {
+	return strings.TrimSuffix(fileKey, path.Ext(fileKey)) + ending
+}

@@ -160,23 +160,22 @@ func (r *urlRun) extract(ctx context.Context) (*Extracted, error) {
 		return nil, nil
 	}
 	out := &Extracted{}
-	var err error
-	if e.HTML {
-		if out.HTML, err = r.pageHTML(ctx); err != nil {
+	for _, t := range []struct {
+		on   bool
+		dst  *[]byte
+		take func(context.Context) ([]byte, error)
+	}{{e.HTML, &out.HTML, r.pageHTML}, {e.MHTML, &out.MHTML, r.pageMHTML}, {e.Markdown, &out.Markdown, r.pageMarkdown}} {
+		if !t.on {
+			continue
+		}
+		data, err := t.take(ctx)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if e.MHTML {
-		if out.MHTML, err = r.pageMHTML(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if e.Markdown {
-		if out.Markdown, err = r.pageMarkdown(ctx); err != nil {
-			return nil, err
-		}
+		*t.dst = data
 	}
 	if e.Metadata {
+		var err error
 		if out.Metadata, err = r.pageMetadata(ctx); err != nil {
 			return nil, err
 		}

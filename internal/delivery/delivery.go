@@ -22,6 +22,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/webhook"
@@ -295,6 +296,37 @@ func SucceededPayload(renderID, renderURL string, size int64, start, end time.Ti
 // WithRenderURL returns the render.succeeded payload with its renderUrl
 // replaced, every other byte as SucceededPayload made it.
 func WithRenderURL(payload []byte, renderURL string) ([]byte, error) {
+	return withResult(payload, func(r *resultJSON) error { r.RenderURL = renderURL; return nil })
+}
+
+// WithFileURLs returns the render.succeeded payload with its renderUrl,
+// and each artifact URL it has, made anew by fileURL from the render's
+// file key (an artifact's key is blob.ArtifactKey of it), every other
+// byte as SucceededPayload made it.
+func WithFileURLs(payload []byte, key string, fileURL func(key string) (string, error)) ([]byte, error) {
+	return withResult(payload, func(r *resultJSON) error {
+		var err error
+		if r.RenderURL, err = fileURL(key); err != nil {
+			return err
+		}
+		for _, a := range []struct {
+			u      *string
+			ending string
+		}{{&r.HTMLURL, blob.ArtifactHTML}, {&r.MHTMLURL, blob.ArtifactMHTML}, {&r.MarkdownURL, blob.ArtifactMarkdown}, {&r.MetadataURL, blob.ArtifactMetadata}} {
+			if *a.u == "" {
+				continue
+			}
+			if *a.u, err = fileURL(blob.ArtifactKey(key, a.ending)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// withResult decodes a render.succeeded payload, changes its result and
+// encodes it again.
+func withResult(payload []byte, change func(r *resultJSON) error) ([]byte, error) {
 	var p succeeded
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("decode render.succeeded payload: %w", err)
@@ -302,7 +334,9 @@ func WithRenderURL(payload []byte, renderURL string) ([]byte, error) {
 	if p.Event != EventRenderSucceeded {
 		return nil, fmt.Errorf("payload of %q is not a render.succeeded", p.Event)
 	}
-	p.Result.RenderURL = renderURL
+	if err := change(&p.Result); err != nil {
+		return nil, fmt.Errorf("make file URLs: %w", err)
+	}
 	return compact(p), nil
 }
 

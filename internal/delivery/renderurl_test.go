@@ -267,3 +267,25 @@ func TestWithRenderURL(t *testing.T) {
 		}
 	}
 }
+
+// TestWithFileURLs checks that a render.succeeded's renderUrl and each
+// artifact URL it names are made anew from the file's key (an artifact's
+// from its own key), artifacts it does not name stay absent, and every
+// other byte is as SucceededPayload made it.
+func TestWithFileURLs(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	x := Extra{Format: "png", Metadata: testMetadata, HTMLURL: "https://old.example/a.html", MarkdownURL: "https://old.example/a.md",
+		PageMetadata: json.RawMessage(`{"title":"t"}`)}
+	fresh := func(k string) (string, error) { return "https://new.example/" + k + "?sig=1", nil }
+	got, err := WithFileURLs(SucceededPayload("r1", "https://old.example/a.png", 10, at, at, x), "spc/2026/r1.png", fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.HTMLURL, x.MarkdownURL = "https://new.example/spc/2026/r1.html?sig=1", "https://new.example/spc/2026/r1.md?sig=1"
+	if want := SucceededPayload("r1", "https://new.example/spc/2026/r1.png?sig=1", 10, at, at, x); !bytes.Equal(got, want) {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if _, err := WithFileURLs(FailedPayload("r1", "boom", at, at, x), "k.png", fresh); err == nil {
+		t.Error("render.failed: no error")
+	}
+}

@@ -176,16 +176,13 @@ func (w *worker) urlFresh(m *Message) bool {
 }
 
 // freshRenderURL returns d's payload to send: a render.succeeded's with a
-// renderUrl made now from the render's file key, anything else as stored.
+// renderUrl (and artifact URLs) made now from the render's file key,
+// anything else as stored.
 func (w *worker) freshRenderURL(ctx context.Context, d *store.Delivery, key string) ([]byte, error) {
 	if w.s.cfg.Files == nil || d.Event != EventRenderSucceeded || key == "" {
 		return d.Payload, nil
 	}
-	u, err := w.s.cfg.Files.FileURL(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("make renderUrl: %w", err)
-	}
-	return WithRenderURL(d.Payload, u)
+	return WithFileURLs(d.Payload, key, func(k string) (string, error) { return w.s.cfg.Files.FileURL(ctx, k) })
 }
 
 // secrets returns the signing secrets: the endpoint's own, or the space's

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strings"
 
+	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -22,10 +21,10 @@ import (
 
 // The endings of the artifacts' keys, in place of the file's extension.
 const (
-	htmlSuffix     = ".html"
-	mhtmlSuffix    = ".mhtml"
-	markdownSuffix = ".md"
-	metadataSuffix = ".metadata.json"
+	htmlSuffix     = blob.ArtifactHTML
+	mhtmlSuffix    = blob.ArtifactMHTML
+	markdownSuffix = blob.ArtifactMarkdown
+	metadataSuffix = blob.ArtifactMetadata
 )
 
 // Artifacts is what a v1 answer and its render.succeeded webhook add to
@@ -55,11 +54,8 @@ func (a *Artifacts) Fields(body map[string]any) {
 	}
 }
 
-// artifactKey is the key of a render's artifact: its file's key with
-// suffix in place of the extension.
-func artifactKey(fileKey, suffix string) string {
-	return strings.TrimSuffix(fileKey, path.Ext(fileKey)) + suffix
-}
+// artifactKey is the key of a render's artifact.
+func artifactKey(fileKey, suffix string) string { return blob.ArtifactKey(fileKey, suffix) }
 
 // storeArtifacts puts what the browser extracted beside the render's file.
 func (s *Service) storeArtifacts(ctx context.Context, rec *store.Render, ex *browser.Extracted) error {

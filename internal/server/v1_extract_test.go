@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,15 @@ func TestV1ExtractEndToEnd(t *testing.T) {
 	}
 	if p.Result.HTMLURL != htmlURL || p.Result.MarkdownURL != mdURL || p.Result.Metadata["urlResolved"] != site.URL+"/" || p.Metadata["orderId"] != "o-9" {
 		t.Fatalf("webhook %s", hk.body)
+	}
+
+	// A signed link to an html render answers the page sandboxed too.
+	sp := e.space1()
+	q := "url=" + url.QueryEscape(site.URL+"/")
+	lr := e.get("/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, q) + "/html?" + q)
+	if lr.status != 200 || !strings.Contains(string(lr.body), "<h1>v1</h1>") || lr.header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.HasPrefix(lr.header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("signed html link: %d %v %.200s", lr.status, lr.header, lr.body)
 	}
 
 	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"html": "<main><h1>Hello</h1><p>world</p></main>", "format": "md"})
