@@ -204,3 +204,18 @@ func FuzzParseProxy(f *testing.F) {
 		}
 	})
 }
+
+func TestURLRequestNavValidate(t *testing.T) {
+	for name, req := range map[string]URLRequest{
+		"socks proxy":       {Proxy: "socks5://127.0.0.1:1080"},
+		"proxy path":        {Proxy: "http://p.example:3128/x"},
+		"proxy port":        {Proxy: "http://p.example:0"},
+		"platform newline":  {Platform: "Mac\nIntel"},
+		"platform too long": {Platform: strings.Repeat("x", maxPlatformLen+1)},
+	} {
+		req.URL, req.Format = "http://example.com/", FormatPNG
+		if err := req.withDefaults().validate(); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("%s: validate = %v, want ErrBadRequest", name, err)
+		}
+	}
+}

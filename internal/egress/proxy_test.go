@@ -26,12 +26,19 @@ type proxyFixture struct {
 
 func newProxy(t *testing.T, g *Guard, deny func(string) error) *proxyFixture {
 	t.Helper()
+	return newProxyWith(t, ProxyConfig{Guard: g, Deny: deny})
+}
+
+// newProxyWith starts a proxy of cfg that records its refusals.
+func newProxyWith(t *testing.T, cfg ProxyConfig) *proxyFixture {
+	t.Helper()
 	f := &proxyFixture{}
-	p, err := NewProxy(ProxyConfig{Guard: g, Deny: deny, OnRefused: func(hp string, err error) {
+	cfg.OnRefused = func(hp string, err error) {
 		f.mu.Lock()
 		f.refused = append(f.refused, hp)
 		f.mu.Unlock()
-	}})
+	}
+	p, err := NewProxy(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +68,20 @@ func (f *proxyFixture) client(srv *httptest.Server) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 5 * time.Second}
 }
 
+// wantBody GETs path of srv through the proxy and checks the body.
+func (f *proxyFixture) wantBody(t *testing.T, srv *httptest.Server, path, want string) {
+	t.Helper()
+	resp, err := f.client(srv).Get(srv.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s through the proxy: %v", srv.URL, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != want {
+		t.Errorf("GET %s: body %q, want %q", srv.URL, body, want)
+	}
+}
+
 func TestProxyForwardsAllowed(t *testing.T) {
 	t.Parallel()
 	var forwarded sync.Map
@@ -74,15 +95,7 @@ func TestProxyForwardsAllowed(t *testing.T) {
 	f := newProxy(t, newGuard(t, "127.0.0.0/8", Config{}), nil)
 
 	for _, srv := range []*httptest.Server{plain.Server, tlsSrv} {
-		resp, err := f.client(srv).Get(srv.URL + "/x")
-		if err != nil {
-			t.Fatalf("GET %s through the proxy: %v", srv.URL, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(body) != "ok" {
-			t.Errorf("GET %s: body %q", srv.URL, body)
-		}
+		f.wantBody(t, srv, "/x", "ok")
 	}
 	if v, _ := forwarded.Load("/x"); v != "" {
 		t.Errorf("the proxy told the server about itself: %q", v)

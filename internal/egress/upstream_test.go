@@ -16,19 +16,7 @@ import (
 // upstreamProxy is a Proxy chained to up.
 func upstreamProxy(t *testing.T, g *Guard, up *url.URL) *proxyFixture {
 	t.Helper()
-	f := &proxyFixture{}
-	p, err := NewProxy(ProxyConfig{Guard: g, Upstream: func() *url.URL { return up },
-		OnRefused: func(hp string, err error) {
-			f.mu.Lock()
-			f.refused = append(f.refused, hp)
-			f.mu.Unlock()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	f.Proxy = p
-	return f
+	return newProxyWith(t, ProxyConfig{Guard: g, Upstream: func() *url.URL { return up }})
 }
 
 // TestProxyUpstream checks that with an upstream every request, plain and
@@ -46,15 +34,7 @@ func TestProxyUpstream(t *testing.T) {
 	f := upstreamProxy(t, newGuard(t, "127.0.0.0/8", Config{}), up)
 
 	for _, srv := range []*httptest.Server{plain.Server, tlsSrv} {
-		resp, err := f.client(srv).Get(srv.URL + "/x")
-		if err != nil {
-			t.Fatalf("GET %s through the chain: %v", srv.URL, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(body) != "ok /x" {
-			t.Errorf("%s: body %q", srv.URL, body)
-		}
+		f.wantBody(t, srv, "/x", "ok /x")
 	}
 	targets, auths := fwd.Seen()
 	tlsHost := strings.TrimPrefix(tlsSrv.URL, "https://")

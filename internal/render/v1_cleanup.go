@@ -38,7 +38,7 @@ var v1CleanupNavRows = []v1Option{
 				r.Timeout = d
 			}
 		}),
-	reqString("proxy", FamilyRequest, maxV1Proxy, "Load the page through this HTTP proxy, http://user:pass@host:port; its address must pass the egress policy.",
+	reqString("proxy", FamilyRequest, maxV1Proxy, "Load the page through this HTTP proxy: the http scheme, then user:pass@host:port; its address must pass the egress policy.",
 		func(s string) string {
 			if _, err := browser.ParseProxy(s); err != nil {
 				return err.Error()
