@@ -5,6 +5,11 @@ go 1.26.8
 require (
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
 	github.com/chromedp/chromedp v0.14.2
+	// webp encodes the images redrawn in Go (img_fit contain/fill, img_pad,
+	// stitch, watermark) when the format is webp: libwebp built to wasm and
+	// run by wazero (no cgo; a system libwebp.so is used if one loads).
+	// The first encode compiles the module (about 3 s), later ones reuse it.
+	github.com/gen2brain/webp v0.5.5
 	github.com/google/uuid v1.6.0
 	// pgx/v5 (pgxpool) is the PostgreSQL driver of the store, and the pool
 	// River's riverpgxv5 shares for jobs inserted in the store's transactions.
@@ -36,6 +41,9 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
 	go.opentelemetry.io/proto/otlp v1.11.0
+	// x/image: high-quality resampling (img_fit fill) and the embedded Go
+	// fonts and OpenType rasteriser that draw the watermark.
+	golang.org/x/image v0.48.0
 	google.golang.org/protobuf v1.36.12
 	modernc.org/sqlite v1.61.1
 )
@@ -65,8 +73,6 @@ require (
 	// in tests only; it lost the encoder benchmark to avifenc
 	// (docs/BENCHMARKS.md).
 	github.com/gen2brain/avif v0.4.4
-	github.com/gen2brain/webp v0.5.5
-	golang.org/x/image v0.48.0
 )
 
 require (

@@ -249,6 +249,12 @@ func TestRenderURLLazyLoad(t *testing.T) {
 	if s.hitsOf("/blue.png") == 0 {
 		t.Error("the lazy image was never fetched")
 	}
+	// A viewport capture scrolled by scroll_to stays there after the
+	// lazyload scroll.
+	_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, LazyLoad: true, ScrollTo: "5900"})
+	wantSize(t, img, 400, 300)
+	wantPixel(t, img, 50, 150, blue)   // css 6050
+	wantPixel(t, img, 200, 250, green) // css 6150
 }
 
 // TestRenderURLWatermark checks that the watermark changes the pixels of

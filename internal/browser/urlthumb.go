@@ -33,7 +33,7 @@ const (
 
 // scrollThrough scrolls the page down by ScrollIncrement (full pages) or,
 // for LazyLoad, by ScrollIncrement or the viewport's height, to its bottom
-// and back to the top. The bottom is where the page ended before the
+// and back to where it was. The bottom is where the page ended before the
 // scroll, unless AllowInfinite lets it follow the page as it grows; never
 // below MaxHeight or maxCaptureHeight, and at most maxScrollSteps steps.
 func (r *urlRun) scrollThrough(ctx context.Context) error {
@@ -53,12 +53,12 @@ func (r *urlRun) scrollThrough(ctx context.Context) error {
 	if req.MaxHeight > 0 {
 		limit = float64(req.MaxHeight)
 	}
+	var at struct{ X, Y, H float64 }
+	if err := evaluate(ctx, `({X: scrollX, Y: scrollY, H: document.documentElement.scrollHeight})`, &at); err != nil {
+		return fmt.Errorf("scroll: measure page: %w", err)
+	}
 	if !req.AllowInfinite {
-		var h float64
-		if err := evaluate(ctx, `document.documentElement.scrollHeight`, &h); err != nil {
-			return fmt.Errorf("scroll: measure page: %w", err)
-		}
-		limit = min(limit, h)
+		limit = min(limit, at.H)
 	}
 	for y := step; y <= maxScrollSteps*step; y += step {
 		more, err := r.scrollStep(ctx, y, limit)
@@ -69,7 +69,9 @@ func (r *urlRun) scrollThrough(ctx context.Context) error {
 			break
 		}
 	}
-	if err := evaluate(ctx, `window.scrollTo(0, 0)`, nil); err != nil {
+	// Back where it was (the top, or where scroll_to put it).
+	back := fmt.Sprintf(`window.scrollTo(%d, %d)`, int(at.X), int(at.Y))
+	if err := evaluate(ctx, back, nil); err != nil {
 		return fmt.Errorf("scroll back: %w", err)
 	}
 	return nil
