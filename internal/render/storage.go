@@ -135,7 +135,7 @@ func (s *Service) sealStorage(o *StorageOptions, renderID string) error {
 	if !s.cfg.Sealer.Enabled() {
 		return errorf("option \"s3_secret\" (or \"s3_presigned_url\") on an async render needs the server's storage credentials key (--storage-credentials-key); render synchronously, or set the space's storage (PUT /api/storage)")
 	}
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(c) //nolint:gosec // G117: marshalled only to be sealed on the next line, never stored or sent as is
 	v, err := s.cfg.Sealer.Seal(string(b), renderID)
 	if err != nil {
 		return fmt.Errorf("seal storage credentials: %w", err)

@@ -133,7 +133,7 @@ var v1StorageRows = []v1Option{
 			return ""
 		},
 		func(o *StorageOptions, s string) { o.PresignedURL = s }),
-	withThen(storeString("cdn_host", 253, "The host of renderUrl instead of the bucket's (https://cdn_host/key), for a CDN in front of your bucket.",
+	withThen(storeString("cdn_host", 253, "The host of renderUrl instead of the bucket's (renderUrl is then cdn_host/key over https), for a CDN in front of your bucket.",
 		func(_ *v1State, s string) string {
 			h := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://"), "/")
 			if !blob.ValidHostPort(h) {
