@@ -138,8 +138,11 @@ var consoleRows = map[string]authRow{
 	"GET /ui/webhooks/deliveries/{id}":            {right: 200},
 	"POST /ui/webhooks/deliveries/{id}/redeliver": {right: 303, body: form},
 
-	"GET /ui/usage":            {right: 200},
-	"GET /ui/templates":        {right: 200},
+	"GET /ui/usage":     {right: 200},
+	"GET /ui/templates": {right: 200},
+	"POST /ui/templates/{id}/render-type": {right: 303, body: func(*fixture) any {
+		return url.Values{"renderType": {"auto"}}
+	}},
 	"GET /ui/pages/{id}":       {right: 200},
 	"GET /ui/preview/{pageId}": {right: 200},
 
@@ -304,7 +307,7 @@ func (f *fixture) fill(t *testing.T, pattern string) string {
 			v = f.delivery
 		case seg == "{id}" && (prefix == "/api/webhooks" || prefix == "/ui/webhooks"):
 			v = e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/fresh", "description": marker}).json(t)["id"].(string)
-		case seg == "{id}" && prefix == "/api/templates":
+		case seg == "{id}" && (prefix == "/api/templates" || prefix == "/ui/templates"):
 			v = e.call(201, "POST", "/api/templates", f.tokA, templateBody("fresh "+marker, true)).json(t)["id"].(string)
 		case seg == "{id}" && (prefix == "/api/pages" || prefix == "/ui/pages"):
 			v = e.call(201, "POST", "/api/pages", f.tokA, map[string]any{

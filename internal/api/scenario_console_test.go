@@ -78,6 +78,11 @@ var consoleScenarios = []scenario{
 		contains: []string{"<h1>Usage</h1>", "<h2>Credits</h2>"}},
 	{name: "templates", method: "GET", url: "/ui/templates", auth: sessionA, status: 200,
 		contains: []string{"{page}"}, notContains: []string{"{pageB}"}},
+	{name: "set a template's renderer", method: "POST", url: "/ui/templates/{tpl}/render-type", auth: sessionA, form: true, body: "renderType=html",
+		status: 303, headers: withHeaders(map[string]string{"Location": "/ui/templates?done=render-type"}), changed: []string{"templates"}},
+	{name: "set a renderer that does not exist", method: "POST", url: "/ui/templates/{tpl}/render-type", auth: sessionA, form: true, body: "renderType=gpu",
+		status: 422, contains: []string{"The renderer must be html, takumi or auto; nothing was changed."}, notContains: []string{"gpu"}},
+	notInSpace("set B's template's renderer", "POST", "/ui/templates/{tplB}/render-type"),
 	{name: "page", method: "GET", url: "/ui/pages/{page}", auth: sessionA, status: 200, contains: []string{"{page}"}},
 	notInSpace("B's page", "GET", "/ui/pages/{pageB}"),
 	// A preview is a render of the draft, recorded as any other (before
