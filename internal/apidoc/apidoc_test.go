@@ -40,6 +40,8 @@ func sample(o V1Option) (value any, format string) {
 	switch o.Name {
 	case "webhook_url":
 		return "https://hooks.example.com/x", format
+	case "proxy":
+		return "http://user:pass@proxy.example.com:3128", format
 	case "pdf_page_size":
 		return "a4", format
 	case "pdf_page_range":
