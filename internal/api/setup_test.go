@@ -62,7 +62,24 @@ func (b *fakeBrowser) Render(_ context.Context, req browser.Request) (*browser.R
 
 func (b *fakeBrowser) RenderURL(_ context.Context, req browser.URLRequest) (*browser.URLResult, error) {
 	b.urlRenders.Add(1)
-	return &browser.URLResult{Result: fakeResult(req.Format), Status: http.StatusOK, FinalURL: req.URL}, nil
+	res := fakeResult(req.Format)
+	// What Chromium extracts, as little of it as a fake needs.
+	if x := req.Extract; x.HTML || x.MHTML || x.Markdown || x.Metadata {
+		res.Extracted = &browser.Extracted{}
+		if x.HTML {
+			res.Extracted.HTML = []byte("<p>fake</p>")
+		}
+		if x.MHTML {
+			res.Extracted.MHTML = []byte("MIME-Version: 1.0\r\n\r\nfake")
+		}
+		if x.Markdown {
+			res.Extracted.Markdown = []byte("fake\n")
+		}
+		if x.Metadata {
+			res.Extracted.Metadata = &browser.PageMetadata{Title: "fake"}
+		}
+	}
+	return &browser.URLResult{Result: res, Status: http.StatusOK, FinalURL: req.URL}, nil
 }
 
 // env is a handler-level renderhook: the real API and console handlers on

@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 94
+const minAccepted = 125
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -105,6 +105,20 @@ var sdkOverrides = map[string]map[string]any{
 	"clip":                     {"clip": "0,0,100,100"},
 	"scroll_to":                {"scroll_to": "100"},
 	"redirect_after":           {"redirect_after": 60},
+	// Options that go with another (Urlbox's too), given their companion.
+	"img_fit":            {"img_fit": "cover", "thumb_width": 100, "thumb_height": 100},
+	"img_position":       {"img_position": "top", "img_fit": "cover", "thumb_width": 100, "thumb_height": 100},
+	"img_bg":             {"img_bg": "#ffffff", "img_pad": "4"},
+	"max_width":          {"max_width": 800, "full_page": true, "full_width": true},
+	"full_page_mode":     {"full_page_mode": "stitch", "full_page": true},
+	"max_section_height": {"max_section_height": 512, "full_page": true, "full_page_mode": "stitch"},
+	"detect_full_height": {"detect_full_height": true, "full_page": true},
+	"allow_infinite":     {"allow_infinite": true, "lazyload": true},
+	"pdf_dpi":            {"pdf_dpi": 96, "format": "pdf"},
+	"watermark_bgcolor":  {"watermark_bgcolor": "#000000", "watermark_text": "sdk"},
+	"watermark_opacity":  {"watermark_opacity": 0.5, "watermark_text": "sdk"},
+	"watermark_position": {"watermark_position": "center", "watermark_text": "sdk"},
+	"proxy":              {"proxy": "http://user:pass@proxy.example.com:3128"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

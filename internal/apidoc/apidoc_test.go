@@ -42,6 +42,14 @@ func sample(o V1Option) (value any, format string) {
 		return "https://hooks.example.com/x", format
 	case "proxy":
 		return "http://user:pass@proxy.example.com:3128", format
+	case "s3_bucket":
+		return "my-bucket", format
+	case "s3_endpoint":
+		return "https://s3.example.com", format
+	case "s3_presigned_url":
+		return "https://s3.example.com/bucket/key.png?X-Amz-Signature=x", format
+	case "cdn_host":
+		return "cdn.example.com", format
 	case "pdf_page_size":
 		return "a4", format
 	case "pdf_page_range":
@@ -74,6 +82,18 @@ var companions = map[string]map[string]any{
 	"watermark_opacity":  {"watermark_text": "x"},
 	"watermark_size":     {"watermark_text": "x"},
 	"watermark_position": {"watermark_text": "x"},
+	// The storage options go with use_s3 (or a presigned URL).
+	"s3_path":             {"use_s3": true},
+	"s3_bucket":           {"use_s3": true},
+	"no_suffix":           {"use_s3": true},
+	"s3_endpoint":         {"use_s3": true},
+	"s3_region":           {"use_s3": true},
+	"s3_key":              {"use_s3": true, "s3_secret": "secret"},
+	"s3_secret":           {"use_s3": true, "s3_key": "key"},
+	"s3_private_bucket":   {"use_s3": true},
+	"s3_force_path_style": {"use_s3": true},
+	"s3_storageclass":     {"use_s3": true},
+	"cdn_host":            {"use_s3": true},
 }
 
 func parse(t *testing.T, opts map[string]any) error {
