@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // maxFrame bounds a response frame (an image) from the helper.
