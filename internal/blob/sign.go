@@ -44,9 +44,10 @@ func (s *Signer) WithBucket(b Bucket) *Signer {
 
 // FileURL returns the URL a client fetches the file stored under key
 // from: the bucket's own (presigned or public) when it makes them, else
-// renderhook's signed /files/ URL.
+// renderhook's signed /files/ URL. A page's own text (html, mhtml, md;
+// Untrusted) is always renderhook's, served sandboxed.
 func (s *Signer) FileURL(ctx context.Context, key string) (string, error) {
-	if s.urler != nil {
+	if s.urler != nil && !Untrusted(key) {
 		return s.urler.URL(ctx, key)
 	}
 	return s.SignedURL(key), nil
@@ -56,7 +57,10 @@ func (s *Signer) FileURL(ctx context.Context, key string) (string, error) {
 // to make a URL, it answers the signed /files/ URL, which serves the same
 // file from the bucket. Prefer FileURL where a context is at hand.
 func (s *Signer) URL(key string) string {
-	if s.urler != nil {
+	// A page's own text (html, mhtml, md) is always served by renderhook,
+	// sandboxed (api fileHeaders): a bucket's presigned URL would serve it
+	// without those headers.
+	if s.urler != nil && !Untrusted(key) {
 		if u, err := s.urler.URL(context.Background(), key); err == nil {
 			return u
 		}
