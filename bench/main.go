@@ -23,6 +23,12 @@
 //
 //	go run ./bench [-quick] [-webhooks-only] [-out bench/results/latest.json] [-docs docs/BENCHMARKS.md]
 //	               [-svg docs/bench-latency.svg] [-cpuprofile FILE] [-webhook-cpuprofile FILE]
+//	go run ./bench [-quick] -takumi-only [-cpuprofile FILE]
+//
+// -takumi-only measures the takumi side alone (its floor, renderType=takumi
+// and the Chromium path, in the same alternating rounds as the full run),
+// prints its checks and writes no results files; with -cpuprofile it
+// profiles an extra, unmeasured renderType=takumi 4-client phase.
 //
 // Results go to stdout as a table, to -out as JSON (with the raw samples),
 // and into the marked section of -docs with an SVG chart. A missed target
@@ -62,6 +68,7 @@ type options struct {
 	cpuprofile        string
 	webhookCPUProfile string
 	observabilityOnly bool
+	takumiOnly        bool
 	gotenberg         string
 	postgres          string
 }
@@ -75,6 +82,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.docs, "docs", "docs/BENCHMARKS.md", "Markdown file whose bench section is regenerated (\"\" to skip)")
 	fs.StringVar(&o.svg, "svg", "docs/bench-latency.svg", "SVG latency chart (\"\" to skip)")
 	fs.BoolVar(&o.observabilityOnly, "observability-only", false, "measure only what metrics and tracing cost a render; writes no results files")
+	fs.BoolVar(&o.takumiOnly, "takumi-only", false, "measure only the takumi side (floor, renderType=takumi, the Chromium path); writes no results files")
 	fs.BoolVar(&o.webhooksOnly, "webhooks-only", false, "measure webhook delivery only, skipping the renders; writes no results files")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of an extra, unmeasured renderhook 4-client phase to this file")
 	fs.StringVar(&o.webhookCPUProfile, "webhook-cpuprofile", "", "write a CPU profile of an extra, unmeasured webhook throughput phase to this file")
@@ -144,6 +152,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	if o.observabilityOnly {
 		return runObservabilityOnly(ctx, rh, p, logger, progress, stdout)
+	}
+	if o.takumiOnly {
+		return runTakumiOnly(ctx, rh, p, o.cpuprofile, progress, stdout)
 	}
 	var rep *report
 	if o.webhooksOnly {

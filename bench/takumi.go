@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/takumi"
@@ -149,5 +152,43 @@ func addTakumi(ctx context.Context, rep *report, p plan, rh *renderhookSide, htm
 			"takumi is %.1f× faster than the Chromium path sequentially and %.1f× in throughput. Of renderhook's takumi p50, %s ms is what it recorded for the render (template, the helper round trip), the rest HTTP, auth, rate limit, credits and the recording transaction. The takumi helper renders at most %d at once (GOMAXPROCS).",
 		fmtFig(t.FloorSeq.P50), fmtFig(t.FloorPerSec), c, fmtFig(t.ServerSeq.P50), fmtFig(t.ServerPerSec), fmtFig(t.ChromiumSeq.P50), fmtFig(t.ChromiumPerSec),
 		t.ChromiumSeq.P50/t.ServerSeq.P50, t.ServerPerSec/t.ChromiumPerSec, fmtFig(t.ServerRenderP50), takumi.Config{}.WithDefaults().MaxConcurrent))
+	return nil
+}
+
+// runTakumiOnly is -takumi-only: the takumi side alone, printed, no
+// results files; with profile set, a CPU profile of an extra, unmeasured
+// renderType=takumi phase.
+func runTakumiOnly(ctx context.Context, rh *renderhookSide, p plan, profile string, progress func(string, ...any), stdout io.Writer) error {
+	html, err := referenceHTML()
+	if err != nil {
+		return err
+	}
+	rep := &report{}
+	load := loadAvg()
+	if err := addTakumi(ctx, rep, p, rh, html, progress); err != nil {
+		return err
+	}
+	if rep.Takumi == nil {
+		return errors.New(strings.Join(rep.Notes, "; "))
+	}
+	if profile != "" {
+		tk := *rh
+		tk.renderType = "takumi"
+		progress("profiling renderhook renderType=takumi, %d renders by %d clients -> %s", p.Conc, p.Clients, profile)
+		if err := profileRenderhook(ctx, &tk, p, profile); err != nil {
+			return err
+		}
+	}
+	t := rep.Takumi
+	fmt.Fprintf(stdout, "takumi only (%s), load %.2f -> %.2f\n", p.Mode, load[0], loadAvg()[0])
+	fmt.Fprintf(stdout, "  floor       p50 %.2f ms  p95 %.2f ms  %.1f renders/s\n", t.FloorSeq.P50, t.FloorSeq.P95, t.FloorPerSec)
+	fmt.Fprintf(stdout, "  renderhook  p50 %.2f ms  p95 %.2f ms  %.1f renders/s (recorded render p50 %.0f ms)\n", t.ServerSeq.P50, t.ServerSeq.P95, t.ServerPerSec, t.ServerRenderP50)
+	fmt.Fprintf(stdout, "  chromium    p50 %.2f ms  p95 %.2f ms  %.1f renders/s\n", t.ChromiumSeq.P50, t.ChromiumSeq.P95, t.ChromiumPerSec)
+	for _, c := range rep.Checks {
+		fmt.Fprintf(stdout, "%s  %s: %s (target %s)\n", c.verdict(), c.Name, c.valueText(), c.targetText())
+	}
+	if profile != "" {
+		fmt.Fprintf(stdout, "cpu profile: %s (renderType=takumi %d-client phase, not part of the figures; Go process only)\n", profile, p.Clients)
+	}
 	return nil
 }

@@ -93,6 +93,7 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, r.cfg.Node, err)
 	}
+	growPipe(stdout) // raw pixels are megabytes: fewer, larger reads
 	go p.readLoop(bufio.NewReaderSize(stdout, 256<<10))
 	t := time.NewTimer(r.cfg.StartTimeout)
 	defer t.Stop()
@@ -146,7 +147,7 @@ func (p *proc) readFrames(rd *bufio.Reader) error {
 		if n < 7 || n > maxFrame {
 			return fmt.Errorf("bad frame length %d", n)
 		}
-		frame := make([]byte, n)
+		frame := getFrame(int(n))
 		if _, err := io.ReadFull(rd, frame); err != nil {
 			return fmt.Errorf("read: %w", err)
 		}
@@ -291,4 +292,29 @@ func (w *limitedWriter) Write(b []byte) (int, error) {
 		w.buf.Write(b[:min(len(b), room)])
 	}
 	return len(b), nil
+}
+
+// Frames of raw pixels (megabytes each) are reused: a raw render's frame
+// goes back once it is encoded (putFrame), the next large one takes it.
+const pooledFrame = 1 << 20
+
+var framePool sync.Pool // of *[]byte
+
+func getFrame(n int) []byte {
+	if n >= pooledFrame {
+		if b, ok := framePool.Get().(*[]byte); ok && cap(*b) >= n {
+			return (*b)[:n]
+		}
+		// Room for the header too: what comes back is the body, frame[7:].
+		return make([]byte, n, n+64)
+	}
+	return make([]byte, n)
+}
+
+// putFrame returns a frame's bytes (or a slice of them) for reuse; the
+// caller keeps no reference to them.
+func putFrame(b []byte) {
+	if cap(b) >= pooledFrame {
+		framePool.Put(&b)
+	}
 }

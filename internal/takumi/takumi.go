@@ -291,7 +291,16 @@ func (r *Renderer) Render(ctx context.Context, req Request) ([]byte, error) {
 		r.failures.Add(1)
 		return nil, err
 	}
+	raw := req.Format == "png" && req.Width > 0 && req.Height > 0 && req.Width*req.Height <= maxRawPixels
+	if raw {
+		req.Format = "raw" // encoded here (png.go)
+	}
 	img, err := r.renderOn(ctx, p, req)
+	if err == nil && raw {
+		pix := img
+		img, err = encodePNG(pix, req.Width, req.Height)
+		putFrame(pix)
+	}
 	if err != nil {
 		r.failures.Add(1)
 		return nil, err

@@ -4,13 +4,16 @@
 // Protocol, on stdin/stdout, every frame is a 4-byte big-endian length and
 // then that many bytes:
 //   request : JSON {"id": n, "html": "...", "width": w, "height": h,
-//                   "format": "png"|"jpeg"|"webp", "quality": q,
+//                   "format": "png"|"jpeg"|"webp"|"raw", "quality": q,
 //                   "images": [{"src": url, "data": base64}]}
 //             (takumi itself fetches nothing: the Go side fetches a
 //             template's images through the egress guard and sends them)
 //   response: 4-byte id, 1-byte status (0 ok, 1 error, 2 unsupported),
 //             2-byte renders in flight when this one began, then the image
-//             bytes or a UTF-8 error message.
+//             bytes or a UTF-8 error message. "raw" is takumi's straight
+//             RGBA pixels, width x height x 4 bytes, which the Go side
+//             encodes as PNG (internal/takumi/png.go: faster than takumi's
+//             own encoder).
 // The first response, id 0, says the helper is ready (fonts registered).
 // Fonts are the files named in TAKUMI_FONTS, separated by newlines.
 // When stdin ends the helper finishes what is in flight and exits.
@@ -21,7 +24,7 @@ const { Renderer } = require('@takumi-rs/core');
 const { fromHtml } = require('@takumi-rs/helpers/html');
 
 const out = process.stdout;
-const formats = new Set(['png', 'jpeg', 'webp']);
+const formats = new Set(['png', 'jpeg', 'webp', 'raw']);
 
 function send(id, status, inflight, body) {
   const head = Buffer.alloc(11);
@@ -29,7 +32,9 @@ function send(id, status, inflight, body) {
   head.writeUInt32BE(id, 4);
   head.writeUInt8(status, 8);
   head.writeUInt16BE(Math.min(inflight, 65535), 9);
-  out.write(Buffer.concat([head, body]));
+  // Two writes, not a copy of the body (raw pixels are megabytes).
+  out.write(head);
+  out.write(body);
 }
 
 async function main() {
