@@ -149,7 +149,7 @@ func addTakumi(ctx context.Context, rep *report, p plan, rh *renderhookSide, htm
 	)
 	rep.Notes = append(rep.Notes, fmt.Sprintf(
 		"takumi side, in the same session as the Chromium path, alternating rounds: takumi floor p50 %s ms (%s renders/s with %d clients), renderhook renderType=takumi p50 %s ms (%s/s), the Chromium path p50 %s ms (%s/s); "+
-			"takumi is %.1f× faster than the Chromium path sequentially and %.1f× in throughput. Of renderhook's takumi p50, %s ms is what it recorded for the render (template, the helper round trip), the rest HTTP, auth, rate limit, credits and the recording transaction. The takumi helper renders at most %d at once (GOMAXPROCS).",
+			"takumi is %.1f× faster than the Chromium path sequentially and %.1f× in throughput. Of renderhook's takumi p50, %s ms is what it recorded for the render (template, the helper round trip), the rest HTTP, auth, rate limit, credits and the recording transaction. The takumi helper renders at most %d at once (Config.MaxConcurrent: twice GOMAXPROCS, at least 4), on as many libuv threads; PNG is encoded by renderhook from takumi's raw pixels (internal/takumi/png.go).",
 		fmtFig(t.FloorSeq.P50), fmtFig(t.FloorPerSec), c, fmtFig(t.ServerSeq.P50), fmtFig(t.ServerPerSec), fmtFig(t.ChromiumSeq.P50), fmtFig(t.ChromiumPerSec),
 		t.ChromiumSeq.P50/t.ServerSeq.P50, t.ServerPerSec/t.ChromiumPerSec, fmtFig(t.ServerRenderP50), takumi.Config{}.WithDefaults().MaxConcurrent))
 	return nil

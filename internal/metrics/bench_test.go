@@ -16,7 +16,7 @@ func BenchmarkRenderPath(b *testing.B) {
 	m := metrics.New(metrics.Config{})
 	m.AddRoutes("GET /api/render/{pageId}", "POST /api/render")
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.Render(metrics.KindPage, "png", "ok", 20*time.Millisecond)
+		m.Render(metrics.KindPage, "png", "chromium", "ok", 20*time.Millisecond)
 		m.TabWait(metrics.KindPage, time.Millisecond)
 	}))
 	req := httptest.NewRequest(http.MethodGet, "/api/render/pg_1", nil)

@@ -64,8 +64,8 @@ var renderBuckets = []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60
 func New(cfg Config) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), routes: http.NewServeMux()}
 	f := factory{m.reg}
-	m.renderDur = f.histogram("renderhook_render_duration_seconds", "Time from taking a render to its answer from the browser (tab wait, template, capture), by kind, format and outcome.", renderBuckets, "kind", "format", "outcome")
-	m.renders = f.counter("renderhook_renders_total", "Renders by kind, format and outcome.", "kind", "format", "outcome")
+	m.renderDur = f.histogram("renderhook_render_duration_seconds", "Time from taking a render to its answer from its renderer (Chromium: tab wait, template, capture; takumi: slot wait, images, the helper), by kind, format, renderer and outcome.", renderBuckets, "kind", "format", "renderer", "outcome")
+	m.renders = f.counter("renderhook_renders_total", "Renders by kind, format, renderer (chromium, takumi) and outcome.", "kind", "format", "renderer", "outcome")
 	m.cacheHits = f.counter("renderhook_render_cache_hits_total", "Requests answered from an earlier render's file.", "kind")
 	m.tabWait = f.histogram("renderhook_browser_tab_wait_seconds", "Time a render waited for a tab (its render slot).", renderBuckets, "kind")
 	m.deliveries = f.counter("renderhook_webhook_deliveries_total", "Webhook delivery attempts (and deliveries parked by the breaker) by outcome and status class.", "outcome", "status_class")
@@ -125,10 +125,11 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Render counts one finished render: kind is KindPage or KindURL, format
-// the browser format, outcome one of Outcome's words.
-func (m *Metrics) Render(kind, format, outcome string, took time.Duration) {
-	m.renderDur.WithLabelValues(kind, format, outcome).Observe(took.Seconds())
-	m.renders.WithLabelValues(kind, format, outcome).Inc()
+// the browser format, renderer the one that made it (store.RendererChromium
+// or store.RendererTakumi), outcome one of Outcome's words.
+func (m *Metrics) Render(kind, format, renderer, outcome string, took time.Duration) {
+	m.renderDur.WithLabelValues(kind, format, renderer, outcome).Observe(took.Seconds())
+	m.renders.WithLabelValues(kind, format, renderer, outcome).Inc()
 }
 
 // TabWait records how long a render of kind waited for its tab.

@@ -55,8 +55,8 @@ func TestFamilies(t *testing.T) {
 	}})
 	m.AddParked(func() int { return 1 })
 	m.AddRoutes("GET /api/render/{pageId}", "POST /v1/render/sync")
-	m.Render(metrics.KindPage, "png", "ok", 40*time.Millisecond)
-	m.Render(metrics.KindURL, "pdf", "timeout", 2*time.Second)
+	m.Render(metrics.KindPage, "png", "chromium", "ok", 40*time.Millisecond)
+	m.Render(metrics.KindURL, "pdf", "takumi", "timeout", 2*time.Second)
 	m.TabWait(metrics.KindPage, time.Millisecond)
 	m.DeliveryAttempt(store.DeliverySucceeded, store.DeliveryAttempt{StatusCode: 204, DurationMs: 12})
 	m.DeliveryAttempt(store.DeliveryFailed, store.DeliveryAttempt{StatusCode: 503, DurationMs: 30})
@@ -84,8 +84,8 @@ func TestFamilies(t *testing.T) {
 
 	text := scrape(t, m)
 	requireLines(t, text,
-		`renderhook_render_duration_seconds_bucket{format="png",kind="page",outcome="ok",le="0.05"} 1`,
-		`renderhook_renders_total{format="pdf",kind="url",outcome="timeout"} 1`,
+		`renderhook_render_duration_seconds_bucket{format="png",kind="page",outcome="ok",renderer="chromium",le="0.05"} 1`,
+		`renderhook_renders_total{format="pdf",kind="url",outcome="timeout",renderer="takumi"} 1`,
 		`renderhook_browser_tab_wait_seconds_count{kind="page"} 1`,
 		`renderhook_render_cache_hits_total{kind="url"} 1`,
 		`renderhook_browser_tabs{state="busy"} 3`,

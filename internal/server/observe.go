@@ -16,6 +16,7 @@ import (
 	"github.com/renderhook/renderhook/internal/callback"
 	"github.com/renderhook/renderhook/internal/metrics"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/takumi"
 	"github.com/renderhook/renderhook/internal/tracing"
 )
 
@@ -78,7 +79,7 @@ func (b observedBrowser) RenderURL(ctx context.Context, req browser.URLRequest) 
 func (b observedBrowser) finish(ctx context.Context, span trace.Span, kind, format string, start, acquired, built time.Time, out string) {
 	end := time.Now()
 	if b.m != nil {
-		b.m.Render(kind, format, out, end.Sub(start))
+		b.m.Render(kind, format, store.RendererChromium, out, end.Sub(start))
 		if !acquired.IsZero() {
 			b.m.TabWait(kind, acquired.Sub(start))
 		}
@@ -95,6 +96,32 @@ func (b observedBrowser) finish(ctx context.Context, span trace.Span, kind, form
 	}
 	_, c := b.tr.Start(ctx, "browser.capture", trace.WithTimestamp(capStart))
 	c.End(trace.WithTimestamp(end))
+}
+
+// observedTakumi is the takumi renderer as the render service sees it,
+// with the same render metrics as the browser's (renderer="takumi") and a
+// span per render: the time from taking the render (its slot wait, its
+// images' fetching, the helper) to its answer.
+type observedTakumi struct {
+	r  *takumi.Renderer
+	m  *metrics.Metrics // nil: metrics off
+	tr trace.Tracer
+}
+
+func (o observedTakumi) Render(ctx context.Context, req takumi.Request) ([]byte, error) {
+	start := time.Now()
+	ctx, span := o.tr.Start(ctx, "takumi.render", trace.WithAttributes(
+		attribute.String("render.kind", metrics.KindPage), attribute.String("render.format", req.Format)))
+	b, err := o.r.Render(ctx, req)
+	out := outcome(err, nil)
+	if o.m != nil {
+		o.m.Render(metrics.KindPage, req.Format, store.RendererTakumi, out, time.Since(start))
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("render.outcome", out))
+	}
+	tracing.End(span, err)
+	return b, err //nolint:wrapcheck // takumi's own error, unchanged: the render service tests its sentinels
 }
 
 // outcome is a render's outcome label: ok, client_error (the request or

@@ -561,7 +561,7 @@ func (s *Server) initServices(ctx context.Context) error {
 	rcfg := render.Config{Store: st, Browser: ob, URLBrowser: ob, Bucket: s.Bucket, Signer: s.Signer, Queue: s.Queue, Notify: s.Notify, Limits: s.cfg.Template,
 		Egress: s.Guard, Sealer: ring, Logger: s.log}
 	if s.Takumi != nil {
-		rcfg.Takumi = s.Takumi
+		rcfg.Takumi = observedTakumi{r: s.Takumi, m: s.Metrics, tr: s.tracing.Tracer()}
 	}
 	if f := s.cfg.RenderFollowUp; f != nil {
 		rcfg.Queue, rcfg.Notify = f, f

@@ -223,3 +223,28 @@ func TestTakumiKilledMidBurst(t *testing.T) {
 		t.Fatalf("usage: %d succeeded, %d failed; want %d and %d", succeeded, failed, 1+ok+5, burst-ok)
 	}
 }
+
+// TestTakumiRenderMetrics: takumi's renders are in the render metrics as
+// the browser's are, told apart by their renderer label, each counted
+// once, by format and outcome.
+func TestTakumiRenderMetrics(t *testing.T) {
+	e := startTakumiServer(t, server.Config{Browser: browser.Config{MaxTabs: 2}})
+	_, pageID := e.cardPage(e.token, map[string]any{"renderType": "takumi"})
+	for _, q := range []string{"", "?format=webp", "?format=png", "?renderType=html"} {
+		e.mustDo(200, "GET", "/api/render/"+pageID+q, e.token, nil)
+	}
+	want := map[string]float64{
+		`renderhook_renders_total{format="png",kind="page",outcome="ok",renderer="takumi"}`:                   2,
+		`renderhook_renders_total{format="webp",kind="page",outcome="ok",renderer="takumi"}`:                  1,
+		`renderhook_renders_total{format="png",kind="page",outcome="ok",renderer="chromium"}`:                 1,
+		`renderhook_render_duration_seconds_count{format="png",kind="page",outcome="ok",renderer="takumi"}`:   2,
+		`renderhook_render_duration_seconds_count{format="webp",kind="page",outcome="ok",renderer="takumi"}`:  1,
+		`renderhook_render_duration_seconds_count{format="png",kind="page",outcome="ok",renderer="chromium"}`: 1,
+	}
+	text := waitMetrics(t, e.base, want)
+	for s, n := range want {
+		if v, _ := sample(text, s); v != n {
+			t.Errorf("%s = %v, want %v", s, v, n)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,8 @@ func (r *Renderer) spawn(ctx context.Context) (*proc, error) {
 	// The helper outlives ctx (which bounds only its start): kill ends it.
 	cmd := exec.CommandContext(context.WithoutCancel(ctx), r.cfg.Node, filepath.Join(r.cfg.HelperDir, "helper.js")) //nolint:gosec // the configured node binary runs our own helper script
 	cmd.Dir = r.cfg.HelperDir
-	cmd.Env = append(os.Environ(), "TAKUMI_FONTS="+strings.Join(r.cfg.Fonts, "\n"))
+	cmd.Env = append(os.Environ(), "TAKUMI_FONTS="+strings.Join(r.cfg.Fonts, "\n"),
+		"UV_THREADPOOL_SIZE="+strconv.Itoa(r.cfg.MaxConcurrent)) // a libuv thread per render in flight
 	p := &proc{cmd: cmd, peak: &r.peak, pending: map[uint32]chan result{}, dead: make(chan struct{}), ready: make(chan result, 1)}
 	p.stderr = &limitedWriter{max: 64 << 10}
 	cmd.Stderr = p.stderr

@@ -52,7 +52,11 @@ type Config struct {
 	// HelperDir holds helper.js and its node_modules (default: the
 	// directory of this package's source, then ./internal/takumi/helper).
 	HelperDir string
-	// MaxConcurrent bounds renders in flight (default: GOMAXPROCS, at least 2).
+	// MaxConcurrent bounds renders in flight (default: twice GOMAXPROCS,
+	// at least 4). takumi renders off Node's JS thread, on libuv's thread
+	// pool, which the helper is given as many threads as this: with more
+	// renders in flight than cores, one's drawing overlaps another's
+	// framing and PNG encoding, and the helper never waits on the pipe.
 	MaxConcurrent int
 	// Timeout bounds one render, queueing excluded (default 10s).
 	Timeout time.Duration
@@ -82,7 +86,7 @@ func (c Config) WithDefaults() Config {
 		c.HelperDir = defaultHelperDir()
 	}
 	if c.MaxConcurrent <= 0 {
-		c.MaxConcurrent = max(runtime.GOMAXPROCS(0), 2)
+		c.MaxConcurrent = max(2*runtime.GOMAXPROCS(0), 4)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
