@@ -54,7 +54,7 @@ func encodePNG(pix []byte, w, h int) ([]byte, error) {
 		plte, trns := make([]byte, 0, 3*len(pal)), make([]byte, 0, len(pal))
 		translucent := false
 		for _, c := range pal {
-			plte = append(plte, byte(c), byte(c>>8), byte(c>>16))
+			plte = append(plte, byte(c), byte(c>>8), byte(c>>16)) //nolint:gosec // the bytes of a little-endian RGBA colour
 			trns = append(trns, byte(c>>24))
 			translucent = translucent || byte(c>>24) != 0xff
 		}
@@ -151,9 +151,9 @@ func (sc *scratch) index(pix []byte, w, h int) (pal []uint32, opaque bool) {
 						return nil, isOpaque(pix)
 					}
 					pal = append(pal, c)
-					keys[hsh], slots[hsh] = c, uint16(len(pal))
+					keys[hsh], slots[hsh] = c, uint16(len(pal)) //nolint:gosec // at most 256
 				}
-				prev, prevIdx = c, byte(slots[hsh]-1)
+				prev, prevIdx = c, byte(slots[hsh]-1) //nolint:gosec // 0..255: a palette index
 				pair = uint64(prev) | uint64(prev)<<32
 			}
 			dst[x] = prevIdx

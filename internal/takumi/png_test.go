@@ -123,7 +123,7 @@ func TestPNGAsTakumiDraws(t *testing.T) {
 			for x := range a.Bounds().Dx() {
 				ca := color.NRGBAModel.Convert(a.At(x, y)).(color.NRGBA)
 				cb := color.NRGBAModel.Convert(b.At(x, y)).(color.NRGBA)
-				if ca != cb && !(ca.A == 0 && cb.A == 0) {
+				if ca != cb && (ca.A != 0 || cb.A != 0) {
 					t.Fatalf("%s: pixel %d,%d: takumi's %v, ours %v", name, x, y, ca, cb)
 				}
 			}
