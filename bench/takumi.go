@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +63,32 @@ type takumiResults struct {
 	// HelperRenders counts the renders the server's takumi helper made:
 	// every renderType=takumi render of the run (checked).
 	HelperRenders int64 `json:"helperRenders"`
+	// CPU time per render in the 4-client rounds, ms: the helper's (the
+	// floor's own helper, the server's) and this Go process's (which
+	// hosts the floor's driver, the server with its River jobs, and the
+	// HTTP clients), over each side's rounds. Less sensitive to a busy
+	// machine than the wall-clock figures.
+	FloorHelperCPUMs  float64 `json:"floorHelperCpuMsPerRender"`
+	FloorGoCPUMs      float64 `json:"floorGoCpuMsPerRender"`
+	ServerHelperCPUMs float64 `json:"renderhookHelperCpuMsPerRender"`
+	ServerGoCPUMs     float64 `json:"renderhookGoCpuMsPerRender"`
+}
+
+// pidCPU is the CPU time (user and system) process pid has used, from
+// /proc/pid/stat; 0 when it cannot be read.
+func pidCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	i := bytes.LastIndexByte(b, ')')
+	if err != nil || i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	sy, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+sy) * (time.Second / 100) // USER_HZ, 100 on Linux
 }
 
 // measureTakumi runs the three sides in alternating rounds.
@@ -104,15 +133,28 @@ func measureTakumi(ctx context.Context, p plan, rh *renderhookSide, html string,
 	}
 	walls := make([]time.Duration, len(sides))
 	counts := make([]int, len(sides))
+	helperCPU, goCPU := make([]time.Duration, len(sides)), make([]time.Duration, len(sides))
+	helpers := []*takumi.Renderer{tr, rh.srv.Takumi, nil}
 	for range p.Conc / p.ConcRound {
 		for i, s := range sides {
+			h0, g0 := time.Duration(0), processCPU()
+			if helpers[i] != nil {
+				h0 = pidCPU(helpers[i].PID())
+			}
 			ph, err := runPhase(ctx, s, formatPNG, p.ConcRound, p.Clients)
 			if err != nil {
 				return nil, err
 			}
+			goCPU[i] += processCPU() - g0
+			if helpers[i] != nil {
+				helperCPU[i] += pidCPU(helpers[i].PID()) - h0
+			}
 			walls[i] += ph.wall
 			counts[i] += len(ph.latMs)
 		}
+	}
+	perRender := func(d []time.Duration, i int) float64 {
+		return round2(float64(d[i].Microseconds()) / 1000 / float64(max(counts[i], 1)))
 	}
 	perSec := func(i int) float64 { return round2(float64(counts[i]) / walls[i].Seconds()) }
 	_, recorded, _, err := rh.timings(ctx, ids)
@@ -123,6 +165,8 @@ func measureTakumi(ctx context.Context, p plan, rh *renderhookSide, html string,
 		FloorSeq: summarize(seq[0]), ServerSeq: summarize(seq[1]), ChromiumSeq: summarize(seq[2]),
 		FloorPerSec: perSec(0), ServerPerSec: perSec(1), ChromiumPerSec: perSec(2),
 		ServerRenderP50: summarize(recorded).P50, HelperRenders: rh.srv.Takumi.Stats().Renders - before,
+		FloorHelperCPUMs: perRender(helperCPU, 0), FloorGoCPUMs: perRender(goCPU, 0),
+		ServerHelperCPUMs: perRender(helperCPU, 1), ServerGoCPUMs: perRender(goCPU, 1),
 	}
 	if want := int64(p.Warmup + p.Seq + p.Conc); res.HelperRenders != want {
 		return nil, fmt.Errorf("the server's takumi helper made %d renders, want %d: some renderType=takumi renders did not use it", res.HelperRenders, want)
@@ -152,6 +196,9 @@ func addTakumi(ctx context.Context, rep *report, p plan, rh *renderhookSide, htm
 			"takumi is %.1f× faster than the Chromium path sequentially and %.1f× in throughput. Of renderhook's takumi p50, %s ms is what it recorded for the render (template, the helper round trip), the rest HTTP, auth, rate limit, credits and the recording transaction. The takumi helper renders at most %d at once (Config.MaxConcurrent: twice GOMAXPROCS, at least 4), on as many libuv threads; PNG is encoded by renderhook from takumi's raw pixels (internal/takumi/png.go).",
 		fmtFig(t.FloorSeq.P50), fmtFig(t.FloorPerSec), c, fmtFig(t.ServerSeq.P50), fmtFig(t.ServerPerSec), fmtFig(t.ChromiumSeq.P50), fmtFig(t.ChromiumPerSec),
 		t.ChromiumSeq.P50/t.ServerSeq.P50, t.ServerPerSec/t.ChromiumPerSec, fmtFig(t.ServerRenderP50), takumi.Config{}.WithDefaults().MaxConcurrent))
+	rep.Notes = append(rep.Notes, fmt.Sprintf(
+		"takumi CPU per render with %d clients: the floor's helper %s ms (and %s ms in this Go process: driving it, the PNG encode), the server's helper %s ms and this process %s ms (the server: HTTP, the recording transaction, its three River callback jobs, the PNG encode; and the bench's HTTP clients).",
+		c, fmtFig(t.FloorHelperCPUMs), fmtFig(t.FloorGoCPUMs), fmtFig(t.ServerHelperCPUMs), fmtFig(t.ServerGoCPUMs)))
 	return nil
 }
 
@@ -184,6 +231,8 @@ func runTakumiOnly(ctx context.Context, rh *renderhookSide, p plan, profile stri
 	fmt.Fprintf(stdout, "  floor       p50 %.2f ms  p95 %.2f ms  %.1f renders/s\n", t.FloorSeq.P50, t.FloorSeq.P95, t.FloorPerSec)
 	fmt.Fprintf(stdout, "  renderhook  p50 %.2f ms  p95 %.2f ms  %.1f renders/s (recorded render p50 %.0f ms)\n", t.ServerSeq.P50, t.ServerSeq.P95, t.ServerPerSec, t.ServerRenderP50)
 	fmt.Fprintf(stdout, "  chromium    p50 %.2f ms  p95 %.2f ms  %.1f renders/s\n", t.ChromiumSeq.P50, t.ChromiumSeq.P95, t.ChromiumPerSec)
+	fmt.Fprintf(stdout, "  CPU per render, %d clients: floor helper %.2f ms + Go %.2f ms; renderhook helper %.2f ms + Go %.2f ms\n",
+		p.Clients, t.FloorHelperCPUMs, t.FloorGoCPUMs, t.ServerHelperCPUMs, t.ServerGoCPUMs)
 	for _, c := range rep.Checks {
 		fmt.Fprintf(stdout, "%s  %s: %s (target %s)\n", c.verdict(), c.Name, c.valueText(), c.targetText())
 	}

@@ -253,6 +253,17 @@ func (r *Renderer) Fonts() (registered int, failed []string) {
 	return r.cur.fonts.Registered, r.cur.fonts.Failed
 }
 
+// PID is the current helper's process id (0 when none runs), for
+// operators and the bench to read its CPU time and memory.
+func (r *Renderer) PID() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil || r.cur.cmd.Process == nil {
+		return 0
+	}
+	return r.cur.cmd.Process.Pid
+}
+
 // Kill kills the current helper process, as a crash would (for tests and
 // operators); the next render starts a new one.
 func (r *Renderer) Kill() {
