@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"sync"
 
 	"github.com/klauspost/compress/zlib"
 )
@@ -30,8 +29,11 @@ func encodePNG(pix []byte, w, h int) ([]byte, error) {
 	if w <= 0 || h <= 0 || len(pix) != w*h*4 {
 		return nil, fmt.Errorf("%w: raw image of %d bytes for %dx%d", ErrRender, len(pix), w, h)
 	}
-	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
+	sc, ok := scratches.get()
+	if !ok {
+		sc = newScratch()
+	}
+	defer scratches.put(sc)
 	pal, opaque := sc.index(pix, w, h)
 	var colorType byte
 	var rows []byte
@@ -96,13 +98,16 @@ type scratch struct {
 	zw   *zlib.Writer
 }
 
-var scratchPool = sync.Pool{New: func() any {
+// scratches are kept for reuse (as frames are, proc.go).
+var scratches = newFreeList[*scratch](16)
+
+func newScratch() *scratch {
 	zw, err := zlib.NewWriterLevel(nil, zlib.BestSpeed)
 	if err != nil {
 		panic(errors.Join(errors.New("takumi: zlib writer"), err)) // a constant, valid level
 	}
 	return &scratch{zw: zw}
-}}
+}
 
 func (sc *scratch) grow(n int) []byte {
 	if cap(sc.rows) < n {

@@ -298,14 +298,16 @@ func (w *limitedWriter) Write(b []byte) (int, error) {
 
 // Frames of raw pixels (megabytes each) are reused: a raw render's frame
 // goes back once it is encoded (putFrame), the next large one takes it.
+// A free list of its own, not a sync.Pool, which every GC empties: with
+// megabytes allocated per render, that is every few renders.
 const pooledFrame = 1 << 20
 
-var framePool sync.Pool // of *[]byte
+var frames = newFreeList[[]byte](16)
 
 func getFrame(n int) []byte {
 	if n >= pooledFrame {
-		if b, ok := framePool.Get().(*[]byte); ok && cap(*b) >= n {
-			return (*b)[:n]
+		if b, ok := frames.get(); ok && cap(b) >= n {
+			return b[:n]
 		}
 		// Room for the header too: what comes back is the body, frame[7:].
 		return make([]byte, n, n+64)
@@ -317,6 +319,29 @@ func getFrame(n int) []byte {
 // caller keeps no reference to them.
 func putFrame(b []byte) {
 	if cap(b) >= pooledFrame {
-		framePool.Put(&b)
+		frames.put(b)
+	}
+}
+
+// freeList keeps up to its capacity of values for reuse; past it they
+// are dropped.
+type freeList[T any] chan T
+
+func newFreeList[T any](n int) freeList[T] { return make(chan T, n) }
+
+func (l freeList[T]) get() (T, bool) {
+	select {
+	case v := <-l:
+		return v, true
+	default:
+		var zero T
+		return zero, false
+	}
+}
+
+func (l freeList[T]) put(v T) {
+	select {
+	case l <- v:
+	default:
 	}
 }
