@@ -1,0 +1,125 @@
+package render_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/render"
+	"github.com/renderhook/renderhook/internal/sealed"
+)
+
+// The tests of this file come from an attacker's review of the Urlbox
+// options (session 8): each failed before its fix.
+
+// seenBrowser is fakeBrowser that hands every URL request it gets to the
+// test; with hold set, it answers only once hold is closed.
+type seenBrowser struct {
+	fakeBrowser
+	seen chan browser.URLRequest
+	hold chan struct{}
+}
+
+func (b seenBrowser) RenderURL(ctx context.Context, req browser.URLRequest) (*browser.URLResult, error) {
+	b.seen <- req
+	if b.hold != nil {
+		<-b.hold
+	}
+	return b.fakeBrowser.RenderURL(ctx, req)
+}
+
+// proxyPassword is the password of the proxy option in these tests.
+const proxyPassword = "pr0xy-s3cret"
+
+// TestV1ProxyCredentialsNotStored: a render's proxy option carries the
+// client's user and password for its proxy; the render's row (which
+// lives until retention, in backups too) never holds them in the clear.
+// A sync render keeps the proxy's address only; an async render keeps
+// them sealed for its job, which still renders through the proxy with
+// them; a server without a storage credentials key refuses the async
+// render (400) rather than store them.
+func TestV1ProxyCredentialsNotStored(t *testing.T) {
+	ctx := context.Background()
+	ring, err := sealed.New(bytes.Repeat([]byte{3}, sealed.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan browser.URLRequest, 4)
+	p := setupPipelineWith(t, true, func(c *render.Config) {
+		c.URLBrowser = seenBrowser{seen: seen}
+		c.Sealer = ring
+	})
+	proxy := "http://alice:" + proxyPassword + "@proxy.example:3128"
+	body := `{"html":"<p>x</p>","proxy":"` + proxy + `"}`
+
+	out, err := p.svc.RenderURL(ctx, p.urlRequest(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-seen; got.Proxy != proxy {
+		t.Fatalf("sync render's proxy %q", got.Proxy)
+	}
+	p.checkRowClean(t, out.Render.ID)
+
+	rec, _, err := p.svc.EnqueueURL(ctx, p.urlRequest(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.checkRowClean(t, rec.ID)
+	select {
+	case got := <-seen:
+		if got.Proxy != proxy {
+			t.Fatalf("the async job rendered with proxy %q, want the client's with its credentials", got.Proxy)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the async render never reached the browser")
+	}
+
+	// A sync render handed off while capturing is recorded for its rescue
+	// job as an async render is: the credentials sealed.
+	hold := make(chan struct{})
+	slow := setupPipelineWith(t, false, func(c *render.Config) {
+		c.URLBrowser = seenBrowser{seen: seen, hold: hold}
+		c.Sealer = ring
+	})
+	req := slow.urlRequest(t, body)
+	req.HandOffAfter = time.Millisecond
+	hout, err := slow.svc.RenderURL(ctx, req)
+	if err != nil || !hout.HandedOff {
+		t.Fatalf("hand-off: %+v, %v", hout, err)
+	}
+	<-seen
+	slow.checkRowClean(t, hout.Render.ID)
+	close(hold)
+	if err := slow.svc.WaitHandedOff(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a key to seal them with, an async render with proxy
+	// credentials is refused; one without credentials is not.
+	noKey := setupPipelineWith(t, false, nil)
+	if _, _, err := noKey.svc.EnqueueURL(ctx, noKey.urlRequest(t, body)); err == nil || !strings.Contains(err.Error(), `"proxy"`) {
+		t.Fatalf("async proxy credentials without a key: %v", err)
+	}
+	if _, _, err := noKey.svc.EnqueueURL(ctx, noKey.urlRequest(t, `{"html":"<p>x</p>","proxy":"http://proxy.example:3128"}`)); err != nil {
+		t.Fatalf("async proxy without credentials: %v", err)
+	}
+}
+
+// checkRowClean fails when the render's row holds the proxy's password.
+func (p *pipeline) checkRowClean(t *testing.T, id string) {
+	t.Helper()
+	rec, err := p.st.FindRender(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Options == "" {
+		t.Fatalf("render %s has no options", id)
+	}
+	if strings.Contains(rec.Options, proxyPassword) || strings.Contains(rec.Options, "alice") {
+		t.Fatalf("render %s (%s) stored the proxy's credentials: %s", id, rec.Status, rec.Options)
+	}
+}
