@@ -3,11 +3,16 @@ package render_test
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/sealed"
 )
@@ -122,4 +127,63 @@ func (p *pipeline) checkRowClean(t *testing.T, id string) {
 	if strings.Contains(rec.Options, proxyPassword) || strings.Contains(rec.Options, "alice") {
 		t.Fatalf("render %s (%s) stored the proxy's credentials: %s", id, rec.Status, rec.Options)
 	}
+}
+
+// clientBucket is a presigned-URL stand-in for a client's bucket on
+// loopback, and a pipeline whose uploads may reach it.
+func clientBucket(t *testing.T) (*pipeline, string, *atomic.Int32) {
+	t.Helper()
+	var puts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			puts.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	guard, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := setupPipelineWith(t, false, func(c *render.Config) { c.Egress = guard })
+	return p, srv.URL + "/shots/a.png?X-Amz-Signature=abc", &puts
+}
+
+// TestV1ClientBucketArtifacts: a render kept in the client's bucket keeps
+// its artifacts in renderhook's (save_html and the rest); its status
+// answer and a cached answer name the same artifact URLs as its own
+// answer did, under its space. (They named a key of no render, the same
+// for every space's such renders: ".html".)
+func TestV1ClientBucketArtifacts(t *testing.T) {
+	ctx := context.Background()
+	p, presigned, puts := clientBucket(t)
+	body := strings.Replace(extractBody, `{`, `{"s3_presigned_url":"`+presigned+`",`, 1)
+	req := p.urlRequest(t, body)
+	out, err := p.svc.RenderURL(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if puts.Load() != 1 || out.Render.FileURL == "" {
+		t.Fatalf("not uploaded to the client's bucket: %d puts, file URL %q", puts.Load(), out.Render.FileURL)
+	}
+	p.checkArtifacts(t, out.Artifacts)
+	rec, err := p.st.FindRender(ctx, out.Render.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.svc.RenderArtifacts(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == nil || a.HTMLURL != out.Artifacts.HTMLURL {
+		t.Fatalf("status answer's html URL %v, the render's %s", a, out.Artifacts.HTMLURL)
+	}
+	p.checkArtifacts(t, a)
+
+	again := p.urlRequest(t, body)
+	again.CacheTTL = time.Hour
+	hit, err := p.svc.RenderURL(ctx, again)
+	if err != nil || !hit.CacheHit {
+		t.Fatalf("cached answer: %+v, %v", hit, err)
+	}
+	p.checkArtifacts(t, hit.Artifacts)
 }
