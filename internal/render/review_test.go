@@ -187,3 +187,32 @@ func TestV1ClientBucketArtifacts(t *testing.T) {
 	}
 	p.checkArtifacts(t, hit.Artifacts)
 }
+
+// TestV1ClientBucketBase64NotCached: a request answered with the file's
+// base64 is not answered from a cached render kept in the client's
+// bucket, whose bytes renderhook does not have (the API read its own
+// bucket for them and failed): it renders afresh.
+func TestV1ClientBucketBase64NotCached(t *testing.T) {
+	ctx := context.Background()
+	p, presigned, puts := clientBucket(t)
+	body := `{"html":"<p>x</p>","response_type":"base64","s3_presigned_url":"` + presigned + `"}`
+	if _, err := p.svc.RenderURL(ctx, p.urlRequest(t, body)); err != nil {
+		t.Fatal(err)
+	}
+	again := p.urlRequest(t, body)
+	again.CacheTTL = time.Hour
+	out, err := p.svc.RenderURL(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.CacheHit || !bytes.Equal(out.Data, tinyPNG) || puts.Load() != 2 {
+		t.Fatalf("base64 answer: cache hit %v, %d bytes, %d uploads", out.CacheHit, len(out.Data), puts.Load())
+	}
+	// A binary or json answer may still come from the cache (a redirect
+	// to the client's bucket, or its URL).
+	json := p.urlRequest(t, strings.Replace(body, "base64", "json", 1))
+	json.CacheTTL = time.Hour
+	if out, err := p.svc.RenderURL(ctx, json); err != nil || !out.CacheHit {
+		t.Fatalf("json answer: %+v, %v", out, err)
+	}
+}

@@ -265,6 +265,9 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 	if err != nil {
 		return nil, fmt.Errorf("look up render cache: %w", err)
 	}
+	if rec.FileURL != "" && req.Options.ResponseType == ResponseBase64 {
+		return nil, nil // its bytes are in the client's bucket, not renderhook's: render afresh
+	}
 	// The same cache key: the same Extract, so the same artifacts.
 	art, err := s.artifactsOf(ctx, rec, req.Options, nil)
 	if err != nil {
