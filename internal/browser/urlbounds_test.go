@@ -1,11 +1,17 @@
 package browser
 
+// Bounds found by an attacker's review of the URL render formats
+// (session 8): each test failed before its bound.
+
 import (
 	"bytes"
 	"context"
 	"errors"
 	"image"
 	"image/png"
+	"net/netip"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -34,5 +40,25 @@ func TestEncodeAVIFBounded(t *testing.T) {
 	}
 	if data, err := encodeAVIF(context.Background(), small.Bytes(), 50); err != nil || len(data) == 0 {
 		t.Fatalf("a small encode: %d bytes, %v", len(data), err)
+	}
+}
+
+// TestRenderURLMHTMLTooLargeInPage: a page whose DOM is past
+// MaxArtifactBytes is refused as an mhtml render before Chromium's
+// snapshot of it crosses into renderhook's memory (the whole snapshot
+// came over the DevTools connection, and was copied again, before its
+// size was checked: a page could make the node hold any amount).
+func TestRenderURLMHTMLTooLargeInPage(t *testing.T) {
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	js := `document.body.append(document.createComment("x".repeat(` + strconv.Itoa(2*MaxArtifactBytes) + `)))`
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	_, err := p.RenderURL(context.Background(), URLRequest{HTML: "<p>small</p>", JS: js, Format: FormatMHTML})
+	goruntime.ReadMemStats(&after)
+	if !errors.Is(err, ErrArtifactTooLarge) {
+		t.Fatalf("err = %v, want ErrArtifactTooLarge", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > MaxArtifactBytes {
+		t.Fatalf("refusing a %d MiB page allocated %d MiB in renderhook", 2*MaxArtifactBytes>>20, grew>>20)
 	}
 }
