@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -161,22 +162,40 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", blob.ContentType(key))
-	fileHeaders(w.Header(), key)
+	fileHeaders(w.Header(), blob.ContentType(key))
 	// Files never change once written; the signature is the capability.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", time.Time{}, f)
 	return nil
 }
 
-// fileHeaders sets the headers every stored file is served with: no type
-// sniffing, and for a page's own text (HTML, MHTML, Markdown) a sandbox,
-// so that markup served from renderhook's origin cannot run there (no
-// script, no same-origin access) nor tell the URL it was served under to
-// what it loads.
-func fileHeaders(h http.Header, key string) {
+// fileHeaders sets the headers every file renderhook serves is served
+// with, by the Content-Type it is served as: no type sniffing, and for
+// anything but the images and PDFs renderhook draws (a page's own text:
+// HTML, MHTML, Markdown; anything else) a sandbox, so that markup served
+// from renderhook's origin cannot run there (no script, no same-origin
+// access) nor tell the URL it was served under to what it loads. The type,
+// not the file's key, decides: a render kept in the client's bucket has
+// no key of renderhook's.
+func fileHeaders(h http.Header, contentType string) {
 	h.Set("X-Content-Type-Options", "nosniff")
-	if blob.Untrusted(key) {
+	if !inertType(contentType) {
 		h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:")
 		h.Set("Referrer-Policy", "no-referrer")
 	}
+}
+
+// inertType reports whether a file served as contentType cannot run as
+// the origin it is served from: the image formats and PDF renderhook
+// makes.
+func inertType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "image/png", "image/jpeg", "image/webp", "image/avif", "application/pdf":
+		return true
+	}
+	return false
 }

@@ -154,7 +154,7 @@ func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Ou
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
 		h.Set("Content-Type", rec.ContentType)
-		fileHeaders(h, rec.BlobKey) // html, mhtml and md renders are sandboxed
+		fileHeaders(h, rec.ContentType) // html, mhtml and md renders are sandboxed
 		if o.Download != "" {
 			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": o.Download}))
 		}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -222,17 +223,40 @@ func cdnURL(host, key string) string {
 	return "https://" + host + "/" + (&url.URL{Path: key}).EscapedPath()
 }
 
+// MaxReason bounds what a bucket's refusal adds to an upload's error (the
+// render's error, in its row, answers and webhooks): the bucket's own
+// words are a hostile server's, up to a megabyte.
+const MaxReason = 256
+
+// reason is s as one line of at most MaxReason bytes of valid UTF-8.
+func reason(s string) string {
+	s = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return ' '
+		}
+		return c
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if len(s) <= MaxReason {
+		return s
+	}
+	cut := MaxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // s3Reason is what an S3 error says: its code and message.
 func s3Reason(err error) string {
 	r := minio.ToErrorResponse(err)
 	if r.Code != "" {
-		return r.Code + ": " + r.Message
+		return reason(r.Code + ": " + r.Message)
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
-		return uerr.Err.Error()
+		return reason(uerr.Err.Error())
 	}
-	return err.Error()
+	return reason(err.Error())
 }
 
 // xmlReason is ": Code: Message" of an S3 XML error body, or "".
@@ -244,5 +268,5 @@ func xmlReason(body []byte) string {
 	if xml.Unmarshal(body, &e) != nil || e.Code == "" {
 		return ""
 	}
-	return ": " + e.Code + ": " + e.Message
+	return ": " + reason(e.Code+": "+e.Message)
 }

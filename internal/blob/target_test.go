@@ -132,3 +132,31 @@ func TestTargetPresigned(t *testing.T) {
 		t.Fatalf("%s %s %q", r.Method, r.URL, body)
 	}
 }
+
+// TestTargetRefusalBounded: what a bucket says when it refuses an upload
+// is the render's error (its row, its answers, its webhooks), at no cost
+// to the client; a hostile endpoint's long message (minio-go reads up to
+// 1 MB of it, a presigned PUT's answer up to 64 KB) must not become that:
+// the reason is cut to a line of at most MaxReason bytes.
+func TestTargetRefusalBounded(t *testing.T) {
+	long := strings.Repeat("A", 60<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>`+long+"\n"+`injected line</Message></Error>`)
+	}))
+	t.Cleanup(srv.Close)
+	for name, tg := range map[string]blob.Target{
+		"s3":        {Endpoint: srv.URL, Bucket: "shots", PathStyle: true, AccessKey: "AK", SecretKey: "SK", Key: "k.png"},
+		"presigned": {PresignedURL: srv.URL + "/shots/k.png?X-Amz-Signature=abc", Key: "k.png"},
+	} {
+		_, err := tg.Put(context.Background(), http.DefaultTransport, []byte("x"), "image/png")
+		if !errors.Is(err, blob.ErrTarget) || !strings.Contains(err.Error(), "AccessDenied") {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := len(err.Error()); n > 2*blob.MaxReason || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("%s: the bucket's refusal made a %d-byte error (or one of several lines)", name, n)
+		}
+	}
+}

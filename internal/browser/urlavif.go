@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,14 @@ func encodeAVIF(ctx context.Context, pngData []byte, quality int) ([]byte, error
 	}
 	if quality == 0 {
 		quality = defaultAVIFQuality
+	}
+	// avifenc holds the image several times over (RGBA, YUV, the
+	// encoder's frames): 84 MP took 1.4 GB and a minute. Past
+	// maxPostPixels, as an image redrawn in Go, it is refused.
+	if cfg, err := png.DecodeConfig(bytes.NewReader(pngData)); err != nil {
+		return nil, fmt.Errorf("encode avif: %w", err)
+	} else if cfg.Width*cfg.Height > maxPostPixels {
+		return nil, fmt.Errorf("%w: an avif capture of %dx%d px is over %d pixels", ErrBadRequest, cfg.Width, cfg.Height, maxPostPixels)
 	}
 	dir, err := os.MkdirTemp("", "renderhook-avif-")
 	if err != nil {

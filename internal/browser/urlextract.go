@@ -198,7 +198,21 @@ func (r *urlRun) pageHTML(ctx context.Context) ([]byte, error) {
 	return []byte(*s), nil
 }
 
+// domTooLargeScript answers whether the serialised DOM is past max UTF-16
+// units, in the page: the snapshot it would be part of comes over the
+// DevTools connection whole before Go can check its size.
+func domTooLargeScript(max int) string {
+	return fmt.Sprintf(`document.documentElement.outerHTML.length > %d`, max)
+}
+
 func (r *urlRun) pageMHTML(ctx context.Context) ([]byte, error) {
+	var over bool
+	if err := evaluate(ctx, domTooLargeScript(MaxArtifactBytes), &over); err != nil {
+		return nil, fmt.Errorf("measure page: %w", err)
+	}
+	if over {
+		return nil, tooLarge("MHTML")
+	}
 	s, err := page.CaptureSnapshot().WithFormat(page.CaptureSnapshotFormatMhtml).Do(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("capture mhtml snapshot: %w", err)

@@ -54,8 +54,16 @@ func (a *Artifacts) Fields(body map[string]any) {
 	}
 }
 
-// artifactKey is the key of a render's artifact.
-func artifactKey(fileKey, suffix string) string { return blob.ArtifactKey(fileKey, suffix) }
+// artifactKey is the key of a render's artifact: beside its file, or for
+// a render whose file is in the client's bucket (no blob key), where its
+// file would be were it renderhook's, dated by its creation.
+func artifactKey(rec *store.Render, suffix string) string {
+	base := rec.BlobKey
+	if base == "" {
+		base = rec.SpaceID + "/" + rec.CreatedAt.UTC().Format("2006/01/02") + "/" + rec.ID
+	}
+	return blob.ArtifactKey(base, suffix)
+}
 
 // storeArtifacts puts what the browser extracted beside the render's file.
 func (s *Service) storeArtifacts(ctx context.Context, rec *store.Render, ex *browser.Extracted) error {
@@ -66,7 +74,7 @@ func (s *Service) storeArtifacts(ctx context.Context, rec *store.Render, ex *bro
 		if data == nil {
 			return nil
 		}
-		if err := s.cfg.Bucket.Put(ctx, artifactKey(rec.BlobKey, suffix), data, contentType); err != nil {
+		if err := s.cfg.Bucket.Put(ctx, artifactKey(rec, suffix), data, contentType); err != nil {
 			return fmt.Errorf("store render %s%s: %w", rec.ID, suffix, err)
 		}
 		return nil
@@ -99,7 +107,7 @@ func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOpti
 		if !on {
 			return ""
 		}
-		return s.cfg.Signer.URL(artifactKey(rec.BlobKey, suffix))
+		return s.cfg.Signer.URL(artifactKey(rec, suffix))
 	}
 	a.HTMLURL, a.MHTMLURL, a.MarkdownURL = url(e.HTML, htmlSuffix), url(e.MHTML, mhtmlSuffix), url(e.Markdown, markdownSuffix)
 	a.MetadataURL = url(o.SaveMetadata, metadataSuffix)
@@ -117,7 +125,7 @@ func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOpti
 
 // readMetadata reads a render's stored page metadata.
 func (s *Service) readMetadata(ctx context.Context, rec *store.Render) (json.RawMessage, error) {
-	f, _, err := s.cfg.Bucket.Open(ctx, artifactKey(rec.BlobKey, metadataSuffix))
+	f, _, err := s.cfg.Bucket.Open(ctx, artifactKey(rec, metadataSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("open render %s metadata: %w", rec.ID, err)
 	}

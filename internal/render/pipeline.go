@@ -93,10 +93,6 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
-	art, err := s.sourceArtifacts(sctx, rec, src, res.Result)
-	if err != nil {
-		return nil, err
-	}
 	if stored {
 		if err := s.storeFile(sctx, src, rec, res.Result); errors.Is(err, ErrStorage) {
 			// The client's bucket refused the file: a failed render, the
@@ -109,6 +105,12 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 		} else if err != nil {
 			return nil, err
 		}
+	}
+	// Named once the file is stored: one in the client's bucket has no
+	// blob key (artifactKey).
+	art, err := s.sourceArtifacts(sctx, rec, src, res.Result)
+	if err != nil {
+		return nil, err
 	}
 	out := &Output{Render: rec, Data: res.Data, FileURL: s.FileURL(rec), Artifacts: art, Renderer: res.renderer}
 	rec.TotalMs = time.Since(start).Milliseconds()
@@ -166,10 +168,15 @@ func (s *Service) fill(rec *store.Render, res *browser.Result, at time.Time) {
 // file in the client's own when the source names one (ErrStorage when it
 // refuses), else in renderhook's.
 func (s *Service) storeFile(ctx context.Context, src source, rec *store.Render, res *browser.Result) error {
+	u, ok := src.(urlSource)
+	inTarget := ok && u.target != nil
+	if inTarget {
+		rec.BlobKey = "" // the file is not renderhook's; its artifacts are (artifactKey)
+	}
 	if err := s.storeArtifacts(ctx, rec, res.Extracted); err != nil {
 		return err
 	}
-	if u, ok := src.(urlSource); ok && u.target != nil {
+	if inTarget {
 		return s.storeInTarget(ctx, u.target, rec, res)
 	}
 	if err := s.cfg.Bucket.Put(ctx, rec.BlobKey, res.Data, res.ContentType); err != nil {
@@ -428,10 +435,6 @@ func (w *asyncWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Render, res *captured, stored bool, start time.Time) error {
 	s.fill(rec, res.Result, start)
 	sctx := context.WithoutCancel(ctx)
-	art, err := s.sourceArtifacts(sctx, rec, src, res.Result)
-	if err != nil {
-		return err // retried
-	}
 	if stored {
 		if err := s.storeFile(sctx, src, rec, res.Result); errors.Is(err, ErrStorage) {
 			rec.BlobKey = ""
@@ -439,6 +442,10 @@ func (s *Service) finishSucceeded(ctx context.Context, src source, rec *store.Re
 		} else if err != nil {
 			return err // retried
 		}
+	}
+	art, err := s.sourceArtifacts(sctx, rec, src, res.Result) // once stored, as recordNow's
+	if err != nil {
+		return err // retried
 	}
 	end := time.Now().UTC()
 	rec.EndedAt = &end

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/blob"
@@ -115,49 +116,81 @@ func (s *Service) storeInTarget(ctx context.Context, t *blob.Target, rec *store.
 	return nil
 }
 
-// sealedCreds are a queued render's own storage credentials, sealed in
-// its options (StorageOptions.Sealed) for its job.
+// sealedCreds are a queued render's own credentials, sealed in its
+// options (StorageOptions.Sealed) for its job: its storage credentials,
+// its presigned URL, and its proxy when that carries a user and password.
 type sealedCreds struct {
 	Key          string `json:"k,omitempty"`
 	Secret       string `json:"s,omitempty"`
 	PresignedURL string `json:"p,omitempty"`
+	Proxy        string `json:"x,omitempty"`
 }
 
-// sealStorage seals a queued render's own credentials and presigned URL
-// for its render id, so its stored options hold none in the clear. A
-// server without a storage credentials key refuses such an async render
-// (a sync one keeps them in memory only).
-func (s *Service) sealStorage(o *StorageOptions, renderID string) error {
-	c := sealedCreds{Key: o.Key, Secret: o.Secret, PresignedURL: o.PresignedURL}
+// proxyHasCredentials reports whether a proxy option carries a user (and
+// password).
+func proxyHasCredentials(raw string) bool {
+	u, err := url.Parse(raw)
+	return raw != "" && (err != nil || u.User != nil)
+}
+
+// withoutSecrets is a copy of o for a render's row when nothing will read
+// its credentials back (a sync render's): the proxy without its user and
+// password (the storage credentials are never in its JSON).
+func withoutSecrets(o *URLOptions) *URLOptions {
+	c := *o
+	if proxyHasCredentials(c.Request.Proxy) {
+		c.Request.Proxy = browser.ProxyAddress(c.Request.Proxy)
+	}
+	return &c
+}
+
+// sealSecrets returns a copy of o for a queued render's row: its own
+// credentials (storage, presigned URL, the proxy's user and password)
+// sealed for its render id, so the row holds none in the clear. A server
+// without a storage credentials key refuses such a render (a sync one
+// keeps them in memory only).
+func (s *Service) sealSecrets(o *URLOptions, renderID string) (*URLOptions, error) {
+	c := sealedCreds{Key: o.Storage.Key, Secret: o.Storage.Secret, PresignedURL: o.Storage.PresignedURL}
+	if proxyHasCredentials(o.Request.Proxy) {
+		c.Proxy = o.Request.Proxy
+	}
+	out := withoutSecrets(o)
 	if c == (sealedCreds{}) {
-		return nil
+		return out, nil
 	}
 	if !s.cfg.Sealer.Enabled() {
-		return errorf("option \"s3_secret\" (or \"s3_presigned_url\") on an async render needs the server's storage credentials key (--storage-credentials-key); render synchronously, or set the space's storage (PUT /api/storage)")
+		what := `option "s3_secret" (or "s3_presigned_url")`
+		if c.Proxy != "" {
+			what = `option "proxy" with a user and password`
+		}
+		return nil, errorf("%s on an async render needs the server's storage credentials key (--storage-credentials-key); render synchronously, or set the space's storage (PUT /api/storage)", what)
 	}
 	b, _ := json.Marshal(c) //nolint:gosec // G117: marshalled only to be sealed on the next line, never stored or sent as is
 	v, err := s.cfg.Sealer.Seal(string(b), renderID)
 	if err != nil {
-		return fmt.Errorf("seal storage credentials: %w", err)
+		return nil, fmt.Errorf("seal credentials: %w", err)
 	}
-	o.Sealed = v
-	return nil
+	out.Storage.Sealed = v
+	return out, nil
 }
 
-// openStorage reads back what sealStorage sealed.
-func (s *Service) openStorage(o *StorageOptions, renderID string) error {
-	if o.Sealed == "" {
+// openSecrets reads back what sealSecrets sealed.
+func (s *Service) openSecrets(o *URLOptions, renderID string) error {
+	if o.Storage.Sealed == "" {
 		return nil
 	}
-	plain, err := s.cfg.Sealer.Open(o.Sealed, renderID)
+	plain, err := s.cfg.Sealer.Open(o.Storage.Sealed, renderID)
 	if err != nil {
-		return fmt.Errorf("open the render's storage credentials: %w", err)
+		return fmt.Errorf("open the render's credentials: %w", err)
 	}
 	var c sealedCreds
 	if err := json.Unmarshal([]byte(plain), &c); err != nil {
-		return fmt.Errorf("decode the render's storage credentials: %w", err)
+		return fmt.Errorf("decode the render's credentials: %w", err)
 	}
-	o.Key, o.Secret, o.PresignedURL = c.Key, c.Secret, c.PresignedURL
+	o.Storage.Key, o.Storage.Secret, o.Storage.PresignedURL = c.Key, c.Secret, c.PresignedURL
+	if c.Proxy != "" {
+		o.Request.Proxy = c.Proxy
+	}
 	return nil
 }
 

@@ -71,7 +71,7 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 		return nil, err
 	}
 	rec := urlRecord(id, req, key, start)
-	if b, err := json.Marshal(req.Options); err == nil {
+	if b, err := json.Marshal(withoutSecrets(req.Options)); err == nil {
 		rec.Options = string(b) // for the status answer's artifacts (RenderArtifacts)
 	}
 	src := s.urlSource(req.SpaceID, req.Options)
@@ -150,10 +150,16 @@ func (s *Service) handOffLimit() time.Duration {
 // handOff records a sync render that is still capturing as rendering,
 // with its options, its request's log entry (answered 307) and its job,
 // scheduled at rescueAt: the job renders it again only if nothing
-// recorded its outcome by then (a crash, a shutdown).
+// recorded its outcome by then (a crash, a shutdown). The options keep
+// the request's own credentials sealed for that job, as an async
+// render's; a server that cannot seal them does not hand the render off.
 func (s *Service) handOff(ctx context.Context, rec *store.Render, req URLRenderRequest, start, rescueAt time.Time) error {
+	opts, err := s.sealSecrets(req.Options, rec.ID)
+	if err != nil {
+		return err
+	}
 	rec.Status, rec.StartedAt = store.RenderRendering, &start
-	return s.recordWithJob(ctx, rec, req.Options, req.Log, http.StatusTemporaryRedirect, func(context.Context, store.Tx) (river.JobArgs, error) {
+	return s.recordWithJob(ctx, rec, opts, req.Log, http.StatusTemporaryRedirect, func(context.Context, store.Tx) (river.JobArgs, error) {
 		return URLAsyncArgs{asyncJob{RenderID: rec.ID, At: rescueAt}}, nil
 	})
 }
@@ -222,11 +228,10 @@ func (s *Service) EnqueueURL(ctx context.Context, req URLRenderRequest) (*store.
 	}
 	// The job's copy of the options holds the request's own credentials
 	// sealed, never in the clear.
-	opts := *req.Options
-	if err := s.sealStorage(&opts.Storage, id); err != nil {
+	var err error
+	if req.Options, err = s.sealSecrets(req.Options, id); err != nil {
 		return nil, false, err
 	}
-	req.Options = &opts
 	rec := urlRecord(id, req, key, time.Now())
 	job := func(prio int) river.JobArgs { return URLAsyncArgs{asyncJob{RenderID: rec.ID, Priority: prio}} }
 	if err := s.enqueue(ctx, rec, req.Options, req.Log, 201, job); err != nil {
@@ -259,6 +264,9 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up render cache: %w", err)
+	}
+	if rec.FileURL != "" && req.Options.ResponseType == ResponseBase64 {
+		return nil, nil // its bytes are in the client's bucket, not renderhook's: render afresh
 	}
 	// The same cache key: the same Extract, so the same artifacts.
 	art, err := s.artifactsOf(ctx, rec, req.Options, nil)
@@ -333,7 +341,7 @@ func (URLAsyncArgs) open(s *Service, rec *store.Render, timeout time.Duration) (
 	if limit := timeout - 10*time.Second; limit > 0 && o.Request.Timeout > limit {
 		o.Request.Timeout = limit
 	}
-	if err := s.openStorage(&o.Storage, rec.ID); err != nil {
+	if err := s.openSecrets(o, rec.ID); err != nil {
 		return nil, false, err
 	}
 	src := s.urlSource(rec.SpaceID, o)

@@ -17,7 +17,7 @@ import (
 // StorageOptions are where a v1 render's file goes when it goes to the
 // client's bucket. The credentials and the presigned URL are never in the
 // JSON of an async render's options as given: they travel sealed
-// (Sealed, see sealStorage), and the cache key holds only their hash.
+// (Sealed, see sealSecrets), and the cache key holds only their hash.
 type StorageOptions struct {
 	UseS3          bool   `json:"useS3,omitempty"`
 	Path           string `json:"path,omitempty"`
