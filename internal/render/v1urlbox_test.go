@@ -30,10 +30,7 @@ func parseWith(t *testing.T, opts map[string]any) (*URLOptions, error) {
 // options it needs), lands in its browser.URLRequest field.
 func TestV1URLBoxOptionsParse(t *testing.T) {
 	pdf := func(m map[string]any) map[string]any { m["format"] = "pdf"; return m }
-	cases := []struct {
-		opts map[string]any
-		want func(r *browser.URLRequest)
-	}{
+	cases := []requestCase{
 		{map[string]any{"full_width": true}, func(r *browser.URLRequest) { r.FullWidth = true }},
 		{map[string]any{"max_height": 5000}, func(r *browser.URLRequest) { r.MaxHeight = 5000 }},
 		{map[string]any{"thumb_width": 320}, func(r *browser.URLRequest) { r.ThumbWidth = 320 }},
@@ -88,30 +85,10 @@ func TestV1URLBoxOptionsParse(t *testing.T) {
 		{pdf(map[string]any{"media": "SCREEN"}), func(r *browser.URLRequest) { r.PDF.Media = "screen" }},
 	}
 	for _, rt := range browser.ResourceTypes {
-		cases = append(cases, struct {
-			opts map[string]any
-			want func(r *browser.URLRequest)
-		}{map[string]any{"block_" + string(rt): true}, func(r *browser.URLRequest) { r.BlockResources = []browser.ResourceType{rt} }})
+		cases = append(cases, requestCase{map[string]any{"block_" + string(rt): true}, func(r *browser.URLRequest) { r.BlockResources = []browser.ResourceType{rt} }})
 	}
 	for _, c := range cases {
-		o, err := parseWith(t, c.opts)
-		if err != nil {
-			t.Errorf("%v: %v", c.opts, err)
-			continue
-		}
-		var baseOpts map[string]any // the same request without the option
-		if f, ok := c.opts["format"]; ok {
-			baseOpts = map[string]any{"format": f}
-		}
-		base, err := parseWith(t, baseOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := base.Request
-		c.want(&want)
-		if !reflect.DeepEqual(o.Request, want) {
-			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, o.Request, want)
-		}
+		wantRequest(t, nil, c.opts, c.want)
 	}
 
 	// block_* options add up, in the table's order, and false blocks nothing.
