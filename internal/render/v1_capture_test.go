@@ -1,13 +1,13 @@
 package render
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // TestV1CaptureOptionsParse: each option of v1_capture.go, given with the
@@ -62,10 +62,8 @@ func TestV1CaptureOptionsParse(t *testing.T) {
 			t.Errorf("%v: same cache key as without it", c.opts)
 		}
 		// An async render's stored options come back whole.
-		b, _ := json.Marshal(o)
-		var back URLOptions
-		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Request, o.Request) {
-			t.Errorf("%v: stored and read back: %+v, %v", c.opts, back.Request, err)
+		if back := testkit.RoundTrip[URLOptions](t, o); !reflect.DeepEqual(back.Request, o.Request) {
+			t.Errorf("%v: stored and read back: %+v", c.opts, back.Request)
 		}
 	}
 }

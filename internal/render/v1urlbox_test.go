@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // parseWith parses a url render (format png unless opts say) with opts.
@@ -249,14 +250,7 @@ func TestV1URLBoxOptionsSurviveQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back URLOptions
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
+	back := testkit.RoundTrip[URLOptions](t, o)
 	if !reflect.DeepEqual(back.Request, o.Request) || back.CacheKey("spc") != o.CacheKey("spc") {
 		t.Fatalf("stored and read back:\n got %+v\nwant %+v", back.Request, o.Request)
 	}

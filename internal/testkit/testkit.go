@@ -42,6 +42,12 @@ func SolidPNG(t testing.TB, w, h int, c color.Color) []byte {
 			img.Set(x, y, c)
 		}
 	}
+	return EncodePNG(t, img)
+}
+
+// EncodePNG is img as a PNG.
+func EncodePNG(t testing.TB, img image.Image) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)
