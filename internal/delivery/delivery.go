@@ -274,7 +274,9 @@ type extraJSON struct {
 	CustomID  string          `json:"customId,omitempty"`
 }
 
-func (x Extra) json() extraJSON { return extraJSON{x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID} }
+func (x Extra) json() extraJSON {
+	return extraJSON{x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID}
+}
 
 // Timestamp formats a time as the payloads do: RFC 3339 UTC, milliseconds.
 func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
