@@ -8,10 +8,11 @@ import (
 	"slices"
 )
 
-// do sends req with client and reads the whole answer; what names the
-// call in errors. A status other than those in ok (200 when none is
-// given) is an error quoting the answer's start.
-func do(client *http.Client, req *http.Request, what string, ok ...int) (*http.Response, []byte, error) {
+// do sends req with client and reads the whole answer, returning its
+// header and body; what names the call in errors. A status other than
+// those in ok (200 when none is given) is an error quoting the answer's
+// start.
+func do(client *http.Client, req *http.Request, what string, ok ...int) (http.Header, []byte, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
@@ -27,5 +28,5 @@ func do(client *http.Client, req *http.Request, what string, ok ...int) (*http.R
 	if !slices.Contains(ok, resp.StatusCode) {
 		return nil, nil, fmt.Errorf("%s: %s: %.300s", what, resp.Status, bytes.TrimSpace(data))
 	}
-	return resp, data, nil
+	return resp.Header, data, nil
 }

@@ -202,14 +202,14 @@ func (r *renderhookSide) render(ctx context.Context, _ int, f format) (result, e
 		return result{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+r.token)
-	resp, data, err := do(r.client, req, "renderhook: GET render "+string(f))
+	header, data, err := do(r.client, req, "renderhook: GET render "+string(f))
 	if err != nil {
 		return result{}, err
 	}
 	res := result{data: data}
 	if !r.noCallbacks {
 		// Only recorded renders have timings to look up.
-		res.renderID = resp.Header.Get("X-Render-Id")
+		res.renderID = header.Get("X-Render-Id")
 	}
 	return res, nil
 }

@@ -53,7 +53,7 @@ func (v *v1Side) render(ctx context.Context, _ int, f format) (result, error) {
 	req.Header.Set("Authorization", "Bearer "+v.rh.token)
 	req.Header.Set("Content-Type", "application/json")
 	t0 := time.Now()
-	resp, data, err := do(v.rh.client, req, "v1 sync "+string(f))
+	header, data, err := do(v.rh.client, req, "v1 sync "+string(f))
 	took := time.Since(t0)
 	if err != nil {
 		return result{}, err
@@ -68,7 +68,7 @@ func (v *v1Side) render(ctx context.Context, _ int, f format) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return result{data: file, took: took, cache: resp.Header.Get("X-Renderhook-Cache")}, nil
+	return result{data: file, took: took, cache: header.Get("X-Renderhook-Cache")}, nil
 }
 
 func (v *v1Side) download(ctx context.Context, u string) ([]byte, error) {

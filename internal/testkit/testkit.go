@@ -7,6 +7,7 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -61,7 +62,7 @@ func EncodePNG(t testing.TB, img image.Image) []byte {
 // caller to fail or skip on, without starting s.
 func StartOn(t testing.TB, s *httptest.Server, addr string) error {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return err
 	}

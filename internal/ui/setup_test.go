@@ -30,8 +30,6 @@ import (
 	"github.com/renderhook/renderhook/internal/testkit"
 )
 
-const cardHTML = servertest.CardHTML
-
 // env is a running renderhook (Chromium, and SQLite and local files or the
 // test backends: servertest.TestBackend) on a random loopback port, with a
 // first space and its token.

@@ -2,6 +2,7 @@ package servertest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -52,7 +53,7 @@ func Do(t testing.TB, method, target, token string, body any) (int, http.Header,
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, target, rd)
+	req, err := http.NewRequestWithContext(context.Background(), method, target, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
