@@ -69,17 +69,9 @@ func (g *gotenberg) render(ctx context.Context, _ int, f format) (result, error)
 		return result{}, err
 	}
 	req.Header.Set("Content-Type", g.contentType)
-	resp, err := g.client.Do(req)
+	_, data, err := do(g.client, req, "gotenberg: POST screenshot")
 	if err != nil {
-		return result{}, fmt.Errorf("gotenberg: POST screenshot: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return result{}, fmt.Errorf("gotenberg: read screenshot: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return result{}, fmt.Errorf("gotenberg: POST screenshot: %s: %.300s", resp.Status, bytes.TrimSpace(data))
+		return result{}, err
 	}
 	return result{data: data}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -182,17 +181,9 @@ func (r *renderhookSide) postJSON(ctx context.Context, path string, body, into a
 	}
 	req.Header.Set("Authorization", "Bearer "+r.token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := r.client.Do(req)
+	_, data, err := do(r.client, req, "POST "+path, http.StatusCreated, http.StatusOK)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("POST %s: read response: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(data))
+		return err
 	}
 	if err := json.Unmarshal(data, into); err != nil {
 		return fmt.Errorf("POST %s: decode response: %w", path, err)
@@ -211,22 +202,14 @@ func (r *renderhookSide) render(ctx context.Context, _ int, f format) (result, e
 		return result{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+r.token)
-	resp, err := r.client.Do(req)
+	header, data, err := do(r.client, req, "renderhook: GET render "+string(f))
 	if err != nil {
-		return result{}, fmt.Errorf("renderhook: GET render: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return result{}, fmt.Errorf("renderhook: read render: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return result{}, fmt.Errorf("renderhook: GET render %s: %s: %.300s", f, resp.Status, bytes.TrimSpace(data))
+		return result{}, err
 	}
 	res := result{data: data}
 	if !r.noCallbacks {
 		// Only recorded renders have timings to look up.
-		res.renderID = resp.Header.Get("X-Render-Id")
+		res.renderID = header.Get("X-Render-Id")
 	}
 	return res, nil
 }

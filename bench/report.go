@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/renderhook/renderhook/internal/delivery"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/delivery"
 
 	"github.com/renderhook/renderhook/internal/browser"
 )

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 )
@@ -54,18 +53,10 @@ func (v *v1Side) render(ctx context.Context, _ int, f format) (result, error) {
 	req.Header.Set("Authorization", "Bearer "+v.rh.token)
 	req.Header.Set("Content-Type", "application/json")
 	t0 := time.Now()
-	resp, err := v.rh.client.Do(req)
-	if err != nil {
-		return result{}, fmt.Errorf("v1 sync: %w", err)
-	}
-	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	header, data, err := do(v.rh.client, req, "v1 sync "+string(f))
 	took := time.Since(t0)
 	if err != nil {
-		return result{}, fmt.Errorf("v1 sync: read: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return result{}, fmt.Errorf("v1 sync %s: %s: %.300s", f, resp.Status, bytes.TrimSpace(data))
+		return result{}, err
 	}
 	var out struct {
 		RenderURL string `json:"renderUrl"`
@@ -77,7 +68,7 @@ func (v *v1Side) render(ctx context.Context, _ int, f format) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	return result{data: file, took: took, cache: resp.Header.Get("X-Renderhook-Cache")}, nil
+	return result{data: file, took: took, cache: header.Get("X-Renderhook-Cache")}, nil
 }
 
 func (v *v1Side) download(ctx context.Context, u string) ([]byte, error) {
@@ -85,16 +76,8 @@ func (v *v1Side) download(ctx context.Context, u string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := v.rh.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("v1 sync: download: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("v1 sync: download: %s %v", resp.Status, err)
-	}
-	return b, nil
+	_, b, err := do(v.rh.client, req, "v1 sync: download")
+	return b, err
 }
 
 // cacheHits measures n sequential v1 sync calls of one request with a ttl,

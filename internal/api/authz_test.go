@@ -573,32 +573,22 @@ func (f *fixture) state(t *testing.T) (string, *state) {
 // secrets are the strings of A's state that must never reach a response
 // to anyone but A: ids, secrets, and the marker in its names and HTML.
 func (s *state) secrets() []string {
-	out := []string{marker, s.Space.ID, s.Space.WebhookSecret, s.Space.RenderSecret}
-	if s.Space.GetRenderToken != "" {
-		out = append(out, s.Space.GetRenderToken)
-	}
-	for _, t := range s.Tokens {
-		out = append(out, t.ID, t.Prefix)
-	}
-	for _, t := range s.Templates {
-		out = append(out, t.ID)
-	}
-	for _, p := range s.Pages {
-		out = append(out, p.ID)
-	}
-	for _, e := range s.Endpoints {
-		out = append(out, e.ID, e.Secret)
-	}
-	for _, d := range s.Deliveries {
-		out = append(out, d.ID)
-	}
-	for _, l := range s.Logs {
-		out = append(out, l.ID)
-		if l.RenderID != "" {
-			out = append(out, l.RenderID)
-		}
-	}
+	out := []string{marker, s.Space.ID, s.Space.WebhookSecret, s.Space.RenderSecret, s.Space.GetRenderToken}
+	out = appendEach(out, s.Tokens, func(t *store.Token) []string { return []string{t.ID, t.Prefix} })
+	out = appendEach(out, s.Templates, func(t *store.Template) []string { return []string{t.ID} })
+	out = appendEach(out, s.Pages, func(p *store.Page) []string { return []string{p.ID} })
+	out = appendEach(out, s.Endpoints, func(e *store.WebhookEndpoint) []string { return []string{e.ID, e.Secret} })
+	out = appendEach(out, s.Deliveries, func(d *store.Delivery) []string { return []string{d.ID} })
+	out = appendEach(out, s.Logs, func(l *store.RequestLog) []string { return []string{l.ID, l.RenderID} })
 	return slices.DeleteFunc(out, func(v string) bool { return v == "" })
+}
+
+// appendEach appends the strings f gives of each item.
+func appendEach[T any](out []string, items []T, f func(T) []string) []string {
+	for _, it := range items {
+		out = append(out, f(it)...)
+	}
+	return out
 }
 
 // knownFailing names the cells the matrix shows failing today that another

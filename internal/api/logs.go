@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/httpx"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -37,8 +38,8 @@ func (s *Server) logged(h http.Handler) http.Handler {
 			return
 		}
 		e := &hold.entry
-		if rec, ok := w.(*statusRecorder); ok {
-			e.Status = rec.status
+		if rec, ok := w.(*httpx.StatusRecorder); ok {
+			e.Status = rec.Status
 		}
 		// A caller without an API token whose request was refused (an
 		// anonymous GET of a token-only page, a bad sig or gt) writes

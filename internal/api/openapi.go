@@ -150,18 +150,19 @@ type (
 		v1ArtifactsDoc
 	}
 	v1AsyncDoc struct {
-		Status    string      `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"succeeded when answered from the cache."`
-		RenderID  string      `json:"renderId"`
-		StatusURL string      `json:"statusUrl"`
-		RenderURL string      `json:"renderUrl,omitempty"`
-		Size      int64       `json:"size,omitempty"`
-		Error     *messageDoc `json:"error,omitempty"`
-		CustomID  string      `json:"customId,omitempty" doc:"The request's custom_id."`
-		v1ArtifactsDoc
+		Status    string `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"succeeded when answered from the cache."`
+		RenderID  string `json:"renderId"`
+		StatusURL string `json:"statusUrl"`
+		v1OutcomeDoc
 	}
 	v1StatusDoc struct {
-		RenderID  string      `json:"renderId"`
-		Status    string      `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"Urlbox's words: waiting (queued), active (rendering), delayed (queued again after a snoozed or failed attempt), succeeded, failed."`
+		RenderID string `json:"renderId"`
+		Status   string `json:"status" enum:"waiting,active,delayed,succeeded,failed" doc:"Urlbox's words: waiting (queued), active (rendering), delayed (queued again after a snoozed or failed attempt), succeeded, failed."`
+		v1OutcomeDoc
+	}
+	// v1OutcomeDoc is what an async render's answer and its status say of
+	// its outcome once there is one.
+	v1OutcomeDoc struct {
 		RenderURL string      `json:"renderUrl,omitempty"`
 		Size      int64       `json:"size,omitempty"`
 		Error     *messageDoc `json:"error,omitempty"`

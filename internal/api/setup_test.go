@@ -24,6 +24,7 @@ import (
 	"github.com/renderhook/renderhook/internal/render/rendertest"
 	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/testkit"
 	"github.com/renderhook/renderhook/internal/ui"
 )
 
@@ -147,11 +148,7 @@ type response struct {
 
 func (r response) json(t *testing.T) map[string]any {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("not JSON (%d): %s", r.status, r.body)
-	}
-	return m
+	return testkit.JSONObject(t, r.status, r.body)
 }
 
 func (e *env) do(req request) response {

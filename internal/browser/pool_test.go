@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // newPool starts a pool on the real Chromium and stops it when the test ends.
@@ -56,13 +58,7 @@ func newPool(t testing.TB, cfg Config) *Pool {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, within, what, cond)
 }
 
 // blockingServer serves /img requests only once release is called (or the
@@ -94,19 +90,7 @@ func newBlockingServer(t *testing.T) *blockingServer {
 	return s
 }
 
-func solidPNG(t testing.TB, w, h int, c color.Color) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func solidPNG(t testing.TB, w, h int, c color.Color) []byte { return testkit.SolidPNG(t, w, h, c) }
 
 func colourPage(bg string, w, h int) Page {
 	return Page{
@@ -322,24 +306,34 @@ func TestRender(t *testing.T) {
 	})
 
 	t.Run("waits for slow images", func(t *testing.T) {
+		// The image is let through only once Chromium has asked for it
+		// and the render is seen still running: a render that did not wait
+		// would have returned by then or captured no image.
 		srv := newBlockingServer(t)
-		go func() {
-			// Let the image through only after Chromium asked for it, so the
-			// render must have waited.
-			for srv.hits.Load() == 0 {
-				time.Sleep(5 * time.Millisecond)
-			}
-			time.Sleep(200 * time.Millisecond)
-			srv.release()
-		}()
-		res, err := p.Render(ctx, pngRequest(Page{
-			HTML:  `<body style="margin:0;background:#fff"><img src="` + srv.URL + `/img.png" style="width:100px;height:100px;display:block">`,
-			Width: 200, Height: 200,
-		}))
-		if err != nil {
-			t.Fatal(err)
+		type answer struct {
+			res *Result
+			err error
 		}
-		assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+		done := make(chan answer, 1)
+		go func() {
+			res, err := p.Render(ctx, pngRequest(Page{
+				HTML:  `<body style="margin:0;background:#fff"><img src="` + srv.URL + `/img.png" style="width:100px;height:100px;display:block">`,
+				Width: 200, Height: 200,
+			}))
+			done <- answer{res, err}
+		}()
+		eventually(t, 30*time.Second, "Chromium to ask for the image", func() bool { return srv.hits.Load() > 0 })
+		select {
+		case a := <-done:
+			t.Fatalf("the render returned before its image was served: %v", a.err)
+		default:
+		}
+		srv.release()
+		a := <-done
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		assertPixel(t, decodePNG(t, a.res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	})
 
 	t.Run("bad requests", func(t *testing.T) {

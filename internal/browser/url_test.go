@@ -31,6 +31,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // urlPool starts a pool whose URL renders are guarded by a guard allowing
@@ -74,14 +75,9 @@ func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) 
 		http.NotFound(w, r)
 	})
 	s.Server = httptest.NewUnstartedServer(h)
-	ln, err := net.Listen("tcp", listenOn)
-	if err != nil {
+	if err := testkit.StartOn(t, s.Server, listenOn); err != nil {
 		t.Fatalf("listen on %s: %v", listenOn, err)
 	}
-	s.Listener.Close()
-	s.Listener = ln
-	s.Start()
-	t.Cleanup(s.Close)
 	return s
 }
 
@@ -759,6 +755,7 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 		"/popup": htmlPage(`<!doctype html><body style="background:rgb(255,0,0)"><script>
 			setInterval(() => fetch('/alive'), 50);</script>`),
 		"/alive": func(w http.ResponseWriter, r *http.Request) { alive.Add(1) },
+		"/plain": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">`),
 		"/file.bin": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Disposition", `attachment; filename="renderhook-test-evil.bin"`)
 			_, _ = w.Write(bytes.Repeat([]byte("x"), 1024))
@@ -791,8 +788,15 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 		if n := alive.Load() - aliveBefore; n > 2 {
 			t.Errorf("the popup ran during the render: %d requests from it (popup loads: %d)", n, s.hitsOf("/popup")-popupsBefore)
 		}
+		// Once the render's context is disposed of (no background work
+		// left), nothing of it can run; a later render through the same
+		// browser and site is the synchronising request after which a
+		// popup still running would have been counted.
+		eventually(t, 10*time.Second, "the render's context to be disposed of", func() bool { return p.Stats().Background == 0 })
 		n := alive.Load()
-		time.Sleep(300 * time.Millisecond)
+		_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/plain", Width: 200, Height: 100})
+		wantPixel(t, img, 150, 80, green)
+		eventually(t, 10*time.Second, "the second render's context to be disposed of", func() bool { return p.Stats().Background == 0 })
 		if m := alive.Load(); m != n {
 			t.Errorf("the popup kept running after the render: %d more requests", m-n)
 		}
@@ -863,16 +867,44 @@ func TestRenderURLWebRTC(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { udp.Close() })
+	// The test's own marker packets are counted apart: once one is read,
+	// every packet sent to udp before it has been counted too.
+	marker := []byte("renderhook-test-marker")
 	var packets atomic.Int64
+	markers := make(chan struct{}, 8)
 	go func() {
 		buf := make([]byte, 2048)
 		for {
-			if _, _, err := udp.ReadFrom(buf); err != nil {
+			n, _, err := udp.ReadFrom(buf)
+			if err != nil {
 				return
+			}
+			if bytes.Equal(buf[:n], marker) {
+				markers <- struct{}{}
+				continue
 			}
 			packets.Add(1)
 		}
 	}()
+	// drained waits until the render's browser context is gone (nothing of
+	// the page can send any more) and a marker sent after it has been read.
+	drained := func(t *testing.T, p *Pool) {
+		t.Helper()
+		eventually(t, 10*time.Second, "the render's context to be disposed of", func() bool { return p.Stats().Background == 0 })
+		c, err := net.Dial("udp", udp.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write(marker); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-markers:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the marker packet never arrived")
+		}
+	}
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/rtc": htmlPage(`<!doctype html><body><script>
 			const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:` + udp.LocalAddr().String() + `'}]});
@@ -896,6 +928,7 @@ func TestRenderURLWebRTC(t *testing.T) {
 		if _, err := p.RenderURL(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
+		drained(t, p)
 		if packets.Load() == 0 {
 			t.Skip("no STUN packet arrived even without the policy; this host's WebRTC gathers nothing to test")
 		}
@@ -906,8 +939,7 @@ func TestRenderURLWebRTC(t *testing.T) {
 		if _, err := p.RenderURL(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
-		// Proving an absence: give a late packet a moment to arrive.
-		time.Sleep(200 * time.Millisecond)
+		drained(t, p)
 		if n := packets.Load() - before; n != 0 {
 			t.Errorf("%d UDP packets reached 127.0.0.2, which the guard refuses", n)
 		}
@@ -1118,8 +1150,13 @@ func TestRenderURLNoSpares(t *testing.T) {
 	p := newPool(t, Config{MaxTabs: 1, URLSpares: -1, Egress: loopbackGuard(t)})
 	_, img := renderPNG(t, p, URLRequest{HTML: `<body style="margin:0;background:rgb(0,0,255)">`, Width: 60, Height: 40})
 	wantPixel(t, img, 30, 20, blue)
-	eventually(t, 10*time.Second, "no browser context left", func() bool { return len(browserContexts(t, p)) == 0 })
-	time.Sleep(300 * time.Millisecond)
+	// The render's end is where spares would be started (finish, before
+	// RenderURL returns), counted in Background until they are made; so
+	// once Background is back to 0 a spare would be there to see.
+	eventually(t, 10*time.Second, "no background work left", func() bool { return p.Stats().Background == 0 })
+	if st := p.Stats(); st.Spares != 0 {
+		t.Errorf("Stats().Spares = %d with spares off, want 0", st.Spares)
+	}
 	if n := len(browserContexts(t, p)); n != 0 {
 		t.Errorf("%d browser contexts with spares off, want none", n)
 	}

@@ -36,6 +36,16 @@ func pdfText(t *testing.T, data []byte) string {
 	return poppler(t, data, "pdftotext", "-layout")
 }
 
+// renderPDF is the PDF of url rendered by p with o.
+func renderPDF(t *testing.T, p *Pool, url string, o PDFOptions) []byte {
+	t.Helper()
+	res, err := p.RenderURL(context.Background(), URLRequest{URL: url, Format: FormatPDF, PDF: o})
+	if err != nil {
+		t.Fatalf("RenderURL: %v", err)
+	}
+	return res.Data
+}
+
 // pdfPageSize is the first page's size in points, by pdfinfo.
 func pdfPageSize(t *testing.T, data []byte) (w, h float64) {
 	t.Helper()
@@ -63,11 +73,7 @@ func TestRenderURLPDFOptions(t *testing.T) {
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
 	pdfOf := func(t *testing.T, path string, o PDFOptions) []byte {
 		t.Helper()
-		res, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + path, Format: FormatPDF, PDF: o})
-		if err != nil {
-			t.Fatalf("RenderURL: %v", err)
-		}
-		return res.Data
+		return renderPDF(t, p, s.URL+path, o)
 	}
 	pdf := func(t *testing.T, o PDFOptions) []byte { t.Helper(); return pdfOf(t, "/doc", o) }
 	near := func(got, want float64) bool { return got > want-1.5 && got < want+1.5 }

@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"context"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -48,11 +47,7 @@ func TestRenderURLPDFLayout(t *testing.T) {
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
 	pdf := func(t *testing.T, path string, o PDFOptions) []byte {
 		t.Helper()
-		res, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + path, Format: FormatPDF, PDF: o})
-		if err != nil {
-			t.Fatalf("RenderURL: %v", err)
-		}
-		return res.Data
+		return renderPDF(t, p, s.URL+path, o)
 	}
 	near := func(got, want float64) bool { return got > want-1.5 && got < want+1.5 }
 

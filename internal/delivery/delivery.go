@@ -248,12 +248,25 @@ type errorJSON struct {
 }
 
 // succeeded and failed keep the seed's key order: event, renderId,
-// result|error, meta, then renderhook's extras.
+// result|error, meta, then renderhook's extras (extraJSON).
 type succeeded struct {
-	Event     string          `json:"event"`
-	RenderID  string          `json:"renderId"`
-	Result    resultJSON      `json:"result"`
-	Meta      Meta            `json:"meta"`
+	Event    string     `json:"event"`
+	RenderID string     `json:"renderId"`
+	Result   resultJSON `json:"result"`
+	Meta     Meta       `json:"meta"`
+	extraJSON
+}
+
+type failed struct {
+	Event    string    `json:"event"`
+	RenderID string    `json:"renderId"`
+	Error    errorJSON `json:"error"`
+	Meta     Meta      `json:"meta"`
+	extraJSON
+}
+
+// extraJSON is what both payloads add after the seed's keys.
+type extraJSON struct {
 	RequestID string          `json:"requestId,omitempty"`
 	PageID    string          `json:"pageId,omitempty"`
 	Format    string          `json:"format,omitempty"`
@@ -261,16 +274,8 @@ type succeeded struct {
 	CustomID  string          `json:"customId,omitempty"`
 }
 
-type failed struct {
-	Event     string          `json:"event"`
-	RenderID  string          `json:"renderId"`
-	Error     errorJSON       `json:"error"`
-	Meta      Meta            `json:"meta"`
-	RequestID string          `json:"requestId,omitempty"`
-	PageID    string          `json:"pageId,omitempty"`
-	Format    string          `json:"format,omitempty"`
-	Metadata  json.RawMessage `json:"metadata,omitempty"`
-	CustomID  string          `json:"customId,omitempty"`
+func (x Extra) json() extraJSON {
+	return extraJSON{x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID}
 }
 
 // Timestamp formats a time as the payloads do: RFC 3339 UTC, milliseconds.
@@ -290,7 +295,7 @@ func compact(v any) []byte {
 func SucceededPayload(renderID, renderURL string, size int64, start, end time.Time, x Extra) []byte {
 	return compact(succeeded{EventRenderSucceeded, renderID,
 		resultJSON{renderURL, size, x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL, x.PageMetadata},
-		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID})
+		Meta{Timestamp(start), Timestamp(end)}, x.json()})
 }
 
 // WithRenderURL returns the render.succeeded payload with its renderUrl
@@ -343,7 +348,7 @@ func withResult(payload []byte, change func(r *resultJSON) error) ([]byte, error
 // FailedPayload builds a render.failed body.
 func FailedPayload(renderID, message string, start, end time.Time, x Extra) []byte {
 	return compact(failed{EventRenderFailed, renderID, errorJSON{message},
-		Meta{Timestamp(start), Timestamp(end)}, x.RequestID, x.PageID, x.Format, x.Metadata, x.CustomID})
+		Meta{Timestamp(start), Timestamp(end)}, x.json()})
 }
 
 // TestPayload builds a webhook.test body.

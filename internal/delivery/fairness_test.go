@@ -16,6 +16,7 @@ import (
 	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/store/storetest"
+	"github.com/renderhook/renderhook/internal/testkit"
 	"github.com/renderhook/renderhook/webhook"
 )
 
@@ -107,13 +108,7 @@ func (rc *receiver) arrived(id string) (int, time.Time) {
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 // deliveredOnce checks every delivery in ids succeeded with attempts

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/httpx"
 )
 
 // Middleware counts and times each request by its route pattern (one of
@@ -13,14 +15,10 @@ import (
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &codeRecorder{ResponseWriter: w}
+		rec := httpx.NewStatusRecorder(w)
 		next.ServeHTTP(rec, r)
 		route := m.Route(r)
-		code := rec.code
-		if code == 0 {
-			code = http.StatusOK
-		}
-		m.httpReqs.WithLabelValues(route, strconv.Itoa(code)).Inc()
+		m.httpReqs.WithLabelValues(route, strconv.Itoa(rec.Status)).Inc()
 		m.httpDur.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		if rec.Header().Get("X-Renderhook-Cache") == "hit" {
 			m.CacheHit(KindURL)
@@ -35,26 +33,3 @@ func (m *Metrics) Route(r *http.Request) string {
 	}
 	return "other"
 }
-
-// codeRecorder notes the status code; Unwrap lets http.ResponseController
-// (the server's write deadlines, flushes) reach the connection.
-type codeRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *codeRecorder) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *codeRecorder) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *codeRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -63,25 +63,20 @@ func (in TemplateInput) apply(t *store.Template) error {
 	if in.Name != nil {
 		t.Name = strings.TrimSpace(*in.Name)
 	}
-	if in.HTML != nil {
-		t.HTML = *in.HTML
-	}
-	if in.Width != nil {
-		t.Width = *in.Width
-	}
-	if in.Height != nil {
-		t.Height = *in.Height
-	}
-	if in.Variables != nil {
-		t.Variables = *in.Variables
-	}
-	if in.RequireGetRenderToken != nil {
-		t.RequireGetRenderToken = *in.RequireGetRenderToken
-	}
-	if in.RenderType != nil {
-		t.RenderType = *in.RenderType
-	}
+	set(&t.HTML, in.HTML)
+	set(&t.Width, in.Width)
+	set(&t.Height, in.Height)
+	set(&t.Variables, in.Variables)
+	set(&t.RequireGetRenderToken, in.RequireGetRenderToken)
+	set(&t.RenderType, in.RenderType)
 	return ValidateTemplate(t)
+}
+
+// set is a partial update's rule: a field the input leaves nil is kept.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // ValidateTemplate checks a template and fills in its variables' default
@@ -198,15 +193,11 @@ func (s *Service) UpdateTemplate(ctx context.Context, spaceID, id string, in Tem
 // apply validates in against the page's template and applies it to the
 // draft; a draft without a name takes its template's.
 func (s *Service) apply(ctx context.Context, in Input, p *store.Page) error {
-	if in.TemplateID != nil {
-		p.Draft.TemplateID = *in.TemplateID
-	}
+	set(&p.Draft.TemplateID, in.TemplateID)
 	if in.Name != nil {
 		p.Draft.Name = strings.TrimSpace(*in.Name)
 	}
-	if in.Values != nil {
-		p.Draft.Values = *in.Values
-	}
+	set(&p.Draft.Values, in.Values)
 	if p.Draft.TemplateID == "" {
 		return fmt.Errorf("%w: templateId is required", ErrInvalid)
 	}

@@ -3,12 +3,11 @@ package page
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/store/sqlite/sqlitetest"
 )
 
 func TestValidateTemplate(t *testing.T) {
@@ -53,14 +52,7 @@ func TestValidateTemplate(t *testing.T) {
 
 func TestPages(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Migrated(t)
 	sp := &store.Space{ID: store.NewID("spc"), Name: "s", WebhookSecret: "whsec_x"}
 	if err := st.CreateSpace(ctx, sp); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,9 @@
 package render_test
 
 import (
-	"bytes"
 	"context"
 	"image"
 	"image/color"
-	"image/png"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +21,7 @@ import (
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/takumi"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // reference is one of the reference templates (testdata/fidelity): each is
@@ -142,11 +141,7 @@ func photoPNG(t *testing.T) []byte {
 			img.Set(x, y, c)
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testkit.EncodePNG(t, img)
 }
 
 // TestFidelityReferences holds the comparison threshold and auto's

@@ -1,25 +1,19 @@
 package render
 
 import (
-	"encoding/json"
 	"errors"
-	"maps"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // TestV1CaptureOptionsParse: each option of v1_capture.go, given with the
 // options it needs, lands in its browser.URLRequest field.
 func TestV1CaptureOptionsParse(t *testing.T) {
 	thumbs := map[string]any{"thumb_width": 200, "thumb_height": 100}
-	with := func(base map[string]any, m map[string]any) map[string]any {
-		out := maps.Clone(m)
-		maps.Copy(out, base)
-		return out
-	}
 	full := map[string]any{"full_page": true}
 	pdf := map[string]any{"format": "pdf"}
 	cases := []struct {
@@ -60,28 +54,16 @@ func TestV1CaptureOptionsParse(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		o, err := parseWith(t, with(c.base, c.opts))
-		if err != nil {
-			t.Errorf("%v: %v", c.opts, err)
+		o, base := wantRequest(t, c.base, c.opts, c.want)
+		if o == nil {
 			continue
-		}
-		base, err := parseWith(t, c.base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := base.Request
-		c.want(&want)
-		if !reflect.DeepEqual(o.Request, want) {
-			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, o.Request, want)
 		}
 		if o.CacheKey("spc") == base.CacheKey("spc") {
 			t.Errorf("%v: same cache key as without it", c.opts)
 		}
 		// An async render's stored options come back whole.
-		b, _ := json.Marshal(o)
-		var back URLOptions
-		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Request, o.Request) {
-			t.Errorf("%v: stored and read back: %+v, %v", c.opts, back.Request, err)
+		if back := testkit.RoundTrip[URLOptions](t, o); !reflect.DeepEqual(back.Request, o.Request) {
+			t.Errorf("%v: stored and read back: %+v", c.opts, back.Request)
 		}
 	}
 }

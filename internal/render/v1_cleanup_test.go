@@ -2,7 +2,6 @@ package render
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +12,7 @@ import (
 // TestV1CleanupNavOptionsParse: each cleanup, navigation and proxy option
 // lands in its browser.URLRequest field.
 func TestV1CleanupNavOptionsParse(t *testing.T) {
-	cases := []struct {
-		opts map[string]any
-		want func(r *browser.URLRequest)
-	}{
+	cases := []requestCase{
 		{map[string]any{"hide_cookie_banners": true}, func(r *browser.URLRequest) { r.HideCookieBanners = true }},
 		{map[string]any{"click_accept": true}, func(r *browser.URLRequest) { r.ClickAccept = true }},
 		{map[string]any{"accept_cookies": "1"}, func(r *browser.URLRequest) { r.ClickAccept = true }},
@@ -35,21 +31,8 @@ func TestV1CleanupNavOptionsParse(t *testing.T) {
 		}},
 		{map[string]any{"platform": "MacIntel"}, func(r *browser.URLRequest) { r.Platform = "MacIntel" }},
 	}
-	base, err := parseWith(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range cases {
-		o, err := parseWith(t, c.opts)
-		if err != nil {
-			t.Errorf("%v: %v", c.opts, err)
-			continue
-		}
-		want := base.Request
-		c.want(&want)
-		if !reflect.DeepEqual(o.Request, want) {
-			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, o.Request, want)
-		}
+		wantRequest(t, nil, c.opts, c.want)
 	}
 }
 

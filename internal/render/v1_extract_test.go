@@ -115,13 +115,7 @@ func TestV1ExtractFormats(t *testing.T) {
 // (a cached render has the artifacts the request asks for); the echo and
 // which way the metadata is answered are not.
 func TestV1CacheKeyExtract(t *testing.T) {
-	key := func(opts map[string]any) string {
-		o, err := parseWith(t, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o.CacheKey("spc")
-	}
+	key := func(opts map[string]any) string { return cacheKey(t, "spc", opts) }
 	plain := key(nil)
 	for _, opts := range []map[string]any{{"save_html": true}, {"save_mhtml": true}, {"save_markdown": true}, {"metadata": true}, {"format": "md"}} {
 		if key(opts) == plain {

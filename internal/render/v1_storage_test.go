@@ -83,13 +83,7 @@ func TestV1StorageOptionsRefused(t *testing.T) {
 // TestV1StorageCacheKey: where the file goes is part of the cache key,
 // the credentials only by their hash.
 func TestV1StorageCacheKey(t *testing.T) {
-	key := func(opts map[string]any) string {
-		o, err := parseWith(t, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o.CacheKey("spc_1")
-	}
+	key := func(opts map[string]any) string { return cacheKey(t, "spc_1", opts) }
 	plain := key(nil)
 	a := key(map[string]any{"use_s3": true, "s3_path": "a"})
 	b := key(map[string]any{"use_s3": true, "s3_path": "b"})

@@ -57,13 +57,7 @@ func TestV1WireOptionsParse(t *testing.T) {
 // TestV1UniqueChangesTheCacheKey: unique values make different cache keys;
 // the other wire options change nothing of the file, so not the key either.
 func TestV1UniqueChangesTheCacheKey(t *testing.T) {
-	key := func(opts map[string]any) string {
-		o, err := parseWith(t, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o.CacheKey("spc_1")
-	}
+	key := func(opts map[string]any) string { return cacheKey(t, "spc_1", opts) }
 	plain := key(nil)
 	a, b := key(map[string]any{"unique": "a"}), key(map[string]any{"unique": "b"})
 	if a == plain || b == plain || a == b {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // parseWith parses a url render (format png unless opts say) with opts.
@@ -30,10 +31,7 @@ func parseWith(t *testing.T, opts map[string]any) (*URLOptions, error) {
 // options it needs), lands in its browser.URLRequest field.
 func TestV1URLBoxOptionsParse(t *testing.T) {
 	pdf := func(m map[string]any) map[string]any { m["format"] = "pdf"; return m }
-	cases := []struct {
-		opts map[string]any
-		want func(r *browser.URLRequest)
-	}{
+	cases := []requestCase{
 		{map[string]any{"full_width": true}, func(r *browser.URLRequest) { r.FullWidth = true }},
 		{map[string]any{"max_height": 5000}, func(r *browser.URLRequest) { r.MaxHeight = 5000 }},
 		{map[string]any{"thumb_width": 320}, func(r *browser.URLRequest) { r.ThumbWidth = 320 }},
@@ -88,30 +86,10 @@ func TestV1URLBoxOptionsParse(t *testing.T) {
 		{pdf(map[string]any{"media": "SCREEN"}), func(r *browser.URLRequest) { r.PDF.Media = "screen" }},
 	}
 	for _, rt := range browser.ResourceTypes {
-		cases = append(cases, struct {
-			opts map[string]any
-			want func(r *browser.URLRequest)
-		}{map[string]any{"block_" + string(rt): true}, func(r *browser.URLRequest) { r.BlockResources = []browser.ResourceType{rt} }})
+		cases = append(cases, requestCase{map[string]any{"block_" + string(rt): true}, func(r *browser.URLRequest) { r.BlockResources = []browser.ResourceType{rt} }})
 	}
 	for _, c := range cases {
-		o, err := parseWith(t, c.opts)
-		if err != nil {
-			t.Errorf("%v: %v", c.opts, err)
-			continue
-		}
-		var baseOpts map[string]any // the same request without the option
-		if f, ok := c.opts["format"]; ok {
-			baseOpts = map[string]any{"format": f}
-		}
-		base, err := parseWith(t, baseOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := base.Request
-		c.want(&want)
-		if !reflect.DeepEqual(o.Request, want) {
-			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, o.Request, want)
-		}
+		wantRequest(t, nil, c.opts, c.want)
 	}
 
 	// block_* options add up, in the table's order, and false blocks nothing.
@@ -272,14 +250,7 @@ func TestV1URLBoxOptionsSurviveQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back URLOptions
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
+	back := testkit.RoundTrip[URLOptions](t, o)
 	if !reflect.DeepEqual(back.Request, o.Request) || back.CacheKey("spc") != o.CacheKey("spc") {
 		t.Fatalf("stored and read back:\n got %+v\nwant %+v", back.Request, o.Request)
 	}

@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"image"
 	"image/color"
 	_ "image/jpeg"
@@ -30,13 +29,10 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/server/servertest"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
-// cardHTML fills the whole 1200x630 viewport with the background colour, so
-// tests can read a pixel and know which values were rendered.
-const cardHTML = `<!doctype html><html><head><style>
-html,body{margin:0;width:1200px;height:630px;background:{{.background}};font:40px sans-serif;color:#fff}
-</style></head><body><h1 id="t">{{.title}}</h1></body></html>`
+const cardHTML = servertest.CardHTML
 
 // env is a running server plus a client for one space.
 type env struct {
@@ -101,17 +97,9 @@ func (e *env) fileURLPrefix() string {
 	return c.Endpoint + "/" + c.Bucket + "/"
 }
 
-// sameFile reports whether two file URLs name the same file. Signed
-// /files/ URLs are stable; presigned S3 URLs are signed afresh each time
-// they are made, so only their path must match.
-func (e *env) sameFile(a, b string) bool {
-	if e.storage == "" {
-		return a == b
-	}
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Host == ub.Host && ua.Path == ub.Path && ua.Query().Get("X-Amz-Signature") != ""
-}
+// sameFile reports whether two file URLs name the same file
+// (servertest.SameFile).
+func (e *env) sameFile(a, b string) bool { return servertest.SameFile(e.storage, a, b) }
 
 // tamper spoils the signature of a file URL and says what status the
 // file store answers it with.
@@ -172,11 +160,7 @@ type resp struct {
 
 func (r resp) json(t *testing.T) map[string]any {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("response is not JSON (%d): %s", r.status, r.body)
-	}
-	return m
+	return testkit.JSONObject(t, r.status, r.body)
 }
 
 // errCode returns error.code of an error answer, checking its shape.
@@ -196,40 +180,8 @@ func (r resp) errCode(t *testing.T) string {
 
 func (e *env) do(method, path, token string, body any) resp {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, e.base+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp{res.StatusCode, res.Header, data}
+	status, header, data := servertest.Do(e.t, method, e.base+path, token, body)
+	return resp{status, header, data}
 }
 
 func (e *env) mustDo(status int, method, path, token string, body any) resp {
@@ -244,16 +196,7 @@ func (e *env) mustDo(status int, method, path, token string, body any) resp {
 // cardPage creates the card template and a published page in e's space.
 func (e *env) cardPage(token string, extra map[string]any) (templateID, pageID string) {
 	e.t.Helper()
-	tplBody := map[string]any{
-		"name": "card", "html": cardHTML, "width": 1200, "height": 630,
-		"variables": []map[string]any{
-			{"name": "title", "type": "string", "default": "Hello"},
-			{"name": "background", "type": "color", "default": "#0000ff"},
-		},
-	}
-	for k, v := range extra {
-		tplBody[k] = v
-	}
+	tplBody := servertest.CardTemplate("card", extra)
 	tpl := e.mustDo(201, "POST", "/api/templates", token, tplBody).json(e.t)
 	templateID = tpl["id"].(string)
 	pg := e.mustDo(201, "POST", "/api/pages", token, map[string]any{

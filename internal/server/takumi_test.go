@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"fmt"
-	"image"
-	"image/png"
+	"image/color"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/takumi"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // startTakumiServer runs a server with the takumi renderer, skipping where
@@ -41,19 +40,12 @@ func imageServer(t *testing.T, addr string) (url string, hits *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := image.NewRGBA(image.Rect(0, 0, 40, 40))
-	for i := range img.Pix {
-		img.Pix[i] = []byte{255, 0, 0, 255}[i%4]
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
+	red := testkit.SolidPNG(t, 40, 40, color.RGBA{255, 0, 0, 255})
 	hits = &atomic.Int64{}
 	srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Content-Type", "image/png")
-		_, _ = w.Write(buf.Bytes())
+		_, _ = w.Write(red)
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })

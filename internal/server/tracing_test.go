@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/testkit"
 
 	"github.com/renderhook/renderhook/internal/tracing/tracingtest"
 )
@@ -45,7 +45,7 @@ func (m spanTree) childOf(parent tracingtest.Span, name string) (tracingtest.Spa
 func TestTracingSpans(t *testing.T) {
 	rcv := tracingtest.Start(t)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	e := startServerCfg(t, server.Config{
 		Browser:  browser.Config{MaxTabs: 2, RenderTimeout: 3 * time.Second},
 		Webhooks: delivery.Config{Schedule: []time.Duration{0, 300 * time.Millisecond, 300 * time.Millisecond}},
@@ -98,7 +98,7 @@ func TestTracingSpans(t *testing.T) {
 	if err != nil || entry.TraceID != req.TraceID {
 		t.Fatalf("log entry trace id %q, want %q (%v)", entry.TraceID, req.TraceID, err)
 	}
-	if !logs.hasLine(func(m map[string]any) bool {
+	if !hasLine(logs, func(m map[string]any) bool {
 		return m["msg"] == "request" && m["request_id"] == requestID && m["trace_id"] == req.TraceID
 	}) {
 		t.Fatalf("no request log line with trace_id %s:\n%s", req.TraceID, logs.String())
@@ -124,26 +124,8 @@ func TestTracingSpans(t *testing.T) {
 	})
 }
 
-// syncBuffer is a log destination tests read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // hasLine reports whether a JSON log line satisfies ok.
-func (b *syncBuffer) hasLine(ok func(map[string]any) bool) bool {
+func hasLine(b *testkit.SyncBuffer, ok func(map[string]any) bool) bool {
 	for _, l := range bytes.Split([]byte(b.String()), []byte("\n")) {
 		var m map[string]any
 		if json.Unmarshal(l, &m) == nil && ok(m) {

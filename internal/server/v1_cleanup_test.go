@@ -1,12 +1,13 @@
 package server_test
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // TestV1GlobalTimeout: a page that never answers is ended by global_timeout
@@ -21,14 +22,9 @@ func TestV1GlobalTimeout(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	ln, err := net.Listen("tcp", v1Allowed+":0")
-	if err != nil {
+	if err := testkit.StartOn(t, srv, v1Allowed+":0"); err != nil {
 		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
 	}
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(hang) })
 
 	start := time.Now()

@@ -14,6 +14,7 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // refusedAddr is where the SSRF test's forbidden listener runs: loopback,
@@ -61,14 +62,9 @@ func TestV1SSRFTable(t *testing.T) {
 				`<script>fetch("http://[::ffff:%s]:%s/f").catch(()=>{})</script></body>`, refusedAddr, port, port, refusedAddr, port)
 		}
 	}))
-	pl, err := net.Listen("tcp", v1Allowed+":0")
-	if err != nil {
+	if err := testkit.StartOn(t, pages, v1Allowed+":0"); err != nil {
 		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
 	}
-	pages.Listener.Close()
-	pages.Listener = pl
-	pages.Start()
-	t.Cleanup(pages.Close)
 
 	resolver, queries := egresstest.FakeResolver(netip.MustParseAddr(refusedAddr))
 	cfg := egressAllow(v1Allowed + "/32")

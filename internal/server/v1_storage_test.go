@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // The use_s3 tests put renders in a bucket of the test MinIO
@@ -97,32 +97,14 @@ func (b *userBucket) options(extra map[string]any) map[string]any {
 	return m
 }
 
-// logSink collects a server's log lines.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // storageServer is a v1 server that may reach the test MinIO and the test
 // site, with a storage credentials key and its log lines kept.
-func storageServer(t *testing.T, b *userBucket) (*env, *v1Site, *logSink) {
+func storageServer(t *testing.T, b *userBucket) (*env, *v1Site, *testkit.SyncBuffer) {
 	t.Helper()
 	site := newV1Site(t)
 	host := strings.TrimPrefix(strings.TrimPrefix(b.endpoint, "http://"), "https://")
 	ip := strings.Split(host, ":")[0]
-	logs := &logSink{}
+	logs := &testkit.SyncBuffer{}
 	e := startServerCfg(t, server.Config{
 		Browser:               browser.Config{MaxTabs: 2, RenderTimeout: 15 * time.Second},
 		Webhooks:              delivery.Config{Schedule: []time.Duration{0, 300 * time.Millisecond}},

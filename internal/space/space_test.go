@@ -3,26 +3,17 @@ package space
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/store/sqlite/sqlitetest"
 )
 
 func setup(t *testing.T) *Service {
 	t.Helper()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "renderhook.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return New(st, 0)
+	return New(sqlitetest.Migrated(t), 0)
 }
 
 func TestCreateAndRotate(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/renderhook/renderhook/internal/store/postgres"
 	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/store/sqlite/sqlitetest"
 )
 
 // schemaAllowed lists the differences between the two dialects' migrated
@@ -34,11 +34,7 @@ var schemaAllowed = map[string]string{
 // in schemaAllowed.
 func TestSchemasMatch(t *testing.T) {
 	ctx := context.Background()
-	lite, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "schema.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lite.Close() })
+	lite := sqlitetest.Open(t)
 	pg, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t), MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -15,22 +15,10 @@ import (
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
-func solid(t testing.TB, w, h int, c color.Color) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func solid(t testing.TB, w, h int, c color.Color) []byte { return testkit.SolidPNG(t, w, h, c) }
 
 func TestImageURLs(t *testing.T) {
 	doc := `<div style="background-image: url('https://a.test/bg.png?x=1&amp;y=2')"><img src="https://a.test/p.png?a=1&amp;b=2">` +

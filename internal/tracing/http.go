@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/renderhook/renderhook/internal/httpx"
 )
 
 // Middleware starts a server span per request, named by its route
@@ -21,35 +23,14 @@ func (p *Provider) Middleware(route func(*http.Request) string, next http.Handle
 		rt := route(r)
 		ctx, span := p.tracer.Start(ctx, rt, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 			attribute.String("http.request.method", r.Method), attribute.String("http.route", rt), attribute.String("url.path", r.URL.Path)))
-		rec := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		rec := httpx.NewStatusRecorder(w)
 		defer func() {
-			span.SetAttributes(attribute.Int("http.response.status_code", rec.code))
-			if rec.code >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(rec.code))
+			span.SetAttributes(attribute.Int("http.response.status_code", rec.Status))
+			if rec.Status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(rec.Status))
 			}
 			span.End()
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	code  int
-	wrote bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.code, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

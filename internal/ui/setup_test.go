@@ -3,7 +3,6 @@ package ui_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -28,13 +27,8 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/server/servertest"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
-
-// cardHTML fills the whole 1200x630 viewport with the background colour, so
-// a test can read a pixel and know which values were rendered.
-const cardHTML = `<!doctype html><html><head><style>
-html,body{margin:0;width:1200px;height:630px;background:{{.background}};font:40px sans-serif;color:#fff}
-</style></head><body><h1 id="t">{{.title}}</h1></body></html>`
 
 // env is a running renderhook (Chromium, and SQLite and local files or the
 // test backends: servertest.TestBackend) on a random loopback port, with a
@@ -69,17 +63,9 @@ func (e *env) isFileURL(u, ext string) bool {
 	return strings.Contains(u, ext+"?") && strings.Contains(u, "X-Amz-Signature=")
 }
 
-// sameFile reports whether two file URLs name the same file: signed
-// /files/ URLs are stable, presigned S3 URLs are signed afresh each time
-// (so only their paths must match).
-func (e *env) sameFile(a, b string) bool {
-	if e.storage == "" {
-		return a == b
-	}
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Host == ub.Host && ua.Path == ub.Path
-}
+// sameFile reports whether two file URLs name the same file
+// (servertest.SameFile).
+func (e *env) sameFile(a, b string) bool { return servertest.SameFile(e.storage, a, b) }
 
 func (e *env) newSpace(name string) (spaceID, token string) {
 	e.t.Helper()
@@ -94,56 +80,23 @@ type resp struct {
 
 func (r resp) json(t *testing.T) map[string]any {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("not JSON (%d): %s", r.status, r.body)
-	}
-	return m
+	return testkit.JSONObject(t, r.status, r.body)
 }
 
 // api calls the JSON API with a bearer token.
 func (e *env) api(t *testing.T, want int, method, path, token string, body any) resp {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
+	status, header, data := servertest.Do(t, method, e.base+path, token, body)
+	if want != 0 && status != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, data)
 	}
-	req, err := http.NewRequest(method, e.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if want != 0 && res.StatusCode != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, data)
-	}
-	return resp{res.StatusCode, res.Header, data}
+	return resp{status, header, data}
 }
 
 // cardPage creates the card template and a published page of it.
 func (e *env) cardPage(t *testing.T, token string, extra map[string]any) (templateID, pageID string) {
 	t.Helper()
-	tpl := map[string]any{
-		"name": "Social card", "html": cardHTML, "width": 1200, "height": 630,
-		"variables": []map[string]any{
-			{"name": "title", "type": "string", "default": "Hello"},
-			{"name": "background", "type": "color", "default": "#0000ff"},
-		},
-	}
-	for k, v := range extra {
-		tpl[k] = v
-	}
+	tpl := servertest.CardTemplate("Social card", extra)
 	templateID = e.api(t, 201, "POST", "/api/templates", token, tpl).json(t)["id"].(string)
 	pg := e.api(t, 201, "POST", "/api/pages", token, map[string]any{
 		"templateId": templateID, "name": "Launch card", "values": map[string]any{"title": "Launch day"}, "publish": true,

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/internal/store/sqlite"
+	"github.com/renderhook/renderhook/internal/store/sqlite/sqlitetest"
 )
 
 func TestSessionCookie(t *testing.T) {
@@ -92,14 +91,7 @@ func TestAxisMax(t *testing.T) {
 // TestDailyStats counts renders per UTC day from a real SQLite store.
 func TestDailyStats(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(sqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlitetest.Migrated(t)
 	sp := &store.Space{ID: store.NewID("spc"), Name: "s", CreatedAt: time.Now()}
 	if err := st.CreateSpace(ctx, sp); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package query
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -25,60 +27,39 @@ const (
 // ScanSpace reads SpaceCols.
 func ScanSpace(row Row) (*store.Space, error) {
 	var sp store.Space
-	var created int64
-	var rotated, secretUntil, tokenUntil *int64
-	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, &created, &sp.WebhookSecret, &sp.WebhookSecretPrev, &rotated,
-		&sp.RenderKey, &sp.RenderSecret, &sp.GetRenderToken, &sp.RenderSecretPrev, &secretUntil, &sp.GetRenderTokenPrev, &tokenUntil); err != nil {
+	if err := row.Scan(&sp.ID, &sp.Name, &sp.CreditLimit, &sp.CreditsUsed, ms(&sp.CreatedAt), &sp.WebhookSecret, &sp.WebhookSecretPrev, nullMs(&sp.WebhookSecretRotatedAt),
+		&sp.RenderKey, &sp.RenderSecret, &sp.GetRenderToken, &sp.RenderSecretPrev, nullMs(&sp.RenderSecretPrevUntil), &sp.GetRenderTokenPrev, nullMs(&sp.GetRenderTokenPrevUntil)); err != nil {
 		return nil, err
 	}
-	sp.CreatedAt = FromMs(created)
-	sp.WebhookSecretRotatedAt = FromNullMs(rotated)
-	sp.RenderSecretPrevUntil = FromNullMs(secretUntil)
-	sp.GetRenderTokenPrevUntil = FromNullMs(tokenUntil)
 	return &sp, nil
 }
 
 // ScanToken reads TokenCols.
 func ScanToken(row Row) (*store.Token, error) {
 	var t store.Token
-	var created int64
-	var used, revoked *int64
-	if err := row.Scan(&t.ID, &t.SpaceID, &t.Prefix, &t.Hash, &created, &used, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.SpaceID, &t.Prefix, &t.Hash, ms(&t.CreatedAt), nullMs(&t.LastUsedAt), nullMs(&t.RevokedAt)); err != nil {
 		return nil, err
 	}
-	t.CreatedAt = FromMs(created)
-	t.LastUsedAt = FromNullMs(used)
-	t.RevokedAt = FromNullMs(revoked)
 	return &t, nil
 }
 
 // ScanTemplate reads TemplateCols.
 func ScanTemplate(row Row) (*store.Template, error) {
 	var t store.Template
-	var vars string
-	var created, updated int64
-	if err := row.Scan(&t.ID, &t.SpaceID, &t.Name, &t.HTML, &t.Width, &t.Height, &vars, &t.RequireGetRenderToken, &t.RenderType, &created, &updated); err != nil {
+	if err := row.Scan(&t.ID, &t.SpaceID, &t.Name, &t.HTML, &t.Width, &t.Height, jsonText("template variables", &t.Variables),
+		&t.RequireGetRenderToken, &t.RenderType, ms(&t.CreatedAt), ms(&t.UpdatedAt)); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(vars), &t.Variables); err != nil {
-		return nil, fmt.Errorf("decode template variables: %w", err)
-	}
-	t.CreatedAt, t.UpdatedAt = FromMs(created), FromMs(updated)
 	return &t, nil
 }
 
 // ScanPage reads PageCols.
 func ScanPage(row Row) (*store.Page, error) {
 	var p store.Page
-	var dvals string
 	var ptpl, pname, pvals *string
-	var pat *int64
-	var created, updated int64
-	if err := row.Scan(&p.ID, &p.SpaceID, &p.Draft.TemplateID, &p.Draft.Name, &dvals, &ptpl, &pname, &pvals, &pat, &created, &updated); err != nil {
+	if err := row.Scan(&p.ID, &p.SpaceID, &p.Draft.TemplateID, &p.Draft.Name, jsonText("page values", &p.Draft.Values), &ptpl, &pname, &pvals,
+		nullMs(&p.PublishedAt), ms(&p.CreatedAt), ms(&p.UpdatedAt)); err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal([]byte(dvals), &p.Draft.Values); err != nil {
-		return nil, fmt.Errorf("decode page values: %w", err)
 	}
 	if ptpl != nil {
 		p.Published = &store.PageVersion{TemplateID: *ptpl}
@@ -93,51 +74,36 @@ func ScanPage(row Row) (*store.Page, error) {
 			return nil, fmt.Errorf("decode published values: %w", err)
 		}
 	}
-	p.PublishedAt = FromNullMs(pat)
-	p.CreatedAt, p.UpdatedAt = FromMs(created), FromMs(updated)
 	return &p, nil
 }
 
 // ScanRender reads RenderCols.
 func ScanRender(row Row) (*store.Render, error) {
 	var r store.Render
-	var created int64
-	var stored, started, ended *int64
 	if err := row.Scan(&r.ID, &r.SpaceID, &r.RequestID, &r.PageID, &r.TemplateID, &r.Format, &r.Status, &r.Width, &r.Height, &r.Size,
-		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, &created, &stored,
-		&r.Options, &r.WebhookURL, &started, &ended, &r.CacheKey, &r.Metadata, &r.CustomID, &r.SkipWebhooks, &r.FileURL); err != nil {
+		&r.BlobKey, &r.ContentType, &r.Error, &r.QueueMs, &r.RenderMs, &r.TotalMs, ms(&r.CreatedAt), nullMs(&r.StoredAt),
+		&r.Options, &r.WebhookURL, nullMs(&r.StartedAt), nullMs(&r.EndedAt), &r.CacheKey, &r.Metadata, &r.CustomID, &r.SkipWebhooks, &r.FileURL); err != nil {
 		return nil, err
 	}
-	r.CreatedAt = FromMs(created)
-	r.StoredAt = FromNullMs(stored)
-	r.StartedAt, r.EndedAt = FromNullMs(started), FromNullMs(ended)
 	return &r, nil
 }
 
 // ScanSpaceStorage reads SpaceStorageCols.
 func ScanSpaceStorage(row Row) (*store.SpaceStorage, error) {
 	var s store.SpaceStorage
-	var updated int64
-	if err := row.Scan(&s.SpaceID, &s.Bucket, &s.Endpoint, &s.Region, &s.ForcePathStyle, &s.AccessKey, &s.SecretSealed, &updated); err != nil {
+	if err := row.Scan(&s.SpaceID, &s.Bucket, &s.Endpoint, &s.Region, &s.ForcePathStyle, &s.AccessKey, &s.SecretSealed, ms(&s.UpdatedAt)); err != nil {
 		return nil, err
 	}
-	s.UpdatedAt = FromMs(updated)
 	return &s, nil
 }
 
 // ScanLog reads LogCols.
 func ScanLog(row Row) (*store.RequestLog, error) {
 	var l store.RequestLog
-	var created int64
-	var cbs string
-	if err := row.Scan(&l.ID, &l.SpaceID, &created, &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
+	if err := row.Scan(&l.ID, &l.SpaceID, ms(&l.CreatedAt), &l.Method, &l.Path, &l.Query, &l.Body, &l.Status, &l.DurationMs,
 		&l.TokenPrefix, &l.RenderID, &l.Format, &l.Size, &l.FileKey, &l.QueueMs, &l.RenderMs, &l.TotalMs,
-		&l.ErrorCode, &l.Error, &l.CallbackStatus, &cbs, &l.CacheHit, &l.TraceID, &l.Renderer); err != nil {
+		&l.ErrorCode, &l.Error, &l.CallbackStatus, jsonText("callbacks", &l.Callbacks), &l.CacheHit, &l.TraceID, &l.Renderer); err != nil {
 		return nil, err
-	}
-	l.CreatedAt = FromMs(created)
-	if err := json.Unmarshal([]byte(cbs), &l.Callbacks); err != nil {
-		return nil, fmt.Errorf("decode callbacks: %w", err)
 	}
 	return &l, nil
 }
@@ -145,35 +111,80 @@ func ScanLog(row Row) (*store.RequestLog, error) {
 // ScanEndpoint reads EndpointCols.
 func ScanEndpoint(row Row) (*store.WebhookEndpoint, error) {
 	var e store.WebhookEndpoint
-	var events string
-	var rotated, failing *int64
-	var created, updated int64
-	if err := row.Scan(&e.ID, &e.SpaceID, &e.URL, &e.Description, &events, &e.Enabled, &e.DisabledReason, &e.Secret, &e.SecretPrev,
-		&rotated, &failing, &created, &updated); err != nil {
+	if err := row.Scan(&e.ID, &e.SpaceID, &e.URL, &e.Description, jsonText("events", &e.Events), &e.Enabled, &e.DisabledReason, &e.Secret, &e.SecretPrev,
+		nullMs(&e.SecretRotatedAt), nullMs(&e.FailingSince), ms(&e.CreatedAt), ms(&e.UpdatedAt)); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
-		return nil, fmt.Errorf("decode events: %w", err)
-	}
-	e.SecretRotatedAt, e.FailingSince = FromNullMs(rotated), FromNullMs(failing)
-	e.CreatedAt, e.UpdatedAt = FromMs(created), FromMs(updated)
 	return &e, nil
 }
 
 // ScanDelivery reads DeliveryCols, then the extra columns into extra.
 func ScanDelivery(row Row, extra ...any) (*store.Delivery, error) {
 	var d store.Delivery
-	var payload, attempts string
-	var created, updated int64
-	dest := append([]any{&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, &attempts,
-		&created, &updated}, extra...)
+	var payload string
+	dest := append([]any{&d.ID, &d.SpaceID, &d.EndpointID, &d.URL, &d.Event, &d.RenderID, &payload, &d.Status, jsonText("attempts", &d.Attempts),
+		ms(&d.CreatedAt), ms(&d.UpdatedAt)}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	d.Payload = []byte(payload)
-	if err := json.Unmarshal([]byte(attempts), &d.Attempts); err != nil {
-		return nil, fmt.Errorf("decode attempts: %w", err)
-	}
-	d.CreatedAt, d.UpdatedAt = FromMs(created), FromMs(updated)
 	return &d, nil
+}
+
+// The scan destinations of the columns every scanner reads alike: a time
+// kept as Unix milliseconds (ms, nullMs when it may be NULL) and a JSON
+// document kept as text (jsonText). Both drivers hand a sql.Scanner the
+// column's value: int64 for a number, string or []byte for text, nil for
+// NULL.
+type (
+	msCol     struct{ t *time.Time }
+	nullMsCol struct{ t **time.Time }
+	jsonCol   struct {
+		what string
+		v    any
+	}
+)
+
+func ms(t *time.Time) sql.Scanner      { return msCol{t} }
+func nullMs(t **time.Time) sql.Scanner { return nullMsCol{t} }
+
+// jsonText decodes the column into v; what names it in an error.
+func jsonText(what string, v any) sql.Scanner { return jsonCol{what, v} }
+
+func (c msCol) Scan(src any) error {
+	n, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("a time in ms is %T, want int64", src)
+	}
+	*c.t = FromMs(n)
+	return nil
+}
+
+func (c nullMsCol) Scan(src any) error {
+	if src == nil {
+		*c.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (msCol{&t}).Scan(src); err != nil {
+		return err
+	}
+	*c.t = &t
+	return nil
+}
+
+func (c jsonCol) Scan(src any) error {
+	var b []byte
+	switch s := src.(type) {
+	case string:
+		b = []byte(s)
+	case []byte:
+		b = s
+	default:
+		return fmt.Errorf("decode %s: a JSON column is %T", c.what, src)
+	}
+	if err := json.Unmarshal(b, c.v); err != nil {
+		return fmt.Errorf("decode %s: %w", c.what, err)
+	}
+	return nil
 }

@@ -1,0 +1,89 @@
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// CardHTML fills the whole 1200x630 viewport with the background colour, so
+// tests can read a pixel and know which values were rendered.
+const CardHTML = `<!doctype html><html><head><style>
+html,body{margin:0;width:1200px;height:630px;background:{{.background}};font:40px sans-serif;color:#fff}
+</style></head><body><h1 id="t">{{.title}}</h1></body></html>`
+
+// CardTemplate is the body of a POST /api/templates making the card
+// template (CardHTML, with a title and a background colour variable)
+// named name, with extra's fields added.
+func CardTemplate(name string, extra map[string]any) map[string]any {
+	tpl := map[string]any{
+		"name": name, "html": CardHTML, "width": 1200, "height": 630,
+		"variables": []map[string]any{
+			{"name": "title", "type": "string", "default": "Hello"},
+			{"name": "background", "type": "color", "default": "#0000ff"},
+		},
+	}
+	maps.Copy(tpl, extra)
+	return tpl
+}
+
+// Do sends method target (a full URL) with a bearer token (if any) and a
+// body: nil, []byte or a string as it is, anything else as JSON; a body
+// goes as application/json. It returns the answer's status, header and
+// body, and fails t when there is no answer.
+func Do(t testing.TB, method, target, token string, body any) (int, http.Header, []byte) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, target, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, data
+}
+
+// SameFile reports whether two file URLs of a server with storage (its
+// s3:// URL, "" for local files) name the same file. Signed /files/ URLs
+// are stable; presigned S3 URLs are signed afresh each time they are made,
+// so only their host and path must match.
+func SameFile(storage, a, b string) bool {
+	if storage == "" {
+		return a == b
+	}
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host == ub.Host && ua.Path == ub.Path && ua.Query().Get("X-Amz-Signature") != ""
+}
