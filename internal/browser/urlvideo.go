@@ -144,8 +144,9 @@ func (r URLRequest) validateVideo() error {
 	vp := r.viewport()
 	phases := []time.Duration{v.Prescroll, v.Scroll, v.Rest, v.ScrollBack, v.Postscroll}
 	switch c := v.codec(r.Format); {
-	case r.FullPage || r.Selector != "" || r.Clip != nil || r.ThumbWidth > 0 || r.ThumbHeight > 0:
-		return bad("a video is of the viewport: full_page, selector, clip and thumbnails do not apply")
+	case r.FullPage || r.Selector != "" || r.Clip != nil || r.ThumbWidth > 0 || r.ThumbHeight > 0 ||
+		r.ImgFit != "" || r.post() || r.CropWidth > 0 || r.Transparent:
+		return bad("a video is of the viewport: full_page, selector, clip, thumbnails, fitting, padding, crop_width, transparency and watermarks do not apply")
 	case (r.Format == FormatMP4) != (c == CodecH264) || (c != CodecH264 && c != CodecVP8 && c != CodecVP9):
 		return bad("video codec %q does not go in %s (mp4 takes h264, webm vp8 or vp9)", v.Codec, r.Format)
 	case v.FPS < 0 || v.FPS > MaxVideoFPS:
@@ -173,7 +174,7 @@ func (r URLRequest) validateVideo() error {
 	case v.CropWidth < 0 || v.CropWidth > maxDimension, v.Jitter < 0 || v.Jitter > MaxVideoJitter:
 		return bad("video crop width up to %d px, jitter up to %d px", maxDimension, MaxVideoJitter)
 	}
-	if n := v.frames(); n > MaxVideoFrames {
+	if n := v.Frames(); n > MaxVideoFrames {
 		return bad("a video of %s at %d fps is %d frames, at most %d", v.length(), v.fps(), n, MaxVideoFrames)
 	}
 	return nil
@@ -197,8 +198,8 @@ func (v VideoOptions) length() time.Duration {
 	return DefaultVideoLength
 }
 
-// frames is how many frames the video has (at least one).
-func (v VideoOptions) frames() int {
+// Frames is how many frames the video has (at least one).
+func (v VideoOptions) Frames() int {
 	return max(1, int(math.Round(v.length().Seconds()*float64(v.fps()))))
 }
 
@@ -277,7 +278,7 @@ func (r *urlRun) recordVideo(ctx context.Context) ([]byte, error) {
 	defer enc.kill()
 	jitter := rand.New(rand.NewPCG(uint64(v.Jitter), 16)) // #nosec G404 -- a look, not a secret
 	shot := page.CaptureScreenshot().WithFormat(page.CaptureScreenshotFormatJpeg).WithQuality(videoFrameQuality)
-	n, fps := v.frames(), v.fps()
+	n, fps := v.Frames(), v.fps()
 	last := math.NaN()
 	for i := range n {
 		t := time.Duration(float64(i) * float64(time.Second) / float64(fps))

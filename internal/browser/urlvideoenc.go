@@ -38,9 +38,9 @@ func VideoAvailable() bool {
 // videoGeometry is what ffmpeg does to each captured frame: crop the
 // rectangle (w, h) at (0, top), then scale it to out.
 type videoGeometry struct {
-	top, w, h    int
-	outW, outH   int
-	inW, inH     int // the captured frame
+	top, w, h  int
+	outW, outH int
+	inW, inH   int // the captured frame
 }
 
 // geometry works out a request's crop and output size, in pixels of the
