@@ -155,7 +155,7 @@ func checkVideo(st *v1State) error {
 		given{"watermark_text", r.Watermark.Text != ""}); name != "" {
 		return optErr(name, "applies to images, not %s (a video is of the viewport: see the video_* options)", r.Format)
 	}
-	if (r.Format == browser.FormatMP4) != (v.Codec == "" || v.Codec == browser.CodecH264) {
+	if v.Codec != "" && (r.Format == browser.FormatMP4) != (v.Codec == browser.CodecH264) {
 		return optErr("video_codec", "%q does not go in %s (mp4 takes h264, webm vp8 or vp9)", v.Codec, r.Format)
 	}
 	if v.Still {

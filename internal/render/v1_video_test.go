@@ -21,6 +21,7 @@ func TestV1VideoOptions(t *testing.T) {
 	}{
 		{map[string]any{"video_codec": "VP8", "format": "webm"}, browser.VideoOptions{Codec: "vp8"}},
 		{map[string]any{"video_fps": 24}, browser.VideoOptions{FPS: 24}},
+		{map[string]any{"video_fps": 24, "format": "webm"}, browser.VideoOptions{FPS: 24}},
 		{map[string]any{"video_fps": 60, "video_time": 15}, browser.VideoOptions{FPS: 60, Length: 15 * time.Second}}, // 900 frames, the most
 		{map[string]any{"video_width": 640, "video_height": "360"}, browser.VideoOptions{Width: 640, Height: 360}},
 		{map[string]any{"video_quality": 80}, browser.VideoOptions{Quality: 80}},
