@@ -277,9 +277,10 @@ func (r *urlRun) recordVideo(ctx context.Context) ([]byte, error) {
 	}
 	defer enc.kill()
 	jitter := rand.New(rand.NewPCG(uint64(v.Jitter), 16)) // #nosec G404 -- a look, not a secret
-	shot := page.CaptureScreenshot().WithFormat(page.CaptureScreenshotFormatJpeg).WithQuality(videoFrameQuality)
+	shot := page.CaptureScreenshot().WithFormat(page.CaptureScreenshotFormatJpeg).WithQuality(videoFrameQuality).WithOptimizeForSpeed(true)
 	n, fps := v.Frames(), v.fps()
 	last := math.NaN()
+	var spent [2]time.Duration // scrolling, capturing
 	for i := range n {
 		t := time.Duration(float64(i) * float64(time.Second) / float64(fps))
 		k, moving := v.position(t)
@@ -288,19 +289,23 @@ func (r *urlRun) recordVideo(ctx context.Context) ([]byte, error) {
 			y += float64(jitter.IntN(2*v.Jitter+1) - v.Jitter)
 		}
 		y = min(max(y, 0), dist)
+		t0 := time.Now()
 		if y != last {
 			if err := evaluate(ctx, fmt.Sprintf(`window.scrollTo({left: 0, top: %d, behavior: "instant"})`, int(y)), nil); err != nil {
 				return nil, fmt.Errorf("scroll video frame %d: %w", i, err)
 			}
 			last = y
 		}
+		t1 := time.Now()
 		data, err := shot.Do(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("capture video frame %d: %w", i, err)
 		}
-		if err := enc.frame(data); err != nil {
+		spent[0], spent[1] = spent[0]+t1.Sub(t0), spent[1]+time.Since(t1)
+		if err := enc.frame(ctx, data); err != nil {
 			return nil, err
 		}
 	}
+	r.ur.cfg.Logger.Debug("video frames", "frames", n, "scroll", spent[0], "capture", spent[1])
 	return enc.finish(ctx)
 }

@@ -149,14 +149,22 @@ func ffmpegArgs(r URLRequest, out string) []string {
 	return append(args, "-fs", strconv.Itoa(maxVideoBytes), out)
 }
 
-// encoder is one running ffmpeg.
+// videoFrameBuffer is how many frames may wait for ffmpeg while the next
+// are captured.
+const videoFrameBuffer = 8
+
+// encoder is one running ffmpeg, fed by a goroutine that writes the
+// frames handed to it, so capturing and encoding overlap.
 type encoder struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stderr bytes.Buffer
 	dir    string
 	out    string
-	done   bool
+	frames chan []byte
+	wrote  chan error // the writer's first error, once it has closed stdin
+	closed bool       // frames is closed
+	done   bool       // ffmpeg was waited for
 }
 
 // startEncoder starts ffmpeg for the request, killed when ctx ends.
@@ -169,7 +177,7 @@ func startEncoder(ctx context.Context, r URLRequest) (*encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode video: %w", err)
 	}
-	e := &encoder{dir: dir, out: filepath.Join(dir, "out."+string(r.Format))}
+	e := &encoder{dir: dir, out: filepath.Join(dir, "out."+string(r.Format)), closed: true, done: true}
 	// #nosec G204 -- ffmpeg found on PATH, with our own arguments and temporary file name
 	e.cmd = exec.CommandContext(ctx, bin, ffmpegArgs(r, e.out)...)
 	e.cmd.Stdout, e.cmd.Stderr = &e.stderr, &e.stderr
@@ -183,25 +191,50 @@ func startEncoder(ctx context.Context, r URLRequest) (*encoder, error) {
 		e.kill()
 		return nil, fmt.Errorf("encode video: start ffmpeg: %w", err)
 	}
+	e.frames, e.wrote, e.closed, e.done = make(chan []byte, videoFrameBuffer), make(chan error, 1), false, false
+	go func() {
+		var err error
+		for f := range e.frames {
+			if err == nil {
+				_, err = e.stdin.Write(f)
+			} // after an error, drain: ffmpeg's own error says why
+		}
+		_ = e.stdin.Close()
+		e.wrote <- err
+	}()
 	return e, nil
 }
 
 // frame hands ffmpeg one JPEG frame.
-func (e *encoder) frame(jpeg []byte) error {
-	if _, err := e.stdin.Write(jpeg); err != nil {
-		_ = e.stdin.Close()
-		werr := e.cmd.Wait() // before stderr is read: exec writes it until then
-		e.done = true
-		return fmt.Errorf("encode video: ffmpeg stopped reading: %w (%v: %s)", err, werr, firstLine(e.stderr.String()))
+func (e *encoder) frame(ctx context.Context, jpeg []byte) error {
+	select {
+	case e.frames <- jpeg:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("encode video: %w", ctx.Err())
 	}
-	return nil
+}
+
+// stop closes the frames and waits for the writer and ffmpeg.
+func (e *encoder) stop() (writeErr, waitErr error) {
+	if !e.closed {
+		close(e.frames)
+		e.closed = true
+		writeErr = <-e.wrote
+	}
+	if !e.done {
+		waitErr = e.cmd.Wait()
+		e.done = true
+	}
+	return writeErr, waitErr
 }
 
 // finish closes ffmpeg's input, waits for it and reads the video.
 func (e *encoder) finish(ctx context.Context) ([]byte, error) {
-	_ = e.stdin.Close()
-	err := e.cmd.Wait()
-	e.done = true
+	werr, err := e.stop()
+	if err == nil {
+		err = werr
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("encode video: %w", ctx.Err())
@@ -224,11 +257,9 @@ func (e *encoder) finish(ctx context.Context) ([]byte, error) {
 
 // kill stops ffmpeg if it still runs and removes its directory.
 func (e *encoder) kill() {
-	if !e.done && e.cmd != nil && e.cmd.Process != nil {
+	if !e.done && e.cmd.Process != nil {
 		_ = e.cmd.Process.Kill()
-		_ = e.stdin.Close()
-		_ = e.cmd.Wait()
-		e.done = true
 	}
+	_, _ = e.stop()
 	_ = os.RemoveAll(e.dir)
 }
