@@ -378,6 +378,32 @@ func TestRenderURLVideoBounds(t *testing.T) {
 	if after := videoDirs(t); after > before {
 		t.Errorf("%d video directories left behind (ffmpeg's output)", after-before)
 	}
+	if n := ffmpegChildren(t); n > 0 {
+		t.Errorf("%d ffmpeg processes still run after the render timed out", n)
+	}
+}
+
+// ffmpegChildren counts this process's ffmpeg children.
+func ffmpegChildren(t *testing.T) int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid …
+		_, rest, _ := strings.Cut(string(b), " (")
+		comm, rest, _ := strings.Cut(rest, ") ")
+		if fields := strings.Fields(rest); comm == "ffmpeg" && len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+			n++
+		}
+	}
+	return n
 }
 
 // videoDirs counts the encoders' temporary directories.
