@@ -8,13 +8,20 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 )
 
+// needVideo skips a test where the video formats are refused: this
+// machine has no ffmpeg.
+func needVideo(t *testing.T) {
+	t.Helper()
+	if !browser.VideoAvailable() {
+		t.Skip("ffmpeg is not installed (scripts/install-deps.sh)")
+	}
+}
+
 // TestV1VideoOptions: each video option lands in the request's
 // VideoOptions as the browser reads it (what each does to the video is
 // browser.TestRenderURLVideo's).
 func TestV1VideoOptions(t *testing.T) {
-	if !browser.VideoAvailable() {
-		t.Skip("ffmpeg is not installed (scripts/install-deps.sh)")
-	}
+	needVideo(t)
 	for _, c := range []struct {
 		opts map[string]any
 		want browser.VideoOptions
@@ -56,9 +63,7 @@ func TestV1VideoOptions(t *testing.T) {
 // TestV1VideoRefusals: a video option that would do nothing, or a video
 // beyond its bounds, is a 400 naming the option.
 func TestV1VideoRefusals(t *testing.T) {
-	if !browser.VideoAvailable() {
-		t.Skip("ffmpeg is not installed (scripts/install-deps.sh)")
-	}
+	needVideo(t)
 	for _, c := range []struct {
 		opts map[string]any
 		name string
