@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what renderhook needs to run and test on Debian/Ubuntu: Chromium,
-# fonts, poppler-utils (pdfinfo, used by tests to count PDF pages) and
+# fonts, poppler-utils (pdfinfo, used by tests to count PDF pages), ffmpeg and
 # prometheus (promtool, used by tests to lint /metrics).
 # Does nothing when everything is already there.
 set -euo pipefail
@@ -16,6 +16,10 @@ command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
 # avifenc (Debian's libavif-bin) encodes the avif format of v1 renders
 # (internal/browser/urlavif.go; chosen by measurement, docs/BENCHMARKS.md).
 command -v avifenc >/dev/null 2>&1 || need+=(libavif-bin)
+# ffmpeg (Debian's ffmpeg: libx264, libvpx) encodes the mp4 and webm
+# formats of v1 renders (internal/browser/urlvideoenc.go); ffprobe, from
+# the same package, measures them in the tests.
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 # promtool (Debian's prometheus package) lints /metrics in the server tests.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 

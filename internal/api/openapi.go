@@ -332,7 +332,7 @@ func v1Ops() []apidoc.Operation {
 	}
 	signed := apidoc.Operation{Method: "GET", Pattern: "/v1/{renderKey}/{token}/{format}", Tag: "v1",
 		Summary: "A signed render link (Urlbox's construction)",
-		Description: "token is hex(HMAC-SHA256(render secret, raw query)); the format segment (png, jpeg, jpg, webp, avif, pdf, html, mhtml, md) is not signed. " +
+		Description: "token is hex(HMAC-SHA256(render secret, raw query)); the format segment (png, jpeg, jpg, webp, avif, pdf, html, mhtml, md, mp4, webm) is not signed. " +
 			"Answered from the cache for ttl (default 30 days).",
 		Params: apidoc.V1QueryParams(),
 		Responses: append([]apidoc.Response{

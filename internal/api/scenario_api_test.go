@@ -236,7 +236,7 @@ var v1Scenarios = []scenario{
 	{name: "sync render, neither url nor html", method: "POST", url: "/v1/render/sync", auth: asA, body: `{}`, status: 400,
 		code: "InvalidOptions", message: `option "url" or option "html" is required`, effects: logOnly},
 	{name: "sync render, bad format", method: "POST", url: "/v1/render/sync", auth: asA, body: `{"html":"<p>x</p>","format":"gif"}`, status: 400,
-		code: "InvalidOptions", message: `option "format" "gif" is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md`, effects: logOnly},
+		code: "InvalidOptions", message: `option "format" "gif" is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md, mp4, webm`, effects: logOnly},
 	{name: "sync render of a private URL", method: "POST", url: "/v1/render/sync", auth: asA, body: `{"url":"http://127.0.0.1/"}`, status: 400,
 		code: "InvalidUrl", message: `option "url": forbidden address: 127.0.0.1 is loopback`, effects: logOnly},
 	{name: "sync render, webhook_url to a private address", method: "POST", url: "/v1/render/sync", auth: asA,
@@ -311,7 +311,7 @@ var v1Scenarios = []scenario{
 	{name: "signed link, malformed query", method: "GET", url: "/v1/{renderKey}/{sigA}/png?html=%zz", status: 400,
 		code: "InvalidOptions", message: "the query string is malformed", effects: logOnly},
 	{name: "signed link, bad format", method: "GET", url: "/v1/{renderKey}/{sigA}/gif?html=x", status: 400,
-		code: "InvalidOptions", message: `option "format" "gif" is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md`, effects: logOnly},
+		code: "InvalidOptions", message: `option "format" "gif" is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md, mp4, webm`, effects: logOnly},
 	{name: "signed link, private URL", method: "GET", url: "/v1/{renderKey}/{sigA}/png?url=http%3A%2F%2F127.0.0.1%2F", status: 400,
 		code: "InvalidUrl", message: `option "url": forbidden address: 127.0.0.1 is loopback`, effects: logOnly},
 }

@@ -48,9 +48,19 @@ var tinyPNG = func() []byte {
 
 const tinyPDF = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
+// tinyVideo is the start of an mp4 (its ftyp box) and of a webm (EBML's
+// magic): enough for a file that is only stored and served.
+var tinyVideo = map[browser.Format]string{
+	browser.FormatMP4:  "\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2",
+	browser.FormatWebM: "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm",
+}
+
 func fakeResult(f browser.Format) browser.Result {
 	if f == browser.FormatPDF {
 		return browser.Result{Data: []byte(tinyPDF), ContentType: "application/pdf"}
+	}
+	if v, ok := tinyVideo[f]; ok {
+		return browser.Result{Data: []byte(v), ContentType: f.ContentType()}
 	}
 	return browser.Result{Data: tinyPNG, ContentType: "image/png"}
 }

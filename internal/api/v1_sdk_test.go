@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 125
+const minAccepted = 146 // 125, and the 21 video_* options
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -119,6 +119,28 @@ var sdkOverrides = map[string]map[string]any{
 	"watermark_opacity":  {"watermark_opacity": 0.5, "watermark_text": "sdk"},
 	"watermark_position": {"watermark_position": "center", "watermark_text": "sdk"},
 	"proxy":              {"proxy": "http://user:pass@proxy.example.com:3128"},
+	// The video options, with the format they apply to.
+	"video_width":                {"format": "mp4", "video_width": 640},
+	"video_height":               {"format": "mp4", "video_height": 360},
+	"video_quality":              {"format": "mp4", "video_quality": 70},
+	"video_preset":               {"format": "mp4", "video_preset": "fast"},
+	"video_bitrate":              {"format": "mp4", "video_bitrate": 800},
+	"video_bits_per_second":      {"format": "webm", "video_bits_per_second": 800_000},
+	"video_time":                 {"format": "mp4", "video_time": 3},
+	"video_aspect":               {"format": "mp4", "video_aspect": 1.5},
+	"video_fps":                  {"format": "webm", "video_fps": 24},
+	"video_ease":                 {"format": "mp4", "video_ease": "cubic.inout"},
+	"video_ease_end":             {"format": "mp4", "video_ease_end": "cubic.out", "video_scroll_back_duration": 500},
+	"video_prescroll_duration":   {"format": "mp4", "video_prescroll_duration": 500},
+	"video_scroll_duration":      {"format": "mp4", "video_scroll_duration": 2000},
+	"video_rest_duration":        {"format": "mp4", "video_rest_duration": 500},
+	"video_scroll_back_duration": {"format": "mp4", "video_scroll_back_duration": 1000},
+	"video_postscroll_duration":  {"format": "mp4", "video_postscroll_duration": 500},
+	"video_scroll_distance":      {"format": "mp4", "video_scroll_distance": 800},
+	"video_scroll":               {"format": "mp4", "video_scroll": true},
+	"video_chrome_height":        {"format": "mp4", "video_chrome_height": 80},
+	"video_crop_w":               {"format": "mp4", "video_crop_w": 600},
+	"video_jitter":               {"format": "mp4", "video_jitter": 5},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

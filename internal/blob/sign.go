@@ -88,7 +88,7 @@ func (s *Signer) Verify(key, sig string) bool {
 var contentTypes = map[string]string{
 	".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp", ".avif": "image/avif", ".pdf": "application/pdf",
 	".html": "text/html; charset=utf-8", ".mhtml": "multipart/related", ".md": "text/markdown; charset=utf-8",
-	".json": "application/json",
+	".json": "application/json", ".mp4": "video/mp4", ".webm": "video/webm",
 }
 
 // ContentType is the type a stored file is served with, by its key's

@@ -26,6 +26,10 @@ const (
 	FormatMHTML Format = "mhtml"
 	// FormatMarkdown is Markdown of the page's main content.
 	FormatMarkdown Format = "md"
+	// FormatMP4 and FormatWebM are a video of the page scrolling
+	// (urlvideo.go): H.264 in MP4, VP8 or VP9 in WebM.
+	FormatMP4  Format = "mp4"
+	FormatWebM Format = "webm"
 )
 
 // ContentType returns the MIME type of documents in this format, or "" for an
@@ -48,6 +52,10 @@ func (f Format) ContentType() string {
 		return "multipart/related"
 	case FormatMarkdown:
 		return "text/markdown; charset=utf-8"
+	case FormatMP4:
+		return "video/mp4"
+	case FormatWebM:
+		return "video/webm"
 	}
 	return ""
 }
@@ -80,10 +88,10 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // ParseURLFormat is ParseFormat for URL renders, which also make avif,
-// html, mhtml and md.
+// html, mhtml, md, mp4 and webm.
 func ParseURLFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case FormatAVIF, FormatHTML, FormatMHTML, FormatMarkdown:
+	case FormatAVIF, FormatHTML, FormatMHTML, FormatMarkdown, FormatMP4, FormatWebM:
 		return f, nil
 	}
 	return ParseFormat(s)

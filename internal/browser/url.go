@@ -289,6 +289,8 @@ type URLRequest struct {
 	// Extract asks for the page's HTML, MHTML, Markdown or metadata besides
 	// the file (urlextract.go); they come back in Result.Extracted.
 	Extract Extract
+	// Video is the mp4 and webm formats' scroll and encoding (urlvideo.go).
+	Video VideoOptions
 	// Page cleanup, navigation and proxy options (#16: urlcleanup.go,
 	// urlnav.go). Kept in one block.
 

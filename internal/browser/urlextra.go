@@ -90,6 +90,9 @@ func (r URLRequest) validateExtra() error {
 	if err := r.validateNav(); err != nil {
 		return err
 	}
+	if err := r.validateVideo(); err != nil {
+		return err
+	}
 	if len(r.HideSelector) > MaxSelectors {
 		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)
 	}

@@ -678,6 +678,8 @@ func (r *urlRun) capture(ctx context.Context, ex *Extracted) ([]byte, error) {
 		return ex.MHTML, nil
 	case FormatMarkdown:
 		return ex.Markdown, nil
+	case FormatMP4, FormatWebM:
+		return r.recordVideo(ctx)
 	}
 	return r.captureImage(ctx)
 }

@@ -18,7 +18,6 @@ func stayOut(name string, f Family, doc, why string) v1Option {
 
 // Reasons renderhook gives for the options it stays out of.
 const (
-	whyVideo  = "renderhook renders images and PDFs and records no video"
 	whyGPU    = "renderhook's Chromium composites on the CPU; there is no GPU to ask for"
 	whyEngine = "renderhook renders with the one Chromium it is deployed with; a render cannot choose another browser, " +
 		"engine or version"
@@ -26,9 +25,6 @@ const (
 	whyCaptcha  = "renderhook does not solve or detect CAPTCHAs, which sites use to keep automated clients out"
 	whyCoinMine = "renderhook never lets a page mine cryptocurrency on its CPUs"
 )
-
-// videoRow is a video option renderhook stays out of.
-func videoRow(name, doc string) v1Option { return stayOut(name, FamilyVideo, doc, whyVideo) }
 
 // colourRow is a colour-profile option renderhook stays out of.
 func colourRow(name, doc string) v1Option { return stayOut(name, FamilyEngine, doc, whyColour) }
@@ -38,28 +34,6 @@ func colourRow(name, doc string) v1Option { return stayOut(name, FamilyEngine, d
 var v1SDKRefusedRows = slices.Concat(v1StayOutRows, v1NotYetRows)
 
 var v1StayOutRows = []v1Option{
-	videoRow("video_codec", "A video's codec."),
-	videoRow("video_scroll", "Scroll while recording a video."),
-	videoRow("video_fps", "A video's frame rate."),
-	videoRow("video_width", "A video's width."),
-	videoRow("video_height", "A video's height."),
-	videoRow("video_quality", "A video's quality."),
-	videoRow("video_preset", "The encoder preset of a video."),
-	videoRow("video_bitrate", "A video's bitrate."),
-	videoRow("video_bits_per_second", "A video's bits per second."),
-	videoRow("video_time", "How long a video records."),
-	videoRow("video_aspect", "A video's aspect ratio."),
-	videoRow("video_ease", "The easing of a video's scroll."),
-	videoRow("video_ease_end", "The easing at the end of a video's scroll."),
-	videoRow("video_prescroll_duration", "How long a video records before scrolling."),
-	videoRow("video_scroll_duration", "How long a video's scroll lasts."),
-	videoRow("video_rest_duration", "How long a video rests between scrolls."),
-	videoRow("video_scroll_back_duration", "How long a video's scroll back up lasts."),
-	videoRow("video_postscroll_duration", "How long a video records after scrolling."),
-	videoRow("video_scroll_distance", "How far a video scrolls."),
-	videoRow("video_chrome_height", "The height of a video's browser chrome."),
-	videoRow("video_crop_w", "The width a video is cropped to."),
-	videoRow("video_jitter", "Jitter added to a video's scroll."),
 	stayOut("gpu", FamilyEngine, "Render with a GPU.", whyGPU),
 	stayOut("engine_version", FamilyEngine, "Pick the browser's version.", whyEngine),
 	stayOut("renderer", FamilyEngine, "Pick the rendering engine.", whyEngine),

@@ -153,7 +153,8 @@ func TestV1CacheKey(t *testing.T) {
 func FuzzParseV1Query(f *testing.F) {
 	for _, s := range []string{"url=example.com", "html=<b>x</b>&format=pdf&pdf_margin=default", "url=a&clip=1,2,3,4&header=A:%201",
 		"url=a&metadata={\"x\":1}&ttl=5&force", "url=a&cookie=a=b&cookie=c=d&width=1e3", "url=a&metadata&save_html&save_markdown=1",
-		"url=a&metadata={\"x\":1}&webhook_metadata={}", "url=a&format=md&full_page"} {
+		"url=a&metadata={\"x\":1}&webhook_metadata={}", "url=a&format=md&full_page",
+		"url=a&format=mp4&video_fps=10&video_ease=bounce.out&video_scroll_back_duration=500&video_ease_end=back.in&video_bitrate=800"} {
 		f.Add(s, "png")
 	}
 	f.Fuzz(func(t *testing.T, raw, format string) {
@@ -175,7 +176,8 @@ func FuzzParseV1Query(f *testing.F) {
 func FuzzParseV1Body(f *testing.F) {
 	for _, s := range []string{`{"url":"example.com"}`, `{"html":"x","clip":{"x":1,"y":2,"width":3,"height":4}}`,
 		`{"url":"a","header":["A: b"],"metadata":{"a":[1,{"b":null}]}}`, `{"url":"a","format":"pdf","pdf_margin_left":"2.5"}`, `{`,
-		`{"url":"a","metadata":true,"save_metadata":true,"webhook_metadata":{"k":1},"format":"avif","quality":50}`} {
+		`{"url":"a","metadata":true,"save_metadata":true,"webhook_metadata":{"k":1},"format":"avif","quality":50}`,
+		`{"url":"a","format":"webm","video_codec":"vp8","video_time":2.5,"video_scroll":false,"video_aspect":1.5,"video_crop_w":300}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -225,6 +227,9 @@ func checkV1(t *testing.T, o *URLOptions) {
 	}
 	if r.Format.IsText() && (r.FullPage || r.Selector != "" || r.Clip != nil || r.ThumbWidth > 0 || r.ThumbHeight > 0) {
 		t.Fatalf("capture options on %s", r.Format)
+	}
+	if !r.Format.IsVideo() && (r.Video != browser.VideoOptions{}) || r.Video.Frames() > browser.MaxVideoFrames {
+		t.Fatalf("video options %+v on %s", r.Video, r.Format)
 	}
 	if r.Extract.Metadata != (o.SaveMetadata || o.PageMetadata) {
 		t.Fatalf("extract metadata %v with save_metadata %v, metadata %v", r.Extract.Metadata, o.SaveMetadata, o.PageMetadata)

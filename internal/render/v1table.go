@@ -124,6 +124,8 @@ type v1State struct {
 	hasURL, hasHTML bool
 	// pdfOption is the first pdf family option given ("" for none).
 	pdfOption string
+	// videoOption is the first video option given ("" for none).
+	videoOption string
 	// latGiven, lonGiven: latitude, longitude was given.
 	latGiven, lonGiven bool
 	// legacyEcho: webhook_metadata was given as an object named metadata
@@ -165,10 +167,10 @@ const (
 	pdfMarginMinimum = 5.0
 )
 
-var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md"
+var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md, mp4, webm"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1StorageRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1StorageRows, v1VideoRows, v1AroundRows, v1WireRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
@@ -182,7 +184,7 @@ var v1CoreRows = []v1Option{
 		set:  func(st *v1State, v any) error { st.html, st.hasHTML = v.(string), true; return nil },
 		then: checkSource},
 
-	{OptionSpec: OptionSpec{Name: "format", Type: TypeString, Max: 16, Default: "png", Enum: []string{"png", "jpeg", "jpg", "webp", "avif", "pdf", "html", "mhtml", "md"},
+	{OptionSpec: OptionSpec{Name: "format", Type: TypeString, Max: 16, Default: "png", Enum: []string{"png", "jpeg", "jpg", "webp", "avif", "pdf", "html", "mhtml", "md", "mp4", "webm"},
 		Family: FamilyOutput, Supported: true, Doc: "The file's format; a signed link's path gives it, and the option must agree."},
 		enumErr: formatErr, norm: func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }, set: setFormat},
 	{OptionSpec: OptionSpec{Name: "width", Type: TypeInteger, Min: 1, Max: maxV1Dimension, Default: DefaultV1Width, Family: FamilyCapture,
