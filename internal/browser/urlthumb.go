@@ -22,6 +22,9 @@ func (r URLRequest) validateCapture() error {
 		return fmt.Errorf("%w: scroll_increment %d or scroll_delay %s is outside 0..%d / 0..%s",
 			ErrBadRequest, r.ScrollIncrement, r.ScrollDelay, maxCaptureHeight, maxScrollDelay)
 	}
+	if err := r.validateCapture3(); err != nil {
+		return err
+	}
 	return r.validateFit()
 }
 
@@ -60,7 +63,21 @@ func (r *urlRun) scrollThrough(ctx context.Context) error {
 	if !req.AllowInfinite {
 		limit = min(limit, at.H)
 	}
+	if req.ScrollHeight > 0 {
+		// The scroll goes no further down than ScrollHeight.
+		limit = min(limit, float64(req.ScrollHeight+req.Height))
+	}
+	var stop time.Time
+	if req.MaxScrollTime > 0 {
+		stop = time.Now().Add(req.MaxScrollTime)
+	}
 	for y := step; y <= maxScrollSteps*step; y += step {
+		if !stop.IsZero() && !time.Now().Before(stop) {
+			break // max_scroll_page_time ran out: capture what there is
+		}
+		if req.ScrollHeight > 0 {
+			y = min(y, req.ScrollHeight)
+		}
 		more, err := r.scrollStep(ctx, y, limit)
 		if err != nil {
 			return err
