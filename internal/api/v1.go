@@ -122,6 +122,9 @@ func (s *Server) v1Sync(w http.ResponseWriter, r *http.Request) error {
 // (json) or an empty 200 (none).
 func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Output, o *render.URLOptions, def string) error {
 	rec := out.Render
+	if o.NoUpload {
+		w.Header().Set("X-Renderhook-Stored", "false") // no_upload: the file is in this answer only
+	}
 	switch cmp.Or(o.ResponseType, def) {
 	case render.ResponseNone:
 		w.Header().Set("Content-Length", "0")
@@ -129,6 +132,9 @@ func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Ou
 		return nil
 	case render.ResponseJSON:
 		body := map[string]any{"renderUrl": out.FileURL, "size": rec.Size, "renderTime": rec.TotalMs}
+		if out.FileURL == "" {
+			body["renderUrl"] = nil // stored nowhere (no_upload)
+		}
 		if o.CustomID != "" {
 			body["customId"] = o.CustomID
 		}

@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 125
+const minAccepted = 144
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -119,6 +119,18 @@ var sdkOverrides = map[string]map[string]any{
 	"watermark_opacity":  {"watermark_opacity": 0.5, "watermark_text": "sdk"},
 	"watermark_position": {"watermark_position": "center", "watermark_text": "sdk"},
 	"proxy":              {"proxy": "http://user:pass@proxy.example.com:3128"},
+	// The full-page options of v1_capture3.go, with their companions.
+	"freeze_fixed":         {"freeze_fixed": true, "full_page": true},
+	"fix_full_height":      {"fix_full_height": true, "full_page": true},
+	"sharp_stitch":         {"sharp_stitch": true, "full_page": true, "full_page_mode": "stitch"},
+	"show_sections":        {"show_sections": true, "full_page": true, "full_page_mode": "stitch"},
+	"show_seams":           {"show_seams": true, "full_page": true, "full_page_mode": "stitch"},
+	"max_sections":         {"max_sections": 4, "full_page": true, "full_page_mode": "stitch"},
+	"max_section_width":    {"max_section_width": 400, "full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	"max_xsections":        {"max_xsections": 2, "full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	"max_scroll_page_time": {"max_scroll_page_time": 5000, "lazyload": true},
+	"width_from":           {"width_from": "p"},
+	"height_from":          {"height_from": "p"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

@@ -320,6 +320,9 @@ type URLRequest struct {
 	// Optimise re-encodes a png losslessly as small as it goes: a
 	// palette when the image has at most 256 colours, the best deflate.
 	Optimise bool
+	// SkipFinalDelay skips the ScrollDelay after the scroll's last step
+	// (not AllowInfinite's wait for the page to grow).
+	SkipFinalDelay bool
 	// SkipWait captures as soon as navigation has reached WaitUntil,
 	// without waiting for the page to settle (images decoded, fonts,
 	// frames).

@@ -356,3 +356,42 @@ func TestURLCapture3Validate(t *testing.T) {
 		t.Errorf("a grid of %d rows was allowed", len(g.ys)-1)
 	}
 }
+
+// TestRenderURLSkipFinalDelay checks that skip_final_delay captures
+// without the scroll_delay after the scroll's last step: a page of one
+// step with a 5 s delay renders in under that.
+func TestRenderURLSkipFinalDelay(t *testing.T) {
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/short": htmlPage(`<!doctype html><body style="margin:0;height:600px;background:rgb(0,0,255)">`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	req := URLRequest{URL: s.URL + "/short", Width: 400, Height: 300, FullPage: true, ScrollIncrement: 300, ScrollDelay: maxScrollDelay}
+	start := time.Now()
+	renderPNG(t, p, req)
+	if d := time.Since(start); d < maxScrollDelay {
+		t.Fatalf("the one-step scroll took %s, under its delay; the test shows nothing", d)
+	}
+	req.SkipFinalDelay = true
+	start = time.Now()
+	_, img := renderPNG(t, p, req)
+	if d := time.Since(start); d >= maxScrollDelay {
+		t.Errorf("with skip_final_delay the render took %s, the delay is still there", d)
+	}
+	wantSize(t, img, 400, 600)
+}
+
+// TestRenderURLNoWaitForModifications checks what
+// skip_wait_for_modifications asks for holds without it: a page that
+// changes its DOM every few milliseconds, forever, is captured.
+func TestRenderURLNoWaitForModifications(t *testing.T) {
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/busy": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><p id="n"></p><script>
+			let i = 0; setInterval(() => { document.getElementById('n').textContent = String(i++); }, 5);</script>`),
+	})
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	res, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/busy", Format: FormatPNG, Width: 400, Height: 300, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPixel(t, decodePNG(t, res.Data), 200, 250, blue)
+}

@@ -110,8 +110,11 @@ func (r *urlRun) scrollStep(ctx context.Context, y int, limit float64) (bool, er
 		return false, fmt.Errorf("scroll: %w", err)
 	}
 	wait := max(req.ScrollDelay, pollInterval)
-	if !more && req.AllowInfinite && float64(y) < limit {
+	switch {
+	case !more && req.AllowInfinite && float64(y) < limit:
 		wait = infiniteGrace
+	case !more && req.SkipFinalDelay:
+		return false, nil // the last step: capture without its scroll_delay
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
