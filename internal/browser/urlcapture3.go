@@ -330,7 +330,7 @@ func paletted(img *image.NRGBA) *image.Paletted {
 				if len(pal) == 256 {
 					return nil
 				}
-				i = uint8(len(pal))
+				i = uint8(len(pal)) // #nosec G115 -- under 256: checked above
 				index[c] = i
 				pal = append(pal, c)
 			}
