@@ -200,22 +200,42 @@ func (r URLRequest) stitchGrid(clip *page.Viewport) (grid, error) {
 }
 
 // stitch captures clip (a full page) in the sections of its grid, each
-// scrolled into view first, and joins them; ShowSections and ShowSeams
-// are drawn on the joined image.
+// scrolled into view first, and joins them; with SharpStitch and a scale,
+// at full resolution, then scaled in Go. ShowSections and ShowSeams are
+// drawn on the result.
 func (r *urlRun) stitch(ctx context.Context, clip *page.Viewport) (*image.NRGBA, error) {
 	req := r.req
 	dsf := req.viewport().scale
 	if clip == nil {
 		return shootImage(ctx, nil, dsf)
 	}
-	if req.SharpStitch && clip.Scale != 1 {
-		return r.sharpStitch(ctx, clip)
+	at := *clip
+	if req.SharpStitch {
+		at.Scale = 1
 	}
-	k := clip.Scale * dsf
-	g, err := req.stitchGrid(clip)
+	g, err := req.stitchGrid(&at)
 	if err != nil {
 		return nil, err
 	}
+	out, err := r.join(ctx, &at, g)
+	if err != nil {
+		return nil, err
+	}
+	k := clip.Scale * dsf
+	px := func(v float64) int { return int(math.Round(v * k)) }
+	if at.Scale != clip.Scale {
+		scaled := image.NewNRGBA(image.Rect(0, 0, max(1, px(g.xs[len(g.xs)-1])), max(1, px(g.ys[len(g.ys)-1]))))
+		xdraw.CatmullRom.Scale(scaled, scaled.Bounds(), out, out.Bounds(), xdraw.Src, nil)
+		out = scaled
+	}
+	req.drawGrid(out, g, px, dsf)
+	return out, nil
+}
+
+// join captures the sections of g in clip and joins them.
+func (r *urlRun) join(ctx context.Context, clip *page.Viewport, g grid) (*image.NRGBA, error) {
+	dsf := r.req.viewport().scale
+	k := clip.Scale * dsf
 	px := func(v float64) int { return int(math.Round(v * k)) }
 	outW, outH := px(g.xs[len(g.xs)-1]), px(g.ys[len(g.ys)-1])
 	if outW*outH > maxPostPixels {
@@ -235,31 +255,12 @@ func (r *urlRun) stitch(ctx context.Context, clip *page.Viewport) (*image.NRGBA,
 			if err != nil {
 				return nil, fmt.Errorf("stitch: %w", err)
 			}
-			at := image.Pt(px(g.xs[i]), px(g.ys[j]))
-			draw.Draw(out, img.Bounds().Add(at), img, image.Point{}, draw.Src)
+			draw.Draw(out, img.Bounds().Add(image.Pt(px(g.xs[i]), px(g.ys[j]))), img, image.Point{}, draw.Src)
 		}
 	}
 	if err := evaluate(ctx, `window.scrollTo(0, 0)`, nil); err != nil {
 		return nil, fmt.Errorf("stitch: scroll back: %w", err)
 	}
-	req.drawGrid(out, g, px, dsf)
-	return out, nil
-}
-
-// sharpStitch stitches clip at its full resolution (scale 1) and scales
-// the joined image to clip's scale in Go, so no seam falls between output
-// pixels.
-func (r *urlRun) sharpStitch(ctx context.Context, clip *page.Viewport) (*image.NRGBA, error) {
-	full := *clip
-	full.Scale = 1
-	img, err := r.stitch(ctx, &full)
-	if err != nil {
-		return nil, err
-	}
-	b := img.Bounds()
-	w, h := max(1, int(math.Round(float64(b.Dx())*clip.Scale))), max(1, int(math.Round(float64(b.Dy())*clip.Scale)))
-	out := image.NewNRGBA(image.Rect(0, 0, w, h))
-	xdraw.CatmullRom.Scale(out, out.Bounds(), img, img.Bounds(), xdraw.Src, nil)
 	return out, nil
 }
 

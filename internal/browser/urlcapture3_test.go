@@ -121,6 +121,15 @@ func TestRenderURLSharpStitch(t *testing.T) {
 	if n := differs(sharp); n != 0 {
 		t.Errorf("sharp_stitch differs from the full page scaled in one go in %d rows", n)
 	}
+	// The seams are drawn on the scaled image: a whole red row at the
+	// first seam (css 97, output 31.5, row 32).
+	req.ShowSeams = true
+	_, seams := renderPNG(t, p, req)
+	for x := range 130 {
+		if c := pixelAt(seams, x, 32); c != red {
+			t.Fatalf("sharp_stitch's seam at (%d,32) is %v, want red", x, c)
+		}
+	}
 }
 
 // TestRenderURLFreezeFixed checks that a fixed header is drawn once, at

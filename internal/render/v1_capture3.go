@@ -29,7 +29,7 @@ const (
 var v1Capture3Rows = []v1Option{
 	reqBool("freeze_fixed", FamilyCapture, "With full_page, turn fixed elements (headers, cookie bars) into absolute ones where they are at the top, and sticky ones into static, so they are drawn once rather than in every section.",
 		func(r *browser.URLRequest, b bool) { r.FreezeFixed = b }),
-	reqBool("sharp_stitch", FamilyCapture, "With full_page_mode stitch and a thumbnail, capture and join the sections at full size and scale the joined image, so no seam is resampled on its own.",
+	reqBool("sharp_stitch", FamilyCapture, "With full_page_mode stitch and a thumbnail, capture and join the sections at full size and scale the joined image, so no seam is resampled on its own (without a thumbnail the sections are full size already).",
 		func(r *browser.URLRequest, b bool) { r.SharpStitch = b }),
 	reqBool("show_sections", FamilyCapture, "With full_page_mode stitch, outline each section in magenta.",
 		func(r *browser.URLRequest, b bool) { r.ShowSections = b }),
