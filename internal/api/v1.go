@@ -251,7 +251,10 @@ func (s *Server) v1StatusBody(rec *store.Render) map[string]any {
 	body := map[string]any{"renderId": rec.ID, "status": v1StatusWord(rec)}
 	switch rec.Status {
 	case store.RenderSucceeded:
-		body["renderUrl"], body["size"] = s.cfg.Renderer.FileURL(rec), rec.Size
+		body["size"] = rec.Size
+		if u := s.cfg.Renderer.FileURL(rec); u != "" { // none: stored nowhere (no_upload)
+			body["renderUrl"] = u
+		}
 	case store.RenderFailed:
 		body["error"] = map[string]string{"message": rec.Error}
 	}

@@ -74,7 +74,7 @@ func TestV1NoUpload(t *testing.T) {
 	}
 	// Its status names no file either.
 	st := e.call(200, "GET", "/v1/render/"+js.header.Get("X-Render-Id"), tok, nil).json(t)
-	if u := st["renderUrl"]; u != nil && u != "" {
+	if u, ok := st["renderUrl"]; ok {
 		t.Errorf("status of a no_upload render: renderUrl %v", u)
 	}
 
