@@ -143,10 +143,10 @@ type (
 		Metadata    map[string]string `json:"metadata,omitempty" doc:"The page's metadata (metadata: true): title, description, ogTitle, twitterCard, favicon, …"`
 	}
 	v1SyncDoc struct {
-		RenderURL  string `json:"renderUrl"`
-		Size       int64  `json:"size"`
-		RenderTime int64  `json:"renderTime" doc:"Milliseconds."`
-		CustomID   string `json:"customId,omitempty" doc:"The request's custom_id."`
+		RenderURL  *string `json:"renderUrl" doc:"The file's URL; null when no_upload stored it nowhere."`
+		Size       int64   `json:"size"`
+		RenderTime int64   `json:"renderTime" doc:"Milliseconds."`
+		CustomID   string  `json:"customId,omitempty" doc:"The request's custom_id."`
 		v1ArtifactsDoc
 	}
 	v1AsyncDoc struct {

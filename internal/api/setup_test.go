@@ -105,6 +105,7 @@ type env struct {
 	h       http.Handler
 	browser *fakeBrowser
 	signer  *blob.Signer
+	bucket  blob.Bucket
 	// db is the store's database (the SQLite writer handle), read by
 	// scenarios to check what a request left behind (rows, River jobs).
 	db *sql.DB
@@ -139,7 +140,7 @@ func setupWith(t *testing.T, wrap func(store.Store) store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer, db: db.DB()}
+	return &env{t: t, st: st, api: a, console: console, h: a.Handler(), browser: fb, signer: signer, bucket: bucket, db: db.DB()}
 }
 
 // request is one HTTP request to the handler.

@@ -122,6 +122,9 @@ func (s *Server) v1Sync(w http.ResponseWriter, r *http.Request) error {
 // (json) or an empty 200 (none).
 func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Output, o *render.URLOptions, def string) error {
 	rec := out.Render
+	if o.NoUpload {
+		w.Header().Set("X-Renderhook-Stored", "false") // no_upload: the file is in this answer only
+	}
 	switch cmp.Or(o.ResponseType, def) {
 	case render.ResponseNone:
 		w.Header().Set("Content-Length", "0")
@@ -129,6 +132,9 @@ func (s *Server) v1Answer(w http.ResponseWriter, r *http.Request, out *render.Ou
 		return nil
 	case render.ResponseJSON:
 		body := map[string]any{"renderUrl": out.FileURL, "size": rec.Size, "renderTime": rec.TotalMs}
+		if out.FileURL == "" {
+			body["renderUrl"] = nil // stored nowhere (no_upload)
+		}
 		if o.CustomID != "" {
 			body["customId"] = o.CustomID
 		}
@@ -245,7 +251,10 @@ func (s *Server) v1StatusBody(rec *store.Render) map[string]any {
 	body := map[string]any{"renderId": rec.ID, "status": v1StatusWord(rec)}
 	switch rec.Status {
 	case store.RenderSucceeded:
-		body["renderUrl"], body["size"] = s.cfg.Renderer.FileURL(rec), rec.Size
+		body["size"] = rec.Size
+		if u := s.cfg.Renderer.FileURL(rec); u != "" { // none: stored nowhere (no_upload)
+			body["renderUrl"] = u
+		}
 	case store.RenderFailed:
 		body["error"] = map[string]string{"message": rec.Error}
 	}

@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 146 // 125, and the 21 video_* options
+const minAccepted = 165 // 125, the 21 video_* options, 19 of v1_capture3.go
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -141,6 +141,18 @@ var sdkOverrides = map[string]map[string]any{
 	"video_chrome_height":        {"format": "mp4", "video_chrome_height": 80},
 	"video_crop_w":               {"format": "mp4", "video_crop_w": 600},
 	"video_jitter":               {"format": "mp4", "video_jitter": 5},
+	// The full-page options of v1_capture3.go, with their companions.
+	"freeze_fixed":         {"freeze_fixed": true, "full_page": true},
+	"fix_full_height":      {"fix_full_height": true, "full_page": true},
+	"sharp_stitch":         {"sharp_stitch": true, "full_page": true, "full_page_mode": "stitch"},
+	"show_sections":        {"show_sections": true, "full_page": true, "full_page_mode": "stitch"},
+	"show_seams":           {"show_seams": true, "full_page": true, "full_page_mode": "stitch"},
+	"max_sections":         {"max_sections": 4, "full_page": true, "full_page_mode": "stitch"},
+	"max_section_width":    {"max_section_width": 400, "full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	"max_xsections":        {"max_xsections": 2, "full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	"max_scroll_page_time": {"max_scroll_page_time": 5000, "lazyload": true},
+	"width_from":           {"width_from": "p"},
+	"height_from":          {"height_from": "p"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

@@ -284,6 +284,56 @@ type URLRequest struct {
 	// on PDFs).
 	Watermark Watermark
 
+	// Full-page, wait and engine options of #16, part 3 (urlcapture3.go).
+
+	// FreezeFixed, with FullPage, turns fixed elements into absolute ones
+	// where they are at the top, and sticky ones into static, so they
+	// are drawn once and not again in every section scrolled to.
+	FreezeFixed bool
+	// SharpStitch, for a stitched capture at a scale (a thumbnail),
+	// captures and joins the sections at full resolution and scales the
+	// joined image in Go, so the seams are resampled like the rest rather
+	// than each section drawn at its own fractional offset.
+	SharpStitch bool
+	// ShowSections outlines each section of a stitched capture in
+	// magenta; ShowSeams draws a red line where two sections meet.
+	ShowSections, ShowSeams bool
+	// WidthFrom and HeightFrom set the viewport's width / height to the
+	// first matching element's, once the page has loaded (each at most
+	// the maximum dimension).
+	WidthFrom, HeightFrom string
+	// MaxSectionWidth, with FullWidth and FullPageStitch, cuts the
+	// sections this many CSS px wide (0: the viewport's width); without
+	// it a section is the capture's whole width.
+	MaxSectionWidth int
+	// MaxSections and MaxXSections cap a stitched capture's rows and
+	// columns of sections (0: as many as the page needs, at most
+	// maxStitchSections in all); the capture ends at the last one.
+	MaxSections, MaxXSections int
+	// MaxScrollTime bounds the scroll through the page (ScrollIncrement,
+	// LazyLoad); when it runs out the scroll stops and the capture goes
+	// on. 0 means the render's timeout only.
+	MaxScrollTime time.Duration
+	// ScrollHeight stops the scroll through the page this many CSS px
+	// down (0: the page's bottom, or MaxHeight).
+	ScrollHeight int
+	// Optimise re-encodes a png losslessly as small as it goes: a
+	// palette when the image has at most 256 colours, the best deflate.
+	Optimise bool
+	// SkipFinalDelay skips the ScrollDelay after the scroll's last step
+	// (not AllowInfinite's wait for the page to grow).
+	SkipFinalDelay bool
+	// SkipWait captures as soon as navigation has reached WaitUntil,
+	// without waiting for the page to settle (images decoded, fonts,
+	// frames).
+	SkipWait bool
+	// Turbo captures at DOMContentLoaded and does not wait for images
+	// (WaitUntil WaitDOMLoaded and SkipWaitForImages).
+	Turbo bool
+	// Lightweight blocks the heavy resources that seldom change a
+	// capture: media (audio, video) and web fonts.
+	Lightweight bool
+
 	PDF PDFOptions
 
 	// Extract asks for the page's HTML, MHTML, Markdown or metadata besides

@@ -10,7 +10,6 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
-	"math"
 	"strings"
 
 	"github.com/chromedp/cdproto/page"
@@ -173,6 +172,9 @@ func (r URLRequest) post() bool {
 // captureImage takes the screenshot: the capture rectangle (clip, crop,
 // fit or thumbnail), by Chromium, then what Go draws (post).
 func (r *urlRun) captureImage(ctx context.Context) ([]byte, error) {
+	if err := r.beforeShot(ctx); err != nil {
+		return nil, err
+	}
 	req := r.req
 	if req.FullPage && req.DetectFullHeight {
 		if err := evaluate(ctx, unrollScript, nil); err != nil {
@@ -211,7 +213,11 @@ func (r *urlRun) captureImage(ctx context.Context) ([]byte, error) {
 		}
 		return encodeAVIF(ctx, png, req.Quality)
 	}
-	return r.captureAs(ctx, req.Format, clip, box)
+	data, err := r.captureAs(ctx, req.Format, clip, box)
+	if err == nil && req.Optimise && req.Format == FormatPNG {
+		data, err = optimisePNG(data)
+	}
+	return data, err
 }
 
 // captureAs captures clip in format f, through the Go redraw when the
@@ -332,41 +338,6 @@ func (r *urlRun) fit(ctx context.Context, clip *page.Viewport) (*page.Viewport, 
 			ErrBadRequest, req.ImgFit, w, h, maxOutputSide)
 	}
 	return clip, box, nil
-}
-
-// stitch captures clip (a full page) in sections of MaxSectionHeight CSS
-// pixels, each scrolled into view first, and joins them.
-func (r *urlRun) stitch(ctx context.Context, clip *page.Viewport) (*image.NRGBA, error) {
-	req := r.req
-	dsf := req.viewport().scale
-	if clip == nil {
-		return shootImage(ctx, nil, dsf)
-	}
-	k := clip.Scale * dsf
-	outW, outH := int(math.Round(clip.Width*k)), int(math.Round(clip.Height*k))
-	if outW*outH > maxPostPixels {
-		return nil, fmt.Errorf("%w: a stitched capture of %dx%d px is over %d pixels", ErrBadRequest, outW, outH, maxPostPixels)
-	}
-	out := image.NewNRGBA(image.Rect(0, 0, outW, outH))
-	section := float64(cmp.Or(req.MaxSectionHeight, req.Height))
-	for top := 0.0; top < clip.Height; top += section {
-		part := *clip
-		part.Y, part.Height = clip.Y+top, min(section, clip.Height-top)
-		js := fmt.Sprintf(`window.scrollTo(%d, %d)`, int(part.X), int(part.Y))
-		if err := evaluate(ctx, js+`; new Promise((r) => requestAnimationFrame(() => r(true)))`, nil); err != nil {
-			return nil, fmt.Errorf("stitch: scroll: %w", err)
-		}
-		img, err := shootImage(ctx, &part, dsf)
-		if err != nil {
-			return nil, fmt.Errorf("stitch: %w", err)
-		}
-		at := image.Pt(0, int(math.Round(top*k)))
-		draw.Draw(out, img.Bounds().Add(at), img, image.Point{}, draw.Src)
-	}
-	if err := evaluate(ctx, `window.scrollTo(0, 0)`, nil); err != nil {
-		return nil, fmt.Errorf("stitch: scroll back: %w", err)
-	}
-	return out, nil
 }
 
 // redraw applies in Go what Chromium cannot: fill's stretch, contain's

@@ -53,6 +53,7 @@ func (r URLRequest) withDefaults() URLRequest {
 	if r.Height == 0 {
 		r.Height = defaultURLHeight
 	}
+	r = r.engineDefaults()
 	if r.WaitUntil == "" {
 		r.WaitUntil = WaitLoaded
 	}

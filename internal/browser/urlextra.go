@@ -61,7 +61,7 @@ var ResourceTypes = []ResourceType{ResourceImages, ResourceFonts, ResourceMedias
 var cdpTypes = map[ResourceType][]network.ResourceType{
 	ResourceImages:    {network.ResourceTypeImage},
 	ResourceFonts:     {network.ResourceTypeFont},
-	ResourceMedias:    {network.ResourceTypeMedia, network.ResourceTypeTextTrack},
+	ResourceMedias:    {network.ResourceTypeMedia}, // Fetch filters know no TextTrack type
 	ResourceStyles:    {network.ResourceTypeStylesheet},
 	ResourceScripts:   {network.ResourceTypeScript},
 	ResourceFrames:    {network.ResourceTypeDocument},

@@ -659,8 +659,11 @@ func (r *urlRun) afterLoad(ctx context.Context) error {
 	if req.WaitUntil == WaitDOMLoaded || req.SkipWaitForImages {
 		settle = `Promise.race([document.fonts && document.fonts.ready, new Promise((r) => setTimeout(r, 500))]).then(() => true, () => true)`
 	}
-	if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
-		return fmt.Errorf("wait for page to settle: %w", err)
+	// skip_wait: capture the page as navigation left it.
+	if !req.SkipWait {
+		if err := evaluate(ctx, settle, nil); err != nil && ctx.Err() != nil {
+			return fmt.Errorf("wait for page to settle: %w", err)
+		}
 	}
 	return r.failIf(ctx)
 }

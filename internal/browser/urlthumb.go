@@ -22,6 +22,9 @@ func (r URLRequest) validateCapture() error {
 		return fmt.Errorf("%w: scroll_increment %d or scroll_delay %s is outside 0..%d / 0..%s",
 			ErrBadRequest, r.ScrollIncrement, r.ScrollDelay, maxCaptureHeight, maxScrollDelay)
 	}
+	if err := r.validateCapture3(); err != nil {
+		return err
+	}
 	return r.validateFit()
 }
 
@@ -60,7 +63,21 @@ func (r *urlRun) scrollThrough(ctx context.Context) error {
 	if !req.AllowInfinite {
 		limit = min(limit, at.H)
 	}
+	if req.ScrollHeight > 0 {
+		// The scroll goes no further down than ScrollHeight.
+		limit = min(limit, float64(req.ScrollHeight+req.Height))
+	}
+	var stop time.Time
+	if req.MaxScrollTime > 0 {
+		stop = time.Now().Add(req.MaxScrollTime)
+	}
 	for y := step; y <= maxScrollSteps*step; y += step {
+		if !stop.IsZero() && !time.Now().Before(stop) {
+			break // max_scroll_page_time ran out: capture what there is
+		}
+		if req.ScrollHeight > 0 {
+			y = min(y, req.ScrollHeight)
+		}
 		more, err := r.scrollStep(ctx, y, limit)
 		if err != nil {
 			return err
@@ -93,8 +110,11 @@ func (r *urlRun) scrollStep(ctx context.Context, y int, limit float64) (bool, er
 		return false, fmt.Errorf("scroll: %w", err)
 	}
 	wait := max(req.ScrollDelay, pollInterval)
-	if !more && req.AllowInfinite && float64(y) < limit {
+	switch {
+	case !more && req.AllowInfinite && float64(y) < limit:
 		wait = infiniteGrace
+	case !more && req.SkipFinalDelay:
+		return false, nil // the last step: capture without its scroll_delay
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()

@@ -93,7 +93,11 @@ func (s *Service) recordNow(ctx context.Context, src source, rec *store.Render, 
 
 	// The client has asked; finish recording even if it hangs up now.
 	sctx := context.WithoutCancel(ctx)
-	if stored {
+	if discards(src) {
+		// no_upload: the file is in the answer only, neither stored nor
+		// spooled for the store callback.
+		rec.BlobKey, stored = "", true
+	} else if stored {
 		if err := s.storeFile(sctx, src, rec, res.Result); errors.Is(err, ErrStorage) {
 			// The client's bucket refused the file: a failed render, the
 			// request's log entry pointing at it, no credit.
@@ -185,6 +189,12 @@ func (s *Service) storeFile(ctx context.Context, src source, rec *store.Render, 
 	now := time.Now().UTC()
 	rec.StoredAt = &now
 	return nil
+}
+
+// discards reports whether src's file is stored nowhere (no_upload).
+func discards(src source) bool {
+	u, ok := src.(urlSource)
+	return ok && u.opts != nil && u.opts.NoUpload
 }
 
 // failMessage is what a failed render's record and webhook say.

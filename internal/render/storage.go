@@ -31,10 +31,14 @@ var ErrStorage = blob.ErrTarget
 const storageTimeout = 60 * time.Second
 
 // FileURL is where a succeeded render's file is fetched: in the client's
-// bucket (renders with use_s3), or renderhook's.
+// bucket (renders with use_s3), or renderhook's; "" for a render stored
+// nowhere (no_upload).
 func (s *Service) FileURL(rec *store.Render) string {
 	if rec.FileURL != "" {
 		return rec.FileURL
+	}
+	if rec.BlobKey == "" {
+		return ""
 	}
 	return s.cfg.Signer.URL(rec.BlobKey)
 }

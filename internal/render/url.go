@@ -64,6 +64,11 @@ func (s *Service) RenderURL(ctx context.Context, req URLRenderRequest) (*Output,
 		return nil, err
 	}
 	key := req.Options.CacheKey(req.SpaceID)
+	if req.Options.NoUpload {
+		// Nothing is kept that a later request could be answered from,
+		// nor is one answered from the cache, which serves stored files.
+		key, req.CacheTTL, req.HandOffAfter = "", 0, 0
+	}
 	if hit, err := s.cached(ctx, req, key, 200, false); hit != nil || err != nil {
 		return hit, err
 	}

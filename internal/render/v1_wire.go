@@ -111,6 +111,8 @@ func (o *URLOptions) CheckAsync() error {
 		return optErr("download", "applies to /v1/render/sync and render links, whose answer is the file")
 	case o.RedirectAfter > 0:
 		return optErr("redirect_after", "applies to /v1/render/sync only")
+	case o.NoUpload:
+		return optErr("no_upload", "applies to /v1/render/sync and render links: an async render's file must be stored to be fetched")
 	}
 	return nil
 }

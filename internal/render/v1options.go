@@ -78,6 +78,9 @@ type URLOptions struct {
 	// Storage is the client's own bucket the file goes to (use_s3);
 	// zero for renderhook's.
 	Storage StorageOptions
+	// NoUpload stores the file nowhere: it is only in the sync answer
+	// (no_upload, v1_capture3.go).
+	NoUpload bool `json:",omitempty"`
 }
 
 // ParseV1Body parses the JSON body of POST /v1/render/*. Values may be

@@ -90,7 +90,7 @@ func colour(s string) string {
 var blockDocs = map[browser.ResourceType]string{
 	browser.ResourceImages:    "Block image requests.",
 	browser.ResourceFonts:     "Block font requests.",
-	browser.ResourceMedias:    "Block audio, video and text-track requests.",
+	browser.ResourceMedias:    "Block audio and video requests.",
 	browser.ResourceStyles:    "Block stylesheet requests.",
 	browser.ResourceScripts:   "Block script requests.",
 	browser.ResourceFrames:    "Block frames (the main document is never blocked).",
