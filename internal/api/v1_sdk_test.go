@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 125
+const minAccepted = 138
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -153,7 +153,8 @@ func TestUrlboxSDKOptions(t *testing.T) {
 	for _, o := range render.V1Options() {
 		rows[o.Name] = o
 	}
-	e := setup(t)
+	e := setupUploads(t)
+	s3 := newS3Receiver(t)
 	_, tok := e.newSpace("sdk")
 	var accepted, refused []string
 	for _, o := range opts {
@@ -170,6 +171,7 @@ func TestUrlboxSDKOptions(t *testing.T) {
 		for k, v := range sdkOverrides[o.name] {
 			body[k] = v
 		}
+		s3.fill(o.name, body)
 		if _, ok := body["url"]; ok {
 			delete(body, "html")
 		}
@@ -177,6 +179,10 @@ func TestUrlboxSDKOptions(t *testing.T) {
 		res := e.do(request{method: "POST", target: "/v1/render/sync", body: body, header: http.Header{"Authorization": {"Bearer " + tok}}})
 		switch rendered := e.browser.urlRenders.Load() > before; {
 		case res.status == 200 && rendered && rows[o.name].Supported:
+			if why := s3.check(o.name, res.body, tinyPNG); why != "" {
+				t.Errorf("%s was answered 200, but its upload is %s", o.name, why)
+				continue
+			}
 			accepted = append(accepted, o.name)
 		case res.status == 400 && !rendered:
 			var m struct {
