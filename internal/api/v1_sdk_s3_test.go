@@ -57,7 +57,9 @@ var sdkS3Options = map[string]sdkS3Option{
 	"no_suffix": {body: map[string]any{"s3_path": "sdk/plain"}, check: func(p s3Put, _ string) string {
 		return want(p.path == "/sdk-bucket/sdk/plain", "key sdk/plain, no suffix")
 	}},
-	"s3_bucket": {check: func(p s3Put, _ string) string { return want(strings.HasPrefix(p.path, "/sdk-bucket/"), "bucket sdk-bucket") }},
+	"s3_bucket": {check: func(p s3Put, _ string) string {
+		return want(strings.HasPrefix(p.path, "/sdk-bucket/"), "bucket sdk-bucket")
+	}},
 	"s3_endpoint": {check: func(p s3Put, _ string) string { return "" }}, // the receiver got it
 	"s3_region": {body: map[string]any{"s3_region": "eu-west-2"}, check: func(p s3Put, _ string) string {
 		return want(strings.Contains(p.header.Get("Authorization"), "/eu-west-2/s3/aws4_request"), "signed for eu-west-2")
