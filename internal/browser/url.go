@@ -155,6 +155,10 @@ type URLRequest struct {
 	// FailIfSelectorPresent fails the render with ErrSelectorPresent when
 	// an element matches it once the page is ready.
 	FailIfSelectorPresent string
+	// FailIfCaptcha fails the render with ErrCaptcha when the ready page
+	// shows a reCAPTCHA, hCaptcha or Cloudflare Turnstile widget (or
+	// challenge) (urlcaptcha.go).
+	FailIfCaptcha bool
 	// WaitUntil is when the page counts as loaded; "" means WaitLoaded.
 	WaitUntil WaitUntil
 	// Timeout bounds the whole render (navigation to bytes); 0 means the

@@ -235,7 +235,8 @@ func (u *URLRenderer) renderIn(ctx context.Context, in *instance, req URLRequest
 	switch {
 	case errors.Is(err, ErrBlockedURL), errors.Is(err, ErrNavigation), errors.Is(err, ErrPageStatus),
 		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest),
-		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent), errors.Is(err, ErrArtifactTooLarge):
+		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent), errors.Is(err, ErrArtifactTooLarge),
+		errors.Is(err, ErrCaptcha):
 		domain = err
 	}
 	switch {
