@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"image"
 	"time"
 )
 
@@ -284,9 +285,11 @@ type URLRequest struct {
 	// page a viewport (or ScrollIncrement) at a time before capture, so
 	// content loaded when it comes into view is there.
 	LazyLoad bool
-	// Watermark, when its Text is set, is drawn on the captured image (not
-	// on PDFs).
+	// Watermark, when its Text or ImageURL is set, is drawn on the
+	// captured image (not on PDFs).
 	Watermark Watermark
+	// mark is Watermark.ImageURL's image, fetched by RenderURL.
+	mark image.Image
 
 	PDF PDFOptions
 

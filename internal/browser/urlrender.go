@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"math"
 	"slices"
 	"strings"
@@ -70,6 +71,11 @@ type URLRenderer struct {
 	// mu guards the fields below (whose sizes are published in counters).
 	// It may be held while calling the supervisor, never the other way
 	// round.
+	// markClient fetches watermark images through Config.Egress; made
+	// by the first render with one (urlmark.go).
+	markOnce   sync.Once
+	markClient *http.Client
+
 	mu            sync.Mutex
 	spares        []*urlRun // ready spare contexts, oldest first
 	sparesMaking  int       // spares being made
@@ -107,6 +113,12 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 	}
 	if err := u.checkProxy(req.Proxy); err != nil {
 		return nil, err
+	}
+	if req.Watermark.ImageURL != "" {
+		var err error
+		if req.mark, err = u.fetchMark(ctx, req.Watermark.ImageURL); err != nil {
+			return nil, err
+		}
 	}
 	done, err := u.slots.enter(ctx, req.SpaceID, "render url")
 	if err != nil {
