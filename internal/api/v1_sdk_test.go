@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 141
+const minAccepted = 149
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -119,6 +119,13 @@ var sdkOverrides = map[string]map[string]any{
 	"watermark_opacity":  {"watermark_opacity": 0.5, "watermark_text": "sdk"},
 	"watermark_position": {"watermark_position": "center", "watermark_text": "sdk"},
 	"proxy":              {"proxy": "http://user:pass@proxy.example.com:3128"},
+	"watermark_url":      {"watermark_url": "https://img.example.com/logo.png"},
+	"watermark_width":    {"watermark_url": "https://img.example.com/logo.png", "watermark_width": "120"},
+	"watermark_height":   {"watermark_url": "https://img.example.com/logo.png", "watermark_height": "25%"},
+	"watermark_blend":    {"watermark_text": "sdk", "watermark_blend": "multiply"},
+	"watermark_repeat":   {"watermark_text": "sdk", "watermark_repeat": "repeat"},
+	"watermark_angle":    {"watermark_text": "sdk", "watermark_angle": "45"},
+	"watermark_style":    {"watermark_text": "sdk", "watermark_style": "opacity: 0.8; transform: rotate(30deg)"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

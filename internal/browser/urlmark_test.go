@@ -45,7 +45,10 @@ func TestRenderURLWatermarkImage(t *testing.T) {
 	draw.Draw(logo, logo.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
 	logoPNG, bigPNG := pngOf(t, logo), pngOf(t, image.NewGray(image.Rect(0, 0, 3000, 2000)))
 	serve := func(b []byte) http.HandlerFunc {
-		return func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Type", "image/png"); _, _ = w.Write(b) }
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(b)
+		}
 	}
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/plain":    htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
