@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/renderhook/renderhook/internal/auth"
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/render/rendertest"
 	"github.com/renderhook/renderhook/internal/server/servertest"
@@ -111,18 +113,41 @@ type env struct {
 	db *sql.DB
 }
 
-func setup(t *testing.T) *env { return setupWith(t, nil) }
+func setup(t *testing.T) *env { return setupGuarded(t, nil, nil) }
 
 // setupWith is setup with the store the handlers and services use
 // wrapped by wrap (a store that runs a concurrent change at a chosen
 // moment); River works on the real one.
 func setupWith(t *testing.T, wrap func(store.Store) store.Store) *env {
+	return setupGuarded(t, wrap, nil)
+}
+
+// setupUploads is setup whose egress guard allows the loopback
+// address, for the API's checks and as the guard of uploads to clients'
+// buckets (use_s3): a test's httptest receiver stands in for the
+// client's bucket.
+func setupUploads(t *testing.T) *env {
+	t.Helper()
+	g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return setupGuarded(t, nil, g)
+}
+
+// setupGuarded is setupWith with guard, when not nil, as the API's
+// egress guard and the uploads' (render.Config.Egress).
+func setupGuarded(t *testing.T, wrap func(store.Store) store.Store, uploads *egress.Guard) *env {
 	t.Helper()
 	ctx := context.Background()
 	d := rendertest.New(t, t.TempDir(), wrap, true)
 	db, st, bucket, signer, guard, q, notify := d.DB, d.Store, d.Bucket, d.Signer, d.Guard, d.Queue, d.Notify
 	fb := &fakeBrowser{}
-	renderer, err := render.NewService(d.Config(fb))
+	cfg := d.Config(fb)
+	if uploads != nil {
+		guard, cfg.Egress = uploads, uploads
+	}
+	renderer, err := render.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

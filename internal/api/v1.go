@@ -21,7 +21,7 @@ import (
 // in renderhook's one error shape, spelled in reply's table (dialect V1).
 
 // checkV1 refuses, before any browser work, a main-frame URL, a
-// webhook_url or a proxy the egress guard does not allow.
+// webhook_url, a watermark_url or a proxy the egress guard does not allow.
 func (s *Server) checkV1(o *render.URLOptions) error {
 	if o.Request.URL != "" {
 		if err := s.cfg.CheckURL(o.Request.URL); err != nil {
@@ -31,6 +31,11 @@ func (s *Server) checkV1(o *render.URLOptions) error {
 	if o.WebhookURL != "" {
 		if err := s.cfg.CheckURL(o.WebhookURL); err != nil {
 			return fmt.Errorf("%w: option \"webhook_url\": %v", render.ErrInvalidOptions, err)
+		}
+	}
+	if u := o.Request.Watermark.ImageURL; u != "" {
+		if err := s.cfg.CheckURL(u); err != nil {
+			return fmt.Errorf("%w: option \"watermark_url\": %v", render.ErrInvalidOptions, err)
 		}
 	}
 	if p := o.Request.Proxy; p != "" {

@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 165 // 125, the 21 video_* options, 19 of v1_capture3.go
+const minAccepted = 189 // 125, the 21 video_* options, 19 of v1_capture3.go, 24 of urlbox-wm
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -153,6 +153,13 @@ var sdkOverrides = map[string]map[string]any{
 	"max_scroll_page_time": {"max_scroll_page_time": 5000, "lazyload": true},
 	"width_from":           {"width_from": "p"},
 	"height_from":          {"height_from": "p"},
+	"watermark_url":      {"watermark_url": "https://img.example.com/logo.png"},
+	"watermark_width":    {"watermark_url": "https://img.example.com/logo.png", "watermark_width": "120"},
+	"watermark_height":   {"watermark_url": "https://img.example.com/logo.png", "watermark_height": "25%"},
+	"watermark_blend":    {"watermark_text": "sdk", "watermark_blend": "multiply"},
+	"watermark_repeat":   {"watermark_text": "sdk", "watermark_repeat": "repeat"},
+	"watermark_angle":    {"watermark_text": "sdk", "watermark_angle": "45"},
+	"watermark_style":    {"watermark_text": "sdk", "watermark_style": "opacity: 0.8; transform: rotate(30deg)"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.
@@ -187,7 +194,8 @@ func TestUrlboxSDKOptions(t *testing.T) {
 	for _, o := range render.V1Options() {
 		rows[o.Name] = o
 	}
-	e := setup(t)
+	e := setupUploads(t)
+	s3 := newS3Receiver(t)
 	_, tok := e.newSpace("sdk")
 	var accepted, refused []string
 	for _, o := range opts {
@@ -204,6 +212,7 @@ func TestUrlboxSDKOptions(t *testing.T) {
 		for k, v := range sdkOverrides[o.name] {
 			body[k] = v
 		}
+		s3.fill(o.name, body)
 		if _, ok := body["url"]; ok {
 			delete(body, "html")
 		}
@@ -211,6 +220,10 @@ func TestUrlboxSDKOptions(t *testing.T) {
 		res := e.do(request{method: "POST", target: "/v1/render/sync", body: body, header: http.Header{"Authorization": {"Bearer " + tok}}})
 		switch rendered := e.browser.urlRenders.Load() > before; {
 		case res.status == 200 && rendered && rows[o.name].Supported:
+			if why := s3.check(o.name, res.body, tinyPNG); why != "" {
+				t.Errorf("%s was answered 200, but its upload is %s", o.name, why)
+				continue
+			}
 			accepted = append(accepted, o.name)
 		case res.status == 400 && !rendered:
 			var m struct {

@@ -58,6 +58,12 @@ func sample(o V1Option) (value any, format string) {
 		return "#ff0000", format
 	case "img_pad":
 		return "10", format
+	case "watermark_url":
+		return "https://img.example.com/logo.png", format
+	case "watermark_width", "watermark_height":
+		return "120", format
+	case "watermark_style":
+		return "opacity: 0.5", format
 	}
 	return "x", format
 }
@@ -82,6 +88,12 @@ var companions = map[string]map[string]any{
 	"watermark_opacity":  {"watermark_text": "x"},
 	"watermark_size":     {"watermark_text": "x"},
 	"watermark_position": {"watermark_text": "x"},
+	"watermark_width":    {"watermark_url": "https://img.example.com/logo.png"},
+	"watermark_height":   {"watermark_url": "https://img.example.com/logo.png"},
+	"watermark_blend":    {"watermark_text": "x"},
+	"watermark_repeat":   {"watermark_text": "x"},
+	"watermark_angle":    {"watermark_text": "x"},
+	"watermark_style":    {"watermark_text": "x"},
 	// The storage options go with use_s3 (or a presigned URL).
 	"s3_path":             {"use_s3": true},
 	"s3_bucket":           {"use_s3": true},

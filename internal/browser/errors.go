@@ -37,6 +37,8 @@ var (
 	// ErrSelectorPresent: fail_if_selector_present matched an element once
 	// the page was ready.
 	ErrSelectorPresent = errors.New("forbidden selector is present")
+	// ErrCaptcha: fail_if_captcha and the ready page shows a CAPTCHA.
+	ErrCaptcha = errors.New("the page shows a CAPTCHA")
 	// ErrPageScript: the request's js threw (or its promise rejected).
 	ErrPageScript = errors.New("page script failed")
 )

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"image"
 	"time"
 )
 
@@ -155,6 +156,10 @@ type URLRequest struct {
 	// FailIfSelectorPresent fails the render with ErrSelectorPresent when
 	// an element matches it once the page is ready.
 	FailIfSelectorPresent string
+	// FailIfCaptcha fails the render with ErrCaptcha when the ready page
+	// shows a reCAPTCHA, hCaptcha or Cloudflare Turnstile widget (or
+	// challenge) (urlcaptcha.go).
+	FailIfCaptcha bool
 	// WaitUntil is when the page counts as loaded; "" means WaitLoaded.
 	WaitUntil WaitUntil
 	// Timeout bounds the whole render (navigation to bytes); 0 means the
@@ -280,9 +285,11 @@ type URLRequest struct {
 	// page a viewport (or ScrollIncrement) at a time before capture, so
 	// content loaded when it comes into view is there.
 	LazyLoad bool
-	// Watermark, when its Text is set, is drawn on the captured image (not
-	// on PDFs).
+	// Watermark, when its Text or ImageURL is set, is drawn on the
+	// captured image (not on PDFs).
 	Watermark Watermark
+	// mark is Watermark.ImageURL's image, fetched by RenderURL.
+	mark image.Image
 
 	// Full-page, wait and engine options of #16, part 3 (urlcapture3.go).
 

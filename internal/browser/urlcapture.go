@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -89,10 +90,25 @@ type Watermark struct {
 	Position string
 	// Size is the font size in output pixels; 0 means 24.
 	Size int
+	// ImageURL, instead of Text, is an image drawn as the watermark,
+	// fetched through the egress guard (urlmark.go).
+	ImageURL string
+	// Width and Height size the image: px ("120", "120px") or a
+	// percentage of the capture's width or height ("25%"); one alone
+	// keeps the image's aspect ratio, neither its own size.
+	Width, Height string
+	// Angle rotates the watermark clockwise, in degrees.
+	Angle float64
+	// Blend is one of watermark.Blends, Repeat one of watermark.Repeats.
+	Blend, Repeat string
 }
 
-// spec is w as the watermark package draws it.
-func (w Watermark) spec() (watermark.Spec, error) {
+// on reports whether a watermark is drawn.
+func (w Watermark) on() bool { return w.Text != "" || w.ImageURL != "" }
+
+// spec is w as the watermark package draws it on an image of bounds b,
+// mark its image (nil for text).
+func (w Watermark) spec(b image.Rectangle, mark image.Image) (watermark.Spec, error) {
 	fg, err := ParseColour(cmp.Or(w.Colour, "white"))
 	if err != nil {
 		return watermark.Spec{}, err
@@ -108,7 +124,32 @@ func (w Watermark) spec() (watermark.Spec, error) {
 		return watermark.Spec{}, fmt.Errorf("watermark position %q is not one of the img_position values", w.Position)
 	}
 	s := watermark.Spec{Text: w.Text, Colour: fg, Background: bg, Opacity: cmp.Or(w.Opacity, 0.5),
-		X: at[0], Y: at[1], Size: float64(cmp.Or(w.Size, 24))}
+		X: at[0], Y: at[1], Size: float64(cmp.Or(w.Size, 24)), Angle: w.Angle, Blend: w.Blend, Repeat: w.Repeat}
+	switch {
+	case w.Text != "" && w.ImageURL != "":
+		return s, errors.New("give a text or an image url, not both")
+	case w.ImageURL == "" && (w.Width != "" || w.Height != ""):
+		return s, errors.New("width and height size an image watermark (watermark_url)")
+	case w.ImageURL != "":
+		s.Image = mark
+		if s.Image == nil { // validating before the fetch
+			s.Image = image.Rect(0, 0, 1, 1)
+		}
+	}
+	for _, l := range []struct {
+		v  string
+		of int
+		to *int
+	}{{w.Width, b.Dx(), &s.Width}, {w.Height, b.Dy(), &s.Height}} {
+		if l.v == "" {
+			continue
+		}
+		n, err := watermark.Length(l.v, l.of)
+		if err != nil {
+			return s, err
+		}
+		*l.to = n
+	}
 	return s, s.Validate()
 }
 
@@ -149,7 +190,7 @@ func (r URLRequest) validateFit() error {
 		if r.Format == FormatPDF {
 			return bad("a watermark is drawn on images only, not on a pdf")
 		}
-		if _, err := r.Watermark.spec(); err != nil {
+		if _, err := r.Watermark.spec(image.Rect(0, 0, maxDimension, maxDimension), nil); err != nil {
 			return bad("watermark: %v", err)
 		}
 	}
@@ -166,7 +207,7 @@ func (r URLRequest) position() (x, y float64) {
 // it (so Chromium takes a lossless PNG).
 func (r URLRequest) post() bool {
 	return r.ImgFit == FitContain || r.ImgFit == FitFill || r.ImgPad != [4]int{} ||
-		(r.FullPage && r.FullPageMode == FullPageStitch) || r.Watermark.Text != ""
+		(r.FullPage && r.FullPageMode == FullPageStitch) || r.Watermark.on()
 }
 
 // captureImage takes the screenshot: the capture rectangle (clip, crop,
@@ -371,8 +412,8 @@ func (r URLRequest) redraw(img *image.NRGBA, box image.Point) (*image.NRGBA, err
 		draw.Draw(out, img.Bounds().Add(image.Pt(p[3], p[0])), img, image.Point{}, draw.Src)
 		img = out
 	}
-	if r.Watermark.Text != "" {
-		s, err := r.Watermark.spec()
+	if r.Watermark.on() {
+		s, err := r.Watermark.spec(img.Bounds(), r.mark)
 		if err != nil {
 			return nil, fmt.Errorf("%w: watermark: %w", ErrBadRequest, err)
 		}

@@ -269,7 +269,7 @@ func TestRenderURLWatermark(t *testing.T) {
 	req.Watermark = Watermark{Text: "CONFIDENTIAL", Colour: "#ffffff", Opacity: 1, Size: 32, Position: "center"}
 	_, marked := renderPNG(t, p, req)
 	wantSize(t, marked, 400, 300)
-	spec, err := req.Watermark.spec()
+	spec, err := req.Watermark.spec(marked.Bounds(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

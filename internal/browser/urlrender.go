@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +71,11 @@ type URLRenderer struct {
 	// mu guards the fields below (whose sizes are published in counters).
 	// It may be held while calling the supervisor, never the other way
 	// round.
+	// markClient fetches watermark images through Config.Egress; made
+	// by the first render with one (urlmark.go).
+	markOnce   sync.Once
+	markClient *http.Client
+
 	mu            sync.Mutex
 	spares        []*urlRun // ready spare contexts, oldest first
 	sparesMaking  int       // spares being made
@@ -107,6 +113,12 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 	}
 	if err := u.checkProxy(req.Proxy); err != nil {
 		return nil, err
+	}
+	if req.Watermark.ImageURL != "" {
+		var err error
+		if req.mark, err = u.fetchMark(ctx, req.Watermark.ImageURL); err != nil {
+			return nil, err
+		}
 	}
 	done, err := u.slots.enter(ctx, req.SpaceID, "render url")
 	if err != nil {
@@ -235,7 +247,8 @@ func (u *URLRenderer) renderIn(ctx context.Context, in *instance, req URLRequest
 	switch {
 	case errors.Is(err, ErrBlockedURL), errors.Is(err, ErrNavigation), errors.Is(err, ErrPageStatus),
 		errors.Is(err, ErrSelectorNotFound), errors.Is(err, ErrPageScript), errors.Is(err, ErrBadRequest),
-		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent), errors.Is(err, ErrArtifactTooLarge):
+		errors.Is(err, ErrSelectorMissing), errors.Is(err, ErrSelectorPresent), errors.Is(err, ErrArtifactTooLarge),
+		errors.Is(err, ErrCaptcha):
 		domain = err
 	}
 	switch {

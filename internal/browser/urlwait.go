@@ -105,5 +105,8 @@ func (r *urlRun) failIf(ctx context.Context) error {
 			return fmt.Errorf("%w: %s %q", c.sentinel, c.option, c.selector)
 		}
 	}
+	if r.req.FailIfCaptcha {
+		return failIfCaptcha(ctx)
+	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/watermark"
@@ -151,14 +150,6 @@ var v1WatermarkRows = []v1Option{
 		func(r *browser.URLRequest, n int) { r.Watermark.Size = n }),
 	withThen(positionRow("watermark_position", "Where the watermark sits, as img_position (default right bottom).",
 		func(r *browser.URLRequest, s string) { r.Watermark.Position = s }), checkCaptureCombinations),
-	unsupported("watermark", FamilyOutput, "Urlbox's own watermark (use watermark_text)."),
-	unsupported("watermark_url", FamilyOutput, "An image as the watermark."),
-	unsupported("watermark_width", FamilyOutput, "The watermark image's width."),
-	unsupported("watermark_height", FamilyOutput, "The watermark image's height."),
-	unsupported("watermark_blend", FamilyOutput, "The watermark's blend mode."),
-	unsupported("watermark_repeat", FamilyOutput, "Tile the watermark."),
-	unsupported("watermark_angle", FamilyOutput, "Rotate the watermark."),
-	unsupported("watermark_style", FamilyOutput, "CSS for the watermark."),
 }
 
 // checkCaptureCombinations refuses this file's options without what they
@@ -182,12 +173,6 @@ func checkCaptureCombinations(st *v1State) error {
 		return optErr("max_section_height", "goes with full_page_mode stitch")
 	case r.AllowInfinite && !r.LazyLoad && (!r.FullPage || r.ScrollIncrement == 0):
 		return optErr("allow_infinite", "goes with lazyload, or full_page with scroll_increment")
-	case r.Watermark != (browser.Watermark{}) && r.Watermark.Text == "":
-		return optErr("watermark_text", "is required with the other watermark options")
-	case utf8.RuneCountInString(r.Watermark.Text) > watermark.MaxText:
-		return optErr("watermark_text", "must be at most %d characters", watermark.MaxText)
-	case r.Watermark.Text != "" && r.Format == browser.FormatPDF:
-		return optErr("watermark_text", "applies to png, jpeg and webp only, not pdf")
 	case p.FitToPage && p.AutoCrop:
 		return errorf("option \"pdf_fit_to_page\" cannot be combined with option \"pdf_auto_crop\"")
 	case p.DPI != 0 && !(p.Scale == 0 || (p.Scale*96/p.DPI >= 0.1 && p.Scale*96/p.DPI <= 2)):

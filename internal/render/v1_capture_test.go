@@ -112,8 +112,6 @@ func TestV1CaptureOptionsRefused(t *testing.T) {
 		{map[string]any{"watermark_text": "x", "watermark_opacity": 0}, "watermark_opacity"},
 		{map[string]any{"watermark_text": "x", "watermark_color": "nope"}, "watermark_color"},
 		{map[string]any{"watermark_text": "x", "watermark_position": "middle"}, "watermark_position"},
-		{map[string]any{"watermark_url": "https://a.example/x.png"}, "watermark_url"},
-		{map[string]any{"watermark": true}, "watermark"},
 	} {
 		_, err := parseWith(t, c.opts)
 		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.name) {

@@ -22,7 +22,7 @@ const (
 	whyEngine = "renderhook renders with the one Chromium it is deployed with; a render cannot choose another browser, " +
 		"engine or version"
 	whyColour   = "renderhook captures in sRGB only; wide-gamut and HDR profiles need a GPU compositor and HDR-aware formats"
-	whyCaptcha  = "renderhook does not solve or detect CAPTCHAs, which sites use to keep automated clients out"
+	whyCaptcha  = "renderhook does not solve CAPTCHAs, which sites use to keep automated clients out (fail_if_captcha detects them)"
 	whyCoinMine = "renderhook never lets a page mine cryptocurrency on its CPUs"
 )
 
@@ -38,16 +38,13 @@ var v1StayOutRows = []v1Option{
 	stayOut("engine_version", FamilyEngine, "Pick the browser's version.", whyEngine),
 	stayOut("renderer", FamilyEngine, "Pick the rendering engine.", whyEngine),
 	stayOut("use_chrome", FamilyEngine, "Render with Google Chrome.", whyEngine),
-	stayOut("use_chromium", FamilyEngine, "Render with Urlbox's Chromium.", whyEngine),
 	stayOut("solve_captchas", FamilyCleanup, "Solve CAPTCHAs on the page.", whyCaptcha),
-	stayOut("fail_if_captcha", FamilyWaits, "Fail the render when the page shows a CAPTCHA.", whyCaptcha),
 	stayOut("allow_coin", FamilyCleanup, "Let crypto-mining scripts run.", whyCoinMine),
 	colourRow("color_profile", "The colour profile of the capture."),
 	colourRow("display_p3", "Capture in Display P3."),
 	colourRow("rec2020", "Capture in Rec. 2020."),
 	colourRow("scrgb_linear", "Capture in linear scRGB."),
 	colourRow("hdr10", "Capture in HDR10."),
-	colourRow("srgb", "Capture in sRGB explicitly."),
 	colourRow("rgb", "Capture in generic RGB."),
 	colourRow("gamma24", "Capture with a gamma of 2.4."),
 }

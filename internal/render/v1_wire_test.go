@@ -101,8 +101,8 @@ func TestV1CheckAsync(t *testing.T) {
 // TestV1StayOutReasons: the options renderhook stays out of answer a 400
 // that names them and gives the reason.
 func TestV1StayOutReasons(t *testing.T) {
-	for _, name := range []string{"gpu", "solve_captchas", "fail_if_captcha", "allow_coin",
-		"use_chrome", "use_chromium", "engine_version", "renderer", "color_profile", "display_p3", "hdr10"} {
+	for _, name := range []string{"gpu", "solve_captchas", "allow_coin",
+		"use_chrome", "engine_version", "renderer", "color_profile", "display_p3", "hdr10"} {
 		row := v1Index[name]
 		if row == nil || row.Supported || row.Refusal == "" {
 			t.Errorf("%s: not a refused row with a reason", name)

@@ -227,7 +227,7 @@ var table = []entry{
 	{is: is(render.ErrInvalidOptions), v1: say(http.StatusBadRequest, "InvalidOptions", after(render.ErrInvalidOptions))},
 	{is: is(browser.ErrBlockedURL), v1: say(http.StatusBadRequest, "InvalidUrl", func(err error) string { return "the page is not allowed: " + err.Error() })},
 	{is: is(browser.ErrPageStatus, browser.ErrNavigation, browser.ErrSelectorNotFound, browser.ErrPageScript,
-		browser.ErrSelectorMissing, browser.ErrSelectorPresent, browser.ErrArtifactTooLarge), v1: renderFailed},
+		browser.ErrSelectorMissing, browser.ErrSelectorPresent, browser.ErrArtifactTooLarge, browser.ErrCaptcha), v1: renderFailed},
 
 	{is: is(render.ErrInvalidTweak),
 		json:    say(http.StatusBadRequest, "InvalidTweak", after(render.ErrInvalidTweak)),
