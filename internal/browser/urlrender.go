@@ -485,6 +485,9 @@ func (r *urlRun) prepare(ctx context.Context) error {
 	if err := r.prepareConsent(ctx); err != nil {
 		return err
 	}
+	if err := r.preparePage(ctx); err != nil {
+		return err
+	}
 	if len(h) > 0 {
 		actions = append(actions, network.SetExtraHTTPHeaders(h))
 	}
@@ -865,9 +868,10 @@ func (r *urlRun) onEvent(ev any) {
 	case *page.EventJavascriptDialogOpening:
 		// alert(), confirm() and prompt() stop the page's script until
 		// answered, which would stall the render until its deadline.
+		// They are dismissed unless AcceptDialogs.
 		if !r.closed && r.tab != nil {
-			tgt := r.tab
-			r.helpers.Go(func() { r.dismissDialog(tgt) })
+			tgt, accept, text := r.tab, r.req.AcceptDialogs, ev.DefaultPrompt
+			r.helpers.Go(func() { r.answerDialog(tgt, accept, text) })
 		}
 	}
 }
@@ -887,11 +891,16 @@ func (r *urlRun) closeTarget(id target.ID) {
 	}
 }
 
-func (r *urlRun) dismissDialog(tgt *chromedp.Target) {
+// answerDialog accepts (a prompt with text) or dismisses the open dialog.
+func (r *urlRun) answerDialog(tgt *chromedp.Target, accept bool, text string) {
 	ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
 	defer cancel()
-	if err := page.HandleJavaScriptDialog(false).Do(cdp.WithExecutor(ctx, tgt)); err != nil {
-		r.in.log.Debug("dismiss dialog", "err", err)
+	a := page.HandleJavaScriptDialog(accept)
+	if accept {
+		a = a.WithPromptText(text)
+	}
+	if err := a.Do(cdp.WithExecutor(ctx, tgt)); err != nil {
+		r.in.log.Debug("answer dialog", "err", err)
 	}
 }
 

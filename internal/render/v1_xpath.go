@@ -1,0 +1,127 @@
+package render
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/renderhook/renderhook/internal/browser"
+)
+
+// This file holds the rows of the v1 table for the XPath variants of the
+// selector options and Urlbox's page-behaviour options (#16), which
+// browser.URLRequest honours in urlpage.go.
+
+// checkXPath refuses what cannot be an XPath expression: empty, a NUL,
+// an unclosed string literal, or unbalanced brackets. What passes may
+// still be malformed; Chromium's document.evaluate then fails the render
+// naming the option.
+func checkXPath(s string) string {
+	if strings.TrimSpace(s) == "" || strings.ContainsRune(s, 0) {
+		return "must be a non-empty XPath expression"
+	}
+	var open []rune
+	var quote rune
+	for _, c := range s {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(' || c == '[':
+			open = append(open, c)
+		case c == ')' || c == ']':
+			want := map[rune]rune{')': '(', ']': '['}[c]
+			if len(open) == 0 || open[len(open)-1] != want {
+				return "is not a well-formed XPath expression: unbalanced " + string(c)
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	switch {
+	case quote != 0:
+		return "is not a well-formed XPath expression: unclosed string literal"
+	case len(open) > 0:
+		return "is not a well-formed XPath expression: unclosed " + string(open[len(open)-1])
+	}
+	return ""
+}
+
+// reqXPaths is a list of at most maxItems XPath expressions.
+func reqXPaths(name string, f Family, maxItems int, doc string, set func(r *browser.URLRequest, s []string)) v1Option {
+	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeStrings, Max: maxV1Short, MaxItems: maxItems, Family: f, Supported: true, Doc: doc},
+		set: func(st *v1State, v any) error {
+			list := v.([]string)
+			for _, s := range list {
+				if msg := checkXPath(s); msg != "" {
+					return optErr(name, "%s", msg)
+				}
+			}
+			set(st.r, list)
+			return nil
+		}}
+}
+
+// reqXPath is one XPath expression.
+func reqXPath(name string, f Family, doc string, set func(r *browser.URLRequest, s string)) v1Option {
+	return reqString(name, f, maxV1Short, doc, checkXPath, set)
+}
+
+// setDisableEvents takes event names, as a list or comma-separated.
+func setDisableEvents(st *v1State, v any) error {
+	var names []string
+	for _, e := range v.([]string) {
+		for n := range strings.SplitSeq(e, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				continue
+			}
+			if !browser.ValidEventName(n) {
+				return optErr("disable_events", "%q is not a DOM event name", truncate(n))
+			}
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) > browser.MaxDisableEvents {
+		return optErr("disable_events", "has more than %d event names", browser.MaxDisableEvents)
+	}
+	st.r.DisableEvents = names
+	return nil
+}
+
+var v1XPathRows = []v1Option{
+	reqXPaths("hide_selector_x", FamilyCleanup, browser.MaxSelectors, "Hide (display: none) the elements matching these XPath expressions before capturing (after hide_selector).",
+		func(r *browser.URLRequest, s []string) { r.HideSelectorX = s }),
+	reqXPath("wait_for_x", FamilyWaits, "Wait until an element matches this XPath expression (after wait_for).",
+		func(r *browser.URLRequest, s string) { r.WaitForX = s }),
+	reqXPath("wait_to_leave_x", FamilyWaits, "After the waits for elements, wait until no element matches this XPath expression.",
+		func(r *browser.URLRequest, s string) { r.WaitToLeaveX = s }),
+	reqXPaths("click_x", FamilyInteraction, browser.MaxSelectors, "Click the first element matching each XPath expression, in order (after click).",
+		func(r *browser.URLRequest, s []string) { r.ClickX = s }),
+	reqXPaths("click_all_x", FamilyInteraction, browser.MaxSelectors, "Click every element (at most 100) matching each XPath expression (after click_all).",
+		func(r *browser.URLRequest, s []string) { r.ClickAllX = s }),
+	reqXPath("hover_x", FamilyInteraction, "Hover over the first element matching this XPath expression before capturing (after hover).",
+		func(r *browser.URLRequest, s string) { r.HoverX = s }),
+	reqXPath("scroll_to_x", FamilyInteraction, "Scroll to the element matching this XPath expression before capturing (after scroll_to).",
+		func(r *browser.URLRequest, s string) { r.ScrollToX = s }),
+	reqBool("accept_dialogs", FamilyInteraction, "Accept alert, confirm and prompt dialogs (a prompt gets its default text); without it they are dismissed: confirm returns false, prompt null.",
+		func(r *browser.URLRequest, b bool) { r.AcceptDialogs = b }),
+	{OptionSpec: OptionSpec{Name: "disable_events", Type: TypeStrings, Max: maxV1Short, MaxItems: browser.MaxDisableEvents, Family: FamilyInteraction, Supported: true,
+		Doc: "DOM event types (a list, or comma-separated) the page's listeners never see, like DOMContentLoaded or scroll."},
+		set: setDisableEvents},
+	reqBool("disable_ligatures", FamilyInteraction, "Turn font ligatures off (ffi is drawn as three letters).",
+		func(r *browser.URLRequest, b bool) { r.DisableLigatures = b }),
+	reqBool("disable_mql", FamilyInteraction, "Media query listeners (matchMedia change events) never fire.",
+		func(r *browser.URLRequest, b bool) { r.DisableMQL = b }),
+	reqBool("disable_resize", FamilyCapture, "Do not resize the viewport for a full-page capture: renderhook never does (100vh stays the window's height), so this changes nothing.",
+		func(*browser.URLRequest, bool) {}),
+	reqBool("skip_fonts", FamilyCleanup, "Do not load web fonts (as block_fonts): text falls back to the system's fonts.",
+		func(r *browser.URLRequest, b bool) {
+			if b && !slices.Contains(r.BlockResources, browser.ResourceFonts) {
+				r.BlockResources = append(r.BlockResources, browser.ResourceFonts)
+			}
+		}),
+}
