@@ -122,6 +122,9 @@ func TestRenderURLPageBehaviour(t *testing.T) {
     document.getElementById('f').style.width = '100px';
     requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => document.body.classList.add('settled'))));
   });</script>`),
+		"/font": htmlPage(`<!doctype html><style>@font-face{font-family:W;src:url(/w.woff2) format('woff2')}
+  body{font:40px W, serif}</style><body>text`),
+		"/w.woff2": func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Type", "font/woff2") },
 		"/vh": htmlPage(`<!doctype html><body style="margin:0"><div style="height:100vh;background:rgb(0,255,0)"></div>` +
 			`<div style="height:1000px;background:rgb(0,0,255)"></div>`),
 	})
@@ -156,6 +159,19 @@ func TestRenderURLPageBehaviour(t *testing.T) {
 		}
 		if bytes.Equal(pngPixels(a), pngPixels(off)) {
 			t.Error("disable_ligatures drew ffi fl as with ligatures")
+		}
+	})
+	t.Run("skip_fonts", func(t *testing.T) {
+		// skip_fonts is block_fonts: the font is never asked for.
+		renderPNG(t, p, base("/font"))
+		if s.hitsOf("/w.woff2") != 1 {
+			t.Fatalf("without skip_fonts the web font was fetched %d times, want 1", s.hitsOf("/w.woff2"))
+		}
+		req := base("/font")
+		req.BlockResources = []ResourceType{ResourceFonts}
+		renderPNG(t, p, req)
+		if n := s.hitsOf("/w.woff2"); n != 1 {
+			t.Errorf("with skip_fonts the web font was fetched again (%d hits)", n)
 		}
 	})
 	t.Run("full page without resize", func(t *testing.T) {

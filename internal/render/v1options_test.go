@@ -153,7 +153,8 @@ func TestV1CacheKey(t *testing.T) {
 func FuzzParseV1Query(f *testing.F) {
 	for _, s := range []string{"url=example.com", "html=<b>x</b>&format=pdf&pdf_margin=default", "url=a&clip=1,2,3,4&header=A:%201",
 		"url=a&metadata={\"x\":1}&ttl=5&force", "url=a&cookie=a=b&cookie=c=d&width=1e3", "url=a&metadata&save_html&save_markdown=1",
-		"url=a&metadata={\"x\":1}&webhook_metadata={}", "url=a&format=md&full_page"} {
+		"url=a&metadata={\"x\":1}&webhook_metadata={}", "url=a&format=md&full_page",
+		"url=a&click_x=//a[1]&hide_selector_x=(//b)[2]&disable_events=scroll,load&wait_for_x=//p[.='x']"} {
 		f.Add(s, "png")
 	}
 	f.Fuzz(func(t *testing.T, raw, format string) {
