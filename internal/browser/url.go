@@ -348,6 +348,13 @@ type URLRequest struct {
 	DisableLigatures bool
 	// DisableMQL makes matchMedia's change listeners never fire.
 	DisableMQL bool
+	// BaseURL, for an HTML render, is where the HTML's relative URLs
+	// resolve (a base element put first); an absolute http(s) URL that
+	// passes the egress guard, like every fetch (urlhtml.go).
+	BaseURL string
+	// UseTailwind runs Tailwind CSS's browser build (embedded, never
+	// fetched) in an HTML render once it has loaded, before CSS and JS.
+	UseTailwind bool
 	// (Urlbox's disable_resize needs no field: a FullPage capture never
 	// resizes the viewport, see TestRenderURLPageBehaviour.)
 

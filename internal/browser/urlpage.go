@@ -76,6 +76,9 @@ func (r URLRequest) validatePage() error {
 			}
 		}
 	}
+	if err := r.validateHTMLSource(); err != nil {
+		return err
+	}
 	if len(r.DisableEvents) > MaxDisableEvents {
 		return bad("disable_events: at most %d event names", MaxDisableEvents)
 	}

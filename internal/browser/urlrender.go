@@ -105,6 +105,12 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 			return nil, err
 		}
 	}
+	if req.BaseURL != "" {
+		// The HTML's relative URLs are fetched from there.
+		if err := u.checkMainURL(req.BaseURL); err != nil {
+			return nil, fmt.Errorf("base_url: %w", err)
+		}
+	}
 	if err := u.checkProxy(req.Proxy); err != nil {
 		return nil, err
 	}
@@ -565,7 +571,7 @@ func (r *urlRun) checkStatus() error {
 // loadHTML puts the request's HTML into the blank tab. Its subresources
 // load through the same proxy as a URL's.
 func (r *urlRun) loadHTML(ctx context.Context) error {
-	if err := page.SetDocumentContent(r.mainFrame, r.req.HTML).Do(ctx); err != nil {
+	if err := page.SetDocumentContent(r.mainFrame, r.req.document()).Do(ctx); err != nil {
 		return fmt.Errorf("set document content: %w", err)
 	}
 	return r.waitNetwork(ctx)
@@ -623,6 +629,9 @@ func (r *urlRun) poll(ctx context.Context, what string, cond func() bool) error 
 func (r *urlRun) afterLoad(ctx context.Context) error {
 	req := r.req
 	if err := r.cleanPage(ctx); err != nil {
+		return err
+	}
+	if err := r.loadTailwind(ctx); err != nil {
 		return err
 	}
 	if req.CSS != "" {

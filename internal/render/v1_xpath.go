@@ -1,6 +1,7 @@
 package render
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 
@@ -92,7 +93,43 @@ func setDisableEvents(st *v1State, v any) error {
 	return nil
 }
 
+// htmlOnly is a setter that refuses the option on a url render.
+func htmlOnly(name string, set func(st *v1State, v any)) func(*v1State, any) error {
+	return func(st *v1State, v any) error {
+		if st.hasURL {
+			return optErr(name, "applies to html renders only, not to a url")
+		}
+		set(st, v)
+		return nil
+	}
+}
+
+// checkBaseURL refuses what is not an absolute http(s) URL.
+func checkBaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \t\r\n\x00") {
+		return "must be an absolute http or https URL"
+	}
+	return ""
+}
+
 var v1XPathRows = []v1Option{
+	{OptionSpec: OptionSpec{Name: "base_url", Type: TypeString, Max: 2048, Family: FamilySource, Supported: true,
+		Doc: "With html: the URL its relative URLs resolve against (a base element put first); what they fetch passes the egress policy like every request."},
+		set: func(st *v1State, v any) error {
+			if msg := checkBaseURL(v.(string)); msg != "" {
+				return optErr("base_url", "%s", msg)
+			}
+			return htmlOnly("base_url", func(st *v1State, v any) { st.r.BaseURL = v.(string) })(st, v)
+		}},
+	{OptionSpec: OptionSpec{Name: "use_tailwind", Type: TypeBoolean, Default: false, Family: FamilySource, Supported: true,
+		Doc: "With html: load Tailwind CSS (its browser build 4, bundled with renderhook) so the HTML's Tailwind classes style it, before css and js."},
+		set: func(st *v1State, v any) error {
+			if !v.(bool) {
+				return nil
+			}
+			return htmlOnly("use_tailwind", func(st *v1State, _ any) { st.r.UseTailwind = true })(st, v)
+		}},
 	reqXPaths("hide_selector_x", FamilyCleanup, browser.MaxSelectors, "Hide (display: none) the elements matching these XPath expressions before capturing (after hide_selector).",
 		func(r *browser.URLRequest, s []string) { r.HideSelectorX = s }),
 	reqXPath("wait_for_x", FamilyWaits, "Wait until an element matches this XPath expression (after wait_for).",

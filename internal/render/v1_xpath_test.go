@@ -84,6 +84,27 @@ func TestV1XPathOptionsRefused(t *testing.T) {
 	}
 }
 
+// TestV1HTMLSourceOptions: base_url and use_tailwind apply to html
+// renders, and base_url must be an absolute http(s) URL.
+func TestV1HTMLSourceOptions(t *testing.T) {
+	o, err := ParseV1Body([]byte(`{"html":"<p>x</p>","base_url":"https://cdn.example/a/","use_tailwind":true}`))
+	if err != nil || o.Request.BaseURL != "https://cdn.example/a/" || !o.Request.UseTailwind {
+		t.Fatalf("html with base_url and use_tailwind: %+v, %v", o, err)
+	}
+	for name, body := range map[string]string{
+		"base_url":      `{"url":"https://a.example","base_url":"https://cdn.example/"}`,
+		"base_url ":     `{"html":"x","base_url":"ftp://cdn.example/"}`,
+		"base_url  ":    `{"html":"x","base_url":"/relative/"}`,
+		"use_tailwind":  `{"url":"https://a.example","use_tailwind":true}`,
+		"use_tailwind ": `{"html":"x","use_tailwind":"perhaps"}`,
+	} {
+		_, err := ParseV1Body([]byte(body))
+		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
+			t.Errorf("%s: err = %v, want InvalidOptions naming %s", body, err, strings.TrimSpace(name))
+		}
+	}
+}
+
 func FuzzCheckXPath(f *testing.F) {
 	for _, s := range []string{"//a", "//p[contains(., ')')]", "(//a", "'", "//*[@x=\"]\"]", ""} {
 		f.Add(s)
