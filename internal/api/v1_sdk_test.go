@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 140
+const minAccepted = 141
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -120,15 +120,16 @@ var sdkOverrides = map[string]map[string]any{
 	"watermark_position": {"watermark_position": "center", "watermark_text": "sdk"},
 	"proxy":              {"proxy": "http://user:pass@proxy.example.com:3128"},
 	// XPath and page-behaviour options (v1_xpath.go).
-	"hide_selector_x": {"hide_selector_x": []string{"//div[@class='ad']"}},
-	"wait_for_x":      {"wait_for_x": "//p"},
-	"wait_to_leave_x": {"wait_to_leave_x": "//*[@class='spinner']"},
-	"click_x":         {"click_x": []string{"//button[1]"}},
-	"click_all_x":     {"click_all_x": []string{"//*[contains(@class, 'more')]"}},
-	"hover_x":         {"hover_x": "//*[@id='menu']"},
-	"scroll_to_x":     {"scroll_to_x": "//footer"},
-	"disable_events":  {"disable_events": []string{"scroll", "resize"}},
-	"base_url":        {"base_url": "https://cdn.example.com/assets/"},
+	"hide_selector_x":      {"hide_selector_x": []string{"//div[@class='ad']"}},
+	"wait_for_x":           {"wait_for_x": "//p"},
+	"wait_to_leave_x":      {"wait_to_leave_x": "//*[@class='spinner']"},
+	"click_x":              {"click_x": []string{"//button[1]"}},
+	"click_all_x":          {"click_all_x": []string{"//*[contains(@class, 'more')]"}},
+	"hover_x":              {"hover_x": "//*[@id='menu']"},
+	"scroll_to_x":          {"scroll_to_x": "//footer"},
+	"disable_events":       {"disable_events": []string{"scroll", "resize"}},
+	"base_url":             {"base_url": "https://cdn.example.com/assets/"},
+	"custom_data_variable": {"custom_data_variable": "app.state"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

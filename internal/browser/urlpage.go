@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/chromedp/cdproto/page"
 )
@@ -22,6 +23,38 @@ const (
 	// maxHideX bounds the elements one HideSelectorX expression hides.
 	maxHideX = 1000
 )
+
+// customDataPathRE is what Extract.CustomData may be: identifiers joined
+// by dots.
+var customDataPathRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,99}(\.[A-Za-z_$][A-Za-z0-9_$]{0,99}){0,9}$`)
+
+// MaxCustomData bounds the JSON of Extract.CustomData's value.
+const MaxCustomData = 64 << 10
+
+// ValidCustomDataPath reports whether s can name a page variable for
+// Extract.CustomData: a property path from window like "app.state".
+func ValidCustomDataPath(s string) bool { return customDataPathRE.MatchString(s) }
+
+// customData reads the JSON of the page variable at path, bounded by
+// MaxCustomData; a value JSON cannot encode (a cycle, a BigInt) fails the
+// render with ErrPageScript.
+func (r *urlRun) customData(ctx context.Context, path string) (json.RawMessage, error) {
+	js := `(() => { let v = window;
+  for (const k of ` + jsStrings(strings.Split(path, ".")) + `) { if (v === null || v === undefined) return 'null'; v = v[k]; }
+  const s = JSON.stringify(v === undefined ? null : v);
+  return s === undefined ? 'null' : (s.length > ` + strconv.Itoa(MaxCustomData) + ` ? null : s); })()`
+	var s *string
+	if err := evaluate(ctx, js, &s); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("custom_data_variable: %w", err)
+		}
+		return nil, fmt.Errorf("%w: custom_data_variable %q: %w", ErrPageScript, path, err)
+	}
+	if s == nil || len(*s) > MaxCustomData || !json.Valid([]byte(*s)) {
+		return nil, fmt.Errorf("%w: custom_data_variable %q: its JSON is over %d bytes", ErrArtifactTooLarge, path, MaxCustomData)
+	}
+	return json.RawMessage(*s), nil
+}
 
 // eventNameRE is what a DisableEvents name may be: a DOM event type.
 var eventNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_:.-]{0,63}$`)
@@ -78,6 +111,9 @@ func (r URLRequest) validatePage() error {
 	}
 	if err := r.validateHTMLSource(); err != nil {
 		return err
+	}
+	if c := r.Extract.CustomData; c != "" && !ValidCustomDataPath(c) {
+		return bad("custom_data_variable %.40q is not a variable name or property path like app.state", c)
 	}
 	if len(r.DisableEvents) > MaxDisableEvents {
 		return bad("disable_events: at most %d event names", MaxDisableEvents)

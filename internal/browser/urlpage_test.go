@@ -195,3 +195,25 @@ func pngPixels(img image.Image) []byte {
 	draw.Draw(out, b, img, b.Min, draw.Src)
 	return out.Pix
 }
+
+// TestRenderURLCustomData reads a page variable as JSON, and bounds it:
+// a value JSON cannot encode and one over MaxCustomData fail the render.
+func TestRenderURLCustomData(t *testing.T) {
+	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	const page = `<script>window.app = {state: {n: 1, s: "x"}}; window.loop = {}; window.loop.self = window.loop;
+  window.big = 'x'.repeat(70000);</script>`
+	render := func(path string) (*URLResult, error) {
+		return p.RenderURL(context.Background(), URLRequest{HTML: page, Format: FormatPNG, Width: 100, Height: 100, Extract: Extract{CustomData: path}})
+	}
+	for path, want := range map[string]string{"app.state": `{"n":1,"s":"x"}`, "app.state.n": `1`, "nothing.here": `null`} {
+		res, err := render(path)
+		if err != nil || res.Extracted == nil || string(res.Extracted.CustomData) != want {
+			t.Errorf("%s: %+v, %v; want %s", path, res, err, want)
+		}
+	}
+	for path, want := range map[string]error{"loop": ErrPageScript, "big": ErrArtifactTooLarge, "app[0]": ErrBadRequest} {
+		if _, err := render(path); !errors.Is(err, want) {
+			t.Errorf("%s: err = %v, want %v", path, err, want)
+		}
+	}
+}

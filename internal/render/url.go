@@ -261,7 +261,7 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 		return nil, fmt.Errorf("look up render cache: %w", err)
 	}
 	// The same cache key: the same Extract, so the same artifacts.
-	art, err := s.artifactsOf(ctx, rec, req.Options, nil)
+	art, err := s.artifactsOf(ctx, rec, req.Options, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,6 @@ var v1NotYetRows = []v1Option{
 	unsupported("width_from", FamilyCapture, "Take the viewport width from an element."),
 	unsupported("height_from", FamilyCapture, "Take the viewport height from an element."),
 	unsupported("blend_mode", FamilyOutput, "How a thumbnail blends with its background."),
-	unsupported("custom_data_variable", FamilyExtraction, "A page variable returned with the render."),
 	unsupported("max_section_width", FamilyCapture, "Widest one section of a full-width capture may be."),
 	unsupported("max_sections", FamilyCapture, "Most sections of a full-page capture."),
 	unsupported("max_xsections", FamilyCapture, "Most horizontal sections of a full-width capture."),

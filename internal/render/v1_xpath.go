@@ -130,6 +130,14 @@ var v1XPathRows = []v1Option{
 			}
 			return htmlOnly("use_tailwind", func(st *v1State, _ any) { st.r.UseTailwind = true })(st, v)
 		}},
+	reqString("custom_data_variable", FamilyExtraction, 1100, "A page variable (a name, or a property path from window like app.state) whose value, as JSON of at most 64 KiB, is returned as customData in the JSON answer and the render.succeeded webhook.",
+		func(s string) string {
+			if !browser.ValidCustomDataPath(s) {
+				return "must be a variable name or a property path like app.state"
+			}
+			return ""
+		},
+		func(r *browser.URLRequest, s string) { r.Extract.CustomData = s }),
 	reqXPaths("hide_selector_x", FamilyCleanup, browser.MaxSelectors, "Hide (display: none) the elements matching these XPath expressions before capturing (after hide_selector).",
 		func(r *browser.URLRequest, s []string) { r.HideSelectorX = s }),
 	reqXPath("wait_for_x", FamilyWaits, "Wait until an element matches this XPath expression (after wait_for).",

@@ -23,6 +23,7 @@ func TestV1XPathOptionsParse(t *testing.T) {
 		{map[string]any{"click_all_x": "//a"}, func(r *browser.URLRequest) { r.ClickAllX = []string{"//a"} }},
 		{map[string]any{"hover_x": "//a"}, func(r *browser.URLRequest) { r.HoverX = "//a" }},
 		{map[string]any{"scroll_to_x": "//footer"}, func(r *browser.URLRequest) { r.ScrollToX = "//footer" }},
+		{map[string]any{"custom_data_variable": "app.state"}, func(r *browser.URLRequest) { r.Extract.CustomData = "app.state" }},
 		{map[string]any{"accept_dialogs": true}, func(r *browser.URLRequest) { r.AcceptDialogs = true }},
 		{map[string]any{"disable_events": "scroll, resize,scroll"}, func(r *browser.URLRequest) { r.DisableEvents = []string{"scroll", "resize"} }},
 		{map[string]any{"disable_events": []string{"DOMContentLoaded", "my:event"}}, func(r *browser.URLRequest) {
@@ -66,16 +67,18 @@ func TestV1XPathOptionsRefused(t *testing.T) {
 		events[i] = "e" + strings.Repeat("x", i)
 	}
 	for name, opts := range map[string]map[string]any{
-		"hide_selector_x": {"hide_selector_x": "//div[@id='a'"},
-		"wait_for_x":      {"wait_for_x": "//p[text()='a]"},
-		"wait_to_leave_x": {"wait_to_leave_x": "//p)"},
-		"click_x":         {"click_x": []string{"//a", " "}},
-		"click_all_x":     {"click_all_x": many},
-		"hover_x":         {"hover_x": strings.Repeat("/a", maxV1Short)},
-		"scroll_to_x":     {"scroll_to_x": "(//a"},
-		"disable_events":  {"disable_events": "scroll, 1bad"},
-		"disable_events ": {"disable_events": events},
-		"accept_dialogs":  {"accept_dialogs": "sure"},
+		"hide_selector_x":       {"hide_selector_x": "//div[@id='a'"},
+		"wait_for_x":            {"wait_for_x": "//p[text()='a]"},
+		"wait_to_leave_x":       {"wait_to_leave_x": "//p)"},
+		"click_x":               {"click_x": []string{"//a", " "}},
+		"click_all_x":           {"click_all_x": many},
+		"hover_x":               {"hover_x": strings.Repeat("/a", maxV1Short)},
+		"scroll_to_x":           {"scroll_to_x": "(//a"},
+		"disable_events":        {"disable_events": "scroll, 1bad"},
+		"disable_events ":       {"disable_events": events},
+		"accept_dialogs":        {"accept_dialogs": "sure"},
+		"custom_data_variable":  {"custom_data_variable": "app['x']"},
+		"custom_data_variable ": {"custom_data_variable": "a..b"},
 	} {
 		_, err := parseWith(t, opts)
 		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
