@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"image/color"
 	"image/draw"
 	"net/http"
 	"net/netip"
@@ -18,17 +17,9 @@ import (
 // capture's pixels, and that a malformed expression fails the render
 // naming its option.
 func TestRenderURLXPathOptions(t *testing.T) {
-	const box = `position:absolute;width:50px;height:50px;`
 	const late = `<script>setTimeout(() => { const d = document.createElement('div'); d.id = 'late';
   d.style.cssText = 'position:fixed;inset:0;background:rgb(0,255,0)'; document.body.appendChild(d); }, 300)</script>`
-	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
-		"/click": htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
-			`<button id="a" style="` + box + `left:0;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>` +
-			`<button class="b" style="` + box + `left:50px;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>` +
-			`<button class="b" style="` + box + `left:100px;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>`),
-		"/hover": htmlPage(`<!doctype html><style>body{margin:0} #h{` + box + `left:20px;top:20px;background:rgb(255,0,0)} #h:hover{background:rgb(0,255,0)}</style><div id="h"></div>`),
-		"/scroll": htmlPage(`<!doctype html><body style="margin:0"><div style="height:2000px;background:rgb(255,0,0)"></div>` +
-			`<div id="target" style="height:200px;background:rgb(0,255,0)"></div><div style="height:2000px;background:rgb(0,0,255)"></div>`),
+	s := newSite(t, "127.0.0.1:0", withInteractPages(map[string]http.HandlerFunc{
 		"/hide": htmlPage(`<!doctype html><body style="margin:0;background:rgb(255,0,0)">` +
 			`<div id="cover" style="position:fixed;inset:0;background:rgb(0,255,0)"></div>` +
 			`<p style="position:fixed;left:0;top:0;margin:0;width:100px;height:100px;background:rgb(0,0,255)">word</p>`),
@@ -36,15 +27,10 @@ func TestRenderURLXPathOptions(t *testing.T) {
 		"/leave": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">` +
 			`<div id="spin" style="position:fixed;inset:0;background:rgb(255,0,0)"></div>` +
 			`<script>setTimeout(() => document.getElementById('spin').remove(), 300)</script>`),
-	})
+	}))
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
 	u := func(path string) string { return s.URL + path }
-	shot := func(req URLRequest) func(x, y int, want color.RGBA) {
-		t.Helper()
-		req.Width, req.Height = 200, 200
-		_, img := renderPNG(t, p, req)
-		return func(x, y int, want color.RGBA) { t.Helper(); wantPixel(t, img, x, y, want) }
-	}
+	shot := shooter(t, p)
 
 	t.Run("click_x and click_all_x", func(t *testing.T) {
 		at := shot(URLRequest{URL: u("/click"), ClickX: []string{"//button[@id='a']", "//nothing"}})

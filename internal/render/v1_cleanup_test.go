@@ -13,10 +13,7 @@ import (
 // TestV1CleanupNavOptionsParse: each cleanup, navigation and proxy option
 // lands in its browser.URLRequest field.
 func TestV1CleanupNavOptionsParse(t *testing.T) {
-	cases := []struct {
-		opts map[string]any
-		want func(r *browser.URLRequest)
-	}{
+	cases := []requestCase{
 		{map[string]any{"hide_cookie_banners": true}, func(r *browser.URLRequest) { r.HideCookieBanners = true }},
 		{map[string]any{"click_accept": true}, func(r *browser.URLRequest) { r.ClickAccept = true }},
 		{map[string]any{"accept_cookies": "1"}, func(r *browser.URLRequest) { r.ClickAccept = true }},
@@ -35,6 +32,19 @@ func TestV1CleanupNavOptionsParse(t *testing.T) {
 		}},
 		{map[string]any{"platform": "MacIntel"}, func(r *browser.URLRequest) { r.Platform = "MacIntel" }},
 	}
+	checkRequests(t, cases)
+}
+
+// requestCase is options and what they change in the default request.
+type requestCase struct {
+	opts map[string]any
+	want func(r *browser.URLRequest)
+}
+
+// checkRequests parses each case's options (with a url) and compares the
+// request with the default one changed by want.
+func checkRequests(t *testing.T, cases []requestCase) {
+	t.Helper()
 	base, err := parseWith(t, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,10 +63,23 @@ func TestV1CleanupNavOptionsParse(t *testing.T) {
 	}
 }
 
+// checkRefused parses each case's options and wants InvalidOptions naming
+// the case's key (trimmed: keys differ by trailing spaces).
+func checkRefused(t *testing.T, cases map[string]map[string]any) {
+	t.Helper()
+	for name, opts := range cases {
+		name = strings.TrimSpace(name)
+		_, err := parseWith(t, opts)
+		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("%v: err = %v, want InvalidOptions naming %s", opts, err, name)
+		}
+	}
+}
+
 // TestV1CleanupNavOptionsRefused: bad values are InvalidOptions naming
 // the option.
 func TestV1CleanupNavOptionsRefused(t *testing.T) {
-	for name, opts := range map[string]map[string]any{
+	checkRefused(t, map[string]map[string]any{
 		"global_timeout":  {"global_timeout": 0},
 		"global_timeout ": {"global_timeout": 121},
 		"proxy":           {"proxy": "socks5://127.0.0.1:1080"},
@@ -65,10 +88,5 @@ func TestV1CleanupNavOptionsRefused(t *testing.T) {
 		"proxy   ":        {"proxy": "proxy.example:3128"},
 		"platform":        {"platform": "Mac\nIntel"},
 		"readable":        {"readable": "maybe"},
-	} {
-		_, err := parseWith(t, opts)
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
-			t.Errorf("%v: err = %v, want InvalidOptions naming %s", opts, err, name)
-		}
-	}
+	})
 }

@@ -2,7 +2,6 @@ package render
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -12,10 +11,7 @@ import (
 // TestV1XPathOptionsParse: each XPath and page-behaviour option lands in
 // its browser.URLRequest field.
 func TestV1XPathOptionsParse(t *testing.T) {
-	cases := []struct {
-		opts map[string]any
-		want func(r *browser.URLRequest)
-	}{
+	cases := []requestCase{
 		{map[string]any{"hide_selector_x": "//div[@class='ad']"}, func(r *browser.URLRequest) { r.HideSelectorX = []string{"//div[@class='ad']"} }},
 		{map[string]any{"wait_for_x": "//p[contains(., 'a)]')]"}, func(r *browser.URLRequest) { r.WaitForX = "//p[contains(., 'a)]')]" }},
 		{map[string]any{"wait_to_leave_x": "//*[@id=\"s\"]"}, func(r *browser.URLRequest) { r.WaitToLeaveX = `//*[@id="s"]` }},
@@ -37,22 +33,7 @@ func TestV1XPathOptionsParse(t *testing.T) {
 			r.BlockResources = []browser.ResourceType{browser.ResourceFonts}
 		}},
 	}
-	base, err := parseWith(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		o, err := parseWith(t, c.opts)
-		if err != nil {
-			t.Errorf("%v: %v", c.opts, err)
-			continue
-		}
-		want := base.Request
-		c.want(&want)
-		if !reflect.DeepEqual(o.Request, want) {
-			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, o.Request, want)
-		}
-	}
+	checkRequests(t, cases)
 }
 
 // TestV1XPathOptionsRefused: malformed expressions, bad event names and
@@ -66,7 +47,7 @@ func TestV1XPathOptionsRefused(t *testing.T) {
 	for i := range events {
 		events[i] = "e" + strings.Repeat("x", i)
 	}
-	for name, opts := range map[string]map[string]any{
+	checkRefused(t, map[string]map[string]any{
 		"hide_selector_x":       {"hide_selector_x": "//div[@id='a'"},
 		"wait_for_x":            {"wait_for_x": "//p[text()='a]"},
 		"wait_to_leave_x":       {"wait_to_leave_x": "//p)"},
@@ -79,12 +60,7 @@ func TestV1XPathOptionsRefused(t *testing.T) {
 		"accept_dialogs":        {"accept_dialogs": "sure"},
 		"custom_data_variable":  {"custom_data_variable": "app['x']"},
 		"custom_data_variable ": {"custom_data_variable": "a..b"},
-	} {
-		_, err := parseWith(t, opts)
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
-			t.Errorf("%v: err = %v, want InvalidOptions naming %s", name, err, strings.TrimSpace(name))
-		}
-	}
+	})
 }
 
 // TestV1HTMLSourceOptions: base_url and use_tailwind apply to html
