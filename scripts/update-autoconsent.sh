@@ -3,14 +3,17 @@
 # packages, unmodified, with their licences and a NOTICE line each:
 #   - @duckduckgo/autoconsent (MPL-2.0): the cookie-banner rules and the
 #     bundle that runs them (hide_cookie_banners, click_accept);
-#   - @mozilla/readability (Apache-2.0): reader mode (readable).
-# Usage: scripts/update-autoconsent.sh [AUTOCONSENT_VERSION [READABILITY_VERSION]]
+#   - @mozilla/readability (Apache-2.0): reader mode (readable);
+#   - @tailwindcss/browser (MIT): Tailwind CSS in html renders (use_tailwind).
+# Usage: scripts/update-autoconsent.sh [AUTOCONSENT_VERSION [READABILITY_VERSION [TAILWIND_VERSION]]]
 # The versions are pinned here; bump them, run this, run the browser tests
-# (TestRenderURLConsent, TestRenderURLReadable) and commit the result.
+# (TestRenderURLConsent, TestRenderURLReadable, TestRenderURLHTMLSource) and
+# commit the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ac_version=${1:-16.23.0}
 rd_version=${2:-0.6.0}
+tw_version=${3:-4.3.4}
 dest=internal/browser/thirdparty
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -46,4 +49,14 @@ Readability.js is an unmodified copy of Readability.js from the npm package
 licensed under the Apache License 2.0 (LICENSE.md beside this file).
 Refreshed by scripts/update-autoconsent.sh.
 NOTICE
-echo "autoconsent $ac_version and readability $rd_version in $dest"
+fetch @tailwindcss/browser "$tw_version" tw
+mkdir -p "$dest/tailwind"
+cp "$tmp/tw/package/dist/index.global.js" "$dest/tailwind/tailwindcss-browser.js"
+cp "$tmp/tw/package/LICENSE" "$dest/tailwind/"
+cat >"$dest/tailwind/NOTICE" <<NOTICE
+tailwindcss-browser.js is an unmodified copy of dist/index.global.js from the
+npm package @tailwindcss/browser $tw_version (https://github.com/tailwindlabs/tailwindcss),
+licensed under the MIT License (LICENSE beside this file). Refreshed by
+scripts/update-autoconsent.sh.
+NOTICE
+echo "autoconsent $ac_version, readability $rd_version and tailwind $tw_version in $dest"

@@ -77,7 +77,7 @@ func (b *fakeBrowser) RenderURL(_ context.Context, req browser.URLRequest) (*bro
 	b.urlRenders.Add(1)
 	res := fakeResult(req.Format)
 	// What Chromium extracts, as little of it as a fake needs.
-	if x := req.Extract; x.HTML || x.MHTML || x.Markdown || x.Metadata {
+	if x := req.Extract; x.HTML || x.MHTML || x.Markdown || x.Metadata || x.CustomData != "" {
 		res.Extracted = &browser.Extracted{}
 		if x.HTML {
 			res.Extracted.HTML = []byte("<p>fake</p>")
@@ -90,6 +90,9 @@ func (b *fakeBrowser) RenderURL(_ context.Context, req browser.URLRequest) (*bro
 		}
 		if x.Metadata {
 			res.Extracted.Metadata = &browser.PageMetadata{Title: "fake"}
+		}
+		if x.CustomData != "" {
+			res.Extracted.CustomData = json.RawMessage(`null`)
 		}
 	}
 	return &browser.URLResult{Result: res, Status: http.StatusOK, FinalURL: req.URL}, nil

@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 189 // 125, the 21 video_* options, 19 of v1_capture3.go, 24 of urlbox-wm
+const minAccepted = 205 // 125, the 21 video_* options, 19 of v1_capture3.go, 24 of urlbox-wm, 16 of v1_xpath.go
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -160,6 +160,17 @@ var sdkOverrides = map[string]map[string]any{
 	"watermark_repeat":   {"watermark_text": "sdk", "watermark_repeat": "repeat"},
 	"watermark_angle":    {"watermark_text": "sdk", "watermark_angle": "45"},
 	"watermark_style":    {"watermark_text": "sdk", "watermark_style": "opacity: 0.8; transform: rotate(30deg)"},
+	// XPath and page-behaviour options (v1_xpath.go).
+	"hide_selector_x":      {"hide_selector_x": []string{"//div[@class='ad']"}},
+	"wait_for_x":           {"wait_for_x": "//p"},
+	"wait_to_leave_x":      {"wait_to_leave_x": "//*[@class='spinner']"},
+	"click_x":              {"click_x": []string{"//button[1]"}},
+	"click_all_x":          {"click_all_x": []string{"//*[contains(@class, 'more')]"}},
+	"hover_x":              {"hover_x": "//*[@id='menu']"},
+	"scroll_to_x":          {"scroll_to_x": "//footer"},
+	"disable_events":       {"disable_events": []string{"scroll", "resize"}},
+	"base_url":             {"base_url": "https://cdn.example.com/assets/"},
+	"custom_data_variable": {"custom_data_variable": "app.state"},
 }
 
 // sdkValue is a plausible value of an option of TypeScript type typ.

@@ -119,6 +119,8 @@ const (
 	ArtifactMHTML    = ".mhtml"
 	ArtifactMarkdown = ".md"
 	ArtifactMetadata = ".metadata.json"
+	// ArtifactCustomData is the JSON of custom_data_variable's value.
+	ArtifactCustomData = ".customdata.json"
 )
 
 // ArtifactKey is the key of the artifact with ending of the file stored

@@ -385,6 +385,38 @@ type URLRequest struct {
 	// Platform is what navigator.platform reports ("" leaves Chromium's).
 	Platform string
 
+	// Page-behaviour options of #16 (urlpage.go). The *X fields are the
+	// XPath variants of the selector options above, with their bounds;
+	// each applies right after its CSS counterpart.
+
+	HideSelectorX []string
+	WaitForX      string
+	WaitToLeaveX  string
+	ClickX        []string
+	ClickAllX     []string
+	HoverX        string
+	ScrollToX     string
+	// AcceptDialogs accepts alert, confirm and prompt dialogs (a prompt
+	// gets its default text); without it they are dismissed (confirm
+	// returns false, prompt null) so they never stall the render.
+	AcceptDialogs bool
+	// DisableEvents are DOM event types the page's listeners never see
+	// (at most MaxDisableEvents).
+	DisableEvents []string
+	// DisableLigatures turns font ligatures off (ffi stays three letters).
+	DisableLigatures bool
+	// DisableMQL makes matchMedia's change listeners never fire.
+	DisableMQL bool
+	// BaseURL, for an HTML render, is where the HTML's relative URLs
+	// resolve (a base element put first); an absolute http(s) URL that
+	// passes the egress guard, like every fetch (urlhtml.go).
+	BaseURL string
+	// UseTailwind runs Tailwind CSS's browser build (embedded, never
+	// fetched) in an HTML render once it has loaded, before CSS and JS.
+	UseTailwind bool
+	// (Urlbox's disable_resize needs no field: a FullPage capture never
+	// resizes the viewport, see TestRenderURLPageBehaviour.)
+
 	// SpaceID is the tenant the render is for; it decides only whose turn
 	// it is when renders wait for a slot (see Config.SpaceMaxConcurrent).
 	// It is no render option, so it is not serialised with them.

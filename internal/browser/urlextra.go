@@ -93,6 +93,9 @@ func (r URLRequest) validateExtra() error {
 	if err := r.validateVideo(); err != nil {
 		return err
 	}
+	if err := r.validatePage(); err != nil {
+		return err
+	}
 	if len(r.HideSelector) > MaxSelectors {
 		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)
 	}
@@ -314,6 +317,9 @@ func (r *urlRun) beforeCapture(ctx context.Context) error {
 		if err := injectCSS(ctx, css.String()); err != nil {
 			return fmt.Errorf("hide selectors: %w", err)
 		}
+	}
+	if err := r.hideXPaths(ctx); err != nil {
+		return err
 	}
 	return r.lastInteract(ctx)
 }

@@ -48,15 +48,24 @@ type Extract struct {
 	Markdown bool
 	// Metadata is the page's metadata (PageMetadata).
 	Metadata bool
+	// CustomData names a page variable (a property path from window, like
+	// "app.state", see ValidCustomDataPath) whose value is returned as
+	// JSON (urlpage.go).
+	CustomData string
 }
 
-func (e Extract) any() bool { return e.HTML || e.MHTML || e.Markdown || e.Metadata }
+func (e Extract) any() bool {
+	return e.HTML || e.MHTML || e.Markdown || e.Metadata || e.CustomData != ""
+}
 
 // Extracted is what Extract asked for; a field is nil (or empty) when it
 // was not asked for.
 type Extracted struct {
 	HTML, MHTML, Markdown []byte
 	Metadata              *PageMetadata
+	// CustomData is the JSON of Extract.CustomData's value (null when the
+	// page has no such variable), at most MaxCustomData bytes.
+	CustomData json.RawMessage
 }
 
 // PageMetadata is what a page says about itself, in the names of Urlbox's
@@ -177,6 +186,12 @@ func (r *urlRun) extract(ctx context.Context) (*Extracted, error) {
 	if e.Metadata {
 		var err error
 		if out.Metadata, err = r.pageMetadata(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if e.CustomData != "" {
+		var err error
+		if out.CustomData, err = r.customData(ctx, e.CustomData); err != nil {
 			return nil, err
 		}
 	}

@@ -55,17 +55,11 @@ func (r URLRequest) validateInteract() error {
 // interact clicks, highlights and paints, before HideSelector.
 func (r *urlRun) interact(ctx context.Context) error {
 	req := r.req
-	for _, s := range req.Click {
-		js := `(() => { const e = document.querySelector(` + jsString(s) + `); if (e) e.click(); })()`
+	targets, most := req.clickTargets()
+	for i, c := range targets {
+		js := `(() => { for (const e of ` + findAllJS(c.sel, c.xpath, most[i]) + `) e.click(); })()`
 		if err := evaluate(ctx, js, nil); err != nil {
-			return fmt.Errorf("%w: click %q: %w", ErrBadRequest, s, err)
-		}
-	}
-	for _, s := range req.ClickAll {
-		js := `(() => { const es = document.querySelectorAll(` + jsString(s) + `);
-  for (let i = 0; i < Math.min(es.length, ` + strconv.Itoa(maxClickAll) + `); i++) es[i].click(); })()`
-		if err := evaluate(ctx, js, nil); err != nil {
-			return fmt.Errorf("%w: click_all %q: %w", ErrBadRequest, s, err)
+			return fmt.Errorf("%w: %s %q: %w", ErrBadRequest, c.option, c.sel, err)
 		}
 	}
 	if req.Highlight != "" {
@@ -80,9 +74,12 @@ func (r *urlRun) interact(ctx context.Context) error {
 	if req.DisableAnimations {
 		css.WriteString("*,*::before,*::after{animation:none !important;transition:none !important;caret-color:transparent !important}\n")
 	}
+	if req.DisableLigatures {
+		css.WriteString(ligaturesCSS)
+	}
 	if css.Len() > 0 {
 		if err := injectCSS(ctx, css.String()); err != nil {
-			return fmt.Errorf("bg_color / disable_animations: %w", err)
+			return fmt.Errorf("bg_color / disable_animations / disable_ligatures: %w", err)
 		}
 	}
 	return nil
@@ -123,22 +120,22 @@ func highlightScript(words, fg, bg string) string {
 // page.
 func (r *urlRun) lastInteract(ctx context.Context) error {
 	req := r.req
-	if s := req.ScrollTo; s != "" {
-		js := `(() => { const e = document.querySelector(` + jsString(s) + `); if (e) e.scrollIntoView(); })()`
-		if px, err := strconv.Atoi(s); err == nil {
+	for _, c := range only(selTarget{"scroll_to", req.ScrollTo, false}, selTarget{"scroll_to_x", req.ScrollToX, true}) {
+		js := `(() => { const e = ` + findJS(c.sel, c.xpath) + `; if (e) e.scrollIntoView(); })()`
+		if px, err := strconv.Atoi(c.sel); err == nil && !c.xpath {
 			js = `window.scrollTo(0, ` + strconv.Itoa(px) + `)`
 		}
 		if err := evaluate(ctx, js, nil); err != nil {
-			return fmt.Errorf("%w: scroll_to %q: %w", ErrBadRequest, s, err)
+			return fmt.Errorf("%w: %s %q: %w", ErrBadRequest, c.option, c.sel, err)
 		}
 	}
-	if s := req.Hover; s != "" {
+	for _, c := range only(selTarget{"hover", req.Hover, false}, selTarget{"hover_x", req.HoverX, true}) {
 		var at *struct{ X, Y float64 }
-		js := `(() => { const e = document.querySelector(` + jsString(s) + `); if (!e) return null;
+		js := `(() => { const e = ` + findJS(c.sel, c.xpath) + `; if (!e) return null;
   e.scrollIntoView({block: 'nearest'}); const b = e.getBoundingClientRect();
   return {X: b.left + b.width / 2, Y: b.top + b.height / 2}; })()`
 		if err := evaluate(ctx, js, &at); err != nil {
-			return fmt.Errorf("%w: hover %q: %w", ErrBadRequest, s, err)
+			return fmt.Errorf("%w: %s %q: %w", ErrBadRequest, c.option, c.sel, err)
 		}
 		if at != nil {
 			if err := input.DispatchMouseEvent(input.MouseMoved, at.X, at.Y).Do(ctx); err != nil {

@@ -9,19 +9,38 @@ import (
 	"testing"
 )
 
+// withInteractPages adds to routes the pages the click, hover and scroll
+// tests share (their CSS and XPath variants): red boxes that turn green
+// when clicked or hovered, and a page with a green target below the fold.
+func withInteractPages(routes map[string]http.HandlerFunc) map[string]http.HandlerFunc {
+	const box = `position:absolute;width:50px;height:50px;`
+	button := func(attr, left string) string {
+		return `<button ` + attr + ` style="` + box + `left:` + left + `;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>`
+	}
+	routes["/click"] = htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
+		button(`id="a"`, "0") + button(`class="b"`, "50px") + button(`class="b"`, "100px"))
+	routes["/hover"] = htmlPage(`<!doctype html><style>body{margin:0} #h{` + box + `left:20px;top:20px;background:rgb(255,0,0)} #h:hover{background:rgb(0,255,0)}</style><div id="h"></div>`)
+	routes["/scroll"] = htmlPage(`<!doctype html><body style="margin:0"><div style="height:2000px;background:rgb(255,0,0)"></div>` +
+		`<div id="target" style="height:200px;background:rgb(0,255,0)"></div><div style="height:2000px;background:rgb(0,0,255)"></div>`)
+	return routes
+}
+
+// shooter renders a request at 200×200 and returns a check of the
+// capture's pixels.
+func shooter(t *testing.T, p *Pool) func(req URLRequest) func(x, y int, want color.RGBA) {
+	return func(req URLRequest) func(x, y int, want color.RGBA) {
+		t.Helper()
+		req.Width, req.Height = 200, 200
+		_, img := renderPNG(t, p, req)
+		return func(x, y int, want color.RGBA) { t.Helper(); wantPixel(t, img, x, y, want) }
+	}
+}
+
 // TestRenderURLInteractOptions checks click, click_all, hover, scroll_to,
 // bg_color, highlight, disable_animations and reduced_motion by the
 // capture's pixels.
 func TestRenderURLInteractOptions(t *testing.T) {
-	const box = `position:absolute;width:50px;height:50px;`
-	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
-		"/click": htmlPage(`<!doctype html><body style="margin:0;background:#fff">` +
-			`<button id="a" style="` + box + `left:0;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>` +
-			`<button class="b" style="` + box + `left:50px;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>` +
-			`<button class="b" style="` + box + `left:100px;top:0;background:rgb(255,0,0)" onclick="this.style.background='rgb(0,255,0)'"></button>`),
-		"/hover": htmlPage(`<!doctype html><style>body{margin:0} #h{` + box + `left:20px;top:20px;background:rgb(255,0,0)} #h:hover{background:rgb(0,255,0)}</style><div id="h"></div>`),
-		"/scroll": htmlPage(`<!doctype html><body style="margin:0"><div style="height:2000px;background:rgb(255,0,0)"></div>` +
-			`<div id="target" style="height:200px;background:rgb(0,255,0)"></div><div style="height:2000px;background:rgb(0,0,255)"></div>`),
+	s := newSite(t, "127.0.0.1:0", withInteractPages(map[string]http.HandlerFunc{
 		"/blank": htmlPage(`<!doctype html><body style="margin:0"><p>x</p>`),
 		"/words": htmlPage(`<!doctype html><body style="margin:0;background:#fff;font-size:80px;line-height:1">` +
 			`<span>zzzz</span> <span id="w">needle</span>`),
@@ -30,15 +49,10 @@ func TestRenderURLInteractOptions(t *testing.T) {
 			#a{position:fixed;inset:0;animation:k 100s infinite}</style><div id="a"></div>`),
 		"/motion": htmlPage(`<!doctype html><style>body{margin:0;background:rgb(255,0,0)}
 			@media (prefers-reduced-motion: reduce){body{background:rgb(0,255,0)}}</style>`),
-	})
+	}))
 	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
 	u := func(path string) string { return s.URL + path }
-	shot := func(req URLRequest) func(x, y int, want color.RGBA) {
-		t.Helper()
-		req.Width, req.Height = 200, 200
-		_, img := renderPNG(t, p, req)
-		return func(x, y int, want color.RGBA) { t.Helper(); wantPixel(t, img, x, y, want) }
-	}
+	shot := shooter(t, p)
 
 	t.Run("click and click_all", func(t *testing.T) {
 		at := shot(URLRequest{URL: u("/click"), Click: []string{"#a", "#nothing"}})

@@ -111,6 +111,12 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 			return nil, err
 		}
 	}
+	if req.BaseURL != "" {
+		// The HTML's relative URLs are fetched from there.
+		if err := u.checkMainURL(req.BaseURL); err != nil {
+			return nil, fmt.Errorf("base_url: %w", err)
+		}
+	}
 	if err := u.checkProxy(req.Proxy); err != nil {
 		return nil, err
 	}
@@ -498,6 +504,9 @@ func (r *urlRun) prepare(ctx context.Context) error {
 	if err := r.prepareConsent(ctx); err != nil {
 		return err
 	}
+	if err := r.preparePage(ctx); err != nil {
+		return err
+	}
 	if len(h) > 0 {
 		actions = append(actions, network.SetExtraHTTPHeaders(h))
 	}
@@ -575,7 +584,7 @@ func (r *urlRun) checkStatus() error {
 // loadHTML puts the request's HTML into the blank tab. Its subresources
 // load through the same proxy as a URL's.
 func (r *urlRun) loadHTML(ctx context.Context) error {
-	if err := page.SetDocumentContent(r.mainFrame, r.req.HTML).Do(ctx); err != nil {
+	if err := page.SetDocumentContent(r.mainFrame, r.req.document()).Do(ctx); err != nil {
 		return fmt.Errorf("set document content: %w", err)
 	}
 	return r.waitNetwork(ctx)
@@ -633,6 +642,9 @@ func (r *urlRun) poll(ctx context.Context, what string, cond func() bool) error 
 func (r *urlRun) afterLoad(ctx context.Context) error {
 	req := r.req
 	if err := r.cleanPage(ctx); err != nil {
+		return err
+	}
+	if err := r.loadTailwind(ctx); err != nil {
 		return err
 	}
 	if req.CSS != "" {
@@ -883,9 +895,10 @@ func (r *urlRun) onEvent(ev any) {
 	case *page.EventJavascriptDialogOpening:
 		// alert(), confirm() and prompt() stop the page's script until
 		// answered, which would stall the render until its deadline.
+		// They are dismissed unless AcceptDialogs.
 		if !r.closed && r.tab != nil {
-			tgt := r.tab
-			r.helpers.Go(func() { r.dismissDialog(tgt) })
+			tgt, accept, text := r.tab, r.req.AcceptDialogs, ev.DefaultPrompt
+			r.helpers.Go(func() { r.answerDialog(tgt, accept, text) })
 		}
 	}
 }
@@ -905,11 +918,16 @@ func (r *urlRun) closeTarget(id target.ID) {
 	}
 }
 
-func (r *urlRun) dismissDialog(tgt *chromedp.Target) {
+// answerDialog accepts (a prompt with text) or dismisses the open dialog.
+func (r *urlRun) answerDialog(tgt *chromedp.Target, accept bool, text string) {
 	ctx, cancel := context.WithTimeout(r.in.ctx, cleanupTimeout)
 	defer cancel()
-	if err := page.HandleJavaScriptDialog(false).Do(cdp.WithExecutor(ctx, tgt)); err != nil {
-		r.in.log.Debug("dismiss dialog", "err", err)
+	a := page.HandleJavaScriptDialog(accept)
+	if accept {
+		a = a.WithPromptText(text)
+	}
+	if err := a.Do(cdp.WithExecutor(ctx, tgt)); err != nil {
+		r.in.log.Debug("answer dialog", "err", err)
 	}
 }
 

@@ -23,16 +23,13 @@ func (r URLRequest) validateWaits() error {
 	return nil
 }
 
-// waits waits for WaitFor to match and then for WaitToLeave to match
-// nothing, each bounded by WaitTimeout.
+// waits waits for WaitFor (and WaitForX) to match and then for
+// WaitToLeave (and WaitToLeaveX) to match nothing, each bounded by
+// WaitTimeout.
 func (r *urlRun) waits(ctx context.Context) error {
-	if s := r.req.WaitFor; s != "" {
-		if err := r.waitSelector(ctx, "wait_for", s, true); err != nil {
-			return err
-		}
-	}
-	if s := r.req.WaitToLeave; s != "" {
-		if err := r.waitSelector(ctx, "wait_to_leave", s, false); err != nil {
+	targets, present := r.req.waitTargets()
+	for i, c := range targets {
+		if err := r.waitSelector(ctx, c, present[i]); err != nil {
 			return err
 		}
 	}
@@ -43,13 +40,14 @@ func (r *urlRun) waits(ctx context.Context) error {
 // matches none (!present). Running out of time there, the render's or
 // WaitTimeout, is ErrSelectorNotFound (and ErrRenderTimeout for the
 // render's).
-func (r *urlRun) waitSelector(ctx context.Context, option, selector string, present bool) error {
+func (r *urlRun) waitSelector(ctx context.Context, c selTarget, present bool) error {
+	option, selector := c.option, c.sel
 	if r.req.WaitTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, r.req.WaitTimeout, errWaitTimeout)
 		defer cancel()
 	}
-	js := `!!document.querySelector(` + jsString(selector) + `)`
+	js := `!!` + findJS(selector, c.xpath)
 	t := time.NewTicker(pollInterval * 4)
 	defer t.Stop()
 	for {
@@ -57,7 +55,7 @@ func (r *urlRun) waitSelector(ctx context.Context, option, selector string, pres
 		err := evaluate(ctx, js, &found)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			// querySelector throws on a malformed selector.
+			// querySelector and evaluate throw on a malformed selector.
 			return fmt.Errorf("%w: %s %q: %w", ErrSelectorNotFound, option, selector, err)
 		case err == nil && found == present:
 			return nil

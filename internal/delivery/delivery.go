@@ -229,6 +229,8 @@ type Extra struct {
 	// save_metadata) and the page's metadata (metadata: true).
 	HTMLURL, MHTMLURL, MarkdownURL, MetadataURL string
 	PageMetadata                                json.RawMessage
+	// CustomData is the JSON of a v1 render's custom_data_variable value.
+	CustomData json.RawMessage
 	// CustomID is a v1 render's custom_id.
 	CustomID string
 }
@@ -241,6 +243,7 @@ type resultJSON struct {
 	MarkdownURL string          `json:"markdownUrl,omitempty"`
 	MetadataURL string          `json:"metadataUrl,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	CustomData  json.RawMessage `json:"customData,omitempty"`
 }
 
 type errorJSON struct {
@@ -294,7 +297,7 @@ func compact(v any) []byte {
 // SucceededPayload builds a render.succeeded body.
 func SucceededPayload(renderID, renderURL string, size int64, start, end time.Time, x Extra) []byte {
 	return compact(succeeded{EventRenderSucceeded, renderID,
-		resultJSON{renderURL, size, x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL, x.PageMetadata},
+		resultJSON{renderURL, size, x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL, x.PageMetadata, x.CustomData},
 		Meta{Timestamp(start), Timestamp(end)}, x.json()})
 }
 

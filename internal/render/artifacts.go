@@ -25,6 +25,7 @@ const (
 	mhtmlSuffix    = blob.ArtifactMHTML
 	markdownSuffix = blob.ArtifactMarkdown
 	metadataSuffix = blob.ArtifactMetadata
+	customSuffix   = blob.ArtifactCustomData
 )
 
 // Artifacts is what a v1 answer and its render.succeeded webhook add to
@@ -37,6 +38,8 @@ type Artifacts struct {
 	// Metadata is the page's metadata when the metadata option asked for
 	// it (JSON of a browser.PageMetadata).
 	Metadata json.RawMessage
+	// CustomData is the JSON of custom_data_variable's value.
+	CustomData json.RawMessage
 }
 
 // Fields adds the artifacts to a JSON answer, in Urlbox's names.
@@ -51,6 +54,9 @@ func (a *Artifacts) Fields(body map[string]any) {
 	}
 	if a.Metadata != nil {
 		body["metadata"] = a.Metadata
+	}
+	if a.CustomData != nil {
+		body["customData"] = a.CustomData
 	}
 }
 
@@ -88,18 +94,19 @@ func (s *Service) storeArtifacts(ctx context.Context, rec *store.Render, ex *bro
 		put(mhtmlSuffix, ex.MHTML, browser.FormatMHTML.ContentType()),
 		put(markdownSuffix, ex.Markdown, browser.FormatMarkdown.ContentType()),
 		put(metadataSuffix, md, "application/json"),
+		put(customSuffix, ex.CustomData, "application/json"),
 	)
 }
 
 // artifactsOf are the artifacts of a succeeded v1 render made with o; md
-// is its page metadata when known (nil: read from the bucket if o
-// answers with it). Nil when o asked for none.
-func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOptions, md json.RawMessage) (*Artifacts, error) {
+// and custom are its page metadata and custom data when known (nil: read
+// from the bucket if o answers with them). Nil when o asked for none.
+func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOptions, md, custom json.RawMessage) (*Artifacts, error) {
 	if o == nil {
 		return nil, nil
 	}
 	e := o.Request.Extract
-	if !e.HTML && !e.MHTML && !e.Markdown && !o.SaveMetadata && !o.PageMetadata {
+	if !e.HTML && !e.MHTML && !e.Markdown && !o.SaveMetadata && !o.PageMetadata && e.CustomData == "" {
 		return nil, nil
 	}
 	a := &Artifacts{}
@@ -111,29 +118,38 @@ func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOpti
 	}
 	a.HTMLURL, a.MHTMLURL, a.MarkdownURL = url(e.HTML, htmlSuffix), url(e.MHTML, mhtmlSuffix), url(e.Markdown, markdownSuffix)
 	a.MetadataURL = url(o.SaveMetadata, metadataSuffix)
+	var err error
 	if o.PageMetadata {
 		if md == nil {
-			var err error
-			if md, err = s.readMetadata(ctx, rec); err != nil {
+			if md, err = s.readJSON(ctx, rec, metadataSuffix); err != nil {
 				return nil, err
 			}
 		}
 		a.Metadata = md
 	}
+	if e.CustomData != "" {
+		if custom == nil {
+			if custom, err = s.readJSON(ctx, rec, customSuffix); err != nil {
+				return nil, err
+			}
+		}
+		a.CustomData = custom
+	}
 	return a, nil
 }
 
-// readMetadata reads a render's stored page metadata.
-func (s *Service) readMetadata(ctx context.Context, rec *store.Render) (json.RawMessage, error) {
-	f, _, err := s.cfg.Bucket.Open(ctx, artifactKey(rec, metadataSuffix))
+// readJSON reads a render's stored JSON artifact (page metadata, custom
+// data).
+func (s *Service) readJSON(ctx context.Context, rec *store.Render, suffix string) (json.RawMessage, error) {
+	f, _, err := s.cfg.Bucket.Open(ctx, artifactKey(rec, suffix))
 	if err != nil {
-		return nil, fmt.Errorf("open render %s metadata: %w", rec.ID, err)
+		return nil, fmt.Errorf("open render %s%s: %w", rec.ID, suffix, err)
 	}
 	defer f.Close()
 	// What storeArtifacts wrote is bounded by the browser's limits.
 	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil || !json.Valid(data) {
-		return nil, fmt.Errorf("read render %s metadata: %w", rec.ID, errors.Join(err, errors.New("not JSON")))
+		return nil, fmt.Errorf("read render %s%s: %w", rec.ID, suffix, errors.Join(err, errors.New("not JSON")))
 	}
 	return data, nil
 }
@@ -155,14 +171,18 @@ func (s *Service) sourceArtifacts(ctx context.Context, rec *store.Render, src so
 	if !ok {
 		return nil, nil
 	}
-	return s.artifactsOf(ctx, rec, u.opts, extractedMetadata(res))
+	var custom json.RawMessage
+	if res.Extracted != nil {
+		custom = res.Extracted.CustomData
+	}
+	return s.artifactsOf(ctx, rec, u.opts, extractedMetadata(res), custom)
 }
 
 // URLArtifacts returns the artifacts of rec, a succeeded render that
 // answered a request with options o from the cache (the same cache key:
 // the same artifacts), for an answer.
 func (s *Service) URLArtifacts(ctx context.Context, rec *store.Render, o *URLOptions) (*Artifacts, error) {
-	return s.artifactsOf(ctx, rec, o, nil)
+	return s.artifactsOf(ctx, rec, o, nil, nil)
 }
 
 // RenderArtifacts returns the artifacts of a succeeded render for a status
@@ -176,5 +196,5 @@ func (s *Service) RenderArtifacts(ctx context.Context, rec *store.Render) (*Arti
 	if err != nil {
 		return nil, err
 	}
-	return s.artifactsOf(ctx, rec, o, nil)
+	return s.artifactsOf(ctx, rec, o, nil, nil)
 }

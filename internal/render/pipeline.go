@@ -271,7 +271,7 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render, 
 	}
 	if art != nil {
 		x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL = art.HTMLURL, art.MHTMLURL, art.MarkdownURL, art.MetadataURL
-		x.PageMetadata = art.Metadata
+		x.PageMetadata, x.CustomData = art.Metadata, art.CustomData
 	}
 	event, payload := delivery.EventRenderSucceeded, []byte(nil)
 	if rec.Status == store.RenderSucceeded {

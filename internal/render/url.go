@@ -274,7 +274,7 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 		return nil, nil // its bytes are in the client's bucket, not renderhook's: render afresh
 	}
 	// The same cache key: the same Extract, so the same artifacts.
-	art, err := s.artifactsOf(ctx, rec, req.Options, nil)
+	art, err := s.artifactsOf(ctx, rec, req.Options, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -36,10 +36,23 @@ func TestV1CleanupNavOptionsParse(t *testing.T) {
 	}
 }
 
+// checkRefused parses each case's options and wants InvalidOptions naming
+// the case's key (trimmed: keys differ by trailing spaces).
+func checkRefused(t *testing.T, cases map[string]map[string]any) {
+	t.Helper()
+	for name, opts := range cases {
+		name = strings.TrimSpace(name)
+		_, err := parseWith(t, opts)
+		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("%v: err = %v, want InvalidOptions naming %s", opts, err, name)
+		}
+	}
+}
+
 // TestV1CleanupNavOptionsRefused: bad values are InvalidOptions naming
 // the option.
 func TestV1CleanupNavOptionsRefused(t *testing.T) {
-	for name, opts := range map[string]map[string]any{
+	checkRefused(t, map[string]map[string]any{
 		"global_timeout":  {"global_timeout": 0},
 		"global_timeout ": {"global_timeout": 121},
 		"proxy":           {"proxy": "socks5://127.0.0.1:1080"},
@@ -48,10 +61,5 @@ func TestV1CleanupNavOptionsRefused(t *testing.T) {
 		"proxy   ":        {"proxy": "proxy.example:3128"},
 		"platform":        {"platform": "Mac\nIntel"},
 		"readable":        {"readable": "maybe"},
-	} {
-		_, err := parseWith(t, opts)
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
-			t.Errorf("%v: err = %v, want InvalidOptions naming %s", opts, err, name)
-		}
-	}
+	})
 }

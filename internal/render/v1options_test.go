@@ -156,7 +156,8 @@ func FuzzParseV1Query(f *testing.F) {
 		"url=a&metadata={\"x\":1}&webhook_metadata={}", "url=a&format=md&full_page",
 		"url=a&format=mp4&video_fps=10&video_ease=bounce.out&video_scroll_back_duration=500&video_ease_end=back.in&video_bitrate=800",
 		"url=a&watermark_url=https://i.example/x.png&watermark_width=25%25&watermark_angle=-30&watermark_blend=multiply",
-		"url=a&watermark&watermark_style=opacity:0.5;transform:rotate(10deg)&fail_if_captcha&srgb&use_chromium"} {
+		"url=a&watermark&watermark_style=opacity:0.5;transform:rotate(10deg)&fail_if_captcha&srgb&use_chromium",
+		"url=a&click_x=//a[1]&hide_selector_x=(//b)[2]&disable_events=scroll,load&wait_for_x=//p[.='x']"} {
 		f.Add(s, "png")
 	}
 	f.Fuzz(func(t *testing.T, raw, format string) {
