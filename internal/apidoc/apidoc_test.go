@@ -31,6 +31,9 @@ func sample(o V1Option) (value any, format string) {
 		if o.Name == "header" {
 			return []string{"X-A: b"}, format
 		}
+		if o.Name == "disable_events" {
+			return []string{"scroll"}, format
+		}
 		return []string{"a=b"}, format
 	case "clip":
 		return "0,0,10,10", format
@@ -64,6 +67,8 @@ func sample(o V1Option) (value any, format string) {
 		return "120", format
 	case "watermark_style":
 		return "opacity: 0.5", format
+	case "base_url":
+		return "https://cdn.example.com/", format
 	}
 	return "x", format
 }
@@ -106,6 +111,28 @@ var companions = map[string]map[string]any{
 	"s3_force_path_style": {"use_s3": true},
 	"s3_storageclass":     {"use_s3": true},
 	"cdn_host":            {"use_s3": true},
+	// The full-page options of v1_capture3.go.
+	"freeze_fixed":      {"full_page": true},
+	"fix_full_height":   {"full_page": true},
+	"sharp_stitch":      {"full_page": true, "full_page_mode": "stitch"},
+	"show_sections":     {"full_page": true, "full_page_mode": "stitch"},
+	"show_seams":        {"full_page": true, "full_page_mode": "stitch"},
+	"max_sections":      {"full_page": true, "full_page_mode": "stitch"},
+	"max_section_width": {"full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	"max_xsections":     {"full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	// Options of html renders (v1_xpath.go): the url is dropped.
+	"base_url":     {"html": "<p>x</p>"},
+	"use_tailwind": {"html": "<p>x</p>"},
+}
+
+func init() {
+	// The video options (v1_video.go) apply to the video formats.
+	for _, o := range render.V1Options() {
+		if strings.HasPrefix(o.Name, "video_") {
+			companions[o.Name] = map[string]any{"format": "mp4"}
+		}
+	}
+	companions["video_ease_end"]["video_scroll_back_duration"] = 500
 }
 
 func parse(t *testing.T, opts map[string]any) error {
@@ -140,6 +167,9 @@ func TestV1OptionsKnownToParser(t *testing.T) {
 		}
 		for k, cv := range companions[o.Name] {
 			m[k] = cv
+		}
+		if _, ok := m["html"]; ok && o.Name != "html" {
+			delete(m, "url")
 		}
 		if err := parse(t, m); err != nil {
 			t.Errorf("documented option %s=%v: %v", o.Name, v, err)
