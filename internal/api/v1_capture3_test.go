@@ -103,3 +103,26 @@ func TestV1NoUpload(t *testing.T) {
 		}
 	}
 }
+
+// TestV1NoUploadStatusWithArtifacts: the status of a no_upload render that
+// answered with customData or page metadata (which, like its file, were
+// stored nowhere) is a 200 without them, not a 500 from reading artifacts
+// that were never written.
+func TestV1NoUploadStatusWithArtifacts(t *testing.T) {
+	e := setup(t)
+	_, tok := e.newSpace("noupload-art")
+	for _, opts := range []map[string]any{
+		{"custom_data_variable": "app.state"},
+		{"metadata": true},
+	} {
+		req := map[string]any{"html": "<p>n</p>", "no_upload": true}
+		for k, v := range opts {
+			req[k] = v
+		}
+		r := e.call(200, "POST", "/v1/render/sync", tok, req)
+		st := e.call(200, "GET", "/v1/render/"+r.header.Get("X-Render-Id"), tok, nil).json(t)
+		if st["status"] != "succeeded" {
+			t.Errorf("%v: status %v", opts, st)
+		}
+	}
+}

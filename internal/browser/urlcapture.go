@@ -256,7 +256,7 @@ func (r *urlRun) captureImage(ctx context.Context) ([]byte, error) {
 	}
 	data, err := r.captureAs(ctx, req.Format, clip, box)
 	if err == nil && req.Optimise && req.Format == FormatPNG {
-		data, err = optimisePNG(data)
+		data, err = optimisePNG(ctx, data)
 	}
 	return data, err
 }

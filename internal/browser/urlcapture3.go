@@ -295,8 +295,10 @@ func (r URLRequest) drawGrid(out *image.NRGBA, g grid, px func(float64) int, dsf
 
 // optimisePNG re-encodes a png with the same pixels as small as it
 // goes: as a palette image when it has at most 256 colours, with the best
-// deflate; the original when that is not smaller.
-func optimisePNG(data []byte) ([]byte, error) {
+// deflate; the original when that is not smaller. The best deflate of a
+// large capture takes long (10 MP, half a minute of a core): it stops
+// when ctx ends (the render's deadline), as the encoder's writes fail.
+func optimisePNG(ctx context.Context, data []byte) ([]byte, error) {
 	img, err := decodeNRGBA(data)
 	if err != nil {
 		return nil, err
@@ -305,15 +307,31 @@ func optimisePNG(data []byte) ([]byte, error) {
 	if p := paletted(img); p != nil {
 		src = p
 	}
-	var buf bytes.Buffer
+	buf := ctxBuffer{ctx: ctx}
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(&buf, src); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("optimise png: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("optimise png: %w", err)
 	}
 	if buf.Len() >= len(data) {
 		return data, nil
 	}
 	return buf.Bytes(), nil
+}
+
+// ctxBuffer is a bytes.Buffer whose writes fail once ctx has ended.
+type ctxBuffer struct {
+	bytes.Buffer
+	ctx context.Context //nolint:containedctx // bounds the writes of one encoding
+}
+
+func (b *ctxBuffer) Write(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("write: %w", err)
+	}
+	return b.Buffer.Write(p)
 }
 
 // paletted is img as a palette image, or nil when it has over 256

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"testing"
@@ -254,13 +255,37 @@ func TestRenderURLOptimise(t *testing.T) {
 	if err := png.Encode(&buf, grad); err != nil {
 		t.Fatal(err)
 	}
-	out, err := optimisePNG(buf.Bytes())
+	out, err := optimisePNG(context.Background(), buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := decodePNG(t, out); !bytes.Equal(got.(*image.NRGBA).Pix, grad.Pix) {
 		t.Error("optimising a many-coloured png changed its pixels")
 	}
+}
+
+// TestOptimisePNGStopsAtDeadline: the best deflate of a large capture
+// (4 MP of noise, seconds of a core) stops when the render's context
+// ends, answering its error, rather than running on past the deadline
+// with the render's slot.
+func TestOptimisePNGStopsAtDeadline(t *testing.T) {
+	noise := image.NewNRGBA(image.Rect(0, 0, 2000, 2000))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range noise.Pix {
+		noise.Pix[i] = byte(rng.Uint32())
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, noise); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	out, err := optimisePNG(ctx, buf.Bytes())
+	if !errors.Is(err, context.Canceled) || out != nil {
+		t.Fatalf("optimise with its context ended: %d bytes, err %v; want context.Canceled", len(out), err)
+	}
+	t.Logf("stopped after %s", time.Since(start))
 }
 
 // TestRenderURLSkipWaitTurbo checks that skip_wait captures without

@@ -20,7 +20,8 @@ import (
 )
 
 // watermark_url: the image of an image watermark is fetched by RenderURL
-// before it takes a slot, through the egress guard (its address is checked
+// once the render is admitted (counted against MaxTabs + QueueSize) and
+// before it takes a tab, through the egress guard (its address is checked
 // as written and again at connect time, redirects too), and bounded in
 // time, bytes and pixels before it is decoded. Any failure is the
 // request's (ErrBadRequest naming watermark_url).

@@ -11,7 +11,12 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/renderhook/renderhook/internal/egress"
+	"github.com/renderhook/renderhook/internal/egress/egresstest"
 )
 
 func pngOf(t *testing.T, img image.Image) []byte {
@@ -136,4 +141,59 @@ func TestRenderURLWatermarkImage(t *testing.T) {
 			t.Errorf("the page was loaded %d times, want 7 (none for the refused watermarks)", n)
 		}
 	})
+}
+
+// TestRenderURLWatermarkFetchedOnceAdmitted: the watermark image is
+// fetched only once the render is admitted, so a flood of requests with
+// a watermark_url cannot hold more fetched and decoded images than the
+// pool admits renders. With MaxTabs 1 and QueueSize 1, two renders whose
+// image hangs fill the pool: the third is refused (ErrQueueFull) and its
+// image server never hears from it.
+func TestRenderURLWatermarkFetchedOnceAdmitted(t *testing.T) {
+	logoPNG := pngOf(t, image.NewGray(image.Rect(0, 0, 8, 8)))
+	arrived, release := make(chan struct{}, 8), make(chan struct{})
+	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
+		"/plain": htmlPage(`<!doctype html><body>`),
+		"/slow.png": func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		},
+		"/logo.png": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(logoPNG)
+		},
+	})
+	resolver, _ := egresstest.FakeResolver(netip.MustParseAddr("127.0.0.1"))
+	g, err := egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Resolver: resolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, Config{MaxTabs: 1, QueueSize: 1, Egress: g, RenderTimeout: 20 * time.Second})
+	req := func(mark string) URLRequest {
+		return URLRequest{URL: s.URL + "/plain", Width: 200, Height: 100, Format: FormatPNG, SpaceID: "flood",
+			Watermark: Watermark{ImageURL: s.URL + mark, Opacity: 1}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); close(release); wg.Wait() }()
+	for range 2 {
+		wg.Go(func() { _, _ = p.RenderURL(ctx, req("/slow.png")) })
+	}
+	for range 2 {
+		select {
+		case <-arrived:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the two hanging watermark fetches did not start")
+		}
+	}
+	_, err = p.RenderURL(context.Background(), req("/logo.png"))
+	if !errors.Is(err, ErrQueueFull) {
+		t.Errorf("third render: err %v, want ErrQueueFull", err)
+	}
+	if n := s.hitsOf("/logo.png"); n != 0 {
+		t.Errorf("the refused render fetched its watermark image %d times, want 0", n)
+	}
 }

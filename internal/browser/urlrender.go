@@ -120,17 +120,19 @@ func (u *URLRenderer) RenderURL(ctx context.Context, req URLRequest) (*URLResult
 	if err := u.checkProxy(req.Proxy); err != nil {
 		return nil, err
 	}
-	if req.Watermark.ImageURL != "" {
-		var err error
-		if req.mark, err = u.fetchMark(ctx, req.Watermark.ImageURL); err != nil {
-			return nil, err
-		}
-	}
 	done, err := u.slots.enter(ctx, req.SpaceID, "render url")
 	if err != nil {
 		return nil, err
 	}
 	defer done()
+	if req.Watermark.ImageURL != "" {
+		// Once admitted (before a tab is taken): the fetched and decoded
+		// images held at once are bounded by the renders admitted, not by
+		// how many requests arrive.
+		if req.mark, err = u.fetchMark(ctx, req.Watermark.ImageURL); err != nil {
+			return nil, err
+		}
+	}
 
 	start := time.Now()
 	in, err := u.acquireBrowser(ctx, req.SpaceID)

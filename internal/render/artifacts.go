@@ -119,8 +119,11 @@ func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOpti
 	a.HTMLURL, a.MHTMLURL, a.MarkdownURL = url(e.HTML, htmlSuffix), url(e.MHTML, mhtmlSuffix), url(e.Markdown, markdownSuffix)
 	a.MetadataURL = url(o.SaveMetadata, metadataSuffix)
 	var err error
+	// A no_upload render stored none of them: what its answer had is
+	// gone, and its status says nothing of them.
+	stored := !o.NoUpload
 	if o.PageMetadata {
-		if md == nil {
+		if md == nil && stored {
 			if md, err = s.readJSON(ctx, rec, metadataSuffix); err != nil {
 				return nil, err
 			}
@@ -128,7 +131,7 @@ func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOpti
 		a.Metadata = md
 	}
 	if e.CustomData != "" {
-		if custom == nil {
+		if custom == nil && stored {
 			if custom, err = s.readJSON(ctx, rec, customSuffix); err != nil {
 				return nil, err
 			}

@@ -33,7 +33,7 @@ func encodePNG(pix []byte, w, h int) ([]byte, error) {
 	if !ok {
 		sc = newScratch()
 	}
-	defer scratches.put(sc)
+	defer putScratch(sc)
 	pal, opaque := sc.index(pix, w, h)
 	var colorType byte
 	var rows []byte
@@ -100,6 +100,19 @@ type scratch struct {
 
 // scratches are kept for reuse (as frames are, proc.go).
 var scratches = newFreeList[*scratch](16)
+
+// maxPooledScratch bounds each buffer of a scratch kept for reuse: the
+// rows of a canvas of maxPooledFrame bytes, with their filter bytes.
+const maxPooledScratch = maxPooledFrame + maxPooledFrame/4
+
+// putScratch keeps sc for reuse unless an encoding of a large canvas grew
+// its buffers past maxPooledScratch (then it is dropped, as large frames
+// are: the list would otherwise keep them for the life of the process).
+func putScratch(sc *scratch) {
+	if cap(sc.rows) <= maxPooledScratch && cap(sc.prev) <= maxPooledScratch && sc.z.Cap() <= maxPooledScratch {
+		scratches.put(sc)
+	}
+}
 
 func newScratch() *scratch {
 	zw, err := zlib.NewWriterLevel(nil, zlib.BestSpeed)

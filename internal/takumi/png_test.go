@@ -131,3 +131,43 @@ func TestPNGAsTakumiDraws(t *testing.T) {
 		t.Logf("%s: takumi's PNG %d bytes, ours %d", name, len(theirs), len(ours))
 	}
 }
+
+// TestFreeListsDropLargeBuffers: encoding a canvas past the pooled sizes
+// (noise, so neither the rows nor the deflate stream are small) leaves no
+// buffer of its size in the free lists, nor does a large frame handed
+// back; a card-sized frame is still reused.
+func TestFreeListsDropLargeBuffers(t *testing.T) {
+	const w, h = 3000, 2000 // 24 MB of pixels, over maxPooledFrame
+	pix := make([]byte, w*h*4)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range pix {
+		pix[i] = byte(rng.Uint32())
+	}
+	if _, err := encodePNG(pix, w, h); err != nil {
+		t.Fatal(err)
+	}
+	putFrame(pix)
+	for {
+		sc, ok := scratches.get()
+		if !ok {
+			break
+		}
+		if cap(sc.rows) > maxPooledScratch || sc.z.Cap() > maxPooledScratch {
+			t.Fatalf("a scratch of %d bytes of rows and %d of deflate stayed in the free list", cap(sc.rows), sc.z.Cap())
+		}
+	}
+	for {
+		b, ok := frames.get()
+		if !ok {
+			break
+		}
+		if cap(b) > maxPooledFrame+64 {
+			t.Fatalf("a frame of %d bytes stayed in the free list", cap(b))
+		}
+	}
+	small := getFrame(pooledFrame)
+	putFrame(small)
+	if again := getFrame(pooledFrame); &again[0] != &small[0] {
+		t.Log("the card-sized frame was taken by another test first") // the lists are shared; not a failure
+	}
+}

@@ -299,8 +299,14 @@ func (w *limitedWriter) Write(b []byte) (int, error) {
 // Frames of raw pixels (megabytes each) are reused: a raw render's frame
 // goes back once it is encoded (putFrame), the next large one takes it.
 // A free list of its own, not a sync.Pool, which every GC empties: with
-// megabytes allocated per render, that is every few renders.
-const pooledFrame = 1 << 20
+// megabytes allocated per render, that is every few renders. Only frames
+// of card sizes are kept (up to maxPooledFrame): one burst of the largest
+// canvases (maxRawPixels, 64 MiB a frame) would otherwise stay in the list
+// for the life of the process.
+const (
+	pooledFrame    = 1 << 20
+	maxPooledFrame = 16 << 20
+)
 
 var frames = newFreeList[[]byte](16)
 
@@ -318,7 +324,7 @@ func getFrame(n int) []byte {
 // putFrame returns a frame's bytes (or a slice of them) for reuse; the
 // caller keeps no reference to them.
 func putFrame(b []byte) {
-	if cap(b) >= pooledFrame {
+	if cap(b) >= pooledFrame && cap(b) <= maxPooledFrame+64 {
 		frames.put(b)
 	}
 }
