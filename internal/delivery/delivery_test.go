@@ -166,10 +166,14 @@ func (f *fixture) enqueue(t *testing.T, r *store.Render, url string) *river.Job[
 	return f.enqueueURL(t, r, url, "https://files.example/x.png")
 }
 
-// enqueueStored fans a stored render's render.succeeded out to rc.
-func (f *fixture) enqueueStored(t *testing.T, rc *counter) *river.Job[DeliverArgs] {
+// storedJob is how most delivery tests start: a fixture on st, a receiver
+// answering status (running hook, if any, on each POST), and the job of a
+// stored render's render.succeeded to that receiver.
+func storedJob(t *testing.T, st store.Store, status int, hook func()) (*fixture, *counter, *river.Job[DeliverArgs]) {
 	t.Helper()
-	return f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
+	f := newFixture(t, st)
+	rc := newCounter(t, status, hook)
+	return f, rc, f.enqueue(t, f.render(t, true), rc.srv.URL+"/hook")
 }
 
 // testMetadata has bytes JSON could re-encode (HTML characters, a line
@@ -248,11 +252,8 @@ func newCounter(t *testing.T, status int, hook func()) *counter {
 // first attempt needs, and that any later run reads the row instead.
 func TestFirstRunFromArgs(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
-		f := newFixture(t, st)
 		ctx := context.Background()
-		rc := newCounter(t, http.StatusOK, nil)
-
-		job := f.enqueueStored(t, rc)
+		f, rc, job := storedJob(t, st, http.StatusOK, nil)
 		m := job.Args.Message
 		if m == nil || !m.RenderStored || m.URL != rc.srv.URL+"/hook" || m.SpaceID != f.space.ID {
 			t.Fatalf("args %+v", m)
@@ -294,10 +295,8 @@ func TestFirstRunFromArgs(t *testing.T) {
 // failure exhausts the delivery.
 func TestRetryReadsRow(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
-		f := newFixture(t, st)
 		ctx := context.Background()
-		rc := newCounter(t, http.StatusInternalServerError, nil)
-		job := f.enqueueStored(t, rc)
+		f, _, job := storedJob(t, st, http.StatusInternalServerError, nil)
 		var snooze *rivertype.JobSnoozeError
 		if err := f.run(job, 1); !errors.As(err, &snooze) {
 			t.Fatalf("first failure: %v", err)
@@ -378,10 +377,8 @@ func TestRecorderConcurrent(t *testing.T) {
 // makes the job fail (River retries it): here its delivery is gone.
 func TestRecordFailureIsJobError(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
-		f := newFixture(t, st)
 		var id atomic.Value
-		rc := newCounter(t, http.StatusOK, func() { deleteDelivery(t, st, id.Load().(string)) })
-		job := f.enqueueStored(t, rc)
+		f, rc, job := storedJob(t, st, http.StatusOK, func() { deleteDelivery(t, st, id.Load().(string)) })
 		id.Store(job.Args.DeliveryID)
 		err := f.run(job, 1)
 		if !errors.Is(err, store.ErrNotFound) || rc.n.Load() != 1 {
@@ -394,9 +391,7 @@ func TestRecordFailureIsJobError(t *testing.T) {
 // database closed under the attempt.
 func TestRecordFailureDatabaseDown(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
-		f := newFixture(t, st)
-		rc := newCounter(t, http.StatusOK, func() { st.Close() })
-		job := f.enqueueStored(t, rc)
+		f, rc, job := storedJob(t, st, http.StatusOK, func() { st.Close() })
 		err := f.run(job, 1)
 		if err == nil || errors.Is(err, store.ErrNotFound) || rc.n.Load() != 1 {
 			t.Fatalf("record on a closed database: %v (%d POSTs)", err, rc.n.Load())
