@@ -13,9 +13,8 @@ import (
 
 // exerciseRenders checks renders: lookups, settings and the render cache.
 func exerciseRenders(t *testing.T, s *suite) {
-	t.Run("Renders", func(t *testing.T) {
-		t.Run("renders and settings", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Renders",
+		storeCase{"renders and settings", func(t *testing.T, st store.Store, a, b *store.Space) {
 			r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: "req_1", Format: "png", Status: store.RenderSucceeded,
 				Size: 42, BlobKey: a.ID + "/x.png", CreatedAt: s.now}
 			if err := st.CreateRender(s.ctx, r); err != nil {
@@ -37,9 +36,8 @@ func exerciseRenders(t *testing.T, s *suite) {
 			if v2, _ := st.Setting(s.ctx, "k", "second"); v2 != "first" {
 				t.Fatalf("setting overwritten: %s", v2)
 			}
-		})
-		t.Run("render cache finds the newest succeeded render within the ttl", func(t *testing.T) {
-			st, a, b := s.setup(t)
+		}},
+		storeCase{"render cache finds the newest succeeded render within the ttl", func(t *testing.T, st store.Store, a, b *store.Space) {
 			mk := func(space, status, key string, at time.Time) *store.Render {
 				r := &store.Render{ID: store.NewRenderID(), SpaceID: space, RequestID: "req", Format: "png", Status: status,
 					CacheKey: key, Metadata: `{"m":1}`, CustomID: "order-7", SkipWebhooks: true, CreatedAt: at}
@@ -87,15 +85,14 @@ func exerciseRenders(t *testing.T, s *suite) {
 			if err != nil || go1.CacheHit || go1.Callbacks[store.CallbackCredits].State != store.CallbackSucceeded || go1.TraceID != orig.TraceID || gh.TraceID != "" {
 				t.Fatalf("original entry: %+v %v", go1, err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseCallbacks checks the render transaction and what it hands the queue: all or nothing.
 func exerciseCallbacks(t *testing.T, s *suite) {
-	t.Run("Callbacks", func(t *testing.T) {
-		t.Run("render transaction commits together or not at all", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+	s.group(t, "Callbacks",
+		storeCase{"render transaction commits together or not at all", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: "req_tx", Format: "png", Status: store.RenderSucceeded,
 				Size: 3, BlobKey: a.ID + "/tx.png", CreatedAt: s.now}
 			l := &store.RequestLog{ID: "req_tx", SpaceID: a.ID, CreatedAt: s.now, Method: "GET", Path: "/api/render/x", Status: 200,
@@ -150,9 +147,8 @@ func exerciseCallbacks(t *testing.T, s *suite) {
 			if err := st.InTx(s.ctx, func(tx store.Tx) error { return tx.CreateRender(s.ctx, r) }); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("duplicate render in tx: %v", err)
 			}
-		})
-		t.Run("a log entry records its renderer, set at creation or with its callbacks", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+		}},
+		storeCase{"a log entry records its renderer, set at creation or with its callbacks", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			sync := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: s.now, Status: 200, RenderID: store.NewRenderID(),
 				Renderer: store.RendererTakumi}
 			async := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: s.now, Status: 202, RenderID: store.NewRenderID()}
@@ -171,15 +167,14 @@ func exerciseCallbacks(t *testing.T, s *suite) {
 					t.Fatalf("renderer of %s = %q (%v), want %q", l.ID, got.Renderer, err, want)
 				}
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseLogs checks request logs: paging, filters, callback states and text a database may refuse.
 func exerciseLogs(t *testing.T, s *suite) {
-	t.Run("Logs", func(t *testing.T) {
-		t.Run("request logs page, filter and track callbacks", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Logs",
+		storeCase{"request logs page, filter and track callbacks", func(t *testing.T, st store.Store, a, b *store.Space) {
 			var ids []string
 			for i := range 5 {
 				id := store.NewID("req")
@@ -262,9 +257,8 @@ func exerciseLogs(t *testing.T, s *suite) {
 			if err != nil || n != 2 {
 				t.Fatalf("retention deleted %d (%v), want 2", n, err)
 			}
-		})
-		t.Run("text a database may refuse is still recorded", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+		}},
+		storeCase{"text a database may refuse is still recorded", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			// Request paths and bodies can carry NUL and invalid UTF-8; the
 			// entry must still be written (a render's transaction holds it).
 			l := &store.RequestLog{ID: store.NewID("req"), SpaceID: a.ID, CreatedAt: s.now, Method: "GET",
@@ -288,15 +282,14 @@ func exerciseLogs(t *testing.T, s *suite) {
 			if got, err := st.GetPage(s.ctx, a.ID, p.ID); err != nil || got.Draft.Values["x"] != "nul \x00 inside" {
 				t.Fatalf("values %v %v", got, err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseCredits checks credits: billing once and counting pending renders.
 func exerciseCredits(t *testing.T, s *suite) {
-	t.Run("Credits", func(t *testing.T) {
-		t.Run("credits bill once and count pending renders", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Credits",
+		storeCase{"credits bill once and count pending renders", func(t *testing.T, st store.Store, a, b *store.Space) {
 			mk := func(status string) *store.Render {
 				r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: store.NewID("req"), Format: "png", Status: status, CreatedAt: s.now}
 				if err := st.CreateRender(s.ctx, r); err != nil {
@@ -371,15 +364,14 @@ func exerciseCredits(t *testing.T, s *suite) {
 			if err := st.MarkRenderStarted(s.ctx, queued.ID, s.now); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("restarting a finished render: %v", err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseRetention checks retention: what old requests left is removed, and nothing else.
 func exerciseRetention(t *testing.T, s *suite) {
-	t.Run("Retention", func(t *testing.T) {
-		t.Run("retention removes what old requests left", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+	s.group(t, "Retention",
+		storeCase{"retention removes what old requests left", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			old, cutoff := s.now.Add(-2*time.Hour), s.now.Add(-time.Hour)
 			mk := func(at time.Time) *store.Render {
 				r := &store.Render{ID: store.NewRenderID(), SpaceID: a.ID, RequestID: store.NewID("req"), Format: "png", Status: store.RenderSucceeded,
@@ -440,6 +432,6 @@ func exerciseRetention(t *testing.T, s *suite) {
 					t.Fatalf("delivery %s changed since the cutoff: %v", id, err)
 				}
 			}
-		})
-	})
+		}},
+	)
 }

@@ -10,9 +10,8 @@ import (
 
 // exerciseSpaces checks spaces: lookups, render keys, and the rotation of their render secret and GET-render token.
 func exerciseSpaces(t *testing.T, s *suite) {
-	t.Run("Spaces", func(t *testing.T) {
-		t.Run("spaces and tokens", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+	s.group(t, "Spaces",
+		storeCase{"spaces and tokens", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			got, err := st.GetSpace(s.ctx, a.ID)
 			if err != nil || got.Name != "a" || got.CreditLimit != 10 || !got.CreatedAt.Equal(s.now) {
 				t.Fatalf("%+v %v", got, err)
@@ -41,9 +40,8 @@ func exerciseSpaces(t *testing.T, s *suite) {
 			if _, err := st.GetTokenByHash(s.ctx, []byte("h1")); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("revoked token still resolves: %v", err)
 			}
-		})
-		t.Run("render keys: generated, unique, found by key", func(t *testing.T) {
-			st, a, b := s.setup(t)
+		}},
+		storeCase{"render keys: generated, unique, found by key", func(t *testing.T, st store.Store, a, b *store.Space) {
 			if a.RenderKey == "" || a.RenderSecret == "" || a.GetRenderToken == "" || a.RenderKey == b.RenderKey || a.RenderSecret == b.RenderSecret {
 				t.Fatalf("keys not generated or shared: %+v %+v", a, b)
 			}
@@ -60,9 +58,8 @@ func exerciseSpaces(t *testing.T, s *suite) {
 			if err := st.CreateSpace(s.ctx, dup); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("duplicate render key: %v", err)
 			}
-		})
-		t.Run("render secret and GET-render token rotate, keeping the previous value", func(t *testing.T) {
-			st, a, b := s.setup(t)
+		}},
+		storeCase{"render secret and GET-render token rotate, keeping the previous value", func(t *testing.T, st store.Store, a, b *store.Space) {
 			until := s.now.Add(time.Hour)
 			if err := st.RotateRenderSecret(s.ctx, a.ID, "secret2", until); err != nil {
 				t.Fatal(err)
@@ -94,15 +91,14 @@ func exerciseSpaces(t *testing.T, s *suite) {
 			if err := st.RotateGetRenderToken(s.ctx, "spc_nope", "x", until); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("unknown space: %v", err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseTokens checks tokens: listing, last use and binary hash lookup.
 func exerciseTokens(t *testing.T, s *suite) {
-	t.Run("Tokens", func(t *testing.T) {
-		t.Run("tokens list and touch", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+	s.group(t, "Tokens",
+		storeCase{"tokens list and touch", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			tok := &store.Token{ID: store.NewID("tok"), SpaceID: a.ID, Prefix: "rh_y", Hash: []byte{0, 0xff, 1}, CreatedAt: s.now}
 			if err := st.CreateToken(s.ctx, tok); err != nil {
 				t.Fatal(err)
@@ -123,15 +119,14 @@ func exerciseTokens(t *testing.T, s *suite) {
 			if err := st.CreateSpace(s.ctx, a); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("duplicate space: %v", err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseTemplates checks templates: space scoping and deletion rules.
 func exerciseTemplates(t *testing.T, s *suite) {
-	t.Run("Templates", func(t *testing.T) {
-		t.Run("templates are space scoped", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Templates",
+		storeCase{"templates are space scoped", func(t *testing.T, st store.Store, a, b *store.Space) {
 			tp := s.tmpl(t, st, a.ID)
 			if _, err := st.GetTemplate(s.ctx, b.ID, tp.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("cross-space read: %v", err)
@@ -152,9 +147,8 @@ func exerciseTemplates(t *testing.T, s *suite) {
 			if err != nil || len(list) != 0 {
 				t.Fatalf("b sees %d templates (%v)", len(list), err)
 			}
-		})
-		t.Run("render type defaults to html and round-trips", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+		}},
+		storeCase{"render type defaults to html and round-trips", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			tp := s.tmpl(t, st, a.ID)
 			if got, err := st.GetTemplate(s.ctx, a.ID, tp.ID); err != nil || got.RenderType != store.RenderTypeHTML {
 				t.Fatalf("render type of a template created without one = %q (%v), want html", got.RenderType, err)
@@ -168,15 +162,14 @@ func exerciseTemplates(t *testing.T, s *suite) {
 					t.Fatalf("render type = %q (%v), want %q", got.RenderType, err, rt)
 				}
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exercisePages checks pages: drafts and publishing.
 func exercisePages(t *testing.T, s *suite) {
-	t.Run("Pages", func(t *testing.T) {
-		t.Run("pages draft and publish", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Pages",
+		storeCase{"pages draft and publish", func(t *testing.T, st store.Store, a, b *store.Space) {
 			tp := s.tmpl(t, st, a.ID)
 			foreign := s.tmpl(t, st, b.ID)
 			p := &store.Page{ID: store.NewID("pg"), SpaceID: a.ID, CreatedAt: s.now, UpdatedAt: s.now,
@@ -222,8 +215,8 @@ func exercisePages(t *testing.T, s *suite) {
 			if err := st.DeleteTemplate(s.ctx, a.ID, tp.ID); err != nil {
 				t.Fatal(err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseSpaceStorage checks a space's own bucket settings: none is

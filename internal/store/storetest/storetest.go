@@ -211,3 +211,23 @@ func exerciseRateLimits(t *testing.T, s *suite) {
 		}
 	})
 }
+
+// storeCase is one case of a group: fn runs on a fresh store holding the
+// spaces setup makes.
+type storeCase struct {
+	name string
+	fn   func(t *testing.T, st store.Store, a, b *store.Space)
+}
+
+// group runs cases as the subtests of name, each on a fresh store with
+// spaces a and b (setup).
+func (s *suite) group(t *testing.T, name string, cases ...storeCase) {
+	t.Run(name, func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				st, a, b := s.setup(t)
+				c.fn(t, st, a, b)
+			})
+		}
+	})
+}

@@ -12,9 +12,8 @@ import (
 // exerciseWebhookHealth checks what delivery attempts do to an endpoint's
 // health fields.
 func exerciseWebhookHealth(t *testing.T, s *suite) {
-	t.Run("Webhooks", func(t *testing.T) {
-		t.Run("webhook endpoint health", func(t *testing.T) {
-			st, a, _ := s.setup(t)
+	s.group(t, "Webhooks",
+		storeCase{"webhook endpoint health", func(t *testing.T, st store.Store, a, _ *store.Space) {
 			e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Events: []string{"render.succeeded"},
 				Enabled: true, Secret: "whsec_1", CreatedAt: s.now, UpdatedAt: s.now}
 			if err := st.CreateWebhookEndpoint(s.ctx, e); err != nil {
@@ -77,18 +76,17 @@ func exerciseWebhookHealth(t *testing.T, s *suite) {
 			if changed, err := st.SetWebhookEndpointHealth(s.ctx, "we_nope", store.EndpointHealth{At: t3, OK: true}); changed || err != nil {
 				t.Fatalf("unknown endpoint: %v %v", changed, err)
 			}
-		})
-	})
+		}},
+	)
 }
 
 // exerciseWebhooks checks webhook endpoints and deliveries.
 func exerciseWebhooks(t *testing.T, s *suite) {
-	t.Run("Webhooks", func(t *testing.T) {
-		t.Run("webhook endpoints and deliveries", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Webhooks",
+		storeCase{"webhook endpoints and deliveries", func(t *testing.T, st store.Store, a, b *store.Space) {
 			checkDeliveries(t, s, st, a, b, checkEndpoints(t, s, st, a, b))
-		})
-	})
+		}},
+	)
 }
 
 // checkEndpoints is the first half of "webhook endpoints and deliveries":
@@ -259,9 +257,8 @@ func checkDeliveryLookups(t *testing.T, s *suite, st store.Store, a, b *store.Sp
 
 // exerciseEndpointPatches checks that a patch changes only what it names.
 func exerciseEndpointPatches(t *testing.T, s *suite) {
-	t.Run("Webhooks", func(t *testing.T) {
-		t.Run("webhook endpoint patch changes only the given fields", func(t *testing.T) {
-			st, a, b := s.setup(t)
+	s.group(t, "Webhooks",
+		storeCase{"webhook endpoint patch changes only the given fields", func(t *testing.T, st store.Store, a, b *store.Space) {
 			e := &store.WebhookEndpoint{ID: store.NewID("we"), SpaceID: a.ID, URL: "https://example.com/h", Description: "d",
 				Events: []string{"render.succeeded"}, Enabled: true, Secret: "whsec_1", CreatedAt: s.now, UpdatedAt: s.now}
 			if err := st.CreateWebhookEndpoint(s.ctx, e); err != nil {
@@ -314,6 +311,6 @@ func exerciseEndpointPatches(t *testing.T, s *suite) {
 			if _, err := st.PatchWebhookEndpoint(s.ctx, a.ID, "we_nope", store.EndpointPatch{At: t2}); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("unknown endpoint: %v", err)
 			}
-		})
-	})
+		}},
+	)
 }
