@@ -93,15 +93,22 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.database, "database", "", "database URL (empty: SQLite in --data-dir)")
 }
 
+// dbFlagSet makes the flag set of the command name, with the database
+// flags.
+func dbFlagSet(name string) (*flag.FlagSet, *dbFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	db := &dbFlags{}
+	db.register(fs)
+	return fs, db
+}
+
 // subcommand checks that args name the one subcommand sub of cmd (else
 // usage is the error) and makes its flag set, with the database flags.
 func subcommand(args []string, cmd, sub, usage string) (*flag.FlagSet, *dbFlags, error) {
 	if len(args) == 0 || args[0] != sub {
 		return nil, nil, errors.New(usage)
 	}
-	fs := flag.NewFlagSet(cmd+" "+sub, flag.ContinueOnError)
-	db := &dbFlags{}
-	db.register(fs)
+	fs, db := dbFlagSet(cmd + " " + sub)
 	return fs, db, nil
 }
 
@@ -154,9 +161,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
+	fs, db := dbFlagSet("migrate")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -38,9 +37,7 @@ type quickstartFile struct {
 }
 
 func quickstart(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
+	fs, db := dbFlagSet("quickstart")
 	addr := fs.String("addr", "127.0.0.1:8080", "address the server will listen on (for the printed curl line)")
 	publicURL := fs.String("public-url", "", "public base URL (default http://<addr>)")
 	if err := parseFlags(fs, args); err != nil {

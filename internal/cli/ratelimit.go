@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,9 +12,7 @@ import (
 // spaceRateLimitCmd sets or removes a space's render rate limit:
 // `space set-rate-limit --space ID --per-minute N` (0 removes it).
 func spaceRateLimitCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("space set-rate-limit", flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
+	fs, db := dbFlagSet("space set-rate-limit")
 	spaceID := fs.String("space", "", "space id")
 	perMinute := fs.Int("per-minute", -1, "render requests a minute the space may make; 0 removes the limit")
 	if err := parseFlags(fs, args); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -43,25 +42,15 @@ func createSpace(ctx context.Context, st store.Store, name string, limit int64) 
 }
 
 // spaceFlags are the flags every `space` subcommand but set-rate-limit
-// takes (each uses some).
+// and storage takes (each uses some).
 type spaceFlags struct {
-	db      dbFlags
+	db      *dbFlags
 	asJSON  *bool
 	name    *string
 	limit   *int64
 	spaceID *string
 	overlap *time.Duration
 	revoke  *bool
-}
-
-func (f *spaceFlags) register(fs *flag.FlagSet) {
-	f.db.register(fs)
-	f.asJSON = fs.Bool("json", false, "print JSON")
-	f.name = fs.String("name", "", "space name (create)")
-	f.limit = fs.Int64("credit-limit", 0, "renders the space may use; 0 is unlimited (create)")
-	f.spaceID = fs.String("space", "", "space id (rotate-*)")
-	f.overlap = fs.Duration("render-secret-overlap", capability.DefaultOverlap, "how long the rotated-out value keeps working (rotate-*)")
-	f.revoke = fs.Bool("revoke-previous", false, "end the rotated-out value at once, after a leak (rotate-*)")
 }
 
 const spaceUsage = "usage: renderhook space create --name N [--credit-limit N] [--json] | space list [--json] | " +
@@ -91,9 +80,15 @@ func spaceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	default:
 		return errors.New(spaceUsage)
 	}
-	fs := flag.NewFlagSet("space "+args[0], flag.ContinueOnError)
-	var f spaceFlags
-	f.register(fs)
+	fs, db := dbFlagSet("space " + args[0])
+	f := spaceFlags{db: db,
+		asJSON:  fs.Bool("json", false, "print JSON"),
+		name:    fs.String("name", "", "space name (create)"),
+		limit:   fs.Int64("credit-limit", 0, "renders the space may use; 0 is unlimited (create)"),
+		spaceID: fs.String("space", "", "space id (rotate-*)"),
+		overlap: fs.Duration("render-secret-overlap", capability.DefaultOverlap, "how long the rotated-out value keeps working (rotate-*)"),
+		revoke:  fs.Bool("revoke-previous", false, "end the rotated-out value at once, after a leak (rotate-*)"),
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}

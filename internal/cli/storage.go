@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -24,9 +23,7 @@ func spaceStorageCmd(ctx context.Context, args []string, stdin io.Reader, stdout
 	if len(args) == 0 {
 		return errors.New(storageUsage)
 	}
-	fs := flag.NewFlagSet("space storage "+args[0], flag.ContinueOnError)
-	var db dbFlags
-	db.register(fs)
+	fs, db := dbFlagSet("space storage " + args[0])
 	keys := fs.String("storage-credentials-key", "", "the server's storage credentials keys, as serve takes them")
 	spaceID := fs.String("space", "", "space id (set, show, delete)")
 	var in space.StorageSettings
