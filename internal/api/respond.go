@@ -50,7 +50,7 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 type handler func(w http.ResponseWriter, r *http.Request) error
 
 // serve adapts h to net/http: an error h returns is answered once, from
-// problem's table in dialect d.
+// reply's table in dialect d.
 func (s *Server) serve(d reply.Dialect, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
@@ -59,7 +59,7 @@ func (s *Server) serve(d reply.Dialect, h handler) http.HandlerFunc {
 	}
 }
 
-// answer writes err as problem's table spells it in dialect d. Client
+// answer writes err as reply's table spells it in dialect d. Client
 // errors carry their message; anything unexpected is logged with the
 // request id and answered with a generic message.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, d reply.Dialect, err error) {

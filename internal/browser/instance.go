@@ -90,10 +90,11 @@ type tab struct {
 // ctx is done. On error nothing is left running.
 //
 // The first successful launch of a pool decides whether Chromium can be
-// sandboxed here (cfg.sandbox): it tries with the sandbox on, and only when
-// the kernel has no user namespaces, or Chromium fails to start naming its
-// sandbox, launches again with --no-sandbox and logs a warning. Later
-// launches use that decision.
+// sandboxed here (cfg.sandbox): it launches with the sandbox on unless
+// ExtraFlags hold --no-sandbox or the kernel has no user namespaces, and
+// launches again with --no-sandbox only when Chromium fails to start naming
+// its sandbox; a launch without the sandbox logs a warning. Later launches
+// use that decision.
 func launch(ctx context.Context, cfg Config, gen uint64, n int) (*instance, error) {
 	cu, err := resolveChromiumUser(cfg.ChromiumUser, os.Geteuid())
 	if err != nil {

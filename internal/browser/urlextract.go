@@ -15,11 +15,11 @@ import (
 )
 
 // This file makes what a URL render takes from the page's DOM rather than
-// its pixels: the formats html, mhtml and md, the artifacts of Extract
+// its pixels: the formats html, mhtml and md, and the artifacts of Extract
 // (Urlbox's save_html, save_mhtml, save_markdown, save_metadata and
-// metadata), and the avif format's encoding. Everything is taken once the
-// page is ready for capture (after css, js, waits and interactions), on
-// the render's context, so its deadline bounds it.
+// metadata). Everything is taken once the page is ready for capture (after
+// css, js, waits and interactions), on the render's context, so its
+// deadline bounds it. (The avif format is encoded in urlavif.go.)
 
 // MaxArtifactBytes caps each text a URL render takes from the page (its
 // HTML, MHTML or Markdown, as a format or an artifact): a page past it

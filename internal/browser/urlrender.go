@@ -68,14 +68,14 @@ type URLRenderer struct {
 	// exercised.
 	jsUserGesture bool
 
-	// mu guards the fields below (whose sizes are published in counters).
-	// It may be held while calling the supervisor, never the other way
-	// round.
 	// markClient fetches watermark images through Config.Egress; made
 	// by the first render with one (urlmark.go).
 	markOnce   sync.Once
 	markClient *http.Client
 
+	// mu guards the fields below (whose sizes are published in counters).
+	// It may be held while calling the supervisor, never the other way
+	// round.
 	mu            sync.Mutex
 	spares        []*urlRun // ready spare contexts, oldest first
 	sparesMaking  int       // spares being made

@@ -1,5 +1,6 @@
 // Package sealed encrypts the few secrets renderhook must be able to read
-// back (a space's S3 secret key) with AES-256-GCM under keys the operator
+// back (a space's S3 secret key, and the S3 credentials a queued v1 render
+// brought with its request) with AES-256-GCM under keys the operator
 // gives the server (--storage-credentials-key), never kept in the
 // database they protect.
 //
@@ -7,7 +8,7 @@
 // id is the first 8 hex digits of SHA-256 of the key, so a keyring of a
 // new key and old ones opens values sealed under any of them, while only
 // the first (primary) key seals. The additional data binds a value to its
-// owner (the space id): a sealed secret copied to another row does not
+// owner (the space's id, or the render's): a sealed secret copied to another row does not
 // open. Rotation: put the new key first and the old one after it, restart,
 // run `renderhook space storage reseal`, then drop the old key.
 package sealed
