@@ -7,10 +7,7 @@ import (
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/metrics"
-	"github.com/renderhook/renderhook/internal/queue"
 	"github.com/renderhook/renderhook/internal/queue/queuetest"
-	"github.com/renderhook/renderhook/internal/store/postgres"
-	"github.com/renderhook/renderhook/internal/store/postgres/pgtest"
 )
 
 // riverJobs are the jobs the JobCounts tests insert, as River's columns
@@ -49,22 +46,8 @@ func TestJobCountsSQLite(t *testing.T) {
 
 // TestJobCountsPostgres: the same through PostgreSQL's pool.
 func TestJobCountsPostgres(t *testing.T) {
-	if !pgtest.Enabled() {
-		t.Skip(pgtest.EnvURL + " is not set")
-	}
-	ctx := context.Background()
-	st, err := postgres.Open(ctx, postgres.Config{URL: pgtest.URL(t), MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Migrate(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Pool().Exec(ctx, riverJobs); err != nil {
+	st := queuetest.Postgres(t, 2)
+	if _, err := st.Pool().Exec(context.Background(), riverJobs); err != nil {
 		t.Fatal(err)
 	}
 	wantJobCounts(t, metrics.JobCounts(st))
