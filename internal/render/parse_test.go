@@ -24,9 +24,9 @@ var testTemplate = &store.Template{
 	},
 }
 
-// refused reports whether a fuzzed input was refused, and fails the test
+// fuzzRefused reports whether a fuzzed input was refused, and fails the test
 // unless the refusal wraps sentinel (what the API answers 400 for).
-func refused(t *testing.T, err, sentinel error) bool {
+func fuzzRefused(t *testing.T, err, sentinel error) bool {
 	t.Helper()
 	if err != nil && !errors.Is(err, sentinel) {
 		t.Fatalf("error not marked %v: %v", sentinel, err)
@@ -126,7 +126,7 @@ func FuzzParseQuery(f *testing.F) {
 			return
 		}
 		o, err := ParseQuery("pg_x", q)
-		if refused(t, err, ErrInvalidInput) {
+		if fuzzRefused(t, err, ErrInvalidInput) {
 			return
 		}
 		if _, err := browser.ParseFormat(string(o.Format)); err != nil {
@@ -147,7 +147,7 @@ func FuzzParseBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		o, err := ParseBody(body)
-		if refused(t, err, ErrInvalidInput) {
+		if fuzzRefused(t, err, ErrInvalidInput) {
 			return
 		}
 		if len(o.Pages) == 0 || len(o.Pages) > MaxPages {
@@ -166,7 +166,7 @@ func FuzzApplyValues(f *testing.F) {
 	f.Add("author.name.first", "y", "logo", "https://example.com/a.png")
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
 		data, err := ApplyValues(testTemplate, map[string]any{"author": "flat"}, Tweaks{Raw: map[string]string{k1: v1, k2: v2}})
-		if refused(t, err, ErrInvalidInput) {
+		if fuzzRefused(t, err, ErrInvalidInput) {
 			return
 		}
 		// Whatever was accepted executes in the template without error.

@@ -163,7 +163,7 @@ func FuzzParseV1Query(f *testing.F) {
 			return
 		}
 		o, err := ParseV1Query(q, format)
-		if refused(t, err, ErrInvalidOptions) {
+		if fuzzRefused(t, err, ErrInvalidOptions) {
 			return
 		}
 		checkV1(t, o)
@@ -180,7 +180,7 @@ func FuzzParseV1Body(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		o, err := ParseV1Body(body)
-		if refused(t, err, ErrInvalidOptions) {
+		if fuzzRefused(t, err, ErrInvalidOptions) {
 			return
 		}
 		checkV1(t, o)
