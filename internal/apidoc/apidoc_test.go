@@ -3,6 +3,7 @@ package apidoc
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -73,59 +74,48 @@ func sample(o V1Option) (value any, format string) {
 	return "x", format
 }
 
-// companions are the options an option is only valid with.
+// companions are the options an option is only valid with: pairs that go
+// together, and groups of options that share theirs (companionGroups).
 var companions = map[string]map[string]any{
-	"latitude":           {"longitude": 0},
-	"longitude":          {"latitude": 0},
-	"accuracy":           {"latitude": 0, "longitude": 0},
-	"pdf_page_width":     {"pdf_page_height": 100},
-	"pdf_page_height":    {"pdf_page_width": 100},
-	"img_fit":            {"thumb_width": 100, "thumb_height": 100},
-	"img_position":       {"thumb_width": 100, "thumb_height": 100, "img_fit": "cover"},
-	"img_bg":             {"img_pad": "1"},
-	"max_width":          {"full_page": true, "full_width": true},
-	"full_page_mode":     {"full_page": true},
-	"max_section_height": {"full_page": true, "full_page_mode": "stitch"},
-	"detect_full_height": {"full_page": true},
-	"allow_infinite":     {"lazyload": true},
-	"watermark_color":    {"watermark_text": "x"},
-	"watermark_bgcolor":  {"watermark_text": "x"},
-	"watermark_opacity":  {"watermark_text": "x"},
-	"watermark_size":     {"watermark_text": "x"},
-	"watermark_position": {"watermark_text": "x"},
-	"watermark_width":    {"watermark_url": "https://img.example.com/logo.png"},
-	"watermark_height":   {"watermark_url": "https://img.example.com/logo.png"},
-	"watermark_blend":    {"watermark_text": "x"},
-	"watermark_repeat":   {"watermark_text": "x"},
-	"watermark_angle":    {"watermark_text": "x"},
-	"watermark_style":    {"watermark_text": "x"},
+	"latitude":        {"longitude": 0},
+	"longitude":       {"latitude": 0},
+	"accuracy":        {"latitude": 0, "longitude": 0},
+	"pdf_page_width":  {"pdf_page_height": 100},
+	"pdf_page_height": {"pdf_page_width": 100},
+	"img_fit":         {"thumb_width": 100, "thumb_height": 100},
+	"img_position":    {"thumb_width": 100, "thumb_height": 100, "img_fit": "cover"},
+	"img_bg":          {"img_pad": "1"},
+	"allow_infinite":  {"lazyload": true},
+	"s3_key":          {"use_s3": true, "s3_secret": "secret"},
+	"s3_secret":       {"use_s3": true, "s3_key": "key"},
+}
+
+// companionGroups are options that go with the same others.
+var companionGroups = []struct {
+	with  map[string]any
+	names []string
+}{
+	{map[string]any{"full_page": true}, []string{"full_page_mode", "detect_full_height", "freeze_fixed", "fix_full_height"}},
+	{map[string]any{"full_page": true, "full_width": true}, []string{"max_width"}},
+	// The stitch options, of v1_capture.go and v1_capture3.go.
+	{map[string]any{"full_page": true, "full_page_mode": "stitch"}, []string{"max_section_height", "sharp_stitch", "show_sections", "show_seams", "max_sections"}},
+	{map[string]any{"full_page": true, "full_width": true, "full_page_mode": "stitch"}, []string{"max_section_width", "max_xsections"}},
+	{map[string]any{"watermark_text": "x"}, []string{"watermark_color", "watermark_bgcolor", "watermark_opacity", "watermark_size",
+		"watermark_position", "watermark_blend", "watermark_repeat", "watermark_angle", "watermark_style"}},
+	{map[string]any{"watermark_url": "https://img.example.com/logo.png"}, []string{"watermark_width", "watermark_height"}},
 	// The storage options go with use_s3 (or a presigned URL).
-	"s3_path":             {"use_s3": true},
-	"s3_bucket":           {"use_s3": true},
-	"no_suffix":           {"use_s3": true},
-	"s3_endpoint":         {"use_s3": true},
-	"s3_region":           {"use_s3": true},
-	"s3_key":              {"use_s3": true, "s3_secret": "secret"},
-	"s3_secret":           {"use_s3": true, "s3_key": "key"},
-	"s3_private_bucket":   {"use_s3": true},
-	"s3_force_path_style": {"use_s3": true},
-	"s3_storageclass":     {"use_s3": true},
-	"cdn_host":            {"use_s3": true},
-	// The full-page options of v1_capture3.go.
-	"freeze_fixed":      {"full_page": true},
-	"fix_full_height":   {"full_page": true},
-	"sharp_stitch":      {"full_page": true, "full_page_mode": "stitch"},
-	"show_sections":     {"full_page": true, "full_page_mode": "stitch"},
-	"show_seams":        {"full_page": true, "full_page_mode": "stitch"},
-	"max_sections":      {"full_page": true, "full_page_mode": "stitch"},
-	"max_section_width": {"full_page": true, "full_width": true, "full_page_mode": "stitch"},
-	"max_xsections":     {"full_page": true, "full_width": true, "full_page_mode": "stitch"},
+	{map[string]any{"use_s3": true}, []string{"s3_path", "s3_bucket", "no_suffix", "s3_endpoint", "s3_region", "s3_private_bucket",
+		"s3_force_path_style", "s3_storageclass", "cdn_host"}},
 	// Options of html renders (v1_xpath.go): the url is dropped.
-	"base_url":     {"html": "<p>x</p>"},
-	"use_tailwind": {"html": "<p>x</p>"},
+	{map[string]any{"html": "<p>x</p>"}, []string{"base_url", "use_tailwind"}},
 }
 
 func init() {
+	for _, g := range companionGroups {
+		for _, name := range g.names {
+			companions[name] = maps.Clone(g.with)
+		}
+	}
 	// The video options (v1_video.go) apply to the video formats.
 	for _, o := range render.V1Options() {
 		if strings.HasPrefix(o.Name, "video_") {

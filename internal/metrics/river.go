@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -36,30 +37,26 @@ func JobCounts(st any) JobCounter {
 	switch h := st.(type) {
 	case interface{ ReadDB() *sql.DB }:
 		db := h.ReadDB()
-		return func(ctx context.Context) ([]JobCount, error) {
-			rows, err := db.QueryContext(ctx, countJobsSQL)
-			if err != nil {
-				return nil, fmt.Errorf("count jobs: %w", err)
-			}
-			defer rows.Close()
-			out, err := scanCounts(rows)
-			if err == nil && rows.Err() != nil { // scanCounts checked it; said again for rowserrcheck
-				err = fmt.Errorf("count jobs: %w", rows.Err())
-			}
-			return out, err
-		}
+		return countJobs(func(ctx context.Context) (*sql.Rows, error) { return db.QueryContext(ctx, countJobsSQL) },
+			func(rows *sql.Rows) { _ = rows.Close() })
 	case interface{ Pool() *pgxpool.Pool }:
 		pool := h.Pool()
-		return func(ctx context.Context) ([]JobCount, error) {
-			rows, err := pool.Query(ctx, countJobsSQL)
-			if err != nil {
-				return nil, fmt.Errorf("count jobs: %w", err)
-			}
-			defer rows.Close()
-			return scanCounts(rows)
-		}
+		return countJobs(func(ctx context.Context) (pgx.Rows, error) { return pool.Query(ctx, countJobsSQL) }, pgx.Rows.Close)
 	}
 	return nil
+}
+
+// countJobs is a JobCounter running query, scanning its rows and closing
+// them with closeRows: the same steps for either driver's rows.
+func countJobs[R countRows](query func(context.Context) (R, error), closeRows func(R)) JobCounter {
+	return func(ctx context.Context) ([]JobCount, error) {
+		rows, err := query(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		defer closeRows(rows)
+		return scanCounts(rows)
+	}
 }
 
 // countRows is what database/sql's and pgx's rows have in common.

@@ -144,17 +144,29 @@ func (s *Service) artifactsOf(ctx context.Context, rec *store.Render, o *URLOpti
 // readJSON reads a render's stored JSON artifact (page metadata, custom
 // data).
 func (s *Service) readJSON(ctx context.Context, rec *store.Render, suffix string) (json.RawMessage, error) {
-	f, _, err := s.cfg.Bucket.Open(ctx, artifactKey(rec, suffix))
-	if err != nil {
-		return nil, fmt.Errorf("open render %s%s: %w", rec.ID, suffix, err)
-	}
-	defer f.Close()
 	// What storeArtifacts wrote is bounded by the browser's limits.
-	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil || !json.Valid(data) {
-		return nil, fmt.Errorf("read render %s%s: %w", rec.ID, suffix, errors.Join(err, errors.New("not JSON")))
+	data, err := s.readStored(ctx, artifactKey(rec, suffix), 1<<20)
+	if err == nil && !json.Valid(data) {
+		err = errors.New("not JSON")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read render %s%s: %w", rec.ID, suffix, err)
 	}
 	return data, nil
+}
+
+// readStored reads the object at key in renderhook's bucket: at most
+// limit bytes, or all of it for a negative limit.
+func (s *Service) readStored(ctx context.Context, key string, limit int64) ([]byte, error) {
+	f, _, err := s.cfg.Bucket.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if limit < 0 {
+		return io.ReadAll(f)
+	}
+	return io.ReadAll(io.LimitReader(f, limit))
 }
 
 // extractedMetadata is the JSON of what the browser read of the page's

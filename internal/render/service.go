@@ -136,8 +136,10 @@ type Service struct {
 	asyncLimit time.Duration
 	// handedOff counts the handed-off sync renders still capturing.
 	handedOff sync.WaitGroup
-	// storageRT carries uploads to clients' buckets through the egress
-	// guard; nil without Config.Egress.
+	// storageRT carries uploads to clients' buckets: the egress guard's
+	// transport (every connection dialled by the guard, no proxy from the
+	// environment, which would hide the destination from it), each answer
+	// awaited at most storageTimeout; nil without Config.Egress.
 	storageRT http.RoundTripper
 	// fidelity caches, per template version, whether auto picks takumi.
 	fidelity fidelityCache
@@ -155,7 +157,7 @@ func NewService(cfg Config) (*Service, error) {
 	cfg.Sealer = sealer(cfg.Sealer)
 	s := &Service{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()), checks: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if cfg.Egress != nil {
-		s.storageRT = storageTransport(cfg.Egress.Dialer().DialContext)
+		s.storageRT = cfg.Egress.HTTPClient(egress.ClientOptions{Timeout: storageTimeout}).Transport
 	}
 	return s, nil
 }

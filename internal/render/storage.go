@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -41,17 +39,6 @@ func (s *Service) FileURL(rec *store.Render) string {
 		return ""
 	}
 	return s.cfg.Signer.URL(rec.BlobKey)
-}
-
-// storageTransport is the HTTP transport of uploads to clients' buckets:
-// every connection dialled by the egress guard, no proxy from the
-// environment (it would hide the destination from the guard).
-func storageTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error)) http.RoundTripper {
-	return &http.Transport{
-		Proxy: nil, DialContext: dial, ForceAttemptHTTP2: true,
-		MaxIdleConns: 64, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
-		ResponseHeaderTimeout: storageTimeout, ExpectContinueTimeout: time.Second, MaxResponseHeaderBytes: 1 << 20,
-	}
 }
 
 // target resolves where a v1 render's file goes: nil for renderhook's

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -311,21 +310,12 @@ func (s *Service) cached(ctx context.Context, req URLRenderRequest, key string, 
 // OpenRender returns a succeeded render's file: from the bucket, or from
 // the spool while the store callback has not moved it yet.
 func (s *Service) OpenRender(ctx context.Context, rec *store.Render) ([]byte, error) {
-	f, _, err := s.cfg.Bucket.Open(ctx, rec.BlobKey)
+	data, err := s.readStored(ctx, rec.BlobKey, -1)
 	if errors.Is(err, blob.ErrNotFound) {
-		data, serr := s.cfg.Store.GetSpool(ctx, rec.ID)
-		if serr != nil {
-			return nil, fmt.Errorf("open render %s: %w", rec.ID, serr)
-		}
-		return data, nil
+		data, err = s.cfg.Store.GetSpool(ctx, rec.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open render %s: %w", rec.ID, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("read render %s: %w", rec.ID, err)
 	}
 	return data, nil
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -77,9 +76,7 @@ func TestV1Capture3Options(t *testing.T) {
 		{`"blend_mode": "multiply"`, "blend_mode"},
 	} {
 		_, err := ParseV1Body([]byte(`{"url": "https://a.example", ` + c.body + `}`))
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+c.name+`"`) {
-			t.Errorf("%s: err %v, want InvalidOptions naming %q", c.body, err, c.name)
-		}
+		wantRefusal(t, c.body, err, c.name)
 	}
 	if err := (&URLOptions{NoUpload: true}).CheckAsync(); err == nil || !strings.Contains(err.Error(), "no_upload") {
 		t.Errorf("an async no_upload: %v", err)

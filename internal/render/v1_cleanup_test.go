@@ -1,7 +1,6 @@
 package render
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -41,11 +40,8 @@ func TestV1CleanupNavOptionsParse(t *testing.T) {
 func checkRefused(t *testing.T, cases map[string]map[string]any) {
 	t.Helper()
 	for name, opts := range cases {
-		name = strings.TrimSpace(name)
 		_, err := parseWith(t, opts)
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+name+`"`) {
-			t.Errorf("%v: err = %v, want InvalidOptions naming %s", opts, err, name)
-		}
+		wantRefusal(t, opts, err, strings.TrimSpace(name))
 	}
 }
 

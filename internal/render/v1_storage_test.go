@@ -10,10 +10,7 @@ import (
 // TestV1StorageOptionsParse: each storage option, with use_s3, lands in
 // its StorageOptions field, normalised.
 func TestV1StorageOptionsParse(t *testing.T) {
-	cases := []struct {
-		opts map[string]any
-		want StorageOptions
-	}{
+	wantParsed(t, []parsedCase[StorageOptions]{
 		{map[string]any{"use_s3": true}, StorageOptions{UseS3: true}},
 		{map[string]any{"use_s3": true, "s3_path": "/shots/a"}, StorageOptions{UseS3: true, Path: "shots/a"}},
 		{map[string]any{"use_s3": true, "no_suffix": true}, StorageOptions{UseS3: true, NoSuffix: true}},
@@ -28,26 +25,14 @@ func TestV1StorageOptionsParse(t *testing.T) {
 		{map[string]any{"use_s3": true, "cdn_host": "cdn.example.com"}, StorageOptions{UseS3: true, CDNHost: "cdn.example.com"}},
 		{map[string]any{"s3_presigned_url": "https://b.s3.amazonaws.com/k.png?X-Amz-Signature=1"},
 			StorageOptions{PresignedURL: "https://b.s3.amazonaws.com/k.png?X-Amz-Signature=1"}},
-	}
-	for _, c := range cases {
-		o, err := parseWith(t, c.opts)
-		if err != nil {
-			t.Fatalf("%v: %v", c.opts, err)
-		}
-		if o.Storage != c.want {
-			t.Errorf("%v: got %+v, want %+v", c.opts, o.Storage, c.want)
-		}
-	}
+	}, func(o *URLOptions) StorageOptions { return o.Storage })
 }
 
 // TestV1StorageOptionsRefused: bad values, storage options without a
 // bucket to apply to, and credentials in a render link are 400s naming
 // the option.
 func TestV1StorageOptionsRefused(t *testing.T) {
-	cases := []struct {
-		opts map[string]any
-		name string
-	}{
+	wantRefused(t, []refusal{
 		{map[string]any{"s3_path": "a"}, "s3_path"},
 		{map[string]any{"cdn_host": "cdn.example.com"}, "cdn_host"},
 		{map[string]any{"s3_secret": "x"}, "s3_secret"},
@@ -64,13 +49,7 @@ func TestV1StorageOptionsRefused(t *testing.T) {
 		{map[string]any{"use_s3": "yes"}, "use_s3"},
 		{map[string]any{"s3_presigned_url": "not a url"}, "s3_presigned_url"},
 		{map[string]any{"s3_presigned_url": "https://b.example/k", "s3_bucket": "b-1"}, "s3_bucket"},
-	}
-	for _, c := range cases {
-		_, err := parseWith(t, c.opts)
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+c.name+`"`) {
-			t.Errorf("%v: %v, want InvalidOptions naming %s", c.opts, err, c.name)
-		}
-	}
+	})
 	for _, name := range []string{"s3_key", "s3_secret", "s3_presigned_url"} {
 		q := url.Values{"url": {"https://a.example"}, "use_s3": {"true"}, name: {"https://b.example/k"}}
 		_, err := ParseV1Query(q, "png")

@@ -16,10 +16,7 @@ import (
 // and watermark_style's declarations fill what the options leave unset.
 func TestV1WatermarkOptions(t *testing.T) {
 	const logo = "https://a.example/logo.png"
-	for _, c := range []struct {
-		opts map[string]any
-		want browser.Watermark
-	}{
+	wantParsed(t, []parsedCase[browser.Watermark]{
 		{map[string]any{"watermark": true}, browser.Watermark{Text: DefaultWatermarkText}},
 		{map[string]any{"watermark": true, "watermark_text": "DRAFT"}, browser.Watermark{Text: "DRAFT"}},
 		{map[string]any{"watermark": "true", "watermark_url": logo}, browser.Watermark{ImageURL: logo}},
@@ -36,26 +33,14 @@ func TestV1WatermarkOptions(t *testing.T) {
 		{map[string]any{"watermark_text": "x", "watermark_opacity": 0.3, "watermark_blend": "darken", "watermark_angle": 10,
 			"watermark_style": "opacity: 0.9; mix-blend-mode: lighten; transform: rotate(80deg)"},
 			browser.Watermark{Text: "x", Opacity: 0.3, Blend: "darken", Angle: 10}},
-	} {
-		o, err := parseWith(t, c.opts)
-		if err != nil {
-			t.Errorf("%v: %v", c.opts, err)
-			continue
-		}
-		if o.Request.Watermark != c.want {
-			t.Errorf("%v: %+v, want %+v", c.opts, o.Request.Watermark, c.want)
-		}
-	}
+	}, func(o *URLOptions) browser.Watermark { return o.Request.Watermark })
 }
 
 // TestV1WatermarkRefused: bad values and combinations are a 400 naming
 // the option.
 func TestV1WatermarkRefused(t *testing.T) {
 	const logo = "https://a.example/logo.png"
-	for _, c := range []struct {
-		opts map[string]any
-		name string
-	}{
+	wantRefused(t, []refusal{
 		{map[string]any{"watermark_url": "ftp://a.example/x.png"}, "watermark_url"},
 		{map[string]any{"watermark_url": "javascript:alert(1)"}, "watermark_url"},
 		{map[string]any{"watermark_url": "https://u:p@a.example/x.png"}, "watermark_url"},
@@ -78,12 +63,7 @@ func TestV1WatermarkRefused(t *testing.T) {
 		{map[string]any{"watermark_text": "x", "watermark_style": "font-size: 9000px"}, "watermark_style"},
 		{map[string]any{"watermark_text": "x", "watermark_style": "color"}, "watermark_style"},
 		{map[string]any{"watermark_text": "x", "watermark_style": strings.Repeat("a", maxV1MarkStyle+1)}, "watermark_style"},
-	} {
-		_, err := parseWith(t, c.opts)
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `option "`+c.name+`"`) {
-			t.Errorf("%v: %v, want a refusal naming %s", c.opts, err, c.name)
-		}
-	}
+	})
 }
 
 // FuzzV1WatermarkStyle: any watermark_style is parsed or refused naming

@@ -51,17 +51,7 @@ func checkXPath(s string) string {
 
 // reqXPaths is a list of at most maxItems XPath expressions.
 func reqXPaths(name string, f Family, maxItems int, doc string, set func(r *browser.URLRequest, s []string)) v1Option {
-	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeStrings, Max: maxV1Short, MaxItems: maxItems, Family: f, Supported: true, Doc: doc},
-		set: func(st *v1State, v any) error {
-			list := v.([]string)
-			for _, s := range list {
-				if msg := checkXPath(s); msg != "" {
-					return optErr(name, "%s", msg)
-				}
-			}
-			set(st.r, list)
-			return nil
-		}}
+	return reqList(name, f, maxItems, doc, checkXPath, set)
 }
 
 // reqXPath is one XPath expression.
@@ -161,8 +151,7 @@ var v1XPathRows = []v1Option{
 		func(r *browser.URLRequest, b bool) { r.DisableLigatures = b }),
 	reqBool("disable_mql", FamilyInteraction, "Media query listeners (matchMedia change events) never fire.",
 		func(r *browser.URLRequest, b bool) { r.DisableMQL = b }),
-	reqBool("disable_resize", FamilyCapture, "Do not resize the viewport for a full-page capture: renderhook never does (100vh stays the window's height), so this changes nothing.",
-		func(*browser.URLRequest, bool) {}),
+	reqAlways("disable_resize", FamilyCapture, "Do not resize the viewport for a full-page capture: renderhook never does (100vh stays the window's height), so this changes nothing."),
 	reqBool("skip_fonts", FamilyCleanup, "Do not load web fonts (as block_fonts): text falls back to the system's fonts.",
 		func(r *browser.URLRequest, b bool) {
 			if b && !slices.Contains(r.BlockResources, browser.ResourceFonts) {

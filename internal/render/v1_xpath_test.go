@@ -1,7 +1,6 @@
 package render
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -80,9 +79,7 @@ func TestV1HTMLSourceOptions(t *testing.T) {
 		"use_tailwind ": `{"html":"x","use_tailwind":"perhaps"}`,
 	} {
 		_, err := ParseV1Body([]byte(body))
-		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), `"`+strings.TrimSpace(name)+`"`) {
-			t.Errorf("%s: err = %v, want InvalidOptions naming %s", body, err, strings.TrimSpace(name))
-		}
+		wantRefusal(t, body, err, strings.TrimSpace(name))
 	}
 }
 

@@ -1,8 +1,11 @@
 package render
 
 import (
+	"errors"
 	"maps"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/browser"
@@ -57,4 +60,58 @@ func cacheKey(t *testing.T, space string, opts map[string]any) string {
 		t.Fatal(err)
 	}
 	return o.CacheKey(space)
+}
+
+// parsedCase is a row of a parse table: options, and what of the parsed
+// options they make (as wantParsed's got reads it).
+type parsedCase[T comparable] struct {
+	opts map[string]any
+	want T
+}
+
+// wantParsed parses each case's options (with a url) and reports unless
+// got of the parsed options is the case's want.
+func wantParsed[T comparable](t *testing.T, cases []parsedCase[T], got func(*URLOptions) T) {
+	t.Helper()
+	for _, c := range cases {
+		o, err := parseWith(t, c.opts)
+		if err != nil {
+			t.Errorf("%v: %v", c.opts, err)
+			continue
+		}
+		if g := got(o); g != c.want {
+			t.Errorf("%v:\n got %+v\nwant %+v", c.opts, g, c.want)
+		}
+	}
+}
+
+// refusal is a row of a refusal table: options, and the option the 400
+// must name (or, with a space or a quote in it, a piece of its message).
+type refusal struct {
+	opts map[string]any
+	name string
+}
+
+// wantRefused parses each case's options (with a url) and reports unless
+// it is refused naming the case's option.
+func wantRefused(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, c := range cases {
+		_, err := parseWith(t, c.opts)
+		wantRefusal(t, c.opts, err, c.name)
+	}
+}
+
+// wantRefusal reports unless err, of parsing what, is InvalidOptions
+// naming the option name as optErr does (option "name"), or, for a name
+// with a space or a quote, holding it.
+func wantRefusal(t *testing.T, what any, err error, name string) {
+	t.Helper()
+	want := name
+	if !strings.ContainsAny(name, " \"") {
+		want = "option " + strconv.Quote(name)
+	}
+	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), want) {
+		t.Errorf("%v: err %v, want InvalidOptions with %s", what, err, want)
+	}
 }

@@ -36,6 +36,12 @@ func reqBool(name string, f Family, doc string, set func(r *browser.URLRequest, 
 		set: func(st *v1State, v any) error { set(st.r, v.(bool)); return nil }}
 }
 
+// reqAlways is a boolean option asking for what renderhook always does:
+// accepted either way, it changes nothing (doc says why).
+func reqAlways(name string, f Family, doc string) v1Option {
+	return reqBool(name, f, doc, func(*browser.URLRequest, bool) {})
+}
+
 // reqString is a string option of at most maxLen bytes; check, when set,
 // refuses a value with the message it returns ("" accepts).
 func reqString(name string, f Family, maxLen int, doc string, check func(string) string, set func(r *browser.URLRequest, s string)) v1Option {
@@ -57,12 +63,27 @@ func reqNumber(name string, f Family, lo, hi float64, doc string, set func(st *v
 // reqSelectors is a list of at most maxItems CSS selectors or URL
 // patterns, each 1..maxV1Short bytes without braces.
 func reqSelectors(name string, f Family, maxItems int, doc string, set func(r *browser.URLRequest, s []string)) v1Option {
+	return reqList(name, f, maxItems, doc, checkSelector, set)
+}
+
+// checkSelector refuses an empty selector or pattern, or one with braces
+// (which would end the CSS rule it is put in).
+func checkSelector(s string) string {
+	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, "{}") {
+		return "entries must not be empty or contain braces"
+	}
+	return ""
+}
+
+// reqList is a list of at most maxItems strings of at most maxV1Short
+// bytes each; check refuses an entry with the message it returns ("" accepts).
+func reqList(name string, f Family, maxItems int, doc string, check func(string) string, set func(r *browser.URLRequest, s []string)) v1Option {
 	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeStrings, Max: maxV1Short, MaxItems: maxItems, Family: f, Supported: true, Doc: doc},
 		set: func(st *v1State, v any) error {
 			list := v.([]string)
 			for _, s := range list {
-				if strings.TrimSpace(s) == "" || strings.ContainsAny(s, "{}") {
-					return optErr(name, "entries must not be empty or contain braces")
+				if msg := check(s); msg != "" {
+					return optErr(name, "%s", msg)
 				}
 			}
 			set(st.r, list)

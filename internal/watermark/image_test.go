@@ -89,6 +89,8 @@ func TestDrawBlend(t *testing.T) {
 			}
 			return 1 - 2*(1-b)*(1-s)
 		},
+		"color-dodge": func(b, s float64) float64 { return min(1, b/(1-s)) },
+		"color-burn":  func(b, s float64) float64 { return 1 - min(1, (1-b)/s) },
 	}
 	for mode, fn := range want {
 		dst := uniform(60, 60, cb)
@@ -113,6 +115,23 @@ func TestDrawBlend(t *testing.T) {
 	}
 	if r := float64(dst.NRGBAAt(30, 30).R); math.Abs(r-(200+200*128/255.0)/2) > 1.5 {
 		t.Errorf("half-opaque multiply: red %v", r)
+	}
+}
+
+// TestBlendDodgeBurnEnds: color-dodge and color-burn at the ends CSS
+// spells out (a black backdrop stays black under color-dodge, a white one
+// white under color-burn, before the division by zero).
+func TestBlendDodgeBurnEnds(t *testing.T) {
+	for _, c := range []struct {
+		mode         string
+		cb, cs, want float64
+	}{
+		{"color-dodge", 0, 1, 0}, {"color-dodge", 0.5, 1, 1}, {"color-dodge", 0.2, 0.5, 0.4}, {"color-dodge", 0.8, 0.5, 1},
+		{"color-burn", 1, 0, 1}, {"color-burn", 0.5, 0, 0}, {"color-burn", 0.8, 0.5, 0.6}, {"color-burn", 0.2, 0.5, 0},
+	} {
+		if got := blends[c.mode](c.cb, c.cs); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s(%v, %v) = %v, want %v", c.mode, c.cb, c.cs, got, c.want)
+		}
 	}
 }
 

@@ -285,30 +285,14 @@ func composite(d, s []uint8, blend func(cb, cs float64) float64) {
 // blends are the blend functions B(cb, cs) of CSS Compositing Level 1; nil
 // (normal) is cs.
 var blends = map[string]func(cb, cs float64) float64{
-	"multiply": func(cb, cs float64) float64 { return cb * cs },
-	"screen":   screen,
-	"overlay":  func(cb, cs float64) float64 { return hardLight(cs, cb) },
-	"darken":   math.Min,
-	"lighten":  math.Max,
-	"color-dodge": func(cb, cs float64) float64 {
-		switch {
-		case cb == 0:
-			return 0
-		case cs == 1:
-			return 1
-		}
-		return min(1, cb/(1-cs))
-	},
-	"color-burn": func(cb, cs float64) float64 {
-		switch {
-		case cb == 1:
-			return 1
-		case cs == 0:
-			return 0
-		}
-		return 1 - min(1, (1-cb)/cs)
-	},
-	"hard-light": hardLight,
+	"multiply":    func(cb, cs float64) float64 { return cb * cs },
+	"screen":      screen,
+	"overlay":     func(cb, cs float64) float64 { return hardLight(cs, cb) },
+	"darken":      math.Min,
+	"lighten":     math.Max,
+	"color-dodge": func(cb, cs float64) float64 { return dodge(cb, 1-cs) },
+	"color-burn":  func(cb, cs float64) float64 { return 1 - dodge(1-cb, cs) },
+	"hard-light":  hardLight,
 	"soft-light": func(cb, cs float64) float64 {
 		if cs <= 0.5 {
 			return cb - (1-2*cs)*cb*(1-cb)
@@ -324,6 +308,19 @@ var blends = map[string]func(cb, cs float64) float64{
 }
 
 func screen(cb, cs float64) float64 { return cb + cs - cb*cs }
+
+// dodge is min(1, n/d) with 0/d as 0 and n/0 as 1: color-dodge is
+// dodge(cb, 1-cs), and color-burn its mirror, 1 - dodge(1-cb, cs) (the
+// spec's two cases each, in its order).
+func dodge(n, d float64) float64 {
+	switch {
+	case n == 0:
+		return 0
+	case d == 0:
+		return 1
+	}
+	return min(1, n/d)
+}
 
 func hardLight(cb, cs float64) float64 {
 	if cs <= 0.5 {
