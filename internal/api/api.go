@@ -66,9 +66,8 @@ type Config struct {
 	Sealer *sealed.Ring
 }
 
-// DefaultSyncRedirectAfter is Urlbox's: a sync render running past about
-// 95 s is answered with a 307 to its status URL.
-const DefaultSyncRedirectAfter = 95 * time.Second
+// DefaultSyncRedirectAfter is render's: Urlbox's 95 s.
+const DefaultSyncRedirectAfter = render.DefaultSyncRedirectAfter
 
 // WithDefaults fills in the defaults of unset fields.
 func (c Config) WithDefaults() Config {

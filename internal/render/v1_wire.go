@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -20,6 +21,11 @@ const (
 	ResponseJSON   = "json"
 	ResponseNone   = "none"
 )
+
+// DefaultSyncRedirectAfter is Urlbox's: a sync render running past about
+// 95 s is answered with a 307 to its status URL (redirect_after, or the
+// API's --sync-redirect-after).
+const DefaultSyncRedirectAfter = 95 * time.Second
 
 // Bounds of the wire options.
 const (
@@ -63,7 +69,7 @@ var v1WireRows = []v1Option{
 	reqString("referrer", FamilyRequest, 4096, "Another spelling of referer.", oneLine,
 		func(r *browser.URLRequest, s string) { r.Referer = s }),
 	{OptionSpec: OptionSpec{Name: "redirect_after", Type: TypeInteger, Min: 1, Max: float64(MaxV1Timeout / time.Second), Family: FamilyOutput, Supported: true,
-		Doc: "Seconds a /v1/render/sync render is waited for before its answer is a 307 to its status URL, the render going on async (default --sync-redirect-after, 95)."},
+		Doc: "Seconds a /v1/render/sync render is waited for before its answer is a 307 to its status URL, the render going on async (default --sync-redirect-after, " + strconv.Itoa(int(DefaultSyncRedirectAfter/time.Second)) + ")."},
 		set: setInt(func(o *URLOptions, n int) { o.RedirectAfter = time.Duration(n) * time.Second })},
 	{OptionSpec: OptionSpec{Name: "unique", Type: TypeString, Max: maxV1Unique, Family: FamilyCache, Supported: true,
 		Doc: "Any value (a UUID, a timestamp): requests with different values never answer each other from the cache."},
