@@ -51,6 +51,13 @@ func urlPool(t *testing.T, resolveTo netip.Addr, allow ...string) *Pool {
 	return newPool(t, Config{MaxTabs: 2, Egress: g, RenderTimeout: 20 * time.Second})
 }
 
+// localPool is urlPool for the tests' own sites on 127.0.0.1: every name
+// resolves there, and loopback is allowed.
+func localPool(t *testing.T) *Pool {
+	t.Helper()
+	return urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+}
+
 // site is a test web server that counts hits per path and records the
 // request headers of each path.
 type site struct {
@@ -235,7 +242,7 @@ func TestRenderURLOptions(t *testing.T) {
 		"/ad.png": pngPage(t, 2, 2, red),
 		"/ok.png": pngPage(t, 2, 2, green),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 
 	t.Run("default viewport", func(t *testing.T) {
@@ -725,7 +732,7 @@ func TestRenderURLIncognito(t *testing.T) {
 			_, _ = w.Write(solidPNG(t, 1, 1, green))
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{Width: 100, Height: 100, WaitUntil: WaitRequestsFinished}
 
 	req.URL = s.URL + "/set"
@@ -761,7 +768,7 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 			_, _ = w.Write(bytes.Repeat([]byte("x"), 1024))
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 
 	t.Run("without a gesture", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
@@ -827,7 +834,7 @@ func TestRenderURLQueueFull(t *testing.T) {
 // ErrRenderTimeout at the request's timeout.
 func TestRenderURLTimeout(t *testing.T) {
 	bs := newBlockingServer(t)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	start := time.Now()
 	_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG, Timeout: time.Second})
 	if !errors.Is(err, ErrRenderTimeout) {
@@ -845,7 +852,7 @@ func TestRenderURLBrowserCrash(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/ok": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	oldPID := killDuringRender(t, p, bs, func() error {
 		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG})
 		return err
@@ -955,7 +962,7 @@ func TestRenderURLPageCrash(t *testing.T) {
 		"/wait": htmlPage(`<!doctype html><title>crash-me</title><p>waiting`),
 		"/ok":   htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	pid := p.BrowserPID()
 	errc := make(chan error, 1)
 	start := time.Now()
@@ -1054,7 +1061,7 @@ func TestRenderURLSpares(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/blue": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	if n := len(browserContexts(t, p)); n != 0 {
 		t.Fatalf("%d browser contexts before any URL render, want none (spares only once URL renders happen)", n)
 	}

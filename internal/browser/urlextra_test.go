@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 			  document.body.style.background = 'rgb(0,255,0)';</script>`),
 		"/lang": htmlPage(`<!doctype html><p>lang</p>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 
 	t.Run("hide_selector", func(t *testing.T) {
@@ -131,7 +130,7 @@ func TestRenderURLRequestOptions(t *testing.T) {
 			  document.body.appendChild(document.createElement('i')).id = 'done';
 			}, () => { document.body.appendChild(document.createElement('i')).id = 'done'; });</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 
 	t.Run("referer and authorization", func(t *testing.T) {
 		renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 100, Height: 100, WaitUntil: WaitRequestsFinished,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ func TestRenderURLHTMLSource(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/assets/img/g.png": pngPage(t, 200, 200, green),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	const doc = `<!doctype html><body style="margin:0;background:rgb(255,0,0)"><img src="img/g.png" style="display:block">`
 
 	t.Run("base_url", func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"image/color"
 	"net/http"
-	"net/netip"
 	"testing"
 )
 
@@ -50,7 +49,7 @@ func TestRenderURLInteractOptions(t *testing.T) {
 		"/motion": htmlPage(`<!doctype html><style>body{margin:0;background:rgb(255,0,0)}
 			@media (prefers-reduced-motion: reduce){body{background:rgb(0,255,0)}}</style>`),
 	}))
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	shot := shooter(t, p)
 

@@ -61,7 +61,7 @@ func TestRenderURLWatermarkImage(t *testing.T) {
 		"/big.png":  serve(bigPNG),
 		"/text.png": serve([]byte("<html>not an image</html>")),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	base := URLRequest{URL: s.URL + "/plain", Width: 400, Height: 300}
 	mark := Watermark{ImageURL: s.URL + "/logo.png", Width: "80", Opacity: 1, Position: "center"}
 	render := func(w Watermark) image.Image {

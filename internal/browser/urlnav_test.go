@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ func TestRenderURLNavErrors(t *testing.T) {
 			}
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	ctx := context.Background()
 
 	t.Run("retry_on_nav_error", func(t *testing.T) {
@@ -130,7 +129,7 @@ func TestRenderURLProxy(t *testing.T) {
 	})
 	const auth = "Basic dXNlcjpwYXNz" // user:pass
 	fwd := egresstest.NewForwardProxy(t, auth)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 
 	proxy := strings.Replace(fwd.URL, "http://", "http://user:pass@", 1)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 100, Height: 100, Proxy: proxy})
@@ -168,7 +167,7 @@ func TestRenderURLProxy(t *testing.T) {
 
 // TestRenderURLPlatform checks platform: the page's navigator.platform.
 func TestRenderURLPlatform(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	doc := `<!doctype html><body style="margin:0;background:rgb(255,0,0)"><script>
 if (navigator.platform === 'MacIntel') document.body.style.background = 'rgb(0,255,0)';</script>`
 	_, img := renderPNG(t, p, URLRequest{HTML: doc, Width: 50, Height: 50})

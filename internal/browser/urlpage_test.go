@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/draw"
 	"net/http"
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -28,7 +27,7 @@ func TestRenderURLXPathOptions(t *testing.T) {
 			`<div id="spin" style="position:fixed;inset:0;background:rgb(255,0,0)"></div>` +
 			`<script>setTimeout(() => document.getElementById('spin').remove(), 300)</script>`),
 	}))
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	shot := shooter(t, p)
 
@@ -114,7 +113,7 @@ func TestRenderURLPageBehaviour(t *testing.T) {
 		"/vh": htmlPage(`<!doctype html><body style="margin:0"><div style="height:100vh;background:rgb(0,255,0)"></div>` +
 			`<div style="height:1000px;background:rgb(0,0,255)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	base := func(path string) URLRequest { return URLRequest{URL: u(path), Width: 200, Height: 200} }
 
@@ -185,7 +184,7 @@ func pngPixels(img image.Image) []byte {
 // TestRenderURLCustomData reads a page variable as JSON, and bounds it:
 // a value JSON cannot encode and one over MaxCustomData fail the render.
 func TestRenderURLCustomData(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	const page = `<script>window.app = {state: {n: 1, s: "x"}}; window.loop = {}; window.loop.self = window.loop;
   window.big = 'x'.repeat(70000);</script>`
 	render := func(path string) (*URLResult, error) {

@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,7 +142,7 @@ func videoPool(t *testing.T) *Pool {
 	if !VideoAvailable() {
 		t.Skip("ffmpeg is not installed (scripts/install-deps.sh)")
 	}
-	return urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	return localPool(t)
 }
 
 // video renders bandPage at 320×240 as f with v.
