@@ -61,6 +61,20 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	testkit.Eventually(t, within, what, cond)
 }
 
+// receive waits for a value from c (a goroutine's result, a signal) and
+// returns it; if none comes within the limit, the test fails with failure.
+func receive[T any](t *testing.T, c <-chan T, within time.Duration, failure string) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(within):
+		t.Fatal(failure)
+	}
+	var none T // not reached: Fatal ends the test
+	return none
+}
+
 // blockingServer serves /img requests only once release is called (or the
 // test ends). hits counts requests that arrived.
 type blockingServer struct {
@@ -552,13 +566,9 @@ func killDuringRender(t *testing.T, p *Pool, srv *blockingServer, render func() 
 	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrBrowserCrashed) {
-			t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("in-flight render did not fail after the browser was killed")
+	err := receive(t, errc, 10*time.Second, "in-flight render did not fail after the browser was killed")
+	if !errors.Is(err, ErrBrowserCrashed) {
+		t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
 	}
 	return oldPID
 }

@@ -164,6 +164,20 @@ func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) 
 	return res, decodePNG(t, res.Data)
 }
 
+// renderAs renders req, failing the test unless it succeeds with the
+// content type of its format.
+func renderAs(t *testing.T, p *Pool, req URLRequest) *URLResult {
+	t.Helper()
+	res, err := p.RenderURL(context.Background(), req)
+	if err != nil {
+		t.Fatalf("RenderURL(%s, %s): %v", cmpURL(req), req.Format, err)
+	}
+	if res.ContentType != req.Format.ContentType() {
+		t.Fatalf("%s: content type %q, want %q", req.Format, res.ContentType, req.Format.ContentType())
+	}
+	return res
+}
+
 // flips renders req as it is and with option set, and checks the pixel
 // at (x, y): before without the option, after with it.
 func flips(t *testing.T, p *Pool, req URLRequest, x, y int, before, after color.RGBA, option func(*URLRequest)) {
@@ -301,13 +315,7 @@ func TestRenderURLOptions(t *testing.T) {
 		for _, f := range []Format{FormatJPEG, FormatWebP} {
 			size := map[int]int{}
 			for _, q := range []int{10, 95} {
-				res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.ContentType != f.ContentType() {
-					t.Errorf("%s: content type %q", f, res.ContentType)
-				}
+				res := renderAs(t, p, URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
 				size[q] = len(res.Data)
 			}
 			if size[10] >= size[95] {
@@ -906,11 +914,7 @@ func TestRenderURLWebRTC(t *testing.T) {
 		if _, err := c.Write(marker); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-markers:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the marker packet never arrived")
-		}
+		receive(t, markers, 10*time.Second, "the marker packet never arrived")
 	}
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/rtc": htmlPage(`<!doctype html><body><script>
@@ -993,16 +997,12 @@ func TestRenderURLPageCrash(t *testing.T) {
 	// Page.crash never answers: the renderer is gone before it can.
 	go func() { _ = chromedp.Run(tabCtx, page.Crash()) }()
 
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrBrowserCrashed) {
-			t.Fatalf("err = %v, want ErrBrowserCrashed", err)
-		}
-		if took := time.Since(start); took > 20*time.Second {
-			t.Errorf("the crash was noticed only after %s", took)
-		}
-	case <-time.After(25 * time.Second):
-		t.Fatal("the render did not end after its page crashed")
+	err := receive(t, errc, 25*time.Second, "the render did not end after its page crashed")
+	if !errors.Is(err, ErrBrowserCrashed) {
+		t.Fatalf("err = %v, want ErrBrowserCrashed", err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the crash was noticed only after %s", took)
 	}
 	if p.BrowserPID() != pid {
 		t.Error("the browser was replaced for a page crash")

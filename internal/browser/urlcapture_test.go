@@ -94,13 +94,7 @@ func TestRenderURLImgFit(t *testing.T) {
 	})
 	t.Run("contain as jpeg and webp", func(t *testing.T) {
 		for _, f := range []Format{FormatJPEG, FormatWebP} {
-			res, err := p.RenderURL(context.Background(), with(func(r *URLRequest) { r.ImgFit, r.ImgBg, r.Format = FitContain, "#00ff00", f }))
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if res.ContentType != f.ContentType() {
-				t.Errorf("%s: content type %s", f, res.ContentType)
-			}
+			res := renderAs(t, p, with(func(r *URLRequest) { r.ImgFit, r.ImgBg, r.Format = FitContain, "#00ff00", f }))
 			img := decodeAny(t, res.Data)
 			wantSize(t, img, 200, 200)
 			nearPixel(t, img, 100, 8, green, 24)

@@ -53,12 +53,9 @@ func TestRenderURLTextFormats(t *testing.T) {
 	p := localPool(t)
 	render := func(t *testing.T, f Format) *URLResult {
 		t.Helper()
-		res, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/", Format: f})
-		if err != nil {
-			t.Fatalf("RenderURL(%s): %v", f, err)
-		}
-		if res.ContentType != f.ContentType() || res.Extracted != nil {
-			t.Fatalf("content type %q, extracted %v", res.ContentType, res.Extracted)
+		res := renderAs(t, p, URLRequest{URL: s.URL + "/", Format: f})
+		if res.Extracted != nil {
+			t.Fatalf("extracted %v, want nothing beside the %s file", res.Extracted, f)
 		}
 		return res
 	}
@@ -164,13 +161,7 @@ func TestRenderURLAVIF(t *testing.T) {
 	}
 	p := localPool(t)
 	doc := `<body style="margin:0;background:rgb(255,0,0)"><div style="width:640px;height:512px;background:rgb(0,0,255)"></div>`
-	res, err := p.RenderURL(context.Background(), URLRequest{HTML: doc, Format: FormatAVIF, Width: 1280, Height: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ContentType != "image/avif" {
-		t.Fatalf("content type %q", res.ContentType)
-	}
+	res := renderAs(t, p, URLRequest{HTML: doc, Format: FormatAVIF, Width: 1280, Height: 1024})
 	img, err := avif.Decode(bytes.NewReader(res.Data))
 	if err != nil {
 		t.Fatal(err)

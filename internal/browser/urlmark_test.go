@@ -183,11 +183,7 @@ func TestRenderURLWatermarkFetchedOnceAdmitted(t *testing.T) {
 		wg.Go(func() { _, _ = p.RenderURL(ctx, req("/slow.png")) })
 	}
 	for range 2 {
-		select {
-		case <-arrived:
-		case <-time.After(15 * time.Second):
-			t.Fatal("the two hanging watermark fetches did not start")
-		}
+		receive(t, arrived, 15*time.Second, "the two hanging watermark fetches did not start")
 	}
 	_, err = p.RenderURL(context.Background(), req("/logo.png"))
 	if !errors.Is(err, ErrQueueFull) {

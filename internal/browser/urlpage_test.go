@@ -31,22 +31,12 @@ func TestRenderURLXPathOptions(t *testing.T) {
 	u := func(path string) string { return s.URL + path }
 	shot := shooter(t, p)
 
-	t.Run("click_x and click_all_x", func(t *testing.T) {
-		at := shot(URLRequest{URL: u("/click"), ClickX: []string{"//button[@id='a']", "//nothing"}})
-		at(25, 25, green)
-		at(75, 25, red)
-		at = shot(URLRequest{URL: u("/click"), ClickAllX: []string{"//button[@class='b']"}})
-		at(25, 25, red)
-		at(75, 25, green)
-		at(125, 25, green)
-	})
-	t.Run("hover_x", func(t *testing.T) {
-		shot(URLRequest{URL: u("/hover")})(45, 45, red)
-		shot(URLRequest{URL: u("/hover"), HoverX: "//div[@id='h']"})(45, 45, green)
-	})
-	t.Run("scroll_to_x", func(t *testing.T) {
-		shot(URLRequest{URL: u("/scroll")})(100, 100, red)
-		shot(URLRequest{URL: u("/scroll"), ScrollToX: "//div[@id='target']"})(100, 100, green)
+	checkInteract(t, p, u, interactKind{
+		suffix:   "_x",
+		click:    URLRequest{ClickX: []string{"//button[@id='a']", "//nothing"}},
+		clickAll: URLRequest{ClickAllX: []string{"//button[@class='b']"}},
+		hover:    URLRequest{HoverX: "//div[@id='h']"},
+		scrollTo: URLRequest{ScrollToX: "//div[@id='target']"},
 	})
 	t.Run("hide_selector_x", func(t *testing.T) {
 		at := shot(URLRequest{URL: u("/hide")})

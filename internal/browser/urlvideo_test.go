@@ -148,14 +148,7 @@ func videoPool(t *testing.T) *Pool {
 // video renders bandPage at 320×240 as f with v.
 func video(t *testing.T, p *Pool, f Format, v VideoOptions) []byte {
 	t.Helper()
-	res, err := p.RenderURL(context.Background(), URLRequest{HTML: bandPage(), Format: f, Width: 320, Height: 240, Video: v})
-	if err != nil {
-		t.Fatalf("RenderURL(%s, %+v): %v", f, v, err)
-	}
-	if res.ContentType != f.ContentType() {
-		t.Errorf("content type %q, want %q", res.ContentType, f.ContentType())
-	}
-	return res.Data
+	return renderAs(t, p, URLRequest{HTML: bandPage(), Format: f, Width: 320, Height: 240, Video: v}).Data
 }
 
 func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
