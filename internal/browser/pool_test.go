@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
@@ -115,24 +114,6 @@ func colourPage(bg string, w, h int) Page {
 
 func pngRequest(pg Page) Request { return Request{Pages: []Page{pg}, Format: FormatPNG} }
 
-func decodePNG(t *testing.T, data []byte) image.Image {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("decode png: %v", err)
-	}
-	return img
-}
-
-func assertPixel(t *testing.T, img image.Image, x, y int, want color.RGBA) {
-	t.Helper()
-	r, g, b, _ := img.At(x, y).RGBA()
-	got := color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
-	if got != want {
-		t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
-	}
-}
-
 func pdfPageCount(t *testing.T, data []byte) int {
 	t.Helper()
 	if _, err := exec.LookPath("pdfinfo"); err == nil {
@@ -213,8 +194,8 @@ func TestRender(t *testing.T) {
 			t.Fatalf("png is %dx%d, want 1200x630", cfg.Width, cfg.Height)
 		}
 		img := decodePNG(t, res.Data)
-		assertPixel(t, img, 600, 400, color.RGBA{0x33, 0x66, 0xcc, 255})
-		assertPixel(t, img, 1199, 629, color.RGBA{0x33, 0x66, 0xcc, 255})
+		wantPixel(t, img, 600, 400, color.RGBA{0x33, 0x66, 0xcc, 255})
+		wantPixel(t, img, 1199, 629, color.RGBA{0x33, 0x66, 0xcc, 255})
 	})
 
 	t.Run("viewport follows each request", func(t *testing.T) {
@@ -227,7 +208,7 @@ func TestRender(t *testing.T) {
 			if b := img.Bounds(); b.Dx() != sz[0] || b.Dy() != sz[1] {
 				t.Fatalf("png is %dx%d, want %dx%d", b.Dx(), b.Dy(), sz[0], sz[1])
 			}
-			assertPixel(t, img, sz[0]-1, sz[1]-1, color.RGBA{0xff, 0, 0, 255})
+			wantPixel(t, img, sz[0]-1, sz[1]-1, color.RGBA{0xff, 0, 0, 255})
 		}
 	})
 
@@ -302,7 +283,7 @@ func TestRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+		wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	})
 
 	t.Run("data uri image is drawn", func(t *testing.T) {
@@ -315,8 +296,8 @@ func TestRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		img := decodePNG(t, res.Data)
-		assertPixel(t, img, 50, 50, color.RGBA{255, 0, 0, 255})
-		assertPixel(t, img, 150, 150, color.RGBA{255, 255, 255, 255})
+		wantPixel(t, img, 50, 50, color.RGBA{255, 0, 0, 255})
+		wantPixel(t, img, 150, 150, color.RGBA{255, 255, 255, 255})
 	})
 
 	t.Run("waits for slow images", func(t *testing.T) {
@@ -347,7 +328,7 @@ func TestRender(t *testing.T) {
 		if a.err != nil {
 			t.Fatal(a.err)
 		}
-		assertPixel(t, decodePNG(t, a.res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+		wantPixel(t, decodePNG(t, a.res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	})
 
 	t.Run("bad requests", func(t *testing.T) {
@@ -398,7 +379,7 @@ func TestRenderDoesNotLeakIntoNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 
 	// A page without script after one with script: still nothing left over.
 	if _, err := p.Render(ctx, pngRequest(Page{HTML: `<script>setInterval(() => { if (document.body) document.body.style.background = 'red' }, 1)</script>`, Width: 100, Height: 100})); err != nil {
@@ -408,7 +389,7 @@ func TestRenderDoesNotLeakIntoNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 }
 
 func TestScripted(t *testing.T) {
@@ -449,7 +430,7 @@ func TestRenderConcurrent(t *testing.T) {
 					t.Errorf("render %d: %v", i, err)
 					return
 				}
-				assertPixel(t, decodePNG(t, res.Data), 200, 250, want)
+				wantPixel(t, decodePNG(t, res.Data), 200, 250, want)
 			}
 		})
 	}
@@ -513,7 +494,7 @@ func TestRenderTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("render after timeout: %v", err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	eventually(t, 10*time.Second, "tab count back to 1", func() bool { return p.Stats().Tabs == 1 })
 }
 
@@ -543,7 +524,7 @@ func TestBrowserCrash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("render after crash: %v", err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 0, 255, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 0, 255, 255})
 	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
 		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
 	}
@@ -706,7 +687,7 @@ func TestBuildRunsInsideAdmission(t *testing.T) {
 	if r == nil {
 		t.FailNow()
 	}
-	assertPixel(t, decodePNG(t, r.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, r.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	if built.Load() != 1 || !hadDeadline.Load() {
 		t.Fatalf("Build ran %d times, deadline %v; want once, with the render's deadline", built.Load(), hadDeadline.Load())
 	}

@@ -63,19 +63,21 @@ func localPool(t *testing.T) *Pool {
 type site struct {
 	*httptest.Server
 	mu      sync.Mutex
+	routes  map[string]http.HandlerFunc
 	hits    map[string]int
 	headers map[string]http.Header
 }
 
 func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) *site {
 	t.Helper()
-	s := &site{hits: make(map[string]int), headers: make(map[string]http.Header)}
+	s := &site{routes: routes, hits: make(map[string]int), headers: make(map[string]http.Header)}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.hits[r.URL.Path]++
 		s.headers[r.URL.Path] = r.Header.Clone()
+		f, ok := s.routes[r.URL.Path]
 		s.mu.Unlock()
-		if f, ok := routes[r.URL.Path]; ok {
+		if ok {
 			f(w, r)
 			return
 		}
@@ -86,6 +88,14 @@ func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) 
 		t.Fatalf("listen on %s: %v", listenOn, err)
 	}
 	return s
+}
+
+// handle adds a route once the site runs, for a page that needs the site
+// itself (its URL, its hits).
+func (s *site) handle(path string, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[path] = h
 }
 
 func (s *site) hitsOf(path string) int {
@@ -127,33 +137,6 @@ func htmlPage(doc string) http.HandlerFunc {
 	}
 }
 
-func pixelAt(img image.Image, x, y int) color.RGBA {
-	r, g, b, a := img.At(x, y).RGBA()
-	return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
-}
-
-func wantPixel(t *testing.T, img image.Image, x, y int, want color.RGBA) {
-	t.Helper()
-	if got := pixelAt(img, x, y); got != want {
-		t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
-	}
-}
-
-func wantSize(t *testing.T, img image.Image, w, h int) {
-	t.Helper()
-	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-		t.Fatalf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
-	}
-}
-
-var (
-	white = color.RGBA{255, 255, 255, 255}
-	black = color.RGBA{0, 0, 0, 255}
-	blue  = color.RGBA{0, 0, 255, 255}
-	green = color.RGBA{0, 255, 0, 255}
-	red   = color.RGBA{255, 0, 0, 255}
-)
-
 func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) {
 	t.Helper()
 	req.Format = FormatPNG
@@ -162,6 +145,15 @@ func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) 
 		t.Fatalf("RenderURL(%s): %v", cmpURL(req), err)
 	}
 	return res, decodePNG(t, res.Data)
+}
+
+// wantBlocked checks that a render lists url among the requests it
+// blocked (Blocked).
+func wantBlocked(t *testing.T, res *URLResult, url string) {
+	t.Helper()
+	if !slices.Contains(res.Blocked, url) {
+		t.Errorf("Blocked = %v, want it to list %s", res.Blocked, url)
+	}
 }
 
 // renderAs renders req, failing the test unless it succeeds with the
@@ -436,9 +428,7 @@ func TestRenderURLOptions(t *testing.T) {
 			t.Error("with block_ads an unlisted host was not reached")
 		}
 		_, port, _ := net.SplitHostPort(s.Listener.Addr().String())
-		if want := "http://ads.doubleclick.net:" + port + "/ad.png"; !slices.Contains(res.Blocked, want) {
-			t.Errorf("Blocked = %v, want it to list %s", res.Blocked, want)
-		}
+		wantBlocked(t, res, "http://ads.doubleclick.net:"+port+"/ad.png")
 	})
 	t.Run("html source", func(t *testing.T) {
 		before := s.hitsOf("/ok.png")
@@ -671,10 +661,8 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		if n := forbidden.totalHits() - before; n != 0 {
 			t.Errorf("the refused server was reached %d times", n)
 		}
-		for path, u := range urls {
-			if !slices.Contains(res.Blocked, u) {
-				t.Errorf("%s: Blocked = %v, want it to list %s", path, res.Blocked, u)
-			}
+		for _, u := range urls {
+			wantBlocked(t, res, u)
 		}
 	})
 	t.Run("addresses Chromium would bypass a proxy for go through it", func(t *testing.T) {
@@ -686,9 +674,7 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 			t.Fatal(err)
 		}
 		for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x.png", "http://[::1]:" + fport + "/img.png"} {
-			if !slices.Contains(res.Blocked, u) {
-				t.Errorf("Blocked = %v, want it to list %s", res.Blocked, u)
-			}
+			wantBlocked(t, res, u)
 		}
 	})
 	t.Run("html source's subresources too", func(t *testing.T) {
@@ -702,9 +688,7 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		if n := forbidden.totalHits() - before; n != 0 {
 			t.Errorf("the refused server was reached %d times", n)
 		}
-		if !slices.Contains(res.Blocked, fbase+"/html.png") {
-			t.Errorf("Blocked = %v", res.Blocked)
-		}
+		wantBlocked(t, res, fbase+"/html.png")
 	})
 	t.Run("main-frame redirect to a refused address", func(t *testing.T) {
 		before := forbidden.totalHits()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -49,9 +48,7 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 		if got := s.hitsOf("/track/pixel.png"); got != before {
 			t.Errorf("blocked URL was fetched (%d hits)", got-before)
 		}
-		if !slices.Contains(res.Blocked, u("/track/pixel.png")) {
-			t.Errorf("Blocked = %v, want the pixel listed", res.Blocked)
-		}
+		wantBlocked(t, res, u("/track/pixel.png"))
 	})
 	t.Run("block_images", func(t *testing.T) {
 		before := s.hitsOf("/red.png")
@@ -60,9 +57,7 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 		if got := s.hitsOf("/red.png"); got != before {
 			t.Errorf("blocked image was fetched (%d hits)", got-before)
 		}
-		if !slices.Contains(res.Blocked, u("/red.png")) {
-			t.Errorf("Blocked = %v, want the image listed", res.Blocked)
-		}
+		wantBlocked(t, res, u("/red.png"))
 		// The document itself is a resource too, never blocked.
 		_, img = renderPNG(t, p, URLRequest{URL: u("/script"), Width: 100, Height: 100, BlockResources: []ResourceType{ResourceFrames}})
 		wantPixel(t, img, 50, 50, red)
