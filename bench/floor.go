@@ -124,16 +124,9 @@ func startFloor(ctx context.Context, html string, n, rhPID int) (_ *floor, err e
 		tctx, tcancel := chromedp.NewContext(bctx, chromedp.WithTargetID(id))
 		t := floorTab{ctx: tctx, cancel: tcancel}
 		err = waitFor(startCtx, func() error {
-			return chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
-				if err := emulation.SetDeviceMetricsOverride(pageWidth, pageHeight, 1, false).Do(ctx); err != nil {
-					return fmt.Errorf("set viewport: %w", err)
-				}
-				tree, err := page.GetFrameTree().Do(ctx)
-				if err != nil {
-					return fmt.Errorf("get frame tree: %w", err)
-				}
-				t.frameID = tree.Frame.ID
-				return nil
+			return chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) (err error) {
+				t.frameID, err = prepareTab(ctx)
+				return err
 			}))
 		})
 		if err != nil {
@@ -148,6 +141,20 @@ func startFloor(ctx context.Context, html string, n, rhPID int) (_ *floor, err e
 		return nil, fmt.Errorf("close floor start-up tab: %w", err)
 	}
 	return f, nil
+}
+
+// prepareTab emulates the page size in a floor tab and returns its frame,
+// the one the HTML is loaded into: what both floors do before a render
+// (the warm tabs once, the fresh context each time).
+func prepareTab(ctx context.Context) (cdp.FrameID, error) {
+	if err := emulation.SetDeviceMetricsOverride(pageWidth, pageHeight, 1, false).Do(ctx); err != nil {
+		return "", fmt.Errorf("set viewport: %w", err)
+	}
+	tree, err := page.GetFrameTree().Do(ctx)
+	if err != nil {
+		return "", fmt.Errorf("get frame tree: %w", err)
+	}
+	return tree.Frame.ID, nil
 }
 
 // render loads the HTML into the worker's tab and captures it.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -53,14 +52,11 @@ func (f *freshFloor) render(ctx context.Context, _ int, fm format) (result, erro
 	defer cancel()
 	var data []byte
 	err = chromedp.Run(tctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		if err := emulation.SetDeviceMetricsOverride(pageWidth, pageHeight, 1, false).Do(ctx); err != nil {
-			return fmt.Errorf("set viewport: %w", err)
-		}
-		tree, err := page.GetFrameTree().Do(ctx)
+		frameID, err := prepareTab(ctx)
 		if err != nil {
-			return fmt.Errorf("get frame tree: %w", err)
+			return err
 		}
-		if err := page.SetDocumentContent(tree.Frame.ID, f.fl.html).Do(ctx); err != nil {
+		if err := page.SetDocumentContent(frameID, f.fl.html).Do(ctx); err != nil {
 			return fmt.Errorf("set document content: %w", err)
 		}
 		data, err = page.CaptureScreenshot().WithFormat(page.CaptureScreenshotFormatPng).Do(ctx)

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
@@ -61,6 +60,20 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	testkit.Eventually(t, within, what, cond)
 }
 
+// receive waits for a value from c (a goroutine's result, a signal) and
+// returns it; if none comes within the limit, the test fails with failure.
+func receive[T any](t *testing.T, c <-chan T, within time.Duration, failure string) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(within):
+		t.Fatal(failure)
+	}
+	var none T // not reached: Fatal ends the test
+	return none
+}
+
 // blockingServer serves /img requests only once release is called (or the
 // test ends). hits counts requests that arrived.
 type blockingServer struct {
@@ -100,24 +113,6 @@ func colourPage(bg string, w, h int) Page {
 }
 
 func pngRequest(pg Page) Request { return Request{Pages: []Page{pg}, Format: FormatPNG} }
-
-func decodePNG(t *testing.T, data []byte) image.Image {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("decode png: %v", err)
-	}
-	return img
-}
-
-func assertPixel(t *testing.T, img image.Image, x, y int, want color.RGBA) {
-	t.Helper()
-	r, g, b, _ := img.At(x, y).RGBA()
-	got := color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
-	if got != want {
-		t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
-	}
-}
 
 func pdfPageCount(t *testing.T, data []byte) int {
 	t.Helper()
@@ -199,8 +194,8 @@ func TestRender(t *testing.T) {
 			t.Fatalf("png is %dx%d, want 1200x630", cfg.Width, cfg.Height)
 		}
 		img := decodePNG(t, res.Data)
-		assertPixel(t, img, 600, 400, color.RGBA{0x33, 0x66, 0xcc, 255})
-		assertPixel(t, img, 1199, 629, color.RGBA{0x33, 0x66, 0xcc, 255})
+		wantPixel(t, img, 600, 400, color.RGBA{0x33, 0x66, 0xcc, 255})
+		wantPixel(t, img, 1199, 629, color.RGBA{0x33, 0x66, 0xcc, 255})
 	})
 
 	t.Run("viewport follows each request", func(t *testing.T) {
@@ -213,7 +208,7 @@ func TestRender(t *testing.T) {
 			if b := img.Bounds(); b.Dx() != sz[0] || b.Dy() != sz[1] {
 				t.Fatalf("png is %dx%d, want %dx%d", b.Dx(), b.Dy(), sz[0], sz[1])
 			}
-			assertPixel(t, img, sz[0]-1, sz[1]-1, color.RGBA{0xff, 0, 0, 255})
+			wantPixel(t, img, sz[0]-1, sz[1]-1, color.RGBA{0xff, 0, 0, 255})
 		}
 	})
 
@@ -288,7 +283,7 @@ func TestRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+		wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	})
 
 	t.Run("data uri image is drawn", func(t *testing.T) {
@@ -301,8 +296,8 @@ func TestRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		img := decodePNG(t, res.Data)
-		assertPixel(t, img, 50, 50, color.RGBA{255, 0, 0, 255})
-		assertPixel(t, img, 150, 150, color.RGBA{255, 255, 255, 255})
+		wantPixel(t, img, 50, 50, color.RGBA{255, 0, 0, 255})
+		wantPixel(t, img, 150, 150, color.RGBA{255, 255, 255, 255})
 	})
 
 	t.Run("waits for slow images", func(t *testing.T) {
@@ -333,7 +328,7 @@ func TestRender(t *testing.T) {
 		if a.err != nil {
 			t.Fatal(a.err)
 		}
-		assertPixel(t, decodePNG(t, a.res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+		wantPixel(t, decodePNG(t, a.res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	})
 
 	t.Run("bad requests", func(t *testing.T) {
@@ -384,7 +379,7 @@ func TestRenderDoesNotLeakIntoNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 
 	// A page without script after one with script: still nothing left over.
 	if _, err := p.Render(ctx, pngRequest(Page{HTML: `<script>setInterval(() => { if (document.body) document.body.style.background = 'red' }, 1)</script>`, Width: 100, Height: 100})); err != nil {
@@ -394,7 +389,7 @@ func TestRenderDoesNotLeakIntoNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 }
 
 func TestScripted(t *testing.T) {
@@ -435,7 +430,7 @@ func TestRenderConcurrent(t *testing.T) {
 					t.Errorf("render %d: %v", i, err)
 					return
 				}
-				assertPixel(t, decodePNG(t, res.Data), 200, 250, want)
+				wantPixel(t, decodePNG(t, res.Data), 200, 250, want)
 			}
 		})
 	}
@@ -499,7 +494,7 @@ func TestRenderTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("render after timeout: %v", err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	eventually(t, 10*time.Second, "tab count back to 1", func() bool { return p.Stats().Tabs == 1 })
 }
 
@@ -529,7 +524,7 @@ func TestBrowserCrash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("render after crash: %v", err)
 	}
-	assertPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 0, 255, 255})
+	wantPixel(t, decodePNG(t, res.Data), 50, 50, color.RGBA{0, 0, 255, 255})
 	if pid := p.BrowserPID(); pid == oldPID || pid == 0 {
 		t.Errorf("BrowserPID() = %d after relaunch, old was %d", pid, oldPID)
 	}
@@ -552,13 +547,9 @@ func killDuringRender(t *testing.T, p *Pool, srv *blockingServer, render func() 
 	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrBrowserCrashed) {
-			t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("in-flight render did not fail after the browser was killed")
+	err := receive(t, errc, 10*time.Second, "in-flight render did not fail after the browser was killed")
+	if !errors.Is(err, ErrBrowserCrashed) {
+		t.Fatalf("in-flight render err = %v, want ErrBrowserCrashed", err)
 	}
 	return oldPID
 }
@@ -696,7 +687,7 @@ func TestBuildRunsInsideAdmission(t *testing.T) {
 	if r == nil {
 		t.FailNow()
 	}
-	assertPixel(t, decodePNG(t, r.Data), 50, 50, color.RGBA{0, 255, 0, 255})
+	wantPixel(t, decodePNG(t, r.Data), 50, 50, color.RGBA{0, 255, 0, 255})
 	if built.Load() != 1 || !hadDeadline.Load() {
 		t.Fatalf("Build ran %d times, deadline %v; want once, with the render's deadline", built.Load(), hadDeadline.Load())
 	}

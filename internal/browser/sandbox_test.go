@@ -274,12 +274,7 @@ func TestChromiumDiesWithParent(t *testing.T) {
 		}
 		close(pidc)
 	}()
-	var line string
-	select {
-	case line = <-pidc:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the child never started its pool")
-	}
+	line := receive(t, pidc, 60*time.Second, "the child never started its pool")
 	pid, err := strconv.Atoi(strings.TrimPrefix(line, "pid "))
 	if err != nil || pid <= 0 {
 		t.Fatalf("child said %q", line)

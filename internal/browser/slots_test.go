@@ -121,13 +121,8 @@ func gatedURLRender(t *testing.T, p *Pool, g *gateServer, space, name string) <-
 
 func wantDone(t *testing.T, done <-chan error, what string) {
 	t.Helper()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not return", what)
+	if err := receive(t, done, 30*time.Second, what+" did not return"); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 
@@ -233,13 +228,8 @@ func TestRenderSlotCancelled(t *testing.T) {
 	a1 := gatedRender(t, p, g, "A", "A1")
 	eventually(t, 10*time.Second, "A1 to wait", func() bool { return waiters(p, "A") == 1 })
 	cancel()
-	select {
-	case err := <-gaveUp:
-		if err == nil {
-			t.Fatal("the cancelled render succeeded")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the cancelled render did not return")
+	if err := receive(t, gaveUp, 10*time.Second, "the cancelled render did not return"); err == nil {
+		t.Fatal("the cancelled render succeeded")
 	}
 	if n := waiters(p, "B"); n != 0 {
 		t.Errorf("%d of B's renders still waiting after it gave up", n)

@@ -267,6 +267,23 @@ func (s *supervisor) watch(w *downWait, claim bool) (in *instance, changed <-cha
 	return nil, s.changed, nil, nil
 }
 
+// await blocks a render waiting for the browser until what watch returned
+// fires (changed or down: the caller looks again), or also does (nil for
+// nothing else to wait on). It fails when ctx ends, naming what the render
+// waited for, or when the pool stops.
+func (s *supervisor) await(ctx context.Context, what string, changed <-chan struct{}, down <-chan time.Time, also <-chan struct{}) error {
+	select {
+	case <-also:
+	case <-changed:
+	case <-down:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for %s: %w", what, ctx.Err())
+	case <-s.stopCh:
+		return ErrStopped
+	}
+	return nil
+}
+
 // claim counts a render starting in browser in, if in is the current,
 // live browser of a running pool; otherwise it reports false and the
 // render must wait for the next browser.

@@ -173,14 +173,8 @@ func (tp *TemplatePool) takeTab(ctx context.Context, space string) (*tab, error)
 		if err != nil {
 			return nil, err
 		}
-		select {
-		case <-freed:
-		case <-changed:
-		case <-down:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for a tab: %w", ctx.Err())
-		case <-tp.sup.stopCh:
-			return nil, ErrStopped
+		if err := tp.sup.await(ctx, "a tab", changed, down, freed); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -51,24 +50,33 @@ func urlPool(t *testing.T, resolveTo netip.Addr, allow ...string) *Pool {
 	return newPool(t, Config{MaxTabs: 2, Egress: g, RenderTimeout: 20 * time.Second})
 }
 
+// localPool is urlPool for the tests' own sites on 127.0.0.1: every name
+// resolves there, and loopback is allowed.
+func localPool(t *testing.T) *Pool {
+	t.Helper()
+	return urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+}
+
 // site is a test web server that counts hits per path and records the
 // request headers of each path.
 type site struct {
 	*httptest.Server
 	mu      sync.Mutex
+	routes  map[string]http.HandlerFunc
 	hits    map[string]int
 	headers map[string]http.Header
 }
 
 func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) *site {
 	t.Helper()
-	s := &site{hits: make(map[string]int), headers: make(map[string]http.Header)}
+	s := &site{routes: routes, hits: make(map[string]int), headers: make(map[string]http.Header)}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.hits[r.URL.Path]++
 		s.headers[r.URL.Path] = r.Header.Clone()
+		f, ok := s.routes[r.URL.Path]
 		s.mu.Unlock()
-		if f, ok := routes[r.URL.Path]; ok {
+		if ok {
 			f(w, r)
 			return
 		}
@@ -79,6 +87,14 @@ func newSite(t *testing.T, listenOn string, routes map[string]http.HandlerFunc) 
 		t.Fatalf("listen on %s: %v", listenOn, err)
 	}
 	return s
+}
+
+// handle adds a route once the site runs, for a page that needs the site
+// itself (its URL, its hits).
+func (s *site) handle(path string, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[path] = h
 }
 
 func (s *site) hitsOf(path string) int {
@@ -120,33 +136,6 @@ func htmlPage(doc string) http.HandlerFunc {
 	}
 }
 
-func pixelAt(img image.Image, x, y int) color.RGBA {
-	r, g, b, a := img.At(x, y).RGBA()
-	return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
-}
-
-func wantPixel(t *testing.T, img image.Image, x, y int, want color.RGBA) {
-	t.Helper()
-	if got := pixelAt(img, x, y); got != want {
-		t.Errorf("pixel (%d,%d) = %v, want %v", x, y, got, want)
-	}
-}
-
-func wantSize(t *testing.T, img image.Image, w, h int) {
-	t.Helper()
-	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-		t.Fatalf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
-	}
-}
-
-var (
-	white = color.RGBA{255, 255, 255, 255}
-	black = color.RGBA{0, 0, 0, 255}
-	blue  = color.RGBA{0, 0, 255, 255}
-	green = color.RGBA{0, 255, 0, 255}
-	red   = color.RGBA{255, 0, 0, 255}
-)
-
 func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) {
 	t.Helper()
 	req.Format = FormatPNG
@@ -155,6 +144,29 @@ func renderPNG(t *testing.T, p *Pool, req URLRequest) (*URLResult, image.Image) 
 		t.Fatalf("RenderURL(%s): %v", cmpURL(req), err)
 	}
 	return res, decodePNG(t, res.Data)
+}
+
+// wantBlocked checks that a render lists url among the requests it
+// blocked (Blocked).
+func wantBlocked(t *testing.T, res *URLResult, url string) {
+	t.Helper()
+	if !slices.Contains(res.Blocked, url) {
+		t.Errorf("Blocked = %v, want it to list %s", res.Blocked, url)
+	}
+}
+
+// renderAs renders req, failing the test unless it succeeds with the
+// content type of its format.
+func renderAs(t *testing.T, p *Pool, req URLRequest) *URLResult {
+	t.Helper()
+	res, err := p.RenderURL(context.Background(), req)
+	if err != nil {
+		t.Fatalf("RenderURL(%s, %s): %v", cmpURL(req), req.Format, err)
+	}
+	if res.ContentType != req.Format.ContentType() {
+		t.Fatalf("%s: content type %q, want %q", req.Format, res.ContentType, req.Format.ContentType())
+	}
+	return res
 }
 
 // flips renders req as it is and with option set, and checks the pixel
@@ -235,7 +247,7 @@ func TestRenderURLOptions(t *testing.T) {
 		"/ad.png": pngPage(t, 2, 2, red),
 		"/ok.png": pngPage(t, 2, 2, green),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 
 	t.Run("default viewport", func(t *testing.T) {
@@ -294,13 +306,7 @@ func TestRenderURLOptions(t *testing.T) {
 		for _, f := range []Format{FormatJPEG, FormatWebP} {
 			size := map[int]int{}
 			for _, q := range []int{10, 95} {
-				res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.ContentType != f.ContentType() {
-					t.Errorf("%s: content type %q", f, res.ContentType)
-				}
+				res := renderAs(t, p, URLRequest{URL: u("/gradient"), Format: f, Quality: q, Width: 400, Height: 300})
 				size[q] = len(res.Data)
 			}
 			if size[10] >= size[95] {
@@ -421,9 +427,7 @@ func TestRenderURLOptions(t *testing.T) {
 			t.Error("with block_ads an unlisted host was not reached")
 		}
 		_, port, _ := net.SplitHostPort(s.Listener.Addr().String())
-		if want := "http://ads.doubleclick.net:" + port + "/ad.png"; !slices.Contains(res.Blocked, want) {
-			t.Errorf("Blocked = %v, want it to list %s", res.Blocked, want)
-		}
+		wantBlocked(t, res, "http://ads.doubleclick.net:"+port+"/ad.png")
 	})
 	t.Run("html source", func(t *testing.T) {
 		before := s.hitsOf("/ok.png")
@@ -441,21 +445,10 @@ func TestRenderURLOptions(t *testing.T) {
 		}
 	})
 	t.Run("pdf options", func(t *testing.T) {
-		if _, err := exec.LookPath("pdfinfo"); err != nil {
-			t.Skip("no pdfinfo")
-		}
-		res, err := p.RenderURL(context.Background(), URLRequest{URL: u("/plain"), Format: FormatPDF,
+		res := renderAs(t, p, URLRequest{URL: u("/plain"), Format: FormatPDF,
 			PDF: PDFOptions{PageSize: "A4", Landscape: true, Background: true, MarginTop: 10}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := pdfinfo(t, res.Data)
-		m := regexp.MustCompile(`Page size:\s+([\d.]+) x ([\d.]+) pts`).FindSubmatch(out)
-		if m == nil || !strings.HasPrefix(string(m[1]), "841") || !strings.HasPrefix(string(m[2]), "595") {
-			t.Errorf("A4 landscape page size wrong:\n%s", out)
-		}
-		if res.ContentType != "application/pdf" {
-			t.Errorf("content type %q", res.ContentType)
+		if w, h := pdfPageSize(t, res.Data); int(w) != 841 || int(h) != 595 {
+			t.Errorf("A4 landscape page is %.2f x %.2f pt, want 841.89 x 595.28", w, h)
 		}
 	})
 	t.Run("pdf background and margins", func(t *testing.T) {
@@ -656,10 +649,8 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		if n := forbidden.totalHits() - before; n != 0 {
 			t.Errorf("the refused server was reached %d times", n)
 		}
-		for path, u := range urls {
-			if !slices.Contains(res.Blocked, u) {
-				t.Errorf("%s: Blocked = %v, want it to list %s", path, res.Blocked, u)
-			}
+		for _, u := range urls {
+			wantBlocked(t, res, u)
 		}
 	})
 	t.Run("addresses Chromium would bypass a proxy for go through it", func(t *testing.T) {
@@ -671,9 +662,7 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 			t.Fatal(err)
 		}
 		for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x.png", "http://[::1]:" + fport + "/img.png"} {
-			if !slices.Contains(res.Blocked, u) {
-				t.Errorf("Blocked = %v, want it to list %s", res.Blocked, u)
-			}
+			wantBlocked(t, res, u)
 		}
 	})
 	t.Run("html source's subresources too", func(t *testing.T) {
@@ -687,9 +676,7 @@ Promise.all([settle(fetch(` + jsString(urls["/fetch"]) + `)), ws, xhr]).then(() 
 		if n := forbidden.totalHits() - before; n != 0 {
 			t.Errorf("the refused server was reached %d times", n)
 		}
-		if !slices.Contains(res.Blocked, fbase+"/html.png") {
-			t.Errorf("Blocked = %v", res.Blocked)
-		}
+		wantBlocked(t, res, fbase+"/html.png")
 	})
 	t.Run("main-frame redirect to a refused address", func(t *testing.T) {
 		before := forbidden.totalHits()
@@ -725,7 +712,7 @@ func TestRenderURLIncognito(t *testing.T) {
 			_, _ = w.Write(solidPNG(t, 1, 1, green))
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{Width: 100, Height: 100, WaitUntil: WaitRequestsFinished}
 
 	req.URL = s.URL + "/set"
@@ -761,7 +748,7 @@ func TestRenderURLDownloadsAndPopups(t *testing.T) {
 			_, _ = w.Write(bytes.Repeat([]byte("x"), 1024))
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 
 	t.Run("without a gesture", func(t *testing.T) {
 		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 200, Height: 100, Delay: 300 * time.Millisecond})
@@ -827,7 +814,7 @@ func TestRenderURLQueueFull(t *testing.T) {
 // ErrRenderTimeout at the request's timeout.
 func TestRenderURLTimeout(t *testing.T) {
 	bs := newBlockingServer(t)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	start := time.Now()
 	_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG, Timeout: time.Second})
 	if !errors.Is(err, ErrRenderTimeout) {
@@ -845,7 +832,7 @@ func TestRenderURLBrowserCrash(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/ok": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	oldPID := killDuringRender(t, p, bs, func() error {
 		_, err := p.RenderURL(context.Background(), URLRequest{URL: bs.URL + "/slow", Format: FormatPNG})
 		return err
@@ -899,11 +886,7 @@ func TestRenderURLWebRTC(t *testing.T) {
 		if _, err := c.Write(marker); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-markers:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the marker packet never arrived")
-		}
+		receive(t, markers, 10*time.Second, "the marker packet never arrived")
 	}
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/rtc": htmlPage(`<!doctype html><body><script>
@@ -955,7 +938,7 @@ func TestRenderURLPageCrash(t *testing.T) {
 		"/wait": htmlPage(`<!doctype html><title>crash-me</title><p>waiting`),
 		"/ok":   htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	pid := p.BrowserPID()
 	errc := make(chan error, 1)
 	start := time.Now()
@@ -986,16 +969,12 @@ func TestRenderURLPageCrash(t *testing.T) {
 	// Page.crash never answers: the renderer is gone before it can.
 	go func() { _ = chromedp.Run(tabCtx, page.Crash()) }()
 
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrBrowserCrashed) {
-			t.Fatalf("err = %v, want ErrBrowserCrashed", err)
-		}
-		if took := time.Since(start); took > 20*time.Second {
-			t.Errorf("the crash was noticed only after %s", took)
-		}
-	case <-time.After(25 * time.Second):
-		t.Fatal("the render did not end after its page crashed")
+	err := receive(t, errc, 25*time.Second, "the render did not end after its page crashed")
+	if !errors.Is(err, ErrBrowserCrashed) {
+		t.Fatalf("err = %v, want ErrBrowserCrashed", err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the crash was noticed only after %s", took)
 	}
 	if p.BrowserPID() != pid {
 		t.Error("the browser was replaced for a page crash")
@@ -1054,7 +1033,7 @@ func TestRenderURLSpares(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/blue": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	if n := len(browserContexts(t, p)); n != 0 {
 		t.Fatalf("%d browser contexts before any URL render, want none (spares only once URL renders happen)", n)
 	}

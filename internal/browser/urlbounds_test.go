@@ -9,7 +9,6 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"net/netip"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -49,7 +48,7 @@ func TestEncodeAVIFBounded(t *testing.T) {
 // came over the DevTools connection, and was copied again, before its
 // size was checked: a page could make the node hold any amount).
 func TestRenderURLMHTMLTooLargeInPage(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	js := `document.body.append(document.createComment("x".repeat(` + strconv.Itoa(2*MaxArtifactBytes) + `)))`
 	var before, after goruntime.MemStats
 	goruntime.ReadMemStats(&before)

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"math"
 	"net/http"
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -38,7 +37,7 @@ func TestRenderURLFailIfCaptcha(t *testing.T) {
 		routes[path] = pg.h
 	}
 	s := newSite(t, "127.0.0.1:0", routes)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	for path, pg := range pages {
 		if path == "/frame" {
 			continue
@@ -72,7 +71,7 @@ func TestRenderURLSRGB(t *testing.T) {
 			`<div style="width:20px;height:20px;background:rgb(200,201,202)"></div>` +
 			`<div style="width:20px;height:20px;background:color(display-p3 0.8 0.3 0.2)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/colours", Width: 80, Height: 20})
 	for i, want := range []color.RGBA{{12, 34, 56, 255}, {250, 128, 114, 255}, {200, 201, 202, 255}} {
 		wantPixel(t, img, i*20+10, 10, want)
@@ -119,7 +118,7 @@ func TestRenderURLChromium(t *testing.T) {
 			const b = navigator.userAgentData && navigator.userAgentData.brands.map((x) => x.brand);
 			if (b && b.includes('Chromium') && /Chrome\/\d+/.test(navigator.userAgent)) document.body.style.background = 'rgb(0,255,0)';</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/brand", Width: 20, Height: 20})
 	wantPixel(t, img, 10, 10, green)
 }

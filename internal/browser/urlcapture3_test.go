@@ -8,7 +8,6 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"net/http"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -40,7 +39,7 @@ func TestRenderURLStitchGrid(t *testing.T) {
 		"/wide": htmlPage(`<!doctype html><body style="margin:0"><div style="width:1200px;height:600px;` +
 			`background:linear-gradient(to right,rgb(255,0,0) 50%,rgb(0,0,255) 50%)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	base := URLRequest{URL: s.URL + "/bands", Width: 400, Height: 300, FullPage: true, FullPageMode: FullPageStitch}
 
 	req := base
@@ -95,7 +94,7 @@ func TestRenderURLSharpStitch(t *testing.T) {
 		"/stripes": htmlPage(`<!doctype html><body style="margin:0;height:1000px;` +
 			`background:repeating-linear-gradient(rgb(255,0,0) 0 3px,rgb(0,0,255) 3px 7px)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, full := renderPNG(t, p, URLRequest{URL: s.URL + "/stripes", Width: 400, Height: 300, FullPage: true})
 	want := image.NewNRGBA(image.Rect(0, 0, 130, 325))
 	xdraw.CatmullRom.Scale(want, want.Bounds(), full, full.Bounds(), xdraw.Src, nil)
@@ -142,7 +141,7 @@ func TestRenderURLFreezeFixed(t *testing.T) {
 			`<div style="position:fixed;top:0;left:0;right:0;height:40px;background:rgb(255,0,0)"></div>` +
 			`<div style="height:500px"></div><div style="position:sticky;top:0;height:20px;background:rgb(0,255,0)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/fixed", Width: 400, Height: 300, FullPage: true, FullPageMode: FullPageStitch}
 	_, img := renderPNG(t, p, req)
 	wantPixel(t, img, 200, 10, red)
@@ -164,7 +163,7 @@ func TestRenderURLFullHeightNotStretched(t *testing.T) {
 		"/hero": htmlPage(`<!doctype html><body style="margin:0"><div style="height:100vh;background:rgb(255,0,0)"></div>` +
 			`<div style="height:1000px;background:rgb(0,0,255)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	for _, mode := range []FullPageMode{FullPageNative, FullPageStitch} {
 		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/hero", Width: 400, Height: 300, FullPage: true, FullPageMode: mode})
 		wantSize(t, img, 400, 1300)
@@ -180,7 +179,7 @@ func TestRenderURLSizeFrom(t *testing.T) {
 		"/card": htmlPage(`<!doctype html><body style="margin:0"><div id="card" style="width:333px;height:222px;background:rgb(255,0,0)"></div>` +
 			`<div style="height:2000px;background:rgb(0,0,255)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/card", Width: 800, Height: 600, WidthFrom: "#card", HeightFrom: "#card"})
 	wantSize(t, img, 333, 222)
 	wantPixel(t, img, 332, 221, red)
@@ -202,7 +201,7 @@ func TestRenderURLScrollLimits(t *testing.T) {
 			new IntersectionObserver((es) => { if (es[0].isIntersecting) document.getElementById('io').style.background = 'rgb(0,255,0)'; })
 			  .observe(document.getElementById('io'));</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/io", Width: 400, Height: 300, FullPage: true, LazyLoad: true}
 	_, img := renderPNG(t, p, req)
 	wantPixel(t, img, 200, 3050, green)
@@ -227,7 +226,7 @@ func TestRenderURLScrollLimits(t *testing.T) {
 // same pixels.
 func TestRenderURLOptimise(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/bands": htmlPage(bandsPage)})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/bands", Width: 400, Height: 300, FullPage: true}
 	plainRes, plain := renderPNG(t, p, req)
 	req.Optimise = true
@@ -307,7 +306,7 @@ func TestRenderURLSkipWaitTurbo(t *testing.T) {
 		"/slow-heavy.png": slow,
 	})
 	t.Cleanup(func() { close(release) })
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	for _, c := range []struct {
 		path string
 		set  func(r *URLRequest)
@@ -339,7 +338,7 @@ func TestRenderURLLightweight(t *testing.T) {
 		"/v.mp4":   func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) },
 		"/i.png":   pngPage(t, 10, 10, red),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/page", Width: 400, Height: 300, WaitUntil: WaitRequestsFinished}
 	renderPNG(t, p, req)
 	for _, path := range []string{"/f.woff2", "/v.mp4", "/i.png"} {
@@ -398,7 +397,7 @@ func TestRenderURLSkipFinalDelay(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/short": htmlPage(`<!doctype html><body style="margin:0;height:600px;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/short", Width: 400, Height: 300, FullPage: true, ScrollIncrement: 300, ScrollDelay: maxScrollDelay}
 	start := time.Now()
 	renderPNG(t, p, req)
@@ -422,7 +421,7 @@ func TestRenderURLNoWaitForModifications(t *testing.T) {
 		"/busy": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)"><p id="n"></p><script>
 			let i = 0; setInterval(() => { document.getElementById('n').textContent = String(i++); }, 5);</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	res, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/busy", Format: FormatPNG, Width: 400, Height: 300, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -46,7 +45,7 @@ func TestRenderURLImgFit(t *testing.T) {
 		// Left half red, right half blue.
 		"/halves": htmlPage(`<!doctype html><body style="margin:0;height:3000px;background:linear-gradient(to right,rgb(255,0,0) 50%,rgb(0,0,255) 50%)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	base := URLRequest{URL: s.URL + "/halves", Width: 800, Height: 600, ThumbWidth: 200, ThumbHeight: 200}
 	with := func(f func(r *URLRequest)) URLRequest { r := base; f(&r); return r }
 
@@ -95,13 +94,7 @@ func TestRenderURLImgFit(t *testing.T) {
 	})
 	t.Run("contain as jpeg and webp", func(t *testing.T) {
 		for _, f := range []Format{FormatJPEG, FormatWebP} {
-			res, err := p.RenderURL(context.Background(), with(func(r *URLRequest) { r.ImgFit, r.ImgBg, r.Format = FitContain, "#00ff00", f }))
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if res.ContentType != f.ContentType() {
-				t.Errorf("%s: content type %s", f, res.ContentType)
-			}
+			res := renderAs(t, p, with(func(r *URLRequest) { r.ImgFit, r.ImgBg, r.Format = FitContain, "#00ff00", f }))
 			img := decodeAny(t, res.Data)
 			wantSize(t, img, 200, 200)
 			nearPixel(t, img, 100, 8, green, 24)
@@ -122,7 +115,7 @@ func TestRenderURLCrop(t *testing.T) {
 		"/halves": htmlPage(`<!doctype html><body style="margin:0;height:1000px;background:linear-gradient(to right,rgb(255,0,0) 50%,rgb(0,0,255) 50%)">`),
 		"/wide":   htmlPage(`<!doctype html><body style="margin:0"><div style="width:3000px;height:100px;background:rgb(0,255,0)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/halves", Width: 800, Height: 600, CropWidth: 300})
 	wantSize(t, img, 300, 600)
 	wantPixel(t, img, 290, 100, red) // only the left, red, part is kept
@@ -148,7 +141,7 @@ const bandsPage = `<!doctype html><body style="margin:0">` +
 // into the whole page, band by band, and each was scrolled into view.
 func TestRenderURLStitch(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/bands": htmlPage(bandsPage)})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	for _, req := range []URLRequest{
 		{URL: s.URL + "/bands", Width: 400, Height: 300, FullPage: true, FullPageMode: FullPageStitch, MaxSectionHeight: 250},
 		{URL: s.URL + "/bands", Width: 400, Height: 300, FullPage: true, FullPageMode: FullPageStitch, Retina: true},
@@ -184,7 +177,7 @@ func TestRenderURLDetectFullHeight(t *testing.T) {
 			`<div id="app" style="height:100vh;overflow:auto"><div style="height:2500px;background:#fff"></div>` +
 			`<div style="height:500px;background:rgb(255,0,0)"></div></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/shell", Width: 400, Height: 300, FullPage: true})
 	wantSize(t, img, 400, 300) // the document itself is one viewport high
 	_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/shell", Width: 400, Height: 300, FullPage: true, DetectFullHeight: true})
@@ -203,7 +196,7 @@ func TestRenderURLAllowInfinite(t *testing.T) {
 			  const d = document.createElement('div'); d.style.cssText = 'height:500px;background:rgb(255,0,0)'; document.body.appendChild(d);
 			});</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/feed", Width: 400, Height: 300, FullPage: true, ScrollIncrement: 300, MaxHeight: 4000}
 	_, img := renderPNG(t, p, req)
 	if h := img.Bounds().Dy(); h >= 2500 {
@@ -239,7 +232,7 @@ func TestRenderURLLazyLoad(t *testing.T) {
 			_, _ = w.Write(blueImg.Bytes())
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, FullPage: true})
 	wantPixel(t, img, 200, 6150, red) // without it, nothing scrolls to the observed element
 	_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, FullPage: true, LazyLoad: true})
@@ -263,7 +256,7 @@ func TestRenderURLWatermark(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
 		"/plain": htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,0,255)">`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	req := URLRequest{URL: s.URL + "/plain", Width: 400, Height: 300}
 	_, plain := renderPNG(t, p, req)
 	req.Watermark = Watermark{Text: "CONFIDENTIAL", Colour: "#ffffff", Opacity: 1, Size: 32, Position: "center"}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"net/http"
-	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -71,7 +70,7 @@ func TestRenderURLConsent(t *testing.T) {
 		"/onetrust":  htmlPage(oneTrustBanner),
 		"/cookiebot": htmlPage(cookiebotDialog),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	for _, c := range []struct{ path, cookie string }{{"/onetrust", "OptanonAlertBoxClosed"}, {"/cookiebot", "CookieConsent"}} {
 		t.Run(c.path, func(t *testing.T) {
 			base := URLRequest{URL: s.URL + c.path, Width: 200, Height: 200}
@@ -136,7 +135,7 @@ func wantWidgets(t *testing.T, img image.Image, names []string, shown bool) {
 // without the option set by on, and checks every widget is shown without
 // it and hidden with it.
 func renderWidgets(t *testing.T, markups map[string]string, on func(*URLRequest)) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	var names []string
 	for n := range markups {
 		names = append(names, n)
@@ -197,7 +196,7 @@ func TestRenderURLHideAds(t *testing.T) {
 // with its backdrop, opened on a timer after load, is gone, while a fixed
 // header stays.
 func TestRenderURLKillPopups(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	doc := `<!doctype html><html style="overflow:hidden"><body style="margin:0;background:rgb(0,255,0);overflow:hidden;height:3000px">
 <header style="position:fixed;top:0;left:0;right:0;height:20px;background:rgb(0,0,255);z-index:1000"></header>
 <script>setTimeout(() => document.body.insertAdjacentHTML('beforeend',
@@ -234,7 +233,7 @@ const articlePage = `<!doctype html><html><head><title>The Quiet Harbour</title>
 // footer are gone and the article's text is still there.
 func TestRenderURLReadable(t *testing.T) {
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{"/story": htmlPage(articlePage)})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	check := `if (document.querySelector('nav, aside, footer')) throw new Error('page chrome left');
 if (!document.body.innerText.includes('periwinkle lantern')) throw new Error('article text gone');`
 	_, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/story", Format: FormatPNG, JS: check})

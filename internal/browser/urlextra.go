@@ -78,23 +78,12 @@ func (r URLRequest) validateExtra() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
 	}
-	if err := r.validateWaits(); err != nil {
-		return err
-	}
-	if err := r.validateInteract(); err != nil {
-		return err
-	}
-	if err := r.validateCapture(); err != nil {
-		return err
-	}
-	if err := r.validateNav(); err != nil {
-		return err
-	}
-	if err := r.validateVideo(); err != nil {
-		return err
-	}
-	if err := r.validatePage(); err != nil {
-		return err
+	// The other families' checks, each in its own file; the first
+	// violation is the answer.
+	for _, validate := range []func() error{r.validateWaits, r.validateInteract, r.validateCapture, r.validateNav, r.validateVideo, r.validatePage} {
+		if err := validate(); err != nil {
+			return err
+		}
 	}
 	if len(r.HideSelector) > MaxSelectors {
 		return bad("hide_selector: %d selectors, at most %d", len(r.HideSelector), MaxSelectors)

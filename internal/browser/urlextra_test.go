@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -32,7 +30,7 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 			  document.body.style.background = 'rgb(0,255,0)';</script>`),
 		"/lang": htmlPage(`<!doctype html><p>lang</p>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 
 	t.Run("hide_selector", func(t *testing.T) {
@@ -50,9 +48,7 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 		if got := s.hitsOf("/track/pixel.png"); got != before {
 			t.Errorf("blocked URL was fetched (%d hits)", got-before)
 		}
-		if !slices.Contains(res.Blocked, u("/track/pixel.png")) {
-			t.Errorf("Blocked = %v, want the pixel listed", res.Blocked)
-		}
+		wantBlocked(t, res, u("/track/pixel.png"))
 	})
 	t.Run("block_images", func(t *testing.T) {
 		before := s.hitsOf("/red.png")
@@ -61,9 +57,7 @@ func TestRenderURLCleanupOptions(t *testing.T) {
 		if got := s.hitsOf("/red.png"); got != before {
 			t.Errorf("blocked image was fetched (%d hits)", got-before)
 		}
-		if !slices.Contains(res.Blocked, u("/red.png")) {
-			t.Errorf("Blocked = %v, want the image listed", res.Blocked)
-		}
+		wantBlocked(t, res, u("/red.png"))
 		// The document itself is a resource too, never blocked.
 		_, img = renderPNG(t, p, URLRequest{URL: u("/script"), Width: 100, Height: 100, BlockResources: []ResourceType{ResourceFrames}})
 		wantPixel(t, img, 50, 50, red)
@@ -131,7 +125,7 @@ func TestRenderURLRequestOptions(t *testing.T) {
 			  document.body.appendChild(document.createElement('i')).id = 'done';
 			}, () => { document.body.appendChild(document.createElement('i')).id = 'done'; });</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 
 	t.Run("referer and authorization", func(t *testing.T) {
 		renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 100, Height: 100, WaitUntil: WaitRequestsFinished,

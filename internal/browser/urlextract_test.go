@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,15 +50,12 @@ func extractSite(t *testing.T) *site {
 // its image, Markdown of the main content.
 func TestRenderURLTextFormats(t *testing.T) {
 	s := extractSite(t)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	render := func(t *testing.T, f Format) *URLResult {
 		t.Helper()
-		res, err := p.RenderURL(context.Background(), URLRequest{URL: s.URL + "/", Format: f})
-		if err != nil {
-			t.Fatalf("RenderURL(%s): %v", f, err)
-		}
-		if res.ContentType != f.ContentType() || res.Extracted != nil {
-			t.Fatalf("content type %q, extracted %v", res.ContentType, res.Extracted)
+		res := renderAs(t, p, URLRequest{URL: s.URL + "/", Format: f})
+		if res.Extracted != nil {
+			t.Fatalf("extracted %v, want nothing beside the %s file", res.Extracted, f)
 		}
 		return res
 	}
@@ -120,7 +116,7 @@ func TestRenderURLTextFormats(t *testing.T) {
 // dropped.
 func TestRenderURLExtractArtifacts(t *testing.T) {
 	s := extractSite(t)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	res, img := renderPNG(t, p, URLRequest{URL: s.URL + "/", Width: 400, Height: 300,
 		Extract: Extract{HTML: true, MHTML: true, Markdown: true, Metadata: true}})
 	wantSize(t, img, 400, 300)
@@ -148,7 +144,7 @@ func TestRenderURLExtractArtifacts(t *testing.T) {
 // TestRenderURLArtifactTooLarge checks the cap: a page whose HTML is over
 // MaxArtifactBytes fails the render rather than being stored.
 func TestRenderURLArtifactTooLarge(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	js := `document.body.append(document.createComment("x".repeat(` + strconv.Itoa(MaxArtifactBytes+1) + `)))` // not laid out
 	_, err := p.RenderURL(context.Background(), URLRequest{HTML: "<p>small</p>", JS: js, Format: FormatHTML})
 	if !errors.Is(err, ErrArtifactTooLarge) {
@@ -163,15 +159,9 @@ func TestRenderURLAVIF(t *testing.T) {
 	if !AVIFAvailable() {
 		t.Skip("avifenc not installed (scripts/install-deps.sh)")
 	}
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	doc := `<body style="margin:0;background:rgb(255,0,0)"><div style="width:640px;height:512px;background:rgb(0,0,255)"></div>`
-	res, err := p.RenderURL(context.Background(), URLRequest{HTML: doc, Format: FormatAVIF, Width: 1280, Height: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ContentType != "image/avif" {
-		t.Fatalf("content type %q", res.ContentType)
-	}
+	res := renderAs(t, p, URLRequest{HTML: doc, Format: FormatAVIF, Width: 1280, Height: 1024})
 	img, err := avif.Decode(bytes.NewReader(res.Data))
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"image/color"
 	"net/http"
-	"net/netip"
 	"testing"
 )
 
@@ -36,6 +35,40 @@ func shooter(t *testing.T, p *Pool) func(req URLRequest) func(x, y int, want col
 	}
 }
 
+// interactKind is one kind of selector's click, click_all, hover and
+// scroll_to (the CSS options or their XPath variants), each a request with
+// only that option set, aimed at the pages of withInteractPages.
+type interactKind struct {
+	suffix                           string // of the option names: "" or "_x"
+	click, clickAll, hover, scrollTo URLRequest
+}
+
+// checkInteract checks k's options on the pages of withInteractPages (u
+// makes their URLs) by the capture's pixels: click turns the first box
+// green, click_all every box of class b, hover the hovered box, and
+// scroll_to brings the green target into the viewport.
+func checkInteract(t *testing.T, p *Pool, u func(string) string, k interactKind) {
+	shot := shooter(t, p)
+	on := func(path string, req URLRequest) URLRequest { req.URL = u(path); return req }
+	t.Run("click"+k.suffix+" and click_all"+k.suffix, func(t *testing.T) {
+		at := shot(on("/click", k.click))
+		at(25, 25, green)
+		at(75, 25, red)
+		at = shot(on("/click", k.clickAll))
+		at(25, 25, red)
+		at(75, 25, green)
+		at(125, 25, green)
+	})
+	t.Run("hover"+k.suffix, func(t *testing.T) {
+		shot(on("/hover", URLRequest{}))(45, 45, red)
+		shot(on("/hover", k.hover))(45, 45, green)
+	})
+	t.Run("scroll_to"+k.suffix, func(t *testing.T) {
+		shot(on("/scroll", URLRequest{}))(100, 100, red)
+		shot(on("/scroll", k.scrollTo))(100, 100, green)
+	})
+}
+
 // TestRenderURLInteractOptions checks click, click_all, hover, scroll_to,
 // bg_color, highlight, disable_animations and reduced_motion by the
 // capture's pixels.
@@ -50,26 +83,17 @@ func TestRenderURLInteractOptions(t *testing.T) {
 		"/motion": htmlPage(`<!doctype html><style>body{margin:0;background:rgb(255,0,0)}
 			@media (prefers-reduced-motion: reduce){body{background:rgb(0,255,0)}}</style>`),
 	}))
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	shot := shooter(t, p)
 
-	t.Run("click and click_all", func(t *testing.T) {
-		at := shot(URLRequest{URL: u("/click"), Click: []string{"#a", "#nothing"}})
-		at(25, 25, green)
-		at(75, 25, red)
-		at = shot(URLRequest{URL: u("/click"), ClickAll: []string{".b"}})
-		at(25, 25, red)
-		at(75, 25, green)
-		at(125, 25, green)
+	checkInteract(t, p, u, interactKind{
+		click:    URLRequest{Click: []string{"#a", "#nothing"}},
+		clickAll: URLRequest{ClickAll: []string{".b"}},
+		hover:    URLRequest{Hover: "#h"},
+		scrollTo: URLRequest{ScrollTo: "#target"},
 	})
-	t.Run("hover", func(t *testing.T) {
-		shot(URLRequest{URL: u("/hover")})(45, 45, red)
-		shot(URLRequest{URL: u("/hover"), Hover: "#h"})(45, 45, green)
-	})
-	t.Run("scroll_to", func(t *testing.T) {
-		shot(URLRequest{URL: u("/scroll")})(100, 100, red)
-		shot(URLRequest{URL: u("/scroll"), ScrollTo: "#target"})(100, 100, green)
+	t.Run("scroll_to a position", func(t *testing.T) {
 		shot(URLRequest{URL: u("/scroll"), ScrollTo: "3000"})(100, 100, blue)
 	})
 	t.Run("bg_color", func(t *testing.T) {

@@ -61,7 +61,7 @@ func TestRenderURLWatermarkImage(t *testing.T) {
 		"/big.png":  serve(bigPNG),
 		"/text.png": serve([]byte("<html>not an image</html>")),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	base := URLRequest{URL: s.URL + "/plain", Width: 400, Height: 300}
 	mark := Watermark{ImageURL: s.URL + "/logo.png", Width: "80", Opacity: 1, Position: "center"}
 	render := func(w Watermark) image.Image {
@@ -183,11 +183,7 @@ func TestRenderURLWatermarkFetchedOnceAdmitted(t *testing.T) {
 		wg.Go(func() { _, _ = p.RenderURL(ctx, req("/slow.png")) })
 	}
 	for range 2 {
-		select {
-		case <-arrived:
-		case <-time.After(15 * time.Second):
-			t.Fatal("the two hanging watermark fetches did not start")
-		}
+		receive(t, arrived, 15*time.Second, "the two hanging watermark fetches did not start")
 	}
 	_, err = p.RenderURL(context.Background(), req("/logo.png"))
 	if !errors.Is(err, ErrQueueFull) {

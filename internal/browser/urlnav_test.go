@@ -5,42 +5,28 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
 )
 
-// flaky answers a green page, except that the first request of each path
-// has its connection cut without an answer.
-type flaky struct {
-	mu   sync.Mutex
-	seen map[string]int
-}
-
-func (f *flaky) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.seen[r.URL.Path]++
-	first := f.seen[r.URL.Path] == 1
-	f.mu.Unlock()
-	if first {
-		c, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
-			c.Close()
+// flaky answers a green page, except that it cuts the connection of the
+// first request of each path without an answer; hits counts a path's
+// requests, this one included (the site's hitsOf).
+func flaky(hits func(path string) int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if hits(r.URL.Path) == 1 {
+			c, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				c.Close()
+			}
+			return
 		}
-		return
+		htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">`)(w, r)
 	}
-	htmlPage(`<!doctype html><body style="margin:0;background:rgb(0,255,0)">`)(w, r)
-}
-
-func (f *flaky) hits(path string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.seen[path]
 }
 
 // TestRenderURLNavErrors checks retry_on_nav_error (a first request that
@@ -49,12 +35,9 @@ func (f *flaky) hits(path string) int {
 // failing; a 500 page renders as it is) and the render deadline
 // (global_timeout) ending a page that never answers.
 func TestRenderURLNavErrors(t *testing.T) {
-	f := &flaky{seen: make(map[string]int)}
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
 	s := newSite(t, "127.0.0.1:0", map[string]http.HandlerFunc{
-		"/flaky-plain": f.serve,
-		"/flaky-retry": f.serve,
 		"/500": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusInternalServerError)
@@ -67,7 +50,9 @@ func TestRenderURLNavErrors(t *testing.T) {
 			}
 		},
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	s.handle("/flaky-plain", flaky(s.hitsOf))
+	s.handle("/flaky-retry", flaky(s.hitsOf))
+	p := localPool(t)
 	ctx := context.Background()
 
 	t.Run("retry_on_nav_error", func(t *testing.T) {
@@ -77,7 +62,7 @@ func TestRenderURLNavErrors(t *testing.T) {
 		}
 		_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/flaky-retry", Width: 100, Height: 100, RetryOnNavError: true})
 		wantPixel(t, img, 50, 50, green)
-		if n := f.hits("/flaky-retry"); n != 2 {
+		if n := s.hitsOf("/flaky-retry"); n != 2 {
 			t.Errorf("server saw %d requests, want 2 (the failure and the retry)", n)
 		}
 	})
@@ -130,7 +115,7 @@ func TestRenderURLProxy(t *testing.T) {
 	})
 	const auth = "Basic dXNlcjpwYXNz" // user:pass
 	fwd := egresstest.NewForwardProxy(t, auth)
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 
 	proxy := strings.Replace(fwd.URL, "http://", "http://user:pass@", 1)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/page", Width: 100, Height: 100, Proxy: proxy})
@@ -168,7 +153,7 @@ func TestRenderURLProxy(t *testing.T) {
 
 // TestRenderURLPlatform checks platform: the page's navigator.platform.
 func TestRenderURLPlatform(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	doc := `<!doctype html><body style="margin:0;background:rgb(255,0,0)"><script>
 if (navigator.platform === 'MacIntel') document.body.style.background = 'rgb(0,255,0)';</script>`
 	_, img := renderPNG(t, p, URLRequest{HTML: doc, Width: 50, Height: 50})

@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/draw"
 	"net/http"
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -28,26 +27,16 @@ func TestRenderURLXPathOptions(t *testing.T) {
 			`<div id="spin" style="position:fixed;inset:0;background:rgb(255,0,0)"></div>` +
 			`<script>setTimeout(() => document.getElementById('spin').remove(), 300)</script>`),
 	}))
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	shot := shooter(t, p)
 
-	t.Run("click_x and click_all_x", func(t *testing.T) {
-		at := shot(URLRequest{URL: u("/click"), ClickX: []string{"//button[@id='a']", "//nothing"}})
-		at(25, 25, green)
-		at(75, 25, red)
-		at = shot(URLRequest{URL: u("/click"), ClickAllX: []string{"//button[@class='b']"}})
-		at(25, 25, red)
-		at(75, 25, green)
-		at(125, 25, green)
-	})
-	t.Run("hover_x", func(t *testing.T) {
-		shot(URLRequest{URL: u("/hover")})(45, 45, red)
-		shot(URLRequest{URL: u("/hover"), HoverX: "//div[@id='h']"})(45, 45, green)
-	})
-	t.Run("scroll_to_x", func(t *testing.T) {
-		shot(URLRequest{URL: u("/scroll")})(100, 100, red)
-		shot(URLRequest{URL: u("/scroll"), ScrollToX: "//div[@id='target']"})(100, 100, green)
+	checkInteract(t, p, u, interactKind{
+		suffix:   "_x",
+		click:    URLRequest{ClickX: []string{"//button[@id='a']", "//nothing"}},
+		clickAll: URLRequest{ClickAllX: []string{"//button[@class='b']"}},
+		hover:    URLRequest{HoverX: "//div[@id='h']"},
+		scrollTo: URLRequest{ScrollToX: "//div[@id='target']"},
 	})
 	t.Run("hide_selector_x", func(t *testing.T) {
 		at := shot(URLRequest{URL: u("/hide")})
@@ -114,7 +103,7 @@ func TestRenderURLPageBehaviour(t *testing.T) {
 		"/vh": htmlPage(`<!doctype html><body style="margin:0"><div style="height:100vh;background:rgb(0,255,0)"></div>` +
 			`<div style="height:1000px;background:rgb(0,0,255)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	base := func(path string) URLRequest { return URLRequest{URL: u(path), Width: 200, Height: 200} }
 
@@ -185,7 +174,7 @@ func pngPixels(img image.Image) []byte {
 // TestRenderURLCustomData reads a page variable as JSON, and bounds it:
 // a value JSON cannot encode and one over MaxCustomData fail the render.
 func TestRenderURLCustomData(t *testing.T) {
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	const page = `<script>window.app = {state: {n: 1, s: "x"}}; window.loop = {}; window.loop.self = window.loop;
   window.big = 'x'.repeat(70000);</script>`
 	render := func(path string) (*URLResult, error) {

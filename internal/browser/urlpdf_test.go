@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
@@ -70,7 +69,7 @@ func TestRenderURLPDFOptions(t *testing.T) {
 			<p class="m"></p>` + pages),
 		"/long": htmlPage(`<!doctype html><body style="margin:0"><div style="height:6000px">long</div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	pdfOf := func(t *testing.T, path string, o PDFOptions) []byte {
 		t.Helper()
 		return renderPDF(t, p, s.URL+path, o)

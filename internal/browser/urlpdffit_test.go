@@ -2,7 +2,6 @@ package browser
 
 import (
 	"net/http"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,7 +43,7 @@ func TestRenderURLPDFLayout(t *testing.T) {
 		"/pages": htmlPage(`<!doctype html><body style="margin:0">` +
 			strings.Repeat(`<div style="height:100px;break-after:page">page</div>`, 3)),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	pdf := func(t *testing.T, path string, o PDFOptions) []byte {
 		t.Helper()
 		return renderPDF(t, p, s.URL+path, o)

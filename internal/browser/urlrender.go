@@ -211,13 +211,8 @@ func (u *URLRenderer) claimBrowser(ctx context.Context) (*instance, error) {
 		case in != nil:
 			return in, nil
 		}
-		select {
-		case <-changed:
-		case <-down:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for browser: %w", ctx.Err())
-		case <-u.sup.stopCh:
-			return nil, ErrStopped
+		if err := u.sup.await(ctx, "browser", changed, down, nil); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -2,7 +2,6 @@ package browser
 
 import (
 	"net/http"
-	"net/netip"
 	"testing"
 	"time"
 )
@@ -15,7 +14,7 @@ func TestRenderURLCaptureSize(t *testing.T) {
 		"/halves": htmlPage(`<!doctype html><body style="margin:0;height:3000px;background:linear-gradient(to right,rgb(255,0,0) 50%,rgb(0,0,255) 50%)">`),
 		"/wide":   htmlPage(`<!doctype html><body style="margin:0"><div style="width:1500px;height:100px;background:rgb(0,255,0)"></div>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 
 	t.Run("thumb_width", func(t *testing.T) {
@@ -58,7 +57,7 @@ func TestRenderURLScrollIncrement(t *testing.T) {
 			`<div id="end" style="height:200px;background:rgb(255,0,0)"></div><script>
 			addEventListener('scroll', () => { if (scrollY > 1000) document.getElementById('end').style.background = 'rgb(0,255,0)'; });</script>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	_, img := renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, FullPage: true})
 	wantPixel(t, img, 200, 2100, red)
 	_, img = renderPNG(t, p, URLRequest{URL: s.URL + "/lazy", Width: 400, Height: 300, FullPage: true,

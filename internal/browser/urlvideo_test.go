@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/color"
 	"math"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,20 +142,13 @@ func videoPool(t *testing.T) *Pool {
 	if !VideoAvailable() {
 		t.Skip("ffmpeg is not installed (scripts/install-deps.sh)")
 	}
-	return urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	return localPool(t)
 }
 
 // video renders bandPage at 320×240 as f with v.
 func video(t *testing.T, p *Pool, f Format, v VideoOptions) []byte {
 	t.Helper()
-	res, err := p.RenderURL(context.Background(), URLRequest{HTML: bandPage(), Format: f, Width: 320, Height: 240, Video: v})
-	if err != nil {
-		t.Fatalf("RenderURL(%s, %+v): %v", f, v, err)
-	}
-	if res.ContentType != f.ContentType() {
-		t.Errorf("content type %q, want %q", res.ContentType, f.ContentType())
-	}
-	return res.Data
+	return renderAs(t, p, URLRequest{HTML: bandPage(), Format: f, Width: 320, Height: 240, Video: v}).Data
 }
 
 func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/netip"
 	"testing"
 	"time"
 )
@@ -28,7 +27,7 @@ func TestRenderURLWaitOptions(t *testing.T) {
 		},
 		"/plain": htmlPage(`<!doctype html><body><p id="here">here</p>`),
 	})
-	p := urlPool(t, netip.MustParseAddr("127.0.0.1"), "127.0.0.0/8")
+	p := localPool(t)
 	u := func(path string) string { return s.URL + path }
 	render := func(req URLRequest) error {
 		req.Format = FormatPNG
