@@ -55,7 +55,7 @@ func TestTracingSpans(t *testing.T) {
 	_, pageID := e.cardPage(e.token, nil)
 	rc := newReceiver(t)
 
-	requestID := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).header.Get("X-Request-Id")
+	requestID := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).Header.Get("X-Request-Id")
 	find := func(spans []tracingtest.Span) (spanTree, tracingtest.Span, bool) {
 		tree := treeOf(spans)
 		for _, s := range spans {

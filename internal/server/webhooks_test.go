@@ -142,10 +142,10 @@ func TestAsyncRenderWebhook(t *testing.T) {
 	rc := newReceiver(t)
 
 	r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
-	m := r.json(t)
+	m := r.JSON(t)
 	renderID := m["renderId"].(string)
 	if m["status"] != "queued" || m["statusUrl"] != e.base+"/api/renders/"+renderID {
-		t.Fatalf("202 answer %s", r.body)
+		t.Fatalf("202 answer %s", r.Body)
 	}
 	h := rc.wait(t, 1)[0]
 	verifyBoth(t, h, e.spaceSecret())
@@ -172,7 +172,7 @@ func TestAsyncRenderWebhook(t *testing.T) {
 			t.Fatalf("meta time %q: %v", ts, err)
 		}
 	}
-	st := e.mustDo(200, "GET", "/api/renders/"+renderID, e.token, nil).json(t)
+	st := e.mustDo(200, "GET", "/api/renders/"+renderID, e.token, nil).JSON(t)
 	if st["status"] != "succeeded" || !e.sameFile(st["renderUrl"].(string), p.Result.RenderURL) || st["size"] != float64(p.Result.Size) {
 		t.Fatalf("status %v", st)
 	}
@@ -180,7 +180,7 @@ func TestAsyncRenderWebhook(t *testing.T) {
 	_, other := e.newSpace("other")
 	e.mustDo(404, "GET", "/api/renders/"+renderID, other, nil)
 	// The log entry links the delivery.
-	l := e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["deliveries"] != nil })
+	l := e.waitLog(r.Header.Get("X-Request-Id"), func(l map[string]any) bool { return l["deliveries"] != nil })
 	if d := l["deliveries"].([]any); len(d) != 1 || d[0].(map[string]any)["status"] != "succeeded" {
 		t.Fatalf("log deliveries %v", l["deliveries"])
 	}
@@ -191,8 +191,8 @@ func TestFailedRenderWebhook(t *testing.T) {
 	e := webhookServer(t, true)
 	rc := newReceiver(t)
 	imgURL, _ := slowImage(t)
-	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).json(t)
-	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).json(t)
+	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).JSON(t)
+	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).JSON(t)
 	e.mustDo(422, "POST", "/api/render", e.token, map[string]any{"pageId": pg["id"], "webhook_url": rc.URL})
 	h := rc.wait(t, 1)[0]
 	verifyBoth(t, h, e.spaceSecret())
@@ -202,7 +202,7 @@ func TestFailedRenderWebhook(t *testing.T) {
 	// The async form fails the same way, and its status says so.
 	r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pg["id"], "async": true, "webhook_url": rc.URL})
 	rc.wait(t, 2)
-	st := e.mustDo(200, "GET", "/api/renders/"+r.json(t)["renderId"].(string), e.token, nil).json(t)
+	st := e.mustDo(200, "GET", "/api/renders/"+r.JSON(t)["renderId"].(string), e.token, nil).JSON(t)
 	if st["status"] != "failed" || st["error"] == nil {
 		t.Fatalf("status %v", st)
 	}
@@ -215,12 +215,12 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 	e := webhookServer(t, true)
 	_, pageID := e.cardPage(e.token, nil)
 	rc := newReceiver(t, 500, 503)
-	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL + "/ep", "events": []string{"render.succeeded"}, "description": "mine"}).json(t)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL + "/ep", "events": []string{"render.succeeded"}, "description": "mine"}).JSON(t)
 	secret := ep["secret"].(string)
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("endpoint secret %q", secret)
 	}
-	if l := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).json(t); l["secret"] != nil {
+	if l := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).JSON(t); l["secret"] != nil {
 		t.Fatal("the secret is shown again after creation")
 	}
 
@@ -238,13 +238,13 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 		hooks[0].at.Unix() != hooks[2].at.Unix() {
 		t.Fatal("retries reuse the first attempt's signature")
 	}
-	q := "/api/webhook-deliveries?renderId=" + r.header.Get("X-Render-Id")
+	q := "/api/webhook-deliveries?renderId=" + r.Header.Get("X-Render-Id")
 	var d map[string]any
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		list := e.mustDo(200, "GET", q, e.token, nil).json(t)["data"].([]any)
+		list := e.mustDo(200, "GET", q, e.token, nil).JSON(t)["data"].([]any)
 		if len(list) == 1 && list[0].(map[string]any)["status"] == "succeeded" {
-			d = e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).json(t)
+			d = e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).JSON(t)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -278,7 +278,7 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 	t.Run("410 disables the endpoint", func(t *testing.T) {
 		e := e.with(t)
 		gone := newReceiver(t, 410)
-		g := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": gone.URL}).json(t)
+		g := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": gone.URL}).JSON(t)
 		e.mustDo(202, "POST", "/api/webhooks/"+g["id"].(string)+"/test", e.token, nil)
 		if h := gone.wait(t, 1)[0]; !strings.HasPrefix(string(h.body), `{"event":"webhook.test"`) {
 			t.Fatalf("test event %s", h.body)
@@ -290,7 +290,7 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 		// are made in its transaction, and none is the disabled one's.
 		e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
 		rc.wait(t, 5)
-		if ds := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+g["id"].(string), e.token, nil).json(t)["data"].([]any); len(ds) != 1 {
+		if ds := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+g["id"].(string), e.token, nil).JSON(t)["data"].([]any); len(ds) != 1 {
 			t.Fatalf("disabled endpoint has %d deliveries, want its test event's", len(ds))
 		}
 		gone.mu.Lock()
@@ -318,8 +318,8 @@ func TestRefusedWebhookTargets(t *testing.T) {
 		"http://10.0.0.1/", "http://0x7f.1:" + port, "ftp://example.com/", "http://[::ffff:127.0.0.1]:" + port,
 	} {
 		r := e.mustDo(400, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "webhook_url": u})
-		if !strings.Contains(r.json(t)["error"].(map[string]any)["message"].(string), "webhook_url") {
-			t.Fatalf("%s: %s", u, r.body)
+		if !strings.Contains(r.JSON(t)["error"].(map[string]any)["message"].(string), "webhook_url") {
+			t.Fatalf("%s: %s", u, r.Body)
 		}
 		e.mustDo(422, "POST", "/api/webhooks", e.token, map[string]any{"url": u})
 	}
@@ -328,9 +328,9 @@ func TestRefusedWebhookTargets(t *testing.T) {
 	r := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "binary": true, "webhook_url": "http://rebind.example.com:" + port + "/hook"})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		list := e.mustDo(200, "GET", "/api/webhook-deliveries?renderId="+r.header.Get("X-Render-Id"), e.token, nil).json(t)["data"].([]any)
+		list := e.mustDo(200, "GET", "/api/webhook-deliveries?renderId="+r.Header.Get("X-Render-Id"), e.token, nil).JSON(t)["data"].([]any)
 		if len(list) == 1 && list[0].(map[string]any)["status"] == "exhausted" {
-			d := e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).json(t)
+			d := e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).JSON(t)
 			if msg := d["attempts"].([]any)[0].(map[string]any)["error"].(string); !strings.Contains(msg, "forbidden address") {
 				t.Fatalf("attempt error %q", msg)
 			}
@@ -358,7 +358,7 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 		},
 	})
 	rc := newReceiver(t, 500, 500, 500, 500)
-	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).json(t)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).JSON(t)
 	e.mustDo(202, "POST", "/api/webhooks/"+ep["id"].(string)+"/test", e.token, nil)
 	rc.wait(t, 3)
 	if got := e.waitDisabled(ep["id"].(string)); !strings.Contains(got["disabledReason"].(string), "failed since") {
@@ -371,7 +371,7 @@ func (e *env) waitDisabled(id string) map[string]any {
 	e.t.Helper()
 	var got map[string]any
 	eventually(e.t, 10*time.Second, "endpoint "+id+" still enabled", func() bool {
-		got = e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(e.t)
+		got = e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).JSON(e.t)
 		return got["enabled"] == false
 	})
 	return got
@@ -384,9 +384,9 @@ func TestWebhookBreakerVisible(t *testing.T) {
 	e := startServerCfg(t, server.Config{Egress: egressAllow("127.0.0.0/8"), Webhooks: delivery.Config{
 		BreakAfter: 2, BreakerCooldown: time.Minute, Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}})
 	down := newReceiver(t, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503)
-	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": down.URL}).json(t)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": down.URL}).JSON(t)
 	id := ep["id"].(string)
-	if got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(t); got["breaker"] != "closed" || got["parked"] != 0.0 || got["capped"] != 0.0 {
+	if got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).JSON(t); got["breaker"] != "closed" || got["parked"] != 0.0 || got["capped"] != 0.0 {
 		t.Fatalf("a new endpoint: %v", got)
 	}
 	for range 6 {
@@ -394,7 +394,7 @@ func TestWebhookBreakerVisible(t *testing.T) {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(t)
+		got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).JSON(t)
 		if got["breaker"] == "open" && got["parked"].(float64) >= 3 && got["breakerOpenUntil"] != nil {
 			break
 		}
@@ -403,12 +403,12 @@ func TestWebhookBreakerVisible(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	list := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+id, e.token, nil).json(t)["data"].([]any)
+	list := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+id, e.token, nil).JSON(t)["data"].([]any)
 	held := 0
 	for _, d := range list {
 		if d.(map[string]any)["held"] == "parked" {
 			held++
-			one := e.mustDo(200, "GET", "/api/webhook-deliveries/"+d.(map[string]any)["id"].(string), e.token, nil).json(t)
+			one := e.mustDo(200, "GET", "/api/webhook-deliveries/"+d.(map[string]any)["id"].(string), e.token, nil).JSON(t)
 			if one["held"] != "parked" {
 				t.Fatalf("the delivery alone: %v", one)
 			}

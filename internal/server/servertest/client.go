@@ -35,9 +35,9 @@ func CardTemplate(name string, extra map[string]any) map[string]any {
 
 // Do sends method target (a full URL) with a bearer token (if any) and a
 // body: nil, []byte or a string as it is, anything else as JSON; a body
-// goes as application/json. It returns the answer's status, header and
-// body, and fails t when there is no answer.
-func Do(t testing.TB, method, target, token string, body any) (int, http.Header, []byte) {
+// goes as application/json. It returns the whole answer, and fails t when
+// there is none.
+func Do(t testing.TB, method, target, token string, body any) Answer {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -63,16 +63,45 @@ func Do(t testing.TB, method, target, token string, body any) (int, http.Header,
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := http.DefaultClient.Do(req)
+	return Send(t, nil, req)
+}
+
+// Answer is an HTTP answer as a test read it, from a real server or a
+// recorder: its status, header and whole body.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the answer's body as a JSON object, and fails t when it is
+// not one.
+func (a Answer) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(a.Body, &m); err != nil {
+		t.Fatalf("not JSON (%d): %s", a.Status, a.Body)
+	}
+	return m
+}
+
+// Send sends req with client (http.DefaultClient when nil) and reads the
+// whole answer, failing t when there is no answer or it cannot be read.
+func Send(t testing.TB, client *http.Client, req *http.Request) Answer {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, target, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
+	body, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
 	}
-	return res.StatusCode, res.Header, data
+	return Answer{Status: res.StatusCode, Header: res.Header, Body: body}
 }
 
 // SameFile reports whether two file URLs of a server with storage (its
