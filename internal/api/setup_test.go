@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -272,9 +271,5 @@ func (e *env) session(token string) (cookie, csrf string) {
 		e.t.Fatal("sign in set no session cookie")
 	}
 	page := e.do(request{method: "GET", target: "/ui/tokens", header: http.Header{"Cookie": {"rh_ui_session=" + cookie}}})
-	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page.Body)
-	if page.Status != http.StatusOK || m == nil {
-		e.t.Fatalf("no CSRF token on /ui/tokens (%d)", page.Status)
-	}
-	return cookie, string(m[1])
+	return cookie, servertest.CSRF(e.t, page)
 }

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -153,17 +152,10 @@ func (c *client) login(t *testing.T, token string) {
 	}
 }
 
-var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-
 // csrf reads the session's form token from a console page.
 func (c *client) csrf(t *testing.T) string {
 	t.Helper()
-	r := c.get(t, "/ui/tokens")
-	m := csrfRE.FindSubmatch(r.Body)
-	if r.Status != 200 || m == nil {
-		t.Fatalf("no CSRF token on /ui/tokens (%d)", r.Status)
-	}
-	return string(m[1])
+	return servertest.CSRF(t, c.get(t, "/ui/tokens"))
 }
 
 // --- a real headless Chromium driven with chromedp ---

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -115,4 +116,28 @@ func SameFile(storage, a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
 	return err1 == nil && err2 == nil && ua.Host == ub.Host && ua.Path == ub.Path && ua.Query().Get("X-Amz-Signature") != ""
+}
+
+// csrfField is the console's form token as its pages carry it.
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// FormToken is the console's form token in a page's body, "" when it
+// carries none.
+func FormToken(body []byte) string {
+	if m := csrfField.FindSubmatch(body); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// CSRF is the console's form token on page, the answer of a console page
+// with a form (read as a browser would); it fails t when page is not a
+// 200 or carries none.
+func CSRF(t testing.TB, page Answer) string {
+	t.Helper()
+	tok := FormToken(page.Body)
+	if page.Status != http.StatusOK || tok == "" {
+		t.Fatalf("no CSRF token on the console page (%d)", page.Status)
+	}
+	return tok
 }
