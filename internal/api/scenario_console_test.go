@@ -188,8 +188,9 @@ func TestConsoleScenarios(t *testing.T) {
 // answers as the API does, 429 with when to retry, in the console's plain
 // text, and is logged as refused; it is not an internal error.
 func TestConsolePreviewRateLimited(t *testing.T) {
-	e, sp, tok := setupSpace(t, "limited")
+	e := setup(t)
 	ctx := context.Background()
+	sp, tok := e.newSpace("limited")
 	if err := e.st.SetRateLimit(ctx, sp.ID, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -116,15 +116,6 @@ type env struct {
 
 func setup(t *testing.T) *env { return setupGuarded(t, nil, nil) }
 
-// setupSpace is setup with one space named name and an API token of it,
-// for the tests of a single caller.
-func setupSpace(t *testing.T, name string) (*env, *store.Space, string) {
-	t.Helper()
-	e := setup(t)
-	sp, tok := e.newSpace(name)
-	return e, sp, tok
-}
-
 // setupWith is setup with the store the handlers and services use
 // wrapped by wrap (a store that runs a concurrent change at a chosen
 // moment); River works on the real one.

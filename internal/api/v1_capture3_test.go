@@ -16,7 +16,8 @@ import (
 // X-Renderhook-Stored, and is never kept for or served from the cache;
 // async renders and the save_* options refuse it.
 func TestV1NoUpload(t *testing.T) {
-	e, sp, tok := setupSpace(t, "noupload")
+	e := setup(t)
+	sp, tok := e.newSpace("noupload")
 	ctx := context.Background()
 	day := time.Now().UTC().Format("2006/01/02")
 	count := func(q string, args ...any) int {
@@ -108,7 +109,8 @@ func TestV1NoUpload(t *testing.T) {
 // stored nowhere) is a 200 without them, not a 500 from reading artifacts
 // that were never written.
 func TestV1NoUploadStatusWithArtifacts(t *testing.T) {
-	e, _, tok := setupSpace(t, "noupload-art")
+	e := setup(t)
+	_, tok := e.newSpace("noupload-art")
 	for _, opts := range []map[string]any{
 		{"custom_data_variable": "app.state"},
 		{"metadata": true},

@@ -10,7 +10,8 @@ import (
 // address is a 400 InvalidOptions naming the option, before any browser
 // work.
 func TestV1WatermarkURLPrivate(t *testing.T) {
-	e, _, tok := setupSpace(t, "wm")
+	e := setup(t)
+	_, tok := e.newSpace("wm")
 	for _, u := range []string{"http://169.254.169.254/latest/meta-data/x.png", "http://10.0.0.7/logo.png", "http://localhost/logo.png", "http://[::1]/logo.png"} {
 		before := e.browser.urlRenders.Load()
 		res := e.do(request{method: "POST", target: "/v1/render/sync", body: map[string]any{"html": "<p>x</p>", "watermark_url": u},

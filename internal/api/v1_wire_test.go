@@ -17,7 +17,8 @@ import (
 // and of a render link as a client reads it: the PNG itself, its base64
 // text, the JSON of its URL, or nothing; download makes it an attachment.
 func TestV1ResponseTypes(t *testing.T) {
-	e, sp, tok := setupSpace(t, "wire")
+	e := setup(t)
+	sp, tok := e.newSpace("wire")
 	isPNG := func(name string, b []byte) {
 		t.Helper()
 		if _, err := png.Decode(bytes.NewReader(b)); err != nil || !bytes.Equal(b, tinyPNG) {
@@ -78,7 +79,8 @@ func TestV1ResponseTypes(t *testing.T) {
 // TestV1Unique: with the cache on, another unique value renders afresh and
 // the same one is answered from the cache.
 func TestV1Unique(t *testing.T) {
-	e, _, tok := setupSpace(t, "unique")
+	e := setup(t)
+	_, tok := e.newSpace("unique")
 	body := func(u string) map[string]any {
 		return map[string]any{"html": "<p>u</p>", "ttl": 3600, "unique": u}
 	}
@@ -98,7 +100,8 @@ func TestV1Unique(t *testing.T) {
 // echoed in its status and its webhook; the status speaks Urlbox's words
 // as the render goes waiting → active → delayed → active.
 func TestV1CustomIDAndStatusWords(t *testing.T) {
-	e, sp, tok := setupSpace(t, "words")
+	e := setup(t)
+	sp, tok := e.newSpace("words")
 	e.call(201, "POST", "/api/webhooks", tok, map[string]any{"url": "https://hooks.example.com/w"})
 	ctx := context.Background()
 
