@@ -278,11 +278,9 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 		ids = append(ids, r.JSON(t)["renderId"].(string))
 	}
 	// Mid-way: some webhooks are in, most renders are still queued.
-	rc.wait(t, 10)
+	rc.Wait(t, 10)
 	proc.kill()
-	rc.mu.Lock()
-	before := len(rc.got)
-	rc.mu.Unlock()
+	before := len(rc.Got())
 	t.Logf("at the kill: %d of %d webhooks received", before, total)
 
 	startProcess(t, bin, dataDir, b, addr)

@@ -87,7 +87,7 @@ func TestMetricsAfterRenders(t *testing.T) {
 		t.Fatalf("second v1 render not a cache hit: %v", hit.Header)
 	}
 	e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
-	rc.wait(t, 1)
+	rc.Wait(t, 1)
 	e.waitCredits(4)
 
 	text := waitMetrics(t, e.base, map[string]float64{

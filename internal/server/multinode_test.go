@@ -187,7 +187,7 @@ func TestMultiNode(t *testing.T) {
 			t.Fatalf("webhooks missing for %d of %d renders; unfinished jobs:\n%s", missing, total, unfinishedJobs(t, b.DB))
 		}
 		select {
-		case <-rc.arrived:
+		case <-rc.Arrived():
 		case <-time.After(time.Second):
 		}
 	}

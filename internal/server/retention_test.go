@@ -147,8 +147,8 @@ func TestRetentionRemovesRequestSecrets(t *testing.T) {
 	})
 	renderID, _ := r.JSON(t)["renderId"].(string)
 	h := site.waitHook(t)
-	if !strings.Contains(string(h.body), secrets[3]) || !strings.Contains(string(h.body), renderID) {
-		t.Fatalf("webhook %s", h.body)
+	if !strings.Contains(string(h.Body), secrets[3]) || !strings.Contains(string(h.Body), renderID) {
+		t.Fatalf("webhook %s", h.Body)
 	}
 	e.waitCredits(1)
 	ctx := context.Background()

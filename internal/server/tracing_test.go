@@ -105,7 +105,7 @@ func TestTracingSpans(t *testing.T) {
 	}
 
 	e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
-	rc.wait(t, 1)
+	rc.Wait(t, 1)
 	rcv.WaitFor(t, 60*time.Second, func(spans []tracingtest.Span) bool {
 		tree := treeOf(spans)
 		for _, req := range spans {

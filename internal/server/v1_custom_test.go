@@ -36,8 +36,8 @@ func TestV1CustomDataEndToEnd(t *testing.T) {
 		} `json:"result"`
 	}
 	hk := site.waitHook(t)
-	if err := json.Unmarshal(hk.body, &p); err != nil || !reflect.DeepEqual(p.Result.CustomData, want) {
-		t.Fatalf("webhook %s (%v)", hk.body, err)
+	if err := json.Unmarshal(hk.Body, &p); err != nil || !reflect.DeepEqual(p.Result.CustomData, want) {
+		t.Fatalf("webhook %s (%v)", hk.Body, err)
 	}
 
 	e.mustDo(400, "POST", "/v1/render/sync", e.token, map[string]any{"html": page, "custom_data_variable": "app['x']"})

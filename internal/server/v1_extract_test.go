@@ -62,11 +62,11 @@ func TestV1ExtractEndToEnd(t *testing.T) {
 		Metadata map[string]any `json:"metadata"`
 	}
 	hk := site.waitHook(t)
-	if err := json.Unmarshal(hk.body, &p); err != nil {
+	if err := json.Unmarshal(hk.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Result.HTMLURL != htmlURL || p.Result.MarkdownURL != mdURL || p.Result.Metadata["urlResolved"] != site.URL+"/" || p.Metadata["orderId"] != "o-9" {
-		t.Fatalf("webhook %s", hk.body)
+		t.Fatalf("webhook %s", hk.Body)
 	}
 
 	// A signed link to an html render answers the page sandboxed too.

@@ -205,18 +205,18 @@ func TestV1UseS3Refused(t *testing.T) {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if err := json.Unmarshal(h.body, &p); err != nil {
+		if err := json.Unmarshal(h.Body, &p); err != nil {
 			t.Fatal(err)
 		}
 		if p.Event != "render.failed" || !strings.Contains(p.Error.Message, c.reason) {
-			t.Fatalf("%s: webhook %s", c.name, h.body)
+			t.Fatalf("%s: webhook %s", c.name, h.Body)
 		}
 		l := e.waitLog(r.Header.Get("X-Request-Id"), func(map[string]any) bool { return true })
 		lerr, _ := l["error"].(map[string]any)
 		if l["status"] != float64(422) || lerr["code"] != "S3UploadFailed" || l["renderId"] != p.RenderID {
 			t.Fatalf("%s: log entry %v", c.name, l)
 		}
-		for where, text := range map[string]string{"answer": string(r.Body), "webhook": string(h.body), "log entry": mustJSON(t, l)} {
+		for where, text := range map[string]string{"answer": string(r.Body), "webhook": string(h.Body), "log entry": mustJSON(t, l)} {
 			if strings.Contains(text, b.secret) || strings.Contains(text, wrong) {
 				t.Fatalf("%s: the secret is in the %s: %s", c.name, where, text)
 			}

@@ -77,7 +77,7 @@ func newV1Site(t *testing.T) *v1Site {
 	mux.HandleFunc("POST /hook", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		site.mu.Lock()
-		site.hooks = append(site.hooks, hook{r.Header.Clone(), body, time.Now()})
+		site.hooks = append(site.hooks, hook{Header: r.Header.Clone(), Body: body, At: time.Now()})
 		site.mu.Unlock()
 		site.got <- struct{}{}
 	})
@@ -285,7 +285,7 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 		t.Fatalf("default viewport: %v", img.Bounds())
 	}
 	h := site.waitHook(t)
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
 	var p struct {
@@ -293,14 +293,14 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 		RenderID string         `json:"renderId"`
 		Metadata map[string]any `json:"metadata"`
 	}
-	if err := json.Unmarshal(h.body, &p); err != nil {
+	if err := json.Unmarshal(h.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Event != "render.succeeded" || p.RenderID != renderID || p.Metadata["orderId"] != "o-7" || p.Metadata["n"] != float64(3) {
-		t.Fatalf("payload %s", h.body)
+		t.Fatalf("payload %s", h.Body)
 	}
-	if i, j := strings.Index(string(h.body), `"meta":`), strings.Index(string(h.body), `"metadata":`); i < 0 || j < i {
-		t.Fatalf("metadata must follow meta: %s", h.body)
+	if i, j := strings.Index(string(h.Body), `"meta":`), strings.Index(string(h.Body), `"metadata":`); i < 0 || j < i {
+		t.Fatalf("metadata must follow meta: %s", h.Body)
 	}
 	e.waitCredits(1)
 	// The same request with a ttl is answered from the cache at once, and
@@ -312,13 +312,13 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 		t.Fatalf("cached async answer %s", r.Body)
 	}
 	h = site.waitHook(t)
-	if err := json.Unmarshal(h.body, &p); err != nil {
+	if err := json.Unmarshal(h.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Event != "render.succeeded" || p.RenderID != renderID || p.Metadata["orderId"] != "o-8" {
-		t.Fatalf("cache-hit payload %s", h.body)
+		t.Fatalf("cache-hit payload %s", h.Body)
 	}
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("cache-hit signature: %v", err)
 	}
 	// The cache hit recorded no render, so no credits job exists for it
@@ -561,7 +561,7 @@ func TestCrashV1Async(t *testing.T) {
 			"url": page.URL + "/?n=" + strconv.Itoa(i), "width": 200, "height": 100, "webhook_url": rc.URL + "/hook", "timeout": 20000})
 		ids = append(ids, r.JSON(t)["renderId"].(string))
 	}
-	rc.wait(t, 3)
+	rc.Wait(t, 3)
 	proc.kill()
 	// The kill must have left work behind, or the test proves nothing.
 	st, err := server.OpenStore(dataDir, b.DB)
@@ -598,9 +598,9 @@ func TestCrashV1Async(t *testing.T) {
 	// kill may arrive twice; receivers dedupe by webhook-id).
 	for n := total; ; n++ {
 		seen := map[string]bool{}
-		for _, h := range rc.wait(t, n) {
+		for _, h := range rc.Wait(t, n) {
 			var p struct{ RenderID string }
-			_ = json.Unmarshal(h.body, &p)
+			_ = json.Unmarshal(h.Body, &p)
 			seen[p.RenderID] = true
 		}
 		missing := 0

@@ -127,12 +127,12 @@ func TestV1LongSyncRenderRedirects(t *testing.T) {
 		t.Fatalf("render: %v, pixel %v", b, img.At(b.Dx()/2, b.Dy()-10))
 	}
 	h := site.waitHook(t)
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
-	if !bytes.Contains(h.body, []byte(`"renderId":"`+id+`"`)) || !bytes.Contains(h.body, []byte(`"customId":"order-307"`)) ||
-		!bytes.Contains(h.body, []byte(`"event":"render.succeeded"`)) {
-		t.Fatalf("webhook %s", h.body)
+	if !bytes.Contains(h.Body, []byte(`"renderId":"`+id+`"`)) || !bytes.Contains(h.Body, []byte(`"customId":"order-307"`)) ||
+		!bytes.Contains(h.Body, []byte(`"event":"render.succeeded"`)) {
+		t.Fatalf("webhook %s", h.Body)
 	}
 	e.waitCredits(1)
 	l := e.waitLog(requestID, func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })

@@ -3,14 +3,11 @@ package ui_test
 import (
 	"context"
 	"html"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,39 +20,13 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// receiver is a webhook receiver on loopback that answers the scripted
-// statuses, then 200.
-type receiver struct {
-	*httptest.Server
-	mu     sync.Mutex
-	script []int
-	ids    []string // webhook-id of every request, in order
-	events []string
-}
-
-func newReceiver(t *testing.T, script ...int) *receiver {
-	rc := &receiver{script: script}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		status := 200
-		if len(rc.script) > 0 {
-			status, rc.script = rc.script[0], rc.script[1:]
-		}
-		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
-		rc.events = append(rc.events, string(body))
-		rc.mu.Unlock()
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, "receiver says "+http.StatusText(status))
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) got() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]string(nil), rc.ids...)
+// webhookIDs are the webhook-id headers of hooks, in order.
+func webhookIDs(hooks []servertest.Hook) []string {
+	ids := make([]string, 0, len(hooks))
+	for _, h := range hooks {
+		ids = append(ids, h.Header.Get("webhook-id"))
+	}
+	return ids
 }
 
 func consoleServer(t *testing.T) *env {
@@ -87,7 +58,7 @@ func TestConsole(t *testing.T) {
 	pdfReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "format": "pdf"}).JSON(t)["requestId"].(string)
 
 	b := newTab(t)
-	rc := newReceiver(t, 500) // the first webhook fails, the rest succeed
+	rc := servertest.NewReceiver(t, 500) // the first webhook fails, the rest succeed
 
 	t.Run("sign in", func(t *testing.T) {
 		b.t = t
@@ -214,7 +185,7 @@ func TestConsole(t *testing.T) {
 		deliveryID = b.text(`document.querySelector('.crumbs .mono').innerText`)
 		b.wait(`document.querySelector('#delivery-status') && document.querySelector('#delivery-status').innerText === 'exhausted'`)
 		attempt := b.text(`document.querySelector('#attempts tbody').innerText`)
-		if !strings.Contains(attempt, "500") || !strings.Contains(attempt, "receiver says Internal Server Error") {
+		if !strings.Contains(attempt, "500") || !strings.Contains(attempt, servertest.ReceiverAnswer(500)) {
 			t.Fatalf("attempt row %q lacks the 500 and the response body", attempt)
 		}
 		b.screenshots("delivery-failed")
@@ -227,7 +198,7 @@ func TestConsole(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("%d attempts after redelivery, want 2", n)
 		}
-		if ids := rc.got(); len(ids) != 2 || ids[0] != deliveryID || ids[1] != deliveryID {
+		if ids := webhookIDs(rc.Got()); len(ids) != 2 || ids[0] != deliveryID || ids[1] != deliveryID {
 			t.Fatalf("receiver got webhook-ids %v, want %s twice", ids, deliveryID)
 		}
 		b.screenshots("delivery")
@@ -395,7 +366,7 @@ func TestConsoleHTTP(t *testing.T) {
 	e := consoleServer(t)
 	_, pageID := e.cardPage(t, e.token, nil)
 	okReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).JSON(t)["requestId"].(string)
-	rc := newReceiver(t)
+	rc := servertest.NewReceiver(t)
 	ep := e.api(t, 201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL, "events": []string{"webhook.test"}}).JSON(t)
 	epID := ep["id"].(string)
 	dlvID := e.api(t, 202, "POST", "/api/webhooks/"+epID+"/test", e.token, nil).JSON(t)["deliveryId"].(string)
