@@ -3,12 +3,8 @@ package api_test
 import (
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/renderhook/renderhook/internal/capability"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/api"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/ui"
 )
@@ -228,11 +225,11 @@ func newFixture(t *testing.T) *fixture {
 	}
 
 	e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/a", "description": marker})
-	f.template = e.call(201, "POST", "/api/templates", f.tokA, templateBody("card "+marker, true)).json(t)["id"].(string)
+	f.template = e.call(201, "POST", "/api/templates", f.tokA, templateBody("card "+marker, true)).JSON(t)["id"].(string)
 	f.page = e.call(201, "POST", "/api/pages", f.tokA, map[string]any{
 		"templateId": f.template, "name": "page " + marker, "values": map[string]any{"title": marker}, "publish": true,
-	}).json(t)["id"].(string)
-	out := e.call(200, "POST", "/api/render", f.tokA, map[string]any{"pageId": f.page, "output": "json"}).json(t)
+	}).JSON(t)["id"].(string)
+	out := e.call(200, "POST", "/api/render", f.tokA, map[string]any{"pageId": f.page, "output": "json"}).JSON(t)
 	f.render, f.requestID = out["renderId"].(string), out["requestId"].(string)
 	f.fileKey = fileKey(t, out["file"].(map[string]any)["url"].(string))
 	ds, err := e.st.ListDeliveries(context.Background(), store.ListDeliveriesParams{SpaceID: f.a.ID, Limit: 10})
@@ -242,21 +239,21 @@ func newFixture(t *testing.T) *fixture {
 	f.delivery = ds[0].ID
 	f.page2 = e.call(201, "POST", "/api/pages", f.tokA, map[string]any{
 		"templateId": f.template, "name": "page 2 " + marker, "publish": true,
-	}).json(t)["id"].(string)
-	public := e.call(201, "POST", "/api/templates", f.tokA, templateBody("public "+marker, false)).json(t)["id"].(string)
+	}).JSON(t)["id"].(string)
+	public := e.call(201, "POST", "/api/templates", f.tokA, templateBody("public "+marker, false)).JSON(t)["id"].(string)
 	mixed := func(first, then string) string {
 		id := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{
 			"templateId": first, "name": "mixed " + marker, "publish": true,
-		}).json(t)["id"].(string)
+		}).JSON(t)["id"].(string)
 		e.call(200, "PUT", "/api/pages/"+id, f.tokA, map[string]any{"templateId": then})
 		return id
 	}
 	f.draftOnly, f.publishedOnly = mixed(public, f.template), mixed(f.template, public)
-	f.v1Render = e.call(200, "POST", "/v1/render/sync", f.tokA, v1Body(nil)).header.Get("X-Render-Id")
+	f.v1Render = e.call(200, "POST", "/v1/render/sync", f.tokA, v1Body(nil)).Header.Get("X-Render-Id")
 
-	tplB := e.call(201, "POST", "/api/templates", f.tokB, templateBody("card of B", true)).json(t)["id"].(string)
-	pgB := e.call(201, "POST", "/api/pages", f.tokB, map[string]any{"templateId": tplB, "name": "page of B", "publish": true}).json(t)["id"].(string)
-	outB := e.call(200, "POST", "/api/render", f.tokB, map[string]any{"pageId": pgB, "output": "json"}).json(t)
+	tplB := e.call(201, "POST", "/api/templates", f.tokB, templateBody("card of B", true)).JSON(t)["id"].(string)
+	pgB := e.call(201, "POST", "/api/pages", f.tokB, map[string]any{"templateId": tplB, "name": "page of B", "publish": true}).JSON(t)["id"].(string)
+	outB := e.call(200, "POST", "/api/render", f.tokB, map[string]any{"pageId": pgB, "output": "json"}).JSON(t)
 	u, err := url.Parse(outB["file"].(map[string]any)["url"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -306,13 +303,13 @@ func (f *fixture) fill(t *testing.T, pattern string) string {
 		case seg == "{id}" && (prefix == "/api/webhook-deliveries" || prefix == "/ui/webhooks/deliveries"):
 			v = f.delivery
 		case seg == "{id}" && (prefix == "/api/webhooks" || prefix == "/ui/webhooks"):
-			v = e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/fresh", "description": marker}).json(t)["id"].(string)
+			v = e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/fresh", "description": marker}).JSON(t)["id"].(string)
 		case seg == "{id}" && (prefix == "/api/templates" || prefix == "/ui/templates"):
-			v = e.call(201, "POST", "/api/templates", f.tokA, templateBody("fresh "+marker, true)).json(t)["id"].(string)
+			v = e.call(201, "POST", "/api/templates", f.tokA, templateBody("fresh "+marker, true)).JSON(t)["id"].(string)
 		case seg == "{id}" && (prefix == "/api/pages" || prefix == "/ui/pages"):
 			v = e.call(201, "POST", "/api/pages", f.tokA, map[string]any{
 				"templateId": f.template, "name": "fresh " + marker, "publish": true,
-			}).json(t)["id"].(string)
+			}).JSON(t)["id"].(string)
 		case seg == "{id}" && prefix == "/ui/tokens":
 			_, tok := e.newToken(f.a.ID)
 			v = tok.ID
@@ -379,11 +376,11 @@ func (f *fixture) creds(kind string) []cred {
 			{name: "revoked token", want: 401, apply: bearer(f.tokRev)},
 			{name: "other space's token", other: true, apply: bearer(f.tokB)},
 			{name: "garbled sig", want: 403, apply: q("sig=deadbeef")},
-			{name: "sig by other space's secret", want: 403, apply: q("sig=" + mac(f.b.RenderSecret, ""))},
+			{name: "sig by other space's secret", want: 403, apply: q("sig=" + capability.V1LinkToken(f.b.RenderSecret, ""))},
 			{name: "garbled gt", want: 401, apply: q("gt=nope")},
 			{name: "other space's gt", want: 401, apply: q("gt=" + url.QueryEscape(f.b.GetRenderToken))},
 			{name: "A's sig made for another page", want: 403, apply: q("sig=" + capability.PageSig(f.a.RenderSecret, f.draftOnly, ""))},
-			{name: "A's sig of the old construction (query only)", want: 403, apply: q("sig=" + mac(f.a.RenderSecret, ""))},
+			{name: "A's sig of the old construction (query only)", want: 403, apply: q("sig=" + capability.V1LinkToken(f.a.RenderSecret, ""))},
 			{name: "no token, a malformed query on a token-only page (no 400 telling it exists)", want: 401, apply: q("nope=1")},
 			{name: "no token, a stray exp on a token-only page", want: 401, apply: q("exp=1")},
 			{name: "no token, draft=1 of a token-only draft", want: 401, apply: func(r *request) {
@@ -412,9 +409,9 @@ func (f *fixture) creds(kind string) []cred {
 			{name: "no signature", want: 403, apply: link(f.a.RenderKey, "-")},
 			{name: "malformed signature", want: 403, apply: link(f.a.RenderKey, "not-hex")},
 			{name: "A's token instead of a signature", want: 403, apply: withBearer(f.tokA, link(f.a.RenderKey, "-"))},
-			{name: "signed by other space's secret", want: 403, apply: link(f.a.RenderKey, mac(f.b.RenderSecret, query))},
-			{name: "A's signature under other space's key", want: 403, apply: link(f.b.RenderKey, mac(f.a.RenderSecret, query))},
-			{name: "right signature", right: true, apply: link(f.a.RenderKey, mac(f.a.RenderSecret, query))},
+			{name: "signed by other space's secret", want: 403, apply: link(f.a.RenderKey, capability.V1LinkToken(f.b.RenderSecret, query))},
+			{name: "A's signature under other space's key", want: 403, apply: link(f.b.RenderKey, capability.V1LinkToken(f.a.RenderSecret, query))},
+			{name: "right signature", right: true, apply: link(f.a.RenderKey, capability.V1LinkToken(f.a.RenderSecret, query))},
 		}
 	case string(api.AuthFileSignature):
 		sig := func(s string) func(r *request) {
@@ -503,12 +500,6 @@ func forge(cookie string) string {
 		return cookie + "x"
 	}
 	return parts[0] + ".9999999999." + parts[2]
-}
-
-func mac(secret, msg string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(msg))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 func sep(target string) string {
@@ -713,8 +704,8 @@ func (f *fixture) try(t *testing.T, method, pattern string, row authRow, c cred)
 	after, _ := f.state(t)
 
 	if c.right {
-		if res.status != row.right {
-			t.Fatalf("%s %s with the right credential: %d, want %d: %.300s", req.method, req.target, res.status, row.right, res.body)
+		if res.Status != row.right {
+			t.Fatalf("%s %s with the right credential: %d, want %d: %.300s", req.method, req.target, res.Status, row.right, res.Body)
 		}
 		return
 	}
@@ -726,18 +717,18 @@ func (f *fixture) try(t *testing.T, method, pattern string, row authRow, c cred)
 		}
 	}
 	switch {
-	case want != 0 && res.status != want:
-		t.Errorf("%s %s: %d, want %d: %.300s", req.method, req.target, res.status, want, res.body)
-	case want == 0 && res.status >= 500:
-		t.Errorf("%s %s: %d: %.300s", req.method, req.target, res.status, res.body)
+	case want != 0 && res.Status != want:
+		t.Errorf("%s %s: %d, want %d: %.300s", req.method, req.target, res.Status, want, res.Body)
+	case want == 0 && res.Status >= 500:
+		t.Errorf("%s %s: %d: %.300s", req.method, req.target, res.Status, res.Body)
 	}
-	if res.status == 303 && !c.other && want == 303 {
-		if loc := res.header.Get("Location"); loc != "/ui/login" {
+	if res.Status == 303 && !c.other && want == 303 {
+		if loc := res.Header.Get("Location"); loc != "/ui/login" {
 			t.Errorf("redirected to %q, want /ui/login", loc)
 		}
 	}
 	if before != after {
-		t.Errorf("%s %s (%d) changed space A:\nbefore %s\nafter  %s", req.method, req.target, res.status, before, after)
+		t.Errorf("%s %s (%d) changed space A:\nbefore %s\nafter  %s", req.method, req.target, res.Status, before, after)
 	}
 	if !c.other {
 		if n := f.e.browser.renders.Load() - renders; n != 0 {
@@ -750,13 +741,13 @@ func (f *fixture) try(t *testing.T, method, pattern string, row authRow, c cred)
 	if c.asA {
 		return
 	}
-	body := string(res.body) + fmt.Sprint(res.header)
+	body := string(res.Body) + fmt.Sprint(res.Header)
 	for _, s := range st.secrets() {
 		if strings.Contains(sent, s) || strings.Contains(f.sentByB.String(), s) {
 			continue
 		}
 		if strings.Contains(body, s) {
-			t.Errorf("%s %s (%d) answered with space A's %q: %.300s", req.method, req.target, res.status, s, res.body)
+			t.Errorf("%s %s (%d) answered with space A's %q: %.300s", req.method, req.target, res.Status, s, res.Body)
 		}
 	}
 }

@@ -110,12 +110,7 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	logs, err := s.cfg.Store.ListRequestLogs(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	writePage(w, logs, p.Limit-1, s.toLogJSON, logCursor)
-	return nil
+	return paged(w, p.Limit-1, s.toLogJSON, logCursor)(s.cfg.Store.ListRequestLogs(r.Context(), p))
 }
 
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request) error {
@@ -153,15 +148,17 @@ func logCursor(l *store.RequestLog) string { return requestlog.EncodeCursor(l.Cr
 
 func deliveryCursor(d *store.Delivery) string { return requestlog.EncodeCursor(d.CreatedAt, d.ID) }
 
-// writePage answers a listing page read with one row more than limit:
-// the rows shown, and the cursor after the last one when more follow
-// (else null).
-func writePage[T, J any](w http.ResponseWriter, rows []T, limit int, show func(T) J, cursor func(T) string) {
-	rows, more := requestlog.Cut(rows, limit)
-	var next *string
-	if more {
-		c := cursor(rows[len(rows)-1])
-		next = &c
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": mapSlice(rows, show), "nextCursor": next})
+// paged is listed for a listing page read with one row more than limit:
+// 200 with the rows shown, and the cursor after the last one when more
+// follow (else null).
+func paged[T, J any](w http.ResponseWriter, limit int, show func(T) J, cursor func(T) string) func([]T, error) error {
+	return answered(w, http.StatusOK, func(rows []T) map[string]any {
+		rows, more := requestlog.Cut(rows, limit)
+		var next *string
+		if more {
+			c := cursor(rows[len(rows)-1])
+			next = &c
+		}
+		return map[string]any{"data": mapSlice(rows, show), "nextCursor": next}
+	})
 }

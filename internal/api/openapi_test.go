@@ -28,10 +28,10 @@ import (
 func openAPIDoc(t *testing.T, e *env) ([]byte, validator.Validator, *v3.Document) {
 	t.Helper()
 	res := e.do(request{method: "GET", target: "/openapi.json"})
-	if res.status != 200 || res.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("GET /openapi.json: %d %q", res.status, res.header.Get("Content-Type"))
+	if res.Status != 200 || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /openapi.json: %d %q", res.Status, res.Header.Get("Content-Type"))
 	}
-	doc, err := libopenapi.NewDocument(res.body)
+	doc, err := libopenapi.NewDocument(res.Body)
 	if err != nil {
 		t.Fatalf("libopenapi cannot read the document: %v", err)
 	}
@@ -55,7 +55,7 @@ func openAPIDoc(t *testing.T, e *env) ([]byte, validator.Validator, *v3.Document
 		}
 		t.FailNow()
 	}
-	return res.body, v, &model.Model
+	return res.Body, v, &model.Model
 }
 
 // TestOpenAPIDocumentValid: /openapi.json is an OpenAPI 3.1 document the
@@ -65,10 +65,10 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 	e := setup(t)
 	openAPIDoc(t, e)
 	page := e.do(request{method: "GET", target: "/docs"})
-	if page.status != 200 || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") {
-		t.Fatalf("GET /docs: %d %q", page.status, page.header.Get("Content-Type"))
+	if page.Status != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /docs: %d %q", page.Status, page.Header.Get("Content-Type"))
 	}
-	html := string(page.body)
+	html := string(page.Body)
 	for _, want := range []string{"/api/render/{pageId}", "/v1/{renderKey}/{token}/{format}", "pdf_margin_top", `href="/openapi.json"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("/docs does not mention %q", want)
@@ -84,7 +84,7 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 	if m := regexp.MustCompile(`(?i)(src|href|action|srcset)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?\s*(https?:)?//`).FindString(html); m != "" {
 		t.Errorf("/docs loads %q: the page must load nothing from elsewhere", m)
 	}
-	if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("/docs Content-Security-Policy = %q", csp)
 	}
 }

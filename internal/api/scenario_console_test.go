@@ -195,26 +195,26 @@ func TestConsolePreviewRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie, _ := e.session(tok)
-	tpl := e.call(201, "POST", "/api/templates", tok, templateBody("limited", true)).json(t)["id"].(string)
-	pg := e.call(201, "POST", "/api/pages", tok, map[string]any{"templateId": tpl, "publish": true}).json(t)["id"].(string)
+	tpl := e.call(201, "POST", "/api/templates", tok, templateBody("limited", true)).JSON(t)["id"].(string)
+	pg := e.call(201, "POST", "/api/pages", tok, map[string]any{"templateId": tpl, "publish": true}).JSON(t)["id"].(string)
 	preview := func() response {
 		return e.do(request{method: "GET", target: "/ui/preview/" + pg, header: http.Header{"Cookie": {"rh_ui_session=" + cookie}}})
 	}
-	if res := preview(); res.status != http.StatusOK {
-		t.Fatalf("first preview: %d %s", res.status, res.body)
+	if res := preview(); res.Status != http.StatusOK {
+		t.Fatalf("first preview: %d %s", res.Status, res.Body)
 	}
 	res := preview()
-	if res.status != http.StatusTooManyRequests {
-		t.Fatalf("second preview: %d, want 429: %s", res.status, res.body)
+	if res.Status != http.StatusTooManyRequests {
+		t.Fatalf("second preview: %d, want 429: %s", res.Status, res.Body)
 	}
-	if !strings.Contains(string(res.body), "the space may make 1 render requests a minute") {
-		t.Errorf("body %q", res.body)
+	if !strings.Contains(string(res.Body), "the space may make 1 render requests a minute") {
+		t.Errorf("body %q", res.Body)
 	}
-	if n, err := strconv.Atoi(res.header.Get("Retry-After")); err != nil || n < 1 {
-		t.Errorf("Retry-After %q", res.header.Get("Retry-After"))
+	if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || n < 1 {
+		t.Errorf("Retry-After %q", res.Header.Get("Retry-After"))
 	}
-	if res.header.Get("X-RateLimit-Limit") != "1" || res.header.Get("X-RateLimit-Remaining") != "0" {
-		t.Errorf("X-RateLimit headers: %v", res.header)
+	if res.Header.Get("X-RateLimit-Limit") != "1" || res.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("X-RateLimit headers: %v", res.Header)
 	}
 	var status int
 	var code string

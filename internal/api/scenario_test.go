@@ -87,18 +87,18 @@ func newScenarioFixture(t *testing.T) *scenarioFixture {
 	if err != nil || len(eps) != 1 {
 		t.Fatalf("space A has %d endpoints (%v), want the fixture's one", len(eps), err)
 	}
-	epB := e.call(201, "POST", "/api/webhooks", f.tokB, map[string]any{"url": "https://hooks.example.com/b", "description": "of B"}).json(t)["id"].(string)
-	tplB := e.call(201, "POST", "/api/templates", f.tokB, templateBody("template of B", true)).json(t)["id"].(string)
-	pageB := e.call(201, "POST", "/api/pages", f.tokB, map[string]any{"templateId": tplB, "name": "page of B", "publish": true}).json(t)["id"].(string)
-	outB := e.call(200, "POST", "/api/render", f.tokB, map[string]any{"pageId": pageB, "output": "json"}).json(t)
+	epB := e.call(201, "POST", "/api/webhooks", f.tokB, map[string]any{"url": "https://hooks.example.com/b", "description": "of B"}).JSON(t)["id"].(string)
+	tplB := e.call(201, "POST", "/api/templates", f.tokB, templateBody("template of B", true)).JSON(t)["id"].(string)
+	pageB := e.call(201, "POST", "/api/pages", f.tokB, map[string]any{"templateId": tplB, "name": "page of B", "publish": true}).JSON(t)["id"].(string)
+	outB := e.call(200, "POST", "/api/render", f.tokB, map[string]any{"pageId": pageB, "output": "json"}).JSON(t)
 	dsB, err := e.st.ListDeliveries(ctx, store.ListDeliveriesParams{SpaceID: f.b.ID, Limit: 10})
 	if err != nil || len(dsB) == 0 {
 		t.Fatalf("B's render made no delivery: %v", err)
 	}
 	tplNum := e.call(201, "POST", "/api/templates", f.tokA, map[string]any{"name": "numbers", "html": "<p>{{.n}}</p>",
-		"variables": []map[string]any{{"name": "n", "type": "number", "default": 1, "max": 10}}}).json(t)["id"].(string)
-	pageNum := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": tplNum}).json(t)["id"].(string)
-	unpublished := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "draft " + marker}).json(t)["id"].(string)
+		"variables": []map[string]any{{"name": "n", "type": "number", "default": 1, "max": 10}}}).JSON(t)["id"].(string)
+	pageNum := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": tplNum}).JSON(t)["id"].(string)
+	unpublished := e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "draft " + marker}).JSON(t)["id"].(string)
 	toks, err := e.st.ListTokens(ctx, f.b.ID)
 	if err != nil || len(toks) == 0 {
 		t.Fatalf("space B has no token: %v", err)
@@ -141,8 +141,8 @@ func (f *scenarioFixture) expand(t *testing.T, s string, fresh map[string]string
 // hex HMAC of the raw query under A's (B's) render secret.
 func (f *scenarioFixture) signed(target string) string {
 	_, query, _ := strings.Cut(target, "?")
-	target = strings.Replace(target, "{sigA}", mac(f.a.RenderSecret, query), 1)
-	return strings.Replace(target, "{sigB}", mac(f.b.RenderSecret, query), 1)
+	target = strings.Replace(target, "{sigA}", capability.V1LinkToken(f.a.RenderSecret, query), 1)
+	return strings.Replace(target, "{sigB}", capability.V1LinkToken(f.b.RenderSecret, query), 1)
 }
 
 // fresh makes a new object of space A for one scenario.
@@ -151,13 +151,13 @@ func (f *scenarioFixture) fresh(t *testing.T, name string) string {
 	e := f.e
 	switch name {
 	case "fresh-tpl":
-		return e.call(201, "POST", "/api/templates", f.tokA, templateBody("fresh "+marker, true)).json(t)["id"].(string)
+		return e.call(201, "POST", "/api/templates", f.tokA, templateBody("fresh "+marker, true)).JSON(t)["id"].(string)
 	case "fresh-page":
-		return e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "fresh " + marker}).json(t)["id"].(string)
+		return e.call(201, "POST", "/api/pages", f.tokA, map[string]any{"templateId": f.template, "name": "fresh " + marker}).JSON(t)["id"].(string)
 	case "fresh-endpoint":
-		return e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/fresh"}).json(t)["id"].(string)
+		return e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/fresh"}).JSON(t)["id"].(string)
 	case "fresh-disabled-endpoint":
-		return e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/off", "enabled": false}).json(t)["id"].(string)
+		return e.call(201, "POST", "/api/webhooks", f.tokA, map[string]any{"url": "https://hooks.example.com/off", "enabled": false}).JSON(t)["id"].(string)
 	case "fresh-token":
 		_, tok := e.newToken(f.a.ID)
 		return tok.ID
@@ -344,16 +344,16 @@ func (f *scenarioFixture) run(t *testing.T, sc scenario) {
 	res := f.e.do(req)
 	after := f.snapshot(t)
 
-	if res.status != sc.status {
-		t.Errorf("status %d, want %d: %.400s", res.status, sc.status, res.body)
+	if res.Status != sc.status {
+		t.Errorf("status %d, want %d: %.400s", res.Status, sc.status, res.Body)
 	}
 	if sc.code != "" || sc.message != "" {
 		f.checkError(t, sc, res, x(sc.message))
-	} else if res.status >= 400 && !strings.HasPrefix(sc.url, "/ui/") {
-		t.Errorf("the scenario names no error code for a %d: %.400s", res.status, res.body)
+	} else if res.Status >= 400 && !strings.HasPrefix(sc.url, "/ui/") {
+		t.Errorf("the scenario names no error code for a %d: %.400s", res.Status, res.Body)
 	}
 	for k, want := range sc.headers {
-		got := res.header.Get(k)
+		got := res.Header.Get(k)
 		switch want = x(want); {
 		case want == "*" && got == "":
 			t.Errorf("header %s missing", k)
@@ -367,20 +367,20 @@ func (f *scenarioFixture) run(t *testing.T, sc scenario) {
 			t.Errorf("header %s: %q, want %q", k, got, want)
 		}
 	}
-	if id := res.header.Get("X-Request-Id"); !strings.HasPrefix(sc.url, "/ui/") && !strings.HasPrefix(id, "req_") {
+	if id := res.Header.Get("X-Request-Id"); !strings.HasPrefix(sc.url, "/ui/") && !strings.HasPrefix(id, "req_") {
 		t.Errorf("X-Request-Id %q", id)
 	}
 	for _, s := range sc.contains {
 		if len(s) < 3 {
 			t.Errorf("contains %q is too short to mean anything", s)
 		}
-		if s = x(s); !strings.Contains(string(res.body), s) {
-			t.Errorf("body does not contain %q: %.600s", s, res.body)
+		if s = x(s); !strings.Contains(string(res.Body), s) {
+			t.Errorf("body does not contain %q: %.600s", s, res.Body)
 		}
 	}
 	for _, s := range sc.notContains {
-		if s = x(s); strings.Contains(string(res.body), s) {
-			t.Errorf("body contains %q: %.600s", s, res.body)
+		if s = x(s); strings.Contains(string(res.Body), s) {
+			t.Errorf("body contains %q: %.600s", s, res.Body)
 		}
 	}
 	checkEffects(t, sc, before, after)
@@ -397,8 +397,8 @@ func (f *scenarioFixture) checkError(t *testing.T, sc scenario, res response, me
 			RequestID string `json:"requestId"`
 		} `json:"error"`
 	}
-	if err := json.Unmarshal(res.body, &b); err != nil {
-		t.Errorf("error body is not JSON: %v: %.400s", err, res.body)
+	if err := json.Unmarshal(res.Body, &b); err != nil {
+		t.Errorf("error body is not JSON: %v: %.400s", err, res.Body)
 		return
 	}
 	if b.Error.Code != sc.code {
@@ -407,10 +407,10 @@ func (f *scenarioFixture) checkError(t *testing.T, sc scenario, res response, me
 	if b.Error.Message != message {
 		t.Errorf("error message %q, want %q", b.Error.Message, message)
 	}
-	if b.Error.RequestID == "" || b.Error.RequestID != res.header.Get("X-Request-Id") {
-		t.Errorf("error requestId %q, X-Request-Id %q", b.Error.RequestID, res.header.Get("X-Request-Id"))
+	if b.Error.RequestID == "" || b.Error.RequestID != res.Header.Get("X-Request-Id") {
+		t.Errorf("error requestId %q, X-Request-Id %q", b.Error.RequestID, res.Header.Get("X-Request-Id"))
 	}
-	if ct := res.header.Get("Content-Type"); ct != "application/json" {
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("error Content-Type %q", ct)
 	}
 }

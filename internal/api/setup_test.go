@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,7 +25,6 @@ import (
 	"github.com/renderhook/renderhook/internal/render/rendertest"
 	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
-	"github.com/renderhook/renderhook/internal/testkit"
 	"github.com/renderhook/renderhook/internal/ui"
 )
 
@@ -179,16 +177,7 @@ type request struct {
 	header http.Header
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	return testkit.JSONObject(t, r.status, r.body)
-}
+type response = servertest.Answer
 
 func (e *env) do(req request) response {
 	e.t.Helper()
@@ -216,7 +205,7 @@ func (e *env) do(req request) response {
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, hr)
-	return response{rec.Code, rec.Header(), rec.Body.Bytes()}
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 
 // call sends a JSON request with a bearer token and fails the test unless
@@ -228,8 +217,8 @@ func (e *env) call(want int, method, target, token string, body any) response {
 		h.Set("Authorization", "Bearer "+token)
 	}
 	res := e.do(request{method: method, target: target, body: body, header: h})
-	if res.status != want {
-		e.t.Fatalf("%s %s: %d, want %d: %s", method, target, res.status, want, res.body)
+	if res.Status != want {
+		e.t.Fatalf("%s %s: %d, want %d: %s", method, target, res.Status, want, res.Body)
 	}
 	return res
 }
@@ -261,10 +250,10 @@ func (e *env) session(token string) (cookie, csrf string) {
 	e.t.Helper()
 	res := e.do(request{method: "POST", target: "/ui/login", body: url.Values{"token": {token}},
 		header: http.Header{"Origin": {"http://" + host}}})
-	if res.status != http.StatusSeeOther {
-		e.t.Fatalf("sign in: %d: %s", res.status, res.body)
+	if res.Status != http.StatusSeeOther {
+		e.t.Fatalf("sign in: %d: %s", res.Status, res.Body)
 	}
-	for _, c := range (&http.Response{Header: res.header}).Cookies() {
+	for _, c := range (&http.Response{Header: res.Header}).Cookies() {
 		if c.Name == "rh_ui_session" {
 			cookie = c.Value
 		}
@@ -273,9 +262,5 @@ func (e *env) session(token string) (cookie, csrf string) {
 		e.t.Fatal("sign in set no session cookie")
 	}
 	page := e.do(request{method: "GET", target: "/ui/tokens", header: http.Header{"Cookie": {"rh_ui_session=" + cookie}}})
-	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page.body)
-	if page.status != http.StatusOK || m == nil {
-		e.t.Fatalf("no CSRF token on /ui/tokens (%d)", page.status)
-	}
-	return cookie, string(m[1])
+	return cookie, servertest.CSRF(e.t, page)
 }

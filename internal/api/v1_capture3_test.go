@@ -52,28 +52,28 @@ func TestV1NoUpload(t *testing.T) {
 
 	// For contrast, a render stored as usual.
 	plain := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>n</p>"})
-	if !stored(plain.header.Get("X-Render-Id")) || plain.header.Get("X-Renderhook-Stored") != "" {
+	if !stored(plain.Header.Get("X-Render-Id")) || plain.Header.Get("X-Renderhook-Stored") != "" {
 		t.Fatalf("a plain render is not stored, or says it is not")
 	}
 
 	bin := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>n</p>", "no_upload": true, "response_type": "binary"})
-	if !bytes.Equal(bin.body, tinyPNG) || bin.header.Get("X-Renderhook-Stored") != "false" {
-		t.Errorf("binary: the body is not the PNG, or X-Renderhook-Stored %q", bin.header.Get("X-Renderhook-Stored"))
+	if !bytes.Equal(bin.Body, tinyPNG) || bin.Header.Get("X-Renderhook-Stored") != "false" {
+		t.Errorf("binary: the body is not the PNG, or X-Renderhook-Stored %q", bin.Header.Get("X-Renderhook-Stored"))
 	}
-	if id := bin.header.Get("X-Render-Id"); stored(id) {
+	if id := bin.Header.Get("X-Render-Id"); stored(id) {
 		t.Errorf("the no_upload render %s was stored, spooled or queued to be", id)
 	}
 
 	js := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>n</p>", "no_upload": true})
-	body := js.json(t)
+	body := js.JSON(t)
 	if v, ok := body["renderUrl"]; !ok || v != nil || body["size"] != float64(len(tinyPNG)) {
 		t.Errorf("json: %v, want renderUrl null and the size", body)
 	}
-	if stored(js.header.Get("X-Render-Id")) {
+	if stored(js.Header.Get("X-Render-Id")) {
 		t.Error("the json no_upload render was stored")
 	}
 	// Its status names no file either.
-	st := e.call(200, "GET", "/v1/render/"+js.header.Get("X-Render-Id"), tok, nil).json(t)
+	st := e.call(200, "GET", "/v1/render/"+js.Header.Get("X-Render-Id"), tok, nil).JSON(t)
 	if u, ok := st["renderUrl"]; ok {
 		t.Errorf("status of a no_upload render: renderUrl %v", u)
 	}
@@ -82,7 +82,7 @@ func TestV1NoUpload(t *testing.T) {
 	before := e.browser.urlRenders.Load()
 	for range 2 {
 		r := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>c</p>", "ttl": 3600, "no_upload": true, "response_type": "binary"})
-		if c := r.header.Get("X-Renderhook-Cache"); c != "miss" || !bytes.Equal(r.body, tinyPNG) {
+		if c := r.Header.Get("X-Renderhook-Cache"); c != "miss" || !bytes.Equal(r.Body, tinyPNG) {
 			t.Errorf("cache %q", c)
 		}
 	}
@@ -98,8 +98,8 @@ func TestV1NoUpload(t *testing.T) {
 		{"/v1/render/sync", map[string]any{"html": "<p>a</p>", "no_upload": true, "save_html": true}},
 	} {
 		r := e.call(400, "POST", c.path, tok, c.body)
-		if !bytes.Contains(r.body, []byte(`option \"no_upload\"`)) {
-			t.Errorf("%s %v: %s", c.path, c.body, r.body)
+		if !bytes.Contains(r.Body, []byte(`option \"no_upload\"`)) {
+			t.Errorf("%s %v: %s", c.path, c.body, r.Body)
 		}
 	}
 }
@@ -120,7 +120,7 @@ func TestV1NoUploadStatusWithArtifacts(t *testing.T) {
 			req[k] = v
 		}
 		r := e.call(200, "POST", "/v1/render/sync", tok, req)
-		st := e.call(200, "GET", "/v1/render/"+r.header.Get("X-Render-Id"), tok, nil).json(t)
+		st := e.call(200, "GET", "/v1/render/"+r.Header.Get("X-Render-Id"), tok, nil).JSON(t)
 		if st["status"] != "succeeded" {
 			t.Errorf("%v: status %v", opts, st)
 		}

@@ -15,8 +15,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // The storage options in TestUrlboxSDKOptions: each is sent with the
@@ -115,8 +116,7 @@ type s3Put struct {
 // s3Receiver is an S3 server's PUT Object, recording what it got.
 type s3Receiver struct {
 	*httptest.Server
-	mu   sync.Mutex
-	puts []s3Put
+	puts testkit.Collected[s3Put]
 }
 
 func newS3Receiver(t *testing.T) *s3Receiver {
@@ -141,22 +141,11 @@ func newS3Receiver(t *testing.T) *s3Receiver {
 			_, _ = io.WriteString(w, `<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>`)
 			return
 		}
-		rc.mu.Lock()
-		rc.puts = append(rc.puts, p)
-		rc.mu.Unlock()
+		rc.puts.Add(p)
 		w.Header().Set("ETag", `"`+hex.EncodeToString(sha(body))[:32]+`"`)
 	}))
 	t.Cleanup(rc.Close)
 	return rc
-}
-
-// taken returns and forgets the PUTs received so far.
-func (rc *s3Receiver) taken() []s3Put {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	p := rc.puts
-	rc.puts = nil
-	return p
 }
 
 // fill gives a storage option its companions, the receiver's URL for
@@ -184,7 +173,7 @@ func (rc *s3Receiver) fill(name string, body map[string]any) {
 // check says why a storage option's accepted render was not honoured by
 // the upload ("" when it was, or for another option).
 func (rc *s3Receiver) check(name string, res []byte, file []byte) string {
-	puts := rc.taken()
+	puts := rc.puts.Take()
 	o, ok := sdkS3Options[name]
 	if !ok {
 		return ""

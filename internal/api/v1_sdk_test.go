@@ -230,26 +230,26 @@ func TestUrlboxSDKOptions(t *testing.T) {
 		before := e.browser.urlRenders.Load()
 		res := e.do(request{method: "POST", target: "/v1/render/sync", body: body, header: http.Header{"Authorization": {"Bearer " + tok}}})
 		switch rendered := e.browser.urlRenders.Load() > before; {
-		case res.status == 200 && rendered && rows[o.name].Supported:
-			if why := s3.check(o.name, res.body, tinyPNG); why != "" {
+		case res.Status == 200 && rendered && rows[o.name].Supported:
+			if why := s3.check(o.name, res.Body, tinyPNG); why != "" {
 				t.Errorf("%s was answered 200, but its upload is %s", o.name, why)
 				continue
 			}
 			accepted = append(accepted, o.name)
-		case res.status == 400 && !rendered:
+		case res.Status == 400 && !rendered:
 			var m struct {
 				Error struct{ Code, Message string }
 			}
-			_ = json.Unmarshal(res.body, &m)
+			_ = json.Unmarshal(res.Body, &m)
 			if m.Error.Code != "InvalidOptions" || !strings.Contains(m.Error.Message, `option "`+o.name+`"`) {
-				t.Errorf("%s: 400 %s does not name the option", o.name, res.body)
+				t.Errorf("%s: 400 %s does not name the option", o.name, res.Body)
 			}
 			if rows[o.name].Supported {
 				t.Logf("%s is supported, but the harness's value %v was refused: %s", o.name, body, m.Error.Message)
 			}
 			refused = append(refused, o.name)
 		default:
-			t.Errorf("%s: %d (rendered %v): %s", o.name, res.status, rendered, res.body)
+			t.Errorf("%s: %d (rendered %v): %s", o.name, res.Status, rendered, res.Body)
 		}
 	}
 	sort.Strings(refused)

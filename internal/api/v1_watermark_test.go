@@ -16,8 +16,8 @@ func TestV1WatermarkURLPrivate(t *testing.T) {
 		before := e.browser.urlRenders.Load()
 		res := e.do(request{method: "POST", target: "/v1/render/sync", body: map[string]any{"html": "<p>x</p>", "watermark_url": u},
 			header: http.Header{"Authorization": {"Bearer " + tok}}})
-		if res.status != 400 || !strings.Contains(string(res.body), `"InvalidOptions"`) || !strings.Contains(string(res.body), `option \"watermark_url\"`) {
-			t.Errorf("%s: %d %s", u, res.status, res.body)
+		if res.Status != 400 || !strings.Contains(string(res.Body), `"InvalidOptions"`) || !strings.Contains(string(res.Body), `option \"watermark_url\"`) {
+			t.Errorf("%s: %d %s", u, res.Status, res.Body)
 		}
 		if e.browser.urlRenders.Load() != before {
 			t.Errorf("%s: the browser was asked", u)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -26,52 +27,52 @@ func TestV1ResponseTypes(t *testing.T) {
 	}
 
 	bin := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>b</p>", "response_type": "binary", "download": "shot é.png"})
-	isPNG("binary", bin.body)
-	if ct, cd := bin.header.Get("Content-Type"), bin.header.Get("Content-Disposition"); ct != "image/png" || cd != `attachment; filename*=utf-8''shot%20%C3%A9.png` {
+	isPNG("binary", bin.Body)
+	if ct, cd := bin.Header.Get("Content-Type"), bin.Header.Get("Content-Disposition"); ct != "image/png" || cd != `attachment; filename*=utf-8''shot%20%C3%A9.png` {
 		t.Errorf("binary: Content-Type %q, Content-Disposition %q", ct, cd)
 	}
 	b64 := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>b</p>", "response_type": "base64"})
-	raw, err := base64.StdEncoding.DecodeString(string(b64.body))
+	raw, err := base64.StdEncoding.DecodeString(string(b64.Body))
 	if err != nil {
-		t.Fatalf("base64 answer does not decode: %v: %q", err, b64.body)
+		t.Fatalf("base64 answer does not decode: %v: %q", err, b64.Body)
 	}
 	isPNG("base64", raw)
-	if ct := b64.header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+	if ct := b64.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 		t.Errorf("base64: Content-Type %q", ct)
 	}
-	js := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>b</p>", "json": true, "custom_id": "c-1"}).json(t)
+	js := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>b</p>", "json": true, "custom_id": "c-1"}).JSON(t)
 	if js["renderUrl"] == nil || js["size"] != float64(len(tinyPNG)) || js["customId"] != "c-1" {
 		t.Errorf("json: %v", js)
 	}
 	none := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>b</p>", "response_type": "none"})
-	if len(none.body) != 0 || none.header.Get("X-Render-Id") == "" {
-		t.Errorf("none: %q, render id %q", none.body, none.header.Get("X-Render-Id"))
+	if len(none.Body) != 0 || none.Header.Get("X-Render-Id") == "" {
+		t.Errorf("none: %q, render id %q", none.Body, none.Header.Get("X-Render-Id"))
 	}
 
 	// Render links answer the file by default; response_type and
 	// download apply to them as well.
 	link := func(query string) string {
-		return "/v1/" + sp.RenderKey + "/" + mac(sp.RenderSecret, query) + "/png?" + query
+		return "/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(sp.RenderSecret, query) + "/png?" + query
 	}
-	isPNG("link", e.call(200, "GET", link("html=%3Cp%3El%3C%2Fp%3E"), "", nil).body)
+	isPNG("link", e.call(200, "GET", link("html=%3Cp%3El%3C%2Fp%3E"), "", nil).Body)
 	dl := e.call(200, "GET", link("html=%3Cp%3El%3C%2Fp%3E&download=a.png"), "", nil)
-	isPNG("link download", dl.body)
-	if cd := dl.header.Get("Content-Disposition"); cd != `attachment; filename=a.png` {
+	isPNG("link download", dl.Body)
+	if cd := dl.Header.Get("Content-Disposition"); cd != `attachment; filename=a.png` {
 		t.Errorf("link download: Content-Disposition %q", cd)
 	}
-	lj := e.call(200, "GET", link("html=%3Cp%3El%3C%2Fp%3E&response_type=json"), "", nil).json(t)
+	lj := e.call(200, "GET", link("html=%3Cp%3El%3C%2Fp%3E&response_type=json"), "", nil).JSON(t)
 	if lj["renderUrl"] == nil {
 		t.Errorf("link json: %v", lj)
 	}
 	lb := e.call(200, "GET", link("html=%3Cp%3El%3C%2Fp%3E&response_type=base64"), "", nil)
-	if raw, err := base64.StdEncoding.DecodeString(string(lb.body)); err != nil {
+	if raw, err := base64.StdEncoding.DecodeString(string(lb.Body)); err != nil {
 		t.Errorf("link base64: %v", err)
 	} else {
 		isPNG("link base64", raw)
 	}
-	if bad := e.do(request{method: "GET", target: link("html=x&download=" + url.QueryEscape("../x.png"))}); bad.status != 400 ||
-		!bytes.Contains(bad.body, []byte(`option \"download\"`)) {
-		t.Errorf("a download with a path: %d %s", bad.status, bad.body)
+	if bad := e.do(request{method: "GET", target: link("html=x&download=" + url.QueryEscape("../x.png"))}); bad.Status != 400 ||
+		!bytes.Contains(bad.Body, []byte(`option \"download\"`)) {
+		t.Errorf("a download with a path: %d %s", bad.Status, bad.Body)
 	}
 }
 
@@ -84,7 +85,7 @@ func TestV1Unique(t *testing.T) {
 		return map[string]any{"html": "<p>u</p>", "ttl": 3600, "unique": u}
 	}
 	cache := func(u string) string {
-		return e.call(200, "POST", "/v1/render/sync", tok, body(u)).header.Get("X-Renderhook-Cache")
+		return e.call(200, "POST", "/v1/render/sync", tok, body(u)).Header.Get("X-Renderhook-Cache")
 	}
 	before := e.browser.urlRenders.Load()
 	if got := []string{cache("a"), cache("a"), cache("b"), cache("b")}; got[0] != "miss" || got[1] != "hit" || got[2] != "miss" || got[3] != "hit" {
@@ -105,8 +106,8 @@ func TestV1CustomIDAndStatusWords(t *testing.T) {
 	ctx := context.Background()
 
 	sync := e.call(200, "POST", "/v1/render/sync", tok, map[string]any{"html": "<p>c</p>", "custom_id": "order-1"})
-	id := sync.header.Get("X-Render-Id")
-	st := e.call(200, "GET", "/v1/render/"+id, tok, nil).json(t)
+	id := sync.Header.Get("X-Render-Id")
+	st := e.call(200, "GET", "/v1/render/"+id, tok, nil).JSON(t)
 	if st["status"] != "succeeded" || st["customId"] != "order-1" {
 		t.Fatalf("status %v", st)
 	}
@@ -118,12 +119,12 @@ func TestV1CustomIDAndStatusWords(t *testing.T) {
 		t.Fatalf("webhook payload without the custom_id: %s", payload)
 	}
 
-	async := e.call(201, "POST", "/v1/render/async", tok, map[string]any{"html": "<p>a</p>", "custom_id": "order-2"}).json(t)
+	async := e.call(201, "POST", "/v1/render/async", tok, map[string]any{"html": "<p>a</p>", "custom_id": "order-2"}).JSON(t)
 	aid := async["renderId"].(string)
 	if async["status"] != "waiting" || async["customId"] != "order-2" {
 		t.Fatalf("async answer %v", async)
 	}
-	word := func() string { return e.call(200, "GET", "/v1/render/"+aid, tok, nil).json(t)["status"].(string) }
+	word := func() string { return e.call(200, "GET", "/v1/render/"+aid, tok, nil).JSON(t)["status"].(string) }
 	if w := word(); w != "waiting" {
 		t.Fatalf("queued render is %q", w)
 	}
@@ -144,7 +145,7 @@ func TestV1CustomIDAndStatusWords(t *testing.T) {
 		t.Fatalf("%+v %v", rec, err)
 	}
 	// The /api surface keeps its own words.
-	if got := e.call(200, "GET", "/api/renders/"+aid, tok, nil).json(t)["status"]; got != "queued" {
+	if got := e.call(200, "GET", "/api/renders/"+aid, tok, nil).JSON(t)["status"]; got != "queued" {
 		t.Fatalf("/api status %v", got)
 	}
 }

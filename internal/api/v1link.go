@@ -1,10 +1,6 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,20 +14,6 @@ import (
 	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/store"
 )
-
-// hmacHex is hex(HMAC-SHA256(secret, msg)), the token of signed links.
-func hmacHex(secret, msg string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(msg))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// validHMAC compares a client's hex token with the expected one in
-// constant time, ignoring hex case.
-func validHMAC(secret, msg, token string) bool {
-	want := hmacHex(secret, msg)
-	return subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(token))) == 1
-}
 
 // v1Signed serves a signed render link, GET /v1/{renderKey}/{token}/{format}?…,
 // for <img src> without headers. The token is hex HMAC-SHA256 of the raw
@@ -97,13 +79,7 @@ func (s *Server) signedSpace(r *http.Request) (*store.Space, error) {
 	if err != nil {
 		return nil, err
 	}
-	valid := false
-	for _, secret := range capability.RenderSecrets(sp, s.cfg.Now()) {
-		if validHMAC(secret, r.URL.RawQuery, r.PathValue("token")) {
-			valid = true
-		}
-	}
-	if !valid {
+	if !capability.ValidV1Link(sp, s.cfg.Now(), r.URL.RawQuery, r.PathValue("token")) {
 		return nil, capability.ErrBadSignature
 	}
 	return sp, nil

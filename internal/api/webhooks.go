@@ -179,12 +179,8 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.cfg.Store.ListDeliveries(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	writePage(w, ds, p.Limit-1, func(d *store.Delivery) deliveryJSON { return s.withHeld(d, toDeliveryJSON(d, false)) }, deliveryCursor)
-	return nil
+	show := func(d *store.Delivery) deliveryJSON { return s.withHeld(d, toDeliveryJSON(d, false)) }
+	return paged(w, p.Limit-1, show, deliveryCursor)(s.cfg.Store.ListDeliveries(r.Context(), p))
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {

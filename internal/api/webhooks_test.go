@@ -51,7 +51,7 @@ func (e *env) callJSON(t *testing.T, want int, method, path, token string, body 
 	e.t = t
 	res := e.call(want, method, path, token, body)
 	var m map[string]any
-	_ = json.Unmarshal(res.body, &m)
+	_ = json.Unmarshal(res.Body, &m)
 	return m
 }
 

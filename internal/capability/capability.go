@@ -11,7 +11,7 @@
 // for a file URL is no page link, and the other way round. The v1 API's
 // signed links are the one exception: they keep Urlbox's construction
 // (HMAC-SHA256 of the query with the secret itself) so links made by
-// Urlbox's SDKs keep working; see api/v1link.go.
+// Urlbox's SDKs keep working; see v1link.go.
 package capability
 
 import (

@@ -94,10 +94,10 @@ func TestTemplateBombs(t *testing.T) {
 		}
 		tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
 			"name": name, "html": html, "width": 200, "height": 100, "variables": vars, "requireGetRenderToken": false,
-		}).json(t)
+		}).JSON(t)
 		pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{
 			"templateId": tpl["id"], "name": name, "values": map[string]any{}, "publish": true,
-		}).json(t)
+		}).JSON(t)
 		templateOf[pg["id"].(string)] = tpl["id"].(string)
 		return pg["id"].(string)
 	}
@@ -140,14 +140,14 @@ func TestTemplateBombs(t *testing.T) {
 			start := time.Now()
 			r := e.do(b.method, b.path, b.token, b.body)
 			took := time.Since(start)
-			if r.status != b.status || r.errCode(t) != b.code {
-				t.Fatalf("%d %s, want %d %s", r.status, r.body, b.status, b.code)
+			if r.Status != b.status || r.errCode(t) != b.code {
+				t.Fatalf("%d %s, want %d %s", r.Status, r.Body, b.status, b.code)
 			}
 			if took > 5*time.Second {
 				t.Fatalf("answered after %s", took)
 			}
-			t.Logf("%d %s in %s", r.status, b.code, took.Round(time.Millisecond))
-			l := e.waitLog(r.header.Get("X-Request-Id"), func(map[string]any) bool { return true })
+			t.Logf("%d %s in %s", r.Status, b.code, took.Round(time.Millisecond))
+			l := e.waitLog(r.Header.Get("X-Request-Id"), func(map[string]any) bool { return true })
 			if st, _ := l["status"].(float64); int(st) != b.status || l["renderId"] != nil && l["renderId"] != "" {
 				t.Fatalf("log entry %v", l)
 			}
@@ -158,7 +158,7 @@ func TestTemplateBombs(t *testing.T) {
 		e := e.with(t)
 		r := e.mustDo(422, "POST", "/api/templates", e.token, map[string]any{"name": "x", "html": "{{range 1000000000000}}" + strings.Repeat("A", 100) + "{{end}}"})
 		if r.errCode(t) != "validation_failed" {
-			t.Fatalf("%s", r.body)
+			t.Fatalf("%s", r.Body)
 		}
 		for _, vars := range []map[string]any{
 			{"name": "n", "type": "number", "min": 5, "max": 1},
@@ -171,8 +171,8 @@ func TestTemplateBombs(t *testing.T) {
 
 	// Within its bounds the page renders, and only that render is billed.
 	r := e.mustDo(200, "GET", "/api/render/"+bounded+"?tweak:stars=5", "", nil)
-	if r.header.Get("Content-Type") != "image/png" {
-		t.Fatalf("%s", r.header.Get("Content-Type"))
+	if r.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("%s", r.Header.Get("Content-Type"))
 	}
 	e.waitCredits(1)
 	if used, _, ok, failed := e.usage(); used != 1 || ok != 1 || failed != 0 {
@@ -192,12 +192,12 @@ func TestTemplateBytesConfigurable(t *testing.T) {
 	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
 		"name": "a", "html": `<p>{{range .n}}AAAA{{end}}</p>`, "width": 100, "height": 100,
 		"variables": []map[string]any{{"name": "n", "type": "number", "default": 1}},
-	}).json(t)
-	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "name": "a", "values": map[string]any{}, "publish": true}).json(t)
+	}).JSON(t)
+	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "name": "a", "values": map[string]any{}, "publish": true}).JSON(t)
 	path := "/api/render/" + pg["id"].(string)
 	e.mustDo(200, "GET", path+"?tweak:n=400", e.token, nil) // 1,607 bytes
 	r := e.mustDo(422, "GET", path+"?tweak:n=600", e.token, nil)
-	if code := r.errCode(t); code != "TemplateTooLarge" || !strings.Contains(string(r.body), "2000 bytes") {
-		t.Fatalf("%s", r.body)
+	if code := r.errCode(t); code != "TemplateTooLarge" || !strings.Contains(string(r.Body), "2000 bytes") {
+		t.Fatalf("%s", r.Body)
 	}
 }

@@ -19,7 +19,7 @@ import (
 // usage reads GET /api/usage.
 func (e *env) usage() (used, limit, succeeded, failed int) {
 	e.t.Helper()
-	m := e.mustDo(200, "GET", "/api/usage", e.token, nil).json(e.t)
+	m := e.mustDo(200, "GET", "/api/usage", e.token, nil).JSON(e.t)
 	r := m["renders"].(map[string]any)
 	return int(m["creditsUsed"].(float64)), int(m["creditLimit"].(float64)), int(r["succeeded"].(float64)), int(r["failed"].(float64))
 }
@@ -49,15 +49,15 @@ func TestCallbacksBillAndLog(t *testing.T) {
 	var reqIDs []string
 	for i := 0; i < n; i++ {
 		r := e.mustDo(200, "GET", fmt.Sprintf("/api/render/%s?tweak:title=n%d&_api_key=shh", pageID, i), e.token, nil)
-		reqIDs = append(reqIDs, r.header.Get("X-Request-Id"))
+		reqIDs = append(reqIDs, r.Header.Get("X-Request-Id"))
 	}
 	// Failed requests: unknown page, bad input, and a render that fails in
 	// the browser (an image that never loads).
 	e.mustDo(404, "GET", "/api/render/pg_nope", e.token, nil)
 	e.mustDo(400, "GET", "/api/render/"+pageID+"?format=gif", e.token, nil)
 	imgURL, _ := slowImage(t)
-	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).json(t)
-	slow := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).json(t)
+	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).JSON(t)
+	slow := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).JSON(t)
 	failed := e.mustDo(422, "GET", "/api/render/"+slow["id"].(string), e.token, nil)
 
 	e.waitCredits(n)
@@ -79,7 +79,7 @@ func TestCallbacksBillAndLog(t *testing.T) {
 			}
 		}
 	}
-	fl := e.mustDo(200, "GET", "/api/logs/"+failed.header.Get("X-Request-Id"), e.token, nil).json(t)
+	fl := e.mustDo(200, "GET", "/api/logs/"+failed.Header.Get("X-Request-Id"), e.token, nil).JSON(t)
 	if fl["status"] != 422.0 || fl["error"].(map[string]any)["code"] != "render_timeout" || fl["file"] != nil {
 		t.Fatalf("failed render's log %v", fl)
 	}
@@ -123,7 +123,7 @@ func TestCreditLimit(t *testing.T) {
 		t.Fatalf("code %s", code)
 	}
 	e.mustDo(402, "POST", "/api/render", tok, map[string]any{"pageId": pageID})
-	l := e.mustDo(200, "GET", "/api/logs/"+r.header.Get("X-Request-Id"), tok, nil).json(t)
+	l := e.mustDo(200, "GET", "/api/logs/"+r.Header.Get("X-Request-Id"), tok, nil).JSON(t)
 	if l["status"] != 402.0 || l["error"].(map[string]any)["code"] != "CreditLimitReached" {
 		t.Fatalf("402 log %v", l)
 	}
@@ -138,9 +138,9 @@ func TestLogsPaginateAndIsolate(t *testing.T) {
 	_, pageID := e.cardPage(e.token, nil)
 	var ids []string
 	for i := 0; i < 5; i++ {
-		ids = append(ids, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).header.Get("X-Request-Id"))
+		ids = append(ids, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).Header.Get("X-Request-Id"))
 	}
-	ids = append(ids, e.mustDo(404, "GET", "/api/render/pg_missing", e.token, nil).header.Get("X-Request-Id"))
+	ids = append(ids, e.mustDo(404, "GET", "/api/render/pg_missing", e.token, nil).Header.Get("X-Request-Id"))
 
 	// Newest first, two at a time, each entry once.
 	var seen []string
@@ -150,7 +150,7 @@ func TestLogsPaginateAndIsolate(t *testing.T) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		m := e.mustDo(200, "GET", "/api/logs?"+q.Encode(), e.token, nil).json(t)
+		m := e.mustDo(200, "GET", "/api/logs?"+q.Encode(), e.token, nil).JSON(t)
 		for _, d := range m["data"].([]any) {
 			seen = append(seen, d.(map[string]any)["requestId"].(string))
 		}
@@ -168,7 +168,7 @@ func TestLogsPaginateAndIsolate(t *testing.T) {
 			t.Fatalf("order %v, want newest first of %v", seen, ids)
 		}
 	}
-	m := e.mustDo(200, "GET", "/api/logs?status=404", e.token, nil).json(t)
+	m := e.mustDo(200, "GET", "/api/logs?status=404", e.token, nil).JSON(t)
 	if d := m["data"].([]any); len(d) != 1 || d[0].(map[string]any)["requestId"] != ids[5] {
 		t.Fatalf("status filter: %v", d)
 	}
@@ -177,7 +177,7 @@ func TestLogsPaginateAndIsolate(t *testing.T) {
 
 	_, other := e.newSpace("other")
 	e.mustDo(404, "GET", "/api/logs/"+ids[0], other, nil)
-	if d := e.mustDo(200, "GET", "/api/logs", other, nil).json(t)["data"].([]any); len(d) != 0 {
+	if d := e.mustDo(200, "GET", "/api/logs", other, nil).JSON(t)["data"].([]any); len(d) != 0 {
 		t.Fatalf("other space sees %d log entries", len(d))
 	}
 }
@@ -187,8 +187,8 @@ func TestStoreCallbackRetriesUntilStoreWritable(t *testing.T) {
 	_, pageID := e.cardPage(e.token, nil)
 	unblock, _ := e.blockStorage()
 	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-	decodePNG(t, r.body)
-	reqID := r.header.Get("X-Request-Id")
+	decodePNG(t, r.Body)
+	reqID := r.Header.Get("X-Request-Id")
 	l := e.waitLog(reqID, func(l map[string]any) bool {
 		st := l["callbacks"].(map[string]any)["store"].(map[string]any)
 		return st["state"] == "retrying" && st["error"] != ""
@@ -198,7 +198,7 @@ func TestStoreCallbackRetriesUntilStoreWritable(t *testing.T) {
 	}
 	unblock()
 	l = e.waitLog(reqID, func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
-	if got := e.download(l["file"].(map[string]any)["url"].(string)); !bytes.Equal(got, r.body) {
+	if got := e.download(l["file"].(map[string]any)["url"].(string)); !bytes.Equal(got, r.Body) {
 		t.Fatal("stored bytes differ from the answer")
 	}
 	if n := l["callbacks"].(map[string]any)["store"].(map[string]any)["attempts"].(float64); n < 2 {
@@ -215,7 +215,7 @@ func TestExhaustedCallbackStaysVisible(t *testing.T) {
 	_, pageID := e.cardPage(e.token, nil)
 	_, blocked := e.blockStorage()
 	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-	l := e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "failed" })
+	l := e.waitLog(r.Header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "failed" })
 	st := l["callbacks"].(map[string]any)["store"].(map[string]any)
 	if st["state"] != "failed" || st["attempts"] != 2.0 || !strings.Contains(st["error"].(string), blocked) {
 		t.Fatalf("store callback %v", st)

@@ -33,7 +33,7 @@ func TestTokenlessRenderDecidedOnVersionRendered(t *testing.T) {
 	pubTpl, tokTpl, pub, tok := e.mixedPages()
 
 	// A page public in every version, for what a tokenless caller may do.
-	open := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": pubTpl, "publish": true}).json(t)["id"].(string)
+	open := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": pubTpl, "publish": true}).JSON(t)["id"].(string)
 
 	refused := []string{
 		// pub's draft is token-only: whichever version is asked for, a
@@ -46,8 +46,8 @@ func TestTokenlessRenderDecidedOnVersionRendered(t *testing.T) {
 	}
 	for _, p := range refused {
 		r := e.get("/api/render/" + p)
-		if r.status != 401 || r.errCode(t) != "unauthorized" {
-			t.Errorf("tokenless %s: %d %.200q, want 401 unauthorized", p, r.status, r.body)
+		if r.Status != 401 || r.errCode(t) != "unauthorized" {
+			t.Errorf("tokenless %s: %d %.200q, want 401 unauthorized", p, r.Status, r.Body)
 		}
 	}
 	if _, _, succeeded, _ := e.usage(); succeeded != 0 {
@@ -55,13 +55,13 @@ func TestTokenlessRenderDecidedOnVersionRendered(t *testing.T) {
 	}
 	// A page public in every version renders, in every spelling.
 	for _, p := range []string{open, open + "?draft", open + "?draft=false", open + "?draft=1"} {
-		if r := e.get("/api/render/" + p); r.status != 200 {
-			t.Errorf("tokenless %s: %d %s, want 200", p, r.status, r.body)
+		if r := e.get("/api/render/" + p); r.Status != 200 {
+			t.Errorf("tokenless %s: %d %s, want 200", p, r.Status, r.Body)
 		}
 	}
 	// A public page may not send webhooks or be queued without a token.
-	if r := e.get("/api/render/" + open + "?webhook_url=" + url.QueryEscape("https://example.com/hook")); r.status != 400 || !strings.Contains(string(r.body), "webhook_url") {
-		t.Errorf("tokenless webhook_url: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + open + "?webhook_url=" + url.QueryEscape("https://example.com/hook")); r.Status != 400 || !strings.Contains(string(r.Body), "webhook_url") {
+		t.Errorf("tokenless webhook_url: %d %s", r.Status, r.Body)
 	}
 	// With the token, every version renders.
 	for _, p := range []string{pub + "?draft", pub, tok, tok + "?draft"} {
@@ -82,38 +82,38 @@ func TestPageLinkBoundToTarget(t *testing.T) {
 	sp := e.space1()
 	q := "tweak:title=Hi"
 	link := capability.SignPageQuery(sp.RenderSecret, card, q, time.Time{})
-	if r := e.get("/api/render/" + card + "?" + link); r.status != 200 {
-		t.Fatalf("card's own link: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + card + "?" + link); r.Status != 200 {
+		t.Fatalf("card's own link: %d %s", r.Status, r.Body)
 	}
 	empty := capability.SignPageQuery(sp.RenderSecret, card, "", time.Time{})
 	for name, path := range map[string]string{
 		"card's sig on the invoice":             invoice + "?" + link,
 		"card's empty-query sig on the invoice": invoice + "?" + empty,
-		"unbound (old) sig":                     card + "?" + q + "&sig=" + sign(sp.RenderSecret, q),
+		"unbound (old) sig":                     card + "?" + q + "&sig=" + capability.V1LinkToken(sp.RenderSecret, q),
 		"expired":                               card + "?" + capability.SignPageQuery(sp.RenderSecret, card, q, time.Now().Add(-time.Second)),
 		"exp moved":                             card + "?" + strings.Replace(capability.SignPageQuery(sp.RenderSecret, card, q, time.Now().Add(-time.Second)), "exp=", "exp=9", 1),
 		"unknown page":                          "pg_unknown?" + link,
 	} {
-		if r := e.get("/api/render/" + path); r.status != 403 || r.errCode(t) != "invalid_signature" {
-			t.Errorf("%s: %d %s, want 403 invalid_signature", name, r.status, r.body)
+		if r := e.get("/api/render/" + path); r.Status != 403 || r.errCode(t) != "invalid_signature" {
+			t.Errorf("%s: %d %s, want 403 invalid_signature", name, r.Status, r.Body)
 		}
 	}
-	if r := e.get("/api/render/" + card + "?" + capability.SignPageQuery(sp.RenderSecret, card, q, time.Now().Add(time.Hour))); r.status != 200 {
-		t.Fatalf("unexpired link: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + card + "?" + capability.SignPageQuery(sp.RenderSecret, card, q, time.Now().Add(time.Hour))); r.Status != 200 {
+		t.Fatalf("unexpired link: %d %s", r.Status, r.Body)
 	}
 	// gt opens every page, but sets no webhook_url; a signed link may
 	// carry one, since the signer chose it.
 	hook := "webhook_url=" + url.QueryEscape("http://127.0.0.1:9/hook")
-	if r := e.get("/api/render/" + card + "?" + hook + "&gt=" + sp.GetRenderToken); r.status != 400 || !strings.Contains(string(r.body), "webhook_url") {
-		t.Errorf("gt with webhook_url: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + card + "?" + hook + "&gt=" + sp.GetRenderToken); r.Status != 400 || !strings.Contains(string(r.Body), "webhook_url") {
+		t.Errorf("gt with webhook_url: %d %s", r.Status, r.Body)
 	}
-	if r := e.get("/api/render/" + card + "?" + capability.SignPageQuery(sp.RenderSecret, card, hook, time.Time{})); r.status == 401 || r.status == 403 {
-		t.Errorf("signed link with webhook_url: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + card + "?" + capability.SignPageQuery(sp.RenderSecret, card, hook, time.Time{})); r.Status == 401 || r.Status == 403 {
+		t.Errorf("signed link with webhook_url: %d %s", r.Status, r.Body)
 	}
 
 	// The file URL of a render: its sig is no page sig, and a page sig
 	// opens no file.
-	out := e.mustDo(200, "GET", "/api/render/"+card+"?output=json", e.token, nil).json(t)
+	out := e.mustDo(200, "GET", "/api/render/"+card+"?output=json", e.token, nil).JSON(t)
 	rec, err := e.srv.Store.GetRender(context.Background(), e.space, out["renderId"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -126,15 +126,15 @@ func TestPageLinkBoundToTarget(t *testing.T) {
 		t.Fatalf("file url %q: %v", fileURL, err)
 	}
 	key := strings.TrimPrefix(u.Path, "/files/")
-	if r := e.get("/api/render/" + card + "?sig=" + u.Query().Get("sig")); r.status != 403 {
-		t.Errorf("file sig as a page sig: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + card + "?sig=" + u.Query().Get("sig")); r.Status != 403 {
+		t.Errorf("file sig as a page sig: %d %s", r.Status, r.Body)
 	}
 	pageSig := capability.PageSig(sp.RenderSecret, key, "")
-	if r := e.get("/files/" + key + "?sig=" + pageSig); r.status != 404 {
-		t.Errorf("page-link MAC as a file sig: %d %s", r.status, r.body)
+	if r := e.get("/files/" + key + "?sig=" + pageSig); r.Status != 404 {
+		t.Errorf("page-link MAC as a file sig: %d %s", r.Status, r.Body)
 	}
-	if r := e.get(u.Path + "?" + u.RawQuery); r.status != 200 {
-		t.Errorf("file URL itself: %d", r.status)
+	if r := e.get(u.Path + "?" + u.RawQuery); r.Status != 200 {
+		t.Errorf("file URL itself: %d", r.Status)
 	}
 }
 
@@ -155,8 +155,8 @@ func TestRenderSecretAndGetTokenRotation(t *testing.T) {
 	}
 
 	before := time.Now()
-	rs := e.mustDo(200, "POST", "/api/render-secret/rotate", e.token, nil).json(t)
-	gt := e.mustDo(200, "POST", "/api/get-render-token/rotate", e.token, nil).json(t)
+	rs := e.mustDo(200, "POST", "/api/render-secret/rotate", e.token, nil).JSON(t)
+	gt := e.mustDo(200, "POST", "/api/get-render-token/rotate", e.token, nil).JSON(t)
 	newSecret, _ := rs["renderSecret"].(string)
 	newGT, _ := gt["getRenderToken"].(string)
 	until, err := time.Parse(time.RFC3339Nano, rs["previousValidUntil"].(string))
@@ -169,14 +169,14 @@ func TestRenderSecretAndGetTokenRotation(t *testing.T) {
 		"old sig": oldLink, "new sig": newLink,
 		"old gt": "/api/render/" + card + "?gt=" + old.GetRenderToken, "new gt": "/api/render/" + card + "?gt=" + newGT,
 	} {
-		if r := e.get(path); r.status != 200 {
-			t.Errorf("%s within the overlap: %d %s", name, r.status, r.body)
+		if r := e.get(path); r.Status != 200 {
+			t.Errorf("%s within the overlap: %d %s", name, r.Status, r.Body)
 		}
 	}
 	// v1 links (Urlbox's construction) follow the same overlap: the old
 	// secret's token passes the signature check (then the option is bad).
-	if r := e.get("/v1/" + old.RenderKey + "/" + sign(old.RenderSecret, "url=x") + "/png?url=x"); r.status == 403 {
-		t.Errorf("v1 link with the old secret within the overlap: %d %s", r.status, r.body)
+	if r := e.get("/v1/" + old.RenderKey + "/" + capability.V1LinkToken(old.RenderSecret, "url=x") + "/png?url=x"); r.Status == 403 {
+		t.Errorf("v1 link with the old secret within the overlap: %d %s", r.Status, r.Body)
 	}
 
 	// The overlap has ended: rotate once more with the previous value's
@@ -199,10 +199,10 @@ func TestRenderSecretAndGetTokenRotation(t *testing.T) {
 		"second gt":       {"/api/render/" + card + "?gt=" + newGT, 401},
 		"current sig":     {"/api/render/" + card + "?" + capability.SignPageQuery("secret3", card, q, time.Time{}), 200},
 		"current gt":      {"/api/render/" + card + "?gt=gt3", 200},
-		"v1 link, second": {"/v1/" + old.RenderKey + "/" + sign(newSecret, "url=x") + "/png?url=x", 403},
+		"v1 link, second": {"/v1/" + old.RenderKey + "/" + capability.V1LinkToken(newSecret, "url=x") + "/png?url=x", 403},
 	} {
-		if r := e.get(c.path); r.status != c.status {
-			t.Errorf("%s after the overlap: %d %s, want %d", name, r.status, r.body, c.status)
+		if r := e.get(c.path); r.Status != c.status {
+			t.Errorf("%s after the overlap: %d %s, want %d", name, r.Status, r.Body, c.status)
 		}
 	}
 
@@ -211,8 +211,8 @@ func TestRenderSecretAndGetTokenRotation(t *testing.T) {
 	if sp := e.space1(); sp.RenderSecret != "secret3" {
 		t.Fatal("a refused rotation changed the secret")
 	}
-	rs = e.mustDo(200, "POST", "/api/render-secret/rotate?revokePrevious=true", e.token, nil).json(t)
-	gt = e.mustDo(200, "POST", "/api/get-render-token/rotate?revokePrevious=true", e.token, nil).json(t)
+	rs = e.mustDo(200, "POST", "/api/render-secret/rotate?revokePrevious=true", e.token, nil).JSON(t)
+	gt = e.mustDo(200, "POST", "/api/get-render-token/rotate?revokePrevious=true", e.token, nil).JSON(t)
 	for name, c := range map[string]struct {
 		path   string
 		status int
@@ -222,8 +222,8 @@ func TestRenderSecretAndGetTokenRotation(t *testing.T) {
 		"new sig":     {"/api/render/" + card + "?" + capability.SignPageQuery(rs["renderSecret"].(string), card, q, time.Time{}), 200},
 		"new gt":      {"/api/render/" + card + "?gt=" + gt["getRenderToken"].(string), 200},
 	} {
-		if r := e.get(c.path); r.status != c.status {
-			t.Errorf("%s after a rotation with revokePrevious: %d %s, want %d", name, r.status, r.body, c.status)
+		if r := e.get(c.path); r.Status != c.status {
+			t.Errorf("%s after a rotation with revokePrevious: %d %s, want %d", name, r.Status, r.Body, c.status)
 		}
 	}
 }

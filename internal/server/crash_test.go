@@ -184,12 +184,12 @@ func TestCrashLosesNothing(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; i < total/clients; i++ {
 				r := e.do("GET", fmt.Sprintf("/api/render/%s?tweak:title=c%d-%d", pageID, c, i), e.token, nil)
-				if r.status != 200 || len(r.body) == 0 {
-					t.Errorf("render: %d %s", r.status, r.body)
+				if r.Status != 200 || len(r.Body) == 0 {
+					t.Errorf("render: %d %s", r.Status, r.Body)
 					continue
 				}
 				mu.Lock()
-				answered = append(answered, r.header.Get("X-Request-Id"))
+				answered = append(answered, r.Header.Get("X-Request-Id"))
 				mu.Unlock()
 			}
 		})
@@ -221,10 +221,10 @@ func TestCrashLosesNothing(t *testing.T) {
 		var still []string
 		for _, id := range pending {
 			r := e.do("GET", "/api/logs/"+id, e.token, nil)
-			if r.status != 200 {
-				t.Fatalf("log %s: %d %s", id, r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("log %s: %d %s", id, r.Status, r.Body)
 			}
-			if l := r.json(t); l["callbackStatus"] != "succeeded" || l["file"] == nil {
+			if l := r.JSON(t); l["callbackStatus"] != "succeeded" || l["file"] == nil {
 				still = append(still, id)
 			}
 		}
@@ -275,14 +275,12 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 	for i := 0; i < total; i++ {
 		r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{
 			"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook", "tweaks": map[string]any{"title": fmt.Sprint(i)}})
-		ids = append(ids, r.json(t)["renderId"].(string))
+		ids = append(ids, r.JSON(t)["renderId"].(string))
 	}
 	// Mid-way: some webhooks are in, most renders are still queued.
-	rc.wait(t, 10)
+	rc.Wait(t, 10)
 	proc.kill()
-	rc.mu.Lock()
-	before := len(rc.got)
-	rc.mu.Unlock()
+	before := len(rc.Got())
 	t.Logf("at the kill: %d of %d webhooks received", before, total)
 
 	startProcess(t, bin, dataDir, b, addr)
@@ -299,7 +297,7 @@ func TestCrashAsyncWebhooks(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	for _, id := range ids {
-		if st := e.mustDo(200, "GET", "/api/renders/"+id, e.token, nil).json(t); st["status"] != "succeeded" {
+		if st := e.mustDo(200, "GET", "/api/renders/"+id, e.token, nil).JSON(t); st["status"] != "succeeded" {
 			t.Fatalf("render %s: %v", id, st)
 		}
 	}

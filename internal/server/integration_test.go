@@ -29,7 +29,6 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/server/servertest"
-	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 const cardHTML = servertest.CardHTML
@@ -152,27 +151,20 @@ func (e *env) newSpace(name string) (spaceID, token string) {
 	return servertest.NewSpace(e.t, e.srv.Store, name)
 }
 
-type resp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r resp) json(t *testing.T) map[string]any {
-	t.Helper()
-	return testkit.JSONObject(t, r.status, r.body)
-}
+// resp is an answer of the server, read whole, with the server tests'
+// own check of its error object (errCode).
+type resp struct{ servertest.Answer }
 
 // errCode returns error.code of an error answer, checking its shape.
 func (r resp) errCode(t *testing.T) string {
 	t.Helper()
-	m := r.json(t)
+	m := r.JSON(t)
 	e, ok := m["error"].(map[string]any)
 	if !ok {
-		t.Fatalf("no error object in %s", r.body)
+		t.Fatalf("no error object in %s", r.Body)
 	}
 	if msg, _ := e["message"].(string); msg == "" {
-		t.Fatalf("error without message: %s", r.body)
+		t.Fatalf("error without message: %s", r.Body)
 	}
 	code, _ := e["code"].(string)
 	return code
@@ -180,15 +172,14 @@ func (r resp) errCode(t *testing.T) string {
 
 func (e *env) do(method, path, token string, body any) resp {
 	e.t.Helper()
-	status, header, data := servertest.Do(e.t, method, e.base+path, token, body)
-	return resp{status, header, data}
+	return resp{servertest.Do(e.t, method, e.base+path, token, body)}
 }
 
 func (e *env) mustDo(status int, method, path, token string, body any) resp {
 	e.t.Helper()
 	r := e.do(method, path, token, body)
-	if r.status != status {
-		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, status, r.body)
+	if r.Status != status {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, status, r.Body)
 	}
 	return r
 }
@@ -197,11 +188,11 @@ func (e *env) mustDo(status int, method, path, token string, body any) resp {
 func (e *env) cardPage(token string, extra map[string]any) (templateID, pageID string) {
 	e.t.Helper()
 	tplBody := servertest.CardTemplate("card", extra)
-	tpl := e.mustDo(201, "POST", "/api/templates", token, tplBody).json(e.t)
+	tpl := e.mustDo(201, "POST", "/api/templates", token, tplBody).JSON(e.t)
 	templateID = tpl["id"].(string)
 	pg := e.mustDo(201, "POST", "/api/pages", token, map[string]any{
 		"templateId": templateID, "name": "p", "values": map[string]any{"title": "Page title"}, "publish": true,
-	}).json(e.t)
+	}).JSON(e.t)
 	return templateID, pg["id"].(string)
 }
 
@@ -211,16 +202,16 @@ func (e *env) waitLog(requestID string, ok func(map[string]any) bool) map[string
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		r := e.do("GET", "/api/logs/"+requestID, e.token, nil)
-		if r.status == 200 {
-			l := r.json(e.t)
+		if r.Status == 200 {
+			l := r.JSON(e.t)
 			if ok(l) {
 				return l
 			}
 			if time.Now().After(deadline) {
-				e.t.Fatalf("log entry %s never reached the expected state: %s", requestID, r.body)
+				e.t.Fatalf("log entry %s never reached the expected state: %s", requestID, r.Body)
 			}
-		} else if r.status != 404 || time.Now().After(deadline) {
-			e.t.Fatalf("log %s: %d %s", requestID, r.status, r.body)
+		} else if r.Status != 404 || time.Now().After(deadline) {
+			e.t.Fatalf("log %s: %d %s", requestID, r.Status, r.Body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -263,15 +254,15 @@ func TestRenderFormats(t *testing.T) {
 	t.Run("png 1200x630", func(t *testing.T) {
 		e := e.with(t)
 		r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-		if ct := r.header.Get("Content-Type"); ct != "image/png" {
+		if ct := r.Header.Get("Content-Type"); ct != "image/png" {
 			t.Fatalf("Content-Type %q", ct)
 		}
 		for _, h := range []string{"X-Request-Id", "X-Render-Id", "X-Render-Time-Ms"} {
-			if r.header.Get(h) == "" {
+			if r.Header.Get(h) == "" {
 				t.Errorf("missing header %s", h)
 			}
 		}
-		img := decodePNG(t, r.body)
+		img := decodePNG(t, r.Body)
 		if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 630 {
 			t.Fatalf("size %dx%d, want 1200x630", b.Dx(), b.Dy())
 		}
@@ -291,11 +282,11 @@ func TestRenderFormats(t *testing.T) {
 		t.Run(tc.format, func(t *testing.T) {
 			e := e.with(t)
 			r := e.mustDo(200, "GET", "/api/render/"+pageID+"?format="+tc.format, e.token, nil)
-			if ct := r.header.Get("Content-Type"); ct != tc.ctype {
+			if ct := r.Header.Get("Content-Type"); ct != tc.ctype {
 				t.Fatalf("Content-Type %q, want %q", ct, tc.ctype)
 			}
-			if !tc.magic(r.body) {
-				t.Fatalf("body is not %s: %.16q", tc.format, r.body)
+			if !tc.magic(r.Body) {
+				t.Fatalf("body is not %s: %.16q", tc.format, r.Body)
 			}
 		})
 	}
@@ -303,7 +294,7 @@ func TestRenderFormats(t *testing.T) {
 	t.Run("jpeg decodes at size", func(t *testing.T) {
 		e := e.with(t)
 		r := e.mustDo(200, "GET", "/api/render/"+pageID+"?format=jpeg&quality=80", e.token, nil)
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(r.body))
+		cfg, _, err := image.DecodeConfig(bytes.NewReader(r.Body))
 		if err != nil || cfg.Width != 1200 || cfg.Height != 630 {
 			t.Fatalf("jpeg %v %dx%d", err, cfg.Width, cfg.Height)
 		}
@@ -312,14 +303,14 @@ func TestRenderFormats(t *testing.T) {
 	t.Run("json output file url serves same bytes", func(t *testing.T) {
 		e := e.with(t)
 		r := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID})
-		m := r.json(t)
+		m := r.JSON(t)
 		for _, k := range []string{"requestId", "renderId", "status", "pageId", "templateId", "format", "width", "height", "size", "file", "timings"} {
 			if _, ok := m[k]; !ok {
-				t.Errorf("JSON answer lacks %q: %s", k, r.body)
+				t.Errorf("JSON answer lacks %q: %s", k, r.Body)
 			}
 		}
 		if m["status"] != "succeeded" || m["format"] != "png" || m["width"] != 1200.0 || m["height"] != 630.0 {
-			t.Fatalf("unexpected answer %s", r.body)
+			t.Fatalf("unexpected answer %s", r.Body)
 		}
 		fileURL := m["file"].(map[string]any)["url"].(string)
 		if !strings.HasPrefix(fileURL, e.fileURLPrefix()) {
@@ -342,9 +333,9 @@ func TestRenderFormats(t *testing.T) {
 		// A binary render's bytes reach the store through the callback; the
 		// log entry then carries the file, with the same bytes.
 		bin := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "binary": true})
-		entry := e.waitLog(bin.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["file"] != nil })
+		entry := e.waitLog(bin.Header.Get("X-Request-Id"), func(l map[string]any) bool { return l["file"] != nil })
 		stored := e.download(entry["file"].(map[string]any)["url"].(string))
-		if !bytes.Equal(stored, bin.body) {
+		if !bytes.Equal(stored, bin.Body) {
 			t.Fatal("stored file differs from the bytes answered")
 		}
 
@@ -368,11 +359,11 @@ func TestTweaks(t *testing.T) {
 	e := startServer(t, browser.Config{MaxTabs: 2})
 	_, pageID := e.cardPage(e.token, nil)
 
-	plain := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).body)
+	plain := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).Body)
 
 	t.Run("query tweak changes the image", func(t *testing.T) {
 		e := e.with(t)
-		img := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:background="+url.QueryEscape("#ff0000"), e.token, nil).body)
+		img := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:background="+url.QueryEscape("#ff0000"), e.token, nil).Body)
 		if c := img.At(1100, 600); !near(c, 255, 0, 0) {
 			t.Fatalf("pixel %v, want red", c)
 		}
@@ -384,12 +375,12 @@ func TestTweaks(t *testing.T) {
 	t.Run("tweaks JSON and POST body", func(t *testing.T) {
 		e := e.with(t)
 		q := url.Values{"tweaks": {`{"background":"#00ff00"}`}}
-		img := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?"+q.Encode(), e.token, nil).body)
+		img := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?"+q.Encode(), e.token, nil).Body)
 		if c := img.At(5, 600); !near(c, 0, 255, 0) {
 			t.Fatalf("pixel %v, want green", c)
 		}
 		r := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "binary": true, "tweaks": map[string]any{"background": "rgb(255, 255, 0)"}})
-		if c := decodePNG(t, r.body).At(5, 600); !near(c, 255, 255, 0) {
+		if c := decodePNG(t, r.Body).At(5, 600); !near(c, 255, 255, 0) {
 			t.Fatalf("pixel %v, want yellow", c)
 		}
 	})
@@ -399,7 +390,7 @@ func TestTweaks(t *testing.T) {
 		// Executed, the script would paint the page green; escaped, it is
 		// printed as text on the blue background.
 		js := `<script>document.documentElement.style.background='#00ff00';document.body.style.background='#00ff00'</script>`
-		img := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:title="+url.QueryEscape(js), e.token, nil).body)
+		img := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:title="+url.QueryEscape(js), e.token, nil).Body)
 		if c := img.At(1100, 600); !near(c, 0, 0, 255) {
 			t.Fatalf("pixel %v: the script ran", c)
 		}
@@ -413,7 +404,7 @@ func TestTweaks(t *testing.T) {
 		e := e.with(t)
 		r := e.mustDo(400, "GET", "/api/render/"+pageID+"?tweak:background="+url.QueryEscape("red;} body{display:none"), e.token, nil)
 		if r.errCode(t) != "invalid_request" {
-			t.Fatalf("code %s", r.body)
+			t.Fatalf("code %s", r.Body)
 		}
 		e.mustDo(400, "GET", "/api/render/"+pageID+"?tweak:nosuch=1", e.token, nil)
 		e.mustDo(400, "GET", "/api/render/"+pageID+"?tweaks=notjson", e.token, nil)
@@ -422,16 +413,16 @@ func TestTweaks(t *testing.T) {
 	t.Run("draft and templateId", func(t *testing.T) {
 		e := e.with(t)
 		e.mustDo(200, "PUT", "/api/pages/"+pageID, e.token, map[string]any{"values": map[string]any{"background": "#ff00ff"}})
-		pub := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).body)
+		pub := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).Body)
 		if !near(pub.At(5, 600), 0, 0, 255) {
 			t.Fatal("an edit changed the published render before publishing")
 		}
-		draft := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?draft=true", e.token, nil).body)
+		draft := decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID+"?draft=true", e.token, nil).Body)
 		if !near(draft.At(5, 600), 255, 0, 255) {
 			t.Fatalf("draft pixel %v, want magenta", draft.At(5, 600))
 		}
 		e.mustDo(200, "POST", "/api/pages/"+pageID+"/publish", e.token, nil)
-		pub = decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).body)
+		pub = decodePNG(t, e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).Body)
 		if !near(pub.At(5, 600), 255, 0, 255) {
 			t.Fatal("publish did not update the published render")
 		}
@@ -463,15 +454,15 @@ func TestMultiPagePDF(t *testing.T) {
 		"pageIds": []string{p1, p2}, "format": "pdf", "binary": true,
 		"tweaksPerPage": []map[string]any{{"title": "first"}, {"title": "second"}},
 	})
-	if !bytes.HasPrefix(r.body, []byte("%PDF-")) {
-		t.Fatalf("not a PDF: %.20q", r.body)
+	if !bytes.HasPrefix(r.Body, []byte("%PDF-")) {
+		t.Fatalf("not a PDF: %.20q", r.Body)
 	}
-	if n := len(pdfPage.FindAll(r.body, -1)); n != 2 {
+	if n := len(pdfPage.FindAll(r.Body, -1)); n != 2 {
 		t.Fatalf("PDF has %d pages, want 2", n)
 	}
 	if path, err := exec.LookPath("pdfinfo"); err == nil {
 		cmd := exec.Command(path, "-")
-		cmd.Stdin = bytes.NewReader(r.body)
+		cmd.Stdin = bytes.NewReader(r.Body)
 		out, err := cmd.Output()
 		if err != nil || !regexp.MustCompile(`Pages:\s+2\b`).Match(out) {
 			t.Fatalf("pdfinfo: %v\n%s", err, out)
@@ -491,7 +482,7 @@ func TestAuthAndIsolation(t *testing.T) {
 			e := e.with(t)
 			r := e.mustDo(401, "GET", "/api/render/"+pageID, tc.token, nil)
 			if r.errCode(t) != "unauthorized" {
-				t.Fatalf("%s", r.body)
+				t.Fatalf("%s", r.Body)
 			}
 			e.mustDo(401, "POST", "/api/render", tc.token, map[string]any{"pageId": pageID})
 			e.mustDo(401, "GET", "/api/templates", tc.token, nil)
@@ -523,7 +514,7 @@ func TestAuthAndIsolation(t *testing.T) {
 		e.mustDo(404, "POST", "/api/pages/"+pageID+"/publish", otherToken, nil)
 		e.mustDo(404, "POST", "/api/pages", otherToken, map[string]any{"templateId": tplID})
 		// Nothing changed for the owner.
-		if n := e.mustDo(200, "GET", "/api/templates/"+tplID, e.token, nil).json(t)["name"]; n != "card" {
+		if n := e.mustDo(200, "GET", "/api/templates/"+tplID, e.token, nil).JSON(t)["name"]; n != "card" {
 			t.Fatalf("name %v", n)
 		}
 		e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
@@ -532,7 +523,7 @@ func TestAuthAndIsolation(t *testing.T) {
 		e := e.with(t)
 		_, pub := e.cardPage(e.token, map[string]any{"requireGetRenderToken": false})
 		r := e.mustDo(200, "GET", "/api/render/"+pub, "", nil)
-		decodePNG(t, r.body)
+		decodePNG(t, r.Body)
 		// POST still needs a token.
 		e.mustDo(401, "POST", "/api/render", "", map[string]any{"pageId": pub})
 		// An unknown page without a token is a 401, like a private one.
@@ -572,10 +563,10 @@ func TestBadInput(t *testing.T) {
 			e := e.with(t)
 			r := e.mustDo(tc.status, tc.method, tc.path, e.token, tc.body)
 			if code := r.errCode(t); code != tc.code {
-				t.Fatalf("code %q, want %q: %s", code, tc.code, r.body)
+				t.Fatalf("code %q, want %q: %s", code, tc.code, r.Body)
 			}
-			if r.header.Get("Content-Type") != "application/json" {
-				t.Fatalf("Content-Type %q", r.header.Get("Content-Type"))
+			if r.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
 			}
 		})
 	}
@@ -585,19 +576,19 @@ func TestBadInput(t *testing.T) {
 		big := `{"pageId":"` + pageID + `","tweaks":{"title":"` + strings.Repeat("a", 11<<20) + `"}}`
 		r := e.mustDo(413, "POST", "/api/render", e.token, big)
 		if r.errCode(t) != "body_too_large" {
-			t.Fatalf("%s", r.body)
+			t.Fatalf("%s", r.Body)
 		}
 		r = e.mustDo(413, "POST", "/api/templates", e.token, `{"name":"x","html":"`+strings.Repeat("a", 11<<20)+`"}`)
 		if r.errCode(t) != "body_too_large" {
-			t.Fatalf("%s", r.body)
+			t.Fatalf("%s", r.Body)
 		}
 	})
 
 	t.Run("failed validation changes nothing", func(t *testing.T) {
 		e := e.with(t)
-		before := e.mustDo(200, "GET", "/api/templates", e.token, nil).body
+		before := e.mustDo(200, "GET", "/api/templates", e.token, nil).Body
 		e.mustDo(422, "PUT", "/api/templates/"+tplID, e.token, map[string]any{"name": "renamed", "html": "{{"})
-		after := e.mustDo(200, "GET", "/api/templates", e.token, nil).body
+		after := e.mustDo(200, "GET", "/api/templates", e.token, nil).Body
 		if !bytes.Equal(before, after) {
 			t.Fatal("a rejected update changed the template")
 		}
@@ -630,10 +621,10 @@ func (e *env) slowPage() (path string, release func()) {
 	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{
 		"name": "slow", "html": `<img src="{{.img}}">`, "width": 200, "height": 100,
 		"variables": []map[string]any{{"name": "img", "type": "image"}},
-	}).json(e.t)
+	}).JSON(e.t)
 	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{
 		"templateId": tpl["id"], "values": map[string]any{"img": imgURL + "/slow.gif"}, "publish": true,
-	}).json(e.t)
+	}).JSON(e.t)
 	return "/api/render/" + pg["id"].(string), release
 }
 
@@ -657,18 +648,18 @@ func TestQueueFullAnswers503(t *testing.T) {
 	start := time.Now()
 	r := e.mustDo(503, "GET", path, e.token, nil)
 	if r.errCode(t) != "queue_full" {
-		t.Fatalf("%s", r.body)
+		t.Fatalf("%s", r.Body)
 	}
-	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
-		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatal("a full queue made the client wait instead of answering at once")
 	}
 	release()
 	for i := 0; i < 2; i++ {
-		if r := <-results; r.status != 200 {
-			t.Fatalf("queued render: %d %s", r.status, r.body)
+		if r := <-results; r.Status != 200 {
+			t.Fatalf("queued render: %d %s", r.Status, r.Body)
 		}
 	}
 }
@@ -689,18 +680,18 @@ func TestRecoversAfterBrowserKilled(t *testing.T) {
 	var last resp
 	for {
 		last = e.do("GET", "/api/render/"+pageID, e.token, nil)
-		if last.status == 200 {
+		if last.Status == 200 {
 			break
 		}
-		if last.status != 503 {
-			t.Fatalf("while recovering: %d %s", last.status, last.body)
+		if last.Status != 503 {
+			t.Fatalf("while recovering: %d %s", last.Status, last.Body)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no successful render within 60s of the kill: %s", last.body)
+			t.Fatalf("no successful render within 60s of the kill: %s", last.Body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	decodePNG(t, last.body)
+	decodePNG(t, last.Body)
 	if e.srv.Pool.BrowserPID() == pid {
 		t.Fatal("browser pid unchanged after kill")
 	}
@@ -709,19 +700,19 @@ func TestRecoversAfterBrowserKilled(t *testing.T) {
 
 func TestHealthzAndCrud(t *testing.T) {
 	e := startServer(t, browser.Config{MaxTabs: 1})
-	if s := e.mustDo(200, "GET", "/healthz", "", nil).json(t)["status"]; s != "ok" {
+	if s := e.mustDo(200, "GET", "/healthz", "", nil).JSON(t)["status"]; s != "ok" {
 		t.Fatalf("healthz %v", s)
 	}
 	tplID, pageID := e.cardPage(e.token, nil)
-	list := e.mustDo(200, "GET", "/api/templates", e.token, nil).json(t)["data"].([]any)
+	list := e.mustDo(200, "GET", "/api/templates", e.token, nil).JSON(t)["data"].([]any)
 	if len(list) != 1 {
 		t.Fatalf("templates %d", len(list))
 	}
-	tpl := e.mustDo(200, "PUT", "/api/templates/"+tplID, e.token, map[string]any{"name": "renamed"}).json(t)
+	tpl := e.mustDo(200, "PUT", "/api/templates/"+tplID, e.token, map[string]any{"name": "renamed"}).JSON(t)
 	if tpl["name"] != "renamed" || tpl["html"] != cardHTML || tpl["requireGetRenderToken"] != true {
 		t.Fatalf("partial update lost fields: %v", tpl)
 	}
-	pg := e.mustDo(200, "GET", "/api/pages/"+pageID, e.token, nil).json(t)
+	pg := e.mustDo(200, "GET", "/api/pages/"+pageID, e.token, nil).JSON(t)
 	if pg["published"] == nil || pg["values"].(map[string]any)["title"] != "Page title" {
 		t.Fatalf("page %v", pg)
 	}
@@ -733,7 +724,7 @@ func TestHealthzAndCrud(t *testing.T) {
 
 	// A page that was never published renders only as a draft.
 	tplID, _ = e.cardPage(e.token, nil)
-	np := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tplID}).json(t)
+	np := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tplID}).JSON(t)
 	if code := e.mustDo(422, "GET", "/api/render/"+np["id"].(string), e.token, nil).errCode(t); code != "page_not_published" {
 		t.Fatal(code)
 	}

@@ -83,11 +83,11 @@ func TestMetricsAfterRenders(t *testing.T) {
 	e.mustDo(200, "GET", "/api/render/"+pageID+"?format=pdf", e.token, nil)
 	v1 := map[string]any{"html": "<h1 style='color:red'>hi</h1>", "width": 300, "height": 200, "ttl": 600}
 	e.mustDo(200, "POST", "/v1/render/sync", e.token, v1)
-	if hit := e.mustDo(200, "POST", "/v1/render/sync", e.token, v1); hit.header.Get("X-Renderhook-Cache") != "hit" {
-		t.Fatalf("second v1 render not a cache hit: %v", hit.header)
+	if hit := e.mustDo(200, "POST", "/v1/render/sync", e.token, v1); hit.Header.Get("X-Renderhook-Cache") != "hit" {
+		t.Fatalf("second v1 render not a cache hit: %v", hit.Header)
 	}
 	e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
-	rc.wait(t, 1)
+	rc.Wait(t, 1)
 	e.waitCredits(4)
 
 	text := waitMetrics(t, e.base, map[string]float64{
@@ -183,8 +183,8 @@ func TestScrapeDuringRenderStorm(t *testing.T) {
 	}
 	release()
 	for range storm {
-		if r := <-results; r.status != 200 {
-			t.Fatalf("storm render: %d %s", r.status, r.body)
+		if r := <-results; r.Status != 200 {
+			t.Fatalf("storm render: %d %s", r.Status, r.Body)
 		}
 	}
 }

@@ -101,7 +101,7 @@ func TestMultiNode(t *testing.T) {
 	t.Logf("nodes: A all %s, B api %s, W worker %s", a.e.base, bn.e.base, w.e.base)
 
 	// The worker serves only /healthz.
-	if h := w.e.mustDo(200, "GET", "/healthz", "", nil).json(t); h["role"] != "worker" {
+	if h := w.e.mustDo(200, "GET", "/healthz", "", nil).JSON(t); h["role"] != "worker" {
 		t.Fatalf("worker /healthz: %v", h)
 	}
 	if code := w.e.mustDo(404, "GET", "/api/usage", token, nil).errCode(t); code != "not_found" {
@@ -111,8 +111,8 @@ func TestMultiNode(t *testing.T) {
 	// A sync render on A, its file and log through B.
 	_, pageID := a.e.cardPage(token, nil)
 	r := a.e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:title=sync", token, nil)
-	decodePNG(t, r.body)
-	l := bn.e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
+	decodePNG(t, r.Body)
+	l := bn.e.waitLog(r.Header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
 	file, _ := l["file"].(map[string]any)
 	if file == nil {
 		t.Fatalf("log through B has no file: %v", l)
@@ -120,8 +120,8 @@ func TestMultiNode(t *testing.T) {
 	if !strings.HasPrefix(file["url"].(string), bn.e.fileURLPrefix()) {
 		t.Fatalf("file URL %s is not on the bucket", file["url"])
 	}
-	if got := bn.e.download(file["url"].(string)); !bytes.Equal(got, r.body) {
-		t.Fatalf("file through B has %d bytes, A answered %d", len(got), len(r.body))
+	if got := bn.e.download(file["url"].(string)); !bytes.Equal(got, r.Body) {
+		t.Fatalf("file through B has %d bytes, A answered %d", len(got), len(r.Body))
 	}
 
 	// 60 async renders accepted by A, which dies right after the last 202.
@@ -131,7 +131,7 @@ func TestMultiNode(t *testing.T) {
 	for i := range total {
 		r := a.e.mustDo(202, "POST", "/api/render", token, map[string]any{
 			"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook", "tweaks": map[string]any{"title": fmt.Sprint(i)}})
-		ids = append(ids, r.json(t)["renderId"].(string))
+		ids = append(ids, r.JSON(t)["renderId"].(string))
 	}
 	a.kill()
 	killed := time.Now()
@@ -151,7 +151,7 @@ func TestMultiNode(t *testing.T) {
 	for len(pending) > 0 {
 		var still []string
 		for _, id := range pending {
-			st := bn.e.mustDo(200, "GET", "/api/renders/"+id, token, nil).json(t)
+			st := bn.e.mustDo(200, "GET", "/api/renders/"+id, token, nil).JSON(t)
 			switch st["status"] {
 			case "succeeded":
 			case "queued", "rendering":
@@ -187,7 +187,7 @@ func TestMultiNode(t *testing.T) {
 			t.Fatalf("webhooks missing for %d of %d renders; unfinished jobs:\n%s", missing, total, unfinishedJobs(t, b.DB))
 		}
 		select {
-		case <-rc.arrived:
+		case <-rc.Arrived():
 		case <-time.After(time.Second):
 		}
 	}
@@ -195,11 +195,11 @@ func TestMultiNode(t *testing.T) {
 	// With A gone, B (which works no jobs) and W alone: B's sync render is
 	// stored, logged and billed, and its async render done, by W.
 	r = bn.e.mustDo(200, "GET", "/api/render/"+pageID+"?tweak:title=after", token, nil)
-	decodePNG(t, r.body)
-	bn.e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
-	id := bn.e.mustDo(202, "POST", "/api/render", token, map[string]any{"pageId": pageID, "async": true}).json(t)["renderId"].(string)
+	decodePNG(t, r.Body)
+	bn.e.waitLog(r.Header.Get("X-Request-Id"), func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
+	id := bn.e.mustDo(202, "POST", "/api/render", token, map[string]any{"pageId": pageID, "async": true}).JSON(t)["renderId"].(string)
 	for st := ""; st != "succeeded"; {
-		st, _ = bn.e.mustDo(200, "GET", "/api/renders/"+id, token, nil).json(t)["status"].(string)
+		st, _ = bn.e.mustDo(200, "GET", "/api/renders/"+id, token, nil).JSON(t)["status"].(string)
 		if st == "failed" || time.Now().After(deadline) {
 			t.Fatalf("async render accepted by B after A's death: %s", st)
 		}

@@ -40,7 +40,7 @@ func TestRateLimit429(t *testing.T) {
 		if code := r.errCode(t); code != "rate_limited" {
 			t.Errorf("%s %s: code %q, want rate_limited", try.method, try.path, code)
 		}
-		h := r.header
+		h := r.Header
 		if h.Get("X-RateLimit-Limit") != strconv.Itoa(limit) || h.Get("X-RateLimit-Remaining") != "0" {
 			t.Errorf("%s %s: X-RateLimit-Limit %q, -Remaining %q", try.method, try.path, h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining"))
 		}
@@ -86,13 +86,13 @@ func TestAsyncBacklogDoesNotHoldOtherSpaces(t *testing.T) {
 		e.mustDo(202, "POST", "/api/render", e.token, map[string]any{
 			"pageId": floodPage, "async": true, "tweaks": map[string]any{"title": strconv.Itoa(i)}})
 	}
-	id, _ := e.mustDo(202, "POST", "/api/render", quietToken, map[string]any{"pageId": quietPage, "async": true}).json(t)["renderId"].(string)
+	id, _ := e.mustDo(202, "POST", "/api/render", quietToken, map[string]any{"pageId": quietPage, "async": true}).JSON(t)["renderId"].(string)
 	if err := rc.QueueResume(ctx, river.QueueDefault, nil); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st := e.mustDo(200, "GET", "/api/renders/"+id, quietToken, nil).json(t)["status"]
+		st := e.mustDo(200, "GET", "/api/renders/"+id, quietToken, nil).JSON(t)["status"]
 		if st == "succeeded" {
 			break
 		}

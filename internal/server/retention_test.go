@@ -145,10 +145,10 @@ func TestRetentionRemovesRequestSecrets(t *testing.T) {
 		"webhook_url": site.URL + "/hook?key=" + secrets[2],
 		"metadata":    map[string]any{"note": secrets[3]},
 	})
-	renderID, _ := r.json(t)["renderId"].(string)
+	renderID, _ := r.JSON(t)["renderId"].(string)
 	h := site.waitHook(t)
-	if !strings.Contains(string(h.body), secrets[3]) || !strings.Contains(string(h.body), renderID) {
-		t.Fatalf("webhook %s", h.body)
+	if !strings.Contains(string(h.Body), secrets[3]) || !strings.Contains(string(h.Body), renderID) {
+		t.Fatalf("webhook %s", h.Body)
 	}
 	e.waitCredits(1)
 	ctx := context.Background()
@@ -201,7 +201,7 @@ func TestRetentionRemovesRequestSecrets(t *testing.T) {
 		t.Fatalf("usage after retention: %+v", u)
 	}
 	var m map[string]any
-	_ = json.Unmarshal(e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).body, &m)
+	_ = json.Unmarshal(e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).Body, &m)
 	if m["status"] != "succeeded" {
 		t.Fatalf("status after retention: %v", m)
 	}

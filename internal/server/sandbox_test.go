@@ -16,7 +16,7 @@ import (
 // database in it, and /healthz says the sandbox is on.
 func TestChromiumCannotReadDataDir(t *testing.T) {
 	e := startServer(t, browser.Config{MaxTabs: 1})
-	if h := e.mustDo(200, "GET", "/healthz", "", nil).json(t); h["sandbox"] != true {
+	if h := e.mustDo(200, "GET", "/healthz", "", nil).JSON(t); h["sandbox"] != true {
 		t.Errorf("/healthz: %v, want sandbox true", h)
 	}
 	dir := e.srv.DataDir()

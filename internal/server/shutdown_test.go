@@ -100,10 +100,10 @@ func TestSIGTERMDrainsInFlightRenders(t *testing.T) {
 	tpl := e.mustDo(201, "POST", "/api/templates", token, map[string]any{
 		"name": "held", "html": `<body style="margin:0;background:#0f0"><img src="{{.img}}"></body>`, "width": 200, "height": 100,
 		"variables": []map[string]any{{"name": "img", "type": "image"}},
-	}).json(t)
+	}).JSON(t)
 	pg := e.mustDo(201, "POST", "/api/pages", token, map[string]any{
 		"templateId": tpl["id"], "values": map[string]any{"img": imgs.URL + "/0.gif"}, "publish": true,
-	}).json(t)
+	}).JSON(t)
 
 	type result struct {
 		status int
@@ -213,10 +213,10 @@ func TestSIGTERMHardStopsAtTimeout(t *testing.T) {
 	tpl := e.mustDo(201, "POST", "/api/templates", token, map[string]any{
 		"name": "held", "html": `<img src="{{.img}}">`, "width": 200, "height": 100,
 		"variables": []map[string]any{{"name": "img", "type": "image"}},
-	}).json(t)
+	}).JSON(t)
 	pg := e.mustDo(201, "POST", "/api/pages", token, map[string]any{
 		"templateId": tpl["id"], "values": map[string]any{"img": imgs.URL + "/forever.gif"}, "publish": true,
-	}).json(t)
+	}).JSON(t)
 	answered := make(chan error, 1)
 	go func() {
 		// POST: Go's client would retry a GET on the closed connection,

@@ -54,7 +54,7 @@ func imageServer(t *testing.T, addr string) (url string, hits *atomic.Int64) {
 
 func (e *env) logOf(r resp) map[string]any {
 	e.t.Helper()
-	return e.mustDo(200, "GET", "/api/logs/"+r.header.Get("X-Request-Id"), e.token, nil).json(e.t)
+	return e.mustDo(200, "GET", "/api/logs/"+r.Header.Get("X-Request-Id"), e.token, nil).JSON(e.t)
 }
 
 // TestRenderTypeEndToEnd: a template's renderType picks the renderer, a
@@ -66,10 +66,10 @@ func TestRenderTypeEndToEnd(t *testing.T) {
 	_, pageID := e.cardPage(e.token, map[string]any{"renderType": "takumi"})
 
 	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-	if got := r.header.Get("X-Renderer"); got != store.RendererTakumi {
+	if got := r.Header.Get("X-Renderer"); got != store.RendererTakumi {
 		t.Fatalf("X-Renderer %q, want takumi", got)
 	}
-	img := decodePNG(t, r.body)
+	img := decodePNG(t, r.Body)
 	if img.Bounds().Dx() != 1200 || !near(img.At(600, 600), 0, 0, 255) {
 		t.Fatalf("takumi render: size %v, pixel %v; want 1200 wide on the blue background", img.Bounds(), img.At(600, 600))
 	}
@@ -78,18 +78,18 @@ func TestRenderTypeEndToEnd(t *testing.T) {
 	}
 	for q, want := range map[string]string{"?renderType=html": store.RendererChromium, "?format=pdf": store.RendererChromium, "?format=webp": store.RendererTakumi} {
 		r := e.mustDo(200, "GET", "/api/render/"+pageID+q, e.token, nil)
-		if got := r.header.Get("X-Renderer"); got != want || e.logOf(r)["renderer"] != want {
+		if got := r.Header.Get("X-Renderer"); got != want || e.logOf(r)["renderer"] != want {
 			t.Errorf("%s: X-Renderer %q, log %v, want %s", q, got, e.logOf(r)["renderer"], want)
 		}
 	}
-	post := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "renderType": "html"}).json(t)
+	post := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "renderType": "html"}).JSON(t)
 	if post["renderer"] != store.RendererChromium {
 		t.Errorf("POST renderType html: renderer %v", post["renderer"])
 	}
 	e.waitCredits(5) // the five renders above, whichever renderer made them
 	bad := e.mustDo(400, "GET", "/api/render/"+pageID+"?renderType=fast", e.token, nil)
-	if bad.errCode(t) != "invalid_request" || !strings.Contains(string(bad.body), "renderType") {
-		t.Errorf("renderType=fast: %s", bad.body)
+	if bad.errCode(t) != "invalid_request" || !strings.Contains(string(bad.Body), "renderType") {
+		t.Errorf("renderType=fast: %s", bad.Body)
 	}
 	e.mustDo(422, "POST", "/api/templates", e.token, map[string]any{"name": "x", "html": "<p>x</p>", "renderType": "gpu"})
 	if used, _, succeeded, failed := e.usage(); used != 5 || succeeded != 5 || failed != 0 {
@@ -99,21 +99,21 @@ func TestRenderTypeEndToEnd(t *testing.T) {
 	t.Run("auto", func(t *testing.T) {
 		e := e.with(t)
 		tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "flex", "renderType": "auto", "width": 600, "height": 300,
-			"html": `<html><body style="margin:0"><div style="display:flex;width:600px;height:300px;background:#16a34a;color:#fff;font-size:48px;font-family:'Liberation Sans';align-items:center;justify-content:center">Auto</div></body></html>`}).json(t)
+			"html": `<html><body style="margin:0"><div style="display:flex;width:600px;height:300px;background:#16a34a;color:#fff;font-size:48px;font-family:'Liberation Sans';align-items:center;justify-content:center">Auto</div></body></html>`}).JSON(t)
 		if tpl["renderType"] != "auto" {
 			t.Fatalf("template renderType %v", tpl["renderType"])
 		}
 		flt := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "float", "renderType": "auto", "width": 600, "height": 300,
-			"html": `<div style="float:right;width:200px;height:300px;background:#ca8a04"></div><p style="font:30px sans-serif">Beside a float</p>`}).json(t)
+			"html": `<div style="float:right;width:200px;height:300px;background:#ca8a04"></div><p style="font:30px sans-serif">Beside a float</p>`}).JSON(t)
 		// takumi does not apply the font shorthand: this text would come out small.
 		short := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "font", "renderType": "auto", "width": 600, "height": 300,
-			"html": `<div style="display:flex;width:600px;height:300px;background:#16a34a;color:#fff;font:48px sans-serif">Auto</div>`}).json(t)
+			"html": `<div style="display:flex;width:600px;height:300px;background:#16a34a;color:#fff;font:48px sans-serif">Auto</div>`}).JSON(t)
 		for id, want := range map[string]string{tpl["id"].(string): store.RendererTakumi, flt["id"].(string): store.RendererChromium,
 			short["id"].(string): store.RendererChromium} {
-			pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": id, "publish": true}).json(t)
+			pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": id, "publish": true}).JSON(t)
 			for range 2 { // decided on the first, read from the cache on the second
 				r := e.mustDo(200, "GET", "/api/render/"+pg["id"].(string), e.token, nil)
-				if got := r.header.Get("X-Renderer"); got != want {
+				if got := r.Header.Get("X-Renderer"); got != want {
 					t.Errorf("auto template %s: X-Renderer %q, want %s", id, got, want)
 				}
 			}
@@ -126,8 +126,8 @@ func TestRenderTypeEndToEnd(t *testing.T) {
 		refused, refusedHits := imageServer(t, "127.0.0.2:0") // loopback, but not in the allow list
 		tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "img", "renderType": "takumi", "width": 200, "height": 100,
 			"html":      `<div style="display:flex;width:200px;height:100px;background:#fff"><img src="{{.src}}" width="40" height="40"></div>`,
-			"variables": []map[string]any{{"name": "src", "type": "image", "default": allowed}}}).json(t)
-		pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).json(t)
+			"variables": []map[string]any{{"name": "src", "type": "image", "default": allowed}}}).JSON(t)
+		pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).JSON(t)
 		red := func(b []byte) int {
 			img, n := decodePNG(t, b), 0
 			for y := range 100 {
@@ -140,12 +140,12 @@ func TestRenderTypeEndToEnd(t *testing.T) {
 			return n
 		}
 		r := e.mustDo(200, "GET", "/api/render/"+pg["id"].(string), e.token, nil)
-		if n := red(r.body); n < 1500 || allowedHits.Load() != 1 {
+		if n := red(r.Body); n < 1500 || allowedHits.Load() != 1 {
 			t.Errorf("allowed image: %d red pixels, %d requests", n, allowedHits.Load())
 		}
 		r = e.mustDo(200, "GET", "/api/render/"+pg["id"].(string)+"?tweak:src="+refused, e.token, nil)
-		if n := red(r.body); n != 0 || refusedHits.Load() != 0 || r.header.Get("X-Renderer") != store.RendererTakumi {
-			t.Errorf("refused image: %d red pixels, %d requests reached it, renderer %s; want it left out", n, refusedHits.Load(), r.header.Get("X-Renderer"))
+		if n := red(r.Body); n != 0 || refusedHits.Load() != 0 || r.Header.Get("X-Renderer") != store.RendererTakumi {
+			t.Errorf("refused image: %d red pixels, %d requests reached it, renderer %s; want it left out", n, refusedHits.Load(), r.Header.Get("X-Renderer"))
 		}
 	})
 }
@@ -171,8 +171,8 @@ func TestTakumiKilledMidBurst(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r := e.do("GET", fmt.Sprintf("/api/render/%s?tweak:title=n%d", pageID, i), e.token, nil)
-			statuses[i] = r.status
-			if r.status != 200 {
+			statuses[i] = r.Status
+			if r.Status != 200 {
 				codes[i] = r.errCode(t)
 			}
 		}()
@@ -204,8 +204,8 @@ func TestTakumiKilledMidBurst(t *testing.T) {
 	t.Logf("burst of %d: %d succeeded, %d failed cleanly; helper stats %+v", burst, ok, burst-ok, tk.Stats())
 	for range 5 {
 		r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-		if r.header.Get("X-Renderer") != store.RendererTakumi {
-			t.Fatalf("after the kill: renderer %q", r.header.Get("X-Renderer"))
+		if r.Header.Get("X-Renderer") != store.RendererTakumi {
+			t.Fatalf("after the kill: renderer %q", r.Header.Get("X-Renderer"))
 		}
 	}
 	e.mustDo(200, "GET", "/healthz", "", nil)

@@ -55,7 +55,7 @@ func TestTracingSpans(t *testing.T) {
 	_, pageID := e.cardPage(e.token, nil)
 	rc := newReceiver(t)
 
-	requestID := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).header.Get("X-Request-Id")
+	requestID := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil).Header.Get("X-Request-Id")
 	find := func(spans []tracingtest.Span) (spanTree, tracingtest.Span, bool) {
 		tree := treeOf(spans)
 		for _, s := range spans {
@@ -105,7 +105,7 @@ func TestTracingSpans(t *testing.T) {
 	}
 
 	e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
-	rc.wait(t, 1)
+	rc.Wait(t, 1)
 	rcv.WaitFor(t, 60*time.Second, func(spans []tracingtest.Span) bool {
 		tree := treeOf(spans)
 		for _, req := range spans {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/renderhook/renderhook/internal/capability"
 )
 
 // fetchFile gets a file URL of an answer and returns its body and headers.
@@ -35,7 +37,7 @@ func TestV1ExtractEndToEnd(t *testing.T) {
 		"url": site.URL + "/", "webhook_url": site.URL + "/hook", "save_html": true, "save_markdown": true,
 		"metadata": true, "webhook_metadata": map[string]any{"orderId": "o-9"},
 	})
-	st := e.waitV1(r.json(t)["renderId"].(string))
+	st := e.waitV1(r.JSON(t)["renderId"].(string))
 	htmlURL, _ := st["htmlUrl"].(string)
 	mdURL, _ := st["markdownUrl"].(string)
 	md, _ := st["metadata"].(map[string]any)
@@ -60,24 +62,24 @@ func TestV1ExtractEndToEnd(t *testing.T) {
 		Metadata map[string]any `json:"metadata"`
 	}
 	hk := site.waitHook(t)
-	if err := json.Unmarshal(hk.body, &p); err != nil {
+	if err := json.Unmarshal(hk.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Result.HTMLURL != htmlURL || p.Result.MarkdownURL != mdURL || p.Result.Metadata["urlResolved"] != site.URL+"/" || p.Metadata["orderId"] != "o-9" {
-		t.Fatalf("webhook %s", hk.body)
+		t.Fatalf("webhook %s", hk.Body)
 	}
 
 	// A signed link to an html render answers the page sandboxed too.
 	sp := e.space1()
 	q := "url=" + url.QueryEscape(site.URL+"/")
-	lr := e.get("/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, q) + "/html?" + q)
-	if lr.status != 200 || !strings.Contains(string(lr.body), "<h1>v1</h1>") || lr.header.Get("Content-Type") != "text/html; charset=utf-8" ||
-		!strings.HasPrefix(lr.header.Get("Content-Security-Policy"), "sandbox") {
-		t.Fatalf("signed html link: %d %v %.200s", lr.status, lr.header, lr.body)
+	lr := e.get("/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(sp.RenderSecret, q) + "/html?" + q)
+	if lr.Status != 200 || !strings.Contains(string(lr.Body), "<h1>v1</h1>") || lr.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.HasPrefix(lr.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("signed html link: %d %v %.200s", lr.Status, lr.Header, lr.Body)
 	}
 
 	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"html": "<main><h1>Hello</h1><p>world</p></main>", "format": "md"})
-	body, h = fetchFile(t, r.json(t)["renderUrl"].(string))
+	body, h = fetchFile(t, r.JSON(t)["renderUrl"].(string))
 	if !strings.HasPrefix(body, "# Hello") || !strings.HasPrefix(h.Get("Content-Type"), "text/markdown") {
 		t.Fatalf("md render %q, headers %v", body, h)
 	}

@@ -56,14 +56,14 @@ func TestV1ClientBucketHTMLSandboxed(t *testing.T) {
 		"html": page, "format": "html", "response_type": "binary",
 		"s3_presigned_url": bucket.url + "/shots/page.html?X-Amz-Signature=abc",
 	})
-	if !strings.Contains(string(r.body), "hostile") || bucket.got("/shots/page.html") == nil {
-		t.Fatalf("render: body %q, uploaded %v", r.body, bucket.got("/shots/page.html") != nil)
+	if !strings.Contains(string(r.Body), "hostile") || bucket.got("/shots/page.html") == nil {
+		t.Fatalf("render: body %q, uploaded %v", r.Body, bucket.got("/shots/page.html") != nil)
 	}
-	if csp := r.header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox") {
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox") {
 		t.Fatalf("the page's HTML was served from renderhook's origin without the sandbox: Content-Type %q, CSP %q",
-			r.header.Get("Content-Type"), csp)
+			r.Header.Get("Content-Type"), csp)
 	}
-	if r.header.Get("X-Content-Type-Options") != "nosniff" {
-		t.Fatalf("no nosniff: %v", r.header)
+	if r.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("no nosniff: %v", r.Header)
 	}
 }

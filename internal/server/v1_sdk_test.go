@@ -75,14 +75,14 @@ func TestUrlboxSDKRenderLink(t *testing.T) {
 		t.Fatalf("the SDK made %q", link)
 	}
 	r := e.get(strings.TrimPrefix(link, e.base))
-	if r.status != 200 {
-		t.Fatalf("GET the SDK's link: %d %s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("GET the SDK's link: %d %s", r.Status, r.Body)
 	}
-	img, format := decodeImage(t, r.body)
+	img, format := decodeImage(t, r.Body)
 	if format != "png" || img.Bounds().Dx() != 800 || img.Bounds().Dy() != 600 || !near(img.At(400, 590), 255, 0, 0) {
 		t.Fatalf("render %s %v, pixel %v", format, img.Bounds(), img.At(400, 590))
 	}
-	if cd := r.header.Get("Content-Disposition"); cd != `attachment; filename="from the sdk.png"` {
+	if cd := r.Header.Get("Content-Disposition"); cd != `attachment; filename="from the sdk.png"` {
 		t.Fatalf("Content-Disposition %q", cd)
 	}
 	site.mu.Lock()
@@ -93,7 +93,7 @@ func TestUrlboxSDKRenderLink(t *testing.T) {
 	}
 	// A link the SDK signed with another secret is refused.
 	bad := sdkLink(t, sp.RenderKey, "not the secret", e.base+"/v1/", map[string]any{"url": site.URL + "/echo"})
-	if r := e.get(strings.TrimPrefix(bad, e.base)); r.status != 403 && r.status != 401 {
-		t.Fatalf("a link signed with the wrong secret: %d %s", r.status, r.body)
+	if r := e.get(strings.TrimPrefix(bad, e.base)); r.Status != 403 && r.Status != 401 {
+		t.Fatalf("a link signed with the wrong secret: %d %s", r.Status, r.Body)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,30 +28,20 @@ const refusedAddr = "127.0.0.3"
 // pre-check, not from Chromium, not through a redirect or an embed.
 func TestV1SSRFTable(t *testing.T) {
 	requireChromium(t)
-	var conns atomic.Int32
-	ln, err := net.Listen("tcp", refusedAddr+":0")
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", refusedAddr, err)
-	}
 	forbidden := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<h1>secret</h1>")
 	}))
-	forbidden.Listener.Close()
-	forbidden.Listener = ln
-	forbidden.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
+	conns := egresstest.CountConns(forbidden)
+	if err := testkit.StartOn(t, forbidden, refusedAddr+":0"); err != nil {
+		t.Skipf("cannot listen on %s: %v", refusedAddr, err)
 	}
-	forbidden.Start()
-	t.Cleanup(forbidden.Close)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, port, _ := net.SplitHostPort(forbidden.Listener.Addr().String())
 
 	site := newV1Site(t)
 	// A public-looking page (on the one reachable address) that redirects
 	// to, or embeds, the forbidden listener.
-	pages := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	pages := serveAllowed(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/redirect":
 			http.Redirect(w, r, "http://"+refusedAddr+":"+port+"/", http.StatusFound)
@@ -62,9 +51,6 @@ func TestV1SSRFTable(t *testing.T) {
 				`<script>fetch("http://[::ffff:%s]:%s/f").catch(()=>{})</script></body>`, refusedAddr, port, port, refusedAddr, port)
 		}
 	}))
-	if err := testkit.StartOn(t, pages, v1Allowed+":0"); err != nil {
-		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
-	}
 
 	resolver, queries := egresstest.FakeResolver(netip.MustParseAddr(refusedAddr))
 	cfg := egressAllow(v1Allowed + "/32")
@@ -112,15 +98,15 @@ func TestV1SSRFTable(t *testing.T) {
 	for _, u := range forms {
 		t.Run(u, func(t *testing.T) {
 			r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"url": u, "timeout": 10000})
-			if r.status < 400 || r.status >= 500 {
-				t.Fatalf("status %d %s, want a 4xx refusal", r.status, r.body)
+			if r.Status < 400 || r.Status >= 500 {
+				t.Fatalf("status %d %s, want a 4xx refusal", r.Status, r.Body)
 			}
 		})
 	}
 	// The embedding page renders, without any of what it embeds.
 	r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"url": pages.URL + "/embed", "timeout": 10000})
-	if r.status != http.StatusOK {
-		t.Fatalf("embedding page: %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("embedding page: %d %s", r.Status, r.Body)
 	}
 	if n := conns.Load(); n != 0 {
 		t.Fatalf("the refused listener saw %d connection(s)", n)
@@ -130,7 +116,7 @@ func TestV1SSRFTable(t *testing.T) {
 	if queries.Load() == 0 {
 		t.Fatal("no host name was ever resolved")
 	}
-	if !strings.Contains(string(r.body), "renderUrl") {
-		t.Fatalf("embedding page answer: %s", r.body)
+	if !strings.Contains(string(r.Body), "renderUrl") {
+		t.Fatalf("embedding page answer: %s", r.Body)
 	}
 }

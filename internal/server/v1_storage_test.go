@@ -20,6 +20,7 @@ import (
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/blob/s3test"
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
@@ -123,7 +124,7 @@ func TestV1UseS3(t *testing.T) {
 	b := newUserBucket(t, true)
 	e, _, _ := storageServer(t, b)
 
-	r := e.mustDo(200, "POST", "/v1/render/sync", e.token, b.options(map[string]any{"s3_path": "shots/red"})).json(t)
+	r := e.mustDo(200, "POST", "/v1/render/sync", e.token, b.options(map[string]any{"s3_path": "shots/red"})).JSON(t)
 	want := b.endpoint + "/" + b.name + "/shots/red.png"
 	if r["renderUrl"] != want {
 		t.Fatalf("renderUrl %v, want %s", r["renderUrl"], want)
@@ -152,12 +153,12 @@ func TestV1UseS3(t *testing.T) {
 		t.Fatal("no_suffix: want shots/raw and no shots/raw.png")
 	}
 	// cdn_host: the URL is on the CDN, the object in the bucket.
-	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, b.options(map[string]any{"s3_path": "cdn/a", "cdn_host": "cdn.example.com"})).json(t)
+	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, b.options(map[string]any{"s3_path": "cdn/a", "cdn_host": "cdn.example.com"})).JSON(t)
 	if r["renderUrl"] != "https://cdn.example.com/cdn/a.png" || b.object(t, "cdn/a.png") == nil {
 		t.Fatalf("cdn_host: renderUrl %v", r["renderUrl"])
 	}
 	// The status of a stored render points at the bucket too.
-	id := e.mustDo(201, "POST", "/v1/render/async", e.token, b.options(map[string]any{"s3_path": "async/one"})).json(t)["renderId"].(string)
+	id := e.mustDo(201, "POST", "/v1/render/async", e.token, b.options(map[string]any{"s3_path": "async/one"})).JSON(t)["renderId"].(string)
 	st := e.waitV1(id)
 	if st["status"] != "succeeded" || st["renderUrl"] != b.endpoint+"/"+b.name+"/async/one.png" || b.object(t, "async/one.png") == nil {
 		t.Fatalf("async: %v", st)
@@ -193,8 +194,8 @@ func TestV1UseS3Refused(t *testing.T) {
 		opts := b.options(c.opts)
 		opts["webhook_url"] = site.URL + "/hook"
 		r := e.do("POST", "/v1/render/sync", e.token, opts)
-		if r.status != 422 || r.errCode(t) != "S3UploadFailed" || !strings.Contains(string(r.body), c.reason) {
-			t.Fatalf("%s: %d %s", c.name, r.status, r.body)
+		if r.Status != 422 || r.errCode(t) != "S3UploadFailed" || !strings.Contains(string(r.Body), c.reason) {
+			t.Fatalf("%s: %d %s", c.name, r.Status, r.Body)
 		}
 		h := site.waitHook(t)
 		var p struct {
@@ -204,18 +205,18 @@ func TestV1UseS3Refused(t *testing.T) {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if err := json.Unmarshal(h.body, &p); err != nil {
+		if err := json.Unmarshal(h.Body, &p); err != nil {
 			t.Fatal(err)
 		}
 		if p.Event != "render.failed" || !strings.Contains(p.Error.Message, c.reason) {
-			t.Fatalf("%s: webhook %s", c.name, h.body)
+			t.Fatalf("%s: webhook %s", c.name, h.Body)
 		}
-		l := e.waitLog(r.header.Get("X-Request-Id"), func(map[string]any) bool { return true })
+		l := e.waitLog(r.Header.Get("X-Request-Id"), func(map[string]any) bool { return true })
 		lerr, _ := l["error"].(map[string]any)
 		if l["status"] != float64(422) || lerr["code"] != "S3UploadFailed" || l["renderId"] != p.RenderID {
 			t.Fatalf("%s: log entry %v", c.name, l)
 		}
-		for where, text := range map[string]string{"answer": string(r.body), "webhook": string(h.body), "log entry": mustJSON(t, l)} {
+		for where, text := range map[string]string{"answer": string(r.Body), "webhook": string(h.Body), "log entry": mustJSON(t, l)} {
 			if strings.Contains(text, b.secret) || strings.Contains(text, wrong) {
 				t.Fatalf("%s: the secret is in the %s: %s", c.name, where, text)
 			}
@@ -251,8 +252,8 @@ func TestV1UseS3SpaceCredentials(t *testing.T) {
 	put := e.mustDo(200, "PUT", "/api/storage", e.token, in)
 	got := e.mustDo(200, "GET", "/api/storage", e.token, nil)
 	for _, r := range []resp{put, got} {
-		if strings.Contains(string(r.body), b.secret) || strings.Contains(string(r.body), b.access) || r.json(t)["hasSecret"] != true {
-			t.Fatalf("a read shows the credentials: %s", r.body)
+		if strings.Contains(string(r.Body), b.secret) || strings.Contains(string(r.Body), b.access) || r.JSON(t)["hasSecret"] != true {
+			t.Fatalf("a read shows the credentials: %s", r.Body)
 		}
 	}
 	row, err := e.srv.Store.GetSpaceStorage(context.Background(), e.space)
@@ -268,19 +269,19 @@ func TestV1UseS3SpaceCredentials(t *testing.T) {
 		t.Fatal("the render did not reach the space's bucket")
 	}
 	r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "use_s3": true, "s3_key": b.access, "s3_secret": "wrong-wrong-wrong"})
-	if r.status != 422 || r.errCode(t) != "S3UploadFailed" {
-		t.Fatalf("a request's own wrong secret: %d %s", r.status, r.body)
+	if r.Status != 422 || r.errCode(t) != "S3UploadFailed" {
+		t.Fatalf("a request's own wrong secret: %d %s", r.Status, r.Body)
 	}
 	// The space's credentials sign for the space's endpoint only.
 	r = e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "use_s3": true, "s3_endpoint": "https://s3.example.com"})
-	if r.status != 400 || !strings.Contains(string(r.body), "s3_endpoint") {
-		t.Fatalf("another endpoint with the space's credentials: %d %s", r.status, r.body)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "s3_endpoint") {
+		t.Fatalf("another endpoint with the space's credentials: %d %s", r.Status, r.Body)
 	}
 	// A render link with use_s3 (the space's credentials: a link may not
 	// carry any) answers the file, and from the cache redirects to it.
 	sp := e.space1()
 	q := "html=" + url.QueryEscape(v1Page) + "&use_s3=true&s3_path=link/one"
-	link := e.base + "/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, q) + "/png?" + q
+	link := e.base + "/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(sp.RenderSecret, q) + "/png?" + q
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for i, want := range []int{200, 302} {
 		res, err := noFollow.Get(link)
@@ -300,8 +301,8 @@ func TestV1UseS3SpaceCredentials(t *testing.T) {
 		}
 	}
 	e.mustDo(204, "DELETE", "/api/storage", e.token, nil)
-	if r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "use_s3": true}); r.status != 400 || !strings.Contains(string(r.body), "use_s3") {
-		t.Fatalf("use_s3 without settings: %d %s", r.status, r.body)
+	if r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "use_s3": true}); r.Status != 400 || !strings.Contains(string(r.Body), "use_s3") {
+		t.Fatalf("use_s3 without settings: %d %s", r.Status, r.Body)
 	}
 	if strings.Contains(logs.String(), b.secret) {
 		t.Fatal("the secret is in the server's log lines")
@@ -325,13 +326,13 @@ func TestV1S3EndpointRefused(t *testing.T) {
 			opts[k] = v
 		}
 		r := e.do("POST", "/v1/render/sync", e.token, opts)
-		if r.status != 400 || r.errCode(t) != "InvalidOptions" || !strings.Contains(string(r.body), `s3_endpoint`) {
-			t.Fatalf("%s: %d %s", ep, r.status, r.body)
+		if r.Status != 400 || r.errCode(t) != "InvalidOptions" || !strings.Contains(string(r.Body), `s3_endpoint`) {
+			t.Fatalf("%s: %d %s", ep, r.Status, r.Body)
 		}
 	}
 	r := e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "s3_presigned_url": "http://169.254.169.254/b/k?X-Amz-Signature=x"})
-	if r.status != 400 || !strings.Contains(string(r.body), "s3_presigned_url") {
-		t.Fatalf("presigned: %d %s", r.status, r.body)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "s3_presigned_url") {
+		t.Fatalf("presigned: %d %s", r.Status, r.Body)
 	}
 	used, _, succeeded, failed := e.usage()
 	if used != 0 || succeeded != 0 || failed != 0 {
@@ -348,8 +349,8 @@ func TestV1S3EndpointRefused(t *testing.T) {
 		opts[k] = v
 	}
 	r = e2.do("POST", "/v1/render/sync", e2.token, opts)
-	if r.status != 422 || r.errCode(t) != "S3UploadFailed" || !strings.Contains(string(r.body), "forbidden address") {
-		t.Fatalf("rebinding: %d %s", r.status, r.body)
+	if r.Status != 422 || r.errCode(t) != "S3UploadFailed" || !strings.Contains(string(r.Body), "forbidden address") {
+		t.Fatalf("rebinding: %d %s", r.Status, r.Body)
 	}
 	if used, _, _, failed := e2.usage(); used != 0 || failed != 1 {
 		t.Fatalf("rebinding usage used=%d failed=%d", used, failed)
@@ -366,7 +367,7 @@ func TestV1PresignedURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "s3_presigned_url": u.String()}).json(t)
+	r := e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "s3_presigned_url": u.String()}).JSON(t)
 	plain := *u
 	plain.RawQuery = ""
 	if r["renderUrl"] != plain.String() || b.object(t, "pre/signed.png") == nil {
@@ -378,7 +379,7 @@ func TestV1PresignedURL(t *testing.T) {
 	bad := *u
 	bad.RawQuery = q.Encode()
 	rr := e.do("POST", "/v1/render/sync", e.token, map[string]any{"html": v1Page, "s3_presigned_url": bad.String()})
-	if rr.status != 422 || rr.errCode(t) != "S3UploadFailed" || strings.Contains(string(rr.body), "X-Amz-Signature") {
-		t.Fatalf("bad signature: %d %s", rr.status, rr.body)
+	if rr.Status != 422 || rr.errCode(t) != "S3UploadFailed" || strings.Contains(string(rr.Body), "X-Amz-Signature") {
+		t.Fatalf("bad signature: %d %s", rr.Status, rr.Body)
 	}
 }

@@ -3,14 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"image"
 	_ "image/jpeg"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -28,7 +24,9 @@ import (
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/testkit"
 	"github.com/renderhook/renderhook/webhook"
 )
 
@@ -79,7 +77,7 @@ func newV1Site(t *testing.T) *v1Site {
 	mux.HandleFunc("POST /hook", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		site.mu.Lock()
-		site.hooks = append(site.hooks, hook{r.Header.Clone(), body, time.Now()})
+		site.hooks = append(site.hooks, hook{Header: r.Header.Clone(), Body: body, At: time.Now()})
 		site.mu.Unlock()
 		site.got <- struct{}{}
 	})
@@ -91,15 +89,10 @@ func newV1Site(t *testing.T) *v1Site {
 // guard lets renders reach, until the test ends.
 func serveAllowed(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", v1Allowed+":0")
-	if err != nil {
+	srv := httptest.NewUnstartedServer(h)
+	if err := testkit.StartOn(t, srv, v1Allowed+":0"); err != nil {
 		t.Skipf("cannot listen on %s: %v", v1Allowed, err)
 	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
 	return srv
 }
 
@@ -141,12 +134,6 @@ func (e *env) space1() *store.Space {
 	return sp
 }
 
-func sign(secret, msg string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(msg))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
 // get fetches a path without a token, with optional headers.
 func (e *env) get(path string, hdr ...string) resp {
 	e.t.Helper()
@@ -157,13 +144,7 @@ func (e *env) get(path string, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, res.Header, b}
+	return resp{servertest.Send(e.t, nil, req)}
 }
 
 func decodeImage(t *testing.T, b []byte) (image.Image, string) {
@@ -180,10 +161,10 @@ func TestV1SyncRender(t *testing.T) {
 	r := e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{
 		"url": site.URL + "/", "format": "jpeg", "width": 640, "height": 400, "quality": 80,
 	})
-	m := r.json(t)
+	m := r.JSON(t)
 	size, _ := m["size"].(float64)
 	if _, ok := m["renderTime"].(float64); !ok || size <= 0 {
-		t.Fatalf("answer %s", r.body)
+		t.Fatalf("answer %s", r.Body)
 	}
 	data := e.download(m["renderUrl"].(string))
 	if len(data) != int(size) {
@@ -214,7 +195,7 @@ func TestV1SyncRender(t *testing.T) {
 	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{
 		"html": "<h1>pdf</h1>", "format": "pdf", "pdf_page_size": "A5", "pdf_landscape": true, "pdf_margin": "minimum",
 	})
-	pdf := e.download(r.json(t)["renderUrl"].(string))
+	pdf := e.download(r.JSON(t)["renderUrl"].(string))
 	mb := regexp.MustCompile(`/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)`).FindSubmatch(pdf)
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || mb == nil {
 		t.Fatalf("not a PDF with a MediaBox: %.60q", pdf)
@@ -229,7 +210,7 @@ func TestV1SyncRender(t *testing.T) {
 	r = e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{
 		"html": `<body style="margin:0;background:#00ff00"></body>`, "width": 100, "height": 50, "retina": true,
 	})
-	img, format = decodeImage(t, e.download(r.json(t)["renderUrl"].(string)))
+	img, format = decodeImage(t, e.download(r.JSON(t)["renderUrl"].(string)))
 	if format != "png" || img.Bounds().Dx() != 200 || img.Bounds().Dy() != 100 || !near(img.At(100, 50), 0, 255, 0) {
 		t.Fatalf("html render: %s %v %v", format, img.Bounds(), img.At(100, 50))
 	}
@@ -259,8 +240,8 @@ func TestV1BadRequests(t *testing.T) {
 			e := e.with(t)
 			for _, path := range []string{"/v1/render/sync", "/v1/render/async"} {
 				r := e.do("POST", path, e.token, c.body)
-				if r.status != c.status || r.errCode(t) != c.code || !strings.Contains(string(r.body), c.names) {
-					t.Fatalf("%s: %d %s, want %d %s naming %q", path, r.status, r.body, c.status, c.code, c.names)
+				if r.Status != c.status || r.errCode(t) != c.code || !strings.Contains(string(r.Body), c.names) {
+					t.Fatalf("%s: %d %s, want %d %s naming %q", path, r.Status, r.Body, c.status, c.code, c.names)
 				}
 			}
 		})
@@ -274,14 +255,14 @@ func TestV1BadRequests(t *testing.T) {
 	}
 
 	// Auth: Urlbox's codes.
-	if r := e.do("POST", "/v1/render/sync", "", map[string]any{"url": site.URL}); r.status != 401 || r.errCode(t) != "NoApiKeySupplied" {
-		t.Fatalf("no key: %d %s", r.status, r.body)
+	if r := e.do("POST", "/v1/render/sync", "", map[string]any{"url": site.URL}); r.Status != 401 || r.errCode(t) != "NoApiKeySupplied" {
+		t.Fatalf("no key: %d %s", r.Status, r.Body)
 	}
-	if r := e.do("POST", "/v1/render/sync", "rh_nope", map[string]any{"url": site.URL}); r.status != 401 || r.errCode(t) != "ApiKeyNotFound" {
-		t.Fatalf("bad key: %d %s", r.status, r.body)
+	if r := e.do("POST", "/v1/render/sync", "rh_nope", map[string]any{"url": site.URL}); r.Status != 401 || r.errCode(t) != "ApiKeyNotFound" {
+		t.Fatalf("bad key: %d %s", r.Status, r.Body)
 	}
-	if r := e.do("GET", "/v1/render/nope", e.token, nil); r.status != 404 || r.errCode(t) != "RenderNotFound" {
-		t.Fatalf("unknown render: %d %s", r.status, r.body)
+	if r := e.do("GET", "/v1/render/nope", e.token, nil); r.Status != 404 || r.errCode(t) != "RenderNotFound" {
+		t.Fatalf("unknown render: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -290,10 +271,10 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	r := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{
 		"url": site.URL + "/", "webhook_url": site.URL + "/hook", "metadata": map[string]any{"orderId": "o-7", "n": 3},
 	})
-	m := r.json(t)
+	m := r.JSON(t)
 	renderID, _ := m["renderId"].(string)
 	if m["status"] != "waiting" || renderID == "" || m["statusUrl"] != e.base+"/v1/render/"+renderID {
-		t.Fatalf("201 answer %s", r.body)
+		t.Fatalf("201 answer %s", r.Body)
 	}
 	st := e.waitV1(renderID)
 	if st["status"] != "succeeded" || st["renderId"] != renderID {
@@ -304,7 +285,7 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 		t.Fatalf("default viewport: %v", img.Bounds())
 	}
 	h := site.waitHook(t)
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
 	var p struct {
@@ -312,14 +293,14 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 		RenderID string         `json:"renderId"`
 		Metadata map[string]any `json:"metadata"`
 	}
-	if err := json.Unmarshal(h.body, &p); err != nil {
+	if err := json.Unmarshal(h.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Event != "render.succeeded" || p.RenderID != renderID || p.Metadata["orderId"] != "o-7" || p.Metadata["n"] != float64(3) {
-		t.Fatalf("payload %s", h.body)
+		t.Fatalf("payload %s", h.Body)
 	}
-	if i, j := strings.Index(string(h.body), `"meta":`), strings.Index(string(h.body), `"metadata":`); i < 0 || j < i {
-		t.Fatalf("metadata must follow meta: %s", h.body)
+	if i, j := strings.Index(string(h.Body), `"meta":`), strings.Index(string(h.Body), `"metadata":`); i < 0 || j < i {
+		t.Fatalf("metadata must follow meta: %s", h.Body)
 	}
 	e.waitCredits(1)
 	// The same request with a ttl is answered from the cache at once, and
@@ -327,17 +308,17 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	r = e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{
 		"url": site.URL + "/", "webhook_url": site.URL + "/hook", "metadata": map[string]any{"orderId": "o-8"}, "ttl": 600,
 	})
-	if m := r.json(t); m["status"] != "succeeded" || m["renderId"] != renderID || m["renderUrl"] == nil {
-		t.Fatalf("cached async answer %s", r.body)
+	if m := r.JSON(t); m["status"] != "succeeded" || m["renderId"] != renderID || m["renderUrl"] == nil {
+		t.Fatalf("cached async answer %s", r.Body)
 	}
 	h = site.waitHook(t)
-	if err := json.Unmarshal(h.body, &p); err != nil {
+	if err := json.Unmarshal(h.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if p.Event != "render.succeeded" || p.RenderID != renderID || p.Metadata["orderId"] != "o-8" {
-		t.Fatalf("cache-hit payload %s", h.body)
+		t.Fatalf("cache-hit payload %s", h.Body)
 	}
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("cache-hit signature: %v", err)
 	}
 	// The cache hit recorded no render, so no credits job exists for it
@@ -350,8 +331,8 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	}
 	// POST /v1/render is the same as /v1/render/async.
 	r = e.mustDo(201, "POST", "/v1/render", e.token, map[string]any{"html": "<b>x</b>"})
-	if r.json(t)["status"] != "waiting" {
-		t.Fatalf("POST /v1/render: %s", r.body)
+	if r.JSON(t)["status"] != "waiting" {
+		t.Fatalf("POST /v1/render: %s", r.Body)
 	}
 	// Other spaces cannot see the render.
 	_, other := e.newSpace("other")
@@ -364,7 +345,7 @@ func (e *env) waitV1(renderID string) map[string]any {
 	e.t.Helper()
 	var st map[string]any
 	eventually(e.t, 60*time.Second, "v1 render "+renderID+" unfinished", func() bool {
-		st = e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).json(e.t)
+		st = e.mustDo(200, "GET", "/v1/render/"+renderID, e.token, nil).JSON(e.t)
 		if s := st["status"]; s != "waiting" && s != "active" && s != "delayed" && s != "succeeded" && s != "failed" {
 			e.t.Fatalf("status %v", st)
 		}
@@ -376,7 +357,7 @@ func (e *env) waitV1(renderID string) map[string]any {
 func TestV1FailOn4xxCostsNothing(t *testing.T) {
 	e, site := v1Server(t)
 	r := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{"url": site.URL + "/missing", "fail_on_4xx": true})
-	renderID := r.json(t)["renderId"].(string)
+	renderID := r.JSON(t)["renderId"].(string)
 	st := e.waitV1(renderID)
 	msg, _ := st["error"].(map[string]any)["message"].(string)
 	if st["status"] != "failed" || !strings.Contains(msg, "404") {
@@ -384,13 +365,13 @@ func TestV1FailOn4xxCostsNothing(t *testing.T) {
 	}
 	// The sync form fails too, with a 4xx naming the status.
 	s := e.do("POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/missing", "fail_on_4xx": true})
-	if s.status != 422 || s.errCode(t) != "RenderFailed" || !strings.Contains(string(s.body), "404") {
-		t.Fatalf("sync: %d %s", s.status, s.body)
+	if s.Status != 422 || s.errCode(t) != "RenderFailed" || !strings.Contains(string(s.Body), "404") {
+		t.Fatalf("sync: %d %s", s.Status, s.Body)
 	}
 	// A selector that never appears fails the render in its timeout.
 	s = e.do("POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/", "wait_for": "#never", "timeout": 1000})
-	if s.status != 422 || s.errCode(t) != "RenderFailed" || !strings.Contains(string(s.body), "#never") {
-		t.Fatalf("wait_for: %d %s", s.status, s.body)
+	if s.Status != 422 || s.errCode(t) != "RenderFailed" || !strings.Contains(string(s.Body), "#never") {
+		t.Fatalf("wait_for: %d %s", s.Status, s.Body)
 	}
 	// Without fail_on_4xx the 404 page renders (and is billed).
 	e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/missing"})
@@ -410,25 +391,25 @@ func TestV1CacheAndForce(t *testing.T) {
 	// The same options in another order and spelling (and another ttl
 	// that still covers it): the same render, from the cache.
 	third := e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"height": "200", "ttl": 60, "width": 300, "url": site.URL + "/"})
-	if third.header.Get("X-Renderhook-Cache") != "hit" || third.header.Get("X-Render-Id") != first.header.Get("X-Render-Id") {
-		t.Fatalf("not a cache hit: %v", third.header)
+	if third.Header.Get("X-Renderhook-Cache") != "hit" || third.Header.Get("X-Render-Id") != first.Header.Get("X-Render-Id") {
+		t.Fatalf("not a cache hit: %v", third.Header)
 	}
-	if !e.sameFile(third.json(t)["renderUrl"].(string), first.json(t)["renderUrl"].(string)) {
-		t.Fatalf("cache hit points elsewhere: %s vs %s", third.body, first.body)
+	if !e.sameFile(third.JSON(t)["renderUrl"].(string), first.JSON(t)["renderUrl"].(string)) {
+		t.Fatalf("cache hit points elsewhere: %s vs %s", third.Body, first.Body)
 	}
 	if site.pageHits() != hits {
 		t.Fatal("a cache hit loaded the page")
 	}
-	l := e.waitLog(third.header.Get("X-Request-Id"), func(map[string]any) bool { return true })
-	if l["cacheHit"] != true || l["renderId"] != first.header.Get("X-Render-Id") || l["status"] != float64(200) {
+	l := e.waitLog(third.Header.Get("X-Request-Id"), func(map[string]any) bool { return true })
+	if l["cacheHit"] != true || l["renderId"] != first.Header.Get("X-Render-Id") || l["status"] != float64(200) {
 		t.Fatalf("log entry %v", l)
 	}
 	// force renders again and is billed; without ttl there is no cache.
 	forced := e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/", "width": 300, "height": 200, "ttl": 3600, "force": true})
 	noTTL := e.mustDo(200, "POST", "/v1/render/sync", e.token, map[string]any{"url": site.URL + "/", "width": 300, "height": 200})
 	for _, r := range []resp{forced, noTTL} {
-		if r.header.Get("X-Renderhook-Cache") != "miss" || r.header.Get("X-Render-Id") == first.header.Get("X-Render-Id") {
-			t.Fatalf("expected a fresh render: %v", r.header)
+		if r.Header.Get("X-Renderhook-Cache") != "miss" || r.Header.Get("X-Render-Id") == first.Header.Get("X-Render-Id") {
+			t.Fatalf("expected a fresh render: %v", r.Header)
 		}
 	}
 	// Three renders billed; the cache hit was free.
@@ -445,28 +426,28 @@ func TestV1SignedLinks(t *testing.T) {
 	e, site := v1Server(t)
 	sp := e.space1()
 	q := "url=" + url.QueryEscape(site.URL+"/") + "&width=320&height=240"
-	link := "/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, q) + "/png?" + q
+	link := "/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(sp.RenderSecret, q) + "/png?" + q
 	r := e.get(link)
-	if r.status != 200 || r.header.Get("Content-Type") != "image/png" {
-		t.Fatalf("signed link: %d %v %.200s", r.status, r.header, r.body)
+	if r.Status != 200 || r.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("signed link: %d %v %.200s", r.Status, r.Header, r.Body)
 	}
-	img := decodePNG(t, r.body)
+	img := decodePNG(t, r.Body)
 	if img.Bounds().Dx() != 320 || img.Bounds().Dy() != 240 || !near(img.At(160, 200), 255, 0, 0) {
 		t.Fatalf("image %v %v", img.Bounds(), img.At(160, 200))
 	}
-	etag := r.header.Get("ETag")
-	if etag == "" || !strings.Contains(r.header.Get("Cache-Control"), "max-age=2592000") {
-		t.Fatalf("caching headers %v", r.header)
+	etag := r.Header.Get("ETag")
+	if etag == "" || !strings.Contains(r.Header.Get("Cache-Control"), "max-age=2592000") {
+		t.Fatalf("caching headers %v", r.Header)
 	}
 	// Again: served from the cache, same ETag; with If-None-Match, 304.
 	hits := site.pageHits()
 	again := e.get(link)
-	if again.status != 200 || again.header.Get("ETag") != etag || !bytes.Equal(again.body, r.body) || again.header.Get("X-Renderhook-Cache") != "hit" {
-		t.Fatalf("second fetch: %d %v", again.status, again.header)
+	if again.Status != 200 || again.Header.Get("ETag") != etag || !bytes.Equal(again.Body, r.Body) || again.Header.Get("X-Renderhook-Cache") != "hit" {
+		t.Fatalf("second fetch: %d %v", again.Status, again.Header)
 	}
 	nm := e.get(link, "If-None-Match", etag)
-	if nm.status != 304 || len(nm.body) != 0 {
-		t.Fatalf("If-None-Match: %d %v", nm.status, nm.header)
+	if nm.Status != 304 || len(nm.Body) != 0 {
+		t.Fatalf("If-None-Match: %d %v", nm.Status, nm.Header)
 	}
 	if site.pageHits() != hits {
 		t.Fatal("cached link loaded the page again")
@@ -477,17 +458,17 @@ func TestV1SignedLinks(t *testing.T) {
 	tampered := strings.Replace(link, "width=320", "width=321", 1)
 	for _, bad := range []string{tampered, link + "&full_page=true",
 		"/v1/" + sp.RenderKey + "/" + strings.Repeat("0", 64) + "/png?" + q} {
-		if r := e.get(bad); r.status != 403 || r.errCode(t) != "InvalidSignature" {
-			t.Fatalf("%s: %d %s", bad, r.status, r.body)
+		if r := e.get(bad); r.Status != 403 || r.errCode(t) != "InvalidSignature" {
+			t.Fatalf("%s: %d %s", bad, r.Status, r.Body)
 		}
 	}
-	if r := e.get("/v1/rk_unknown/" + sign(sp.RenderSecret, q) + "/png?" + q); r.status != 401 || r.errCode(t) != "ApiKeyNotFound" {
-		t.Fatalf("unknown key: %d %s", r.status, r.body)
+	if r := e.get("/v1/rk_unknown/" + capability.V1LinkToken(sp.RenderSecret, q) + "/png?" + q); r.Status != 401 || r.errCode(t) != "ApiKeyNotFound" {
+		t.Fatalf("unknown key: %d %s", r.Status, r.Body)
 	}
 	// A validly signed link with a bad option is still a 400 naming it.
 	bq := q + "&nope=1"
-	if r := e.get("/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, bq) + "/png?" + bq); r.status != 400 || !strings.Contains(string(r.body), "nope") {
-		t.Fatalf("bad option: %d %s", r.status, r.body)
+	if r := e.get("/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(sp.RenderSecret, bq) + "/png?" + bq); r.Status != 400 || !strings.Contains(string(r.Body), "nope") {
+		t.Fatalf("bad option: %d %s", r.Status, r.Body)
 	}
 	// Another space's secret does not sign for this key.
 	otherID, _ := e.newSpace("other")
@@ -495,8 +476,8 @@ func TestV1SignedLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := e.get("/v1/" + sp.RenderKey + "/" + sign(other.RenderSecret, q) + "/png?" + q); r.status != 403 {
-		t.Fatalf("other space's secret: %d %s", r.status, r.body)
+	if r := e.get("/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(other.RenderSecret, q) + "/png?" + q); r.Status != 403 {
+		t.Fatalf("other space's secret: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -505,33 +486,33 @@ func TestPageRenderSignedLinkAndGetToken(t *testing.T) {
 	// The card template requires a token for GET renders.
 	_, pageID := e.cardPage(e.token, nil)
 	sp := e.space1()
-	if r := e.get("/api/render/" + pageID); r.status != 401 {
-		t.Fatalf("no token: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + pageID); r.Status != 401 {
+		t.Fatalf("no token: %d %s", r.Status, r.Body)
 	}
 	// gt: the space's GET-render token.
-	if r := e.get("/api/render/" + pageID + "?gt=" + sp.GetRenderToken); r.status != 200 {
-		t.Fatalf("gt: %d %.200s", r.status, r.body)
+	if r := e.get("/api/render/" + pageID + "?gt=" + sp.GetRenderToken); r.Status != 200 {
+		t.Fatalf("gt: %d %.200s", r.Status, r.Body)
 	}
-	if r := e.get("/api/render/" + pageID + "?gt=wrong"); r.status != 401 {
-		t.Fatalf("bad gt: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + pageID + "?gt=wrong"); r.Status != 401 {
+		t.Fatalf("bad gt: %d %s", r.Status, r.Body)
 	}
 	// sig: the tweaks in the link are fixed by the signature, which is
 	// bound to the page (capability.SignPageQuery).
 	q := "tweak:background=%2300ff00&tweak:title=Signed"
 	signed := capability.SignPageQuery(sp.RenderSecret, pageID, q, time.Time{})
 	r := e.get("/api/render/" + pageID + "?" + signed)
-	if r.status != 200 {
-		t.Fatalf("signed page render: %d %.200s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("signed page render: %d %.200s", r.Status, r.Body)
 	}
-	if img := decodePNG(t, r.body); !near(img.At(600, 600), 0, 255, 0) {
+	if img := decodePNG(t, r.Body); !near(img.At(600, 600), 0, 255, 0) {
 		t.Fatalf("signed tweak not applied: %v", img.At(600, 600))
 	}
 	tampered := strings.Replace(signed, "%2300ff00", "%23ff0000", 1)
-	if r := e.get("/api/render/" + pageID + "?" + tampered); r.status != 403 || r.errCode(t) != "invalid_signature" {
-		t.Fatalf("tampered: %d %s", r.status, r.body)
+	if r := e.get("/api/render/" + pageID + "?" + tampered); r.Status != 403 || r.errCode(t) != "invalid_signature" {
+		t.Fatalf("tampered: %d %s", r.Status, r.Body)
 	}
-	if r := e.get("/api/render/pg_unknown?" + signed); r.status != 403 {
-		t.Fatalf("unknown page: %d %s", r.status, r.body)
+	if r := e.get("/api/render/pg_unknown?" + signed); r.Status != 403 {
+		t.Fatalf("unknown page: %d %s", r.Status, r.Body)
 	}
 	// The bearer token still works as before.
 	e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
@@ -578,9 +559,9 @@ func TestCrashV1Async(t *testing.T) {
 			// restarting Chromium can take longer for a first page, so
 			// the render asks for up to its job's limit (10 s here).
 			"url": page.URL + "/?n=" + strconv.Itoa(i), "width": 200, "height": 100, "webhook_url": rc.URL + "/hook", "timeout": 20000})
-		ids = append(ids, r.json(t)["renderId"].(string))
+		ids = append(ids, r.JSON(t)["renderId"].(string))
 	}
-	rc.wait(t, 3)
+	rc.Wait(t, 3)
 	proc.kill()
 	// The kill must have left work behind, or the test proves nothing.
 	st, err := server.OpenStore(dataDir, b.DB)
@@ -603,7 +584,7 @@ func TestCrashV1Async(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	for _, id := range ids {
 		for {
-			st := e.mustDo(200, "GET", "/v1/render/"+id, e.token, nil).json(t)
+			st := e.mustDo(200, "GET", "/v1/render/"+id, e.token, nil).JSON(t)
 			if st["status"] == "succeeded" {
 				break
 			}
@@ -617,9 +598,9 @@ func TestCrashV1Async(t *testing.T) {
 	// kill may arrive twice; receivers dedupe by webhook-id).
 	for n := total; ; n++ {
 		seen := map[string]bool{}
-		for _, h := range rc.wait(t, n) {
+		for _, h := range rc.Wait(t, n) {
 			var p struct{ RenderID string }
-			_ = json.Unmarshal(h.body, &p)
+			_ = json.Unmarshal(h.Body, &p)
 			seen[p.RenderID] = true
 		}
 		missing := 0

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/renderhook/renderhook/internal/browser"
+	"github.com/renderhook/renderhook/internal/capability"
 )
 
 // TestV1VideoEndToEnd: a sync mp4 render through Chromium and ffmpeg is
@@ -23,7 +24,7 @@ func TestV1VideoEndToEnd(t *testing.T) {
 		"html": "<body style='height:3000px;background:linear-gradient(red,blue)'><h1>video</h1></body>", "format": "mp4",
 		"width": 320, "height": 240, "video_time": 1, "video_fps": 10, "video_width": 160,
 	})
-	body, h := fetchFile(t, r.json(t)["renderUrl"].(string))
+	body, h := fetchFile(t, r.JSON(t)["renderUrl"].(string))
 	if h.Get("Content-Type") != "video/mp4" {
 		t.Fatalf("content type %q", h.Get("Content-Type"))
 	}
@@ -33,11 +34,11 @@ func TestV1VideoEndToEnd(t *testing.T) {
 
 	sp := e.space1()
 	q := "url=" + url.QueryEscape(site.URL+"/") + "&video_time=0.5&video_fps=10&width=320&height=240"
-	lr := e.get("/v1/" + sp.RenderKey + "/" + sign(sp.RenderSecret, q) + "/webm?" + q)
-	if lr.status != 200 || lr.header.Get("Content-Type") != "video/webm" {
-		t.Fatalf("signed webm link: %d %v %.200s", lr.status, lr.header, lr.body)
+	lr := e.get("/v1/" + sp.RenderKey + "/" + capability.V1LinkToken(sp.RenderSecret, q) + "/webm?" + q)
+	if lr.Status != 200 || lr.Header.Get("Content-Type") != "video/webm" {
+		t.Fatalf("signed webm link: %d %v %.200s", lr.Status, lr.Header, lr.Body)
 	}
-	if got := probe(t, string(lr.body)); got != "vp9 320x240" {
+	if got := probe(t, string(lr.Body)); got != "vp9 320x240" {
 		t.Errorf("webm link: %s, want vp9 320x240", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/webhook"
 )
@@ -73,16 +74,7 @@ func (e *env) post(client *http.Client, path string, body any) resp {
 	}
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		e.t.Fatalf("POST %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp{res.StatusCode, res.Header, data}
+	return resp{servertest.Send(e.t, client, req)}
 }
 
 // TestV1LongSyncRenderRedirects: a sync render still running past
@@ -105,23 +97,23 @@ func TestV1LongSyncRenderRedirects(t *testing.T) {
 	r := e.post(noFollow, "/v1/render/sync", map[string]any{
 		"url": pages.URL + "/held/one", "webhook_url": site.URL + "/hook", "custom_id": "order-307",
 	})
-	if r.status != http.StatusTemporaryRedirect {
-		t.Fatalf("sync render of a held page: %d %s", r.status, r.body)
+	if r.Status != http.StatusTemporaryRedirect {
+		t.Fatalf("sync render of a held page: %d %s", r.Status, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	id, _ := m["renderId"].(string)
-	loc := r.header.Get("Location")
-	if id == "" || loc != e.base+"/v1/render/"+id || m["statusUrl"] != loc || m["status"] != "active" || r.header.Get("X-Render-Id") != id {
-		t.Fatalf("307 answer: Location %q, body %s", loc, r.body)
+	loc := r.Header.Get("Location")
+	if id == "" || loc != e.base+"/v1/render/"+id || m["statusUrl"] != loc || m["status"] != "active" || r.Header.Get("X-Render-Id") != id {
+		t.Fatalf("307 answer: Location %q, body %s", loc, r.Body)
 	}
-	requestID := r.header.Get("X-Request-Id")
+	requestID := r.Header.Get("X-Request-Id")
 	select {
 	case <-pages.arrived:
 	case <-time.After(60 * time.Second):
 		t.Fatal("the held page was never requested")
 	}
 	// The page is still held: the render is active, nothing is billed.
-	if st := e.mustDo(200, "GET", "/v1/render/"+id, e.token, nil).json(t); st["status"] != "active" || st["customId"] != "order-307" {
+	if st := e.mustDo(200, "GET", "/v1/render/"+id, e.token, nil).JSON(t); st["status"] != "active" || st["customId"] != "order-307" {
 		t.Fatalf("status while held: %v", st)
 	}
 	close(pages.release["one"])
@@ -135,12 +127,12 @@ func TestV1LongSyncRenderRedirects(t *testing.T) {
 		t.Fatalf("render: %v, pixel %v", b, img.At(b.Dx()/2, b.Dy()-10))
 	}
 	h := site.waitHook(t)
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
-	if !bytes.Contains(h.body, []byte(`"renderId":"`+id+`"`)) || !bytes.Contains(h.body, []byte(`"customId":"order-307"`)) ||
-		!bytes.Contains(h.body, []byte(`"event":"render.succeeded"`)) {
-		t.Fatalf("webhook %s", h.body)
+	if !bytes.Contains(h.Body, []byte(`"renderId":"`+id+`"`)) || !bytes.Contains(h.Body, []byte(`"customId":"order-307"`)) ||
+		!bytes.Contains(h.Body, []byte(`"event":"render.succeeded"`)) {
+		t.Fatalf("webhook %s", h.Body)
 	}
 	e.waitCredits(1)
 	l := e.waitLog(requestID, func(l map[string]any) bool { return l["callbackStatus"] == "succeeded" })
@@ -158,11 +150,11 @@ func TestV1LongSyncRenderRedirects(t *testing.T) {
 	// redirect_after waits 1 s for this request; a client that follows
 	// the 307 re-POSTs to the status URL and reads the status there.
 	r = e.post(http.DefaultClient, "/v1/render/sync", map[string]any{"url": pages.URL + "/held/two", "redirect_after": 1})
-	if m := r.json(t); r.status != 200 || m["status"] != "active" || m["renderId"] == nil || m["renderId"] == id {
-		t.Fatalf("followed 307: %d %s", r.status, r.body)
+	if m := r.JSON(t); r.Status != 200 || m["status"] != "active" || m["renderId"] == nil || m["renderId"] == id {
+		t.Fatalf("followed 307: %d %s", r.Status, r.Body)
 	}
 	close(pages.release["two"])
-	if st := e.waitV1(r.json(t)["renderId"].(string)); st["status"] != "succeeded" {
+	if st := e.waitV1(r.JSON(t)["renderId"].(string)); st["status"] != "succeeded" {
 		t.Fatalf("second render: %v", st)
 	}
 }
@@ -176,7 +168,7 @@ func TestV1AsyncSkipWebhooks(t *testing.T) {
 	e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": site.URL + "/hook"})
 	m := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{
 		"url": site.URL + "/", "webhook_url": site.URL + "/hook", "skip_webhooks": true,
-	}).json(t)
+	}).JSON(t)
 	id := m["renderId"].(string)
 	if st := e.waitV1(id); st["status"] != "succeeded" {
 		t.Fatalf("status %v", st)
@@ -190,7 +182,7 @@ func TestV1AsyncSkipWebhooks(t *testing.T) {
 		t.Fatalf("%d webhook jobs, want none", n)
 	}
 	// The same without skip_webhooks is delivered to both.
-	id2 := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{"url": site.URL + "/", "webhook_url": site.URL + "/hook"}).json(t)["renderId"].(string)
+	id2 := e.mustDo(201, "POST", "/v1/render/async", e.token, map[string]any{"url": site.URL + "/", "webhook_url": site.URL + "/hook"}).JSON(t)["renderId"].(string)
 	e.waitV1(id2)
 	site.waitHook(t)
 	if n := e.jobs("webhook.deliver"); n != 2 {

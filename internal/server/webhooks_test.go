@@ -3,14 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,91 +13,45 @@ import (
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/egress/egresstest"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/webhook"
 )
 
 // hook is one POST a receiver got.
-type hook struct {
-	header http.Header
-	body   []byte
-	at     time.Time
-}
+type hook = servertest.Hook
 
-// receiver is a real HTTP server on loopback that records webhooks and
-// answers with the scripted statuses (then 200).
-type receiver struct {
-	*httptest.Server
-	mu      sync.Mutex
-	got     []hook
-	script  []int
-	arrived chan struct{}
+// receiver is a webhook receiver on loopback (servertest.Receiver) with
+// the server tests' check of what it got.
+type receiver struct{ *servertest.Receiver }
+
+func newReceiver(t *testing.T, script ...int) receiver {
+	return receiver{servertest.NewReceiver(t, script...)}
 }
 
 // succeededRenders checks that everything rc received is a render.succeeded
 // event signed (Standard Webhooks) with secret, and returns the renders
 // they name, how many events (webhook-ids) and how many POSTs came: an
 // event delivered twice has one webhook-id.
-func (rc *receiver) succeededRenders(t *testing.T, secret string, tolerance time.Duration) (renders map[string]bool, events, posts int) {
+func (rc receiver) succeededRenders(t *testing.T, secret string, tolerance time.Duration) (renders map[string]bool, events, posts int) {
 	t.Helper()
-	rc.mu.Lock()
-	got := slices.Clone(rc.got)
-	rc.mu.Unlock()
+	got := rc.Got()
 	seen := map[string]string{} // webhook-id → renderId
 	for _, h := range got {
-		if err := webhook.VerifyStandard(h.body, h.header, secret, tolerance); err != nil {
+		if err := webhook.VerifyStandard(h.Body, h.Header, secret, tolerance); err != nil {
 			t.Fatalf("bad signature: %v", err)
 		}
 		var p struct{ Event, RenderID string }
-		_ = json.Unmarshal(h.body, &p)
+		_ = json.Unmarshal(h.Body, &p)
 		if p.Event != "render.succeeded" {
-			t.Fatalf("event %s: %s", p.Event, h.body)
+			t.Fatalf("event %s: %s", p.Event, h.Body)
 		}
-		seen[h.header.Get("webhook-id")] = p.RenderID
+		seen[h.Header.Get("webhook-id")] = p.RenderID
 	}
 	renders = map[string]bool{}
 	for _, id := range seen {
 		renders[id] = true
 	}
 	return renders, len(seen), len(got)
-}
-
-func newReceiver(t *testing.T, script ...int) *receiver {
-	rc := &receiver{script: script, arrived: make(chan struct{}, 10000)}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.got = append(rc.got, hook{r.Header.Clone(), body, time.Now()})
-		status := 200
-		if len(rc.script) > 0 {
-			status, rc.script = rc.script[0], rc.script[1:]
-		}
-		rc.mu.Unlock()
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte("status " + strconv.Itoa(status)))
-		rc.arrived <- struct{}{}
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-// wait returns once the receiver has n webhooks.
-func (rc *receiver) wait(t *testing.T, n int) []hook {
-	t.Helper()
-	deadline := time.After(60 * time.Second)
-	for {
-		rc.mu.Lock()
-		if len(rc.got) >= n {
-			out := append([]hook(nil), rc.got...)
-			rc.mu.Unlock()
-			return out
-		}
-		rc.mu.Unlock()
-		select {
-		case <-rc.arrived:
-		case <-deadline:
-			t.Fatalf("receiver got %d webhooks, want %d", len(rc.got), n)
-		}
-	}
 }
 
 func webhookServer(t *testing.T, allowLoopback bool) *env {
@@ -128,10 +76,10 @@ func (e *env) spaceSecret() string {
 // verifyBoth checks both signature schemes of a webhook.
 func verifyBoth(t *testing.T, h hook, secret string) {
 	t.Helper()
-	if err := webhook.Verify(h.body, h.header.Get(webhook.HeaderSignature), secret, time.Minute); err != nil {
+	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), secret, time.Minute); err != nil {
 		t.Fatalf("X-Renderhook-Signature: %v", err)
 	}
-	if err := webhook.VerifyStandard(h.body, h.header, secret, time.Minute); err != nil {
+	if err := webhook.VerifyStandard(h.Body, h.Header, secret, time.Minute); err != nil {
 		t.Fatalf("Standard Webhooks signature: %v", err)
 	}
 }
@@ -142,15 +90,15 @@ func TestAsyncRenderWebhook(t *testing.T) {
 	rc := newReceiver(t)
 
 	r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "async": true, "webhook_url": rc.URL + "/hook"})
-	m := r.json(t)
+	m := r.JSON(t)
 	renderID := m["renderId"].(string)
 	if m["status"] != "queued" || m["statusUrl"] != e.base+"/api/renders/"+renderID {
-		t.Fatalf("202 answer %s", r.body)
+		t.Fatalf("202 answer %s", r.Body)
 	}
-	h := rc.wait(t, 1)[0]
+	h := rc.Wait(t, 1)[0]
 	verifyBoth(t, h, e.spaceSecret())
-	if !strings.HasPrefix(string(h.body), `{"event":"render.succeeded","renderId":"`+renderID+`","result":{"renderUrl":"`) {
-		t.Fatalf("payload shape: %s", h.body)
+	if !strings.HasPrefix(string(h.Body), `{"event":"render.succeeded","renderId":"`+renderID+`","result":{"renderUrl":"`) {
+		t.Fatalf("payload shape: %s", h.Body)
 	}
 	var p struct {
 		Result struct {
@@ -159,7 +107,7 @@ func TestAsyncRenderWebhook(t *testing.T) {
 		} `json:"result"`
 		Meta struct{ StartTime, EndTime string } `json:"meta"`
 	}
-	if err := json.Unmarshal(h.body, &p); err != nil {
+	if err := json.Unmarshal(h.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	img := e.download(p.Result.RenderURL)
@@ -172,7 +120,7 @@ func TestAsyncRenderWebhook(t *testing.T) {
 			t.Fatalf("meta time %q: %v", ts, err)
 		}
 	}
-	st := e.mustDo(200, "GET", "/api/renders/"+renderID, e.token, nil).json(t)
+	st := e.mustDo(200, "GET", "/api/renders/"+renderID, e.token, nil).JSON(t)
 	if st["status"] != "succeeded" || !e.sameFile(st["renderUrl"].(string), p.Result.RenderURL) || st["size"] != float64(p.Result.Size) {
 		t.Fatalf("status %v", st)
 	}
@@ -180,7 +128,7 @@ func TestAsyncRenderWebhook(t *testing.T) {
 	_, other := e.newSpace("other")
 	e.mustDo(404, "GET", "/api/renders/"+renderID, other, nil)
 	// The log entry links the delivery.
-	l := e.waitLog(r.header.Get("X-Request-Id"), func(l map[string]any) bool { return l["deliveries"] != nil })
+	l := e.waitLog(r.Header.Get("X-Request-Id"), func(l map[string]any) bool { return l["deliveries"] != nil })
 	if d := l["deliveries"].([]any); len(d) != 1 || d[0].(map[string]any)["status"] != "succeeded" {
 		t.Fatalf("log deliveries %v", l["deliveries"])
 	}
@@ -191,18 +139,18 @@ func TestFailedRenderWebhook(t *testing.T) {
 	e := webhookServer(t, true)
 	rc := newReceiver(t)
 	imgURL, _ := slowImage(t)
-	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).json(t)
-	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).json(t)
+	tpl := e.mustDo(201, "POST", "/api/templates", e.token, map[string]any{"name": "slow", "html": `<img src="` + imgURL + `/x.gif">`, "width": 50, "height": 50}).JSON(t)
+	pg := e.mustDo(201, "POST", "/api/pages", e.token, map[string]any{"templateId": tpl["id"], "publish": true}).JSON(t)
 	e.mustDo(422, "POST", "/api/render", e.token, map[string]any{"pageId": pg["id"], "webhook_url": rc.URL})
-	h := rc.wait(t, 1)[0]
+	h := rc.Wait(t, 1)[0]
 	verifyBoth(t, h, e.spaceSecret())
-	if !strings.HasPrefix(string(h.body), `{"event":"render.failed","renderId":"`) || !strings.Contains(string(h.body), `"error":{"message":"`) {
-		t.Fatalf("payload %s", h.body)
+	if !strings.HasPrefix(string(h.Body), `{"event":"render.failed","renderId":"`) || !strings.Contains(string(h.Body), `"error":{"message":"`) {
+		t.Fatalf("payload %s", h.Body)
 	}
 	// The async form fails the same way, and its status says so.
 	r := e.mustDo(202, "POST", "/api/render", e.token, map[string]any{"pageId": pg["id"], "async": true, "webhook_url": rc.URL})
-	rc.wait(t, 2)
-	st := e.mustDo(200, "GET", "/api/renders/"+r.json(t)["renderId"].(string), e.token, nil).json(t)
+	rc.Wait(t, 2)
+	st := e.mustDo(200, "GET", "/api/renders/"+r.JSON(t)["renderId"].(string), e.token, nil).JSON(t)
 	if st["status"] != "failed" || st["error"] == nil {
 		t.Fatalf("status %v", st)
 	}
@@ -215,36 +163,36 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 	e := webhookServer(t, true)
 	_, pageID := e.cardPage(e.token, nil)
 	rc := newReceiver(t, 500, 503)
-	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL + "/ep", "events": []string{"render.succeeded"}, "description": "mine"}).json(t)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL + "/ep", "events": []string{"render.succeeded"}, "description": "mine"}).JSON(t)
 	secret := ep["secret"].(string)
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("endpoint secret %q", secret)
 	}
-	if l := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).json(t); l["secret"] != nil {
+	if l := e.mustDo(200, "GET", "/api/webhooks/"+ep["id"].(string), e.token, nil).JSON(t); l["secret"] != nil {
 		t.Fatal("the secret is shown again after creation")
 	}
 
 	r := e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-	hooks := rc.wait(t, 3)
-	id := hooks[0].header.Get("webhook-id")
+	hooks := rc.Wait(t, 3)
+	id := hooks[0].Header.Get("webhook-id")
 	for _, h := range hooks {
-		if h.header.Get("webhook-id") != id {
-			t.Fatalf("webhook-id changed across retries: %q vs %q", h.header.Get("webhook-id"), id)
+		if h.Header.Get("webhook-id") != id {
+			t.Fatalf("webhook-id changed across retries: %q vs %q", h.Header.Get("webhook-id"), id)
 		}
 		verifyBoth(t, h, secret)
 	}
 	// Each attempt is signed afresh.
-	if hooks[0].header.Get(webhook.HeaderSignature) == hooks[2].header.Get(webhook.HeaderSignature) &&
-		hooks[0].at.Unix() != hooks[2].at.Unix() {
+	if hooks[0].Header.Get(webhook.HeaderSignature) == hooks[2].Header.Get(webhook.HeaderSignature) &&
+		hooks[0].At.Unix() != hooks[2].At.Unix() {
 		t.Fatal("retries reuse the first attempt's signature")
 	}
-	q := "/api/webhook-deliveries?renderId=" + r.header.Get("X-Render-Id")
+	q := "/api/webhook-deliveries?renderId=" + r.Header.Get("X-Render-Id")
 	var d map[string]any
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		list := e.mustDo(200, "GET", q, e.token, nil).json(t)["data"].([]any)
+		list := e.mustDo(200, "GET", q, e.token, nil).JSON(t)["data"].([]any)
 		if len(list) == 1 && list[0].(map[string]any)["status"] == "succeeded" {
-			d = e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).json(t)
+			d = e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).JSON(t)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -258,7 +206,7 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 	}
 	for i, want := range []float64{500, 503, 200} {
 		a := atts[i].(map[string]any)
-		if a["statusCode"] != want || a["responseBody"] != "status "+strconv.Itoa(int(want)) {
+		if a["statusCode"] != want || a["responseBody"] != servertest.ReceiverAnswer(int(want)) {
 			t.Fatalf("attempt %d: %v", i, a)
 		}
 	}
@@ -266,9 +214,9 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 	t.Run("redeliver", func(t *testing.T) {
 		e := e.with(t)
 		e.mustDo(202, "POST", "/api/webhook-deliveries/"+id+"/redeliver", e.token, nil)
-		h := rc.wait(t, 4)[3]
-		if h.header.Get("webhook-id") != id {
-			t.Fatalf("redelivery has webhook-id %q, want %q", h.header.Get("webhook-id"), id)
+		h := rc.Wait(t, 4)[3]
+		if h.Header.Get("webhook-id") != id {
+			t.Fatalf("redelivery has webhook-id %q, want %q", h.Header.Get("webhook-id"), id)
 		}
 		verifyBoth(t, h, secret)
 		_, other := e.newSpace("other")
@@ -278,10 +226,10 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 	t.Run("410 disables the endpoint", func(t *testing.T) {
 		e := e.with(t)
 		gone := newReceiver(t, 410)
-		g := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": gone.URL}).json(t)
+		g := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": gone.URL}).JSON(t)
 		e.mustDo(202, "POST", "/api/webhooks/"+g["id"].(string)+"/test", e.token, nil)
-		if h := gone.wait(t, 1)[0]; !strings.HasPrefix(string(h.body), `{"event":"webhook.test"`) {
-			t.Fatalf("test event %s", h.body)
+		if h := gone.Wait(t, 1)[0]; !strings.HasPrefix(string(h.Body), `{"event":"webhook.test"`) {
+			t.Fatalf("test event %s", h.Body)
 		}
 		if ge := e.waitDisabled(g["id"].(string)); !strings.Contains(ge["disabledReason"].(string), "410") {
 			t.Fatalf("reason %v", ge["disabledReason"])
@@ -289,14 +237,11 @@ func TestEndpointRetriesRedeliverAndGone(t *testing.T) {
 		// A disabled endpoint gets no more events: the render's deliveries
 		// are made in its transaction, and none is the disabled one's.
 		e.mustDo(200, "GET", "/api/render/"+pageID, e.token, nil)
-		rc.wait(t, 5)
-		if ds := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+g["id"].(string), e.token, nil).json(t)["data"].([]any); len(ds) != 1 {
+		rc.Wait(t, 5)
+		if ds := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+g["id"].(string), e.token, nil).JSON(t)["data"].([]any); len(ds) != 1 {
 			t.Fatalf("disabled endpoint has %d deliveries, want its test event's", len(ds))
 		}
-		gone.mu.Lock()
-		n := len(gone.got)
-		gone.mu.Unlock()
-		if n != 1 {
+		if n := len(gone.Got()); n != 1 {
 			t.Fatalf("disabled endpoint got %d webhooks", n)
 		}
 	})
@@ -318,8 +263,8 @@ func TestRefusedWebhookTargets(t *testing.T) {
 		"http://10.0.0.1/", "http://0x7f.1:" + port, "ftp://example.com/", "http://[::ffff:127.0.0.1]:" + port,
 	} {
 		r := e.mustDo(400, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "webhook_url": u})
-		if !strings.Contains(r.json(t)["error"].(map[string]any)["message"].(string), "webhook_url") {
-			t.Fatalf("%s: %s", u, r.body)
+		if !strings.Contains(r.JSON(t)["error"].(map[string]any)["message"].(string), "webhook_url") {
+			t.Fatalf("%s: %s", u, r.Body)
 		}
 		e.mustDo(422, "POST", "/api/webhooks", e.token, map[string]any{"url": u})
 	}
@@ -328,9 +273,9 @@ func TestRefusedWebhookTargets(t *testing.T) {
 	r := e.mustDo(200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "binary": true, "webhook_url": "http://rebind.example.com:" + port + "/hook"})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		list := e.mustDo(200, "GET", "/api/webhook-deliveries?renderId="+r.header.Get("X-Render-Id"), e.token, nil).json(t)["data"].([]any)
+		list := e.mustDo(200, "GET", "/api/webhook-deliveries?renderId="+r.Header.Get("X-Render-Id"), e.token, nil).JSON(t)["data"].([]any)
 		if len(list) == 1 && list[0].(map[string]any)["status"] == "exhausted" {
-			d := e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).json(t)
+			d := e.mustDo(200, "GET", "/api/webhook-deliveries/"+list[0].(map[string]any)["id"].(string), e.token, nil).JSON(t)
 			if msg := d["attempts"].([]any)[0].(map[string]any)["error"].(string); !strings.Contains(msg, "forbidden address") {
 				t.Fatalf("attempt error %q", msg)
 			}
@@ -341,10 +286,8 @@ func TestRefusedWebhookTargets(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if len(rc.got) != 0 {
-		t.Fatalf("a refused target received %d webhooks", len(rc.got))
+	if got := rc.Got(); len(got) != 0 {
+		t.Fatalf("a refused target received %d webhooks", len(got))
 	}
 }
 
@@ -358,9 +301,9 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 		},
 	})
 	rc := newReceiver(t, 500, 500, 500, 500)
-	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).json(t)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL}).JSON(t)
 	e.mustDo(202, "POST", "/api/webhooks/"+ep["id"].(string)+"/test", e.token, nil)
-	rc.wait(t, 3)
+	rc.Wait(t, 3)
 	if got := e.waitDisabled(ep["id"].(string)); !strings.Contains(got["disabledReason"].(string), "failed since") {
 		t.Fatalf("reason %v", got["disabledReason"])
 	}
@@ -371,7 +314,7 @@ func (e *env) waitDisabled(id string) map[string]any {
 	e.t.Helper()
 	var got map[string]any
 	eventually(e.t, 10*time.Second, "endpoint "+id+" still enabled", func() bool {
-		got = e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(e.t)
+		got = e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).JSON(e.t)
 		return got["enabled"] == false
 	})
 	return got
@@ -384,9 +327,9 @@ func TestWebhookBreakerVisible(t *testing.T) {
 	e := startServerCfg(t, server.Config{Egress: egressAllow("127.0.0.0/8"), Webhooks: delivery.Config{
 		BreakAfter: 2, BreakerCooldown: time.Minute, Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}})
 	down := newReceiver(t, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503)
-	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": down.URL}).json(t)
+	ep := e.mustDo(201, "POST", "/api/webhooks", e.token, map[string]any{"url": down.URL}).JSON(t)
 	id := ep["id"].(string)
-	if got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(t); got["breaker"] != "closed" || got["parked"] != 0.0 || got["capped"] != 0.0 {
+	if got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).JSON(t); got["breaker"] != "closed" || got["parked"] != 0.0 || got["capped"] != 0.0 {
 		t.Fatalf("a new endpoint: %v", got)
 	}
 	for range 6 {
@@ -394,7 +337,7 @@ func TestWebhookBreakerVisible(t *testing.T) {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).json(t)
+		got := e.mustDo(200, "GET", "/api/webhooks/"+id, e.token, nil).JSON(t)
 		if got["breaker"] == "open" && got["parked"].(float64) >= 3 && got["breakerOpenUntil"] != nil {
 			break
 		}
@@ -403,12 +346,12 @@ func TestWebhookBreakerVisible(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	list := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+id, e.token, nil).json(t)["data"].([]any)
+	list := e.mustDo(200, "GET", "/api/webhook-deliveries?endpointId="+id, e.token, nil).JSON(t)["data"].([]any)
 	held := 0
 	for _, d := range list {
 		if d.(map[string]any)["held"] == "parked" {
 			held++
-			one := e.mustDo(200, "GET", "/api/webhook-deliveries/"+d.(map[string]any)["id"].(string), e.token, nil).json(t)
+			one := e.mustDo(200, "GET", "/api/webhook-deliveries/"+d.(map[string]any)["id"].(string), e.token, nil).JSON(t)
 			if one["held"] != "parked" {
 				t.Fatalf("the delivery alone: %v", one)
 			}

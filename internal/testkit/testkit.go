@@ -1,7 +1,7 @@
 // Package testkit holds the small helpers that tests of several packages
 // share: waiting on a condition, a solid-colour PNG, a test server on a
-// chosen address, a log destination tests read while a server writes, and
-// reading an answer's JSON. It imports nothing of renderhook, so any
+// chosen address, a log destination tests read while a server writes, a
+// JSON round trip and a list collected while a test runs. It imports nothing of renderhook, so any
 // package's tests may use it; production code never does.
 package testkit
 
@@ -90,17 +90,6 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// JSONObject decodes body, an answer of status status, as a JSON object,
-// and fails t when it is not one.
-func JSONObject(t testing.TB, status int, body []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatalf("not JSON (%d): %s", status, body)
-	}
-	return m
 }
 
 // RoundTrip encodes v as JSON and decodes it into a new T.

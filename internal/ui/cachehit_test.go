@@ -26,7 +26,7 @@ func TestLogsShowCacheHits(t *testing.T) {
 	}
 	c := e.client(t)
 	c.login(t, e.token)
-	list := string(c.get(t, "/ui/logs").body)
+	list := string(c.get(t, "/ui/logs").Body)
 	row := func(id string) string {
 		i := strings.Index(list, `href="/ui/logs/`+id+`"`)
 		if i < 0 {
@@ -38,10 +38,10 @@ func TestLogsShowCacheHits(t *testing.T) {
 	if !strings.Contains(row("req_hit"), "cache hit") || strings.Contains(row("req_miss"), "cache hit") {
 		t.Fatalf("rows: %q / %q", row("req_hit"), row("req_miss"))
 	}
-	if p := string(c.get(t, "/ui/logs/req_hit").body); !strings.Contains(p, "answered from this render") {
+	if p := string(c.get(t, "/ui/logs/req_hit").Body); !strings.Contains(p, "answered from this render") {
 		t.Fatal("log page does not say cache hit")
 	}
-	if p := string(c.get(t, "/ui/logs/req_miss").body); strings.Contains(p, "answered from this render") {
+	if p := string(c.get(t, "/ui/logs/req_miss").Body); strings.Contains(p, "answered from this render") {
 		t.Fatal("log page of a fresh render says cache hit")
 	}
 }

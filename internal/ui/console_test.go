@@ -3,14 +3,11 @@ package ui_test
 import (
 	"context"
 	"html"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,42 +16,17 @@ import (
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/egress"
 	"github.com/renderhook/renderhook/internal/server"
+	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// receiver is a webhook receiver on loopback that answers the scripted
-// statuses, then 200.
-type receiver struct {
-	*httptest.Server
-	mu     sync.Mutex
-	script []int
-	ids    []string // webhook-id of every request, in order
-	events []string
-}
-
-func newReceiver(t *testing.T, script ...int) *receiver {
-	rc := &receiver{script: script}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		status := 200
-		if len(rc.script) > 0 {
-			status, rc.script = rc.script[0], rc.script[1:]
-		}
-		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
-		rc.events = append(rc.events, string(body))
-		rc.mu.Unlock()
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, "receiver says "+http.StatusText(status))
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) got() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]string(nil), rc.ids...)
+// webhookIDs are the webhook-id headers of hooks, in order.
+func webhookIDs(hooks []servertest.Hook) []string {
+	ids := make([]string, 0, len(hooks))
+	for _, h := range hooks {
+		ids = append(ids, h.Header.Get("webhook-id"))
+	}
+	return ids
 }
 
 func consoleServer(t *testing.T) *env {
@@ -79,14 +51,14 @@ func TestConsole(t *testing.T) {
 
 	// A stored render (JSON output uploads before answering, so its log
 	// entry has the file at once) and a failed request.
-	okRender := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).json(t)
+	okRender := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).JSON(t)
 	okReq := okRender["requestId"].(string)
 	bad := e.api(t, 400, "GET", "/api/render/"+pageID+"?tweak:background=%23nope", e.token, nil)
-	badReq := bad.header.Get("X-Request-Id")
-	pdfReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "format": "pdf"}).json(t)["requestId"].(string)
+	badReq := bad.Header.Get("X-Request-Id")
+	pdfReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID, "format": "pdf"}).JSON(t)["requestId"].(string)
 
 	b := newTab(t)
-	rc := newReceiver(t, 500) // the first webhook fails, the rest succeed
+	rc := servertest.NewReceiver(t, 500) // the first webhook fails, the rest succeed
 
 	t.Run("sign in", func(t *testing.T) {
 		b.t = t
@@ -179,7 +151,7 @@ func TestConsole(t *testing.T) {
 		}
 		b.screenshots("webhook-created")
 		endpointID = b.text(`document.querySelector('.crumbs .mono').innerText`)
-		ep := e.api(t, 200, "GET", "/api/webhooks/"+endpointID, e.token, nil).json(t)
+		ep := e.api(t, 200, "GET", "/api/webhooks/"+endpointID, e.token, nil).JSON(t)
 		if ep["url"] != rc.URL+"/hooks" || ep["enabled"] != true {
 			t.Fatalf("endpoint via the API: %v", ep)
 		}
@@ -200,7 +172,7 @@ func TestConsole(t *testing.T) {
 		b.open(e.base, "/ui/webhooks/"+endpointID, "webhook")
 		b.click(`form[action="/ui/webhooks/` + endpointID + `/disable"] button`)
 		b.wait(`document.querySelector('.flash') && document.body.innerText.includes('disabled in the console')`)
-		if e.api(t, 200, "GET", "/api/webhooks/"+endpointID, e.token, nil).json(t)["enabled"] != false {
+		if e.api(t, 200, "GET", "/api/webhooks/"+endpointID, e.token, nil).JSON(t)["enabled"] != false {
 			t.Fatal("endpoint still enabled")
 		}
 		b.click(`form[action="/ui/webhooks/` + endpointID + `/enable"] button`)
@@ -213,7 +185,7 @@ func TestConsole(t *testing.T) {
 		deliveryID = b.text(`document.querySelector('.crumbs .mono').innerText`)
 		b.wait(`document.querySelector('#delivery-status') && document.querySelector('#delivery-status').innerText === 'exhausted'`)
 		attempt := b.text(`document.querySelector('#attempts tbody').innerText`)
-		if !strings.Contains(attempt, "500") || !strings.Contains(attempt, "receiver says Internal Server Error") {
+		if !strings.Contains(attempt, "500") || !strings.Contains(attempt, servertest.ReceiverAnswer(500)) {
 			t.Fatalf("attempt row %q lacks the 500 and the response body", attempt)
 		}
 		b.screenshots("delivery-failed")
@@ -226,7 +198,7 @@ func TestConsole(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("%d attempts after redelivery, want 2", n)
 		}
-		if ids := rc.got(); len(ids) != 2 || ids[0] != deliveryID || ids[1] != deliveryID {
+		if ids := webhookIDs(rc.Got()); len(ids) != 2 || ids[0] != deliveryID || ids[1] != deliveryID {
 			t.Fatalf("receiver got webhook-ids %v, want %s twice", ids, deliveryID)
 		}
 		b.screenshots("delivery")
@@ -288,7 +260,7 @@ func TestConsole(t *testing.T) {
 
 		// Previews went through the render path: logged (with the
 		// session's token), and fanned out to the webhook endpoint.
-		logs := e.api(t, 200, "GET", "/api/logs?status=200&limit=10", e.token, nil).json(t)["data"].([]any)
+		logs := e.api(t, 200, "GET", "/api/logs?status=200&limit=10", e.token, nil).JSON(t)["data"].([]any)
 		var previews []map[string]any
 		for _, l := range logs {
 			m := l.(map[string]any)
@@ -378,7 +350,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	b.t = t
-	if p := b.takeProblems(); len(p) > 0 {
+	if p := b.problems.Take(); len(p) > 0 {
 		t.Errorf("the browser reported problems (CSP violations, script errors):\n%s", strings.Join(p, "\n"))
 	}
 }
@@ -393,21 +365,21 @@ func jsString(s string) string {
 func TestConsoleHTTP(t *testing.T) {
 	e := consoleServer(t)
 	_, pageID := e.cardPage(t, e.token, nil)
-	okReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).json(t)["requestId"].(string)
-	rc := newReceiver(t)
-	ep := e.api(t, 201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL, "events": []string{"webhook.test"}}).json(t)
+	okReq := e.api(t, 200, "POST", "/api/render", e.token, map[string]any{"pageId": pageID}).JSON(t)["requestId"].(string)
+	rc := servertest.NewReceiver(t)
+	ep := e.api(t, 201, "POST", "/api/webhooks", e.token, map[string]any{"url": rc.URL, "events": []string{"webhook.test"}}).JSON(t)
 	epID := ep["id"].(string)
-	dlvID := e.api(t, 202, "POST", "/api/webhooks/"+epID+"/test", e.token, nil).json(t)["deliveryId"].(string)
+	dlvID := e.api(t, 202, "POST", "/api/webhooks/"+epID+"/test", e.token, nil).JSON(t)["deliveryId"].(string)
 
 	a := e.client(t)
 	a.login(t, e.token)
 
 	t.Run("headers and cookie", func(t *testing.T) {
 		r := a.get(t, "/ui/logs")
-		if r.status != 200 {
-			t.Fatalf("logs: %d", r.status)
+		if r.Status != 200 {
+			t.Fatalf("logs: %d", r.Status)
 		}
-		csp := r.header.Get("Content-Security-Policy")
+		csp := r.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"script-src 'self'", "default-src 'none'", "frame-ancestors 'none'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("CSP %q lacks %q", csp, want)
@@ -416,16 +388,16 @@ func TestConsoleHTTP(t *testing.T) {
 		if strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("CSP allows inline: %q", csp)
 		}
-		if r.header.Get("X-Frame-Options") != "DENY" || r.header.Get("Referrer-Policy") != "same-origin" {
-			t.Errorf("headers: X-Frame-Options %q Referrer-Policy %q", r.header.Get("X-Frame-Options"), r.header.Get("Referrer-Policy"))
+		if r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("headers: X-Frame-Options %q Referrer-Policy %q", r.Header.Get("X-Frame-Options"), r.Header.Get("Referrer-Policy"))
 		}
-		if strings.Contains(string(r.body), "<script>") || strings.Contains(string(r.body), " style=") {
+		if strings.Contains(string(r.Body), "<script>") || strings.Contains(string(r.Body), " style=") {
 			t.Error("page has inline script or style")
 		}
 
 		c := e.client(t)
 		plain := c.post(t, "/ui/login", url.Values{"token": {e.token}})
-		sc := plain.header.Get("Set-Cookie")
+		sc := plain.Header.Get("Set-Cookie")
 		for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age="} {
 			if !strings.Contains(sc, want) {
 				t.Errorf("cookie %q lacks %s", sc, want)
@@ -435,8 +407,8 @@ func TestConsoleHTTP(t *testing.T) {
 			t.Errorf("cookie over plain http is Secure: %q", sc)
 		}
 		viaProxy := c.do(t, "POST", "/ui/login", url.Values{"token": {e.token}}, map[string]string{"Origin": e.base, "X-Forwarded-Proto": "https"})
-		if !strings.Contains(viaProxy.header.Get("Set-Cookie"), "Secure") {
-			t.Errorf("cookie behind https proxy is not Secure: %q", viaProxy.header.Get("Set-Cookie"))
+		if !strings.Contains(viaProxy.Header.Get("Set-Cookie"), "Secure") {
+			t.Errorf("cookie behind https proxy is not Secure: %q", viaProxy.Header.Get("Set-Cookie"))
 		}
 		if strings.Contains(sc, strings.TrimPrefix(e.token, "rh_")) {
 			t.Error("the cookie carries the token itself")
@@ -454,11 +426,11 @@ func TestConsoleHTTP(t *testing.T) {
 			"/ui/pages/" + pageID,
 			"/ui/preview/" + pageID,
 		} {
-			if r := bc.get(t, p); r.status != 404 {
-				t.Errorf("GET %s from another space: %d, want 404", p, r.status)
+			if r := bc.get(t, p); r.Status != 404 {
+				t.Errorf("GET %s from another space: %d, want 404", p, r.Status)
 			}
-			if r := a.get(t, p); r.status != 200 {
-				t.Errorf("GET %s from its own space: %d, want 200", p, r.status)
+			if r := a.get(t, p); r.Status != 200 {
+				t.Errorf("GET %s from its own space: %d, want 200", p, r.Status)
 			}
 		}
 		csrfB := bc.csrf(t)
@@ -469,19 +441,19 @@ func TestConsoleHTTP(t *testing.T) {
 			"/ui/webhooks/" + epID + "/delete",
 			"/ui/webhooks/deliveries/" + dlvID + "/redeliver",
 		} {
-			if r := bc.post(t, p, url.Values{"_csrf": {csrfB}}); r.status != 404 {
-				t.Errorf("POST %s from another space: %d, want 404", p, r.status)
+			if r := bc.post(t, p, url.Values{"_csrf": {csrfB}}); r.Status != 404 {
+				t.Errorf("POST %s from another space: %d, want 404", p, r.Status)
 			}
 		}
-		got := e.api(t, 200, "GET", "/api/webhooks/"+epID, e.token, nil).json(t)
+		got := e.api(t, 200, "GET", "/api/webhooks/"+epID, e.token, nil).JSON(t)
 		if got["enabled"] != true {
 			t.Fatal("another space's session changed the endpoint")
 		}
 		// Lists show only the session's own space.
-		if r := bc.get(t, "/ui/logs"); strings.Contains(string(r.body), okReq) {
+		if r := bc.get(t, "/ui/logs"); strings.Contains(string(r.Body), okReq) {
 			t.Error("another space's log list shows the entry")
 		}
-		if r := bc.get(t, "/ui/webhooks"); strings.Contains(string(r.body), epID) {
+		if r := bc.get(t, "/ui/webhooks"); strings.Contains(string(r.Body), epID) {
 			t.Error("another space's webhook list shows the endpoint")
 		}
 		// Revoking another space's token id is a 404 too.
@@ -489,8 +461,8 @@ func TestConsoleHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := bc.post(t, "/ui/tokens/"+toks[0].ID+"/revoke", url.Values{"_csrf": {csrfB}}); r.status != 404 {
-			t.Errorf("revoking another space's token: %d, want 404", r.status)
+		if r := bc.post(t, "/ui/tokens/"+toks[0].ID+"/revoke", url.Values{"_csrf": {csrfB}}); r.Status != 404 {
+			t.Errorf("revoking another space's token: %d, want 404", r.Status)
 		}
 	})
 
@@ -501,11 +473,11 @@ func TestConsoleHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range []string{"/ui/render-secret/rotate", "/ui/get-render-token/rotate"} {
-			if r := a.do(t, "POST", p, url.Values{"_csrf": {"AAAA"}}, map[string]string{"Origin": e.base}); r.status != 403 {
-				t.Errorf("%s without the csrf token: %d, want 403", p, r.status)
+			if r := a.do(t, "POST", p, url.Values{"_csrf": {"AAAA"}}, map[string]string{"Origin": e.base}); r.Status != 403 {
+				t.Errorf("%s without the csrf token: %d, want 403", p, r.Status)
 			}
-			if r := a.do(t, "POST", p, url.Values{"_csrf": {a.csrf(t)}}, map[string]string{"Origin": "https://evil.example"}); r.status != 403 {
-				t.Errorf("%s from another origin: %d, want 403", p, r.status)
+			if r := a.do(t, "POST", p, url.Values{"_csrf": {a.csrf(t)}}, map[string]string{"Origin": "https://evil.example"}); r.Status != 403 {
+				t.Errorf("%s from another origin: %d, want 403", p, r.Status)
 			}
 		}
 		if sp, _ := e.srv.Store.GetSpace(ctx, e.space); sp.RenderSecret != old.RenderSecret || sp.GetRenderToken != old.GetRenderToken {
@@ -514,8 +486,8 @@ func TestConsoleHTTP(t *testing.T) {
 		rs := a.post(t, "/ui/render-secret/rotate", url.Values{"_csrf": {a.csrf(t)}})
 		gt := a.post(t, "/ui/get-render-token/rotate", url.Values{"_csrf": {a.csrf(t)}})
 		sp, err := e.srv.Store.GetSpace(ctx, e.space)
-		if err != nil || rs.status != 200 || gt.status != 200 {
-			t.Fatalf("rotate: %d %d %v", rs.status, gt.status, err)
+		if err != nil || rs.Status != 200 || gt.Status != 200 {
+			t.Fatalf("rotate: %d %d %v", rs.Status, gt.Status, err)
 		}
 		if sp.RenderSecret == old.RenderSecret || sp.RenderSecretPrev != old.RenderSecret || sp.RenderSecretPrevUntil == nil ||
 			!sp.RenderSecretPrevUntil.After(time.Now().Add(23*time.Hour)) ||
@@ -523,10 +495,10 @@ func TestConsoleHTTP(t *testing.T) {
 			t.Fatalf("after rotation: %+v", sp)
 		}
 		// Each new value is shown once, on the page the form answered.
-		if !strings.Contains(string(rs.body), sp.RenderSecret) || !strings.Contains(string(gt.body), sp.GetRenderToken) {
+		if !strings.Contains(string(rs.Body), sp.RenderSecret) || !strings.Contains(string(gt.Body), sp.GetRenderToken) {
 			t.Error("the new values are not shown")
 		}
-		if r := a.get(t, "/ui/tokens"); strings.Contains(string(r.body), sp.RenderSecret) || strings.Contains(string(r.body), sp.GetRenderToken) {
+		if r := a.get(t, "/ui/tokens"); strings.Contains(string(r.Body), sp.RenderSecret) || strings.Contains(string(r.Body), sp.GetRenderToken) {
 			t.Error("the tokens page shows a secret again")
 		}
 	})
@@ -554,8 +526,8 @@ func TestConsoleHTTP(t *testing.T) {
 			{"neither origin nor referer", url.Values{"_csrf": {csrf}}, nil},
 		}
 		for _, tc := range cases {
-			if r := a.do(t, "POST", "/ui/tokens", tc.form, tc.header); r.status != 403 {
-				t.Errorf("%s: %d, want 403", tc.name, r.status)
+			if r := a.do(t, "POST", "/ui/tokens", tc.form, tc.header); r.Status != 403 {
+				t.Errorf("%s: %d, want 403", tc.name, r.Status)
 			}
 		}
 		if count() != before {
@@ -569,23 +541,23 @@ func TestConsoleHTTP(t *testing.T) {
 		before++
 		other := e.client(t)
 		other.login(t, otherToken)
-		if r := a.post(t, "/ui/tokens", url.Values{"_csrf": {other.csrf(t)}}); r.status != 403 {
-			t.Errorf("another session's csrf token: %d, want 403", r.status)
+		if r := a.post(t, "/ui/tokens", url.Values{"_csrf": {other.csrf(t)}}); r.Status != 403 {
+			t.Errorf("another session's csrf token: %d, want 403", r.Status)
 		}
 		// The same-origin Referer alone is enough (no Origin header).
-		if r := a.do(t, "POST", "/ui/tokens", url.Values{"_csrf": {csrf}}, map[string]string{"Referer": e.base + "/ui/tokens"}); r.status != 200 {
-			t.Errorf("same-origin referer: %d, want 200", r.status)
+		if r := a.do(t, "POST", "/ui/tokens", url.Values{"_csrf": {csrf}}, map[string]string{"Referer": e.base + "/ui/tokens"}); r.Status != 200 {
+			t.Errorf("same-origin referer: %d, want 200", r.Status)
 		}
-		if r := a.post(t, "/ui/tokens", url.Values{"_csrf": {csrf}}); r.status != 200 {
-			t.Errorf("valid POST: %d, want 200", r.status)
+		if r := a.post(t, "/ui/tokens", url.Values{"_csrf": {csrf}}); r.Status != 200 {
+			t.Errorf("valid POST: %d, want 200", r.Status)
 		}
 		if count() != before+2 {
 			t.Fatalf("tokens %d, want %d", count(), before+2)
 		}
 		// Sign-in from another site is refused too (login CSRF).
 		c := e.client(t)
-		if r := c.do(t, "POST", "/ui/login", url.Values{"token": {e.token}}, map[string]string{"Origin": "https://evil.example"}); r.status != 403 {
-			t.Errorf("cross-site login: %d, want 403", r.status)
+		if r := c.do(t, "POST", "/ui/login", url.Values{"token": {e.token}}, map[string]string{"Origin": "https://evil.example"}); r.Status != 403 {
+			t.Errorf("cross-site login: %d, want 403", r.Status)
 		}
 	})
 
@@ -597,17 +569,16 @@ func TestConsoleHTTP(t *testing.T) {
 		}
 		c := e.client(t)
 		c.login(t, tok)
-		if r := c.get(t, "/ui/logs"); r.status != 200 {
-			t.Fatalf("before revoke: %d", r.status)
+		if r := c.get(t, "/ui/logs"); r.Status != 200 {
+			t.Fatalf("before revoke: %d", r.Status)
 		}
 		if err := e.srv.Store.RevokeToken(ctx, e.space, rec.ID); err != nil {
 			t.Fatal(err)
 		}
-		if r := c.get(t, "/ui/logs"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/ui/login" {
-			t.Fatalf("after revoke: %d %s, want a redirect to sign in", r.status, r.header.Get("Location"))
+		if r := c.get(t, "/ui/logs"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/ui/login" {
+			t.Fatalf("after revoke: %d %s, want a redirect to sign in", r.Status, r.Header.Get("Location"))
 		}
-		csrf := csrfRE.FindSubmatch(c.get(t, "/ui/login").body)
-		if csrf != nil {
+		if servertest.FormToken(c.get(t, "/ui/login").Body) != "" {
 			t.Fatal("the sign-in page of an ended session carries a form token")
 		}
 	})
@@ -628,8 +599,8 @@ func TestConsoleHTTP(t *testing.T) {
 		parts[1] = parts[1][:len(parts[1])-1] + string("0123456789"[(int(parts[1][len(parts[1])-1]-'0')+1)%10])
 		c := e.client(t)
 		c.jar.SetCookies(u, []*http.Cookie{{Name: "rh_ui_session", Value: strings.Join(parts, "."), Path: "/ui"}})
-		if r := c.get(t, "/ui/logs"); r.status != http.StatusSeeOther {
-			t.Fatalf("tampered cookie: %d, want a redirect to sign in", r.status)
+		if r := c.get(t, "/ui/logs"); r.Status != http.StatusSeeOther {
+			t.Fatalf("tampered cookie: %d, want a redirect to sign in", r.Status)
 		}
 	})
 
@@ -646,8 +617,8 @@ func TestConsoleHTTP(t *testing.T) {
 		rowRE := regexp.MustCompile(`<a class="mono" href="/ui/logs/(req_[a-z0-9]+)">`)
 		nextRE := regexp.MustCompile(`<a href="(/ui/logs\?[^"]+)">Older`)
 		r := a.get(t, "/ui/logs?status=404")
-		first := rowRE.FindAllSubmatch(r.body, -1)
-		next := nextRE.FindSubmatch(r.body)
+		first := rowRE.FindAllSubmatch(r.Body, -1)
+		next := nextRE.FindSubmatch(r.Body)
 		if len(first) != 50 || next == nil {
 			t.Fatalf("first page: %d rows, next link %q", len(first), next)
 		}
@@ -656,8 +627,8 @@ func TestConsoleHTTP(t *testing.T) {
 			t.Fatalf("next link %q does not keep the filter", nextURL)
 		}
 		r = a.get(t, nextURL)
-		second := rowRE.FindAllSubmatch(r.body, -1)
-		if len(second) != 5 || nextRE.Match(r.body) || !strings.Contains(string(r.body), "Newest") {
+		second := rowRE.FindAllSubmatch(r.Body, -1)
+		if len(second) != 5 || nextRE.Match(r.Body) || !strings.Contains(string(r.Body), "Newest") {
 			t.Fatalf("second page: %d rows, want the last 5 and no further page", len(second))
 		}
 		seen := map[string]bool{}
@@ -667,21 +638,21 @@ func TestConsoleHTTP(t *testing.T) {
 			}
 			seen[string(m[1])] = true
 		}
-		if r := a.get(t, "/ui/logs?status=teapot"); r.status != 400 {
-			t.Fatalf("bad status filter: %d, want 400", r.status)
+		if r := a.get(t, "/ui/logs?status=teapot"); r.Status != 400 {
+			t.Fatalf("bad status filter: %d, want 400", r.Status)
 		}
 	})
 
 	t.Run("preview is billed and logged like a render", func(t *testing.T) {
-		before := e.api(t, 200, "GET", "/api/usage", e.token, nil).json(t)
+		before := e.api(t, 200, "GET", "/api/usage", e.token, nil).JSON(t)
 		r := a.get(t, "/ui/preview/"+pageID+"?tweak:title=Billed")
-		if r.status != 200 || r.header.Get("Content-Type") != "image/png" || r.header.Get("X-Render-Id") == "" {
-			t.Fatalf("preview: %d %s", r.status, r.header.Get("Content-Type"))
+		if r.Status != 200 || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Render-Id") == "" {
+			t.Fatalf("preview: %d %s", r.Status, r.Header.Get("Content-Type"))
 		}
-		reqID := r.header.Get("X-Request-Id")
+		reqID := r.Header.Get("X-Request-Id")
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			after := e.api(t, 200, "GET", "/api/usage", e.token, nil).json(t)
+			after := e.api(t, 200, "GET", "/api/usage", e.token, nil).JSON(t)
 			if after["creditsUsed"].(float64) == before["creditsUsed"].(float64)+1 {
 				break
 			}
@@ -690,22 +661,22 @@ func TestConsoleHTTP(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		l := e.api(t, 200, "GET", "/api/logs/"+reqID, e.token, nil).json(t)
+		l := e.api(t, 200, "GET", "/api/logs/"+reqID, e.token, nil).JSON(t)
 		if l["status"] != 200.0 || l["renderId"] == "" || !strings.Contains(l["query"].(string), "Billed") {
 			t.Fatalf("preview log entry %v", l)
 		}
 		// A failed preview is logged with its error, like the API does.
 		r = a.get(t, "/ui/preview/"+pageID+"?tweak:background=%23nope")
-		if r.status != 400 {
-			t.Fatalf("bad tweak preview: %d", r.status)
+		if r.Status != 400 {
+			t.Fatalf("bad tweak preview: %d", r.Status)
 		}
-		l = e.api(t, 200, "GET", "/api/logs/"+r.header.Get("X-Request-Id"), e.token, nil).json(t)
+		l = e.api(t, 200, "GET", "/api/logs/"+r.Header.Get("X-Request-Id"), e.token, nil).JSON(t)
 		if l["status"] != 400.0 || l["error"].(map[string]any)["code"] != "invalid_request" {
 			t.Fatalf("failed preview log entry %v", l)
 		}
 		// A preview cannot send webhooks of its own.
-		if r := a.get(t, "/ui/preview/"+pageID+"?webhook_url="+url.QueryEscape(rc.URL)); r.status != 400 {
-			t.Fatalf("preview with webhook_url: %d, want 400", r.status)
+		if r := a.get(t, "/ui/preview/"+pageID+"?webhook_url="+url.QueryEscape(rc.URL)); r.Status != 400 {
+			t.Fatalf("preview with webhook_url: %d, want 400", r.Status)
 		}
 	})
 }

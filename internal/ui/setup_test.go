@@ -12,9 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,35 +70,26 @@ func (e *env) newSpace(name string) (spaceID, token string) {
 	return servertest.NewSpace(e.t, e.srv.Store, name)
 }
 
-type resp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r resp) json(t *testing.T) map[string]any {
-	t.Helper()
-	return testkit.JSONObject(t, r.status, r.body)
-}
+type resp = servertest.Answer
 
 // api calls the JSON API with a bearer token.
 func (e *env) api(t *testing.T, want int, method, path, token string, body any) resp {
 	t.Helper()
-	status, header, data := servertest.Do(t, method, e.base+path, token, body)
-	if want != 0 && status != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, data)
+	r := servertest.Do(t, method, e.base+path, token, body)
+	if want != 0 && r.Status != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, want, r.Body)
 	}
-	return resp{status, header, data}
+	return r
 }
 
 // cardPage creates the card template and a published page of it.
 func (e *env) cardPage(t *testing.T, token string, extra map[string]any) (templateID, pageID string) {
 	t.Helper()
 	tpl := servertest.CardTemplate("Social card", extra)
-	templateID = e.api(t, 201, "POST", "/api/templates", token, tpl).json(t)["id"].(string)
+	templateID = e.api(t, 201, "POST", "/api/templates", token, tpl).JSON(t)["id"].(string)
 	pg := e.api(t, 201, "POST", "/api/pages", token, map[string]any{
 		"templateId": templateID, "name": "Launch card", "values": map[string]any{"title": "Launch day"}, "publish": true,
-	}).json(t)
+	}).JSON(t)
 	return templateID, pg["id"].(string)
 }
 
@@ -145,13 +134,7 @@ func (c *client) do(t *testing.T, method, path string, form url.Values, header m
 			req.Header.Set(k, v)
 		}
 	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, res.Header, data}
+	return servertest.Send(t, c.hc, req)
 }
 
 func (c *client) get(t *testing.T, path string) resp { return c.do(t, "GET", path, nil, nil) }
@@ -164,22 +147,15 @@ func (c *client) post(t *testing.T, path string, form url.Values) resp {
 func (c *client) login(t *testing.T, token string) {
 	t.Helper()
 	r := c.post(t, "/ui/login", url.Values{"token": {token}})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/ui/logs" {
-		t.Fatalf("login: %d %s: %s", r.status, r.header.Get("Location"), r.body)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/ui/logs" {
+		t.Fatalf("login: %d %s: %s", r.Status, r.Header.Get("Location"), r.Body)
 	}
 }
-
-var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // csrf reads the session's form token from a console page.
 func (c *client) csrf(t *testing.T) string {
 	t.Helper()
-	r := c.get(t, "/ui/tokens")
-	m := csrfRE.FindSubmatch(r.body)
-	if r.status != 200 || m == nil {
-		t.Fatalf("no CSRF token on /ui/tokens (%d)", r.status)
-	}
-	return string(m[1])
+	return servertest.CSRF(t, c.get(t, "/ui/tokens"))
 }
 
 // --- a real headless Chromium driven with chromedp ---
@@ -187,9 +163,8 @@ func (c *client) csrf(t *testing.T) string {
 type tab struct {
 	t   *testing.T
 	ctx context.Context
-	mu  sync.Mutex
 	// problems are console errors, uncaught exceptions and CSP violations.
-	problems []string
+	problems testkit.Collected[string]
 	shots    string
 }
 
@@ -242,10 +217,10 @@ func newTab(t *testing.T) *tab {
 			// Network errors are the statuses pages answer on purpose
 			// (401 for a bad sign-in, 422 for a refused form).
 			if ev.Entry.Level == cdplog.LevelError && ev.Entry.Source != cdplog.SourceNetwork {
-				tb.problem(fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+				tb.problems.Add(fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
 			}
 		case *runtime.EventExceptionThrown:
-			tb.problem("exception: " + ev.ExceptionDetails.Error())
+			tb.problems.Add("exception: " + ev.ExceptionDetails.Error())
 		case *page.EventJavascriptDialogOpening:
 			// Accept confirm() dialogs (rotate secret, revoke token).
 			go func() {
@@ -256,21 +231,6 @@ func newTab(t *testing.T) *tab {
 	})
 	tb.run(chromedp.ActionFunc(func(ctx context.Context) error { return cdplog.Enable().Do(ctx) }))
 	return tb
-}
-
-func (b *tab) problem(s string) {
-	b.mu.Lock()
-	b.problems = append(b.problems, s)
-	b.mu.Unlock()
-}
-
-// takeProblems returns and clears what the console reported.
-func (b *tab) takeProblems() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p := b.problems
-	b.problems = nil
-	return p
 }
 
 func (b *tab) run(actions ...chromedp.Action) {
