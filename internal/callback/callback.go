@@ -101,7 +101,9 @@ func (w *followUpWorker) Work(ctx context.Context, job *river.Job[FollowUpArgs])
 	}
 	f := store.FollowUp{RenderID: r.ID, SpaceID: r.SpaceID, Credit: true}
 	var storeErr error
-	if r.StoredAt == nil {
+	// No blob key and not stored: a no_upload render, its file stored
+	// nowhere, so nothing to store (and nothing spooled).
+	if r.StoredAt == nil && r.BlobKey != "" {
 		storeErr = d.upload(ctx, r)
 		f.Stored = storeErr == nil
 	}
