@@ -21,13 +21,13 @@ import (
 // bench is a started queue with the callback workers on SQLite and local
 // files, and one space.
 type bench struct {
-	t     *testing.T
+	t     testing.TB
 	d     *rendertest.Deps
 	dir   string
 	space string
 }
 
-func setup(t *testing.T) *bench {
+func setup(t testing.TB) *bench {
 	t.Helper()
 	dir := t.TempDir()
 	b := &bench{t: t, d: rendertest.New(t, dir, nil, false), dir: dir, space: store.NewID("spc")}
