@@ -32,6 +32,30 @@ type FollowUpArgs struct {
 // Kind is the River job kind.
 func (FollowUpArgs) Kind() string { return "render.followup" }
 
+// InsertOpts puts follow-up jobs in their own queue.
+func (FollowUpArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueName} }
+
+// QueueName is the follow-up jobs' queue. It is fetched less often than
+// the default queue (fetchCooldown), so a fetch takes a batch: on
+// SQLite, each fetch is a write transaction, and at a fetch per job it
+// cost about as much CPU as the job's own work.
+const QueueName = "followup"
+
+// fetchCooldown is how often River may fetch follow-up jobs, and so the
+// most a render's callbacks wait behind a fetch; with maxWorkers slots,
+// maxWorkers per fetchCooldown is the ceiling on renders followed up per
+// second on one node (640 at these values, above what two cores render).
+const (
+	fetchCooldown = 100 * time.Millisecond
+	maxWorkers    = 64
+)
+
+// Queues is what the callback workers need of the queue: a queue of their
+// own.
+type Queues interface {
+	AddQueue(name string, maxWorkers int, fetchCooldown time.Duration)
+}
+
 // Jobs returns the callback jobs for a recorded render.
 func Jobs(r *store.Render) []river.JobArgs {
 	return []river.JobArgs{FollowUpArgs{RenderID: r.ID}}
@@ -69,10 +93,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Register adds the callback workers to workers.
-func Register(workers *river.Workers, cfg Config) {
+// Register adds the callback workers to workers and the follow-up
+// queue to q (the earlier versions' jobs are in the default queue).
+func Register(workers *river.Workers, q Queues, cfg Config) {
 	d := &deps{Config: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "callback")}
 	river.AddWorker(workers, &followUpWorker{d: d})
+	q.AddQueue(QueueName, maxWorkers, fetchCooldown)
 	registerLegacy(workers, d)
 }
 
