@@ -121,9 +121,7 @@ func (w *followUpWorker) Work(ctx context.Context, job *river.Job[FollowUpArgs])
 	d := w.d
 	r, err := d.Store.FindRender(ctx, job.Args.RenderID)
 	if err != nil {
-		err = fmt.Errorf("load render: %w", err)
-		d.record(ctx, job, store.FollowUp{RenderID: job.Args.RenderID}, err, err)
-		return err
+		return d.record(ctx, job, store.FollowUp{RenderID: job.Args.RenderID}, nil, fmt.Errorf("load render: %w", err))
 	}
 	f := store.FollowUp{RenderID: r.ID, SpaceID: r.SpaceID, Credit: true}
 	var storeErr error
