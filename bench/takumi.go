@@ -47,6 +47,23 @@ func (t *takumiFloor) render(ctx context.Context, _ int, f format) (result, erro
 	return result{data: b}, nil
 }
 
+// settleSide waits for s's background work (renderhook's callback jobs),
+// if it has any.
+func settleSide(ctx context.Context, s side) error {
+	st, ok := s.(settler)
+	if !ok {
+		return nil
+	}
+	done, err := st.settle(ctx, settleLimit)
+	if err == nil && !done {
+		err = errors.New("its queue did not empty")
+	}
+	if err != nil {
+		return fmt.Errorf("%s: wait for its queue: %w", s.name(), err)
+	}
+	return nil
+}
+
 // takumiResults is the takumi side's figures.
 type takumiResults struct {
 	// Sequential PNG latency, client side, per side.
@@ -135,6 +152,9 @@ func measureTakumi(ctx context.Context, p plan, rh *renderhookSide, html string,
 	counts := make([]int, len(sides))
 	helperCPU, goCPU := make([]time.Duration, len(sides)), make([]time.Duration, len(sides))
 	helpers := []*takumi.Renderer{tr, rh.srv.Takumi, nil}
+	if err := settleSide(ctx, rh); err != nil { // the sequential rounds' callbacks
+		return nil, err
+	}
 	for range p.Conc / p.ConcRound {
 		for i, s := range sides {
 			h0, g0 := time.Duration(0), processCPU()
@@ -143,6 +163,11 @@ func measureTakumi(ctx context.Context, p plan, rh *renderhookSide, html string,
 			}
 			ph, err := runPhase(ctx, s, formatPNG, p.ConcRound, p.Clients)
 			if err != nil {
+				return nil, err
+			}
+			// The round's callbacks are its CPU, not the next side's: waited
+			// for before the CPU is read, outside the round's wall time.
+			if err := settleSide(ctx, s); err != nil {
 				return nil, err
 			}
 			goCPU[i] += processCPU() - g0
@@ -197,7 +222,7 @@ func addTakumi(ctx context.Context, rep *report, p plan, rh *renderhookSide, htm
 		fmtFig(t.FloorSeq.P50), fmtFig(t.FloorPerSec), c, fmtFig(t.ServerSeq.P50), fmtFig(t.ServerPerSec), fmtFig(t.ChromiumSeq.P50), fmtFig(t.ChromiumPerSec),
 		t.ChromiumSeq.P50/t.ServerSeq.P50, t.ServerPerSec/t.ChromiumPerSec, fmtFig(t.ServerRenderP50), takumi.Config{}.WithDefaults().MaxConcurrent))
 	rep.Notes = append(rep.Notes, fmt.Sprintf(
-		"takumi CPU per render with %d clients: the floor's helper %s ms (and %s ms in this Go process: driving it, the PNG encode), the server's helper %s ms and this process %s ms (the server: HTTP, the recording transaction, its three River callback jobs, the PNG encode; and the bench's HTTP clients).",
+		"takumi CPU per render with %d clients: the floor's helper %s ms (and %s ms in this Go process: driving it, the PNG encode), the server's helper %s ms and this process %s ms (the server: HTTP, the recording transaction, its River follow-up job, waited for in each round, the PNG encode; and the bench's HTTP clients).",
 		c, fmtFig(t.FloorHelperCPUMs), fmtFig(t.FloorGoCPUMs), fmtFig(t.ServerHelperCPUMs), fmtFig(t.ServerGoCPUMs)))
 	return nil
 }

@@ -21,18 +21,17 @@ func tooLarge() []byte {
 }
 
 // A render of A's page, recorded and answered: the render row, its spooled
-// bytes, its log entry, the store/log/credits callbacks and the delivery
-// to A's one endpoint, each with its job.
+// bytes, its log entry, its follow-up job (store, log, credits) and the
+// delivery to A's one endpoint with its job.
 var renderEffects = map[string]int{
 	"renders": 1, "render_spool": 1, "request_logs": 1, "webhook_deliveries": 1,
-	"job:render.store": 1, "job:render.log": 1, "job:render.credits": 1, "job:webhook.deliver": 1,
+	"job:render.followup": 1, "job:webhook.deliver": 1,
 }
 
-// A render answered as JSON is stored before the answer: no spool, no
-// store job.
+// A render answered as JSON is stored before the answer: no spool.
 var jsonRenderEffects = map[string]int{
 	"renders": 1, "request_logs": 1, "webhook_deliveries": 1,
-	"job:render.log": 1, "job:render.credits": 1, "job:webhook.deliver": 1,
+	"job:render.followup": 1, "job:webhook.deliver": 1,
 }
 
 // A refused request of a logged route whose space is known writes its
@@ -202,7 +201,7 @@ func TestScenarios(t *testing.T) {
 // A v1 render, synchronous: stored before the answer.
 var v1Effects = map[string]int{
 	"renders": 1, "request_logs": 1, "webhook_deliveries": 1,
-	"job:render.log": 1, "job:render.credits": 1, "job:webhook.deliver": 1,
+	"job:render.followup": 1, "job:webhook.deliver": 1,
 }
 
 // v1Scenarios: the Urlbox-compatible API, in its own error dialect.
@@ -214,7 +213,7 @@ var v1Scenarios = []scenario{
 	{name: "sync render, skip_webhooks", method: "POST", url: "/v1/render/sync", auth: asA, body: `{"html":"<p>skip</p>","skip_webhooks":true}`, status: 200,
 		contains: []string{`"renderUrl":"http://renderhook.test/files/`},
 		// Stored, logged and billed as any render; no webhook delivery, no job to send one.
-		effects: map[string]int{"renders": 1, "request_logs": 1, "job:render.log": 1, "job:render.credits": 1}},
+		effects: map[string]int{"renders": 1, "request_logs": 1, "job:render.followup": 1}},
 	{name: "sync render, custom_id", method: "POST", url: "/v1/render/sync", auth: asA, body: `{"html":"<p>id</p>","custom_id":"order-7"}`, status: 200,
 		contains: []string{`"customId":"order-7"`}, effects: v1Effects},
 	{name: "sync render, response_type none", method: "POST", url: "/v1/render/sync", auth: asA, body: `{"html":"<p>none</p>","response_type":"none"}`, status: 200,

@@ -54,7 +54,7 @@ type scenario struct {
 	// and "prefix*" a value that starts with prefix.
 	headers map[string]string
 	// effects are the changes in row counts, per table, and the River jobs
-	// inserted, per kind ("job:render.store"); changed names tables whose
+	// inserted, per kind ("job:render.followup"); changed names tables whose
 	// rows change in place. Every other table must be left exactly as it
 	// was, and no other job inserted.
 	effects map[string]int

@@ -1,8 +1,11 @@
 // Package callback holds the post-render callbacks the seed describes:
-// store the bytes, attach the file to the request's log entry, and bill the
-// space. Each is a River job inserted in the transaction that records the
-// render, keyed by the render id and idempotent, so a retry or a crash
-// never loses or repeats its effect.
+// bill the space, store the bytes, and attach the file to the request's
+// log entry. They are one River job per render (FollowUpArgs), inserted in
+// the transaction that records the render, whose worker runs the three
+// steps in that order, each keyed by the render id and idempotent, so a
+// retry or a crash never loses or repeats an effect; each attempt records
+// its effects and the steps' states in one transaction. The three jobs
+// of earlier versions (legacy.go) still run.
 package callback
 
 import (
@@ -14,46 +17,58 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/renderhook/renderhook/internal/blob"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// StoreArgs uploads a render's spooled bytes to the blob store.
-type StoreArgs struct {
+// FollowUpArgs runs a succeeded render's callbacks: bill it, store its
+// spooled bytes (unless they are stored), attach the file to its log
+// entry.
+type FollowUpArgs struct {
 	RenderID string `json:"renderId"`
 }
 
 // Kind is the River job kind.
-func (StoreArgs) Kind() string { return "render.store" }
+func (FollowUpArgs) Kind() string { return "render.followup" }
 
-// LogArgs attaches the stored file to the render's request log entry.
-type LogArgs struct {
-	RenderID string `json:"renderId"`
+// InsertOpts puts follow-up jobs in their own queue.
+func (FollowUpArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueName} }
+
+// QueueName is the follow-up jobs' queue. It is fetched less often than
+// the default queue (fetchCooldown), so a fetch takes a batch: on
+// SQLite, each fetch is a write transaction, and at a fetch per job it
+// cost about as much CPU as the job's own work.
+const QueueName = "followup"
+
+// fetchCooldown is how often River may fetch follow-up jobs, and so the
+// most a render's callbacks wait behind a fetch; with maxWorkers slots,
+// maxWorkers per fetchCooldown is the ceiling on renders followed up per
+// second on one node (640 at these values, above what two cores render).
+const (
+	fetchCooldown = 100 * time.Millisecond
+	maxWorkers    = 64
+)
+
+// Queues is what the callback workers need of the queue: a queue of their
+// own.
+type Queues interface {
+	AddQueue(name string, maxWorkers int, fetchCooldown time.Duration)
 }
 
-// Kind is the River job kind.
-func (LogArgs) Kind() string { return "render.log" }
-
-// CreditsArgs bills one credit for a succeeded render.
-type CreditsArgs struct {
-	RenderID string `json:"renderId"`
-	SpaceID  string `json:"spaceId"`
+// Jobs returns the callback jobs for a recorded render.
+func Jobs(r *store.Render) []river.JobArgs {
+	return []river.JobArgs{FollowUpArgs{RenderID: r.ID}}
 }
 
-// Kind is the River job kind.
-func (CreditsArgs) Kind() string { return "render.credits" }
-
-// Jobs returns the callback jobs for a recorded render; stored tells
-// whether its bytes are in the blob store already.
-func Jobs(r *store.Render, stored bool) []river.JobArgs {
-	jobs := []river.JobArgs{LogArgs{RenderID: r.ID}, CreditsArgs{RenderID: r.ID, SpaceID: r.SpaceID}}
-	if !stored {
-		jobs = append([]river.JobArgs{StoreArgs{RenderID: r.ID}}, jobs...)
-	}
-	return jobs
+// Kinds are the kinds of every callback job this version works, the
+// earlier versions' among them.
+func Kinds() []string {
+	return []string{FollowUpArgs{}.Kind(), StoreArgs{}.Kind(), LogArgs{}.Kind(), CreditsArgs{}.Kind()}
 }
+
+// CreditKinds are the kinds of the callback jobs that bill a render.
+func CreditKinds() []string { return []string{FollowUpArgs{}.Kind(), CreditsArgs{}.Kind()} }
 
 // InitialStates is the callback progress a new log entry starts with.
 func InitialStates(stored bool, at time.Time) map[string]store.CallbackState {
@@ -78,115 +93,117 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Register adds the callback workers to workers.
-func Register(workers *river.Workers, cfg Config) {
+// Register adds the callback workers to workers and the follow-up
+// queue to q (the earlier versions' jobs are in the default queue).
+func Register(workers *river.Workers, q Queues, cfg Config) {
 	d := &deps{Config: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "callback")}
-	river.AddWorker(workers, &tracked[StoreArgs]{d: d, name: store.CallbackStore, work: d.storeFile})
-	river.AddWorker(workers, &tracked[LogArgs]{d: d, name: store.CallbackLog, work: d.attachLogFile})
-	river.AddWorker(workers, &tracked[CreditsArgs]{d: d, name: store.CallbackCredits, work: d.addCredit})
+	river.AddWorker(workers, &followUpWorker{d: d})
+	q.AddQueue(QueueName, maxWorkers, fetchCooldown)
+	registerLegacy(workers, d)
 }
-
-// tracked is a callback's worker: work runs one attempt, and track
-// records its outcome on the render's log entry.
-type tracked[A interface {
-	river.JobArgs
-	renderID() string
-}] struct {
-	river.WorkerDefaults[A]
-	d    *deps
-	name string
-	work func(ctx context.Context, job *river.Job[A]) error
-}
-
-func (w *tracked[A]) Work(ctx context.Context, job *river.Job[A]) error {
-	return w.d.track(ctx, w.name, job.Args.renderID(), job.JobRow, w.work(ctx, job))
-}
-
-func (a StoreArgs) renderID() string   { return a.RenderID }
-func (a LogArgs) renderID() string     { return a.RenderID }
-func (a CreditsArgs) renderID() string { return a.RenderID }
 
 type deps struct {
 	Config
 	log *slog.Logger
 }
 
-// track records the outcome of one attempt on the render's log entry, so
-// a callback that keeps failing is visible with its error.
-func (d *deps) track(ctx context.Context, name, renderID string, job *rivertype.JobRow, err error) error {
-	st := store.CallbackState{State: store.CallbackSucceeded, Attempts: job.Attempt, UpdatedAt: time.Now().UTC()}
-	var snooze *river.JobSnoozeError
-	switch {
-	case err == nil:
-	case errors.As(err, &snooze):
-		return err
-	case job.Attempt >= job.MaxAttempts:
-		st.State, st.Error = store.CallbackFailed, err.Error()
-	default:
-		st.State, st.Error = store.CallbackRetrying, err.Error()
-	}
-	if err != nil {
-		d.log.Warn("callback failed", "callback", name, "render_id", renderID, "attempt", job.Attempt, "err", err)
-	}
-	// The state is bookkeeping; the callback's own outcome decides the job.
-	if serr := d.Store.SetCallbackState(context.WithoutCancel(ctx), renderID, name, st); serr != nil && !errors.Is(serr, store.ErrNotFound) {
-		d.log.Error("record callback state", "callback", name, "render_id", renderID, "err", serr)
-		if err == nil {
-			return fmt.Errorf("record callback state: %w", serr)
-		}
-	}
-	return err
+// followUpWorker works FollowUpArgs.
+type followUpWorker struct {
+	river.WorkerDefaults[FollowUpArgs]
+	d *deps
 }
 
-// storeFile uploads the spooled bytes of a render.
-func (d *deps) storeFile(ctx context.Context, job *river.Job[StoreArgs]) error {
-	renderID := job.Args.RenderID
-	r, err := d.Store.FindRender(ctx, renderID)
+// Work runs one attempt: the credit is billed whatever becomes of the
+// store step; the log step waits for the file to be stored. A failed
+// store step fails the attempt, so the job retries it (the credit is not
+// billed again, and its record stands).
+func (w *followUpWorker) Work(ctx context.Context, job *river.Job[FollowUpArgs]) error {
+	d := w.d
+	r, err := d.Store.FindRender(ctx, job.Args.RenderID)
 	if err != nil {
-		return fmt.Errorf("load render: %w", err)
+		return d.record(ctx, job, store.FollowUp{RenderID: job.Args.RenderID}, nil, fmt.Errorf("load render: %w", err))
 	}
-	if r.StoredAt != nil {
-		return nil // a previous attempt got this far
+	f := store.FollowUp{RenderID: r.ID, SpaceID: r.SpaceID, Credit: true}
+	var storeErr error
+	// No blob key and not stored: a no_upload render, its file stored
+	// nowhere, so nothing to store (and nothing spooled).
+	if r.StoredAt == nil && r.BlobKey != "" {
+		storeErr = d.upload(ctx, r)
+		f.Stored = storeErr == nil
 	}
-	data, err := d.Store.GetSpool(ctx, renderID)
+	if storeErr == nil {
+		f.AttachFile, f.FileKey = true, r.BlobKey
+	}
+	return d.record(ctx, job, f, storeErr, nil)
+}
+
+// upload puts a render's spooled bytes in the bucket.
+func (d *deps) upload(ctx context.Context, r *store.Render) error {
+	data, err := d.Store.GetSpool(ctx, r.ID)
 	if err != nil {
 		return fmt.Errorf("read spooled bytes: %w", err)
 	}
 	if err := d.Bucket.Put(ctx, r.BlobKey, data, r.ContentType); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
-	if err := d.Store.MarkRenderStored(ctx, renderID, time.Now().UTC()); err != nil {
-		return fmt.Errorf("mark stored: %w", err)
-	}
 	return nil
 }
 
-// waitForStore is how long the log callback politely waits (snoozing) for
-// the store callback before it counts the wait as failed attempts.
-const waitForStore = 10 * time.Minute
+// errNotStored is the log step's error while the store step has not
+// succeeded.
+var errNotStored = errors.New("the file is not stored yet (see the store callback)")
 
-// attachLogFile records the stored file's key on the render's log entry.
-func (d *deps) attachLogFile(ctx context.Context, job *river.Job[LogArgs]) error {
-	r, err := d.Store.FindRender(ctx, job.Args.RenderID)
+// record writes what an attempt did (f's effects) with the steps' states
+// in one transaction: storeErr is the store step's failure, failErr one
+// that stopped every step not done (the credit's too). If that
+// transaction fails, the states alone are recorded with its error, and
+// the attempt fails.
+func (d *deps) record(ctx context.Context, job *river.Job[FollowUpArgs], f store.FollowUp, storeErr, failErr error) error {
+	ctx = context.WithoutCancel(ctx) // the effects happened: record them
+	f.At = time.Now().UTC()
+	f.Callbacks = d.states(job, f.At, failErr, cmp.Or(failErr, storeErr))
+	_, err := d.Store.RecordFollowUp(ctx, f)
 	if err != nil {
-		return fmt.Errorf("load render: %w", err)
-	}
-	if r.StoredAt == nil {
-		if time.Since(job.CreatedAt) < waitForStore {
-			return river.JobSnooze(500 * time.Millisecond)
+		err = fmt.Errorf("record follow-up: %w", err)
+		states := store.FollowUp{RenderID: f.RenderID, At: f.At, Callbacks: d.states(job, f.At, err, err)}
+		if _, serr := d.Store.RecordFollowUp(ctx, states); serr != nil {
+			d.log.Error("record callback states", "render_id", f.RenderID, "err", serr)
 		}
-		return errors.New("the file is not stored yet (see the store callback)")
 	}
-	if err := d.Store.AttachLogFile(ctx, r.ID, r.BlobKey); err != nil {
-		return fmt.Errorf("attach file to log: %w", err)
+	failed := cmp.Or(err, storeErr, failErr)
+	if failed != nil {
+		d.log.Warn("callback failed", "callback", "followup", "render_id", f.RenderID, "attempt", job.Attempt, "err", failed)
 	}
-	return nil
+	return failed
 }
 
-// addCredit bills the render once (the ledger's key is the render id).
-func (d *deps) addCredit(ctx context.Context, job *river.Job[CreditsArgs]) error {
-	if _, err := d.Store.AddCredit(ctx, job.Args.SpaceID, job.Args.RenderID, 1, time.Now().UTC()); err != nil {
-		return fmt.Errorf("add credit: %w", err)
+// states are the steps' states after an attempt: creditErr is the credit
+// step's failure, storeErr the store step's (the log step is pending
+// behind it, and fails with it on the last attempt).
+func (d *deps) states(job *river.Job[FollowUpArgs], at time.Time, creditErr, storeErr error) map[string]store.CallbackState {
+	last := job.Attempt >= job.MaxAttempts
+	state := func(err error) store.CallbackState {
+		st := store.CallbackState{State: store.CallbackSucceeded, Attempts: job.Attempt, UpdatedAt: at}
+		switch {
+		case err == nil:
+		case last:
+			st.State, st.Error = store.CallbackFailed, err.Error()
+		default:
+			st.State, st.Error = store.CallbackRetrying, err.Error()
+		}
+		return st
 	}
-	return nil
+	m := map[string]store.CallbackState{
+		store.CallbackCredits: state(creditErr),
+		store.CallbackStore:   state(storeErr),
+		store.CallbackLog:     state(nil),
+	}
+	switch {
+	case storeErr == nil:
+	case last:
+		m[store.CallbackLog] = state(errNotStored)
+	default:
+		m[store.CallbackLog] = store.CallbackState{State: store.CallbackPending, Attempts: job.Attempt, UpdatedAt: at}
+	}
+	return m
 }

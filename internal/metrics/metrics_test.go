@@ -202,7 +202,7 @@ func (f fakeSub) Subscribe(...river.EventKind) (<-chan *river.Event, func()) { r
 func TestWatchJobs(t *testing.T) {
 	m := metrics.New(metrics.Config{})
 	sub := fakeSub{ch: make(chan *river.Event)}
-	stop := m.WatchJobs(sub, "render.credits", "render.store", "render.credits")
+	stop := m.WatchJobs(sub, []string{"render.credits"}, "render.store", "render.credits")
 	send := func(kind river.EventKind, jobKind string, state rivertype.JobState) {
 		sub.ch <- &river.Event{Kind: kind, Job: &rivertype.JobRow{Kind: jobKind, State: state}}
 	}

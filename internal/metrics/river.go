@@ -162,11 +162,15 @@ type Subscriber interface {
 }
 
 // WatchJobs counts, from River's events, the credits billed (completed
-// jobs of creditsKind) and the callback attempts that failed and will be
+// jobs of creditKinds) and the callback attempts that failed and will be
 // retried (failed jobs of callbackKinds left retryable), until stop is
 // called. Only a client that works jobs has events.
-func (m *Metrics) WatchJobs(sub Subscriber, creditsKind string, callbackKinds ...string) (stop func()) {
+func (m *Metrics) WatchJobs(sub Subscriber, creditKinds []string, callbackKinds ...string) (stop func()) {
 	events, cancel := sub.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+	credits := map[string]bool{}
+	for _, k := range creditKinds {
+		credits[k] = true
+	}
 	callbacks := map[string]bool{}
 	for _, k := range callbackKinds {
 		callbacks[k] = true
@@ -182,7 +186,7 @@ func (m *Metrics) WatchJobs(sub Subscriber, creditsKind string, callbackKinds ..
 				if !ok {
 					return
 				}
-				m.jobEvent(e, creditsKind, callbacks)
+				m.jobEvent(e, credits, callbacks)
 			}
 		}
 	}()
@@ -193,12 +197,12 @@ func (m *Metrics) WatchJobs(sub Subscriber, creditsKind string, callbackKinds ..
 	}
 }
 
-func (m *Metrics) jobEvent(e *river.Event, creditsKind string, callbacks map[string]bool) {
+func (m *Metrics) jobEvent(e *river.Event, credits, callbacks map[string]bool) {
 	if e == nil || e.Job == nil {
 		return
 	}
 	switch {
-	case e.Kind == river.EventKindJobCompleted && e.Job.Kind == creditsKind:
+	case e.Kind == river.EventKindJobCompleted && credits[e.Job.Kind]:
 		m.credits.Inc()
 	case e.Kind == river.EventKindJobFailed && callbacks[e.Job.Kind] && e.Job.State == rivertype.JobStateRetryable:
 		m.cbRetried.WithLabelValues(e.Job.Kind).Inc()

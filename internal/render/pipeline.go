@@ -243,7 +243,7 @@ func (s *Service) followUpTx(ctx context.Context, tx store.Tx, rec *store.Render
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
-	if err := s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec, stored)...); err != nil {
+	if err := s.cfg.Queue.InsertTx(ctx, tx, callback.Jobs(rec)...); err != nil {
 		return fmt.Errorf("queue callbacks: %w", err)
 	}
 	return s.notifyTx(ctx, tx, rec, art)

@@ -174,9 +174,9 @@ func TestNewServiceRequiresQueueAndNotify(t *testing.T) {
 }
 
 // TestSyncRendersRecordWithFollowUp: a sync render of either source is
-// recorded with its log entry, its callback jobs and its webhook in one
-// go; a page render's bytes are spooled (store job), a v1 render's stored
-// first (no store job).
+// recorded with its log entry, its follow-up job and its webhook in one
+// go; a page render's bytes are spooled for the follow-up job to store, a
+// v1 render's stored first.
 func TestSyncRendersRecordWithFollowUp(t *testing.T) {
 	ctx := context.Background()
 	p := setupPipeline(t, false)
@@ -188,7 +188,7 @@ func TestSyncRendersRecordWithFollowUp(t *testing.T) {
 	if out.Render.Status != store.RenderSucceeded || out.Render.StoredAt != nil || !bytes.Equal(out.Data, tinyPNG) {
 		t.Fatalf("page render %+v", out.Render)
 	}
-	if got, want := p.kinds(t), []string{"render.credits", "render.log", "render.store", "webhook.deliver"}; !slices.Equal(got, want) {
+	if got, want := p.kinds(t), []string{"render.followup", "webhook.deliver"}; !slices.Equal(got, want) {
 		t.Fatalf("page render queued %v, want %v", got, want)
 	}
 	if data, err := p.st.GetSpool(ctx, out.Render.ID); err != nil || !bytes.Equal(data, tinyPNG) {
@@ -202,7 +202,7 @@ func TestSyncRendersRecordWithFollowUp(t *testing.T) {
 	if uout.Render.Status != store.RenderSucceeded || uout.Render.StoredAt == nil || uout.CacheHit {
 		t.Fatalf("url render %+v", uout.Render)
 	}
-	want := []string{"render.credits", "render.credits", "render.log", "render.log", "render.store", "webhook.deliver", "webhook.deliver"}
+	want := []string{"render.followup", "render.followup", "webhook.deliver", "webhook.deliver"}
 	if got := p.kinds(t); !slices.Equal(got, want) {
 		t.Fatalf("after the url render queued %v, want %v", got, want)
 	}

@@ -79,7 +79,7 @@ func TestTakumiThroughThePipeline(t *testing.T) {
 	if err != nil || l.Renderer != store.RendererTakumi || l.CallbackStatus != store.CallbackPending {
 		t.Fatalf("log: %+v %v", l, err)
 	}
-	if got := strings.Join(p.kinds(t), ","); got != "render.credits,render.log,render.store,webhook.deliver" {
+	if got := strings.Join(p.kinds(t), ","); got != "render.followup,webhook.deliver" {
 		t.Fatalf("queued %s", got)
 	}
 	// The template's own type (html) and a PDF stay on Chromium.
@@ -98,14 +98,14 @@ func TestTakumiThroughThePipeline(t *testing.T) {
 		t.Fatalf("after one crash: %v", err)
 	}
 	tk.crashes.Store(2) // twice: the render fails
-	credits, hooks := len(p.jobs(t, "render.credits")), len(p.jobs(t, "webhook.deliver"))
+	credits, hooks := len(p.jobs(t, "render.followup")), len(p.jobs(t, "webhook.deliver"))
 	r := req(store.RenderTypeTakumi, browser.FormatPNG)
 	_, err = p.svc.Render(ctx, r)
 	if !errors.Is(err, takumi.ErrCrashed) {
 		t.Fatalf("two crashes: %v, want ErrCrashed", err)
 	}
-	if c, h := len(p.jobs(t, "render.credits")), len(p.jobs(t, "webhook.deliver")); c != credits || h != hooks+1 {
-		t.Fatalf("a failed render queued %d credit jobs and %d webhooks; want none and its render.failed", c-credits, h-hooks)
+	if c, h := len(p.jobs(t, "render.followup")), len(p.jobs(t, "webhook.deliver")); c != credits || h != hooks+1 {
+		t.Fatalf("a failed render queued %d follow-up jobs and %d webhooks; want none and its render.failed", c-credits, h-hooks)
 	}
 	if _, err := p.st.GetRequestLog(ctx, p.space, r.RequestID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the render's log entry is the API's to write, with its error: %v", err)

@@ -84,10 +84,10 @@ func TestCallbacksBillAndLog(t *testing.T) {
 		t.Fatalf("failed render's log %v", fl)
 	}
 	// Settled: once no callback job may still run, nothing more can be
-	// counted; and there is one credits job per succeeded render.
-	e.settle("render.store", "render.log", "render.credits")
-	if jobs := e.jobs("render.credits"); jobs != n {
-		t.Fatalf("%d credits jobs, want %d", jobs, n)
+	// counted; and there is one follow-up job per succeeded render.
+	e.settle("render.followup")
+	if jobs := e.jobs("render.followup"); jobs != n {
+		t.Fatalf("%d follow-up jobs, want %d", jobs, n)
 	}
 	used, _, succeeded, failedN := e.usage()
 	if used != n {

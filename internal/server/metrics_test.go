@@ -104,7 +104,7 @@ func TestMetricsAfterRenders(t *testing.T) {
 		`renderhook_credits_billed_total`:                                                                     4,
 		`renderhook_http_requests_total{code="202",route="POST /api/render"}`:                                 1,
 		`renderhook_http_requests_total{code="200",route="GET /api/render/{pageId}"}`:                         2,
-		`renderhook_river_jobs{kind="render.credits",queue="default",state="available"}`:                      0,
+		`renderhook_river_jobs{kind="render.followup",queue="followup",state="available"}`:                    0,
 		`renderhook_river_jobs{kind="webhook.deliver",queue="webhooks",state="retryable"}`:                    0,
 		`renderhook_webhook_endpoints_parked`:                                                                 0,
 		`go_goroutines`:                                                                                       1,

@@ -208,8 +208,7 @@ func (s *Server) startMetrics(ctx context.Context) error {
 		return nil
 	}
 	if s.Queue.Working() {
-		s.stopWatch = s.Metrics.WatchJobs(s.Queue.Client(), callback.CreditsArgs{}.Kind(),
-			callback.StoreArgs{}.Kind(), callback.LogArgs{}.Kind(), callback.CreditsArgs{}.Kind())
+		s.stopWatch = s.Metrics.WatchJobs(s.Queue.Client(), callback.CreditKinds(), callback.Kinds()...)
 	}
 	if s.cfg.MetricsAddr == "" {
 		return nil

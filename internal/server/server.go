@@ -517,7 +517,7 @@ func (s *Server) initQueue() error {
 func (s *Server) initDelivery() error {
 	var err error
 	workers := s.Queue.Workers
-	callback.Register(workers, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
+	callback.Register(workers, s.Queue, callback.Config{Store: s.Store, Bucket: s.Bucket, Logger: s.log})
 	s.Queue.AddPeriodic(requestlog.Retention(workers, s.Store, s.cfg.LogRetention, requestlog.DefaultInterval, s.log))
 	wcfg := s.cfg.Webhooks
 	wcfg.Store, wcfg.Queue, wcfg.Guard, wcfg.Logger = s.Store, s.Queue, s.Guard, s.log

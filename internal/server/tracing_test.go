@@ -66,7 +66,7 @@ func TestTracingSpans(t *testing.T) {
 		return tree, tracingtest.Span{}, false
 	}
 	want := map[string][]string{"browser.render": {"browser.wait_tab", "template.execute", "browser.capture"}}
-	jobs := []string{"store.transaction", "job render.store", "job render.log", "job render.credits"}
+	jobs := []string{"store.transaction", "job render.followup"}
 	spans := rcv.WaitFor(t, 60*time.Second, func(spans []tracingtest.Span) bool {
 		tree, req, ok := find(spans)
 		if !ok {

@@ -321,10 +321,10 @@ func TestV1AsyncWebhookWithMetadata(t *testing.T) {
 	if err := webhook.Verify(h.Body, h.Header.Get(webhook.HeaderSignature), e.space1().WebhookSecret, time.Minute); err != nil {
 		t.Fatalf("cache-hit signature: %v", err)
 	}
-	// The cache hit recorded no render, so no credits job exists for it
+	// The cache hit recorded no render, so no follow-up job exists for it
 	// (jobs are inserted with their render): one credit, now and later.
-	if n := e.jobs("render.credits"); n != 1 {
-		t.Fatalf("cache hit billed: %d credits jobs, want the first render's", n)
+	if n := e.jobs("render.followup"); n != 1 {
+		t.Fatalf("cache hit billed: %d follow-up jobs, want the first render's", n)
 	}
 	if used, _, succeeded, _ := e.usage(); used != 1 || succeeded != 1 {
 		t.Fatalf("cache hit billed: used %d, renders %d", used, succeeded)
@@ -414,8 +414,8 @@ func TestV1CacheAndForce(t *testing.T) {
 	}
 	// Three renders billed; the cache hit was free.
 	e.waitCredits(3)
-	if n := e.jobs("render.credits"); n != 3 {
-		t.Fatalf("%d credits jobs, want 3 (the cache hit is free)", n)
+	if n := e.jobs("render.followup"); n != 3 {
+		t.Fatalf("%d follow-up jobs, want 3 (the cache hit is free)", n)
 	}
 	if used, _, succeeded, _ := e.usage(); used != 3 || succeeded != 3 {
 		t.Fatalf("credits used %d, renders %d, want 3 and 3 (the cache hit is free)", used, succeeded)

@@ -345,6 +345,26 @@ type CallbackState struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+// FollowUp is what one attempt of a render's follow-up job records
+// (Store.RecordFollowUp).
+type FollowUp struct {
+	RenderID, SpaceID string
+	// Credit bills the render one credit, unless it is billed already.
+	Credit bool
+	// Stored marks the render stored at At (its bytes reached the blob
+	// store) and drops its spooled copy.
+	Stored bool
+	// AttachFile puts FileKey on the render's log entry.
+	AttachFile bool
+	FileKey    string
+	// Callbacks are set on the log entry by name, except a callback
+	// already succeeded there, whose record stands (a step once done is
+	// not done again); the others are kept and the overall status is
+	// recomputed.
+	Callbacks map[string]CallbackState
+	At        time.Time
+}
+
 // RequestLog is the log entry of one request to a render endpoint.
 type RequestLog struct {
 	ID             string // the request id
@@ -535,6 +555,13 @@ type Store interface {
 	// SetCallbackState records one callback's progress on the log entry of
 	// a render and recomputes the entry's overall callback status.
 	SetCallbackState(ctx context.Context, renderID, callback string, st CallbackState) error
+	// RecordFollowUp records one attempt of a render's follow-up job, in
+	// one transaction: the credit billed (once: the ledger's key is the
+	// render id), the render marked stored with its spooled copy dropped,
+	// the file attached to its log entry, and the callback states merged
+	// there (see FollowUp). It reports whether the credit was billed now.
+	// A render without a log entry still gets its other effects.
+	RecordFollowUp(ctx context.Context, f FollowUp) (bool, error)
 	// DeleteRequestLogsBefore deletes log entries older than t.
 	DeleteRequestLogsBefore(ctx context.Context, t time.Time) (int64, error)
 	// ScrubRendersBefore empties what a request left on renders created

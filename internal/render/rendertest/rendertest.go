@@ -60,7 +60,7 @@ func New(t testing.TB, dir string, wrap func(store.Store) store.Store, insertOnl
 	if d.Queue, err = queue.New(queue.Config{Store: d.DB, InsertOnly: insertOnly}); err != nil {
 		t.Fatal(err)
 	}
-	callback.Register(d.Queue.Workers, callback.Config{Store: d.Store, Bucket: d.Bucket})
+	callback.Register(d.Queue.Workers, d.Queue, callback.Config{Store: d.Store, Bucket: d.Bucket})
 	if d.Notify, err = delivery.New(delivery.Config{Store: d.Store, Queue: d.Queue, Guard: d.Guard}); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) (store.Store, error)) {
 	exercisePages(t, s)
 	exerciseRenders(t, s)
 	exerciseCallbacks(t, s)
+	exerciseFollowUp(t, s)
 	exerciseLogs(t, s)
 	exerciseCredits(t, s)
 	exerciseWebhookHealth(t, s)

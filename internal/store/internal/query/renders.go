@@ -84,13 +84,17 @@ func (db *Queries) GetSpool(ctx context.Context, renderID string) ([]byte, error
 
 // MarkRenderStored implements store.Store.
 func (db *Queries) MarkRenderStored(ctx context.Context, renderID string, at time.Time) error {
-	return db.begin(ctx, func(c Conn) error {
-		if err := db.d.MustAffect(c.Exec(ctx, `UPDATE renders SET stored_at = COALESCE(stored_at, ?) WHERE id = ?`, Ms(at), renderID)); err != nil {
-			return err
-		}
-		_, err := c.Exec(ctx, `DELETE FROM render_spool WHERE render_id = ?`, renderID)
+	return db.begin(ctx, func(c Conn) error { return db.tx(c).markStored(ctx, renderID, at) })
+}
+
+// markStored records that a render's bytes reached the blob store and
+// drops its spooled copy.
+func (t Tx) markStored(ctx context.Context, renderID string, at time.Time) error {
+	if err := t.d.MustAffect(t.c.Exec(ctx, `UPDATE renders SET stored_at = COALESCE(stored_at, ?) WHERE id = ?`, Ms(at), renderID)); err != nil {
 		return err
-	})
+	}
+	_, err := t.c.Exec(ctx, `DELETE FROM render_spool WHERE render_id = ?`, renderID)
+	return err
 }
 
 // MarkRenderStarted implements store.Store.
@@ -189,26 +193,77 @@ func (db *Queries) AttachLogFile(ctx context.Context, renderID, fileKey string) 
 // SetCallbackState implements store.Store.
 func (db *Queries) SetCallbackState(ctx context.Context, renderID, callback string, st store.CallbackState) error {
 	return db.begin(ctx, func(c Conn) error {
-		var id, cbs string
-		// The callbacks of one render run concurrently, and each rewrites
-		// the whole map: the row is locked (or the writer is single).
-		err := c.QueryRow(ctx, `SELECT id, callbacks FROM request_logs WHERE render_id = ? AND NOT cache_hit`+db.d.ForUpdate, renderID).Scan(&id, &cbs)
-		if err != nil {
-			return err
-		}
-		m := map[string]store.CallbackState{}
-		if err := json.Unmarshal([]byte(cbs), &m); err != nil {
-			return fmt.Errorf("decode callbacks: %w", err)
-		}
-		m[callback] = st
-		out, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		_, err = c.Exec(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ? WHERE id = ?`,
-			string(out), store.OverallCallbackStatus(m), id)
-		return err
+		return db.tx(c).mergeCallbacks(ctx, renderID, map[string]store.CallbackState{callback: st}, false, nil)
 	})
+}
+
+// mergeCallbacks sets the states m names on the log entry of a render
+// (keepSucceeded: except one already succeeded, which stands), recomputes
+// its overall status and, with fileKey, attaches the file, in one read and
+// one write. ErrNotFound: the render has no log entry.
+func (t Tx) mergeCallbacks(ctx context.Context, renderID string, m map[string]store.CallbackState, keepSucceeded bool, fileKey *string) error {
+	var id, cbs string
+	// The callbacks of one render may run concurrently, and each rewrites
+	// the whole map: the row is locked (or the writer is single).
+	err := t.c.QueryRow(ctx, `SELECT id, callbacks FROM request_logs WHERE render_id = ? AND NOT cache_hit`+t.d.ForUpdate, renderID).Scan(&id, &cbs)
+	if err != nil {
+		return t.d.Err(err)
+	}
+	all := map[string]store.CallbackState{}
+	if err := json.Unmarshal([]byte(cbs), &all); err != nil {
+		return fmt.Errorf("decode callbacks: %w", err)
+	}
+	for name, st := range m {
+		if keepSucceeded && all[name].State == store.CallbackSucceeded {
+			continue
+		}
+		all[name] = st
+	}
+	out, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	if fileKey != nil {
+		_, err = t.c.Exec(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ?, file_key = ? WHERE id = ?`,
+			string(out), store.OverallCallbackStatus(all), t.d.Text(*fileKey), id)
+	} else {
+		_, err = t.c.Exec(ctx, `UPDATE request_logs SET callbacks = ?, callback_status = ? WHERE id = ?`,
+			string(out), store.OverallCallbackStatus(all), id)
+	}
+	return t.d.Err(err)
+}
+
+// RecordFollowUp implements store.Store.
+func (db *Queries) RecordFollowUp(ctx context.Context, f store.FollowUp) (bool, error) {
+	billed := false
+	err := db.begin(ctx, func(c Conn) error {
+		t := db.tx(c)
+		billed = false
+		if f.Credit {
+			added, err := t.addCredit(ctx, f.SpaceID, f.RenderID, 1, f.At)
+			if err != nil {
+				return fmt.Errorf("add credit: %w", err)
+			}
+			billed = added
+		}
+		if f.Stored {
+			if err := t.markStored(ctx, f.RenderID, f.At); err != nil {
+				return fmt.Errorf("mark stored: %w", err)
+			}
+		}
+		var fileKey *string
+		if f.AttachFile {
+			fileKey = &f.FileKey
+		}
+		if err := t.mergeCallbacks(ctx, f.RenderID, f.Callbacks, true, fileKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("record callback states: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		billed = false
+	}
+	return billed, err
 }
 
 // --- retention ---
@@ -240,21 +295,28 @@ func (db *Queries) DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int
 func (db *Queries) AddCredit(ctx context.Context, spaceID, renderID string, amount int64, at time.Time) (bool, error) {
 	added := false
 	err := db.begin(ctx, func(c Conn) error {
-		n, err := c.Exec(ctx, `INSERT INTO credit_ledger(render_id, space_id, amount, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT(render_id) DO NOTHING`, renderID, spaceID, amount, Ms(at))
-		if err != nil || n == 0 {
-			return err
-		}
-		added = true
-		if _, err := c.Exec(ctx, `UPDATE renders SET billed_at = ? WHERE id = ?`, Ms(at), renderID); err != nil {
-			return err
-		}
-		return db.d.MustAffect(c.Exec(ctx, `UPDATE spaces SET credits_used = credits_used + ? WHERE id = ?`, amount, spaceID))
+		var err error
+		added, err = db.tx(c).addCredit(ctx, spaceID, renderID, amount, at)
+		return err
 	})
 	if err != nil {
 		added = false
 	}
 	return added, err
+}
+
+// addCredit bills a render once (the ledger's key is its id) and reports
+// whether it did now.
+func (t Tx) addCredit(ctx context.Context, spaceID, renderID string, amount int64, at time.Time) (bool, error) {
+	n, err := t.c.Exec(ctx, `INSERT INTO credit_ledger(render_id, space_id, amount, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(render_id) DO NOTHING`, renderID, spaceID, amount, Ms(at))
+	if err != nil || n == 0 {
+		return false, t.d.Err(err)
+	}
+	if _, err := t.c.Exec(ctx, `UPDATE renders SET billed_at = ? WHERE id = ?`, Ms(at), renderID); err != nil {
+		return false, t.d.Err(err)
+	}
+	return true, t.d.MustAffect(t.c.Exec(ctx, `UPDATE spaces SET credits_used = credits_used + ? WHERE id = ?`, amount, spaceID))
 }
 
 // CreditStatus implements store.Store.
