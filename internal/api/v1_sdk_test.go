@@ -18,7 +18,7 @@ const sdkTypes = "../render/testdata/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.
-const minAccepted = 205 // 125, the 21 video_* options, 19 of v1_capture3.go, 24 of urlbox-wm, 16 of v1_xpath.go
+const minAccepted = 205 // 125, the 21 video_* options, 19 of v1_capture.go, 24 of urlbox-wm, 16 of v1_xpath.go
 
 // sdkOption is one RenderOptions name and its TypeScript type.
 type sdkOption struct{ name, typ string }
@@ -141,7 +141,7 @@ var sdkOverrides = map[string]map[string]any{
 	"video_chrome_height":        {"format": "mp4", "video_chrome_height": 80},
 	"video_crop_w":               {"format": "mp4", "video_crop_w": 600},
 	"video_jitter":               {"format": "mp4", "video_jitter": 5},
-	// The full-page options of v1_capture3.go, with their companions.
+	// The full-page options of v1_capture.go, with their companions.
 	"freeze_fixed":         {"freeze_fixed": true, "full_page": true},
 	"fix_full_height":      {"fix_full_height": true, "full_page": true},
 	"sharp_stitch":         {"sharp_stitch": true, "full_page": true, "full_page_mode": "stitch"},

@@ -97,7 +97,7 @@ var companionGroups = []struct {
 }{
 	{map[string]any{"full_page": true}, []string{"full_page_mode", "detect_full_height", "freeze_fixed", "fix_full_height"}},
 	{map[string]any{"full_page": true, "full_width": true}, []string{"max_width"}},
-	// The stitch options, of v1_capture.go and v1_capture3.go.
+	// The stitch options, of v1_capture.go and v1_capture.go.
 	{map[string]any{"full_page": true, "full_page_mode": "stitch"}, []string{"max_section_height", "sharp_stitch", "show_sections", "show_seams", "max_sections"}},
 	{map[string]any{"full_page": true, "full_width": true, "full_page_mode": "stitch"}, []string{"max_section_width", "max_xsections"}},
 	{map[string]any{"watermark_text": "x"}, []string{"watermark_color", "watermark_bgcolor", "watermark_opacity", "watermark_size",

@@ -79,7 +79,7 @@ type URLOptions struct {
 	// zero for renderhook's.
 	Storage StorageOptions
 	// NoUpload stores the file nowhere: it is only in the sync answer
-	// (no_upload, v1_capture3.go).
+	// (no_upload, v1_capture.go).
 	NoUpload bool `json:",omitempty"`
 }
 

@@ -170,7 +170,7 @@ const (
 var formatErr = "%q is not one of png, jpeg, jpg, webp, avif, pdf, html, mhtml, md, mp4, webm"
 
 // v1Table is every v1 option, supported and not, in parse order.
-var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1Capture3Rows, v1StorageRows, v1VideoRows, v1AroundRows, v1WireRows, v1NoUploadRows, v1EngineRows, v1MarkRows, v1XPathRows, v1SDKRefusedRows)
+var v1Table = slices.Concat(v1CoreRows, v1URLBoxRows, v1ExtractRows, v1CleanupNavRows, v1CaptureFitRows, v1CaptureTuningRows, v1StorageRows, v1VideoRows, v1AroundRows, v1WireRows, v1NoUploadRows, v1EngineRows, v1MarkRows, v1XPathRows, v1SDKRefusedRows)
 
 // v1CoreRows are the source, output, capture, wait, request and PDF
 // options renderhook had before #16.
