@@ -80,7 +80,7 @@ func encodeAVIF(ctx context.Context, pngData []byte, quality int) ([]byte, error
 	}
 	// #nosec G204 -- avifenc found on PATH, with our own fixed arguments and temporary file names
 	cmd := exec.CommandContext(ctx, bin, avifencArgs("aom", avifSpeed, avifQuantizer(quality), in, out)...)
-	var stderr bytes.Buffer
+	var stderr toolOutput
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {

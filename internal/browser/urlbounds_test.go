@@ -9,6 +9,7 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"os/exec"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -59,5 +60,25 @@ func TestRenderURLMHTMLTooLargeInPage(t *testing.T) {
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > MaxArtifactBytes {
 		t.Fatalf("refusing a %d MiB page allocated %d MiB in renderhook", 2*MaxArtifactBytes>>20, grew>>20)
+	}
+}
+
+// TestToolOutputBounded: an encoder that writes without end (ffmpeg's
+// stderr once grew without a bound) leaves at most maxToolOutput bytes in
+// the server, and its first line still names the failure.
+func TestToolOutputBounded(t *testing.T) {
+	var out toolOutput
+	cmd := exec.Command("sh", "-c", `echo "bad input: no frames"; head -c 8000000 /dev/zero | tr '\0' x; exit 3`)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("run: %v, want exit status 3", err)
+	}
+	if len(out.String()) != maxToolOutput {
+		t.Fatalf("kept %d bytes of 8 MB, want %d", len(out.String()), maxToolOutput)
+	}
+	if got := firstLine(out.String()); got != "bad input: no frames" {
+		t.Fatalf("first line %q", got)
 	}
 }

@@ -966,3 +966,22 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// maxToolOutput is how much of an encoder's output (ffmpeg, avifenc) is
+// kept for its error message.
+const maxToolOutput = 4 << 10
+
+// toolOutput keeps the first maxToolOutput bytes an encoder writes and
+// drops the rest, so a chatty run cannot grow the server's memory. Give
+// the same one as a command's Stdout and Stderr: exec then copies both
+// from one pipe, never concurrently.
+type toolOutput struct{ b []byte }
+
+func (o *toolOutput) Write(p []byte) (int, error) {
+	if room := maxToolOutput - len(o.b); room > 0 {
+		o.b = append(o.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+func (o *toolOutput) String() string { return string(o.b) }
