@@ -152,7 +152,8 @@ func checkVideo(st *v1State) error {
 	if name := firstGiven(given{"full_page", r.FullPage}, given{"selector", r.Selector != ""}, given{"clip", r.Clip != nil},
 		given{"thumb_width", r.ThumbWidth > 0}, given{"thumb_height", r.ThumbHeight > 0}, given{"img_fit", r.ImgFit != ""},
 		given{"img_pad", r.ImgPad != [4]int{}}, given{"crop_width", r.CropWidth > 0}, given{"transparent", r.Transparent},
-		given{"watermark_text", r.Watermark.Text != ""}); name != "" {
+		given{"watermark_text", r.Watermark.Text != ""}, given{"width_from", r.WidthFrom != ""},
+		given{"height_from", r.HeightFrom != ""}); name != "" {
 		return optErr(name, "applies to images, not %s (a video is of the viewport: see the video_* options)", r.Format)
 	}
 	if v.Codec != "" && (r.Format == browser.FormatMP4) != (v.Codec == browser.CodecH264) {

@@ -89,6 +89,8 @@ func TestV1VideoRefusals(t *testing.T) {
 		{map[string]any{"format": "webm", "selector": "main"}, "selector"},
 		{map[string]any{"format": "mp4", "crop_width": 300}, "crop_width"},
 		{map[string]any{"format": "mp4", "watermark_text": "x"}, "watermark_text"},
+		{map[string]any{"format": "mp4", "width_from": "main"}, "width_from"},
+		{map[string]any{"format": "webm", "height_from": "#hero"}, "height_from"},
 		{map[string]any{"format": "mp4", "quality": 50}, "quality"},
 	} {
 		_, err := parseWith(t, c.opts)
