@@ -51,7 +51,7 @@ type noFollowUp struct{}
 
 func (noFollowUp) InsertTx(context.Context, store.Tx, ...river.JobArgs) error { return nil }
 
-func (noFollowUp) EnqueueTx(context.Context, store.Tx, string, string, string, *store.Render, []byte) ([]string, error) {
+func (noFollowUp) EnqueueTx(context.Context, store.Tx, string, string, string, *store.Render, func() []byte) ([]string, error) {
 	return nil, nil
 }
 

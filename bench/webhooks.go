@@ -446,7 +446,7 @@ func newDeliveryBench(ctx context.Context, rh *renderhookSide, progress func(str
 // enqueue queues one delivery to url in tx, as a render with a webhook_url
 // does, and returns its id (the receiver's webhook-id).
 func (d *deliveryBench) enqueue(ctx context.Context, tx store.Tx, url string) (string, error) {
-	ids, err := d.rh.srv.Notify.EnqueueTx(ctx, tx, d.rh.spaceID, url, delivery.EventRenderSucceeded, d.render, d.payload)
+	ids, err := d.rh.srv.Notify.EnqueueTx(ctx, tx, d.rh.spaceID, url, delivery.EventRenderSucceeded, d.render, func() []byte { return d.payload })
 	if err != nil {
 		return "", fmt.Errorf("enqueue delivery: %w", err)
 	}

@@ -487,8 +487,10 @@ func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue
 // enabled endpoint of the space that wants the event, and one to
 // webhookURL when given. Each gets its own job, inserted in the same
 // transaction. r is the render as tx wrote or read it: whether its file is
-// stored (r.StoredAt) goes into the jobs.
-func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload []byte) ([]string, error) {
+// stored (r.StoredAt) goes into the jobs. payload makes the event's body;
+// it is called once, and only when there is a target (most renders have
+// none, and the body costs a JSON encoding and a file URL's signature).
+func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload func() []byte) ([]string, error) {
 	endpoints, err := tx.ListWebhookEndpoints(ctx, spaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
@@ -507,11 +509,15 @@ func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookUR
 	// check. Sync JSON answers and v1 renders store before they record;
 	// binary sync answers and async page renders spool, and their
 	// deliveries check (and wait) as before.
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	body := payload()
 	renderID, renderStored := r.ID, r.StoredAt != nil
 	ids := make([]string, 0, len(targets))
 	jobs := make([]river.JobArgs, 0, len(targets))
 	for _, d := range targets {
-		d.ID, d.SpaceID, d.Event, d.RenderID, d.Payload = store.NewID("msg"), spaceID, event, renderID, payload
+		d.ID, d.SpaceID, d.Event, d.RenderID, d.Payload = store.NewID("msg"), spaceID, event, renderID, body
 		d.Status, d.CreatedAt, d.UpdatedAt = store.DeliveryPending, now, now
 		if err := tx.CreateDelivery(ctx, d); err != nil {
 			return nil, fmt.Errorf("create delivery: %w", err)
@@ -519,10 +525,8 @@ func (s *Service) EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookUR
 		ids = append(ids, d.ID)
 		jobs = append(jobs, DeliverArgs{DeliveryID: d.ID, Message: messageOf(d, renderStored)})
 	}
-	if len(jobs) > 0 {
-		if err := s.cfg.Queue.InsertTx(ctx, tx, jobs...); err != nil {
-			return nil, err
-		}
+	if err := s.cfg.Queue.InsertTx(ctx, tx, jobs...); err != nil {
+		return nil, err
 	}
 	return ids, nil
 }

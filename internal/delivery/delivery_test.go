@@ -189,7 +189,7 @@ func (f *fixture) enqueueURL(t *testing.T, r *store.Render, url, renderURL strin
 	var ids []string
 	err := f.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		ids, err = f.svc.EnqueueTx(ctx, tx, f.space.ID, url, EventRenderSucceeded, r, payload)
+		ids, err = f.svc.EnqueueTx(ctx, tx, f.space.ID, url, EventRenderSucceeded, r, func() []byte { return payload })
 		return err
 	})
 	if err != nil || len(ids) != 1 {

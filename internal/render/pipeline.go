@@ -273,12 +273,11 @@ func (s *Service) notifyTx(ctx context.Context, tx store.Tx, rec *store.Render, 
 		x.HTMLURL, x.MHTMLURL, x.MarkdownURL, x.MetadataURL = art.HTMLURL, art.MHTMLURL, art.MarkdownURL, art.MetadataURL
 		x.PageMetadata, x.CustomData = art.Metadata, art.CustomData
 	}
-	event, payload := delivery.EventRenderSucceeded, []byte(nil)
-	if rec.Status == store.RenderSucceeded {
-		payload = delivery.SucceededPayload(rec.ID, s.FileURL(rec), rec.Size, start, end, x)
-	} else {
+	event := delivery.EventRenderSucceeded
+	payload := func() []byte { return delivery.SucceededPayload(rec.ID, s.FileURL(rec), rec.Size, start, end, x) }
+	if rec.Status != store.RenderSucceeded {
 		event = delivery.EventRenderFailed
-		payload = delivery.FailedPayload(rec.ID, rec.Error, start, end, x)
+		payload = func() []byte { return delivery.FailedPayload(rec.ID, rec.Error, start, end, x) }
 	}
 	if _, err := s.cfg.Notify.EnqueueTx(ctx, tx, rec.SpaceID, rec.WebhookURL, event, rec, payload); err != nil {
 		return fmt.Errorf("queue webhooks: %w", err)

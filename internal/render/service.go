@@ -201,9 +201,10 @@ type Output struct {
 // before both sources shared one pipeline).
 type URLOutput = Output
 
-// Notifier fans a render's outcome out to webhooks, in a transaction.
+// Notifier fans a render's outcome out to webhooks, in a transaction;
+// payload is called only when the event has somewhere to go.
 type Notifier interface {
-	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload []byte) ([]string, error)
+	EnqueueTx(ctx context.Context, tx store.Tx, spaceID, webhookURL, event string, r *store.Render, payload func() []byte) ([]string, error)
 }
 
 // MaxTemplateSourceBytes bounds a template's own HTML: the source is
