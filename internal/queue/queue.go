@@ -203,12 +203,33 @@ func (b *riverBackend[TTx]) insertTx(ctx context.Context, tx store.QueueTx, para
 		var want TTx
 		return fmt.Errorf("queue: the transaction is not one of the queue's database (%T)", want)
 	}
-	// The fast insert returns no rows: nothing here reads them, and no job
-	// kind sets UniqueOpts (whose conflicts only InsertManyTx resolves).
-	// On SQLite it saves River's RETURNING * of every inserted row, about
-	// a third of the job insert in a render's recording transaction.
+	// The fast insert returns no rows, which nothing here reads; on SQLite
+	// it saves River's RETURNING * of every row, about a third of the job
+	// insert in a render's recording transaction. Only InsertManyTx
+	// resolves a unique job's conflict (by skipping the insert).
+	if anyUnique(params) {
+		_, err := b.c.InsertManyTx(ctx, t, params)
+		return err
+	}
 	_, err := b.c.InsertManyFastTx(ctx, t, params)
 	return err
+}
+
+// anyUnique reports whether a job of params asks River for uniqueness,
+// in its kind's InsertOpts or in the params' own.
+func anyUnique(params []river.InsertManyParams) bool {
+	set := func(u river.UniqueOpts) bool {
+		return u.ByArgs || u.ByPeriod > 0 || u.ByQueue || len(u.ByState) > 0
+	}
+	for _, p := range params {
+		if o, ok := p.Args.(river.JobArgsWithInsertOpts); ok && set(o.InsertOpts().UniqueOpts) {
+			return true
+		}
+		if p.InsertOpts != nil && set(p.InsertOpts.UniqueOpts) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *riverBackend[TTx]) resume(ctx context.Context, held func(*rivertype.JobRow) bool) (int, error) {

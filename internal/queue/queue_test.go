@@ -31,6 +31,19 @@ func (w *pingWorker) Work(_ context.Context, j *river.Job[pingArgs]) error {
 	return nil
 }
 
+// onceArgs is a kind River keeps unique by its args.
+type onceArgs struct{ N int }
+
+func (onceArgs) Kind() string { return "test.once" }
+
+func (onceArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type onceWorker struct{ river.WorkerDefaults[onceArgs] }
+
+func (onceWorker) Work(context.Context, *river.Job[onceArgs]) error { return nil }
+
 // run starts a queue on st (migrated) and returns it with the channel its
 // worker reports to.
 func run(t *testing.T, st store.Store, poll time.Duration) (*queue.Queue, chan int) {
@@ -59,6 +72,7 @@ func runConfig(t *testing.T, cfg queue.Config) (*queue.Queue, chan int) {
 	}
 	w := &pingWorker{done: make(chan int, 10)}
 	river.AddWorker(q.Workers, w)
+	river.AddWorker(q.Workers, onceWorker{})
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +113,19 @@ func testQueue(t *testing.T, st store.Store, poll time.Duration) {
 	res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test.ping"))
 	if err != nil || len(res.Jobs) != 1 {
 		t.Fatalf("%d jobs listed (%v), want 1", len(res.Jobs), err)
+	}
+	// Plain jobs take River's fast insert; a unique kind's second insert
+	// is skipped rather than failing its transaction.
+	for range 2 {
+		if err := st.InTx(ctx, func(tx store.Tx) error { return q.InsertTx(ctx, tx, onceArgs{N: 7}, pingArgs{N: 3}) }); err != nil {
+			t.Fatalf("insert a unique job again: %v", err)
+		}
+	}
+	for kind, want := range map[string]int{"test.once": 1, "test.ping": 3} {
+		res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds(kind).States(rivertype.JobStates()...))
+		if err != nil || len(res.Jobs) != want {
+			t.Fatalf("%d %s jobs listed (%v), want %d", len(res.Jobs), kind, err, want)
+		}
 	}
 }
 
