@@ -421,7 +421,7 @@ type CreditStatus struct {
 	Used  int64 // counted by the credits callback
 	// Pending counts renders the credits callback has not counted yet:
 	// succeeded ones, and async ones still queued or rendering. They are
-	// spent all the same.
+	// spent all the same. An unlimited space's is not counted (0).
 	Pending int64
 }
 

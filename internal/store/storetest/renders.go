@@ -303,6 +303,18 @@ func exerciseCredits(t *testing.T, s *suite) {
 			if c, err := st.CreditStatus(s.ctx, a.ID); err != nil || c.Limit != 10 || c.Used != 0 || c.Pending != 3 {
 				t.Fatalf("before billing %+v %v", c, err)
 			}
+			// An unlimited space's pending renders are not counted.
+			free := &store.Space{ID: store.NewID("spc"), Name: "free", CreatedAt: s.now}
+			if err := st.CreateSpace(s.ctx, free); err != nil {
+				t.Fatal(err)
+			}
+			unbilled := &store.Render{ID: store.NewRenderID(), SpaceID: free.ID, RequestID: store.NewID("req"), Format: "png", Status: store.RenderSucceeded, CreatedAt: s.now}
+			if err := st.CreateRender(s.ctx, unbilled); err != nil {
+				t.Fatal(err)
+			}
+			if c, err := st.CreditStatus(s.ctx, free.ID); err != nil || c.Limit != 0 || c.Pending != 0 {
+				t.Fatalf("unlimited space %+v %v", c, err)
+			}
 			var wins atomic.Int32
 			var wg sync.WaitGroup
 			for range 4 {
