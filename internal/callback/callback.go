@@ -36,18 +36,19 @@ func (FollowUpArgs) Kind() string { return "render.followup" }
 func (FollowUpArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueName} }
 
 // QueueName is the follow-up jobs' queue. It is fetched less often than
-// the default queue (fetchCooldown), so a fetch takes a batch: on
+// the default queue (Config.FetchCooldown), so a fetch takes a batch: on
 // SQLite, each fetch is a write transaction, and at a fetch per job it
 // cost about as much CPU as the job's own work.
 const QueueName = "followup"
 
-// fetchCooldown is how often River may fetch follow-up jobs, and so the
-// most a render's callbacks wait behind a fetch; with maxWorkers slots,
-// maxWorkers per fetchCooldown is the ceiling on renders followed up per
-// second on one node (640 at these values, above what two cores render).
+// Defaults of Config. DefaultFetchCooldown is how often River may fetch
+// follow-up jobs, and so the most a render's callbacks wait behind a
+// fetch; with DefaultMaxWorkers slots, MaxWorkers per FetchCooldown is the
+// ceiling on renders followed up per second on one node (640 at these
+// values, above what two cores render).
 const (
-	fetchCooldown = 100 * time.Millisecond
-	maxWorkers    = 64
+	DefaultFetchCooldown = 100 * time.Millisecond
+	DefaultMaxWorkers    = 64
 )
 
 // Queues is what the callback workers need of the queue: a queue of their
@@ -91,14 +92,29 @@ type Config struct {
 	Bucket blob.Bucket
 	// Logger receives the workers' log lines; default slog.Default().
 	Logger *slog.Logger
+	// MaxWorkers bounds the follow-up jobs worked at once on this node;
+	// default DefaultMaxWorkers.
+	MaxWorkers int
+	// FetchCooldown is the least time between two fetches of follow-up
+	// jobs; default DefaultFetchCooldown.
+	FetchCooldown time.Duration
+}
+
+// WithDefaults returns c with its unset fields at their defaults.
+func (c Config) WithDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	c.MaxWorkers = cmp.Or(c.MaxWorkers, DefaultMaxWorkers)
+	c.FetchCooldown = cmp.Or(c.FetchCooldown, DefaultFetchCooldown)
+	return c
 }
 
 // Register adds the callback workers to workers and the follow-up
 // queue to q (the earlier versions' jobs are in the default queue).
 func Register(workers *river.Workers, q Queues, cfg Config) {
-	d := &deps{Config: cfg, log: cmp.Or(cfg.Logger, slog.Default()).With("component", "callback")}
+	cfg = cfg.WithDefaults()
+	d := &deps{Config: cfg, log: cfg.Logger.With("component", "callback")}
 	river.AddWorker(workers, &followUpWorker{d: d})
-	q.AddQueue(QueueName, maxWorkers, fetchCooldown)
+	q.AddQueue(QueueName, cfg.MaxWorkers, cfg.FetchCooldown)
 	registerLegacy(workers, d)
 }
 
