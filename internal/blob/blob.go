@@ -76,7 +76,12 @@ func (l *Local) Put(_ context.Context, key string, data []byte, _ string) error 
 	if err != nil {
 		return fmt.Errorf("create blob: %w", err)
 	}
-	defer os.Remove(f.Name())
+	renamed := false
+	defer func() {
+		if !renamed {
+			_ = os.Remove(f.Name())
+		}
+	}()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("write blob: %w", err)
@@ -91,6 +96,7 @@ func (l *Local) Put(_ context.Context, key string, data []byte, _ string) error 
 	if err := os.Rename(f.Name(), p); err != nil {
 		return fmt.Errorf("rename blob: %w", err)
 	}
+	renamed = true
 	return nil
 }
 
