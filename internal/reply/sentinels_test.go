@@ -80,7 +80,8 @@ var sentinels = map[string]error{
 	"render.ErrStorage":            render.ErrStorage,
 	"render.ErrURLRendersDisabled": render.ErrURLRendersDisabled,
 
-	"requestlog.ErrInvalidQuery": requestlog.ErrInvalidQuery,
+	"requestlog.ErrInvalidQuery":  requestlog.ErrInvalidQuery,
+	"requestlog.ErrInvalidCursor": requestlog.ErrInvalidCursor,
 
 	"sealed.ErrNoKey": sealed.ErrNoKey,
 	"sealed.ErrOpen":  sealed.ErrOpen,

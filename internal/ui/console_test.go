@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -638,8 +639,57 @@ func TestConsoleHTTP(t *testing.T) {
 			}
 			seen[string(m[1])] = true
 		}
-		if r := a.get(t, "/ui/logs?status=teapot"); r.Status != 400 {
-			t.Fatalf("bad status filter: %d, want 400", r.Status)
+		if strings.Contains(string(r.Body), okReq) {
+			t.Errorf("the 404 filter's pages show the 200 render %s", okReq)
+		}
+		ids := func(ms [][][]byte) (out []string) {
+			for _, m := range ms {
+				out = append(out, string(m[1]))
+			}
+			return out
+		}
+		nu, err := url.Parse(nextURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A page link that is not one shows the newest entries of the
+		// same filter, saying so; what is not the console's is ignored.
+		for _, q := range []string{"status=404&cursor=bm90LWEtY3Vyc29y", "status=404&cursor=%25", "status=404&limit=5&utm_source=x"} {
+			r := a.get(t, "/ui/logs?"+q)
+			body := string(r.Body)
+			stale := strings.Contains(body, "That page link is not valid; showing the newest entries.")
+			rows := ids(rowRE.FindAllSubmatch(r.Body, -1))
+			if r.Status != 200 || !slices.Equal(rows, ids(first)) || stale != strings.Contains(q, "cursor") ||
+				strings.Contains(body, "Newest") || !nextRE.Match(r.Body) {
+				t.Errorf("?%s: %d, %d rows, notice %v; want the first page of the filter", q, r.Status, len(rows), stale)
+			}
+		}
+		for _, q := range []string{"status=teapot", "status=teapot&cursor=%25", "status=600&cursor=" + url.QueryEscape(nu.Query().Get("cursor"))} {
+			r := a.get(t, "/ui/logs?"+q)
+			if r.Status != 400 || !strings.Contains(string(r.Body), "The filter is not valid: status must be an HTTP status (404), a class (4xx), succeeded or failed.") ||
+				rowRE.Match(r.Body) {
+				t.Errorf("bad status filter ?%s: %d, want 400 naming the rule and no rows", q, r.Status)
+			}
+		}
+	})
+
+	t.Run("deliveries filter by the API's rule", func(t *testing.T) {
+		row := `href="/ui/webhooks/deliveries/` + dlvID + `"`
+		for _, c := range []struct {
+			q, want string
+			status  int
+			shown   bool
+		}{
+			{"endpointId=" + epID, "", 200, true},
+			{"endpointId=wh_other", "", 200, false},
+			{"endpointId=" + epID + "&cursor=%25", "That page link is not valid; showing the newest deliveries.", 200, true},
+			{"status=teapot&endpointId=" + epID, "The filter is not valid: status must be pending, succeeded, failed or exhausted.", 400, false},
+		} {
+			r := a.get(t, "/ui/webhooks/deliveries?"+c.q)
+			body := string(r.Body)
+			if r.Status != c.status || strings.Contains(body, row) != c.shown || (c.want != "" && !strings.Contains(body, c.want)) {
+				t.Errorf("?%s: %d, delivery shown %v; want %d, shown %v, saying %q", c.q, r.Status, strings.Contains(body, row), c.status, c.shown, c.want)
+			}
 		}
 	})
 
