@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/netip"
@@ -19,6 +20,7 @@ import (
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // webhookIDs are the webhook-id headers of hooks, in order.
@@ -700,17 +702,10 @@ func TestConsoleHTTP(t *testing.T) {
 			t.Fatalf("preview: %d %s", r.Status, r.Header.Get("Content-Type"))
 		}
 		reqID := r.Header.Get("X-Request-Id")
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testkit.Eventually(t, 30*time.Second, fmt.Sprintf("the preview's credit (%v used before)", before["creditsUsed"]), func() bool {
 			after := e.api(t, 200, "GET", "/api/usage", e.token, nil).JSON(t)
-			if after["creditsUsed"].(float64) == before["creditsUsed"].(float64)+1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("credits %v → %v, want +1", before["creditsUsed"], after["creditsUsed"])
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return after["creditsUsed"].(float64) == before["creditsUsed"].(float64)+1
+		})
 		l := e.api(t, 200, "GET", "/api/logs/"+reqID, e.token, nil).JSON(t)
 		if l["status"] != 200.0 || l["renderId"] == "" || !strings.Contains(l["query"].(string), "Billed") {
 			t.Fatalf("preview log entry %v", l)
