@@ -144,7 +144,7 @@ var unanswered = []struct {
 	{[]Dialect{JSON, V1, Console}, []string{"space.ErrOverlap"},
 		"the API and the console rotate with the server's overlap (positive after Config.WithDefaults) or NoOverlap; only the CLI passes its own"},
 	{[]Dialect{JSON, V1, Console}, []string{"takumi.ErrUnsupported"},
-		"render asks takumi only for the formats it makes (render.takumiFormat) and the helper never answers unsupported: one reaching a handler is a bug"},
+		"render asks takumi only for the formats it makes (render.takumiFormat); Render and its helper refuse any other as unsupported, so one reaching a handler is a bug"},
 	{[]Dialect{JSON, Console}, []string{
 		"browser.ErrBlockedURL", "browser.ErrPageStatus", "browser.ErrSelectorNotFound", "browser.ErrNavigation",
 		"browser.ErrSelectorMissing", "browser.ErrSelectorPresent", "browser.ErrCaptcha", "browser.ErrPageScript",
