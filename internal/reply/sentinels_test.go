@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,14 +176,14 @@ func isUnanswered(name string, d Dialect) bool {
 // unanswered says why not.
 func TestSentinelsHaveEntries(t *testing.T) {
 	declared := declaredSentinels(t)
-	for _, name := range declared {
+	for name := range declared {
 		if _, ok := sentinels[name]; !ok {
 			t.Errorf("%s is a new sentinel: add it to sentinels in sentinels_test.go, and give it an entry in errors.go "+
 				"for each dialect that meets it (or say in unanswered why none)", name)
 		}
 	}
 	for name := range sentinels {
-		if !slices.Contains(declared, name) {
+		if _, ok := declared[name]; !ok {
 			t.Errorf("%s is declared no more: drop it from sentinels", name)
 		}
 	}
@@ -208,14 +209,43 @@ func TestSentinelsHaveEntries(t *testing.T) {
 	}
 }
 
+// TestSentinelDocStatuses checks that the statuses a sentinel's doc
+// comment promises ("(404)", "; 422.") are what the table answers it
+// with, in some dialect that meets it.
+func TestSentinelDocStatuses(t *testing.T) {
+	status := regexp.MustCompile(`\b[45]\d\d\b`)
+	checked := 0
+	for name, doc := range declaredSentinels(t) {
+		err, ok := sentinels[name]
+		if !ok {
+			continue // TestSentinelsHaveEntries says so
+		}
+		for _, want := range status.FindAllString(doc, -1) {
+			var got []string
+			for _, d := range []Dialect{JSON, V1, Console} {
+				if a := For(d, fmt.Errorf("handler: %w", err)); !isUnanswered(name, d) {
+					got = append(got, dialectName(d)+" "+strconv.Itoa(a.Status))
+				}
+			}
+			if !slices.ContainsFunc(got, func(g string) bool { return strings.HasSuffix(g, " "+want) }) {
+				t.Errorf("%s: its doc comment says %s, the table answers %v", name, want, got)
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d statuses found in the sentinels' doc comments", checked)
+	}
+}
+
 func dialectName(d Dialect) string {
 	return [...]string{"JSON", "V1", "Console"}[d]
 }
 
 // declaredSentinels parses reply's own source and that of every package
 // of this module errors.go imports, and returns their exported
-// package-level Err* variables as "package.Name".
-func declaredSentinels(t *testing.T) []string {
+// package-level Err* variables, "package.Name" to its doc comment.
+func declaredSentinels(t *testing.T) map[string]string {
 	t.Helper()
 	root, module := moduleRoot(t)
 	dirs := map[string]string{"reply": "."}
@@ -232,13 +262,12 @@ func declaredSentinels(t *testing.T) []string {
 	if len(dirs) < 2 {
 		t.Fatalf("errors.go imports no package of %s", module)
 	}
-	var names []string
+	names := map[string]string{}
 	for pkg, dir := range dirs {
-		for _, name := range packageSentinels(t, dir) {
-			names = append(names, pkg+"."+name)
+		for name, doc := range packageSentinels(t, dir) {
+			names[pkg+"."+name] = doc
 		}
 	}
-	slices.Sort(names)
 	return names
 }
 
@@ -261,19 +290,20 @@ func moduleRoot(t *testing.T) (root, module string) {
 }
 
 // packageSentinels lists the exported package-level variables named Err…
-// in the non-test Go files of dir.
-func packageSentinels(t *testing.T, dir string) []string {
+// in the non-test Go files of dir, each with its doc comment (its own, or
+// its declaration's when it is declared alone).
+func packageSentinels(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	names := map[string]string{}
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution|parser.ParseComments)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,9 +313,14 @@ func packageSentinels(t *testing.T, dir string) []string {
 				continue
 			}
 			for _, spec := range gd.Specs {
-				for _, n := range spec.(*ast.ValueSpec).Names {
+				vs := spec.(*ast.ValueSpec)
+				doc := vs.Doc.Text()
+				if doc == "" && len(gd.Specs) == 1 {
+					doc = gd.Doc.Text()
+				}
+				for _, n := range vs.Names {
 					if isSentinelName(n.Name) {
-						names = append(names, n.Name)
+						names[n.Name] = doc
 					}
 				}
 			}
