@@ -668,9 +668,9 @@ func TestConsoleHTTP(t *testing.T) {
 		}
 		for _, q := range []string{"status=teapot", "status=teapot&cursor=%25", "status=600&cursor=" + url.QueryEscape(nu.Query().Get("cursor"))} {
 			r := a.get(t, "/ui/logs?"+q)
-			if r.Status != 400 || !strings.Contains(string(r.Body), "The filter is not valid: status must be an HTTP status (404), a class (4xx), succeeded or failed.") ||
+			if r.Status != 400 || !strings.Contains(string(r.Body), "The status filter must be a code (404), a class (4xx), succeeded or failed.") ||
 				rowRE.Match(r.Body) {
-				t.Errorf("bad status filter ?%s: %d, want 400 naming the rule and no rows", q, r.Status)
+				t.Errorf("bad status filter ?%s: %d, want 400 saying what a filter is, and no rows", q, r.Status)
 			}
 		}
 	})
@@ -685,7 +685,7 @@ func TestConsoleHTTP(t *testing.T) {
 			{"endpointId=" + epID, "", 200, true},
 			{"endpointId=wh_other", "", 200, false},
 			{"endpointId=" + epID + "&cursor=%25", "That page link is not valid; showing the newest deliveries.", 200, true},
-			{"status=teapot&endpointId=" + epID, "The filter is not valid: status must be pending, succeeded, failed or exhausted.", 400, false},
+			{"status=teapot&endpointId=" + epID, "The status filter must be pending, succeeded, failed or exhausted.", 400, false},
 		} {
 			r := a.get(t, "/ui/webhooks/deliveries?"+c.q)
 			body := string(r.Body)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -45,9 +44,10 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session)
 		return requestlog.LogQuery(sess.Space.ID, q)
 	})
 	if err != nil {
-		if d.Error = refusedFilter(err); d.Error == "" {
+		if !errors.Is(err, requestlog.ErrInvalidQuery) {
 			return err
 		}
+		d.Error = "The status filter must be a code (404), a class (4xx), succeeded or failed."
 		s.render(w, r, http.StatusBadRequest, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d})
 		return nil
 	}
@@ -79,7 +79,8 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session)
 // it sets *first to the link back to its newest entries. A cursor that
 // is not one reads the newest entries instead, with *notice saying so:
 // a stale bookmark or an edited link does not deserve an error page. A
-// bad filter is parse's error (see refusedFilter).
+// bad filter is parse's error, wrapping requestlog.ErrInvalidQuery, which
+// the page answers with 400 and its own words.
 func listing[P any](path string, q, filters url.Values, what string, first, notice *string, parse func(url.Values) (P, error)) (P, error) {
 	in := url.Values{}
 	for k, v := range filters {
@@ -98,16 +99,6 @@ func listing[P any](path string, q, filters url.Values, what string, first, noti
 		*first = path + "?" + filters.Encode()
 	}
 	return p, err
-}
-
-// refusedFilter is what a listing page says of a filter its rule
-// refused, in the console's dialect of reply's table; "" for an error
-// that is no refusal.
-func refusedFilter(err error) string {
-	if !errors.Is(err, requestlog.ErrInvalidQuery) {
-		return ""
-	}
-	return "The filter is not valid: " + reply.For(reply.Console, err).Message + "."
 }
 
 // nextPage links to the page of a listing after the entry at, id.

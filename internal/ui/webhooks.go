@@ -189,9 +189,10 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *se
 		return endpoint.DeliveryQuery(sess.Space.ID, q)
 	})
 	if err != nil {
-		if d.Error = refusedFilter(err); d.Error == "" {
+		if !errors.Is(err, requestlog.ErrInvalidQuery) {
 			return err
 		}
+		d.Error = "The status filter must be pending, succeeded, failed or exhausted."
 		s.render(w, r, http.StatusBadRequest, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
 		return nil
 	}
