@@ -240,6 +240,11 @@ var table = []entry{
 	{is: is(space.ErrStorage), json: validation(space.ErrStorage)},
 	{is: is(sealed.ErrNoKey), json: say(http.StatusConflict, "storage_key_missing",
 		text("this server keeps no storage secrets: its operator has set no --storage-credentials-key"))},
+	// The space's storage secret was sealed under a key the server no
+	// longer has (retired before the space storage was resealed): its owner can set
+	// the storage again, or send s3_key and s3_secret.
+	{is: is(sealed.ErrOpen), json: say(http.StatusConflict, "storage_secret_unreadable",
+		text("the space's storage secret key does not open under this server's storage credentials keys: set the space's storage again (PUT /api/storage)"))},
 	{is: is(render.ErrPageNotFound),
 		json:    say(http.StatusNotFound, "page_not_found", own),
 		console: say(http.StatusNotFound, "page_not_found", own)},

@@ -14,6 +14,7 @@ import (
 	"github.com/renderhook/renderhook/internal/page"
 	"github.com/renderhook/renderhook/internal/render"
 	"github.com/renderhook/renderhook/internal/requestlog"
+	"github.com/renderhook/renderhook/internal/sealed"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/takumi"
 )
@@ -56,6 +57,8 @@ func TestFor(t *testing.T) {
 		{"json expired link", JSON, capability.ErrExpired, 403, "invalid_signature", "signed link expired", "", false},
 		{"json body too slow", JSON, fmt.Errorf("%w (3 bytes in 5s)", ErrBodyTooSlow), 408, "body_timeout", "the request body arrived too slowly, or not in time", "", false},
 		{"json too big body", JSON, &http.MaxBytesError{Limit: 10}, 413, "body_too_large", "request body is larger than 10 bytes", "", false},
+		{"json secret sealed under a retired key", JSON, fmt.Errorf("open the space's storage secret: %w", sealed.ErrOpen), 409, "storage_secret_unreadable",
+			"the space's storage secret key does not open under this server's storage credentials keys: set the space's storage again (PUT /api/storage)", "", false},
 		{"json unknown", JSON, unknown, 500, "internal_error", InternalMessage, "", true},
 		{"json v1 code unknown there", JSON, ErrRenderNotFound, 500, "internal_error", InternalMessage, "", true},
 

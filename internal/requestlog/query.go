@@ -17,6 +17,10 @@ import (
 // text after "invalid query: " says what.
 var ErrInvalidQuery = errors.New("invalid query")
 
+// ErrInvalidCursor: a listing's cursor that no listing made (400); it
+// wraps ErrInvalidQuery. The console shows the newest entries instead.
+var ErrInvalidCursor = fmt.Errorf("%w: cursor is not one this API returned", ErrInvalidQuery)
+
 // Page sizes of listings (logs, deliveries).
 const (
 	DefaultLimit = 50
@@ -90,7 +94,7 @@ func PageQuery(q url.Values, filters ...string) (limit int, after *store.LogCurs
 	if v := q.Get("cursor"); v != "" {
 		c, ok := DecodeCursor(v)
 		if !ok {
-			return 0, nil, fmt.Errorf("%w: cursor is not one this API returned", ErrInvalidQuery)
+			return 0, nil, ErrInvalidCursor
 		}
 		after = c
 	}

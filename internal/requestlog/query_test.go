@@ -47,6 +47,46 @@ func TestLogQuery(t *testing.T) {
 			t.Errorf("LogQuery(%v) err %v, want ErrInvalidQuery", q, err)
 		}
 	}
+	// The console tells a stale cursor from a bad filter by ErrInvalidCursor.
+	if _, err := LogQuery("spc_1", url.Values{"cursor": {"x"}, "status": {"404"}}); !errors.Is(err, ErrInvalidCursor) {
+		t.Errorf("bad cursor: %v, want ErrInvalidCursor", err)
+	}
+	if _, err := LogQuery("spc_1", url.Values{"status": {"7xx"}}); errors.Is(err, ErrInvalidCursor) {
+		t.Errorf("bad status: %v, is no cursor error", err)
+	}
+}
+
+// FuzzLogQuery holds the log listing's rule to its promises on any query
+// string: a refusal wraps ErrInvalidQuery, and an accepted query asks for
+// one more row than a page of 1 to MaxLimit, in a status range of HTTP
+// statuses (or all), after a cursor EncodeCursor could have made.
+func FuzzLogQuery(f *testing.F) {
+	for _, s := range []string{"", "status=4xx&limit=10", "status=failed&cursor=" + EncodeCursor(time.UnixMilli(1), "req_1"),
+		"cursor=%25", "limit=0", "sort=asc", "status=6xx", "status=404&status=500"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		p, err := LogQuery("spc_1", q)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidQuery) {
+				t.Fatalf("%q: %v does not wrap ErrInvalidQuery", raw, err)
+			}
+			return
+		}
+		if p.Limit < 2 || p.Limit > MaxLimit+1 || p.SpaceID != "spc_1" {
+			t.Fatalf("%q: limit %d, space %q", raw, p.Limit, p.SpaceID)
+		}
+		if (p.StatusMin != 0 || p.StatusMax != 0) && (p.StatusMin < 100 || p.StatusMax > 599 || p.StatusMin > p.StatusMax) {
+			t.Fatalf("%q: status range %d-%d", raw, p.StatusMin, p.StatusMax)
+		}
+		if p.After != nil && p.After.ID == "" {
+			t.Fatalf("%q: a cursor without an id", raw)
+		}
+	})
 }
 
 func TestCut(t *testing.T) {

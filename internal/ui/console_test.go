@@ -2,11 +2,13 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/renderhook/renderhook/internal/server"
 	"github.com/renderhook/renderhook/internal/server/servertest"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 // webhookIDs are the webhook-id headers of hooks, in order.
@@ -638,8 +641,57 @@ func TestConsoleHTTP(t *testing.T) {
 			}
 			seen[string(m[1])] = true
 		}
-		if r := a.get(t, "/ui/logs?status=teapot"); r.Status != 400 {
-			t.Fatalf("bad status filter: %d, want 400", r.Status)
+		if strings.Contains(string(r.Body), okReq) {
+			t.Errorf("the 404 filter's pages show the 200 render %s", okReq)
+		}
+		ids := func(ms [][][]byte) (out []string) {
+			for _, m := range ms {
+				out = append(out, string(m[1]))
+			}
+			return out
+		}
+		nu, err := url.Parse(nextURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A page link that is not one shows the newest entries of the
+		// same filter, saying so; what is not the console's is ignored.
+		for _, q := range []string{"status=404&cursor=bm90LWEtY3Vyc29y", "status=404&cursor=%25", "status=404&limit=5&utm_source=x"} {
+			r := a.get(t, "/ui/logs?"+q)
+			body := string(r.Body)
+			stale := strings.Contains(body, "That page link is not valid; showing the newest entries.")
+			rows := ids(rowRE.FindAllSubmatch(r.Body, -1))
+			if r.Status != 200 || !slices.Equal(rows, ids(first)) || stale != strings.Contains(q, "cursor") ||
+				strings.Contains(body, "Newest") || !nextRE.Match(r.Body) {
+				t.Errorf("?%s: %d, %d rows, notice %v; want the first page of the filter", q, r.Status, len(rows), stale)
+			}
+		}
+		for _, q := range []string{"status=teapot", "status=teapot&cursor=%25", "status=600&cursor=" + url.QueryEscape(nu.Query().Get("cursor"))} {
+			r := a.get(t, "/ui/logs?"+q)
+			if r.Status != 400 || !strings.Contains(string(r.Body), "The status filter must be a code (404), a class (4xx), succeeded or failed.") ||
+				rowRE.Match(r.Body) {
+				t.Errorf("bad status filter ?%s: %d, want 400 saying what a filter is, and no rows", q, r.Status)
+			}
+		}
+	})
+
+	t.Run("deliveries filter by the API's rule", func(t *testing.T) {
+		row := `href="/ui/webhooks/deliveries/` + dlvID + `"`
+		for _, c := range []struct {
+			q, want string
+			status  int
+			shown   bool
+		}{
+			{"endpointId=" + epID, "", 200, true},
+			{"endpointId=wh_other", "", 200, false},
+			{"endpointId=" + epID + "&cursor=%25", "That page link is not valid; showing the newest deliveries.", 200, true},
+			{"status=teapot&endpointId=" + epID, "The status filter must be pending, succeeded, failed or exhausted.", 400, false},
+		} {
+			r := a.get(t, "/ui/webhooks/deliveries?"+c.q)
+			body := string(r.Body)
+			if r.Status != c.status || strings.Contains(body, row) != c.shown || (c.want != "" && !strings.Contains(body, c.want)) {
+				t.Errorf("?%s: %d, delivery shown %v; want %d, shown %v, saying %q", c.q, r.Status, strings.Contains(body, row), c.status, c.shown, c.want)
+			}
 		}
 	})
 
@@ -650,17 +702,10 @@ func TestConsoleHTTP(t *testing.T) {
 			t.Fatalf("preview: %d %s", r.Status, r.Header.Get("Content-Type"))
 		}
 		reqID := r.Header.Get("X-Request-Id")
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testkit.Eventually(t, 30*time.Second, fmt.Sprintf("the preview's credit (%v used before)", before["creditsUsed"]), func() bool {
 			after := e.api(t, 200, "GET", "/api/usage", e.token, nil).JSON(t)
-			if after["creditsUsed"].(float64) == before["creditsUsed"].(float64)+1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("credits %v → %v, want +1", before["creditsUsed"], after["creditsUsed"])
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return after["creditsUsed"].(float64) == before["creditsUsed"].(float64)+1
+		})
 		l := e.api(t, 200, "GET", "/api/logs/"+reqID, e.token, nil).JSON(t)
 		if l["status"] != 200.0 || l["renderId"] == "" || !strings.Contains(l["query"].(string), "Billed") {
 			t.Fatalf("preview log entry %v", l)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,8 +10,6 @@ import (
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
-
-const pageSize = 50
 
 // statusFilters are the choices of the logs page's status filter, in order.
 var statusFilters = []struct{ Value, Label string }{
@@ -39,23 +38,26 @@ type logsData struct {
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session) error {
 	q := r.URL.Query()
 	d := logsData{Status: q.Get("status"), Filters: statusFilters}
-	p := store.ListLogsParams{SpaceID: sess.Space.ID, Limit: pageSize + 1}
-	lo, hi, ok := requestlog.ParseStatusFilter(d.Status)
-	if !ok {
+	const path = "/ui/logs"
+	filters := filterQuery("status", d.Status)
+	p, err := listing(path, q, filters, "entries", &d.First, &d.Error, func(q url.Values) (store.ListLogsParams, error) {
+		return requestlog.LogQuery(sess.Space.ID, q)
+	})
+	if err != nil {
+		if !errors.Is(err, requestlog.ErrInvalidQuery) {
+			return err
+		}
 		d.Error = "The status filter must be a code (404), a class (4xx), succeeded or failed."
 		s.render(w, r, http.StatusBadRequest, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d})
 		return nil
 	}
-	p.StatusMin, p.StatusMax = lo, hi
-	filters := filterQuery("status", d.Status)
-	p.After, d.First, d.Error = pageFrom(q, "/ui/logs", filters, "That page link is not valid; showing the newest entries.")
 	logs, err := s.cfg.Store.ListRequestLogs(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	logs, more := requestlog.Cut(logs, pageSize)
+	logs, more := requestlog.Cut(logs, p.Limit-1)
 	if more {
-		d.Next = nextPage("/ui/logs", filters, logs[len(logs)-1].CreatedAt, logs[len(logs)-1].ID)
+		d.Next = nextPage(path, filters, logs[len(logs)-1].CreatedAt, logs[len(logs)-1].ID)
 	}
 	var files []string
 	for _, l := range logs {
@@ -70,19 +72,33 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session)
 	return nil
 }
 
-// pageFrom reads a listing page's ?cursor=: where the page starts and the
-// link back to the newest entries, or, for a cursor that is not one, the
-// newest entries with notice bad.
-func pageFrom(q url.Values, path string, filters url.Values, bad string) (after *store.LogCursor, first, notice string) {
-	c := q.Get("cursor")
-	if c == "" {
-		return nil, "", ""
+// listing reads a console listing's query by the API's rule for it
+// (parse: requestlog.LogQuery, endpoint.DeliveryQuery), from the filters
+// and the cursor the console's links carry; other parameters, a limit
+// among them, are not the console's and are ignored. For a paged listing
+// it sets *first to the link back to its newest entries. A cursor that
+// is not one reads the newest entries instead, with *notice saying so:
+// a stale bookmark or an edited link does not deserve an error page. A
+// bad filter is parse's error, wrapping requestlog.ErrInvalidQuery, which
+// the page answers with 400 and its own words.
+func listing[P any](path string, q, filters url.Values, what string, first, notice *string, parse func(url.Values) (P, error)) (P, error) {
+	in := url.Values{}
+	for k, v := range filters {
+		in[k] = v
 	}
-	cur, ok := requestlog.DecodeCursor(c)
-	if !ok {
-		return nil, "", bad
+	if c := q.Get("cursor"); c != "" {
+		in.Set("cursor", c)
 	}
-	return cur, path + "?" + filters.Encode(), ""
+	p, err := parse(in)
+	if errors.Is(err, requestlog.ErrInvalidCursor) {
+		in.Del("cursor")
+		*notice = "That page link is not valid; showing the newest " + what + "."
+		p, err = parse(in)
+	}
+	if err == nil && in.Has("cursor") {
+		*first = path + "?" + filters.Encode()
+	}
+	return p, err
 }
 
 // nextPage links to the page of a listing after the entry at, id.

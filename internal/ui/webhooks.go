@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -182,20 +183,24 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *se
 	if d.Endpoints, err = s.cfg.Store.ListWebhookEndpoints(r.Context(), sess.Space.ID); err != nil {
 		return err
 	}
-	if !endpoint.ValidStatus(d.Status) {
+	const path = "/ui/webhooks/deliveries"
+	filters := filterQuery("status", d.Status, "endpointId", d.EndpointID)
+	p, err := listing(path, q, filters, "deliveries", &d.First, &d.Error, func(q url.Values) (store.ListDeliveriesParams, error) {
+		return endpoint.DeliveryQuery(sess.Space.ID, q)
+	})
+	if err != nil {
+		if !errors.Is(err, requestlog.ErrInvalidQuery) {
+			return err
+		}
 		d.Error = "The status filter must be pending, succeeded, failed or exhausted."
 		s.render(w, r, http.StatusBadRequest, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
 		return nil
 	}
-	p := store.ListDeliveriesParams{SpaceID: sess.Space.ID, EndpointID: d.EndpointID, Status: d.Status, Limit: pageSize + 1}
-	const path = "/ui/webhooks/deliveries"
-	filters := filterQuery("status", d.Status, "endpointId", d.EndpointID)
-	p.After, d.First, d.Error = pageFrom(q, path, filters, "That page link is not valid; showing the newest deliveries.")
 	ds, err := s.cfg.Store.ListDeliveries(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	ds, more := requestlog.Cut(ds, pageSize)
+	ds, more := requestlog.Cut(ds, p.Limit-1)
 	if more {
 		d.Next = nextPage(path, filters, ds[len(ds)-1].CreatedAt, ds[len(ds)-1].ID)
 	}
