@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -137,14 +138,17 @@ func applyMarkDecl(w *browser.Watermark, prop, val string) error {
 		}
 		return nil
 	}
+	// A keyword is kept as the list spells it: CSS keywords are
+	// case-insensitive, the browser's and takumi's checks are not.
 	oneOf := func(to *string, values []string) error {
 		v := strings.ToLower(val)
-		for _, ok := range values {
-			if v == ok {
-				return setStr(to, "")
-			}
+		if !slices.Contains(values, v) {
+			return fmt.Errorf("%s: must be one of %s", prop, strings.Join(values, ", "))
 		}
-		return fmt.Errorf("%s: must be one of %s", prop, strings.Join(values, ", "))
+		if *to == "" {
+			*to = v
+		}
+		return nil
 	}
 	switch prop {
 	case "opacity":
