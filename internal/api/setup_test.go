@@ -36,6 +36,9 @@ const host = "renderhook.test"
 // every render with a tiny valid PNG (or PDF) and counts what it was asked.
 type fakeBrowser struct {
 	renders, urlRenders atomic.Int64
+	// result, when set, is the file of every image render (a benchmark's
+	// realistic size); set before the first request.
+	result []byte
 }
 
 var tinyPNG = func() []byte {
@@ -68,6 +71,9 @@ func fakeResult(f browser.Format) browser.Result {
 func (b *fakeBrowser) Render(_ context.Context, req browser.Request) (*browser.Result, error) {
 	b.renders.Add(1)
 	res := fakeResult(req.Format)
+	if b.result != nil && req.Format != browser.FormatPDF {
+		res.Data = b.result
+	}
 	return &res, nil
 }
 
@@ -101,7 +107,7 @@ func (b *fakeBrowser) RenderURL(_ context.Context, req browser.URLRequest) (*bro
 // never worked, so nothing changes behind a test's back) and a fake
 // browser.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	st      store.Store
 	api     *api.Server
 	console *ui.Server
@@ -114,7 +120,7 @@ type env struct {
 	db *sql.DB
 }
 
-func setup(t *testing.T) *env { return setupGuarded(t, nil, nil) }
+func setup(t testing.TB) *env { return setupGuarded(t, nil, nil) }
 
 // setupWith is setup with the store the handlers and services use
 // wrapped by wrap (a store that runs a concurrent change at a chosen
@@ -138,7 +144,7 @@ func setupUploads(t *testing.T) *env {
 
 // setupGuarded is setupWith with guard, when not nil, as the API's
 // egress guard and the uploads' (render.Config.Egress).
-func setupGuarded(t *testing.T, wrap func(store.Store) store.Store, uploads *egress.Guard) *env {
+func setupGuarded(t testing.TB, wrap func(store.Store) store.Store, uploads *egress.Guard) *env {
 	t.Helper()
 	ctx := context.Background()
 	d := rendertest.New(t, t.TempDir(), wrap, true)
