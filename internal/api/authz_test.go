@@ -350,6 +350,18 @@ func bearer(tok string) func(r *request) {
 	}
 }
 
+// wrongTokens are the four standard bad token credentials (none,
+// malformed, revoked, other space's), each sent as send sends a token;
+// the first three must get bad, the other space's is decided by the row.
+func (f *fixture) wrongTokens(bad int, send func(tok string) func(r *request)) []cred {
+	return []cred{
+		{name: "no token", want: bad, apply: send("")},
+		{name: "malformed token", want: bad, apply: send("rh_not-a-token")},
+		{name: "revoked token", want: bad, apply: send(f.tokRev)},
+		{name: "other space's token", other: true, apply: send(f.tokB)},
+	}
+}
+
 // creds lists the credentials of a kind of authentication, with the status
 // each bad one must get.
 func (f *fixture) creds(kind string) []cred {
@@ -359,22 +371,12 @@ func (f *fixture) creds(kind string) []cred {
 		if kind == string(api.AuthNone) {
 			bad = 0
 		}
-		return []cred{
-			{name: "no token", want: bad, apply: bearer("")},
-			{name: "malformed token", want: bad, apply: bearer("rh_not-a-token")},
-			{name: "revoked token", want: bad, apply: bearer(f.tokRev)},
-			{name: "other space's token", other: true, apply: bearer(f.tokB)},
-			{name: "right token", right: true, apply: bearer(f.tokA)},
-		}
+		return append(f.wrongTokens(bad, bearer), cred{name: "right token", right: true, apply: bearer(f.tokA)})
 	case string(api.AuthPageRender):
 		q := func(raw string) func(r *request) {
 			return func(r *request) { r.target += sep(r.target) + raw }
 		}
-		return []cred{
-			{name: "no token", want: 401, apply: bearer("")},
-			{name: "malformed token", want: 401, apply: bearer("rh_not-a-token")},
-			{name: "revoked token", want: 401, apply: bearer(f.tokRev)},
-			{name: "other space's token", other: true, apply: bearer(f.tokB)},
+		return append(f.wrongTokens(401, bearer), []cred{
 			{name: "garbled sig", want: 403, apply: q("sig=deadbeef")},
 			{name: "sig by other space's secret", want: 403, apply: q("sig=" + capability.V1LinkToken(f.b.RenderSecret, ""))},
 			{name: "garbled gt", want: 401, apply: q("gt=nope")},
@@ -394,7 +396,7 @@ func (f *fixture) creds(kind string) []cred {
 			}},
 			{name: "right token", right: true, apply: bearer(f.tokA)},
 			{name: "right gt", right: true, apply: q("gt=" + url.QueryEscape(f.a.GetRenderToken))},
-		}
+		}...)
 	case string(api.AuthV1Signed):
 		const query = "html=%3Cp%3Ehi%3C%2Fp%3E"
 		link := func(key, token string) func(r *request) {
@@ -461,14 +463,11 @@ func (f *fixture) creds(kind string) []cred {
 			}
 		}
 		self := "http://" + host
-		return []cred{
-			{name: "no token", want: 401, apply: login("", self)},
-			{name: "malformed token", want: 401, apply: login("rh_not-a-token", self)},
-			{name: "revoked token", want: 401, apply: login(f.tokRev, self)},
-			{name: "other space's token", other: true, apply: login(f.tokB, self)},
-			{name: "right token from another origin", want: 403, apply: login(f.tokA, "https://evil.example")},
-			{name: "right token", right: true, apply: login(f.tokA, self)},
-		}
+		fromSelf := func(tok string) func(r *request) { return login(tok, self) }
+		return append(f.wrongTokens(401, fromSelf),
+			cred{name: "right token from another origin", want: 403, apply: login(f.tokA, "https://evil.example")},
+			cred{name: "right token", right: true, apply: fromSelf(f.tokA)},
+		)
 	}
 	return nil
 }

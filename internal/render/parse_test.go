@@ -10,6 +10,7 @@ import (
 
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/store"
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 var testTemplate = &store.Template{
@@ -117,14 +118,8 @@ func TestParseBody(t *testing.T) {
 // that whatever they accept is within the documented limits.
 
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{"format=png", "tweak:a.b=1&tweaks={\"x\":[1,{\"y\":2}]}", "draft&output=json", "tweaks=%7B", "quality=50&_=1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := url.ParseQuery(raw)
-		if err != nil {
-			return
-		}
+	seeds := []string{"format=png", "tweak:a.b=1&tweaks={\"x\":[1,{\"y\":2}]}", "draft&output=json", "tweaks=%7B", "quality=50&_=1"}
+	testkit.FuzzQuery(f, seeds, func(t *testing.T, _ string, q url.Values) {
 		o, err := ParseQuery("pg_x", q)
 		if fuzzRefused(t, err, ErrInvalidInput) {
 			return

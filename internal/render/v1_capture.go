@@ -72,11 +72,9 @@ func parseImgPad(s string) ([4]int, bool) {
 var v1CaptureFitRows = slices.Concat(v1ImageRows, v1FullPageRows, v1PDFLayoutRows, v1WatermarkRows)
 
 var v1ImageRows = []v1Option{
-	{OptionSpec: OptionSpec{Name: "img_fit", Type: TypeString, Max: 16, Family: FamilyCapture, Supported: true,
-		Enum: []string{"cover", "contain", "fill", "inside", "outside"},
-		Doc:  "With thumb_width and thumb_height, how the capture fits that box: cover crops to it, contain pads it (img_bg), fill stretches, inside fits within, outside covers it."},
-		norm: strings.ToLower,
-		set:  func(st *v1State, v any) error { st.r.ImgFit = browser.ImgFit(strings.ToLower(v.(string))); return nil }},
+	reqEnum("img_fit", FamilyCapture, 16, []string{"cover", "contain", "fill", "inside", "outside"},
+		"With thumb_width and thumb_height, how the capture fits that box: cover crops to it, contain pads it (img_bg), fill stretches, inside fits within, outside covers it.",
+		func(r *browser.URLRequest, s string) { r.ImgFit = browser.ImgFit(s) }),
 	positionRow("img_position", "Where img_fit cover crops from and contain places the capture (default center).",
 		func(r *browser.URLRequest, s string) { r.ImgPosition = s }),
 	reqString("img_bg", FamilyCapture, maxV1Colour, "Colour of img_fit contain's and img_pad's padding (default white).", goColour,
@@ -110,13 +108,9 @@ var v1ImageRows = []v1Option{
 }
 
 var v1FullPageRows = []v1Option{
-	{OptionSpec: OptionSpec{Name: "full_page_mode", Type: TypeString, Max: 16, Enum: []string{"native", "stitch"}, Family: FamilyCapture,
-		Supported: true, Doc: "How full_page captures: native in one shot (the default), stitch in sections of max_section_height, each scrolled into view, joined."},
-		norm: strings.ToLower,
-		set: func(st *v1State, v any) error {
-			st.r.FullPageMode = browser.FullPageMode(strings.ToLower(v.(string)))
-			return nil
-		}},
+	reqEnum("full_page_mode", FamilyCapture, 16, []string{"native", "stitch"},
+		"How full_page captures: native in one shot (the default), stitch in sections of max_section_height, each scrolled into view, joined.",
+		func(r *browser.URLRequest, s string) { r.FullPageMode = browser.FullPageMode(s) }),
 	reqInt("max_section_height", FamilyCapture, 64, maxV1CaptureHeight, "With full_page_mode stitch, the height of each section in CSS px (default the viewport's).",
 		func(r *browser.URLRequest, n int) { r.MaxSectionHeight = n }),
 	reqBool("detect_full_height", FamilyCapture, "With full_page, unroll the page's largest scrolling element (an app shell of 100vh) so its whole content is captured.",

@@ -48,6 +48,14 @@ func reqString(name string, f Family, maxLen int, doc string, check func(string)
 	return wireString(name, f, maxLen, doc, check, func(o *URLOptions, s string) { set(&o.Request, s) })
 }
 
+// reqEnum is a string option of at most maxLen bytes that is one of enum,
+// in any case; set gets it lower-cased.
+func reqEnum(name string, f Family, maxLen int, enum []string, doc string, set func(r *browser.URLRequest, s string)) v1Option {
+	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeString, Max: float64(maxLen), Enum: enum, Family: f, Supported: true, Doc: doc},
+		norm: strings.ToLower,
+		set:  func(st *v1State, v any) error { set(st.r, strings.ToLower(v.(string))); return nil }}
+}
+
 // reqInt is an integer option from lo to hi.
 func reqInt(name string, f Family, lo, hi int, doc string, set func(r *browser.URLRequest, n int)) v1Option {
 	return v1Option{OptionSpec: OptionSpec{Name: name, Type: TypeInteger, Min: float64(lo), Max: float64(hi), Family: f, Supported: true, Doc: doc},
@@ -234,13 +242,8 @@ var v1RequestRows = []v1Option{
 }
 
 var v1PDFRows = []v1Option{
-	{OptionSpec: OptionSpec{Name: "pdf_orientation", Type: TypeString, Max: 16, Enum: []string{"portrait", "landscape"}, Family: FamilyPDF,
-		Supported: true, Doc: "portrait or landscape pages (Urlbox's name for pdf_landscape)."},
-		norm: strings.ToLower,
-		set: func(st *v1State, v any) error {
-			st.r.PDF.Landscape = strings.EqualFold(v.(string), "landscape")
-			return nil
-		}},
+	reqEnum("pdf_orientation", FamilyPDF, 16, []string{"portrait", "landscape"}, "portrait or landscape pages (Urlbox's name for pdf_landscape).",
+		func(r *browser.URLRequest, s string) { r.PDF.Landscape = s == "landscape" }),
 	reqNumber("pdf_page_width", FamilyPDF, 10, 5000, "Custom paper width in mm (with pdf_page_height; overrides pdf_page_size).",
 		func(st *v1State, f float64) { st.r.PDF.PageWidth = f }),
 	reqNumber("pdf_page_height", FamilyPDF, 10, 5000, "Custom paper height in mm (with pdf_page_width).",
@@ -263,13 +266,8 @@ var v1PDFRows = []v1Option{
 		func(r *browser.URLRequest, b bool) { r.PDF.ShowFooter = b }),
 	reqString("pdf_footer", FamilyPDF, maxV1Template, "The footer's HTML, with the same classes as pdf_header.", nil,
 		func(r *browser.URLRequest, s string) { r.PDF.FooterTemplate = s }),
-	withThen(v1Option{OptionSpec: OptionSpec{Name: "media", Type: TypeString, Max: 16, Enum: []string{"print", "screen"}, Family: FamilyPDF,
-		Supported: true, Doc: "The CSS media type a PDF is printed with (default print)."},
-		norm: strings.ToLower,
-		set: func(st *v1State, v any) error {
-			st.r.PDF.Media = strings.ToLower(v.(string))
-			return nil
-		}}, checkCombinations),
+	withThen(reqEnum("media", FamilyPDF, 16, []string{"print", "screen"}, "The CSS media type a PDF is printed with (default print).",
+		func(r *browser.URLRequest, s string) { r.PDF.Media = s }), checkCombinations),
 }
 
 // withThen sets a row's then.

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/renderhook/renderhook/internal/testkit"
 )
 
 func TestCursorRoundTrip(t *testing.T) {
@@ -61,15 +63,9 @@ func TestLogQuery(t *testing.T) {
 // one more row than a page of 1 to MaxLimit, in a status range of HTTP
 // statuses (or all), after a cursor EncodeCursor could have made.
 func FuzzLogQuery(f *testing.F) {
-	for _, s := range []string{"", "status=4xx&limit=10", "status=failed&cursor=" + EncodeCursor(time.UnixMilli(1), "req_1"),
-		"cursor=%25", "limit=0", "sort=asc", "status=6xx", "status=404&status=500"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := url.ParseQuery(raw)
-		if err != nil {
-			return
-		}
+	seeds := []string{"", "status=4xx&limit=10", "status=failed&cursor=" + EncodeCursor(time.UnixMilli(1), "req_1"),
+		"cursor=%25", "limit=0", "sort=asc", "status=6xx", "status=404&status=500"}
+	testkit.FuzzQuery(f, seeds, func(t *testing.T, raw string, q url.Values) {
 		p, err := LogQuery("spc_1", q)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidQuery) {

@@ -1,7 +1,8 @@
 // Package testkit holds the small helpers that tests of several packages
 // share: waiting on a condition, a solid-colour PNG, a test server on a
 // chosen address, a log destination tests read while a server writes, a
-// JSON round trip and a list collected while a test runs. It imports nothing of renderhook, so any
+// JSON round trip, a list collected while a test runs and a fuzz target
+// over URL query strings. It imports nothing of renderhook, so any
 // package's tests may use it; production code never does.
 package testkit
 
