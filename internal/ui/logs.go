@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -28,7 +29,15 @@ type logsData struct {
 	Logs    []logRow
 	Status  string
 	Filters []struct{ Value, Label string }
-	Error   string
+	Pager
+}
+
+// Pager is what a paged console listing (logs, deliveries) shows around
+// its rows; the "pager" partial draws its links.
+type Pager struct {
+	// Error says what was wrong with the query: a bad filter, or a page
+	// link that is not one.
+	Error string
 	// Next is the URL of the next (older) page; First links back to the
 	// newest entries once the user has paged.
 	Next  string
@@ -38,26 +47,17 @@ type logsData struct {
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session) error {
 	q := r.URL.Query()
 	d := logsData{Status: q.Get("status"), Filters: statusFilters}
-	const path = "/ui/logs"
-	filters := filterQuery("status", d.Status)
-	p, err := listing(path, q, filters, "entries", &d.First, &d.Error, func(q url.Values) (store.ListLogsParams, error) {
-		return requestlog.LogQuery(sess.Space.ID, q)
-	})
-	if err != nil {
-		if !errors.Is(err, requestlog.ErrInvalidQuery) {
-			return err
-		}
-		d.Error = "The status filter must be a code (404), a class (4xx), succeeded or failed."
-		s.render(w, r, http.StatusBadRequest, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d})
-		return nil
+	l := listing[store.ListLogsParams, *store.RequestLog]{
+		path: "/ui/logs", what: "entries", filters: filterQuery("status", d.Status),
+		badFilter: "The status filter must be a code (404), a class (4xx), succeeded or failed.",
+		parse:     requestlog.LogQuery,
+		read:      s.cfg.Store.ListRequestLogs,
+		limit:     func(p store.ListLogsParams) int { return p.Limit },
+		key:       func(l *store.RequestLog) (time.Time, string) { return l.CreatedAt, l.ID },
 	}
-	logs, err := s.cfg.Store.ListRequestLogs(r.Context(), p)
+	logs, status, err := l.page(r.Context(), sess.Space.ID, q, &d.Pager)
 	if err != nil {
 		return err
-	}
-	logs, more := requestlog.Cut(logs, p.Limit-1)
-	if more {
-		d.Next = nextPage(path, filters, logs[len(logs)-1].CreatedAt, logs[len(logs)-1].ID)
 	}
 	var files []string
 	for _, l := range logs {
@@ -68,37 +68,73 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session)
 		}
 		d.Logs = append(d.Logs, row)
 	}
-	s.render(w, r, http.StatusOK, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d, files: files})
+	s.render(w, r, status, "logs", view{Title: "Logs", Nav: "logs", S: sess, Data: d, files: files})
 	return nil
 }
 
-// listing reads a console listing's query by the API's rule for it
-// (parse: requestlog.LogQuery, endpoint.DeliveryQuery), from the filters
-// and the cursor the console's links carry; other parameters, a limit
-// among them, are not the console's and are ignored. For a paged listing
-// it sets *first to the link back to its newest entries. A cursor that
-// is not one reads the newest entries instead, with *notice saying so:
-// a stale bookmark or an edited link does not deserve an error page. A
-// bad filter is parse's error, wrapping requestlog.ErrInvalidQuery, which
-// the page answers with 400 and its own words.
-func listing[P any](path string, q, filters url.Values, what string, first, notice *string, parse func(url.Values) (P, error)) (P, error) {
+// listing is a paged console listing of entries T, read by the API's rule
+// for its query P (parse: requestlog.LogQuery, endpoint.DeliveryQuery)
+// from the filters and the cursor the console's links carry; other
+// parameters, a limit among them, are not the console's and are ignored.
+type listing[P, T any] struct {
+	// path is the listing's page, filters the query its links carry.
+	path    string
+	filters url.Values
+	// what names its entries in the notice of a stale cursor; badFilter
+	// is what the page says of a filter parse refuses.
+	what, badFilter string
+	// parse reads a space's query; read lists what it asks for.
+	parse func(spaceID string, q url.Values) (P, error)
+	read  func(context.Context, P) ([]T, error)
+	// limit is the query's page size plus one: read returns at most
+	// that many entries, newest first, and one more than a page means
+	// there are older ones.
+	limit func(P) int
+	// key is an entry's place in the listing, for the next page's cursor.
+	key func(T) (time.Time, string)
+}
+
+// page reads the page of a space's listing that q asks for and fills pg: the
+// link back to the newest entries for a paged listing, the link to the
+// next page when there are more. A cursor that is not one reads the
+// newest entries instead, with pg.Error saying so: a stale bookmark or an
+// edited link does not deserve an error page. A bad filter (parse's error
+// wrapping requestlog.ErrInvalidQuery) reads nothing and answers 400
+// with badFilter in pg.Error; any other error is returned.
+func (l listing[P, T]) page(ctx context.Context, spaceID string, q url.Values, pg *Pager) ([]T, int, error) {
 	in := url.Values{}
-	for k, v := range filters {
+	for k, v := range l.filters {
 		in[k] = v
 	}
 	if c := q.Get("cursor"); c != "" {
 		in.Set("cursor", c)
 	}
-	p, err := parse(in)
+	p, err := l.parse(spaceID, in)
 	if errors.Is(err, requestlog.ErrInvalidCursor) {
 		in.Del("cursor")
-		*notice = "That page link is not valid; showing the newest " + what + "."
-		p, err = parse(in)
+		pg.Error = "That page link is not valid; showing the newest " + l.what + "."
+		p, err = l.parse(spaceID, in)
 	}
-	if err == nil && in.Has("cursor") {
-		*first = path + "?" + filters.Encode()
+	if errors.Is(err, requestlog.ErrInvalidQuery) {
+		pg.Error = l.badFilter
+		return nil, http.StatusBadRequest, nil
 	}
-	return p, err
+	if err != nil {
+		return nil, 0, err
+	}
+	if in.Has("cursor") {
+		pg.First = l.path + "?" + l.filters.Encode()
+	}
+	items, err := l.read(ctx, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, more := requestlog.Cut(items, l.limit(p)-1)
+	if more {
+		at, id := l.key(items[len(items)-1])
+		pg.Next = nextPage(l.path, l.filters, at, id)
+	}
+	return items, http.StatusOK, nil
 }
 
 // nextPage links to the page of a listing after the entry at, id.

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/delivery"
 	"github.com/renderhook/renderhook/internal/endpoint"
-	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
 
@@ -171,9 +169,7 @@ type deliveriesData struct {
 	Statuses   []string
 	Status     string
 	EndpointID string
-	Error      string
-	Next       string
-	First      string
+	Pager
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -183,29 +179,19 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *se
 	if d.Endpoints, err = s.cfg.Store.ListWebhookEndpoints(r.Context(), sess.Space.ID); err != nil {
 		return err
 	}
-	const path = "/ui/webhooks/deliveries"
-	filters := filterQuery("status", d.Status, "endpointId", d.EndpointID)
-	p, err := listing(path, q, filters, "deliveries", &d.First, &d.Error, func(q url.Values) (store.ListDeliveriesParams, error) {
-		return endpoint.DeliveryQuery(sess.Space.ID, q)
-	})
-	if err != nil {
-		if !errors.Is(err, requestlog.ErrInvalidQuery) {
-			return err
-		}
-		d.Error = "The status filter must be pending, succeeded, failed or exhausted."
-		s.render(w, r, http.StatusBadRequest, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
-		return nil
+	l := listing[store.ListDeliveriesParams, *store.Delivery]{
+		path: "/ui/webhooks/deliveries", what: "deliveries", filters: filterQuery("status", d.Status, "endpointId", d.EndpointID),
+		badFilter: "The status filter must be pending, succeeded, failed or exhausted.",
+		parse:     endpoint.DeliveryQuery,
+		read:      s.cfg.Store.ListDeliveries,
+		limit:     func(p store.ListDeliveriesParams) int { return p.Limit },
+		key:       func(d *store.Delivery) (time.Time, string) { return d.CreatedAt, d.ID },
 	}
-	ds, err := s.cfg.Store.ListDeliveries(r.Context(), p)
-	if err != nil {
+	status := 0
+	if d.Deliveries, status, err = l.page(r.Context(), sess.Space.ID, q, &d.Pager); err != nil {
 		return err
 	}
-	ds, more := requestlog.Cut(ds, p.Limit-1)
-	if more {
-		d.Next = nextPage(path, filters, ds[len(ds)-1].CreatedAt, ds[len(ds)-1].ID)
-	}
-	d.Deliveries = ds
-	s.render(w, r, http.StatusOK, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
+	s.render(w, r, status, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
 	return nil
 }
 

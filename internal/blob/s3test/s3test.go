@@ -7,7 +7,6 @@ package s3test
 import (
 	"context"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -21,23 +20,28 @@ import (
 // EnvURL names the variable holding the test S3 server's storage URL.
 const EnvURL = "RENDERHOOK_TEST_STORAGE_URL"
 
+var backend = testenv.Backend{
+	Env: EnvURL, Script: "scripts/minio-test.sh", Prefix: "rh-test-",
+	Place: func(base, bucket string) (string, error) {
+		u, err := url.Parse(base)
+		if err != nil {
+			return "", err
+		}
+		u.Host = bucket
+		return u.String(), nil
+	},
+	Drop: func(t testing.TB, _, _, raw string) { Remove(t, raw) },
+}
+
 // Enabled reports whether a test S3 server is configured.
-func Enabled() bool { return os.Getenv(EnvURL) != "" }
+func Enabled() bool { return backend.Enabled() }
 
 // URL returns the storage URL of a new bucket name of its own (the caller
 // creates it, e.g. with CreateBucket), emptied and removed when the test
 // ends. It skips the test when no test server is configured.
 func URL(t testing.TB) string {
 	t.Helper()
-	base := testenv.Require(t, EnvURL, "scripts/minio-test.sh")
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvURL, err)
-	}
-	u.Host = testenv.Name("rh-test-")
-	raw := u.String()
-	t.Cleanup(func() { Remove(t, raw) })
-	return raw
+	return backend.URL(t)
 }
 
 // Client returns a MinIO client for the server of a storage URL, with the

@@ -179,21 +179,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 // interpretError maps driver errors onto the store's sentinel errors.
-func interpretError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNotFound
-	}
+func interpretError(err error) error { return query.MapErr(err, pgx.ErrNoRows, conflict) }
+
+// conflict reports a unique or foreign-key violation, with its message.
+func conflict(err error) (string, bool) {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505", "23503": // unique_violation, foreign_key_violation
-			return fmt.Errorf("%w: %s", store.ErrConflict, pe.Message)
-		}
+	if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "23503") { // unique_violation, foreign_key_violation
+		return pe.Message, true
 	}
-	return err
+	return "", false
 }
 
 func isCode(err error, codes ...string) bool {

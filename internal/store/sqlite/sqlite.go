@@ -128,22 +128,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // interpretError maps driver errors onto the store's sentinel errors.
-func interpretError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
+func interpretError(err error) error { return query.MapErr(err, sql.ErrNoRows, conflict) }
+
+// conflict reports a violated constraint (unique, primary key, foreign
+// key, or one SQLite does not name), with its message.
+func conflict(err error) (string, bool) {
 	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
-			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, sqlite3.SQLITE_CONSTRAINT:
-			return fmt.Errorf("%w: %s", store.ErrConflict, se.Error())
-		}
+	if !errors.As(err, &se) {
+		return "", false
 	}
-	return err
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
+		sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, sqlite3.SQLITE_CONSTRAINT:
+		return se.Error(), true
+	}
+	return "", false
 }
 
 // conn runs the shared statements on a handle or a transaction; SQLite

@@ -9,6 +9,8 @@ package query
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/renderhook/renderhook/internal/store"
@@ -48,6 +50,23 @@ type Dialect struct {
 	ForUpdate string
 	// Schema renders the shared migrations for this dialect.
 	Schema Schema
+}
+
+// MapErr is the error mapping of both drivers (their Dialect.Err): noRows,
+// the driver's own "no row" error, is store.ErrNotFound, and an error that
+// conflict says is a constraint violation is store.ErrConflict with the
+// driver's message; nil and other errors are left alone.
+func MapErr(err, noRows error, conflict func(error) (msg string, ok bool)) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, noRows) {
+		return store.ErrNotFound
+	}
+	if msg, ok := conflict(err); ok {
+		return fmt.Errorf("%w: %s", store.ErrConflict, msg)
+	}
+	return err
 }
 
 // Queries runs the shared statements of a store.

@@ -7,7 +7,6 @@ package pgtest
 import (
 	"context"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,21 +19,10 @@ import (
 // EnvURL names the variable holding the test database's URL.
 const EnvURL = "RENDERHOOK_TEST_DATABASE_URL"
 
-// Enabled reports whether a test database is configured.
-func Enabled() bool { return os.Getenv(EnvURL) != "" }
-
-// URL returns a connection URL whose search_path is a new schema of its
-// own (created by the store's Migrate), dropped when the test ends. It
-// skips the test when no test database is configured.
-func URL(t testing.TB) string {
-	t.Helper()
-	base := testenv.Require(t, EnvURL, "scripts/pg-test.sh")
-	schema := testenv.Name("t_")
-	u, err := WithSearchPath(base, schema)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvURL, err)
-	}
-	t.Cleanup(func() {
+var backend = testenv.Backend{
+	Env: EnvURL, Script: "scripts/pg-test.sh", Prefix: "t_",
+	Place: WithSearchPath,
+	Drop: func(t testing.TB, base, schema, _ string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, base)
@@ -46,8 +34,18 @@ func URL(t testing.TB) string {
 		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
 			t.Logf("drop schema %s: %v", schema, err)
 		}
-	})
-	return u
+	},
+}
+
+// Enabled reports whether a test database is configured.
+func Enabled() bool { return backend.Enabled() }
+
+// URL returns a connection URL whose search_path is a new schema of its
+// own (created by the store's Migrate), dropped when the test ends. It
+// skips the test when no test database is configured.
+func URL(t testing.TB) string {
+	t.Helper()
+	return backend.URL(t)
 }
 
 // WithSearchPath returns the URL base with its search_path set to schema.
