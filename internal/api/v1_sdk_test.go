@@ -14,7 +14,7 @@ import (
 
 // sdkTypes is urlbox-node v2.2.0's src/types.ts (MIT, LICENSE.txt beside
 // it): the options Urlbox's SDK lets a client send.
-const sdkTypes = "../render/testdata/urlbox-node/types.ts"
+const sdkTypes = "../../third_party/urlbox-node/types.ts"
 
 // minAccepted is how many of the SDK's options, each sent alone, this
 // branch renders; raise it as options are implemented.

@@ -3,7 +3,7 @@ package render
 import "slices"
 
 // This file holds the refused rows for the options of Urlbox's SDK
-// (urlbox-node v2.2.0 RenderOptions, internal/render/testdata/urlbox-node)
+// (urlbox-node v2.2.0 RenderOptions, third_party/urlbox-node)
 // that renderhook does not implement, so that every name a Urlbox client
 // can send is a row of the table: a 400 that names it and says it is a
 // Urlbox option, never "not a known option". The options renderhook will
