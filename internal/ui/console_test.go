@@ -695,6 +695,62 @@ func TestConsoleHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("filter forms show the filters asked for", func(t *testing.T) {
+		formRE := regexp.MustCompile(`(?s)<form method="get" action="([^"]+)" class="filters">(.*?)<button type="submit">Filter</button>\s*</form>`)
+		selectRE := regexp.MustCompile(`(?s)<label>(\w+)\s*<select name="(\w+)" data-autosubmit>(.*?)</select>`)
+		optionRE := regexp.MustCompile(`<option value="([^"]*)"( selected)?>([^<]*)</option>`)
+		// form reads a page's filter form: its action, then each select's
+		// label, name and options (value=label, * when selected).
+		form := func(path string) []string {
+			m := formRE.FindSubmatch(a.get(t, path).Body)
+			if m == nil {
+				t.Fatalf("%s: no filter form", path)
+			}
+			out := []string{string(m[1])}
+			for _, sel := range selectRE.FindAllSubmatch(m[2], -1) {
+				line := string(sel[1]) + " " + string(sel[2]) + ":"
+				for _, o := range optionRE.FindAllSubmatch(sel[3], -1) {
+					line += " " + string(o[1]) + "=" + html.UnescapeString(string(o[3]))
+					if len(o[2]) > 0 {
+						line += "*"
+					}
+				}
+				out = append(out, line)
+			}
+			return out
+		}
+		// options lists a select's options with the i-th selected (-1: none).
+		options := func(label string, i int, opts ...string) string {
+			opts = slices.Clone(opts)
+			if i >= 0 {
+				opts[i] += "*"
+			}
+			return label + ": " + strings.Join(opts, " ")
+		}
+		logStatuses := []string{"=All", "succeeded=Succeeded (2xx–3xx)", "failed=Failed (4xx–5xx)", "2xx=2xx", "4xx=4xx", "5xx=5xx",
+			"400=400", "401=401", "402=402", "404=404", "422=422", "503=503"}
+		statuses := []string{"=All", "pending=pending", "succeeded=succeeded", "failed=failed", "exhausted=exhausted"}
+		endpoints := []string{"=All", epID + "=" + rc.URL}
+		for _, c := range []struct {
+			path string
+			want []string
+		}{
+			{"/ui/logs", []string{"/ui/logs", options("Status status", 0, logStatuses...)}},
+			{"/ui/logs?status=404", []string{"/ui/logs", options("Status status", 9, logStatuses...)}},
+			{"/ui/logs?status=teapot", []string{"/ui/logs", options("Status status", -1, logStatuses...)}},
+			{"/ui/webhooks/deliveries", []string{"/ui/webhooks/deliveries",
+				options("Status status", -1, statuses...), options("Endpoint endpointId", -1, endpoints...)}},
+			{"/ui/webhooks/deliveries?status=failed&endpointId=" + epID, []string{"/ui/webhooks/deliveries",
+				options("Status status", 3, statuses...), options("Endpoint endpointId", 1, endpoints...)}},
+			{"/ui/webhooks/deliveries?endpointId=wh_other", []string{"/ui/webhooks/deliveries",
+				options("Status status", -1, statuses...), options("Endpoint endpointId", -1, endpoints...)}},
+		} {
+			if got := form(c.path); !slices.Equal(got, c.want) {
+				t.Errorf("%s: filter form\n%s\nwant\n%s", c.path, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		}
+	})
+
 	t.Run("preview is billed and logged like a render", func(t *testing.T) {
 		before := e.api(t, 200, "GET", "/api/usage", e.token, nil).JSON(t)
 		r := a.get(t, "/ui/preview/"+pageID+"?tweak:title=Billed")

@@ -3,8 +3,10 @@ package ui
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,8 +14,10 @@ import (
 	"github.com/renderhook/renderhook/internal/store"
 )
 
-// statusFilters are the choices of the logs page's status filter, in order.
-var statusFilters = []struct{ Value, Label string }{
+// statusFilters are the choices of the logs page's status filter, in
+// order; its "All" is one of them, the empty filter, marked selected when
+// no status is asked for.
+var statusFilters = []option{
 	{"", "All"}, {"succeeded", "Succeeded (2xx–3xx)"}, {"failed", "Failed (4xx–5xx)"},
 	{"2xx", "2xx"}, {"4xx", "4xx"}, {"5xx", "5xx"},
 	{"400", "400"}, {"401", "401"}, {"402", "402"}, {"404", "404"}, {"422", "422"}, {"503", "503"},
@@ -26,15 +30,17 @@ type logRow struct {
 }
 
 type logsData struct {
-	Logs    []logRow
-	Status  string
-	Filters []struct{ Value, Label string }
+	Logs []logRow
 	Pager
 }
 
 // Pager is what a paged console listing (logs, deliveries) shows around
-// its rows; the "pager" partial draws its links.
+// its rows: the "filters" partial draws its filter form above them, the
+// "listingError" partial its notice and the "pager" partial its links.
 type Pager struct {
+	// Filters is the listing's filter form, with the filters asked for
+	// selected.
+	Filters filterForm
 	// Error says what was wrong with the query: a bad filter, or a page
 	// link that is not one.
 	Error string
@@ -46,9 +52,10 @@ type Pager struct {
 
 func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session) error {
 	q := r.URL.Query()
-	d := logsData{Status: q.Get("status"), Filters: statusFilters}
+	var d logsData
 	l := listing[store.ListLogsParams, *store.RequestLog]{
-		path: "/ui/logs", what: "entries", filters: filterQuery("status", d.Status),
+		path: "/ui/logs", what: "entries",
+		filters:   []filterSelect{{Name: "status", Label: "Status", Options: statusFilters}},
 		badFilter: "The status filter must be a code (404), a class (4xx), succeeded or failed.",
 		parse:     requestlog.LogQuery,
 		read:      s.cfg.Store.ListRequestLogs,
@@ -77,9 +84,10 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request, sess *session)
 // from the filters and the cursor the console's links carry; other
 // parameters, a limit among them, are not the console's and are ignored.
 type listing[P, T any] struct {
-	// path is the listing's page, filters the query its links carry.
+	// path is the listing's page; filters are the selects of its filter
+	// form, whose choices its links carry.
 	path    string
-	filters url.Values
+	filters []filterSelect
 	// what names its entries in the notice of a stale cursor; badFilter
 	// is what the page says of a filter parse refuses.
 	what, badFilter string
@@ -94,18 +102,21 @@ type listing[P, T any] struct {
 	key func(T) (time.Time, string)
 }
 
-// page reads the page of a space's listing that q asks for and fills pg: the
-// link back to the newest entries for a paged listing, the link to the
-// next page when there are more. A cursor that is not one reads the
-// newest entries instead, with pg.Error saying so: a stale bookmark or an
-// edited link does not deserve an error page. A bad filter (parse's error
-// wrapping requestlog.ErrInvalidQuery) reads nothing and answers 400
-// with badFilter in pg.Error; any other error is returned.
+// page reads the page of a space's listing that q asks for and fills pg:
+// the filter form with q's filters selected, the link back to the newest
+// entries for a paged listing, the link to the next page when there are
+// more. A cursor that is not one reads the newest entries instead, with
+// pg.Error saying so: a stale bookmark or an edited link does not deserve
+// an error page. A bad filter (parse's error wrapping
+// requestlog.ErrInvalidQuery) reads nothing and answers 400 with
+// badFilter in pg.Error; any other error is returned.
 func (l listing[P, T]) page(ctx context.Context, spaceID string, q url.Values, pg *Pager) ([]T, int, error) {
-	in := url.Values{}
-	for k, v := range l.filters {
-		in[k] = v
+	pg.Filters = filterForm{Action: l.path, Selects: slices.Clone(l.filters)}
+	for i := range pg.Filters.Selects {
+		pg.Filters.Selects[i].Selected = q.Get(pg.Filters.Selects[i].Name)
 	}
+	filters := pg.Filters.query()
+	in := maps.Clone(filters)
 	if c := q.Get("cursor"); c != "" {
 		in.Set("cursor", c)
 	}
@@ -123,7 +134,7 @@ func (l listing[P, T]) page(ctx context.Context, spaceID string, q url.Values, p
 		return nil, 0, err
 	}
 	if in.Has("cursor") {
-		pg.First = l.path + "?" + l.filters.Encode()
+		pg.First = l.path + "?" + filters.Encode()
 	}
 	items, err := l.read(ctx, p)
 	if err != nil {
@@ -132,27 +143,52 @@ func (l listing[P, T]) page(ctx context.Context, spaceID string, q url.Values, p
 	items, more := requestlog.Cut(items, l.limit(p)-1)
 	if more {
 		at, id := l.key(items[len(items)-1])
-		pg.Next = nextPage(l.path, l.filters, at, id)
+		pg.Next = nextPage(l.path, filters, at, id)
 	}
 	return items, http.StatusOK, nil
 }
 
 // nextPage links to the page of a listing after the entry at, id.
 func nextPage(path string, filters url.Values, at time.Time, id string) string {
-	nq := url.Values{}
-	for k, v := range filters {
-		nq[k] = v
-	}
+	nq := maps.Clone(filters)
 	nq.Set("cursor", requestlog.EncodeCursor(at, id))
 	return path + "?" + nq.Encode()
 }
 
-// filterQuery is a query holding the non-empty filters given as pairs.
-func filterQuery(kv ...string) url.Values {
+// filterForm is a paged listing's filter form, sent to its page (Action)
+// by GET; the layout's "filters" partial draws it.
+type filterForm struct {
+	Action  string
+	Selects []filterSelect
+}
+
+// filterSelect is one filter of a listing: a select of its form, and a
+// parameter of the query its links carry.
+type filterSelect struct {
+	// Name is the query parameter, Label what the form calls it.
+	Name, Label string
+	// All puts an empty option labelled "All" before Options, never
+	// marked selected (the browser shows the first option when none is).
+	All     bool
+	Options []option
+	// Selected is the value the request asked for, "" for none.
+	Selected string
+}
+
+// option is one choice of a filterSelect.
+type option struct{ Value, Label string }
+
+// Filtered reports whether the request asked for any filter.
+func (f filterForm) Filtered() bool {
+	return slices.ContainsFunc(f.Selects, func(s filterSelect) bool { return s.Selected != "" })
+}
+
+// query holds the filters asked for, for the listing's links.
+func (f filterForm) query() url.Values {
 	q := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			q.Set(kv[i], kv[i+1])
+	for _, s := range f.Selects {
+		if s.Selected != "" {
+			q.Set(s.Name, s.Selected)
 		}
 	}
 	return q

@@ -165,22 +165,29 @@ func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request, sess *se
 
 type deliveriesData struct {
 	Deliveries []*store.Delivery
-	Endpoints  []*store.WebhookEndpoint
-	Statuses   []string
-	Status     string
-	EndpointID string
 	Pager
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *session) error {
-	q := r.URL.Query()
-	d := deliveriesData{Statuses: endpoint.DeliveryStatuses, Status: q.Get("status"), EndpointID: q.Get("endpointId")}
-	var err error
-	if d.Endpoints, err = s.cfg.Store.ListWebhookEndpoints(r.Context(), sess.Space.ID); err != nil {
+	es, err := s.cfg.Store.ListWebhookEndpoints(r.Context(), sess.Space.ID)
+	if err != nil {
 		return err
 	}
+	statuses := make([]option, 0, len(endpoint.DeliveryStatuses))
+	for _, st := range endpoint.DeliveryStatuses {
+		statuses = append(statuses, option{st, st})
+	}
+	endpoints := make([]option, 0, len(es))
+	for _, e := range es {
+		endpoints = append(endpoints, option{e.ID, e.URL})
+	}
+	var d deliveriesData
 	l := listing[store.ListDeliveriesParams, *store.Delivery]{
-		path: "/ui/webhooks/deliveries", what: "deliveries", filters: filterQuery("status", d.Status, "endpointId", d.EndpointID),
+		path: "/ui/webhooks/deliveries", what: "deliveries",
+		filters: []filterSelect{
+			{Name: "status", Label: "Status", All: true, Options: statuses},
+			{Name: "endpointId", Label: "Endpoint", All: true, Options: endpoints},
+		},
 		badFilter: "The status filter must be pending, succeeded, failed or exhausted.",
 		parse:     endpoint.DeliveryQuery,
 		read:      s.cfg.Store.ListDeliveries,
@@ -188,7 +195,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, sess *se
 		key:       func(d *store.Delivery) (time.Time, string) { return d.CreatedAt, d.ID },
 	}
 	status := 0
-	if d.Deliveries, status, err = l.page(r.Context(), sess.Space.ID, q, &d.Pager); err != nil {
+	if d.Deliveries, status, err = l.page(r.Context(), sess.Space.ID, r.URL.Query(), &d.Pager); err != nil {
 		return err
 	}
 	s.render(w, r, status, "deliveries", view{Title: "Deliveries", Nav: "deliveries", S: sess, Data: d})
