@@ -15,6 +15,7 @@ import (
 	"github.com/renderhook/renderhook/internal/browser"
 	"github.com/renderhook/renderhook/internal/callback"
 	"github.com/renderhook/renderhook/internal/metrics"
+	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/store"
 	"github.com/renderhook/renderhook/internal/takumi"
 	"github.com/renderhook/renderhook/internal/tracing"
@@ -55,7 +56,7 @@ func (b observedBrowser) Render(ctx context.Context, req browser.Request) (*brow
 	if res != nil && acquired.IsZero() {
 		acquired = start.Add(res.QueueWait)
 	}
-	b.finish(ctx, span, metrics.KindPage, string(req.Format), start, acquired, built, outcome(err, buildErr))
+	b.finish(ctx, span, metrics.KindPage, string(req.Format), start, acquired, built, outcome(reply.JSON, err, buildErr))
 	tracing.End(span, err)
 	return res, err
 }
@@ -69,7 +70,7 @@ func (b observedBrowser) RenderURL(ctx context.Context, req browser.URLRequest) 
 	if res != nil {
 		acquired = start.Add(res.QueueWait)
 	}
-	b.finish(ctx, span, metrics.KindURL, string(req.Format), start, acquired, time.Time{}, outcome(err, nil))
+	b.finish(ctx, span, metrics.KindURL, string(req.Format), start, acquired, time.Time{}, outcome(reply.V1, err, nil))
 	tracing.End(span, err)
 	return res, err
 }
@@ -113,7 +114,7 @@ func (o observedTakumi) Render(ctx context.Context, req takumi.Request) ([]byte,
 	ctx, span := o.tr.Start(ctx, "takumi.render", trace.WithAttributes(
 		attribute.String("render.kind", metrics.KindPage), attribute.String("render.format", req.Format)))
 	b, err := o.r.Render(ctx, req)
-	out := outcome(err, nil)
+	out := outcome(reply.JSON, err, nil)
 	if o.m != nil {
 		o.m.Render(metrics.KindPage, req.Format, store.RendererTakumi, out, time.Since(start))
 	}
@@ -124,11 +125,14 @@ func (o observedTakumi) Render(ctx context.Context, req takumi.Request) ([]byte,
 	return b, err //nolint:wrapcheck // takumi's own error, unchanged: the render service tests its sentinels
 }
 
-// outcome is a render's outcome label: ok, client_error (the request or
-// its template: bad input, a template over its budget, a page that
-// answered an error or a selector not found), timeout, queue_full,
-// canceled, or server_error.
-func outcome(err, buildErr error) string {
+// outcome is a render's outcome label: ok, timeout, queue_full,
+// canceled, then as the error table answers it in the dialect the render
+// is answered in (d: JSON for pages, V1 for URLs): client_error for a 4xx
+// (the request or its template: bad input, a template over its budget, a
+// page that answered an error, a selector missing or present), and
+// server_error for the rest. A template that failed to build (buildErr)
+// is the client's.
+func outcome(d reply.Dialect, err, buildErr error) string {
 	switch {
 	case err == nil:
 		return "ok"
@@ -140,9 +144,7 @@ func outcome(err, buildErr error) string {
 		return "queue_full"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
-	case errors.Is(err, browser.ErrBadRequest), errors.Is(err, browser.ErrBlockedURL), errors.Is(err, browser.ErrPageStatus),
-		errors.Is(err, browser.ErrSelectorNotFound), errors.Is(err, browser.ErrNavigation), errors.Is(err, browser.ErrPageScript),
-		errors.Is(err, browser.ErrUnknownFormat):
+	case reply.For(d, err).Status < http.StatusInternalServerError:
 		return "client_error"
 	}
 	return "server_error"
