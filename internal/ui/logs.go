@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/renderhook/renderhook/internal/reply"
 	"github.com/renderhook/renderhook/internal/requestlog"
 	"github.com/renderhook/renderhook/internal/store"
 )
@@ -127,8 +128,9 @@ func (l listing[P, T]) page(ctx context.Context, spaceID string, q url.Values, p
 		p, err = l.parse(spaceID, in)
 	}
 	if errors.Is(err, requestlog.ErrInvalidQuery) {
+		// Shown on the listing in its own words, with the table's status.
 		pg.Error = l.badFilter
-		return nil, http.StatusBadRequest, nil
+		return nil, reply.For(reply.Console, err).Status, nil
 	}
 	if err != nil {
 		return nil, 0, err
