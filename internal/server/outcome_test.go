@@ -21,33 +21,23 @@ func TestOutcomeFollowsTheErrorTable(t *testing.T) {
 	build := errors.New("template build")
 	for _, c := range []struct {
 		d    reply.Dialect
-		err  error
 		want string
+		errs []error
 	}{
-		{reply.JSON, nil, "ok"},
-		{reply.JSON, fmt.Errorf("exec: %w", build), "client_error"},
-		{reply.JSON, fmt.Errorf("render: %w", browser.ErrRenderTimeout), "timeout"},
-		{reply.JSON, context.DeadlineExceeded, "timeout"},
-		{reply.JSON, browser.ErrQueueFull, "queue_full"},
-		{reply.JSON, context.Canceled, "canceled"},
-		{reply.JSON, fmt.Errorf("%w: bad quality", browser.ErrBadRequest), "client_error"},
-		{reply.V1, fmt.Errorf("%w: 10.0.0.1", browser.ErrBlockedURL), "client_error"},
-		{reply.V1, fmt.Errorf("%w: 404", browser.ErrPageStatus), "client_error"},
-		{reply.V1, browser.ErrSelectorNotFound, "client_error"},
-		{reply.V1, browser.ErrNavigation, "client_error"},
-		{reply.V1, browser.ErrPageScript, "client_error"},
-		{reply.V1, fmt.Errorf("%w: #paywall", browser.ErrSelectorMissing), "client_error"},
-		{reply.V1, fmt.Errorf("%w: .error", browser.ErrSelectorPresent), "client_error"},
-		{reply.V1, browser.ErrArtifactTooLarge, "client_error"},
-		{reply.V1, browser.ErrCaptcha, "client_error"},
-		{reply.JSON, render.ErrTemplate, "client_error"},
-		{reply.JSON, browser.ErrBrowserCrashed, "server_error"},
-		{reply.JSON, takumi.ErrCrashed, "server_error"},
-		{reply.JSON, takumi.ErrRender, "server_error"},
-		{reply.JSON, errors.New("disk on fire"), "server_error"},
+		{reply.JSON, "ok", []error{nil}},
+		{reply.JSON, "timeout", []error{fmt.Errorf("render: %w", browser.ErrRenderTimeout), context.DeadlineExceeded}},
+		{reply.JSON, "queue_full", []error{browser.ErrQueueFull}},
+		{reply.JSON, "canceled", []error{context.Canceled}},
+		{reply.JSON, "client_error", []error{fmt.Errorf("exec: %w", build), fmt.Errorf("%w: bad quality", browser.ErrBadRequest), render.ErrTemplate}},
+		{reply.V1, "client_error", []error{fmt.Errorf("%w: 10.0.0.1", browser.ErrBlockedURL), fmt.Errorf("%w: 404", browser.ErrPageStatus),
+			browser.ErrSelectorNotFound, browser.ErrNavigation, browser.ErrPageScript, fmt.Errorf("%w: #paywall", browser.ErrSelectorMissing),
+			fmt.Errorf("%w: .error", browser.ErrSelectorPresent), browser.ErrArtifactTooLarge, browser.ErrCaptcha}},
+		{reply.JSON, "server_error", []error{browser.ErrBrowserCrashed, takumi.ErrCrashed, takumi.ErrRender, errors.New("disk on fire")}},
 	} {
-		if got := outcome(c.d, c.err, build); got != c.want {
-			t.Errorf("outcome(%d, %v) = %s, want %s", c.d, c.err, got, c.want)
+		for _, err := range c.errs {
+			if got := outcome(c.d, err, build); got != c.want {
+				t.Errorf("outcome(%d, %v) = %s, want %s", c.d, err, got, c.want)
+			}
 		}
 	}
 }
